@@ -1,0 +1,209 @@
+/*
+ * poolrun: main.  Parses options, runs the pool over stdin, prints what
+ * users must know (bad options, tasks that failed, poolrun's own errors)
+ * and turns the run's result into the exit status.  This file and
+ * options.c are the only places that print, pick a status or exit.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "options.h"
+#include "pool.h"
+#include "source_lines.h"
+#include "task.h"
+
+/* The exit-status table of DESIGN.md and poolrun(1). */
+#define EXIT_OK 0
+#define EXIT_MAX_COUNTED 100
+#define EXIT_TOO_MANY 101
+#define EXIT_SIGNAL_BASE 128
+#define EXIT_OWN_ERROR 255
+
+#define SHOWN_COMMAND_MAX 80
+
+static const char *
+signal_name(int sig)
+{
+    switch (sig) {
+    case SIGHUP: return "SIGHUP";
+    case SIGINT: return "SIGINT";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGILL: return "SIGILL";
+    case SIGABRT: return "SIGABRT";
+    case SIGFPE: return "SIGFPE";
+    case SIGKILL: return "SIGKILL";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGPIPE: return "SIGPIPE";
+    case SIGALRM: return "SIGALRM";
+    case SIGTERM: return "SIGTERM";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGUSR2: return "SIGUSR2";
+    case SIGBUS: return "SIGBUS";
+    default: return "signal";
+    }
+}
+
+/* The command as one short line: newlines and tabs shown as \n and \t,
+ * cut at SHOWN_COMMAND_MAX bytes with "...". */
+static void
+shown_command(const struct pr_task *task, char *out, size_t outlen)
+{
+    size_t o = 0;
+    size_t i;
+
+    for (i = 0; i < task->line_len && o + 5 < outlen; i++) {
+        char c = task->line[i];
+
+        if (i >= SHOWN_COMMAND_MAX) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (c == '\n' || c == '\t' || c == '\0') {
+            out[o++] = '\\';
+            out[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : '0';
+        } else {
+            out[o++] = c;
+        }
+    }
+    out[o] = '\0';
+}
+
+static void
+on_record(void *data, const struct pr_task *task)
+{
+    char cmd[SHOWN_COMMAND_MAX * 2 + 8];
+    unsigned long long seq = (unsigned long long)task->seq;
+
+    (void)data;
+    switch (task->status) {
+    case PR_TASK_FAILED:
+        shown_command(task, cmd, sizeof(cmd));
+        fprintf(stderr, "poolrun: task %llu (pid %d): exit status %d: %s\n",
+                seq, task->pid, task->exit_status, cmd);
+        break;
+    case PR_TASK_KILLED:
+        /* A reader that went away needs no warning. */
+        if (task->term_signal == SIGPIPE)
+            break;
+        shown_command(task, cmd, sizeof(cmd));
+        fprintf(stderr, "poolrun: task %llu (pid %d): killed by signal %d "
+                "(%s): %s\n", seq, task->pid, task->term_signal,
+                signal_name(task->term_signal), cmd);
+        break;
+    case PR_TASK_ERROR:
+        shown_command(task, cmd, sizeof(cmd));
+        fprintf(stderr, "poolrun: task %llu: %s: %s: %s\n", seq,
+                task->error_what ? task->error_what : "cannot start",
+                uv_strerror(task->error), cmd);
+        break;
+    default:
+        break;
+    }
+}
+
+static int
+exit_status(const struct pr_pool_result *res)
+{
+    uint64_t failed = res->counts[PR_TASK_FAILED] +
+                      res->counts[PR_TASK_TIMEOUT] +
+                      res->counts[PR_TASK_KILLED] + res->counts[PR_TASK_ERROR];
+
+    if (res->stop == PR_STOP_SIGNAL)
+        return EXIT_SIGNAL_BASE + res->stop_signal;
+    if (res->stop == PR_STOP_DRAIN)
+        return EXIT_SIGNAL_BASE + SIGHUP;
+    if (res->output_error == UV_EPIPE)
+        return EXIT_SIGNAL_BASE + SIGPIPE;
+    if (res->output_error != 0) {
+        fprintf(stderr, "poolrun: writing standard output: %s\n",
+                uv_strerror(res->output_error));
+        return EXIT_OWN_ERROR;
+    }
+    if (res->input_error != 0) {
+        fprintf(stderr, "poolrun: reading standard input: %s\n",
+                uv_strerror(res->input_error));
+        return EXIT_OWN_ERROR;
+    }
+    if (res->joblog_error != 0) {
+        fprintf(stderr, "poolrun: writing the joblog: %s\n",
+                uv_strerror(res->joblog_error));
+        return EXIT_OWN_ERROR;
+    }
+    if (failed > EXIT_MAX_COUNTED)
+        return EXIT_TOO_MANY;
+    return (int)failed;
+}
+
+/* --help and --version write to stdout; a failed write is an error. */
+static int
+finish_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "poolrun: writing standard output: %s\n",
+                strerror(errno));
+        return EXIT_OWN_ERROR;
+    }
+    return EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct pr_config cfg;
+    struct pr_pool_result res;
+    struct pr_pool *pool;
+    struct pr_source *src;
+    uv_loop_t loop;
+    char err[512];
+    int rc;
+
+    /* A closed stdout must show up as EPIPE from write(), not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+    if (pr_options_parse(argc, argv, &cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "poolrun: %s\nTry 'poolrun --help'.\n", err);
+        return EXIT_OWN_ERROR;
+    }
+    if (cfg.show_help) {
+        pr_options_usage();
+        return finish_stdout();
+    }
+    if (cfg.show_version) {
+        printf("poolrun %s\n", PR_VERSION);
+        return finish_stdout();
+    }
+    if (cfg.ncommand > 0) {
+        fprintf(stderr, "poolrun: %s: a COMMAND argument (map mode) is not "
+                "supported yet; pipe shell lines to poolrun instead\n",
+                cfg.command[0]);
+        return EXIT_OWN_ERROR;
+    }
+
+    uv_disable_stdio_inheritance();
+    if (uv_loop_init(&loop) != 0) {
+        fprintf(stderr, "poolrun: cannot start the event loop\n");
+        return EXIT_OWN_ERROR;
+    }
+    cfg.pool.on_record = on_record;
+    rc = pr_pool_new(&pool, &loop, &cfg.pool);
+    if (rc != 0) {
+        fprintf(stderr, "poolrun: --joblog %s: %s\n", cfg.pool.joblog,
+                uv_strerror(rc));
+        uv_loop_close(&loop);
+        return EXIT_OWN_ERROR;
+    }
+    src = pr_source_lines_new(&loop, 0, '\n');
+    pr_pool_run(pool, src, &res);
+    src->ops->free(src);
+    pr_pool_free(pool);
+    rc = uv_loop_close(&loop);
+    if (rc != 0) {
+        fprintf(stderr, "poolrun: internal error: handles left open at exit\n");
+        return EXIT_OWN_ERROR;
+    }
+    return exit_status(&res);
+}

@@ -1,0 +1,329 @@
+/*
+ * options: a small table-driven parser.  Short options may be bundled
+ * (-ku) and take values attached or separate (-j4, -j 4); long options take
+ * --name=value or --name value.  Parsing stops at the first word that is
+ * not an option, or after "--", so a command's own flags are never ours.
+ */
+#include "options.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#include "util.h"
+
+#define DEFAULT_QUEUE_SIZE 1024
+#define DEFAULT_BUFFER_SIZE (1024 * 1024)
+#define DEFAULT_KILL_AFTER 2.0
+#define MAX_JOBS 100000
+
+enum opt_id {
+    OPT_JOBS,
+    OPT_QUEUE_SIZE,
+    OPT_KEEP_ORDER,
+    OPT_LINE_BUFFER,
+    OPT_UNGROUP,
+    OPT_JOBLOG,
+    OPT_BUFFER_SIZE,
+    OPT_KILL_AFTER,
+    OPT_HELP,
+    OPT_VERSION
+};
+
+struct opt_def {
+    char shortname;
+    const char *longname;
+    int has_arg;
+    enum opt_id id;
+};
+
+static const struct opt_def defs[] = {
+    {'j', "jobs", 1, OPT_JOBS},
+    {0, "queue-size", 1, OPT_QUEUE_SIZE},
+    {'k', "keep-order", 0, OPT_KEEP_ORDER},
+    {0, "line-buffer", 0, OPT_LINE_BUFFER},
+    {0, "lb", 0, OPT_LINE_BUFFER},
+    {'u', "ungroup", 0, OPT_UNGROUP},
+    {0, "joblog", 1, OPT_JOBLOG},
+    {0, "buffer-size", 1, OPT_BUFFER_SIZE},
+    {0, "kill-after", 1, OPT_KILL_AFTER},
+    {'h', "help", 0, OPT_HELP},
+    {'V', "version", 0, OPT_VERSION},
+};
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* -j N, -j N% (of the CPUs, at least 1), -j 0 (no limit). */
+static int
+parse_jobs(const char *name, const char *v, unsigned *out, char *err,
+           size_t errlen)
+{
+    size_t len = strlen(v);
+    long n;
+
+    if (len > 1 && v[len - 1] == '%') {
+        char num[32];
+
+        if (len - 1 >= sizeof(num))
+            return fail(err, errlen, "%s: '%s' is not a number of jobs", name,
+                        v);
+        memcpy(num, v, len - 1);
+        num[len - 1] = '\0';
+        if (pr_parse_long(num, 1, 100000, &n) != 0)
+            return fail(err, errlen,
+                        "%s: '%s' is not a percentage of CPUs (1%% or more)",
+                        name, v);
+        n = (long)uv_available_parallelism() * n / 100;
+        *out = n < 1 ? 1 : (unsigned)n;
+        return 0;
+    }
+    if (pr_parse_long(v, 0, MAX_JOBS, &n) != 0)
+        return fail(err, errlen,
+                    "%s: '%s' is not a number of jobs (0 to %d, or N%%)", name,
+                    v, MAX_JOBS);
+    *out = (unsigned)n;
+    return 0;
+}
+
+/* A size in bytes with an optional K, M or G suffix (powers of 1024). */
+static int
+parse_size(const char *name, const char *v, size_t *out, char *err,
+           size_t errlen)
+{
+    char num[32];
+    size_t len = strlen(v);
+    long mult = 1;
+    long n;
+
+    if (len > 0 && strchr("kKmMgG", v[len - 1]) != NULL) {
+        char c = v[len - 1];
+
+        mult = (c == 'k' || c == 'K')   ? 1024L
+               : (c == 'm' || c == 'M') ? 1024L * 1024
+                                        : 1024L * 1024 * 1024;
+        len--;
+    }
+    if (len == 0 || len >= sizeof(num))
+        return fail(err, errlen, "%s: '%s' is not a size", name, v);
+    memcpy(num, v, len);
+    num[len] = '\0';
+    if (pr_parse_long(num, 1, (1L << 40) / mult, &n) != 0)
+        return fail(err, errlen, "%s: '%s' is not a size (1 to 1T)", name, v);
+    *out = (size_t)(n * mult);
+    return 0;
+}
+
+static int
+apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
+      const char *v, char *err, size_t errlen)
+{
+    struct pr_pool_config *p = &cfg->pool;
+    long n;
+
+    switch (d->id) {
+    case OPT_JOBS:
+        return parse_jobs(name, v, &p->jobs, err, errlen);
+    case OPT_QUEUE_SIZE:
+        if (pr_parse_long(v, 1, 100000000, &n) != 0)
+            return fail(err, errlen,
+                        "%s: '%s' is not a queue size (1 or more)", name, v);
+        p->queue_size = (size_t)n;
+        return 0;
+    case OPT_KEEP_ORDER:
+        p->output.keep_order = 1;
+        return 0;
+    case OPT_LINE_BUFFER:
+        p->output.mode = PR_OUT_LINE;
+        return 0;
+    case OPT_UNGROUP:
+        p->output.mode = PR_OUT_UNGROUP;
+        return 0;
+    case OPT_JOBLOG:
+        if (*v == '\0')
+            return fail(err, errlen, "%s: needs a file name", name);
+        p->joblog = v;
+        return 0;
+    case OPT_BUFFER_SIZE:
+        return parse_size(name, v, &p->output.buffer_size, err, errlen);
+    case OPT_KILL_AFTER:
+        if (pr_parse_seconds(v, &p->kill_after) != 0)
+            return fail(err, errlen, "%s: '%s' is not a number of seconds",
+                        name, v);
+        return 0;
+    case OPT_HELP:
+        cfg->show_help = 1;
+        return 0;
+    case OPT_VERSION:
+        cfg->show_version = 1;
+        return 0;
+    }
+    return 0;
+}
+
+static const struct opt_def *
+find_long(const char *name, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < PR_ARRAY_SIZE(defs); i++)
+        if (strlen(defs[i].longname) == len &&
+            strncmp(defs[i].longname, name, len) == 0)
+            return &defs[i];
+    return NULL;
+}
+
+static const struct opt_def *
+find_short(char c)
+{
+    size_t i;
+
+    for (i = 0; i < PR_ARRAY_SIZE(defs); i++)
+        if (defs[i].shortname == c)
+            return &defs[i];
+    return NULL;
+}
+
+static int
+parse_long_opt(int argc, char **argv, int *i, struct pr_config *cfg,
+               char *err, size_t errlen)
+{
+    const char *arg = argv[*i] + 2;
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+    const struct opt_def *d = find_long(arg, len);
+    char name[64];
+    const char *v = NULL;
+
+    snprintf(name, sizeof(name), "--%.*s", (int)len, arg);
+    if (d == NULL)
+        return fail(err, errlen, "%s: unknown option", name);
+    if (d->has_arg) {
+        if (eq != NULL)
+            v = eq + 1;
+        else if (*i + 1 < argc)
+            v = argv[++*i];
+        else
+            return fail(err, errlen, "%s: needs a value", name);
+    } else if (eq != NULL) {
+        return fail(err, errlen, "%s: takes no value", name);
+    }
+    return apply(cfg, d, name, v, err, errlen);
+}
+
+static int
+parse_short_opts(int argc, char **argv, int *i, struct pr_config *cfg,
+                 char *err, size_t errlen)
+{
+    const char *p = argv[*i] + 1;
+
+    for (; *p != '\0'; p++) {
+        const struct opt_def *d = find_short(*p);
+        char name[3] = {'-', *p, '\0'};
+
+        if (d == NULL)
+            return fail(err, errlen, "%s: unknown option", name);
+        if (!d->has_arg) {
+            if (apply(cfg, d, name, NULL, err, errlen) != 0)
+                return -1;
+            continue;
+        }
+        if (p[1] != '\0')
+            return apply(cfg, d, name, p + 1, err, errlen);
+        if (*i + 1 >= argc)
+            return fail(err, errlen, "%s: needs a value", name);
+        return apply(cfg, d, name, argv[++*i], err, errlen);
+    }
+    return 0;
+}
+
+int
+pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
+                 size_t errlen)
+{
+    int line_buffer = 0;
+    int i;
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->pool.jobs = uv_available_parallelism();
+    cfg->pool.queue_size = DEFAULT_QUEUE_SIZE;
+    cfg->pool.kill_after = DEFAULT_KILL_AFTER;
+    cfg->pool.shell = "/bin/sh";
+    cfg->pool.output.mode = PR_OUT_GROUP;
+    cfg->pool.output.buffer_size = DEFAULT_BUFFER_SIZE;
+    cfg->pool.output.out_fd = 1;
+    cfg->pool.output.err_fd = 2;
+    cfg->pool.output.first_seq = 1;
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int rc;
+
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (a[0] != '-' || a[1] == '\0')
+            break;
+        if (a[1] == '-')
+            rc = parse_long_opt(argc, argv, &i, cfg, err, errlen);
+        else
+            rc = parse_short_opts(argc, argv, &i, cfg, err, errlen);
+        if (rc != 0)
+            return -1;
+        if (cfg->pool.output.mode == PR_OUT_LINE)
+            line_buffer = 1;
+        if (line_buffer && cfg->pool.output.mode == PR_OUT_UNGROUP)
+            return fail(err, errlen,
+                        "--line-buffer and --ungroup cannot be combined");
+    }
+    cfg->command = argv + i;
+    cfg->ncommand = argc - i;
+    return 0;
+}
+
+void
+pr_options_usage(void)
+{
+    fputs(
+        "Usage: poolrun [OPTIONS] < COMMANDS\n"
+        "Run each line of standard input as a shell command, in parallel.\n"
+        "\n"
+        "Pool:\n"
+        "  -j, --jobs N          run N tasks at a time (default: number of "
+        "CPUs);\n"
+        "                        N% of the CPUs; 0 for no limit\n"
+        "      --queue-size N    read at most N tasks ahead (default 1024)\n"
+        "      --kill-after SECS grace between SIGTERM and SIGKILL "
+        "(default 2)\n"
+        "\n"
+        "Output:\n"
+        "  -k, --keep-order      print each task's output in input order\n"
+        "      --line-buffer     print whole lines as they come "
+        "(alias --lb)\n"
+        "  -u, --ungroup         print bytes as they come\n"
+        "      --buffer-size SIZE  hold up to SIZE per stream in memory,\n"
+        "                        then a private temporary file "
+        "(default 1M)\n"
+        "\n"
+        "Records:\n"
+        "      --joblog FILE     write GNU parallel's job log to FILE\n"
+        "\n"
+        "  -h, --help            show this help\n"
+        "  -V, --version         show the version\n"
+        "\n"
+        "Exit status: 0 all tasks succeeded; 1-100 that many failed; 101 "
+        "more\n"
+        "than 100 failed; 128+N stopped by signal N (141: stdout closed);\n"
+        "255 poolrun's own error.  See poolrun(1).\n",
+        stdout);
+}

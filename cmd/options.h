@@ -1,0 +1,29 @@
+/*
+ * options: the command line, parsed into a struct pr_config before anything
+ * runs.  A bad option is described in one line that names it; the caller
+ * prints it and exits 255.
+ */
+#ifndef PR_OPTIONS_H
+#define PR_OPTIONS_H
+
+#include <stddef.h>
+
+#include "pool.h"
+
+struct pr_config {
+    struct pr_pool_config pool;
+    int show_help;
+    int show_version;
+    char **command;   /* words after the options (map mode, later) */
+    int ncommand;
+};
+
+/* Fills cfg from argv.  Returns 0, or -1 with a message (without the
+ * "poolrun: " prefix) in err. */
+int pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
+                     size_t errlen);
+
+/* Writes the --help text to stdout. */
+void pr_options_usage(void);
+
+#endif

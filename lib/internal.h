@@ -1,0 +1,43 @@
+/*
+ * internal: the narrow seam between the pool and its runners.  A runner
+ * starts a task, forwards its output bytes, and reports its end exactly once
+ * through pr__pool_task_ended, after every handle it opened has closed.
+ */
+#ifndef PR_INTERNAL_H
+#define PR_INTERNAL_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "pool.h"
+#include "task.h"
+
+/* What every spawned task shares. */
+struct pr_spawn_ctx {
+    uv_loop_t *loop;
+    struct pr_pool *pool;
+    char *shell;        /* "/bin/sh" */
+    char **env;         /* environ plus two slots, see env_seq/env_slot */
+    size_t env_seq;     /* index of the POOLRUN_SEQ entry */
+    size_t env_slot;    /* index of the POOLRUN_SLOT entry */
+    double kill_after;  /* grace between SIGTERM and SIGKILL, seconds */
+    char *read_buf;     /* shared: read callbacks consume it at once */
+    size_t read_buf_size;
+};
+
+/* Starts task (its seq and slot are set).  Whatever happens, the end comes
+ * later through pr__pool_task_ended, never from inside this call. */
+void pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task);
+
+/* Sends sig to the task's process group, if it still has one. */
+void pr__spawn_signal(struct pr_task *task, int sig);
+
+/* Runner → pool: bytes on stream 1 or 2. */
+void pr__pool_task_output(struct pr_pool *pool, struct pr_task *task,
+                          int stream, const char *p, size_t n);
+
+/* Runner → pool: the task is over and its handles are closed; exit_status,
+ * term_signal or error are set. */
+void pr__pool_task_ended(struct pr_pool *pool, struct pr_task *task);
+
+#endif

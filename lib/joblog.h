@@ -1,0 +1,30 @@
+/*
+ * joblog: GNU parallel's job log, so that tools written for it read ours.
+ * A header line, then one tab-separated row per task that ran:
+ * Seq Host Starttime JobRuntime Send Receive Exitval Signal Command.
+ * Rows are written with one write() each as tasks end, so a crash of
+ * poolrun loses no finished row.
+ */
+#ifndef PR_JOBLOG_H
+#define PR_JOBLOG_H
+
+#include "task.h"
+
+struct pr_joblog;
+
+/* Opens (truncates) path and writes the header.  Returns 0 and sets *out,
+ * or a negative errno.  Close with pr_joblog_close. */
+int pr_joblog_open(struct pr_joblog **out, const char *path);
+
+/* Appends the row of a task that ran (not for skipped tasks).  Returns 0
+ * or a negative errno. */
+int pr_joblog_write(struct pr_joblog *jl, const struct pr_task *task);
+
+/* Closes the file.  Returns 0 or a negative errno.  NULL is a no-op. */
+int pr_joblog_close(struct pr_joblog *jl);
+
+/* Appends `line` to b as the Command column: backslash, tab, newline and
+ * NUL become \\, \t, \n and \0 so that a row stays one line of nine fields. */
+void pr_joblog_escape(struct pr_buf *b, const char *line, size_t len);
+
+#endif

@@ -1,0 +1,293 @@
+/*
+ * output: captures and the sink.  Writes to stdout and stderr are plain
+ * blocking write() calls (never libuv: a non-blocking flag on a descriptor
+ * that our shell shares would leak).  After the first failed write to
+ * stdout, stdout output is dropped and the owner is told once, so a closed
+ * pipe stops the run instead of being retried for every task.
+ */
+#include "output.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "task.h"
+
+#define COPY_CHUNK (64 * 1024)
+
+void
+pr_capture_init(struct pr_capture *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->spill_fd = -1;
+}
+
+int
+pr_capture_append(struct pr_capture *c, const void *p, size_t n, size_t limit)
+{
+    c->total += n;
+    if (c->spill_fd < 0 && !c->spill_failed && c->mem.len + n > limit) {
+        int fd = pr_tmpfile();
+
+        if (fd < 0) {
+            c->spill_failed = 1;
+        } else {
+            int rc = pr_write_all(fd, c->mem.data, c->mem.len);
+
+            if (rc != 0) {
+                close(fd);
+                c->spill_failed = 1;
+            } else {
+                c->spill_fd = fd;
+                pr_buf_free(&c->mem);
+            }
+        }
+    }
+    if (c->spill_fd >= 0) {
+        int rc = pr_write_all(c->spill_fd, p, n);
+
+        if (rc == 0)
+            return 0;
+        /* The disk filled up: keep the rest in memory, lose nothing. */
+        c->spill_failed = 1;
+        pr_buf_append(&c->mem, p, n);
+        return rc;
+    }
+    pr_buf_append(&c->mem, p, n);
+    return 0;
+}
+
+int
+pr_capture_emit(struct pr_capture *c, int fd)
+{
+    int rc;
+
+    if (c->spill_fd >= 0) {
+        char *chunk = pr_xmalloc(COPY_CHUNK);
+        off_t off = 0;
+
+        rc = 0;
+        for (;;) {
+            ssize_t r = pread(c->spill_fd, chunk, COPY_CHUNK, off);
+
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0) {
+                rc = -errno;
+                break;
+            }
+            if (r == 0)
+                break;
+            off += r;
+            rc = pr_write_all(fd, chunk, (size_t)r);
+            if (rc != 0)
+                break;
+        }
+        free(chunk);
+        if (rc != 0)
+            return rc;
+    }
+    /* Memory holds everything (no spill) or what came after a full disk. */
+    return pr_write_all(fd, c->mem.data, c->mem.len);
+}
+
+void
+pr_capture_free(struct pr_capture *c)
+{
+    pr_buf_free(&c->mem);
+    if (c->spill_fd >= 0)
+        close(c->spill_fd);
+    c->spill_fd = -1;
+}
+
+struct pr_output {
+    struct pr_output_options opts;
+    pr_output_error_fn *on_error;
+    void *data;
+    int error;                /* first failed write to out_fd */
+    int err_broken;           /* stderr is gone: stop trying */
+    uint64_t next_seq;        /* keep-order: the seq to emit next */
+    struct pr_list pending;   /* keep-order: finished, sorted by seq */
+    size_t npending;
+};
+
+struct pr_output *
+pr_output_new(const struct pr_output_options *opts,
+              pr_output_error_fn *on_error, void *data)
+{
+    struct pr_output *out = pr_xcalloc(1, sizeof(*out));
+
+    out->opts = *opts;
+    out->on_error = on_error;
+    out->data = data;
+    out->next_seq = opts->first_seq ? opts->first_seq : 1;
+    pr_list_init(&out->pending);
+    return out;
+}
+
+void
+pr_output_free(struct pr_output *out)
+{
+    if (out == NULL)
+        return;
+    while (!pr_list_empty(&out->pending)) {
+        struct pr_list *n = out->pending.next;
+
+        pr_list_remove(n);
+        pr_task_free(PR_CONTAINER_OF(n, struct pr_task, node));
+    }
+    free(out);
+}
+
+static void
+note_result(struct pr_output *out, int stream, int rc)
+{
+    if (rc == 0)
+        return;
+    if (stream == 2) {
+        out->err_broken = 1;
+        return;
+    }
+    if (out->error == 0) {
+        out->error = rc;
+        if (out->on_error != NULL)
+            out->on_error(out->data, rc);
+    }
+}
+
+static int
+stream_fd(const struct pr_output *out, int stream)
+{
+    return stream == 2 ? out->opts.err_fd : out->opts.out_fd;
+}
+
+static int
+stream_ok(const struct pr_output *out, int stream)
+{
+    return stream == 2 ? !out->err_broken : out->error == 0;
+}
+
+static void
+write_stream(struct pr_output *out, int stream, const char *p, size_t n)
+{
+    if (n == 0 || !stream_ok(out, stream))
+        return;
+    note_result(out, stream, pr_write_all(stream_fd(out, stream), p, n));
+}
+
+static void
+emit_capture(struct pr_output *out, int stream, struct pr_capture *c)
+{
+    if (!stream_ok(out, stream))
+        return;
+    note_result(out, stream, pr_capture_emit(c, stream_fd(out, stream)));
+}
+
+/* --line-buffer: write every complete line held, keep the partial one. */
+static void
+flush_lines(struct pr_output *out, int stream, struct pr_capture *c,
+            int final)
+{
+    struct pr_buf *m = &c->mem;
+    size_t upto = m->len;
+
+    if (!final) {
+        const char *nl = NULL;
+        size_t i = m->len;
+
+        while (i > 0) {
+            if (m->data[i - 1] == '\n') {
+                nl = m->data + i - 1;
+                break;
+            }
+            i--;
+        }
+        /* A partial line longer than the buffer goes out rather than grow
+         * without bound. */
+        if (nl == NULL && m->len <= out->opts.buffer_size)
+            return;
+        if (nl != NULL)
+            upto = (size_t)(nl - m->data) + 1;
+    }
+    write_stream(out, stream, m->data, upto);
+    memmove(m->data, m->data + upto, m->len - upto);
+    m->len -= upto;
+}
+
+void
+pr_output_data(struct pr_output *out, struct pr_task *task, int stream,
+               const char *p, size_t n)
+{
+    struct pr_capture *c = stream == 2 ? &task->err : &task->out;
+
+    switch (out->opts.mode) {
+    case PR_OUT_UNGROUP:
+        c->total += n;
+        write_stream(out, stream, p, n);
+        break;
+    case PR_OUT_LINE:
+        c->total += n;
+        pr_buf_append(&c->mem, p, n);
+        flush_lines(out, stream, c, 0);
+        break;
+    case PR_OUT_GROUP:
+    default:
+        pr_capture_append(c, p, n, out->opts.buffer_size);
+        break;
+    }
+}
+
+static void
+emit_task(struct pr_output *out, struct pr_task *task)
+{
+    if (out->opts.mode == PR_OUT_LINE) {
+        flush_lines(out, 1, &task->out, 1);
+        flush_lines(out, 2, &task->err, 1);
+    } else if (out->opts.mode == PR_OUT_GROUP) {
+        emit_capture(out, 1, &task->out);
+        emit_capture(out, 2, &task->err);
+    }
+    pr_task_free(task);
+}
+
+void
+pr_output_finish(struct pr_output *out, struct pr_task *task)
+{
+    struct pr_list *pos;
+
+    if (!out->opts.keep_order || out->opts.mode != PR_OUT_GROUP) {
+        emit_task(out, task);
+        return;
+    }
+    /* Tasks mostly finish in about seq order: search from the tail. */
+    pos = &out->pending;
+    while (pos->prev != &out->pending &&
+           PR_CONTAINER_OF(pos->prev, struct pr_task, node)->seq > task->seq)
+        pos = pos->prev;
+    pr_list_insert_before(pos, &task->node);
+    out->npending++;
+    while (!pr_list_empty(&out->pending)) {
+        struct pr_list *n = out->pending.next;
+        struct pr_task *head = PR_CONTAINER_OF(n, struct pr_task, node);
+
+        if (head->seq != out->next_seq)
+            break;
+        pr_list_remove(n);
+        out->npending--;
+        out->next_seq++;
+        emit_task(out, head);
+    }
+}
+
+int
+pr_output_error(const struct pr_output *out)
+{
+    return out->error;
+}
+
+size_t
+pr_output_pending(const struct pr_output *out)
+{
+    return out->npending;
+}

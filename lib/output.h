@@ -1,0 +1,82 @@
+/*
+ * output: what a task writes, and how it reaches poolrun's stdout and
+ * stderr.  A capture holds one stream of one task, in memory up to a limit
+ * and past it in a private, already unlinked temporary file.  The sink
+ * emits captures as whole blocks (grouped, optionally in input order), as
+ * whole lines (--line-buffer) or as raw bytes (--ungroup).  Only bytes and
+ * task records pass through here; no libuv handle does.
+ */
+#ifndef PR_OUTPUT_H
+#define PR_OUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct pr_task;
+
+struct pr_capture {
+    struct pr_buf mem;
+    int spill_fd;   /* -1 until the capture spills to a temporary file */
+    int spill_failed;
+    uint64_t total; /* every byte ever appended */
+};
+
+void pr_capture_init(struct pr_capture *c);
+
+/* Appends n bytes; past `limit` bytes in memory the capture moves to a
+ * temporary file.  If no file can be made it stays in memory: nothing is
+ * dropped.  Returns 0, or a negative errno if writing the file failed. */
+int pr_capture_append(struct pr_capture *c, const void *p, size_t n,
+                      size_t limit);
+
+/* Writes the whole capture to fd.  Returns 0 or a negative errno from the
+ * write (reading back a spill file that fails is reported the same way). */
+int pr_capture_emit(struct pr_capture *c, int fd);
+
+/* Releases memory and closes the spill file. */
+void pr_capture_free(struct pr_capture *c);
+
+enum pr_output_mode {
+    PR_OUT_GROUP,   /* a task's output as whole blocks when it ends */
+    PR_OUT_LINE,    /* whole lines as they come */
+    PR_OUT_UNGROUP  /* bytes as they come */
+};
+
+struct pr_output_options {
+    enum pr_output_mode mode;
+    int keep_order;      /* with PR_OUT_GROUP: emit in seq order */
+    size_t buffer_size;  /* per stream, before spilling to a file */
+    int out_fd;          /* normally 1 */
+    int err_fd;          /* normally 2 */
+    uint64_t first_seq;  /* the seq keep-order starts at (normally 1) */
+};
+
+struct pr_output;
+
+/* Called once, on the first failed write to out_fd (EPIPE, ENOSPC...). */
+typedef void pr_output_error_fn(void *data, int err);
+
+/* Returns a new sink; free with pr_output_free. */
+struct pr_output *pr_output_new(const struct pr_output_options *opts,
+                                pr_output_error_fn *on_error, void *data);
+
+/* Frees the sink and any task it still holds.  NULL is a no-op. */
+void pr_output_free(struct pr_output *out);
+
+/* Bytes that a running task wrote on stream 1 (stdout) or 2 (stderr). */
+void pr_output_data(struct pr_output *out, struct pr_task *task, int stream,
+                    const char *p, size_t n);
+
+/* The task has its final record: the sink takes it, emits what is left of
+ * its output when its turn comes, and frees it. */
+void pr_output_finish(struct pr_output *out, struct pr_task *task);
+
+/* The first error writing to out_fd, or 0. */
+int pr_output_error(const struct pr_output *out);
+
+/* How many finished tasks wait for an earlier one (keep-order). */
+size_t pr_output_pending(const struct pr_output *out);
+
+#endif

@@ -1,0 +1,404 @@
+/*
+ * pool: slots, scheduling, final records and shutdown.  Everything runs on
+ * one loop thread.  A task's end always arrives from a close callback
+ * (pr__pool_task_ended), never from inside pr_pool_put, so sources and the
+ * scheduler are never re-entered.  The run ends when the input has ended
+ * and the queue's join fires; then the pool closes its own handles and
+ * uv_run returns.
+ */
+#include "pool.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "joblog.h"
+#include "util.h"
+
+#define READ_BUF_SIZE (64 * 1024)
+
+extern char **environ;
+
+struct pr_pool {
+    uv_loop_t *loop;
+    struct pr_pool_config cfg;
+    struct pr_queue *queue;
+    struct pr_output *output;
+    struct pr_joblog *joblog;
+    struct pr_source *src;
+    struct pr_pool_result *result;
+    struct pr_spawn_ctx spawn;
+    uint64_t next_seq;
+    unsigned running;
+    struct pr_list running_list;
+    unsigned *free_slots;   /* a stack of free slot numbers */
+    size_t nfree;
+    size_t free_cap;
+    unsigned max_slot;
+    uv_signal_t sigs[3];
+    uv_timer_t kill_timer;
+    int handles_open;
+    int input_ended;
+    int stopping;           /* no task starts any more */
+    int killing;            /* SIGKILL has been sent to every group */
+    int joined;
+};
+
+static const int handled_signals[3] = {SIGINT, SIGTERM, SIGHUP};
+
+static void on_output_error(void *data, int err);
+
+static void
+build_env(struct pr_pool *pool)
+{
+    size_t n = 0;
+    size_t i;
+    char **env;
+
+    for (i = 0; environ != NULL && environ[i] != NULL; i++)
+        n++;
+    env = pr_xcalloc(n + 3, sizeof(*env));
+    n = 0;
+    for (i = 0; environ != NULL && environ[i] != NULL; i++) {
+        /* Ours replace any inherited ones. */
+        if (strncmp(environ[i], "POOLRUN_SEQ=", 12) == 0 ||
+            strncmp(environ[i], "POOLRUN_SLOT=", 13) == 0)
+            continue;
+        env[n++] = environ[i];
+    }
+    pool->spawn.env = env;
+    pool->spawn.env_seq = n;
+    pool->spawn.env_slot = n + 1;
+}
+
+int
+pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
+            const struct pr_pool_config *cfg)
+{
+    struct pr_pool *pool = pr_xcalloc(1, sizeof(*pool));
+    unsigned i;
+    int rc;
+
+    pool->loop = loop;
+    pool->cfg = *cfg;
+    if (cfg->joblog != NULL) {
+        rc = pr_joblog_open(&pool->joblog, cfg->joblog);
+        if (rc != 0) {
+            free(pool);
+            return rc;
+        }
+    }
+    pool->queue = pr_queue_new(cfg->queue_size, PR_ORDER_FIFO);
+    pool->output = pr_output_new(&cfg->output, on_output_error, pool);
+    pr_list_init(&pool->running_list);
+    pool->free_cap = cfg->jobs ? cfg->jobs : 64;
+    pool->free_slots = pr_xcalloc(pool->free_cap, sizeof(unsigned));
+    for (i = cfg->jobs; i > 0; i--)
+        pool->free_slots[pool->nfree++] = i;
+    pool->max_slot = cfg->jobs;
+    pool->spawn.loop = loop;
+    pool->spawn.pool = pool;
+    pool->spawn.shell = pr_xstrdup(cfg->shell ? cfg->shell : "/bin/sh");
+    pool->spawn.kill_after = cfg->kill_after;
+    pool->spawn.read_buf = pr_xmalloc(READ_BUF_SIZE);
+    pool->spawn.read_buf_size = READ_BUF_SIZE;
+    build_env(pool);
+    *out = pool;
+    return 0;
+}
+
+void
+pr_pool_free(struct pr_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    pr_queue_free(pool->queue);
+    pr_output_free(pool->output);
+    pr_joblog_close(pool->joblog);
+    free(pool->free_slots);
+    free(pool->spawn.shell);
+    free(pool->spawn.read_buf);
+    free(pool->spawn.env);
+    free(pool);
+}
+
+static unsigned
+take_slot(struct pr_pool *pool)
+{
+    if (pool->nfree > 0)
+        return pool->free_slots[--pool->nfree];
+    /* Only with no limit (-j 0): the stack grows as slots are returned. */
+    return ++pool->max_slot;
+}
+
+static void
+give_slot(struct pr_pool *pool, unsigned slot)
+{
+    if (pool->nfree == pool->free_cap) {
+        pool->free_cap *= 2;
+        pool->free_slots = pr_xrealloc(pool->free_slots,
+                                       pool->free_cap * sizeof(unsigned));
+    }
+    pool->free_slots[pool->nfree++] = slot;
+}
+
+static int
+slot_free(const struct pr_pool *pool)
+{
+    return pool->cfg.jobs == 0 || pool->running < pool->cfg.jobs;
+}
+
+static void
+on_handle_closed(uv_handle_t *handle)
+{
+    struct pr_pool *pool = handle->data;
+
+    pool->handles_open--;
+}
+
+static void
+close_own_handles(struct pr_pool *pool)
+{
+    size_t i;
+
+    for (i = 0; i < PR_ARRAY_SIZE(pool->sigs); i++)
+        if (!uv_is_closing((uv_handle_t *)&pool->sigs[i]))
+            uv_close((uv_handle_t *)&pool->sigs[i], on_handle_closed);
+    if (!uv_is_closing((uv_handle_t *)&pool->kill_timer))
+        uv_close((uv_handle_t *)&pool->kill_timer, on_handle_closed);
+}
+
+static void
+on_joined(void *data)
+{
+    struct pr_pool *pool = data;
+
+    pool->joined = 1;
+    close_own_handles(pool);
+}
+
+static void
+maybe_join(struct pr_pool *pool)
+{
+    if (pool->input_ended && !pool->joined)
+        pr_queue_join(pool->queue, on_joined, pool);
+}
+
+/* The one place a final record is made: counts, joblog, the caller's hook,
+ * then the output (which frees the task when it has been emitted). */
+static void
+record(struct pr_pool *pool, struct pr_task *task)
+{
+    struct pr_pool_result *res = pool->result;
+
+    task->end_ns = task->start_ns ? uv_hrtime() : 0;
+    res->counts[task->status]++;
+    res->total++;
+    if (pool->joblog != NULL && task->status != PR_TASK_SKIPPED) {
+        int rc = pr_joblog_write(pool->joblog, task);
+
+        if (rc != 0 && res->joblog_error == 0)
+            res->joblog_error = rc;
+    }
+    if (pool->cfg.on_record != NULL)
+        pool->cfg.on_record(pool->cfg.record_data, task);
+    pr_output_finish(pool->output, task);
+    pr_queue_task_done(pool->queue);
+}
+
+static void
+schedule(struct pr_pool *pool)
+{
+    while (!pool->stopping && slot_free(pool)) {
+        struct pr_task *task = pr_queue_get(pool->queue);
+
+        if (task == NULL)
+            break;
+        task->slot = take_slot(pool);
+        pool->running++;
+        pr_list_insert_before(&pool->running_list, &task->node);
+        pr__spawn_start(&pool->spawn, task);
+    }
+}
+
+void
+pr__pool_task_output(struct pr_pool *pool, struct pr_task *task, int stream,
+                     const char *p, size_t n)
+{
+    pr_output_data(pool->output, task, stream, p, n);
+}
+
+static enum pr_task_status
+final_status(const struct pr_task *task)
+{
+    if (task->error != 0)
+        return PR_TASK_ERROR;
+    if (task->term_signal != 0)
+        return PR_TASK_KILLED;
+    if (task->exit_status != 0)
+        return PR_TASK_FAILED;
+    return PR_TASK_OK;
+}
+
+void
+pr__pool_task_ended(struct pr_pool *pool, struct pr_task *task)
+{
+    pr_list_remove(&task->node);
+    pool->running--;
+    give_slot(pool, task->slot);
+    task->status = final_status(task);
+    record(pool, task);
+    if (pool->joined)
+        return;
+    schedule(pool);
+    if (!pool->stopping && pr_pool_accepting(pool) && pool->src != NULL &&
+        !pool->input_ended)
+        pool->src->ops->resume(pool->src);
+}
+
+int
+pr_pool_accepting(const struct pr_pool *pool)
+{
+    return !pool->stopping && !pr_queue_full(pool->queue);
+}
+
+void
+pr_pool_put(struct pr_pool *pool, struct pr_task *task)
+{
+    int rc;
+
+    task->seq = ++pool->next_seq;
+    rc = pr_queue_put(pool->queue, task);
+    /* Sources check pr_pool_accepting first, so the queue has room. */
+    if (rc != 0)
+        abort();
+    schedule(pool);
+}
+
+void
+pr_pool_input_end(struct pr_pool *pool, int err)
+{
+    if (pool->input_ended)
+        return;
+    pool->input_ended = 1;
+    if (err != 0 && pool->result->input_error == 0)
+        pool->result->input_error = err;
+    maybe_join(pool);
+}
+
+static void
+signal_running(struct pr_pool *pool, int sig)
+{
+    struct pr_list *n;
+
+    for (n = pool->running_list.next; n != &pool->running_list; n = n->next)
+        pr__spawn_signal(PR_CONTAINER_OF(n, struct pr_task, node), sig);
+}
+
+static void
+on_kill_timer(uv_timer_t *timer)
+{
+    struct pr_pool *pool = timer->data;
+
+    pool->killing = 1;
+    signal_running(pool, SIGKILL);
+}
+
+/* Stop starting tasks, record what waits on the queue as skipped, and send
+ * sig (if any) to every running group.  With sig, SIGKILL follows after the
+ * grace unless everything has ended by then. */
+static void
+stop(struct pr_pool *pool, enum pr_pool_stop why, int sig)
+{
+    struct pr_task *task;
+
+    if (pool->stopping)
+        return;
+    pool->stopping = 1;
+    pool->result->stop = why;
+    if (pool->src != NULL && !pool->input_ended)
+        pool->src->ops->stop(pool->src);
+    pool->input_ended = 1;
+    while ((task = pr_queue_get(pool->queue)) != NULL) {
+        task->status = PR_TASK_SKIPPED;
+        record(pool, task);
+    }
+    if (sig != 0) {
+        signal_running(pool, sig);
+        if (!pool->joined)
+            uv_timer_start(&pool->kill_timer, on_kill_timer,
+                           (uint64_t)(pool->cfg.kill_after * 1000), 0);
+    }
+    maybe_join(pool);
+}
+
+static void
+on_signal(uv_signal_t *handle, int signum)
+{
+    struct pr_pool *pool = handle->data;
+
+    if (signum == SIGHUP) {
+        stop(pool, PR_STOP_DRAIN, 0);
+        return;
+    }
+    if (pool->stopping && pool->result->stop != PR_STOP_DRAIN) {
+        /* The same again: no more patience. */
+        pool->killing = 1;
+        signal_running(pool, SIGKILL);
+        return;
+    }
+    if (pool->stopping) {
+        /* A drain turned into a stop. */
+        pool->result->stop = PR_STOP_SIGNAL;
+        pool->result->stop_signal = signum;
+        signal_running(pool, signum);
+        uv_timer_start(&pool->kill_timer, on_kill_timer,
+                       (uint64_t)(pool->cfg.kill_after * 1000), 0);
+        return;
+    }
+    pool->result->stop_signal = signum;
+    stop(pool, PR_STOP_SIGNAL, signum);
+}
+
+static void
+on_output_error(void *data, int err)
+{
+    struct pr_pool *pool = data;
+
+    pool->result->output_error = err;
+    if (!pool->stopping)
+        stop(pool, PR_STOP_OUTPUT, SIGTERM);
+}
+
+int
+pr_pool_run(struct pr_pool *pool, struct pr_source *src,
+            struct pr_pool_result *result)
+{
+    size_t i;
+    int rc;
+
+    memset(result, 0, sizeof(*result));
+    pool->result = result;
+    pool->src = src;
+    for (i = 0; i < PR_ARRAY_SIZE(pool->sigs); i++) {
+        uv_signal_init(pool->loop, &pool->sigs[i]);
+        pool->sigs[i].data = pool;
+        uv_signal_start(&pool->sigs[i], on_signal, handled_signals[i]);
+        pool->handles_open++;
+    }
+    uv_timer_init(pool->loop, &pool->kill_timer);
+    pool->kill_timer.data = pool;
+    pool->handles_open++;
+    rc = src->ops->start(src, pool);
+    if (rc != 0) {
+        pool->input_ended = 1;
+        result->input_error = rc;
+        maybe_join(pool);
+    }
+    uv_run(pool->loop, UV_RUN_DEFAULT);
+    pool->src = NULL;
+    return rc;
+}

@@ -1,0 +1,95 @@
+/*
+ * pool: the slots that run tasks, and the life of one run.  A source puts
+ * tasks on the joinable queue; whenever a slot is free the pool takes the
+ * next task and hands it to the runner; every ending goes through one path
+ * that writes the final record, emits the output and frees the slot.  The
+ * pool also owns shutdown: signals, a closed stdout, and the join that ends
+ * the run.
+ */
+#ifndef PR_POOL_H
+#define PR_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "output.h"
+#include "queue.h"
+#include "task.h"
+
+struct pr_pool;
+struct pr_source;
+
+/* A source of tasks (stdin lines; later JSON files, a Redis queue).  The
+ * source calls pr_pool_put while pr_pool_accepting is true, and
+ * pr_pool_input_end exactly once. */
+struct pr_source_ops {
+    /* Begin reading; returns 0 or a negative error. */
+    int (*start)(struct pr_source *src, struct pr_pool *pool);
+    /* The queue has room again. */
+    void (*resume)(struct pr_source *src);
+    /* Stop for good: close handles and call pr_pool_input_end if not yet. */
+    void (*stop)(struct pr_source *src);
+    /* Free, after the loop has run. */
+    void (*free)(struct pr_source *src);
+};
+
+struct pr_source {
+    const struct pr_source_ops *ops;
+};
+
+/* Called once per task with its final record, before its output is
+ * emitted; the task is read-only and gone after the call. */
+typedef void pr_pool_record_fn(void *data, const struct pr_task *task);
+
+struct pr_pool_config {
+    unsigned jobs;          /* slots; 0 means no limit */
+    size_t queue_size;      /* queue capacity; 0 means no limit */
+    double kill_after;      /* seconds between SIGTERM and SIGKILL */
+    const char *shell;      /* "/bin/sh" */
+    const char *joblog;     /* path, or NULL */
+    struct pr_output_options output;
+    pr_pool_record_fn *on_record; /* optional */
+    void *record_data;
+};
+
+/* Why the run stopped early, if it did. */
+enum pr_pool_stop {
+    PR_STOP_NONE,
+    PR_STOP_SIGNAL,     /* SIGINT or SIGTERM: stop_signal says which */
+    PR_STOP_DRAIN,      /* SIGHUP */
+    PR_STOP_OUTPUT      /* stdout failed: output error says why */
+};
+
+struct pr_pool_result {
+    uint64_t counts[PR_TASK_STATUS_COUNT];
+    uint64_t total;
+    enum pr_pool_stop stop;
+    int stop_signal;    /* the signal that stopped the run */
+    int output_error;   /* negative errno writing stdout, or 0 */
+    int input_error;    /* negative error reading input, or 0 */
+    int joblog_error;   /* negative errno writing the joblog, or 0 */
+};
+
+/* Returns a new pool on loop; free with pr_pool_free after the loop ran.
+ * Fails with a negative error if the joblog cannot be opened. */
+int pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
+                const struct pr_pool_config *cfg);
+void pr_pool_free(struct pr_pool *pool);
+
+/* Runs the loop until the input is done and every task has its final
+ * record.  The pool does not take the source.  Returns 0 or a negative
+ * error from starting the source. */
+int pr_pool_run(struct pr_pool *pool, struct pr_source *src,
+                struct pr_pool_result *result);
+
+/* For sources: is there room for one more task right now? */
+int pr_pool_accepting(const struct pr_pool *pool);
+
+/* For sources: takes the task, gives it the next seq and queues it. */
+void pr_pool_put(struct pr_pool *pool, struct pr_task *task);
+
+/* For sources: no more tasks will come; err is 0 or a read error. */
+void pr_pool_input_end(struct pr_pool *pool, int err);
+
+#endif

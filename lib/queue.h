@@ -1,0 +1,53 @@
+/*
+ * queue: the joinable task queue, after Python's JoinableQueue.  put adds a
+ * task and counts it unfinished; get hands the next one out; task_done marks
+ * one finished; join fires once every task put has been marked done.  The
+ * queue never blocks: put on a full queue says so and the caller pauses.
+ */
+#ifndef PR_QUEUE_H
+#define PR_QUEUE_H
+
+#include <stddef.h>
+
+#include "task.h"
+
+enum pr_queue_order {
+    PR_ORDER_FIFO,     /* first in, first out (Queue) */
+    PR_ORDER_LIFO,     /* last in, first out (LifoQueue) */
+    PR_ORDER_PRIORITY  /* highest priority first, ties in put order */
+};
+
+struct pr_queue;
+
+typedef void pr_queue_join_fn(void *data);
+
+/* Returns a new empty queue holding at most capacity tasks (0: no limit).
+ * Free with pr_queue_free. */
+struct pr_queue *pr_queue_new(size_t capacity, enum pr_queue_order order);
+
+/* Frees the queue and any task still on it.  NULL is a no-op. */
+void pr_queue_free(struct pr_queue *q);
+
+/* Adds task and counts it unfinished.  Returns 0, or UV_ENOBUFS when the
+ * queue is full, in which case the caller keeps the task. */
+int pr_queue_put(struct pr_queue *q, struct pr_task *task);
+
+/* Removes and returns the next task in the queue's order, or NULL when the
+ * queue is empty.  The task stays unfinished until pr_queue_task_done. */
+struct pr_task *pr_queue_get(struct pr_queue *q);
+
+/* Marks one task finished.  Returns 0, or UV_EINVAL when called more times
+ * than tasks were put (Python raises ValueError there).  May fire the join
+ * callback, once, when the unfinished count reaches zero. */
+int pr_queue_task_done(struct pr_queue *q);
+
+/* Calls fn(data) as soon as no task is unfinished: at once if none is now,
+ * otherwise from the pr_queue_task_done that finishes the last.  A later
+ * join replaces an earlier one that has not fired. */
+void pr_queue_join(struct pr_queue *q, pr_queue_join_fn *fn, void *data);
+
+size_t pr_queue_len(const struct pr_queue *q);
+size_t pr_queue_unfinished(const struct pr_queue *q);
+int pr_queue_full(const struct pr_queue *q);
+
+#endif

@@ -1,0 +1,331 @@
+/*
+ * run_spawn: one process per task.  The task runs as `/bin/sh -c LINE` in a
+ * new session (UV_PROCESS_DETACHED), so its whole process group can be
+ * signalled.  Its stdout and stderr come back through pipes.  When the main
+ * process exits, what is left of its group gets SIGTERM and, after the
+ * grace, SIGKILL; the pipes are then read to the end.  The process, both
+ * pipes and the timer each close once, and the last close ends the task.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "util.h"
+
+/* Linux refuses one argument of 128 KiB or more (MAX_ARG_STRLEN). */
+#define MAX_ARG_LEN (128 * 1024 - 1)
+#define POLL_MAX_MS 50
+
+enum timer_phase {
+    PHASE_IDLE,
+    PHASE_GROUP_POLL,  /* SIGTERM sent to the group; waiting for it to go */
+    PHASE_PIPE_GRACE   /* group gone; something outside it holds a pipe */
+};
+
+struct spawn_run {
+    const struct pr_spawn_ctx *ctx;
+    struct pr_task *task;
+    uv_process_t proc;
+    uv_pipe_t pipes[2];
+    uv_timer_t timer;
+    int open_handles;
+    int pipe_open[2];
+    int running;      /* the main process has not exited */
+    int group_alive;  /* the group may have members after the exit */
+    enum timer_phase phase;
+    uint64_t poll_ms;
+    uint64_t term_at; /* uv_now() when the group got SIGTERM */
+};
+
+static char dash_c[] = "-c";
+static char dev_fd_3[] = "/dev/fd/3";
+/* A long line runs from a file on fd 3; the script first closes fd 3 so
+ * that the task and its children see only 0, 1 and 2. */
+static const char script_prologue[] = "exec 3<&-\n";
+
+static void
+on_handle_closed(uv_handle_t *handle)
+{
+    struct spawn_run *run = handle->data;
+
+    if (--run->open_handles == 0) {
+        struct pr_task *task = run->task;
+        struct pr_pool *pool = run->ctx->pool;
+
+        task->run = NULL;
+        free(run);
+        pr__pool_task_ended(pool, task);
+    }
+}
+
+static void
+close_handle(uv_handle_t *handle)
+{
+    if (!uv_is_closing(handle))
+        uv_close(handle, on_handle_closed);
+}
+
+static int
+pipes_open(const struct spawn_run *run)
+{
+    return run->pipe_open[0] || run->pipe_open[1];
+}
+
+static void
+close_pipe(struct spawn_run *run, int i)
+{
+    if (!run->pipe_open[i])
+        return;
+    run->pipe_open[i] = 0;
+    uv_read_stop((uv_stream_t *)&run->pipes[i]);
+    close_handle((uv_handle_t *)&run->pipes[i]);
+}
+
+/* Once the process and its group are gone and both pipes are at EOF, the
+ * timer is the last handle left: closing it ends the task. */
+static void
+maybe_wrap_up(struct spawn_run *run)
+{
+    if (run->running || run->group_alive || pipes_open(run))
+        return;
+    close_handle((uv_handle_t *)&run->timer);
+}
+
+static void on_timer(uv_timer_t *timer);
+
+static void
+group_gone(struct spawn_run *run)
+{
+    run->group_alive = 0;
+    if (pipes_open(run)) {
+        /* Only a process that left the group can still hold a pipe: give
+         * it the grace too, then stop reading. */
+        run->phase = PHASE_PIPE_GRACE;
+        uv_timer_start(&run->timer, on_timer,
+                       (uint64_t)(run->ctx->kill_after * 1000), 0);
+        return;
+    }
+    maybe_wrap_up(run);
+}
+
+static void
+on_timer(uv_timer_t *timer)
+{
+    struct spawn_run *run = timer->data;
+    uint64_t grace_ms = (uint64_t)(run->ctx->kill_after * 1000);
+
+    switch (run->phase) {
+    case PHASE_GROUP_POLL:
+        if (kill(-run->task->pid, 0) != 0 && errno == ESRCH) {
+            group_gone(run);
+        } else if (uv_now(timer->loop) - run->term_at >= grace_ms) {
+            kill(-run->task->pid, SIGKILL);
+            group_gone(run);
+        } else {
+            run->poll_ms = run->poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS
+                                                          : run->poll_ms * 2;
+            uv_timer_start(timer, on_timer, run->poll_ms, 0);
+        }
+        break;
+    case PHASE_PIPE_GRACE:
+        close_pipe(run, 0);
+        close_pipe(run, 1);
+        maybe_wrap_up(run);
+        break;
+    case PHASE_IDLE:
+    default:
+        break;
+    }
+}
+
+static void
+on_proc_exit(uv_process_t *proc, int64_t exit_status, int term_signal)
+{
+    struct spawn_run *run = proc->data;
+
+    run->task->exit_status = (int)exit_status;
+    run->task->term_signal = term_signal;
+    run->running = 0;
+    close_handle((uv_handle_t *)proc);
+    /* Whatever the task left behind in its group goes now.  ESRCH, the
+     * common case, means nothing was left. */
+    if (kill(-run->task->pid, SIGTERM) == 0) {
+        run->group_alive = 1;
+        run->phase = PHASE_GROUP_POLL;
+        run->poll_ms = 1;
+        run->term_at = uv_now(proc->loop);
+        uv_timer_start(&run->timer, on_timer, run->poll_ms, 0);
+        return;
+    }
+    group_gone(run);
+}
+
+static void
+on_pipe_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+    struct spawn_run *run = handle->data;
+
+    (void)suggested;
+    buf->base = run->ctx->read_buf;
+    buf->len = run->ctx->read_buf_size;
+}
+
+static void
+on_pipe_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+    struct spawn_run *run = stream->data;
+    int i = stream == (uv_stream_t *)&run->pipes[0] ? 0 : 1;
+
+    if (n > 0) {
+        pr__pool_task_output(run->ctx->pool, run->task, i + 1, buf->base,
+                             (size_t)n);
+        return;
+    }
+    if (n == 0)
+        return;
+    /* EOF, or a read error: either way this stream is over. */
+    close_pipe(run, i);
+    if (!pipes_open(run) && run->phase == PHASE_PIPE_GRACE)
+        uv_timer_stop(&run->timer);
+    maybe_wrap_up(run);
+}
+
+/* Writes the long line to a private file for the shell to read. */
+static int
+write_script(const struct pr_task *task)
+{
+    int fd = pr_tmpfile();
+    int rc;
+
+    if (fd < 0)
+        return fd;
+    rc = pr_write_all(fd, script_prologue, sizeof(script_prologue) - 1);
+    if (rc == 0)
+        rc = pr_write_all(fd, task->line, task->line_len);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+static int
+spawn(struct spawn_run *run)
+{
+    const struct pr_spawn_ctx *ctx = run->ctx;
+    struct pr_task *task = run->task;
+    uv_process_options_t opts;
+    uv_stdio_container_t stdio[4];
+    char *args[4];
+    char seq_var[48];
+    char slot_var[48];
+    int script_fd = -1;
+    int rc;
+
+    if (memchr(task->line, '\0', task->line_len) != NULL) {
+        task->error_what = "the line contains a NUL byte";
+        return UV_EINVAL;
+    }
+    memset(&opts, 0, sizeof(opts));
+    args[0] = ctx->shell;
+    if (task->line_len > MAX_ARG_LEN) {
+        script_fd = write_script(task);
+        if (script_fd < 0) {
+            task->error_what = "cannot write the long line to a file";
+            return script_fd;
+        }
+        args[1] = dev_fd_3;
+        args[2] = NULL;
+    } else {
+        args[1] = dash_c;
+        args[2] = task->line;
+        args[3] = NULL;
+    }
+    snprintf(seq_var, sizeof(seq_var), "POOLRUN_SEQ=%llu",
+             (unsigned long long)task->seq);
+    snprintf(slot_var, sizeof(slot_var), "POOLRUN_SLOT=%u", task->slot);
+    ctx->env[ctx->env_seq] = seq_var;
+    ctx->env[ctx->env_slot] = slot_var;
+
+    stdio[0].flags = UV_IGNORE;
+    stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[1].data.stream = (uv_stream_t *)&run->pipes[0];
+    stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[2].data.stream = (uv_stream_t *)&run->pipes[1];
+    stdio[3].flags = UV_INHERIT_FD;
+    stdio[3].data.fd = script_fd;
+    opts.file = ctx->shell;
+    opts.args = args;
+    opts.env = ctx->env;
+    opts.flags = UV_PROCESS_DETACHED;
+    opts.stdio = stdio;
+    opts.stdio_count = script_fd >= 0 ? 4 : 3;
+    opts.exit_cb = on_proc_exit;
+
+    task->start_ns = uv_hrtime();
+    task->start_wall = pr_wall_time();
+    rc = uv_spawn(ctx->loop, &run->proc, &opts);
+    ctx->env[ctx->env_seq] = NULL;
+    ctx->env[ctx->env_slot] = NULL;
+    if (script_fd >= 0)
+        close(script_fd);
+    if (rc != 0)
+        task->error_what = "cannot start";
+    return rc;
+}
+
+void
+pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
+{
+    struct spawn_run *run = pr_xcalloc(1, sizeof(*run));
+    int rc;
+    int i;
+
+    run->ctx = ctx;
+    run->task = task;
+    task->run = run;
+    uv_timer_init(ctx->loop, &run->timer);
+    run->timer.data = run;
+    run->open_handles = 1;
+    for (i = 0; i < 2; i++) {
+        uv_pipe_init(ctx->loop, &run->pipes[i], 0);
+        run->pipes[i].data = run;
+        run->pipe_open[i] = 1;
+        run->open_handles++;
+    }
+    run->proc.data = run;
+    rc = spawn(run);
+    /* uv_spawn initialises the handle even when it fails. */
+    if (run->proc.type == UV_PROCESS)
+        run->open_handles++;
+    if (rc != 0) {
+        /* Every handle still closes, and the error record goes out through
+         * the same last close as any other. */
+        task->error = rc;
+        if (run->proc.type == UV_PROCESS)
+            close_handle((uv_handle_t *)&run->proc);
+        close_pipe(run, 0);
+        close_pipe(run, 1);
+        close_handle((uv_handle_t *)&run->timer);
+        return;
+    }
+    task->pid = run->proc.pid;
+    run->running = 1;
+    for (i = 0; i < 2; i++)
+        uv_read_start((uv_stream_t *)&run->pipes[i], on_pipe_alloc,
+                      on_pipe_read);
+}
+
+void
+pr__spawn_signal(struct pr_task *task, int sig)
+{
+    struct spawn_run *run = task->run;
+
+    if (run == NULL || task->pid <= 0 || (!run->running && !run->group_alive))
+        return;
+    kill(-task->pid, sig);
+}

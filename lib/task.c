@@ -1,0 +1,55 @@
+/*
+ * task: construction, destruction and naming of task records.  Nothing here
+ * touches libuv; the runner keeps its handles elsewhere.
+ */
+#include "task.h"
+
+#include <stdlib.h>
+
+#include "util.h"
+
+static const char *const status_names[] = {
+#define PR_X(name, text) text,
+    PR_TASK_STATUS_MAP(PR_X)
+#undef PR_X
+};
+
+struct pr_task *
+pr_task_new(uint64_t seq, const char *line, size_t len)
+{
+    struct pr_task *task = pr_xcalloc(1, sizeof(*task));
+
+    task->seq = seq;
+    task->line = pr_xmemdup(line, len);
+    task->line_len = len;
+    pr_capture_init(&task->out);
+    pr_capture_init(&task->err);
+    return task;
+}
+
+void
+pr_task_free(struct pr_task *task)
+{
+    if (task == NULL)
+        return;
+    pr_capture_free(&task->out);
+    pr_capture_free(&task->err);
+    free(task->line);
+    free(task);
+}
+
+const char *
+pr_task_status_name(enum pr_task_status status)
+{
+    if ((unsigned)status >= PR_TASK_STATUS_COUNT)
+        return "unknown";
+    return status_names[status];
+}
+
+double
+pr_task_runtime(const struct pr_task *task)
+{
+    if (task->start_ns == 0 || task->end_ns < task->start_ns)
+        return 0;
+    return (double)(task->end_ns - task->start_ns) / 1e9;
+}

@@ -1,0 +1,68 @@
+/*
+ * task: one unit of work and, once it has run, its final record.  A task is
+ * created by a source, waits on the queue, is run by a runner and ends with
+ * exactly one status.  It owns its command line and captured output; the
+ * runner's handles live in runner-private memory hung on `run`.
+ */
+#ifndef PR_TASK_H
+#define PR_TASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "output.h"
+#include "util.h"
+
+/* The final statuses, in the order the summary prints them. */
+#define PR_TASK_STATUS_MAP(X)                                                  \
+    X(OK, "ok")                                                                \
+    X(FAILED, "failed")                                                        \
+    X(TIMEOUT, "timeout")                                                      \
+    X(KILLED, "killed")                                                        \
+    X(ERROR, "error")                                                          \
+    X(SKIPPED, "skipped")
+
+enum pr_task_status {
+#define PR_X(name, text) PR_TASK_##name,
+    PR_TASK_STATUS_MAP(PR_X)
+#undef PR_X
+        PR_TASK_STATUS_COUNT
+};
+
+struct pr_task {
+    struct pr_list node; /* on the queue, or on the output's pending list */
+    uint64_t seq;        /* 1, 2, ... in input order */
+    char *line;          /* the shell line, NUL-terminated */
+    size_t line_len;     /* may contain NUL bytes before line_len */
+    int priority;
+
+    /* Filled in while the task runs. */
+    unsigned slot;
+    int pid;
+    double start_wall;  /* epoch seconds, for the joblog */
+    uint64_t start_ns;  /* uv_hrtime() at start */
+    uint64_t end_ns;    /* uv_hrtime() at the final record */
+    int exit_status;    /* exit code when it exited */
+    int term_signal;    /* signal that ended it, or 0 */
+    int error;          /* negative code when status is PR_TASK_ERROR */
+    const char *error_what; /* what failed, for the message */
+    enum pr_task_status status;
+    struct pr_capture out; /* captured stdout */
+    struct pr_capture err; /* captured stderr */
+    void *run;             /* the runner's private state while running */
+};
+
+/* Returns a new task that owns a copy of line[0..len); free with
+ * pr_task_free. */
+struct pr_task *pr_task_new(uint64_t seq, const char *line, size_t len);
+
+/* Frees the task, its line and its captured output.  NULL is a no-op. */
+void pr_task_free(struct pr_task *task);
+
+/* The status's name ("ok", "failed", ...). */
+const char *pr_task_status_name(enum pr_task_status status);
+
+/* Runtime in seconds: from start to end, or 0 if it never started. */
+double pr_task_runtime(const struct pr_task *task);
+
+#endif

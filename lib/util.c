@@ -1,0 +1,200 @@
+/*
+ * util: the few helpers every module needs.  Allocation failure is fatal
+ * (there is no sensible way to keep a process pool running without memory),
+ * so the wrappers print one line and abort.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+static void
+oom(size_t n)
+{
+    fprintf(stderr, "poolrun: out of memory (allocating %zu bytes)\n", n);
+    abort();
+}
+
+void *
+pr_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+
+    if (p == NULL)
+        oom(n);
+    return p;
+}
+
+void *
+pr_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+
+    if (p == NULL)
+        oom(n * size);
+    return p;
+}
+
+void *
+pr_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+
+    if (q == NULL)
+        oom(n);
+    return q;
+}
+
+char *
+pr_xstrdup(const char *s)
+{
+    return pr_xmemdup(s, strlen(s));
+}
+
+char *
+pr_xmemdup(const void *p, size_t n)
+{
+    char *s = pr_xmalloc(n + 1);
+
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+void
+pr_buf_reserve(struct pr_buf *b, size_t extra)
+{
+    size_t need = b->len + extra;
+    size_t cap = b->cap ? b->cap : 256;
+
+    if (need <= b->cap)
+        return;
+    while (cap < need)
+        cap *= 2;
+    b->data = pr_xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void
+pr_buf_append(struct pr_buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return;
+    pr_buf_reserve(b, n);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+void
+pr_buf_free(struct pr_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+int
+pr_tmpfile(void)
+{
+    const char *dir = getenv("TMPDIR");
+    struct pr_buf path = {0};
+    int fd;
+
+    if (dir == NULL || *dir == '\0')
+        dir = "/tmp";
+    pr_buf_append(&path, dir, strlen(dir));
+    pr_buf_append(&path, "/poolrun.XXXXXX", sizeof("/poolrun.XXXXXX"));
+    fd = mkstemp(path.data);
+    if (fd < 0) {
+        fd = -errno;
+    } else {
+        /* Private: nobody else can open it, and it vanishes with us. */
+        unlink(path.data);
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    pr_buf_free(&path);
+    return fd;
+}
+
+double
+pr_wall_time(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+pr_write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+
+        if (w >= 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            /* Someone else made the descriptor non-blocking: wait. */
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+
+            if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+                return -errno;
+            continue;
+        }
+        return -errno;
+    }
+    return 0;
+}
+
+int
+pr_parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    if (s == NULL || *s == '\0')
+        return UV_EINVAL;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (end == s || *end != '\0')
+        return UV_EINVAL;
+    if (errno == ERANGE || v < min || v > max)
+        return UV_ERANGE;
+    *out = v;
+    return 0;
+}
+
+int
+pr_parse_seconds(const char *s, double *out)
+{
+    char *end;
+    double v;
+
+    if (s == NULL || *s == '\0')
+        return UV_EINVAL;
+    errno = 0;
+    v = strtod(s, &end);
+    if (end == s || *end != '\0' || isnan(v))
+        return UV_EINVAL;
+    if (errno == ERANGE || v < 0 || v > 1e9)
+        return UV_ERANGE;
+    *out = v;
+    return 0;
+}

@@ -1,0 +1,98 @@
+/*
+ * util: allocation that never returns NULL, a growable byte buffer, clocks,
+ * and a write loop for blocking descriptors.  Everything here is free of
+ * libuv handles and safe to use from any module.
+ */
+#ifndef PR_UTIL_H
+#define PR_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PR_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * An intrusive, circular, doubly linked list: the node lives inside the
+ * element, so linking never allocates.  An empty list points at itself.
+ */
+struct pr_list {
+    struct pr_list *next;
+    struct pr_list *prev;
+};
+
+#define PR_CONTAINER_OF(ptr, type, field)                                      \
+    ((type *)(void *)((char *)(ptr)-offsetof(type, field)))
+
+static inline void
+pr_list_init(struct pr_list *l)
+{
+    l->next = l;
+    l->prev = l;
+}
+
+static inline int
+pr_list_empty(const struct pr_list *l)
+{
+    return l->next == l;
+}
+
+/* Insert n before pos (pos == head appends at the tail). */
+static inline void
+pr_list_insert_before(struct pr_list *pos, struct pr_list *n)
+{
+    n->prev = pos->prev;
+    n->next = pos;
+    pos->prev->next = n;
+    pos->prev = n;
+}
+
+static inline void
+pr_list_remove(struct pr_list *n)
+{
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    n->next = n;
+    n->prev = n;
+}
+
+/* Allocate or abort with a message: callers never check for NULL. */
+void *pr_xmalloc(size_t n);
+void *pr_xcalloc(size_t n, size_t size);
+void *pr_xrealloc(void *p, size_t n);
+char *pr_xstrdup(const char *s);
+char *pr_xmemdup(const void *p, size_t n); /* adds a NUL terminator */
+
+/* A growable byte buffer.  Zero-initialise it; free with pr_buf_free. */
+struct pr_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+void pr_buf_reserve(struct pr_buf *b, size_t extra);
+void pr_buf_append(struct pr_buf *b, const void *p, size_t n);
+void pr_buf_free(struct pr_buf *b);
+
+/* Opens a new private temporary file in $TMPDIR (or /tmp), already
+ * unlinked and close-on-exec.  Returns the descriptor or -errno. */
+int pr_tmpfile(void);
+
+/* Seconds since the epoch, with sub-second precision. */
+double pr_wall_time(void);
+
+/*
+ * Write all of buf to fd, retrying on EINTR and short writes, and waiting
+ * with poll() when the descriptor is non-blocking.  Returns 0 or -errno.
+ */
+int pr_write_all(int fd, const void *buf, size_t n);
+
+/*
+ * Parse a whole decimal integer in [min, max] into *out.  Returns 0, or
+ * UV_EINVAL when s is not a number and UV_ERANGE when it is out of range.
+ */
+int pr_parse_long(const char *s, long min, long max, long *out);
+
+/* Parse a non-negative number of seconds such as "2" or "0.25". */
+int pr_parse_seconds(const char *s, double *out);
+
+#endif
