@@ -5,6 +5,7 @@
  * options.c are the only places that print, pick a status or exit.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,8 +88,9 @@ on_record(void *data, const struct pr_task *task)
                 seq, task->pid, task->exit_status, cmd);
         break;
     case PR_TASK_KILLED:
-        /* A reader that went away needs no warning. */
-        if (task->term_signal == SIGPIPE)
+        /* A reader that went away needs no warning, and neither does a
+         * task that poolrun itself was told to stop. */
+        if (task->term_signal == SIGPIPE || task->signalled != 0)
             break;
         shown_command(task, cmd, sizeof(cmd));
         fprintf(stderr, "poolrun: task %llu (pid %d): killed by signal %d "
@@ -151,6 +153,23 @@ finish_stdout(void)
     return EXIT_OK;
 }
 
+/* With fd 0, 1 or 2 closed, the next file we open would take its place
+ * (the event loop's own descriptor, say).  Fill the gaps with /dev/null:
+ * read-only, so that writing to a closed stdout still fails (EBADF). */
+static int
+fill_stdio(void)
+{
+    int fd;
+
+    for (fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        if (open("/dev/null", O_RDONLY) != fd)
+            return -1;
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -164,6 +183,8 @@ main(int argc, char **argv)
 
     /* A closed stdout must show up as EPIPE from write(), not kill us. */
     signal(SIGPIPE, SIG_IGN);
+    if (fill_stdio() != 0)
+        return EXIT_OWN_ERROR;
     if (pr_options_parse(argc, argv, &cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "poolrun: %s\nTry 'poolrun --help'.\n", err);
         return EXIT_OWN_ERROR;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "sys.h"
 #include "util.h"
 
 /* Linux refuses one argument of 128 KiB or more (MAX_ARG_STRLEN). */
@@ -120,7 +121,7 @@ on_timer(uv_timer_t *timer)
 
     switch (run->phase) {
     case PHASE_GROUP_POLL:
-        if (kill(-run->task->pid, 0) != 0 && errno == ESRCH) {
+        if (!pr_sys_group_alive(run->task->pid)) {
             group_gone(run);
         } else if (uv_now(timer->loop) - run->term_at >= grace_ms) {
             kill(-run->task->pid, SIGKILL);
@@ -327,5 +328,6 @@ pr__spawn_signal(struct pr_task *task, int sig)
 
     if (run == NULL || task->pid <= 0 || (!run->running && !run->group_alive))
         return;
+    task->signalled = sig;
     kill(-task->pid, sig);
 }

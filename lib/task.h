@@ -44,6 +44,7 @@ struct pr_task {
     uint64_t end_ns;    /* uv_hrtime() at the final record */
     int exit_status;    /* exit code when it exited */
     int term_signal;    /* signal that ended it, or 0 */
+    int signalled;      /* the last signal poolrun sent it, or 0 */
     int error;          /* negative code when status is PR_TASK_ERROR */
     const char *error_what; /* what failed, for the message */
     enum pr_task_status status;

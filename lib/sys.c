@@ -1,0 +1,78 @@
+/*
+ * sys: Linux answers from /proc, with a POSIX fallback.  Only cold paths
+ * call these (a task that left processes behind), so a /proc scan is fine.
+ */
+#include "sys.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef __linux__
+/* Reads state and pgrp from /proc/PID/stat: "pid (comm) S ppid pgrp ...";
+ * comm may hold spaces and parentheses, so parse after the last ')'. */
+static int
+stat_state_pgrp(const char *pid, char *state, long *pgrp)
+{
+    char path[64];
+    char buf[512];
+    FILE *f;
+    size_t n;
+    char *p;
+    long ppid;
+
+    snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+    f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    if (p == NULL || sscanf(p + 1, " %c %ld %ld", state, &ppid, pgrp) != 3)
+        return -1;
+    return 0;
+}
+
+static int
+scan_proc(pid_t pgid)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int alive = 0;
+
+    if (d == NULL)
+        return -1;
+    while (!alive && (e = readdir(d)) != NULL) {
+        char state;
+        long pgrp;
+
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        if (stat_state_pgrp(e->d_name, &state, &pgrp) == 0 && pgrp == pgid &&
+            state != 'Z' && state != 'X')
+            alive = 1;
+    }
+    closedir(d);
+    return alive;
+}
+#endif
+
+int
+pr_sys_group_alive(pid_t pgid)
+{
+    if (kill(-pgid, 0) != 0 && errno == ESRCH)
+        return 0;
+#ifdef __linux__
+    {
+        int alive = scan_proc(pgid);
+
+        if (alive >= 0)
+            return alive;
+    }
+#endif
+    return 1;
+}

@@ -1,0 +1,16 @@
+/*
+ * sys: the few questions only the kernel can answer, kept apart so that a
+ * non-Linux build swaps one file.  On Linux they read /proc; elsewhere they
+ * fall back to plain POSIX calls.
+ */
+#ifndef PR_SYS_H
+#define PR_SYS_H
+
+#include <sys/types.h>
+
+/* Does process group pgid still hold a live process?  A zombie does not
+ * count: its parent (often init, which may reap late) will remove it, and
+ * it can neither run nor hold a pipe.  Returns 1 or 0. */
+int pr_sys_group_alive(pid_t pgid);
+
+#endif
