@@ -1,1 +1,238 @@
-int main(void){return 0;}
+/* Unit tests of the joinable queue: Python JoinableQueue's rules, and each
+ * order checked against a plain array model. */
+#include <uv.h>
+
+#include "queue.h"
+#include "test.h"
+
+int pr_test_failed;
+
+static struct pr_task *
+mk(int priority)
+{
+    struct pr_task *t = pr_task_new(0, "x", 1);
+
+    t->priority = priority;
+    return t;
+}
+
+static int join_calls;
+
+static void
+on_join(void *data)
+{
+    (void)data;
+    join_calls++;
+}
+
+static void
+queue_get_when_empty_returns_null(void)
+{
+    struct pr_queue *q = pr_queue_new(4, PR_ORDER_FIFO);
+
+    ASSERT_TRUE(pr_queue_get(q) == NULL);
+    ASSERT_EQ(pr_queue_len(q), 0);
+    pr_queue_free(q);
+}
+
+static void
+queue_put_when_full_returns_enobufs_and_keeps_task(void)
+{
+    struct pr_queue *q = pr_queue_new(2, PR_ORDER_FIFO);
+    struct pr_task *extra = mk(0);
+
+    ASSERT_EQ(pr_queue_put(q, mk(0)), 0);
+    ASSERT_EQ(pr_queue_full(q), 0);
+    ASSERT_EQ(pr_queue_put(q, mk(0)), 0);
+    ASSERT_EQ(pr_queue_full(q), 1);
+    ASSERT_EQ(pr_queue_put(q, extra), UV_ENOBUFS);
+    ASSERT_EQ(pr_queue_len(q), 2);
+    ASSERT_EQ(pr_queue_unfinished(q), 2);
+    pr_task_free(extra);
+    pr_queue_free(q);
+}
+
+static void
+queue_capacity_zero_is_unbounded(void)
+{
+    struct pr_queue *q = pr_queue_new(0, PR_ORDER_FIFO);
+    int i;
+
+    for (i = 0; i < 5000; i++)
+        ASSERT_EQ(pr_queue_put(q, mk(0)), 0);
+    ASSERT_EQ(pr_queue_full(q), 0);
+    ASSERT_EQ(pr_queue_len(q), 5000);
+    pr_queue_free(q);
+}
+
+static void
+queue_get_frees_room_but_task_stays_unfinished(void)
+{
+    struct pr_queue *q = pr_queue_new(1, PR_ORDER_FIFO);
+    struct pr_task *t;
+
+    ASSERT_EQ(pr_queue_put(q, mk(0)), 0);
+    t = pr_queue_get(q);
+    ASSERT_TRUE(t != NULL);
+    ASSERT_EQ(pr_queue_full(q), 0);
+    ASSERT_EQ(pr_queue_len(q), 0);
+    ASSERT_EQ(pr_queue_unfinished(q), 1);
+    ASSERT_EQ(pr_queue_task_done(q), 0);
+    ASSERT_EQ(pr_queue_unfinished(q), 0);
+    pr_task_free(t);
+    pr_queue_free(q);
+}
+
+static void
+queue_task_done_more_than_put_returns_einval(void)
+{
+    struct pr_queue *q = pr_queue_new(4, PR_ORDER_FIFO);
+
+    ASSERT_EQ(pr_queue_task_done(q), UV_EINVAL);
+    ASSERT_EQ(pr_queue_put(q, mk(0)), 0);
+    pr_task_free(pr_queue_get(q));
+    ASSERT_EQ(pr_queue_task_done(q), 0);
+    ASSERT_EQ(pr_queue_task_done(q), UV_EINVAL);
+    ASSERT_EQ(pr_queue_unfinished(q), 0);
+    pr_queue_free(q);
+}
+
+static void
+queue_join_when_nothing_unfinished_fires_at_once(void)
+{
+    struct pr_queue *q = pr_queue_new(4, PR_ORDER_FIFO);
+
+    join_calls = 0;
+    pr_queue_join(q, on_join, NULL);
+    ASSERT_EQ(join_calls, 1);
+    pr_queue_free(q);
+}
+
+static void
+queue_join_fires_once_on_last_task_done(void)
+{
+    struct pr_queue *q = pr_queue_new(4, PR_ORDER_FIFO);
+    int i;
+
+    join_calls = 0;
+    for (i = 0; i < 3; i++)
+        ASSERT_EQ(pr_queue_put(q, mk(0)), 0);
+    for (i = 0; i < 3; i++)
+        pr_task_free(pr_queue_get(q));
+    pr_queue_join(q, on_join, NULL);
+    ASSERT_EQ(join_calls, 0);
+    ASSERT_EQ(pr_queue_task_done(q), 0);
+    ASSERT_EQ(pr_queue_task_done(q), 0);
+    ASSERT_EQ(join_calls, 0);
+    ASSERT_EQ(pr_queue_task_done(q), 0);
+    ASSERT_EQ(join_calls, 1);
+    /* Fired joins do not fire again on later puts and dones. */
+    ASSERT_EQ(pr_queue_put(q, mk(0)), 0);
+    pr_task_free(pr_queue_get(q));
+    ASSERT_EQ(pr_queue_task_done(q), 0);
+    ASSERT_EQ(join_calls, 1);
+    pr_queue_free(q);
+}
+
+static void
+queue_join_waits_for_tasks_still_queued(void)
+{
+    struct pr_queue *q = pr_queue_new(4, PR_ORDER_FIFO);
+
+    join_calls = 0;
+    ASSERT_EQ(pr_queue_put(q, mk(0)), 0);
+    pr_queue_join(q, on_join, NULL);
+    ASSERT_EQ(join_calls, 0);
+    pr_task_free(pr_queue_get(q));
+    ASSERT_EQ(join_calls, 0);
+    ASSERT_EQ(pr_queue_task_done(q), 0);
+    ASSERT_EQ(join_calls, 1);
+    pr_queue_free(q);
+}
+
+/* Drive the queue and an array model with the same pseudo-random puts and
+ * gets; every get must agree. */
+static void
+check_order_against_model(enum pr_queue_order order)
+{
+    struct pr_queue *q = pr_queue_new(0, order);
+    int model_pri[512];
+    int model_id[512];
+    int n = 0;
+    int next_id = 0;
+    unsigned seed = 12345;
+    int step;
+
+    for (step = 0; step < 4000; step++) {
+        seed = seed * 1103515245u + 12345u;
+        if ((seed >> 16) % 3 != 0 && n < 512) {
+            struct pr_task *t = mk((int)((seed >> 8) % 5));
+
+            t->seq = (uint64_t)next_id;
+            model_pri[n] = t->priority;
+            model_id[n] = next_id++;
+            n++;
+            ASSERT_EQ(pr_queue_put(q, t), 0);
+        } else if (n > 0) {
+            struct pr_task *t = pr_queue_get(q);
+            int pick = 0;
+            int i;
+
+            if (order == PR_ORDER_LIFO) {
+                pick = n - 1;
+            } else if (order == PR_ORDER_PRIORITY) {
+                for (i = 1; i < n; i++)
+                    if (model_pri[i] > model_pri[pick])
+                        pick = i;
+            }
+            ASSERT_TRUE(t != NULL);
+            ASSERT_EQ(t->seq, model_id[pick]);
+            for (i = pick; i < n - 1; i++) {
+                model_pri[i] = model_pri[i + 1];
+                model_id[i] = model_id[i + 1];
+            }
+            n--;
+            pr_task_free(t);
+        }
+    }
+    ASSERT_EQ(pr_queue_len(q), n);
+    pr_queue_free(q);
+}
+
+static void
+queue_fifo_order_matches_model(void)
+{
+    check_order_against_model(PR_ORDER_FIFO);
+}
+
+static void
+queue_lifo_order_matches_model(void)
+{
+    check_order_against_model(PR_ORDER_LIFO);
+}
+
+static void
+queue_priority_order_matches_model_with_ties_in_put_order(void)
+{
+    check_order_against_model(PR_ORDER_PRIORITY);
+}
+
+int
+main(void)
+{
+    static const struct pr_test_case cases[] = {
+        TEST_CASE(queue_get_when_empty_returns_null),
+        TEST_CASE(queue_put_when_full_returns_enobufs_and_keeps_task),
+        TEST_CASE(queue_capacity_zero_is_unbounded),
+        TEST_CASE(queue_get_frees_room_but_task_stays_unfinished),
+        TEST_CASE(queue_task_done_more_than_put_returns_einval),
+        TEST_CASE(queue_join_when_nothing_unfinished_fires_at_once),
+        TEST_CASE(queue_join_fires_once_on_last_task_done),
+        TEST_CASE(queue_join_waits_for_tasks_still_queued),
+        TEST_CASE(queue_fifo_order_matches_model),
+        TEST_CASE(queue_lifo_order_matches_model),
+        TEST_CASE(queue_priority_order_matches_model_with_ties_in_put_order),
+    };
+
+    return pr_test_run(cases, sizeof(cases) / sizeof(cases[0]));
+}
