@@ -15,6 +15,7 @@
 #include "options.h"
 #include "pool.h"
 #include "source_lines.h"
+#include "sys.h"
 #include "task.h"
 
 /* The exit-status table of DESIGN.md and poolrun(1). */
@@ -204,7 +205,8 @@ main(int argc, char **argv)
         return EXIT_OWN_ERROR;
     }
 
-    uv_disable_stdio_inheritance();
+    /* Tasks get fds 0-2 and nothing else, not even what we inherited. */
+    pr_sys_cloexec_from(3);
     if (uv_loop_init(&loop) != 0) {
         fprintf(stderr, "poolrun: cannot start the event loop\n");
         return EXIT_OWN_ERROR;

@@ -6,10 +6,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef __linux__
 /* Reads state and pgrp from /proc/PID/stat: "pid (comm) S ppid pgrp ...";
@@ -60,6 +62,39 @@ scan_proc(pid_t pgid)
     return alive;
 }
 #endif
+
+int
+pr_sys_cloexec_from(int low)
+{
+#ifdef __linux__
+    DIR *d = opendir("/proc/self/fd");
+
+    if (d != NULL) {
+        int self = dirfd(d);
+        struct dirent *e;
+
+        while ((e = readdir(d)) != NULL) {
+            int fd = atoi(e->d_name);
+
+            if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd >= low &&
+                fd != self)
+                fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+        closedir(d);
+        return 0;
+    }
+#endif
+    {
+        long max = sysconf(_SC_OPEN_MAX);
+        int fd;
+
+        if (max < 0 || max > 65536)
+            max = 65536;
+        for (fd = low; fd < max; fd++)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    return 0;
+}
 
 int
 pr_sys_group_alive(pid_t pgid)

@@ -13,4 +13,8 @@
  * it can neither run nor hold a pipe.  Returns 1 or 0. */
 int pr_sys_group_alive(pid_t pgid);
 
+/* Marks every descriptor from `low` up close-on-exec, so that tasks get
+ * only what poolrun hands them.  Returns 0 or a negative errno. */
+int pr_sys_cloexec_from(int low);
+
 #endif

@@ -1,0 +1,45 @@
+# Shared set-up for poolrun's command-line tests.
+# POOLRUN names the binary under test (ctest sets it); PR_SRC the source tree.
+
+: "${PR_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${POOLRUN:=$PR_SRC/build/poolrun}"
+export POOLRUN PR_SRC
+BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
+
+# poolrun from the tests' point of view.
+poolrun() {
+    "$POOLRUN" "$@"
+}
+
+# wait_for SECONDS COMMAND...: poll COMMAND until it succeeds, at most
+# SECONDS; fail (and say what) if it never does.  For events a test cannot
+# wait for exactly, such as "this task has started".
+wait_for() {
+    local limit=$1
+    shift
+    local deadline=$((SECONDS + limit))
+    until "$@"; do
+        if ((SECONDS >= deadline)); then
+            echo "wait_for: timed out after ${limit}s: $*" >&2
+            return 1
+        fi
+        sleep 0.01
+    done
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [[ -n $state && $state != Z* ]]
+}
+
+# not_alive PID
+not_alive() {
+    ! alive "$1"
+}
+
+# Lines of a joblog, header excluded.
+joblog_rows() {
+    tail -n +2 "$1"
+}
