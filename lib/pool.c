@@ -16,6 +16,7 @@
 
 #include "internal.h"
 #include "joblog.h"
+#include "sys.h"
 #include "util.h"
 
 #define READ_BUF_SIZE (64 * 1024)
@@ -40,6 +41,8 @@ struct pr_pool {
     unsigned max_slot;
     uv_signal_t sigs[3];
     uv_timer_t kill_timer;
+    uv_poll_t out_watch;    /* stdout's reader going away */
+    int out_watch_fd;
     int handles_open;
     int input_ended;
     int stopping;           /* no task starts any more */
@@ -84,6 +87,7 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
 
     pool->loop = loop;
     pool->cfg = *cfg;
+    pool->out_watch_fd = -1;
     if (cfg->joblog != NULL) {
         rc = pr_joblog_open(&pool->joblog, cfg->joblog);
         if (rc != 0) {
@@ -122,6 +126,8 @@ pr_pool_free(struct pr_pool *pool)
     free(pool->spawn.shell);
     free(pool->spawn.read_buf);
     free(pool->spawn.env);
+    if (pool->out_watch_fd >= 0)
+        close(pool->out_watch_fd);
     free(pool);
 }
 
@@ -169,6 +175,9 @@ close_own_handles(struct pr_pool *pool)
             uv_close((uv_handle_t *)&pool->sigs[i], on_handle_closed);
     if (!uv_is_closing((uv_handle_t *)&pool->kill_timer))
         uv_close((uv_handle_t *)&pool->kill_timer, on_handle_closed);
+    if (pool->out_watch_fd >= 0 &&
+        !uv_is_closing((uv_handle_t *)&pool->out_watch))
+        uv_close((uv_handle_t *)&pool->out_watch, on_handle_closed);
 }
 
 static void
@@ -373,6 +382,38 @@ on_output_error(void *data, int err)
         stop(pool, PR_STOP_OUTPUT, SIGTERM);
 }
 
+/* The pipe behind stdout lost its reader (`poolrun | head -1`): stop now,
+ * even if no task is writing, rather than when the next write fails. */
+static void
+on_out_watch(uv_poll_t *handle, int status, int events)
+{
+    struct pr_pool *pool = handle->data;
+
+    if (status == 0 && (events & UV_DISCONNECT) == 0)
+        return;
+    uv_poll_stop(handle);
+    if (pool->result->output_error == 0)
+        on_output_error(pool, UV_EPIPE);
+}
+
+static void
+watch_stdout(struct pr_pool *pool)
+{
+    int fd = pr_sys_reopen_for_watch(pool->cfg.output.out_fd);
+
+    pool->out_watch_fd = -1;
+    if (fd < 0)
+        return;
+    if (uv_poll_init(pool->loop, &pool->out_watch, fd) != 0) {
+        close(fd);
+        return;
+    }
+    pool->out_watch_fd = fd;
+    pool->out_watch.data = pool;
+    pool->handles_open++;
+    uv_poll_start(&pool->out_watch, UV_DISCONNECT, on_out_watch);
+}
+
 int
 pr_pool_run(struct pr_pool *pool, struct pr_source *src,
             struct pr_pool_result *result)
@@ -392,6 +433,7 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
     uv_timer_init(pool->loop, &pool->kill_timer);
     pool->kill_timer.data = pool;
     pool->handles_open++;
+    watch_stdout(pool);
     rc = src->ops->start(src, pool);
     if (rc != 0) {
         pool->input_ended = 1;

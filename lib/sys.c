@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifdef __linux__
@@ -94,6 +95,25 @@ pr_sys_cloexec_from(int low)
             fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
     return 0;
+}
+
+int
+pr_sys_reopen_for_watch(int fd)
+{
+#ifdef __linux__
+    struct stat st;
+    char path[64];
+
+    if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
+        return -1;
+    /* Opening /proc/self/fd/N of a pipe makes a new open file description
+     * (unlike dup), so O_NONBLOCK on it does not reach fd. */
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    return open(path, O_WRONLY | O_CLOEXEC);
+#else
+    (void)fd;
+    return -1;
+#endif
 }
 
 int

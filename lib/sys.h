@@ -17,4 +17,10 @@ int pr_sys_group_alive(pid_t pgid);
  * only what poolrun hands them.  Returns 0 or a negative errno. */
 int pr_sys_cloexec_from(int low);
 
+/* For fd, the write end of a pipe or a socket: returns a new descriptor of
+ * the same object with its own file status flags (so that making it
+ * non-blocking leaves fd alone), to watch for the reader going away.
+ * Returns -1 when fd is something else or this cannot be done here. */
+int pr_sys_reopen_for_watch(int fd);
+
 #endif
