@@ -1,0 +1,114 @@
+#!/usr/bin/env bats
+# Output: grouped blocks, input order, whole lines, raw bytes, a closed or
+# full stdout.  Tasks meet at fifos, so their order is fixed, not timed.
+bats_require_minimum_version 1.5.0
+
+setup() {
+    load helpers
+    cd "$BATS_TEST_TMPDIR"
+    mkfifo g1 g2
+}
+
+# Task 1 prints, waits until task 2 has printed, prints again: written
+# straight through, their lines would interleave.
+overlapping_tasks() {
+    cat <<'LINES'
+echo a1; echo ea1 >&2; read x < g1; echo a2; echo ea2 >&2
+read x < g2; echo b1; echo eb1 >&2; echo go > g1; echo b2; echo eb2 >&2
+LINES
+}
+
+@test "grouped output keeps each task's stdout and stderr in one block" {
+    overlapping_tasks >lines
+    # Task 1 writes first, then lets task 2 write.
+    sed -i '1s/read x < g1/echo go > g2; read x < g1/' lines
+    run -0 --separate-stderr poolrun -j 2 <lines
+    [[ $output == $'b1\nb2\na1\na2' || $output == $'a1\na2\nb1\nb2' ]]
+    [[ $stderr == $'eb1\neb2\nea1\nea2' || $stderr == $'ea1\nea2\neb1\neb2' ]]
+    # The same tasks ungrouped do interleave, so the check above can fail.
+    run -0 --separate-stderr poolrun -j 2 -u <lines
+    [ "${lines[0]}" = a1 ] && [ "${lines[1]}" = b1 ]
+}
+
+@test "--keep-order prints blocks in input order" {
+    overlapping_tasks >lines
+    sed -i '1s/read x < g1/echo go > g2; read x < g1/' lines
+    run -0 --separate-stderr poolrun -j 2 -k <lines
+    [ "$output" = $'a1\na2\nb1\nb2' ]
+    [ "$stderr" = $'ea1\nea2\neb1\neb2' ]
+}
+
+@test "--line-buffer passes a line on while its task still runs" {
+    mkfifo out
+    "$POOLRUN" --line-buffer <<<$'echo first; read x < g1; echo last' >out &
+    pid=$!
+    exec {r}<out
+    read -r -u "$r" line
+    [ "$line" = first ]
+    echo go >g1
+    read -r -u "$r" line
+    [ "$line" = last ]
+    wait "$pid"
+}
+
+@test "--line-buffer never splits a line between tasks" {
+    cat >lines <<'LINES'
+printf 'par'; echo go > g1; read x < g2; echo 'tial'
+read x < g1; echo whole; echo go > g2
+LINES
+    run -0 poolrun -j 2 --line-buffer <lines
+    [ "$output" = $'whole\npartial' ]
+    run -0 poolrun -j 2 --ungroup <lines
+    [ "$output" = $'parwhole\ntial' ]
+}
+
+@test "--ungroup passes bytes on at once, without waiting for a newline" {
+    mkfifo out
+    "$POOLRUN" -u <<<$'printf no-newline; read x < g1; printf " done"' >out &
+    pid=$!
+    exec {r}<out
+    read -r -N 10 -u "$r" got
+    [ "$got" = no-newline ]
+    echo go >g1
+    IFS= read -r -u "$r" rest || true
+    [ "$rest" = " done" ]
+    wait "$pid"
+}
+
+@test "output larger than the buffer spills to a file and arrives intact" {
+    run -0 bash -c 'printf "head -c 3000000 /dev/zero | tr \"\\\\0\" x\necho small\n" |
+        "$POOLRUN" -k --buffer-size 64K | md5sum'
+    expected=$( (head -c 3000000 /dev/zero | tr '\0' x; echo small) | md5sum)
+    [ "$output" = "$expected" ]
+}
+
+@test "a closed stdout stops the run with status 141" {
+    run bash -c 'yes "echo hi" | "$POOLRUN" -j 2 | head -1; echo "${PIPESTATUS[1]}"'
+    [ "${lines[0]}" = hi ]
+    [ "${lines[1]}" = 141 ]
+}
+
+@test "a closed stdout stops the run even when the caller ignores SIGPIPE" {
+    run --separate-stderr bash -c 'trap "" PIPE; yes "echo hi" | "$POOLRUN" -j 2 | head -1; echo "${PIPESTATUS[1]}"'
+    [ "${lines[0]}" = hi ]
+    [ "${lines[1]}" = 141 ]
+}
+
+@test "a closed stdout stops tasks that never write" {
+    # The second task would run for 1000 s; poolrun must notice the reader
+    # leaving without writing, stop it and exit.
+    run bash -c 'printf "echo hi\nsleep 1000\n" | "$POOLRUN" -j 2 --joblog log | head -1; echo "${PIPESTATUS[1]}"'
+    [ "${lines[0]}" = hi ]
+    [ "${lines[1]}" = 141 ]
+    [ "$(awk -F'\t' '$1 == 2 {print $8}' log)" = 15 ]
+}
+
+@test "a write error on stdout is reported and exits 255" {
+    run -255 --separate-stderr bash -c 'echo "echo hi" | "$POOLRUN" >/dev/full'
+    [[ $stderr == *"poolrun: writing standard output: no space left on device"* ]]
+}
+
+@test "a closed stdout descriptor is reported, not ignored" {
+    run -255 --separate-stderr bash -c 'echo "echo hi" | "$POOLRUN" >&-'
+    [[ $stderr == *"writing standard output"* ]]
+}
