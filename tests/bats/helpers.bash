@@ -43,3 +43,15 @@ not_alive() {
 joblog_rows() {
     tail -n +2 "$1"
 }
+
+# wait_status PID STATUS: wait for background job PID and check its exit
+# status.  (Not `run wait`: bats runs that in a subshell, which cannot
+# wait for its parent's children.)
+wait_status() {
+    local rc=0
+    wait "$1" || rc=$?
+    if [ "$rc" -ne "$2" ]; then
+        echo "wait_status: pid $1 exited $rc, expected $2" >&2
+        return 1
+    fi
+}

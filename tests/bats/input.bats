@@ -43,7 +43,7 @@ open("producer-done", "w").close()' >in &
     wait_for 30 blocked_or_done "$producer"
     [ ! -e producer-done ]
     kill -TERM "$pid"
-    run -143 wait "$pid"
+    wait_status "$pid" 143
     # Only the first task ran; the ten queued ones were skipped.
     [ "$(joblog_rows log | wc -l)" -le 2 ]
     kill "$producer" 2>/dev/null || true
