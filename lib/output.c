@@ -210,8 +210,11 @@ flush_lines(struct pr_output *out, int stream, struct pr_capture *c,
         if (nl != NULL)
             upto = (size_t)(nl - m->data) + 1;
     }
+    if (upto == 0)
+        return;
     write_stream(out, stream, m->data, upto);
-    memmove(m->data, m->data + upto, m->len - upto);
+    if (m->len > upto)
+        memmove(m->data, m->data + upto, m->len - upto);
     m->len -= upto;
 }
 
