@@ -109,6 +109,14 @@ on_record(void *data, const struct pr_task *task)
     }
 }
 
+static void
+on_throttle(void *data, int err, unsigned running)
+{
+    (void)data;
+    fprintf(stderr, "poolrun: cannot start another task (%s): running at "
+            "most %u at a time from now on\n", uv_strerror(err), running);
+}
+
 static int
 exit_status(const struct pr_pool_result *res)
 {
@@ -212,6 +220,7 @@ main(int argc, char **argv)
         return EXIT_OWN_ERROR;
     }
     cfg.pool.on_record = on_record;
+    cfg.pool.on_throttle = on_throttle;
     rc = pr_pool_new(&pool, &loop, &cfg.pool);
     if (rc != 0) {
         fprintf(stderr, "poolrun: --joblog %s: %s\n", cfg.pool.joblog,

@@ -33,12 +33,14 @@ struct pr_pool {
     struct pr_pool_result *result;
     struct pr_spawn_ctx spawn;
     uint64_t next_seq;
-    unsigned running;
+    unsigned running;       /* tasks holding a slot */
+    unsigned live;          /* of those, the ones whose process started */
     struct pr_list running_list;
     unsigned *free_slots;   /* a stack of free slot numbers */
     size_t nfree;
     size_t free_cap;
     unsigned max_slot;
+    unsigned throttle;      /* after EAGAIN/EMFILE: run at most this many */
     uv_signal_t sigs[3];
     uv_timer_t kill_timer;
     uv_poll_t out_watch;    /* stdout's reader going away */
@@ -154,7 +156,42 @@ give_slot(struct pr_pool *pool, unsigned slot)
 static int
 slot_free(const struct pr_pool *pool)
 {
+    if (pool->throttle != 0 && pool->running >= pool->throttle)
+        return 0;
     return pool->cfg.jobs == 0 || pool->running < pool->cfg.jobs;
+}
+
+/* Out of processes or descriptors for now, not for good. */
+static int
+transient_error(int err)
+{
+    return err == UV_EAGAIN || err == UV_EMFILE || err == UV_ENFILE ||
+           err == UV_ENOMEM;
+}
+
+/* A task that could not start only because the system is at a limit
+ * (processes, descriptors) while other tasks run goes back to the front of
+ * the queue, and the pool runs no more tasks than now until one ends: the
+ * limit sets the parallelism, as -j would. */
+static int
+retry_later(struct pr_pool *pool, struct pr_task *task)
+{
+    if (!transient_error(task->error) || pool->live == 0 || pool->stopping)
+        return 0;
+    if (pool->throttle == 0 || pool->live < pool->throttle) {
+        pool->throttle = pool->live;
+        if (pool->cfg.on_throttle != NULL)
+            pool->cfg.on_throttle(pool->cfg.record_data, task->error,
+                                  pool->live);
+    }
+    task->error = 0;
+    task->error_what = NULL;
+    task->start_ns = 0;
+    task->start_wall = 0;
+    task->pid = 0;
+    task->slot = 0;
+    pr_queue_unget(pool->queue, task);
+    return 1;
 }
 
 static void
@@ -230,6 +267,9 @@ schedule(struct pr_pool *pool)
         pool->running++;
         pr_list_insert_before(&pool->running_list, &task->node);
         pr__spawn_start(&pool->spawn, task);
+        if (task->pid <= 0)
+            break; /* it failed: try no more until something ends */
+        pool->live++;
     }
 }
 
@@ -257,7 +297,11 @@ pr__pool_task_ended(struct pr_pool *pool, struct pr_task *task)
 {
     pr_list_remove(&task->node);
     pool->running--;
+    if (task->pid > 0)
+        pool->live--;
     give_slot(pool, task->slot);
+    if (retry_later(pool, task))
+        return;
     task->status = final_status(task);
     record(pool, task);
     if (pool->joined)

@@ -42,6 +42,10 @@ struct pr_source {
  * emitted; the task is read-only and gone after the call. */
 typedef void pr_pool_record_fn(void *data, const struct pr_task *task);
 
+/* Called when a task could not start for lack of processes or descriptors
+ * (err) and waits for one of the `running` tasks to end. */
+typedef void pr_pool_throttle_fn(void *data, int err, unsigned running);
+
 struct pr_pool_config {
     unsigned jobs;          /* slots; 0 means no limit */
     size_t queue_size;      /* queue capacity; 0 means no limit */
@@ -50,6 +54,7 @@ struct pr_pool_config {
     const char *joblog;     /* path, or NULL */
     struct pr_output_options output;
     pr_pool_record_fn *on_record; /* optional */
+    pr_pool_throttle_fn *on_throttle; /* optional */
     void *record_data;
 };
 

@@ -89,6 +89,13 @@ pr_queue_get(struct pr_queue *q)
     return PR_CONTAINER_OF(n, struct pr_task, node);
 }
 
+void
+pr_queue_unget(struct pr_queue *q, struct pr_task *task)
+{
+    pr_list_insert_before(q->items.next, &task->node);
+    q->len++;
+}
+
 static void
 maybe_fire_join(struct pr_queue *q)
 {

@@ -36,6 +36,11 @@ int pr_queue_put(struct pr_queue *q, struct pr_task *task);
  * queue is empty.  The task stays unfinished until pr_queue_task_done. */
 struct pr_task *pr_queue_get(struct pr_queue *q);
 
+/* Puts a task that was handed out by pr_queue_get back at the front, to be
+ * got next.  It is still counted unfinished, so this never fails, even on
+ * a full queue. */
+void pr_queue_unget(struct pr_queue *q, struct pr_task *task);
+
 /* Marks one task finished.  Returns 0, or UV_EINVAL when called more times
  * than tasks were put (Python raises ValueError there).  May fire the join
  * callback, once, when the unfinished count reaches zero. */

@@ -1,9 +1,11 @@
 /*
  * source_lines: the splitter and the stdin source.  How fd 0 is read depends
  * on what it is: a pipe or socket through uv_pipe_open (uv_read_stop pauses
- * it), a tty through uv_tty_init, a regular file or device through
- * uv_fs_read (uv_pipe_open accepts a file and then aborts in uv_run).  At
- * most one read is outstanding, and none while the queue is full.
+ * it), a tty through uv_tty_init, a regular file or device by plain read()
+ * calls from an idle handle, one chunk per loop turn (uv_pipe_open accepts
+ * a file and then aborts in uv_run; uv_fs_read would start libuv's thread
+ * pool, which aborts the process where threads cannot be had).  Nothing is
+ * read while the queue is full.
  */
 #include "source_lines.h"
 
@@ -11,6 +13,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "task.h"
@@ -108,10 +111,10 @@ struct source_lines {
         uv_stream_t stream;
         uv_pipe_t pipe;
         uv_tty_t tty;
+        uv_idle_t idle;
     } h;
-    uv_fs_t req;
     int handle_open;  /* h is initialised and not yet closed */
-    int reading;      /* a stream read is started, or a file read pending */
+    int reading;      /* a stream read or the file's idle handle is on */
     int eof;          /* no more bytes will come */
     int ended;        /* pr_pool_input_end has been called */
     int pumping;
@@ -174,24 +177,25 @@ on_stream_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 }
 
 static void
-on_file_read(uv_fs_t *req)
+on_file_idle(uv_idle_t *idle)
 {
-    struct source_lines *s = req->data;
-    ssize_t n = req->result;
+    struct source_lines *s = idle->data;
+    ssize_t n;
 
-    uv_fs_req_cleanup(req);
-    s->reading = 0;
-    if (s->ended)
-        return;
+    do
+        n = read(s->fd, pr_splitter_space(&s->sp, READ_CHUNK), READ_CHUNK);
+    while (n < 0 && errno == EINTR);
     if (n > 0) {
         pr_splitter_commit(&s->sp, (size_t)n);
-    } else if (n == 0) {
-        s->eof = 1;
     } else {
+        uv_idle_stop(idle);
+        s->reading = 0;
         s->eof = 1;
-        pump(s);
-        finish(s, (int)n);
-        return;
+        if (n < 0) {
+            pump(s);
+            finish(s, -errno);
+            return;
+        }
     }
     pump(s);
 }
@@ -209,17 +213,7 @@ want_more(struct source_lines *s)
             return;
         }
     } else {
-        uv_buf_t buf;
-        int rc;
-
-        buf.base = pr_splitter_space(&s->sp, READ_CHUNK);
-        buf.len = READ_CHUNK;
-        s->req.data = s;
-        rc = uv_fs_read(s->loop, &s->req, s->fd, &buf, 1, -1, on_file_read);
-        if (rc != 0) {
-            finish(s, rc);
-            return;
-        }
+        uv_idle_start(&s->h.idle, on_file_idle);
     }
     s->reading = 1;
 }
@@ -227,11 +221,13 @@ want_more(struct source_lines *s)
 static void
 pause_reading(struct source_lines *s)
 {
-    /* A file read in flight just completes; its bytes wait in the buffer. */
-    if (s->kind == READ_STREAM && s->reading) {
+    if (!s->reading)
+        return;
+    if (s->kind == READ_STREAM)
         uv_read_stop(&s->h.stream);
-        s->reading = 0;
-    }
+    else
+        uv_idle_stop(&s->h.idle);
+    s->reading = 0;
 }
 
 /* Turn whole items into tasks while the pool takes them, then read more,
@@ -299,14 +295,13 @@ lines_start(struct pr_source *base, struct pr_pool *pool)
     case UV_FILE:
     default:
         s->kind = READ_FILE;
+        rc = uv_idle_init(s->loop, &s->h.idle);
         break;
     }
     if (rc != 0)
         return rc;
-    if (s->kind == READ_STREAM) {
-        s->h.handle.data = s;
-        s->handle_open = 1;
-    }
+    s->h.handle.data = s;
+    s->handle_open = 1;
     pump(s);
     return 0;
 }
