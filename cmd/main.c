@@ -19,11 +19,11 @@
 #include "task.h"
 
 /* The exit-status table of DESIGN.md and poolrun(1). */
-#define EXIT_OK 0
+#define EXIT_OK          0
 #define EXIT_MAX_COUNTED 100
-#define EXIT_TOO_MANY 101
+#define EXIT_TOO_MANY    101
 #define EXIT_SIGNAL_BASE 128
-#define EXIT_OWN_ERROR 255
+#define EXIT_OWN_ERROR   255
 
 #define SHOWN_COMMAND_MAX 80
 
@@ -31,21 +31,36 @@ static const char *
 signal_name(int sig)
 {
     switch (sig) {
-    case SIGHUP: return "SIGHUP";
-    case SIGINT: return "SIGINT";
-    case SIGQUIT: return "SIGQUIT";
-    case SIGILL: return "SIGILL";
-    case SIGABRT: return "SIGABRT";
-    case SIGFPE: return "SIGFPE";
-    case SIGKILL: return "SIGKILL";
-    case SIGSEGV: return "SIGSEGV";
-    case SIGPIPE: return "SIGPIPE";
-    case SIGALRM: return "SIGALRM";
-    case SIGTERM: return "SIGTERM";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGUSR2: return "SIGUSR2";
-    case SIGBUS: return "SIGBUS";
-    default: return "signal";
+    case SIGHUP:
+        return "SIGHUP";
+    case SIGINT:
+        return "SIGINT";
+    case SIGQUIT:
+        return "SIGQUIT";
+    case SIGILL:
+        return "SIGILL";
+    case SIGABRT:
+        return "SIGABRT";
+    case SIGFPE:
+        return "SIGFPE";
+    case SIGKILL:
+        return "SIGKILL";
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGPIPE:
+        return "SIGPIPE";
+    case SIGALRM:
+        return "SIGALRM";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGUSR1:
+        return "SIGUSR1";
+    case SIGUSR2:
+        return "SIGUSR2";
+    case SIGBUS:
+        return "SIGBUS";
+    default:
+        return "signal";
     }
 }
 
@@ -94,8 +109,10 @@ on_record(void *data, const struct pr_task *task)
         if (task->term_signal == SIGPIPE || task->signalled != 0)
             break;
         shown_command(task, cmd, sizeof(cmd));
-        fprintf(stderr, "poolrun: task %llu (pid %d): killed by signal %d "
-                "(%s): %s\n", seq, task->pid, task->term_signal,
+        fprintf(stderr,
+                "poolrun: task %llu (pid %d): killed by signal %d "
+                "(%s): %s\n",
+                seq, task->pid, task->term_signal,
                 signal_name(task->term_signal), cmd);
         break;
     case PR_TASK_ERROR:
@@ -113,8 +130,10 @@ static void
 on_throttle(void *data, int err, unsigned running)
 {
     (void)data;
-    fprintf(stderr, "poolrun: cannot start another task (%s): running at "
-            "most %u at a time from now on\n", uv_strerror(err), running);
+    fprintf(stderr,
+            "poolrun: cannot start another task (%s): running at "
+            "most %u at a time from now on\n",
+            uv_strerror(err), running);
 }
 
 static int
@@ -207,7 +226,8 @@ main(int argc, char **argv)
         return finish_stdout();
     }
     if (cfg.ncommand > 0) {
-        fprintf(stderr, "poolrun: %s: a COMMAND argument (map mode) is not "
+        fprintf(stderr,
+                "poolrun: %s: a COMMAND argument (map mode) is not "
                 "supported yet; pipe shell lines to poolrun instead\n",
                 cfg.command[0]);
         return EXIT_OWN_ERROR;

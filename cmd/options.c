@@ -13,10 +13,10 @@
 
 #include "util.h"
 
-#define DEFAULT_QUEUE_SIZE 1024
+#define DEFAULT_QUEUE_SIZE  1024
 #define DEFAULT_BUFFER_SIZE (1024 * 1024)
-#define DEFAULT_KILL_AFTER 2.0
-#define MAX_JOBS 100000
+#define DEFAULT_KILL_AFTER  2.0
+#define MAX_JOBS            100000
 
 enum opt_id {
     OPT_JOBS,
@@ -135,8 +135,8 @@ apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
         return parse_jobs(name, v, &p->jobs, err, errlen);
     case OPT_QUEUE_SIZE:
         if (pr_parse_long(v, 1, 100000000, &n) != 0)
-            return fail(err, errlen,
-                        "%s: '%s' is not a queue size (1 or more)", name, v);
+            return fail(err, errlen, "%s: '%s' is not a queue size (1 or more)",
+                        name, v);
         p->queue_size = (size_t)n;
         return 0;
     case OPT_KEEP_ORDER:
@@ -194,8 +194,8 @@ find_short(char c)
 }
 
 static int
-parse_long_opt(int argc, char **argv, int *i, struct pr_config *cfg,
-               char *err, size_t errlen)
+parse_long_opt(int argc, char **argv, int *i, struct pr_config *cfg, char *err,
+               size_t errlen)
 {
     const char *arg = argv[*i] + 2;
     const char *eq = strchr(arg, '=');
@@ -294,36 +294,35 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
 void
 pr_options_usage(void)
 {
-    fputs(
-        "Usage: poolrun [OPTIONS] < COMMANDS\n"
-        "Run each line of standard input as a shell command, in parallel.\n"
-        "\n"
-        "Pool:\n"
-        "  -j, --jobs N          run N tasks at a time (default: number of "
-        "CPUs);\n"
-        "                        N% of the CPUs; 0 for no limit\n"
-        "      --queue-size N    read at most N tasks ahead (default 1024)\n"
-        "      --kill-after SECS grace between SIGTERM and SIGKILL "
-        "(default 2)\n"
-        "\n"
-        "Output:\n"
-        "  -k, --keep-order      print each task's output in input order\n"
-        "      --line-buffer     print whole lines as they come "
-        "(alias --lb)\n"
-        "  -u, --ungroup         print bytes as they come\n"
-        "      --buffer-size SIZE  hold up to SIZE per stream in memory,\n"
-        "                        then a private temporary file "
-        "(default 1M)\n"
-        "\n"
-        "Records:\n"
-        "      --joblog FILE     write GNU parallel's job log to FILE\n"
-        "\n"
-        "  -h, --help            show this help\n"
-        "  -V, --version         show the version\n"
-        "\n"
-        "Exit status: 0 all tasks succeeded; 1-100 that many failed; 101 "
-        "more\n"
-        "than 100 failed; 128+N stopped by signal N (141: stdout closed);\n"
-        "255 poolrun's own error.  See poolrun(1).\n",
-        stdout);
+    fputs("Usage: poolrun [OPTIONS] < COMMANDS\n"
+          "Run each line of standard input as a shell command, in parallel.\n"
+          "\n"
+          "Pool:\n"
+          "  -j, --jobs N          run N tasks at a time (default: number of "
+          "CPUs);\n"
+          "                        N% of the CPUs; 0 for no limit\n"
+          "      --queue-size N    read at most N tasks ahead (default 1024)\n"
+          "      --kill-after SECS grace between SIGTERM and SIGKILL "
+          "(default 2)\n"
+          "\n"
+          "Output:\n"
+          "  -k, --keep-order      print each task's output in input order\n"
+          "      --line-buffer     print whole lines as they come "
+          "(alias --lb)\n"
+          "  -u, --ungroup         print bytes as they come\n"
+          "      --buffer-size SIZE  hold up to SIZE per stream in memory,\n"
+          "                        then a private temporary file "
+          "(default 1M)\n"
+          "\n"
+          "Records:\n"
+          "      --joblog FILE     write GNU parallel's job log to FILE\n"
+          "\n"
+          "  -h, --help            show this help\n"
+          "  -V, --version         show the version\n"
+          "\n"
+          "Exit status: 0 all tasks succeeded; 1-100 that many failed; 101 "
+          "more\n"
+          "than 100 failed; 128+N stopped by signal N (141: stdout closed);\n"
+          "255 poolrun's own error.  See poolrun(1).\n",
+          stdout);
 }

@@ -14,7 +14,7 @@ struct pr_config {
     struct pr_pool_config pool;
     int show_help;
     int show_version;
-    char **command;   /* words after the options (map mode, later) */
+    char **command; /* words after the options (map mode, later) */
     int ncommand;
 };
 

@@ -16,12 +16,12 @@
 struct pr_spawn_ctx {
     uv_loop_t *loop;
     struct pr_pool *pool;
-    char *shell;        /* "/bin/sh" */
-    char **env;         /* environ plus two slots, see env_seq/env_slot */
-    size_t env_seq;     /* index of the POOLRUN_SEQ entry */
-    size_t env_slot;    /* index of the POOLRUN_SLOT entry */
-    double kill_after;  /* grace between SIGTERM and SIGKILL, seconds */
-    char *read_buf;     /* shared: read callbacks consume it at once */
+    char *shell;       /* "/bin/sh" */
+    char **env;        /* environ plus two slots, see env_seq/env_slot */
+    size_t env_seq;    /* index of the POOLRUN_SEQ entry */
+    size_t env_slot;   /* index of the POOLRUN_SLOT entry */
+    double kill_after; /* grace between SIGTERM and SIGKILL, seconds */
+    char *read_buf;    /* shared: read callbacks consume it at once */
     size_t read_buf_size;
 };
 

@@ -71,10 +71,10 @@ pr_joblog_write(struct pr_joblog *jl, const struct pr_task *task)
     int exitval = task->status == PR_TASK_ERROR ? -1 : task->exit_status;
     int n;
 
-    n = snprintf(fields, sizeof(fields), "%llu\t:\t%.3f\t%8.3f\t0\t%llu\t%d\t%d\t",
-                 (unsigned long long)task->seq, task->start_wall,
-                 pr_task_runtime(task), (unsigned long long)task->out.total,
-                 exitval, task->term_signal);
+    n = snprintf(
+        fields, sizeof(fields), "%llu\t:\t%.3f\t%8.3f\t0\t%llu\t%d\t%d\t",
+        (unsigned long long)task->seq, task->start_wall, pr_task_runtime(task),
+        (unsigned long long)task->out.total, exitval, task->term_signal);
     jl->row.len = 0;
     pr_buf_append(&jl->row, fields, (size_t)n);
     pr_joblog_escape(&jl->row, task->line, task->line_len);

@@ -105,10 +105,10 @@ struct pr_output {
     struct pr_output_options opts;
     pr_output_error_fn *on_error;
     void *data;
-    int error;                /* first failed write to out_fd */
-    int err_broken;           /* stderr is gone: stop trying */
-    uint64_t next_seq;        /* keep-order: the seq to emit next */
-    struct pr_list pending;   /* keep-order: finished, sorted by seq */
+    int error;              /* first failed write to out_fd */
+    int err_broken;         /* stderr is gone: stop trying */
+    uint64_t next_seq;      /* keep-order: the seq to emit next */
+    struct pr_list pending; /* keep-order: finished, sorted by seq */
     size_t npending;
 };
 
@@ -186,8 +186,7 @@ emit_capture(struct pr_output *out, int stream, struct pr_capture *c)
 
 /* --line-buffer: write every complete line held, keep the partial one. */
 static void
-flush_lines(struct pr_output *out, int stream, struct pr_capture *c,
-            int final)
+flush_lines(struct pr_output *out, int stream, struct pr_capture *c, int final)
 {
     struct pr_buf *m = &c->mem;
     size_t upto = m->len;

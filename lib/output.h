@@ -18,7 +18,7 @@ struct pr_task;
 
 struct pr_capture {
     struct pr_buf mem;
-    int spill_fd;   /* -1 until the capture spills to a temporary file */
+    int spill_fd; /* -1 until the capture spills to a temporary file */
     int spill_failed;
     uint64_t total; /* every byte ever appended */
 };
@@ -39,18 +39,18 @@ int pr_capture_emit(struct pr_capture *c, int fd);
 void pr_capture_free(struct pr_capture *c);
 
 enum pr_output_mode {
-    PR_OUT_GROUP,   /* a task's output as whole blocks when it ends */
-    PR_OUT_LINE,    /* whole lines as they come */
-    PR_OUT_UNGROUP  /* bytes as they come */
+    PR_OUT_GROUP,  /* a task's output as whole blocks when it ends */
+    PR_OUT_LINE,   /* whole lines as they come */
+    PR_OUT_UNGROUP /* bytes as they come */
 };
 
 struct pr_output_options {
     enum pr_output_mode mode;
-    int keep_order;      /* with PR_OUT_GROUP: emit in seq order */
-    size_t buffer_size;  /* per stream, before spilling to a file */
-    int out_fd;          /* normally 1 */
-    int err_fd;          /* normally 2 */
-    uint64_t first_seq;  /* the seq keep-order starts at (normally 1) */
+    int keep_order;     /* with PR_OUT_GROUP: emit in seq order */
+    size_t buffer_size; /* per stream, before spilling to a file */
+    int out_fd;         /* normally 1 */
+    int err_fd;         /* normally 2 */
+    uint64_t first_seq; /* the seq keep-order starts at (normally 1) */
 };
 
 struct pr_output;

@@ -33,22 +33,22 @@ struct pr_pool {
     struct pr_pool_result *result;
     struct pr_spawn_ctx spawn;
     uint64_t next_seq;
-    unsigned running;       /* tasks holding a slot */
-    unsigned live;          /* of those, the ones whose process started */
+    unsigned running; /* tasks holding a slot */
+    unsigned live;    /* of those, the ones whose process started */
     struct pr_list running_list;
-    unsigned *free_slots;   /* a stack of free slot numbers */
+    unsigned *free_slots; /* a stack of free slot numbers */
     size_t nfree;
     size_t free_cap;
     unsigned max_slot;
-    unsigned throttle;      /* after EAGAIN/EMFILE: run at most this many */
+    unsigned throttle; /* after EAGAIN/EMFILE: run at most this many */
     uv_signal_t sigs[3];
     uv_timer_t kill_timer;
-    uv_poll_t out_watch;    /* stdout's reader going away */
+    uv_poll_t out_watch; /* stdout's reader going away */
     int out_watch_fd;
     int handles_open;
     int input_ended;
-    int stopping;           /* no task starts any more */
-    int killing;            /* SIGKILL has been sent to every group */
+    int stopping; /* no task starts any more */
+    int killing;  /* SIGKILL has been sent to every group */
     int joined;
 };
 
@@ -147,8 +147,8 @@ give_slot(struct pr_pool *pool, unsigned slot)
 {
     if (pool->nfree == pool->free_cap) {
         pool->free_cap *= 2;
-        pool->free_slots = pr_xrealloc(pool->free_slots,
-                                       pool->free_cap * sizeof(unsigned));
+        pool->free_slots =
+            pr_xrealloc(pool->free_slots, pool->free_cap * sizeof(unsigned));
     }
     pool->free_slots[pool->nfree++] = slot;
 }

@@ -47,13 +47,13 @@ typedef void pr_pool_record_fn(void *data, const struct pr_task *task);
 typedef void pr_pool_throttle_fn(void *data, int err, unsigned running);
 
 struct pr_pool_config {
-    unsigned jobs;          /* slots; 0 means no limit */
-    size_t queue_size;      /* queue capacity; 0 means no limit */
-    double kill_after;      /* seconds between SIGTERM and SIGKILL */
-    const char *shell;      /* "/bin/sh" */
-    const char *joblog;     /* path, or NULL */
+    unsigned jobs;      /* slots; 0 means no limit */
+    size_t queue_size;  /* queue capacity; 0 means no limit */
+    double kill_after;  /* seconds between SIGTERM and SIGKILL */
+    const char *shell;  /* "/bin/sh" */
+    const char *joblog; /* path, or NULL */
     struct pr_output_options output;
-    pr_pool_record_fn *on_record; /* optional */
+    pr_pool_record_fn *on_record;     /* optional */
     pr_pool_throttle_fn *on_throttle; /* optional */
     void *record_data;
 };
@@ -61,19 +61,19 @@ struct pr_pool_config {
 /* Why the run stopped early, if it did. */
 enum pr_pool_stop {
     PR_STOP_NONE,
-    PR_STOP_SIGNAL,     /* SIGINT or SIGTERM: stop_signal says which */
-    PR_STOP_DRAIN,      /* SIGHUP */
-    PR_STOP_OUTPUT      /* stdout failed: output error says why */
+    PR_STOP_SIGNAL, /* SIGINT or SIGTERM: stop_signal says which */
+    PR_STOP_DRAIN,  /* SIGHUP */
+    PR_STOP_OUTPUT  /* stdout failed: output error says why */
 };
 
 struct pr_pool_result {
     uint64_t counts[PR_TASK_STATUS_COUNT];
     uint64_t total;
     enum pr_pool_stop stop;
-    int stop_signal;    /* the signal that stopped the run */
-    int output_error;   /* negative errno writing stdout, or 0 */
-    int input_error;    /* negative error reading input, or 0 */
-    int joblog_error;   /* negative errno writing the joblog, or 0 */
+    int stop_signal;  /* the signal that stopped the run */
+    int output_error; /* negative errno writing stdout, or 0 */
+    int input_error;  /* negative error reading input, or 0 */
+    int joblog_error; /* negative errno writing the joblog, or 0 */
 };
 
 /* Returns a new pool on loop; free with pr_pool_free after the loop ran.

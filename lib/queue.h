@@ -12,9 +12,9 @@
 #include "task.h"
 
 enum pr_queue_order {
-    PR_ORDER_FIFO,     /* first in, first out (Queue) */
-    PR_ORDER_LIFO,     /* last in, first out (LifoQueue) */
-    PR_ORDER_PRIORITY  /* highest priority first, ties in put order */
+    PR_ORDER_FIFO,    /* first in, first out (Queue) */
+    PR_ORDER_LIFO,    /* last in, first out (LifoQueue) */
+    PR_ORDER_PRIORITY /* highest priority first, ties in put order */
 };
 
 struct pr_queue;

@@ -23,8 +23,8 @@
 
 enum timer_phase {
     PHASE_IDLE,
-    PHASE_GROUP_POLL,  /* SIGTERM sent to the group; waiting for it to go */
-    PHASE_PIPE_GRACE   /* group gone; something outside it holds a pipe */
+    PHASE_GROUP_POLL, /* SIGTERM sent to the group; waiting for it to go */
+    PHASE_PIPE_GRACE  /* group gone; something outside it holds a pipe */
 };
 
 struct spawn_run {
@@ -35,8 +35,8 @@ struct spawn_run {
     uv_timer_t timer;
     int open_handles;
     int pipe_open[2];
-    int running;      /* the main process has not exited */
-    int group_alive;  /* the group may have members after the exit */
+    int running;     /* the main process has not exited */
+    int group_alive; /* the group may have members after the exit */
     enum timer_phase phase;
     uint64_t poll_ms;
     uint64_t term_at; /* uv_now() when the group got SIGTERM */
@@ -127,8 +127,8 @@ on_timer(uv_timer_t *timer)
             kill(-run->task->pid, SIGKILL);
             group_gone(run);
         } else {
-            run->poll_ms = run->poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS
-                                                          : run->poll_ms * 2;
+            run->poll_ms =
+                run->poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : run->poll_ms * 2;
             uv_timer_start(timer, on_timer, run->poll_ms, 0);
         }
         break;

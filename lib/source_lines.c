@@ -97,7 +97,11 @@ pr_splitter_pending(const struct pr_splitter *sp)
     return sp->buf.len - sp->pos;
 }
 
-enum read_kind { READ_STREAM, READ_FILE, READ_NONE };
+enum read_kind {
+    READ_STREAM,
+    READ_FILE,
+    READ_NONE
+};
 
 struct source_lines {
     struct pr_source base;
@@ -113,10 +117,10 @@ struct source_lines {
         uv_tty_t tty;
         uv_idle_t idle;
     } h;
-    int handle_open;  /* h is initialised and not yet closed */
-    int reading;      /* a stream read or the file's idle handle is on */
-    int eof;          /* no more bytes will come */
-    int ended;        /* pr_pool_input_end has been called */
+    int handle_open; /* h is initialised and not yet closed */
+    int reading;     /* a stream read or the file's idle handle is on */
+    int eof;         /* no more bytes will come */
+    int ended;       /* pr_pool_input_end has been called */
     int pumping;
     struct pr_splitter sp;
 };

@@ -26,7 +26,7 @@ enum pr_task_status {
 #define PR_X(name, text) PR_TASK_##name,
     PR_TASK_STATUS_MAP(PR_X)
 #undef PR_X
-        PR_TASK_STATUS_COUNT
+    PR_TASK_STATUS_COUNT
 };
 
 struct pr_task {
@@ -39,13 +39,13 @@ struct pr_task {
     /* Filled in while the task runs. */
     unsigned slot;
     int pid;
-    double start_wall;  /* epoch seconds, for the joblog */
-    uint64_t start_ns;  /* uv_hrtime() at start */
-    uint64_t end_ns;    /* uv_hrtime() at the final record */
-    int exit_status;    /* exit code when it exited */
-    int term_signal;    /* signal that ended it, or 0 */
-    int signalled;      /* the last signal poolrun sent it, or 0 */
-    int error;          /* negative code when status is PR_TASK_ERROR */
+    double start_wall;      /* epoch seconds, for the joblog */
+    uint64_t start_ns;      /* uv_hrtime() at start */
+    uint64_t end_ns;        /* uv_hrtime() at the final record */
+    int exit_status;        /* exit code when it exited */
+    int term_signal;        /* signal that ended it, or 0 */
+    int signalled;          /* the last signal poolrun sent it, or 0 */
+    int error;              /* negative code when status is PR_TASK_ERROR */
     const char *error_what; /* what failed, for the message */
     enum pr_task_status status;
     struct pr_capture out; /* captured stdout */

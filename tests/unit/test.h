@@ -36,8 +36,8 @@ extern int pr_test_failed;
     do {                                                                       \
         size_t n_ = (n), sl_ = strlen(s);                                      \
         if (n_ != sl_ || memcmp((p), (s), n_) != 0) {                          \
-            fprintf(stderr, "%s:%d: \"%.*s\" != \"%s\"\n", __FILE__,           \
-                    __LINE__, (int)n_, (const char *)(p), (s));                \
+            fprintf(stderr, "%s:%d: \"%.*s\" != \"%s\"\n", __FILE__, __LINE__, \
+                    (int)n_, (const char *)(p), (s));                          \
             pr_test_failed = 1;                                                \
             return;                                                            \
         }                                                                      \
@@ -48,7 +48,10 @@ struct pr_test_case {
     void (*fn)(void);
 };
 
-#define TEST_CASE(f) {#f, f}
+#define TEST_CASE(f)                                                           \
+    {                                                                          \
+#f, f                                                                  \
+    }
 
 static inline int
 pr_test_run(const struct pr_test_case *cases, size_t n)

@@ -1,8 +1,8 @@
 /* Unit tests of the output sink: grouped blocks, keep-order, whole lines,
  * spilling to a file, and a failed write reported once. */
 #include <errno.h>
-#include <signal.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -209,7 +209,8 @@ main(void)
         TEST_CASE(output_keep_order_holds_later_tasks_until_earlier_finish),
         TEST_CASE(output_line_mode_writes_only_whole_lines_until_the_end),
         TEST_CASE(capture_past_limit_spills_to_a_file_and_emits_everything),
-        TEST_CASE(output_failed_write_is_reported_once_and_later_output_dropped),
+        TEST_CASE(
+            output_failed_write_is_reported_once_and_later_output_dropped),
     };
 
     signal(SIGPIPE, SIG_IGN);
