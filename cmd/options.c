@@ -14,7 +14,7 @@
 #include "util.h"
 
 #define DEFAULT_QUEUE_SIZE  1024
-#define DEFAULT_BUFFER_SIZE (1024 * 1024)
+#define DEFAULT_BUFFER_SIZE ((size_t)1024 * 1024)
 #define DEFAULT_KILL_AFTER  2.0
 #define MAX_JOBS            100000
 
@@ -130,6 +130,8 @@ apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
     struct pr_pool_config *p = &cfg->pool;
     long n;
 
+    if (d->has_arg && v == NULL)
+        return fail(err, errlen, "%s: needs a value", name);
     switch (d->id) {
     case OPT_JOBS:
         return parse_jobs(name, v, &p->jobs, err, errlen);

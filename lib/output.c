@@ -14,7 +14,7 @@
 
 #include "task.h"
 
-#define COPY_CHUNK (64 * 1024)
+#define COPY_CHUNK ((size_t)64 * 1024)
 
 void
 pr_capture_init(struct pr_capture *c)

@@ -19,7 +19,7 @@
 #include "sys.h"
 #include "util.h"
 
-#define READ_BUF_SIZE (64 * 1024)
+#define READ_BUF_SIZE ((size_t)64 * 1024)
 
 extern char **environ;
 

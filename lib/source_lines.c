@@ -18,7 +18,7 @@
 
 #include "task.h"
 
-#define READ_CHUNK (64 * 1024)
+#define READ_CHUNK ((size_t)64 * 1024)
 
 void
 pr_splitter_init(struct pr_splitter *sp, char delim)

@@ -75,11 +75,11 @@ pr_sys_cloexec_from(int low)
         struct dirent *e;
 
         while ((e = readdir(d)) != NULL) {
-            int fd = atoi(e->d_name);
+            char *end;
+            long fd = strtol(e->d_name, &end, 10);
 
-            if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd >= low &&
-                fd != self)
-                fcntl(fd, F_SETFD, FD_CLOEXEC);
+            if (end != e->d_name && *end == '\0' && fd >= low && fd != self)
+                fcntl((int)fd, F_SETFD, FD_CLOEXEC);
         }
         closedir(d);
         return 0;
