@@ -136,6 +136,26 @@ on_throttle(void *data, int err, unsigned running)
             uv_strerror(err), running);
 }
 
+/* "poolrun: 5 tasks: 3 ok, 1 failed, 1 skipped", statuses with no task
+ * left out. */
+static void
+print_summary(const struct pr_pool_result *res)
+{
+    const char *sep = ": ";
+    size_t i;
+
+    fprintf(stderr, "poolrun: %llu task%s", (unsigned long long)res->total,
+            res->total == 1 ? "" : "s");
+    for (i = 0; i < PR_TASK_STATUS_COUNT; i++) {
+        if (res->counts[i] == 0)
+            continue;
+        fprintf(stderr, "%s%llu %s", sep, (unsigned long long)res->counts[i],
+                pr_task_status_name((enum pr_task_status)i));
+        sep = ", ";
+    }
+    fputc('\n', stderr);
+}
+
 static int
 exit_status(const struct pr_pool_result *res)
 {
@@ -257,5 +277,7 @@ main(int argc, char **argv)
         fprintf(stderr, "poolrun: internal error: handles left open at exit\n");
         return EXIT_OWN_ERROR;
     }
+    if (cfg.summary || res.counts[PR_TASK_OK] != res.total)
+        print_summary(&res);
     return exit_status(&res);
 }

@@ -28,7 +28,8 @@ enum opt_id {
     OPT_BUFFER_SIZE,
     OPT_KILL_AFTER,
     OPT_HELP,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_SUMMARY
 };
 
 struct opt_def {
@@ -50,6 +51,7 @@ static const struct opt_def defs[] = {
     {0, "kill-after", 1, OPT_KILL_AFTER},
     {'h', "help", 0, OPT_HELP},
     {'V', "version", 0, OPT_VERSION},
+    {0, "summary", 0, OPT_SUMMARY},
 };
 
 static int
@@ -167,6 +169,9 @@ apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
         return 0;
     case OPT_VERSION:
         cfg->show_version = 1;
+        return 0;
+    case OPT_SUMMARY:
+        cfg->summary = 1;
         return 0;
     }
     return 0;
@@ -318,6 +323,9 @@ pr_options_usage(void)
           "\n"
           "Records:\n"
           "      --joblog FILE     write GNU parallel's job log to FILE\n"
+        "      --summary         count the tasks by status on stderr at the "
+        "end\n"
+        "                        (always when a task did not succeed)\n"
           "\n"
           "  -h, --help            show this help\n"
           "  -V, --version         show the version\n"

@@ -14,6 +14,7 @@ struct pr_config {
     struct pr_pool_config pool;
     int show_help;
     int show_version;
+    int summary;      /* print the closing counts even when all is well */
     char **command; /* words after the options (map mode, later) */
     int ncommand;
 };

@@ -151,3 +151,15 @@ LINES
     [[ $stderr == *"--joblog /nonexistent/dir/log"* ]]
     [ ! -e ran ]
 }
+
+@test "a closing summary counts the tasks by status when any did not succeed" {
+    run -2 --separate-stderr poolrun -j 2 <<<$'true\nexit 1\ntrue\nkill -9 $$'
+    [ "${stderr_lines[-1]}" = "poolrun: 4 tasks: 2 ok, 1 failed, 1 killed" ]
+}
+
+@test "--summary prints the counts even when every task succeeded" {
+    run -0 --separate-stderr poolrun <<<$'true\ntrue'
+    [ -z "$stderr" ]
+    run -0 --separate-stderr poolrun --summary <<<$'true\ntrue'
+    [ "$stderr" = "poolrun: 2 tasks: 2 ok" ]
+}

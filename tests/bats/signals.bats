@@ -26,6 +26,8 @@ signal_taken() {
     kill -INT "$pid"
     wait_status "$pid" 130
     [ ! -e pid.3 ]
+    # Every task has one final record: two killed, one never started.
+    grep -qx 'poolrun: 3 tasks: 2 killed, 1 skipped' err
     [ "$(joblog_rows log | wc -l)" -eq 2 ]
     [ "$(joblog_rows log | cut -f8 | sort -u)" = 2 ]
     not_alive "$(cat pid.1)" && not_alive "$(cat pid.2)"
@@ -68,6 +70,7 @@ signal_taken() {
     [ "$(cat out)" = finished ]
     [ ! -e ran2 ]
     [ "$(joblog_rows log | wc -l)" -eq 1 ]
+    grep -qx 'poolrun: 2 tasks: 1 ok, 1 skipped' err
 }
 
 @test "a background child that holds the task's stdout is ended with the task" {
