@@ -155,6 +155,8 @@ on_proc_exit(uv_process_t *proc, int64_t exit_status, int term_signal)
     /* Whatever the task left behind in its group goes now.  ESRCH, the
      * common case, means nothing was left. */
     if (kill(-run->task->pid, SIGTERM) == 0) {
+        /* A stopped process would not act on SIGTERM until continued. */
+        kill(-run->task->pid, SIGCONT);
         run->group_alive = 1;
         run->phase = PHASE_GROUP_POLL;
         run->poll_ms = 1;

@@ -99,3 +99,9 @@ signal_taken() {
     run -0 poolrun <lines
     [[ $output == *from-parent* && $output == *from-child* ]]
 }
+
+@test "a stopped background child is continued so that SIGTERM ends it" {
+    echo 'sleep 1000 >/dev/null 2>&1 & echo $! > bg.pid; kill -STOP $!' >lines
+    run -0 poolrun --kill-after 1000 <lines
+    not_alive "$(cat bg.pid)"
+}
