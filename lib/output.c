@@ -293,3 +293,9 @@ pr_output_pending(const struct pr_output *out)
 {
     return out->npending;
 }
+
+uint64_t
+pr_output_next_seq(const struct pr_output *out)
+{
+    return out->next_seq;
+}

@@ -76,6 +76,9 @@ void pr_output_finish(struct pr_output *out, struct pr_task *task);
 /* The first error writing to out_fd, or 0. */
 int pr_output_error(const struct pr_output *out);
 
+/* Keep-order: the seq of the next task to be emitted. */
+uint64_t pr_output_next_seq(const struct pr_output *out);
+
 /* How many finished tasks wait for an earlier one (keep-order). */
 size_t pr_output_pending(const struct pr_output *out);
 

@@ -255,14 +255,29 @@ record(struct pr_pool *pool, struct pr_task *task)
     pr_queue_task_done(pool->queue);
 }
 
+/* With --keep-order, finished tasks wait in memory for the oldest one.
+ * Starting no task further than a window past it bounds that memory when
+ * one task is slow and the rest are fast. */
+static int
+too_far_ahead(const struct pr_pool *pool, const struct pr_task *next)
+{
+    const struct pr_output_options *o = &pool->cfg.output;
+    uint64_t window = (uint64_t)pool->cfg.queue_size + pool->cfg.jobs;
+
+    if (!o->keep_order || o->mode != PR_OUT_GROUP || pool->cfg.queue_size == 0)
+        return 0;
+    return next->seq >= pr_output_next_seq(pool->output) + window;
+}
+
 static void
 schedule(struct pr_pool *pool)
 {
     while (!pool->stopping && slot_free(pool)) {
-        struct pr_task *task = pr_queue_get(pool->queue);
+        struct pr_task *task = pr_queue_peek(pool->queue);
 
-        if (task == NULL)
+        if (task == NULL || too_far_ahead(pool, task))
             break;
+        pr_queue_get(pool->queue);
         task->slot = take_slot(pool);
         pool->running++;
         pr_list_insert_before(&pool->running_list, &task->node);

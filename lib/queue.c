@@ -89,6 +89,14 @@ pr_queue_get(struct pr_queue *q)
     return PR_CONTAINER_OF(n, struct pr_task, node);
 }
 
+struct pr_task *
+pr_queue_peek(const struct pr_queue *q)
+{
+    if (pr_list_empty(&q->items))
+        return NULL;
+    return PR_CONTAINER_OF(q->items.next, struct pr_task, node);
+}
+
 void
 pr_queue_unget(struct pr_queue *q, struct pr_task *task)
 {

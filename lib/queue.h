@@ -36,6 +36,9 @@ int pr_queue_put(struct pr_queue *q, struct pr_task *task);
  * queue is empty.  The task stays unfinished until pr_queue_task_done. */
 struct pr_task *pr_queue_get(struct pr_queue *q);
 
+/* The task pr_queue_get would return, left on the queue, or NULL. */
+struct pr_task *pr_queue_peek(const struct pr_queue *q);
+
 /* Puts a task that was handed out by pr_queue_get back at the front, to be
  * got next.  It is still counted unfinished, so this never fails, even on
  * a full queue. */

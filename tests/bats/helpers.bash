@@ -39,6 +39,11 @@ not_alive() {
     ! alive "$1"
 }
 
+# joblog_has_rows FILE N: the joblog holds at least N task rows.
+joblog_has_rows() {
+    [ -e "$1" ] && [ "$(($(wc -l <"$1") - 1))" -ge "$2" ]
+}
+
 # Lines of a joblog, header excluded.
 joblog_rows() {
     tail -n +2 "$1"

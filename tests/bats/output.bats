@@ -109,3 +109,22 @@ LINES
     run -255 --separate-stderr bash -c 'echo "echo hi" | "$POOLRUN" >&-'
     [[ $stderr == *"writing standard output"* ]]
 }
+
+@test "--keep-order starts no task more than a window past the oldest running" {
+    # Window = --queue-size + --jobs = 3 + 2: while task 1 waits, only tasks
+    # 2 to 5 may start.  Each task notes its start; task 1 notes its end.
+    {
+        echo 'echo "start 1" >> events; read x < g1; echo "end 1" >> events'
+        seq 2 30 | sed 's/.*/echo "start &" >> events/'
+    } >lines
+    "$POOLRUN" -k -j 2 --queue-size 3 --joblog log <lines >out &
+    pid=$!
+    # Tasks 2 to 5 have ended (their joblog rows are written).
+    wait_for 20 joblog_has_rows log 4
+    echo go >g1
+    wait_status "$pid" 0
+    # Every start after 5 comes after the end of task 1.
+    run awk '$1 == "end" {ended = 1} $1 == "start" && $2 > 5 && !ended {bad = 1} END {exit bad}' events
+    [ "$status" -eq 0 ]
+    [ "$(grep -c '^start' events)" -eq 30 ]
+}

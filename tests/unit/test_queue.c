@@ -150,6 +150,33 @@ queue_join_waits_for_tasks_still_queued(void)
     pr_queue_free(q);
 }
 
+static void
+queue_unget_puts_a_task_back_first_even_when_full(void)
+{
+    struct pr_queue *q = pr_queue_new(2, PR_ORDER_FIFO);
+    struct pr_task *a = mk(0);
+    struct pr_task *t;
+
+    a->seq = 1;
+    ASSERT_EQ(pr_queue_put(q, a), 0);
+    t = mk(0);
+    t->seq = 2;
+    ASSERT_EQ(pr_queue_put(q, t), 0);
+    ASSERT_TRUE(pr_queue_peek(q) == a);
+    ASSERT_TRUE(pr_queue_get(q) == a);
+    t = mk(0);
+    t->seq = 3;
+    ASSERT_EQ(pr_queue_put(q, t), 0);
+    ASSERT_EQ(pr_queue_full(q), 1);
+    pr_queue_unget(q, a);
+    ASSERT_EQ(pr_queue_len(q), 3);
+    ASSERT_EQ(pr_queue_unfinished(q), 3);
+    ASSERT_TRUE(pr_queue_get(q) == a);
+    ASSERT_EQ(pr_queue_peek(q)->seq, 2);
+    pr_task_free(a);
+    pr_queue_free(q);
+}
+
 /* Drive the queue and an array model with the same pseudo-random puts and
  * gets; every get must agree. */
 static void
@@ -229,6 +256,7 @@ main(void)
         TEST_CASE(queue_join_when_nothing_unfinished_fires_at_once),
         TEST_CASE(queue_join_fires_once_on_last_task_done),
         TEST_CASE(queue_join_waits_for_tasks_still_queued),
+        TEST_CASE(queue_unget_puts_a_task_back_first_even_when_full),
         TEST_CASE(queue_fifo_order_matches_model),
         TEST_CASE(queue_lifo_order_matches_model),
         TEST_CASE(queue_priority_order_matches_model_with_ties_in_put_order),
