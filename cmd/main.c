@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "options.h"
@@ -17,6 +18,7 @@
 #include "source_lines.h"
 #include "sys.h"
 #include "task.h"
+#include "template.h"
 
 /* The exit-status table of DESIGN.md and poolrun(1). */
 #define EXIT_OK          0
@@ -218,16 +220,114 @@ fill_stdio(void)
     return 0;
 }
 
+/* The tasks' source: ::: items, -a files in order, or stdin.  Files are
+ * opened here, so that a missing one stops poolrun before anything runs.
+ * Returns NULL after printing why. */
+static struct pr_source *
+make_source(uv_loop_t *loop, const struct pr_config *cfg)
+{
+    struct pr_source_lines_options o;
+    struct pr_source *src;
+    int *fds;
+    int i;
+
+    memset(&o, 0, sizeof(o));
+    o.delim = cfg->delim;
+    o.per_task = cfg->per_task;
+    o.sentinel = cfg->sentinel;
+    o.run_once_if_empty = cfg->ncommand > 0 && !cfg->no_run_if_empty;
+    if (cfg->have_args)
+        return pr_source_args_new(cfg->args, cfg->nargs, &o);
+    if (cfg->narg_files == 0) {
+        int zero = 0;
+
+        return pr_source_lines_new(loop, &zero, 1, &o);
+    }
+    fds = calloc((size_t)cfg->narg_files, sizeof(int));
+    if (fds == NULL)
+        return NULL;
+    for (i = 0; i < cfg->narg_files; i++) {
+        const char *path = cfg->arg_files[i];
+
+        fds[i] = strcmp(path, "-") == 0 ? dup(0)
+                                        : open(path, O_RDONLY | O_CLOEXEC);
+        if (fds[i] < 0) {
+            fprintf(stderr, "poolrun: -a %s: %s\n", path, strerror(errno));
+            while (i-- > 0)
+                close(fds[i]);
+            free(fds);
+            return NULL;
+        }
+        if (strcmp(path, "-") == 0)
+            fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+    }
+    src = pr_source_lines_new(loop, fds, cfg->narg_files, &o);
+    free(fds);
+    return src;
+}
+
+static int
+run(struct pr_config *cfg, struct pr_pool_result *res)
+{
+    struct pr_template_options to;
+    struct pr_template *command;
+    struct pr_source *src;
+    struct pr_pool *pool;
+    uv_loop_t loop;
+    int rc;
+
+    memset(&to, 0, sizeof(to));
+    to.words = cfg->command;
+    to.nwords = cfg->ncommand;
+    to.replace = cfg->replace;
+    to.force_shell = cfg->force_shell;
+    command = pr_template_new(&to);
+    cfg->pool.command = command;
+    /* Tasks get fds 0-2 and nothing else, not even what we inherited. */
+    pr_sys_cloexec_from(3);
+    if (uv_loop_init(&loop) != 0) {
+        fprintf(stderr, "poolrun: cannot start the event loop\n");
+        pr_template_free(command);
+        return EXIT_OWN_ERROR;
+    }
+    src = make_source(&loop, cfg);
+    if (src == NULL) {
+        uv_loop_close(&loop);
+        pr_template_free(command);
+        return EXIT_OWN_ERROR;
+    }
+    cfg->pool.on_record = on_record;
+    cfg->pool.on_throttle = on_throttle;
+    rc = pr_pool_new(&pool, &loop, &cfg->pool);
+    if (rc != 0) {
+        fprintf(stderr, "poolrun: --joblog %s: %s\n", cfg->pool.joblog,
+                uv_strerror(rc));
+        src->ops->free(src);
+        uv_loop_close(&loop);
+        pr_template_free(command);
+        return EXIT_OWN_ERROR;
+    }
+    pr_pool_run(pool, src, res);
+    src->ops->free(src);
+    pr_pool_free(pool);
+    pr_template_free(command);
+    rc = uv_loop_close(&loop);
+    if (rc != 0) {
+        fprintf(stderr, "poolrun: internal error: handles left open at exit\n");
+        return EXIT_OWN_ERROR;
+    }
+    if (cfg->summary || res->counts[PR_TASK_OK] != res->total)
+        print_summary(res);
+    return exit_status(res);
+}
+
 int
 main(int argc, char **argv)
 {
     struct pr_config cfg;
     struct pr_pool_result res;
-    struct pr_pool *pool;
-    struct pr_source *src;
-    uv_loop_t loop;
     char err[512];
-    int rc;
+    int status;
 
     /* A closed stdout must show up as EPIPE from write(), not kill us. */
     signal(SIGPIPE, SIG_IGN);
@@ -235,49 +335,18 @@ main(int argc, char **argv)
         return EXIT_OWN_ERROR;
     if (pr_options_parse(argc, argv, &cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "poolrun: %s\nTry 'poolrun --help'.\n", err);
+        free(cfg.arg_files);
         return EXIT_OWN_ERROR;
     }
     if (cfg.show_help) {
         pr_options_usage();
-        return finish_stdout();
-    }
-    if (cfg.show_version) {
+        status = finish_stdout();
+    } else if (cfg.show_version) {
         printf("poolrun %s\n", PR_VERSION);
-        return finish_stdout();
+        status = finish_stdout();
+    } else {
+        status = run(&cfg, &res);
     }
-    if (cfg.ncommand > 0) {
-        fprintf(stderr,
-                "poolrun: %s: a COMMAND argument (map mode) is not "
-                "supported yet; pipe shell lines to poolrun instead\n",
-                cfg.command[0]);
-        return EXIT_OWN_ERROR;
-    }
-
-    /* Tasks get fds 0-2 and nothing else, not even what we inherited. */
-    pr_sys_cloexec_from(3);
-    if (uv_loop_init(&loop) != 0) {
-        fprintf(stderr, "poolrun: cannot start the event loop\n");
-        return EXIT_OWN_ERROR;
-    }
-    cfg.pool.on_record = on_record;
-    cfg.pool.on_throttle = on_throttle;
-    rc = pr_pool_new(&pool, &loop, &cfg.pool);
-    if (rc != 0) {
-        fprintf(stderr, "poolrun: --joblog %s: %s\n", cfg.pool.joblog,
-                uv_strerror(rc));
-        uv_loop_close(&loop);
-        return EXIT_OWN_ERROR;
-    }
-    src = pr_source_lines_new(&loop, 0, '\n');
-    pr_pool_run(pool, src, &res);
-    src->ops->free(src);
-    pr_pool_free(pool);
-    rc = uv_loop_close(&loop);
-    if (rc != 0) {
-        fprintf(stderr, "poolrun: internal error: handles left open at exit\n");
-        return EXIT_OWN_ERROR;
-    }
-    if (cfg.summary || res.counts[PR_TASK_OK] != res.total)
-        print_summary(&res);
-    return exit_status(&res);
+    free(cfg.arg_files);
+    return status;
 }

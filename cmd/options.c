@@ -29,7 +29,18 @@ enum opt_id {
     OPT_KILL_AFTER,
     OPT_HELP,
     OPT_VERSION,
-    OPT_SUMMARY
+    OPT_SUMMARY,
+    OPT_ARG_FILE,
+    OPT_NULL,
+    OPT_DELIM,
+    OPT_MAX_ARGS,
+    OPT_NO_RUN_IF_EMPTY,
+    OPT_SENTINEL,
+    OPT_REPLACE,
+    OPT_TAG,
+    OPT_DRY_RUN,
+    OPT_SHELL,
+    OPT_ORDER
 };
 
 struct opt_def {
@@ -52,7 +63,19 @@ static const struct opt_def defs[] = {
     {'h', "help", 0, OPT_HELP},
     {'V', "version", 0, OPT_VERSION},
     {0, "summary", 0, OPT_SUMMARY},
+    {'a', "arg-file", 1, OPT_ARG_FILE},
+    {'0', "null", 0, OPT_NULL},
+    {'d', "delimiter", 1, OPT_DELIM},
+    {'n', "max-args", 1, OPT_MAX_ARGS},
+    {'r', "no-run-if-empty", 0, OPT_NO_RUN_IF_EMPTY},
+    {'E', "sentinel", 1, OPT_SENTINEL},
+    {'I', "replace", 1, OPT_REPLACE},
+    {0, "tag", 0, OPT_TAG},
+    {0, "dry-run", 0, OPT_DRY_RUN},
+    {0, "shell", 0, OPT_SHELL},
+    {0, "order", 1, OPT_ORDER},
 };
+
 
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
@@ -63,6 +86,38 @@ fail(char *err, size_t errlen, const char *fmt, ...)
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+/* -d: one byte, or one of the escapes \n, \t, \0 and \\. */
+static int
+parse_delim(const char *name, const char *v, char *out, char *err,
+            size_t errlen)
+{
+    if (v[0] != '\0' && v[1] == '\0') {
+        *out = v[0];
+        return 0;
+    }
+    if (v[0] == '\\' && v[1] != '\0' && v[2] == '\0') {
+        switch (v[1]) {
+        case 'n':
+            *out = '\n';
+            return 0;
+        case 't':
+            *out = '\t';
+            return 0;
+        case '0':
+            *out = '\0';
+            return 0;
+        case '\\':
+            *out = '\\';
+            return 0;
+        default:
+            break;
+        }
+    }
+    return fail(err, errlen,
+                "%s: '%s' is not one character (or \\n, \\t, \\0, \\\\)",
+                name, v);
 }
 
 /* -j N, -j N% (of the CPUs, at least 1), -j 0 (no limit). */
@@ -173,6 +228,58 @@ apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
     case OPT_SUMMARY:
         cfg->summary = 1;
         return 0;
+    case OPT_ARG_FILE:
+        if (*v == '\0')
+            return fail(err, errlen, "%s: needs a file name", name);
+        cfg->arg_files = pr_xrealloc(cfg->arg_files,
+                                     (size_t)(cfg->narg_files + 1) *
+                                         sizeof(*cfg->arg_files));
+        cfg->arg_files[cfg->narg_files++] = v;
+        return 0;
+    case OPT_NULL:
+        cfg->delim = '\0';
+        return 0;
+    case OPT_DELIM:
+        return parse_delim(name, v, &cfg->delim, err, errlen);
+    case OPT_MAX_ARGS:
+        if (pr_parse_long(v, 1, 1000000, &n) != 0)
+            return fail(err, errlen,
+                        "%s: '%s' is not a number of items (1 or more)", name,
+                        v);
+        cfg->per_task = (unsigned)n;
+        return 0;
+    case OPT_NO_RUN_IF_EMPTY:
+        cfg->no_run_if_empty = 1;
+        return 0;
+    case OPT_SENTINEL:
+        cfg->sentinel = v;
+        return 0;
+    case OPT_REPLACE:
+        if (*v == '\0')
+            return fail(err, errlen, "%s: needs a non-empty string", name);
+        cfg->replace = v;
+        return 0;
+    case OPT_TAG:
+        p->tag = 1;
+        return 0;
+    case OPT_DRY_RUN:
+        p->dry_run = 1;
+        return 0;
+    case OPT_SHELL:
+        cfg->force_shell = 1;
+        return 0;
+    case OPT_ORDER:
+        if (strcmp(v, "fifo") == 0)
+            p->order = PR_ORDER_FIFO;
+        else if (strcmp(v, "lifo") == 0)
+            p->order = PR_ORDER_LIFO;
+        else if (strcmp(v, "priority") == 0)
+            p->order = PR_ORDER_PRIORITY;
+        else
+            return fail(err, errlen,
+                        "%s: '%s' is not an order (fifo, lifo or priority)",
+                        name, v);
+        return 0;
     }
     return 0;
 }
@@ -270,6 +377,7 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
     cfg->pool.output.out_fd = 1;
     cfg->pool.output.err_fd = 2;
     cfg->pool.output.first_seq = 1;
+    cfg->delim = '\n';
 
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -295,44 +403,70 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
     }
     cfg->command = argv + i;
     cfg->ncommand = argc - i;
+    /* COMMAND ::: ITEM... (GNU parallel's): items from the command line. */
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], ":::") == 0) {
+            cfg->ncommand = i - (int)(cfg->command - argv);
+            cfg->args = argv + i + 1;
+            cfg->nargs = argc - i - 1;
+            cfg->have_args = 1;
+            break;
+        }
+    }
     return 0;
 }
 
 void
 pr_options_usage(void)
 {
-    fputs("Usage: poolrun [OPTIONS] < COMMANDS\n"
-          "Run each line of standard input as a shell command, in parallel.\n"
-          "\n"
-          "Pool:\n"
-          "  -j, --jobs N          run N tasks at a time (default: number of "
-          "CPUs);\n"
-          "                        N% of the CPUs; 0 for no limit\n"
-          "      --queue-size N    read at most N tasks ahead (default 1024)\n"
-          "      --kill-after SECS grace between SIGTERM and SIGKILL "
-          "(default 2)\n"
-          "\n"
-          "Output:\n"
-          "  -k, --keep-order      print each task's output in input order\n"
-          "      --line-buffer     print whole lines as they come "
-          "(alias --lb)\n"
-          "  -u, --ungroup         print bytes as they come\n"
-          "      --buffer-size SIZE  hold up to SIZE per stream in memory,\n"
-          "                        then a private temporary file "
-          "(default 1M)\n"
-          "\n"
-          "Records:\n"
-          "      --joblog FILE     write GNU parallel's job log to FILE\n"
-        "      --summary         count the tasks by status on stderr at the "
-        "end\n"
+    fputs(
+        "Usage: poolrun [OPTIONS] < LINES          each line is a shell command\n"
+        "       poolrun [OPTIONS] COMMAND [ARG...]  each item fills COMMAND\n"
+        "Run tasks in parallel on a pool of processes.\n"
+        "\n"
+        "Map (COMMAND): {} item, {.} without extension, {/} basename, {//}\n"
+        "dirname, {/.} basename without extension, {#} task number, {%} slot;\n"
+        "with none, the item is appended.  Several words run directly; one\n"
+        "word with shell syntax, or --shell, runs through /bin/sh -c with\n"
+        "every value quoted.\n"
+        "\n"
+        "Input:\n"
+        "  -a, --arg-file FILE   read items from FILE (repeatable; - is stdin)\n"
+        "      ::: ITEM...       items from the command line, after COMMAND\n"
+        "  -0, --null            items end with NUL, not newline\n"
+        "  -d, --delimiter C     items end with C (\\n, \\t, \\0, \\\\ allowed)\n"
+        "  -n, --max-args N      put up to N items in one task\n"
+        "  -r, --no-run-if-empty with no items, run nothing (default: COMMAND once)\n"
+        "  -E, --sentinel STR    stop reading at the item STR\n"
+        "  -I, --replace STR     STR stands for the item instead of {}\n"
+        "      --shell           run COMMAND through /bin/sh -c\n"
+        "\n"
+        "Pool:\n"
+        "  -j, --jobs N          run N tasks at a time (default: number of CPUs);\n"
+        "                        N% of the CPUs; 0 for no limit\n"
+        "      --queue-size N    read at most N tasks ahead (default 1024)\n"
+        "      --order ORDER     fifo (default), lifo or priority\n"
+        "      --kill-after SECS grace between SIGTERM and SIGKILL (default 2)\n"
+        "      --dry-run         print each command instead of running it\n"
+        "\n"
+        "Output:\n"
+        "  -k, --keep-order      print each task's output in input order\n"
+        "      --line-buffer     print whole lines as they come (alias --lb)\n"
+        "  -u, --ungroup         print bytes as they come\n"
+        "      --tag             prefix each line with the task's items and a tab\n"
+        "      --buffer-size SIZE  hold up to SIZE per stream in memory,\n"
+        "                        then a private temporary file (default 1M)\n"
+        "\n"
+        "Records:\n"
+        "      --joblog FILE     write GNU parallel's job log to FILE\n"
+        "      --summary         count the tasks by status on stderr at the end\n"
         "                        (always when a task did not succeed)\n"
-          "\n"
-          "  -h, --help            show this help\n"
-          "  -V, --version         show the version\n"
-          "\n"
-          "Exit status: 0 all tasks succeeded; 1-100 that many failed; 101 "
-          "more\n"
-          "than 100 failed; 128+N stopped by signal N (141: stdout closed);\n"
-          "255 poolrun's own error.  See poolrun(1).\n",
+        "\n"
+        "  -h, --help            show this help\n"
+        "  -V, --version         show the version\n"
+        "\n"
+        "Exit status: 0 all tasks succeeded; 1-100 that many failed; 101 more\n"
+        "than 100 failed; 128+N stopped by signal N (141: stdout closed);\n"
+        "255 poolrun's own error.  See poolrun(1).\n",
           stdout);
 }

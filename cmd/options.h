@@ -9,14 +9,26 @@
 #include <stddef.h>
 
 #include "pool.h"
+#include "util.h"
 
 struct pr_config {
     struct pr_pool_config pool;
     int show_help;
     int show_version;
     int summary;      /* print the closing counts even when all is well */
-    char **command; /* words after the options (map mode, later) */
+    char **command;   /* COMMAND [ARG...] (map mode), or none */
     int ncommand;
+    char **args;      /* ::: ITEM... */
+    int nargs;
+    int have_args;
+    const char **arg_files; /* -a FILE, in order; free the array */
+    int narg_files;
+    char delim;
+    unsigned per_task;      /* -n */
+    int no_run_if_empty;    /* -r */
+    const char *sentinel;   /* -E */
+    const char *replace;    /* -I */
+    int force_shell;        /* --shell */
 };
 
 /* Fills cfg from argv.  Returns 0, or -1 with a message (without the

@@ -29,6 +29,10 @@ struct pr_spawn_ctx {
  * later through pr__pool_task_ended, never from inside this call. */
 void pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task);
 
+/* --dry-run: the task "runs" by printing its command, as if it had
+ * written that line and exited 0; its end comes later, as for a spawn. */
+void pr__dry_start(const struct pr_spawn_ctx *ctx, struct pr_task *task);
+
 /* Sends sig to the task's process group, if it still has one. */
 void pr__spawn_signal(struct pr_task *task, int sig);
 

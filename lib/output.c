@@ -110,6 +110,7 @@ struct pr_output {
     uint64_t next_seq;      /* keep-order: the seq to emit next */
     struct pr_list pending; /* keep-order: finished, sorted by seq */
     size_t npending;
+    struct pr_buf tagged;     /* --tag: scratch for tagged bytes */
 };
 
 struct pr_output *
@@ -137,6 +138,7 @@ pr_output_free(struct pr_output *out)
         pr_list_remove(n);
         pr_task_free(PR_CONTAINER_OF(n, struct pr_task, node));
     }
+    pr_buf_free(&out->tagged);
     free(out);
 }
 
@@ -217,9 +219,46 @@ flush_lines(struct pr_output *out, int stream, struct pr_capture *c, int final)
     m->len -= upto;
 }
 
+static void dispatch(struct pr_output *out, struct pr_task *task, int stream,
+                     const char *p, size_t n);
+
+/* --tag: the task's tag before every line it writes. */
+static void
+tag_lines(struct pr_output *out, struct pr_task *task, int stream,
+          const char *p, size_t n)
+{
+    struct pr_capture *c = stream == 2 ? &task->err : &task->out;
+    struct pr_buf *b = &out->tagged;
+    const char *end = p + n;
+
+    b->len = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl != NULL ? nl + 1 : end;
+
+        if (!c->mid_line)
+            pr_buf_append(b, task->tag, task->tag_len);
+        pr_buf_append(b, p, (size_t)(stop - p));
+        c->mid_line = nl == NULL;
+        p = stop;
+    }
+    dispatch(out, task, stream, b->data, b->len);
+    c->total -= b->len - n;
+}
+
 void
 pr_output_data(struct pr_output *out, struct pr_task *task, int stream,
                const char *p, size_t n)
+{
+    if (task->tag != NULL && n > 0)
+        tag_lines(out, task, stream, p, n);
+    else
+        dispatch(out, task, stream, p, n);
+}
+
+static void
+dispatch(struct pr_output *out, struct pr_task *task, int stream,
+         const char *p, size_t n)
 {
     struct pr_capture *c = stream == 2 ? &task->err : &task->out;
 

@@ -20,7 +20,8 @@ struct pr_capture {
     struct pr_buf mem;
     int spill_fd; /* -1 until the capture spills to a temporary file */
     int spill_failed;
-    uint64_t total; /* every byte ever appended */
+    uint64_t total; /* every byte the task wrote */
+    int mid_line;   /* --tag: the last byte seen was not a newline */
 };
 
 void pr_capture_init(struct pr_capture *c);

@@ -97,7 +97,7 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
             return rc;
         }
     }
-    pool->queue = pr_queue_new(cfg->queue_size, PR_ORDER_FIFO);
+    pool->queue = pr_queue_new(cfg->queue_size, cfg->order);
     pool->output = pr_output_new(&cfg->output, on_output_error, pool);
     pr_list_init(&pool->running_list);
     pool->free_cap = cfg->jobs ? cfg->jobs : 64;
@@ -269,6 +269,49 @@ too_far_ahead(const struct pr_pool *pool, const struct pr_task *next)
     return next->seq >= pr_output_next_seq(pool->output) + window;
 }
 
+/* Items joined by sep, into a new NUL-terminated string. */
+static char *
+join_items(const struct pr_task *task, char sep, size_t *len)
+{
+    struct pr_buf b = {0};
+    unsigned i;
+
+    for (i = 0; i < task->nitems; i++) {
+        if (i > 0)
+            pr_buf_append(&b, &sep, 1);
+        pr_buf_append(&b, task->items[i].p, task->items[i].len);
+    }
+    pr_buf_append(&b, "", 1);
+    *len = b.len - 1;
+    return b.data;
+}
+
+/* A task made from items gets its command when it starts, once its slot
+ * is known: COMMAND filled in, or (without one) the items as shell lines. */
+static void
+build_command(struct pr_pool *pool, struct pr_task *task)
+{
+    if (pool->cfg.tag && task->tag == NULL) {
+        size_t n;
+
+        task->tag = join_items(task, ' ', &n);
+        task->tag = pr_xrealloc(task->tag, n + 2);
+        task->tag[n] = '\t';
+        task->tag[n + 1] = '\0';
+        task->tag_len = n + 1;
+    }
+    if (task->line != NULL || task->argv != NULL)
+        return;
+    if (pool->cfg.command != NULL) {
+        int rc = pr_template_expand(pool->cfg.command, task);
+
+        if (rc != 0)
+            task->error = rc;
+        return;
+    }
+    task->line = join_items(task, '\n', &task->line_len);
+}
+
 static void
 schedule(struct pr_pool *pool)
 {
@@ -281,6 +324,12 @@ schedule(struct pr_pool *pool)
         task->slot = take_slot(pool);
         pool->running++;
         pr_list_insert_before(&pool->running_list, &task->node);
+        build_command(pool, task);
+        if (pool->cfg.dry_run) {
+            pr__dry_start(&pool->spawn, task);
+            pool->live++;
+            continue;
+        }
         pr__spawn_start(&pool->spawn, task);
         if (task->pid <= 0)
             break; /* it failed: try no more until something ends */
@@ -312,7 +361,7 @@ pr__pool_task_ended(struct pr_pool *pool, struct pr_task *task)
 {
     pr_list_remove(&task->node);
     pool->running--;
-    if (task->pid > 0)
+    if (task->pid > 0 || pool->cfg.dry_run)
         pool->live--;
     give_slot(pool, task->slot);
     if (retry_later(pool, task))

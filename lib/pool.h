@@ -16,6 +16,7 @@
 #include "output.h"
 #include "queue.h"
 #include "task.h"
+#include "template.h"
 
 struct pr_pool;
 struct pr_source;
@@ -52,6 +53,10 @@ struct pr_pool_config {
     double kill_after;  /* seconds between SIGTERM and SIGKILL */
     const char *shell;  /* "/bin/sh" */
     const char *joblog; /* path, or NULL */
+    const struct pr_template *command; /* map mode's COMMAND, or NULL */
+    enum pr_queue_order order;
+    int tag;     /* prefix output lines with the task's items */
+    int dry_run; /* print each command instead of running it */
     struct pr_output_options output;
     pr_pool_record_fn *on_record;     /* optional */
     pr_pool_throttle_fn *on_throttle; /* optional */

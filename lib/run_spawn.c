@@ -229,24 +229,33 @@ spawn(struct spawn_run *run)
     int script_fd = -1;
     int rc;
 
-    if (memchr(task->line, '\0', task->line_len) != NULL) {
-        task->error_what = "the line contains a NUL byte";
-        return UV_EINVAL;
-    }
+    if (task->error != 0)
+        return task->error; /* the command could not even be built */
     memset(&opts, 0, sizeof(opts));
-    args[0] = ctx->shell;
-    if (task->line_len > MAX_ARG_LEN) {
-        script_fd = write_script(task);
-        if (script_fd < 0) {
-            task->error_what = "cannot write the long line to a file";
-            return script_fd;
-        }
-        args[1] = dev_fd_3;
-        args[2] = NULL;
+    if (task->argv != NULL) {
+        opts.file = task->argv[0];
+        opts.args = task->argv;
     } else {
-        args[1] = dash_c;
-        args[2] = task->line;
-        args[3] = NULL;
+        if (memchr(task->line, '\0', task->line_len) != NULL) {
+            task->error_what = "the line contains a NUL byte";
+            return UV_EINVAL;
+        }
+        args[0] = ctx->shell;
+        if (task->line_len > MAX_ARG_LEN) {
+            script_fd = write_script(task);
+            if (script_fd < 0) {
+                task->error_what = "cannot write the long line to a file";
+                return script_fd;
+            }
+            args[1] = dev_fd_3;
+            args[2] = NULL;
+        } else {
+            args[1] = dash_c;
+            args[2] = task->line;
+            args[3] = NULL;
+        }
+        opts.file = ctx->shell;
+        opts.args = args;
     }
     snprintf(seq_var, sizeof(seq_var), "POOLRUN_SEQ=%llu",
              (unsigned long long)task->seq);
@@ -261,8 +270,6 @@ spawn(struct spawn_run *run)
     stdio[2].data.stream = (uv_stream_t *)&run->pipes[1];
     stdio[3].flags = UV_INHERIT_FD;
     stdio[3].data.fd = script_fd;
-    opts.file = ctx->shell;
-    opts.args = args;
     opts.env = ctx->env;
     opts.flags = UV_PROCESS_DETACHED;
     opts.stdio = stdio;
@@ -279,6 +286,27 @@ spawn(struct spawn_run *run)
     if (rc != 0)
         task->error_what = "cannot start";
     return rc;
+}
+
+/* Run directly, a command that is missing or not executable fails as the
+ * shell would report it (127, 126), with the shell's kind of message on
+ * the task's stderr. */
+static int
+as_shell_failure(struct spawn_run *run, int rc)
+{
+    struct pr_task *task = run->task;
+    char msg[512];
+    int n;
+
+    if (task->argv == NULL || (rc != UV_ENOENT && rc != UV_EACCES))
+        return 0;
+    task->exit_status = rc == UV_ENOENT ? 127 : 126;
+    n = snprintf(msg, sizeof(msg), "poolrun: %s: %s\n", task->argv[0],
+                 rc == UV_ENOENT ? "command not found" : "permission denied");
+    if (n > (int)sizeof(msg) - 1)
+        n = (int)sizeof(msg) - 1;
+    pr__pool_task_output(run->ctx->pool, task, 2, msg, (size_t)n);
+    return 1;
 }
 
 void
@@ -308,7 +336,8 @@ pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
     if (rc != 0) {
         /* Every handle still closes, and the error record goes out through
          * the same last close as any other. */
-        task->error = rc;
+        if (!as_shell_failure(run, rc))
+            task->error = rc;
         if (run->proc.type == UV_PROCESS)
             close_handle((uv_handle_t *)&run->proc);
         close_pipe(run, 0);
@@ -332,4 +361,48 @@ pr__spawn_signal(struct pr_task *task, int sig)
         return;
     task->signalled = sig;
     kill(-task->pid, sig);
+}
+
+struct dry_run {
+    uv_timer_t timer;
+    const struct pr_spawn_ctx *ctx;
+    struct pr_task *task;
+};
+
+static void
+on_dry_closed(uv_handle_t *handle)
+{
+    struct dry_run *dry = handle->data;
+    struct pr_task *task = dry->task;
+    struct pr_pool *pool = dry->ctx->pool;
+
+    free(dry);
+    task->run = NULL;
+    pr__pool_task_ended(pool, task);
+}
+
+static void
+on_dry_timer(uv_timer_t *timer)
+{
+    struct dry_run *dry = timer->data;
+    struct pr_task *task = dry->task;
+
+    task->start_ns = uv_hrtime();
+    task->start_wall = pr_wall_time();
+    pr__pool_task_output(dry->ctx->pool, task, 1, task->line, task->line_len);
+    pr__pool_task_output(dry->ctx->pool, task, 1, "\n", 1);
+    uv_close((uv_handle_t *)timer, on_dry_closed);
+}
+
+void
+pr__dry_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
+{
+    struct dry_run *dry = pr_xcalloc(1, sizeof(*dry));
+
+    dry->ctx = ctx;
+    dry->task = task;
+    task->run = NULL;
+    uv_timer_init(ctx->loop, &dry->timer);
+    dry->timer.data = dry;
+    uv_timer_start(&dry->timer, on_dry_timer, 0, 0);
 }

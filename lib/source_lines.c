@@ -5,13 +5,16 @@
  * calls from an idle handle, one chunk per loop turn (uv_pipe_open accepts
  * a file and then aborts in uv_run; uv_fs_read would start libuv's thread
  * pool, which aborts the process where threads cannot be had).  Nothing is
- * read while the queue is full.
+ * read while the queue is full.  Several inputs (-a FILE...) are read one
+ * after the other; items are grouped -n at a time; an item equal to the
+ * sentinel (-E) ends the input there.
  */
 #include "source_lines.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
@@ -97,6 +100,94 @@ pr_splitter_pending(const struct pr_splitter *sp)
     return sp->buf.len - sp->pos;
 }
 
+/* What both sources do with an item: skip it when empty, stop at the
+ * sentinel, group -n of them into one task. */
+struct batcher {
+    struct pr_pool *pool;
+    struct pr_source_lines_options o;
+    size_t sentinel_len;
+    struct pr_item *pending;
+    unsigned npending;
+    uint64_t nitems;    /* items seen, for run_once_if_empty */
+    int sentinel_seen;
+};
+
+static void
+batcher_init(struct batcher *b, const struct pr_source_lines_options *o)
+{
+    memset(b, 0, sizeof(*b));
+    b->o = *o;
+    if (b->o.per_task == 0)
+        b->o.per_task = 1;
+    b->sentinel_len = o->sentinel ? strlen(o->sentinel) : 0;
+    b->pending = pr_xcalloc(b->o.per_task, sizeof(*b->pending));
+}
+
+static void
+batcher_free(struct batcher *b)
+{
+    unsigned i;
+
+    for (i = 0; i < b->npending; i++)
+        free(b->pending[i].p);
+    free(b->pending);
+    b->npending = 0;
+}
+
+static void
+put_pending(struct batcher *b)
+{
+    unsigned i;
+
+    pr_pool_put(b->pool, pr_task_new_items(b->pending, b->npending));
+    for (i = 0; i < b->npending; i++)
+        free(b->pending[i].p);
+    b->npending = 0;
+}
+
+/* Takes one item (the caller has checked that the pool accepts).  Returns
+ * 1 when it was the sentinel: nothing more is to be read. */
+static int
+batcher_item(struct batcher *b, const char *p, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (b->o.sentinel != NULL && len == b->sentinel_len &&
+        memcmp(p, b->o.sentinel, len) == 0) {
+        b->sentinel_seen = 1;
+        return 1;
+    }
+    b->nitems++;
+    if (b->o.per_task == 1) {
+        struct pr_item it = {(char *)(uintptr_t)p, len};
+
+        pr_pool_put(b->pool, pr_task_new_items(&it, 1));
+        return 0;
+    }
+    b->pending[b->npending].p = pr_xmemdup(p, len);
+    b->pending[b->npending].len = len;
+    if (++b->npending == b->o.per_task)
+        put_pending(b);
+    return 0;
+}
+
+/* At the end of input: a last, short group, or (map mode without -r, no
+ * items at all) the command once with none, as xargs does.  Returns 0 when
+ * done, 1 when it must wait for room in the queue. */
+static int
+batcher_flush(struct batcher *b)
+{
+    int want = b->npending > 0 || (b->o.run_once_if_empty && b->nitems == 0);
+
+    if (!want)
+        return 0;
+    if (!pr_pool_accepting(b->pool))
+        return 1;
+    b->nitems++;
+    put_pending(b);
+    return 0;
+}
+
 enum read_kind {
     READ_STREAM,
     READ_FILE,
@@ -106,9 +197,11 @@ enum read_kind {
 struct source_lines {
     struct pr_source base;
     uv_loop_t *loop;
-    struct pr_pool *pool;
-    int fd;
-    int saved_flags; /* fd's status flags before libuv touched them */
+    struct batcher batch;
+    int *fds;
+    int nfds;
+    int cur;          /* the input being read */
+    int saved_flags;  /* its status flags before libuv touched them */
     enum read_kind kind;
     union {
         uv_handle_t handle;
@@ -117,15 +210,26 @@ struct source_lines {
         uv_tty_t tty;
         uv_idle_t idle;
     } h;
-    int handle_open; /* h is initialised and not yet closed */
-    int reading;     /* a stream read or the file's idle handle is on */
-    int eof;         /* no more bytes will come */
-    int ended;       /* pr_pool_input_end has been called */
+    int handle_open;  /* h is initialised and not yet closed */
+    int switching;    /* h is closing on the way to the next input */
+    int reading;      /* a stream read or the file's idle handle is on */
+    int input_eof;    /* the current input has no more bytes */
+    int eof;          /* no input has any more items */
+    int ended;        /* pr_pool_input_end has been called */
     int pumping;
     struct pr_splitter sp;
 };
 
 static void pump(struct source_lines *s);
+static int open_input(struct source_lines *s);
+
+static void
+restore_flags(struct source_lines *s)
+{
+    if (s->saved_flags >= 0 && s->cur < s->nfds)
+        fcntl(s->fds[s->cur], F_SETFL, s->saved_flags);
+    s->saved_flags = -1;
+}
 
 static void
 on_handle_closed(uv_handle_t *handle)
@@ -145,7 +249,8 @@ finish(struct source_lines *s, int err)
         if (!uv_is_closing(&s->h.handle))
             uv_close(&s->h.handle, on_handle_closed);
     }
-    pr_pool_input_end(s->pool, err);
+    restore_flags(s);
+    pr_pool_input_end(s->batch.pool, err);
 }
 
 static void
@@ -166,16 +271,15 @@ on_stream_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     (void)buf;
     if (n > 0) {
         pr_splitter_commit(&s->sp, (size_t)n);
-    } else if (n == UV_EOF) {
-        /* libuv has stopped reading by itself. */
-        s->eof = 1;
-        s->reading = 0;
     } else if (n < 0) {
-        s->eof = 1;
+        /* At EOF libuv has stopped reading by itself. */
+        s->input_eof = 1;
         s->reading = 0;
-        pump(s);
-        finish(s, (int)n);
-        return;
+        if (n != UV_EOF) {
+            pump(s);
+            finish(s, (int)n);
+            return;
+        }
     }
     pump(s);
 }
@@ -187,17 +291,20 @@ on_file_idle(uv_idle_t *idle)
     ssize_t n;
 
     do
-        n = read(s->fd, pr_splitter_space(&s->sp, READ_CHUNK), READ_CHUNK);
+        n = read(s->fds[s->cur], pr_splitter_space(&s->sp, READ_CHUNK),
+                 READ_CHUNK);
     while (n < 0 && errno == EINTR);
     if (n > 0) {
         pr_splitter_commit(&s->sp, (size_t)n);
     } else {
         uv_idle_stop(idle);
         s->reading = 0;
-        s->eof = 1;
+        s->input_eof = 1;
         if (n < 0) {
+            int err = -errno;
+
             pump(s);
-            finish(s, -errno);
+            finish(s, err);
             return;
         }
     }
@@ -207,7 +314,8 @@ on_file_idle(uv_idle_t *idle)
 static void
 want_more(struct source_lines *s)
 {
-    if (s->reading || s->eof || s->ended)
+    if (s->reading || s->input_eof || s->ended || s->switching ||
+        !s->handle_open)
         return;
     if (s->kind == READ_STREAM) {
         int rc = uv_read_start(&s->h.stream, on_stream_alloc, on_stream_read);
@@ -234,6 +342,44 @@ pause_reading(struct source_lines *s)
     s->reading = 0;
 }
 
+static void
+on_switch_closed(uv_handle_t *handle)
+{
+    struct source_lines *s = handle->data;
+    int rc;
+
+    s->switching = 0;
+    if (s->ended)
+        return;
+    s->cur++;
+    s->input_eof = 0;
+    rc = open_input(s);
+    if (rc != 0) {
+        finish(s, rc);
+        return;
+    }
+    pump(s);
+}
+
+/* The current input is used up: go on to the next, or end. */
+static void
+next_input(struct source_lines *s)
+{
+    restore_flags(s);
+    if (s->cur + 1 >= s->nfds) {
+        s->eof = 1;
+        return;
+    }
+    if (s->handle_open) {
+        s->handle_open = 0;
+        s->switching = 1;
+        uv_close(&s->h.handle, on_switch_closed);
+        return;
+    }
+    s->switching = 1;
+    on_switch_closed(&s->h.handle);
+}
+
 /* Turn whole items into tasks while the pool takes them, then read more,
  * pause, or end. */
 static void
@@ -242,47 +388,55 @@ pump(struct source_lines *s)
     const char *item;
     size_t len;
 
-    if (s->pumping || s->ended)
+    if (s->pumping || s->ended || s->switching)
         return;
     s->pumping = 1;
-    while (pr_pool_accepting(s->pool) &&
-           pr_splitter_next(&s->sp, s->eof, &item, &len)) {
-        if (len == 0)
+    while (!s->eof && pr_pool_accepting(s->batch.pool)) {
+        if (!pr_splitter_next(&s->sp, s->input_eof, &item, &len)) {
+            if (!s->input_eof)
+                break;
+            next_input(s);
+            if (s->switching)
+                break;
             continue;
-        pr_pool_put(s->pool, pr_task_new(0, item, len));
+        }
+        if (batcher_item(&s->batch, item, len))
+            s->eof = 1;
     }
     s->pumping = 0;
-    if (!pr_pool_accepting(s->pool)) {
+    if (s->switching)
+        return;
+    if (s->eof) {
         pause_reading(s);
+        if (batcher_flush(&s->batch) == 0)
+            finish(s, 0);
         return;
     }
-    if (s->eof) {
-        if (!s->reading)
-            finish(s, 0);
+    if (!pr_pool_accepting(s->batch.pool)) {
+        pause_reading(s);
         return;
     }
     want_more(s);
 }
 
+/* Sets up the handle that reads fds[cur], by what the descriptor is. */
 static int
-lines_start(struct pr_source *base, struct pr_pool *pool)
+open_input(struct source_lines *s)
 {
-    struct source_lines *s = (struct source_lines *)base;
+    int fd = s->fds[s->cur];
     int rc = 0;
 
-    s->pool = pool;
-    s->saved_flags = fcntl(s->fd, F_GETFL);
+    s->saved_flags = fcntl(fd, F_GETFL);
     if (s->saved_flags < 0) {
-        /* No stdin at all reads as empty input. */
+        /* A closed descriptor reads as empty input. */
         s->kind = READ_NONE;
-        s->eof = 1;
-        pump(s);
+        s->input_eof = 1;
         return 0;
     }
-    switch (uv_guess_handle(s->fd)) {
+    switch (uv_guess_handle(fd)) {
     case UV_TTY:
         s->kind = READ_STREAM;
-        rc = uv_tty_init(s->loop, &s->h.tty, s->fd, 1);
+        rc = uv_tty_init(s->loop, &s->h.tty, fd, 1);
         break;
     case UV_NAMED_PIPE:
     case UV_TCP:
@@ -291,7 +445,7 @@ lines_start(struct pr_source *base, struct pr_pool *pool)
         s->kind = READ_STREAM;
         rc = uv_pipe_init(s->loop, &s->h.pipe, 0);
         if (rc == 0) {
-            rc = uv_pipe_open(&s->h.pipe, s->fd);
+            rc = uv_pipe_open(&s->h.pipe, fd);
             if (rc != 0)
                 uv_close(&s->h.handle, on_handle_closed);
         }
@@ -306,6 +460,20 @@ lines_start(struct pr_source *base, struct pr_pool *pool)
         return rc;
     s->h.handle.data = s;
     s->handle_open = 1;
+    return 0;
+}
+
+static int
+lines_start(struct pr_source *base, struct pr_pool *pool)
+{
+    struct source_lines *s = (struct source_lines *)base;
+    int rc;
+
+    s->batch.pool = pool;
+    s->cur = 0;
+    rc = open_input(s);
+    if (rc != 0)
+        return rc;
     pump(s);
     return 0;
 }
@@ -322,6 +490,8 @@ lines_stop(struct pr_source *base)
     struct source_lines *s = (struct source_lines *)base;
 
     pause_reading(s);
+    /* What was read but not yet a task (a short group) is dropped: it was
+     * never accepted. */
     finish(s, 0);
 }
 
@@ -329,9 +499,14 @@ static void
 lines_free(struct pr_source *base)
 {
     struct source_lines *s = (struct source_lines *)base;
+    int i;
 
-    if (s->saved_flags >= 0)
-        fcntl(s->fd, F_SETFL, s->saved_flags);
+    restore_flags(s);
+    for (i = 0; i < s->nfds; i++)
+        if (s->fds[i] > 2)
+            close(s->fds[i]);
+    free(s->fds);
+    batcher_free(&s->batch);
     pr_splitter_free(&s->sp);
     free(s);
 }
@@ -344,14 +519,100 @@ static const struct pr_source_ops lines_ops = {
 };
 
 struct pr_source *
-pr_source_lines_new(uv_loop_t *loop, int fd, char delim)
+pr_source_lines_new(uv_loop_t *loop, const int *fds, int nfds,
+                    const struct pr_source_lines_options *o)
 {
     struct source_lines *s = pr_xcalloc(1, sizeof(*s));
 
     s->base.ops = &lines_ops;
     s->loop = loop;
-    s->fd = fd;
+    s->fds = pr_xcalloc((size_t)nfds, sizeof(int));
+    memcpy(s->fds, fds, (size_t)nfds * sizeof(int));
+    s->nfds = nfds;
     s->saved_flags = -1;
-    pr_splitter_init(&s->sp, delim);
+    batcher_init(&s->batch, o);
+    pr_splitter_init(&s->sp, o->delim);
     return &s->base;
+}
+
+/* ::: ITEM... — items from the command line. */
+struct source_args {
+    struct pr_source base;
+    struct batcher batch;
+    char **items;
+    int nitems;
+    int next;
+    int ended;
+};
+
+static void
+args_pump(struct source_args *a)
+{
+    while (!a->ended && a->next < a->nitems &&
+           pr_pool_accepting(a->batch.pool)) {
+        const char *it = a->items[a->next++];
+
+        if (batcher_item(&a->batch, it, strlen(it)))
+            a->next = a->nitems;
+    }
+    if (a->ended || a->next < a->nitems || batcher_flush(&a->batch) != 0)
+        return;
+    a->ended = 1;
+    pr_pool_input_end(a->batch.pool, 0);
+}
+
+static int
+args_start(struct pr_source *base, struct pr_pool *pool)
+{
+    struct source_args *a = (struct source_args *)base;
+
+    a->batch.pool = pool;
+    args_pump(a);
+    return 0;
+}
+
+static void
+args_resume(struct pr_source *base)
+{
+    args_pump((struct source_args *)base);
+}
+
+static void
+args_stop(struct pr_source *base)
+{
+    struct source_args *a = (struct source_args *)base;
+
+    if (a->ended)
+        return;
+    a->ended = 1;
+    pr_pool_input_end(a->batch.pool, 0);
+}
+
+static void
+args_free(struct pr_source *base)
+{
+    struct source_args *a = (struct source_args *)base;
+
+    batcher_free(&a->batch);
+    free(a);
+}
+
+static const struct pr_source_ops args_ops = {
+    .start = args_start,
+    .resume = args_resume,
+    .stop = args_stop,
+    .free = args_free,
+};
+
+struct pr_source *
+pr_source_args_new(char **items, int nitems,
+                   const struct pr_source_lines_options *o)
+{
+    struct source_args *a = pr_xcalloc(1, sizeof(*a));
+
+    a->base.ops = &args_ops;
+    a->items = items;
+    a->nitems = nitems;
+    batcher_init(&a->batch, o);
+    return &a->base;
 }

@@ -40,8 +40,23 @@ int pr_splitter_next(struct pr_splitter *sp, int at_eof, const char **item,
 /* Bytes held that are not yet returned as items. */
 size_t pr_splitter_pending(const struct pr_splitter *sp);
 
-/* A source that reads fd (a pipe, file or tty; normally 0) and makes one
- * shell-line task per non-empty item.  Free it after the loop has run. */
-struct pr_source *pr_source_lines_new(uv_loop_t *loop, int fd, char delim);
+struct pr_source_lines_options {
+    char delim;            /* between items: '\n', '\0' or -d's byte */
+    unsigned per_task;     /* -n: items per task (0 or 1: one) */
+    const char *sentinel;  /* -E: the item that ends the input, or NULL */
+    int run_once_if_empty; /* no items at all: one task with none */
+};
+
+/* A source that reads fds one after the other (pipes, files or ttys;
+ * normally just 0) and makes a task of every per_task non-empty items.  It
+ * takes the descriptors above 2 and closes them when freed, after the loop
+ * has run. */
+struct pr_source *pr_source_lines_new(uv_loop_t *loop, const int *fds,
+                                      int nfds,
+                                      const struct pr_source_lines_options *o);
+
+/* A source of the given items (::: ITEM...), which it borrows. */
+struct pr_source *pr_source_args_new(char **items, int nitems,
+                                     const struct pr_source_lines_options *o);
 
 #endif

@@ -27,11 +27,47 @@ pr_task_new(uint64_t seq, const char *line, size_t len)
     return task;
 }
 
+struct pr_task *
+pr_task_new_items(const struct pr_item *items, unsigned n)
+{
+    struct pr_task *task = pr_xcalloc(1, sizeof(*task));
+    unsigned i;
+
+    task->items = pr_xcalloc(n ? n : 1, sizeof(*task->items));
+    task->nitems = n;
+    for (i = 0; i < n; i++) {
+        task->items[i].p = pr_xmemdup(items[i].p, items[i].len);
+        task->items[i].len = items[i].len;
+    }
+    pr_capture_init(&task->out);
+    pr_capture_init(&task->err);
+    return task;
+}
+
+static void
+free_argv(char **argv)
+{
+    size_t i;
+
+    if (argv == NULL)
+        return;
+    for (i = 0; argv[i] != NULL; i++)
+        free(argv[i]);
+    free(argv);
+}
+
 void
 pr_task_free(struct pr_task *task)
 {
+    unsigned i;
+
     if (task == NULL)
         return;
+    for (i = 0; i < task->nitems; i++)
+        free(task->items[i].p);
+    free(task->items);
+    free_argv(task->argv);
+    free(task->tag);
     pr_capture_free(&task->out);
     pr_capture_free(&task->err);
     free(task->line);

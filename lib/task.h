@@ -29,11 +29,23 @@ enum pr_task_status {
     PR_TASK_STATUS_COUNT
 };
 
+/* One input item: bytes that may hold anything, NUL included. */
+struct pr_item {
+    char *p;
+    size_t len;
+};
+
 struct pr_task {
     struct pr_list node; /* on the queue, or on the output's pending list */
     uint64_t seq;        /* 1, 2, ... in input order */
-    char *line;          /* the shell line, NUL-terminated */
+    char *line;          /* the shell line, NUL-terminated; with argv, how
+                            the command reads when pasted into a shell */
     size_t line_len;     /* may contain NUL bytes before line_len */
+    char **argv;         /* run directly (execvp) when set */
+    struct pr_item *items; /* the input items the task was made from */
+    unsigned nitems;
+    char *tag;           /* --tag: prefix of each output line, or NULL */
+    size_t tag_len;
     int priority;
 
     /* Filled in while the task runs. */
@@ -56,6 +68,10 @@ struct pr_task {
 /* Returns a new task that owns a copy of line[0..len); free with
  * pr_task_free. */
 struct pr_task *pr_task_new(uint64_t seq, const char *line, size_t len);
+
+/* Returns a new task made from copies of n items; its command is built
+ * when it starts.  Free with pr_task_free. */
+struct pr_task *pr_task_new_items(const struct pr_item *items, unsigned n);
 
 /* Frees the task, its line and its captured output.  NULL is a no-op. */
 void pr_task_free(struct pr_task *task);

@@ -83,14 +83,18 @@ bad_option() {
 }
 
 @test "options end at -- and at the first word that is not an option" {
-    run -255 --separate-stderr "$POOLRUN" -- -j 2 </dev/null
-    [[ $stderr == *"-j: a COMMAND argument"* ]]
+    run -0 poolrun -k -- echo -j 2 ::: x
+    [ "$output" = "-j 2 x" ]
+    run -0 poolrun -k echo -k -j 3 ::: y
+    [ "$output" = "-k -j 3 y" ]
 }
 
 @test "--help lists every option and exits 0" {
     run -0 poolrun --help
     for opt in --jobs --queue-size --kill-after --keep-order --line-buffer \
-        --ungroup --buffer-size --joblog --help --version; do
+        --ungroup --buffer-size --joblog --help --version --arg-file --null \
+        --delimiter --max-args --no-run-if-empty --sentinel --replace --tag \
+        --dry-run --shell --order --summary; do
         [[ $output == *"$opt"* ]] || { echo "missing $opt" >&2; return 1; }
     done
 }
@@ -139,4 +143,13 @@ man_examples() {
     # Example 2: three counts in the files' order.
     run -0 bash -c "$(sed -n '3,4p' examples)"
     [ "$output" = "$(wc -l </etc/passwd; wc -l </etc/group; wc -l </etc/hostname)" ]
+    # Example 3: names with spaces, quotes and newlines are all compressed.
+    touch 'plain.log' 'with space.log' "it's.log" $'new\nline.log'
+    run -0 bash -c "$(sed -n '5p' examples)"
+    [ "$(ls ./*.log.gz | wc -l)" -eq 4 ] && [ -z "$(ls ./*.log 2>/dev/null)" ]
+    # Example 4: a.bak and b.bak.
+    echo A >a.txt
+    echo B >b.txt
+    run -0 bash -c "$(sed -n '6p' examples)"
+    [ "$(cat a.bak b.bak)" = $'A\nB' ]
 }

@@ -1,0 +1,47 @@
+/*
+ * template: the COMMAND of map mode, and how an item fills it.  Replacement
+ * strings: {} the item, {.} without extension, {/} basename, {//} dirname,
+ * {/.} basename without extension, {#} sequence number, {%} slot.  A
+ * command of several words runs directly and a value fills its word as is;
+ * a command that is one word with shell syntax (or --shell) runs through
+ * /bin/sh -c and every value is single-quoted.  Either way an item is
+ * passed literally: it never becomes code and never splits.
+ */
+#ifndef PR_TEMPLATE_H
+#define PR_TEMPLATE_H
+
+#include <stddef.h>
+
+#include "task.h"
+#include "util.h"
+
+struct pr_template;
+
+struct pr_template_options {
+    char **words;        /* COMMAND [ARG...] */
+    int nwords;
+    const char *replace; /* -I STR: the item's string instead of {} */
+    int force_shell;     /* --shell */
+};
+
+/* Compiles the command.  Returns a new template (free with
+ * pr_template_free), or NULL when there are no words. */
+struct pr_template *pr_template_new(const struct pr_template_options *o);
+void pr_template_free(struct pr_template *t);
+
+/* Does the command run through /bin/sh? */
+int pr_template_is_shell(const struct pr_template *t);
+
+/* Builds task's command from its items, seq and slot: task->line (the
+ * shell line, or the pasteable form of argv) and, when run directly,
+ * task->argv.  Returns 0, or UV_EINVAL with task->error_what set when an
+ * item cannot be passed (a NUL byte in an argument). */
+int pr_template_expand(const struct pr_template *t, struct pr_task *task);
+
+/* Appends s as one shell word in single quotes ('it'\''s'). */
+void pr_shell_quote(struct pr_buf *b, const char *s, size_t n);
+
+/* Appends s as a shell word, quoted only if it needs to be. */
+void pr_shell_quote_if_needed(struct pr_buf *b, const char *s, size_t n);
+
+#endif
