@@ -15,6 +15,7 @@
 
 #include "options.h"
 #include "pool.h"
+#include "source_json.h"
 #include "source_lines.h"
 #include "sys.h"
 #include "task.h"
@@ -96,32 +97,43 @@ static void
 on_record(void *data, const struct pr_task *task)
 {
     char cmd[SHOWN_COMMAND_MAX * 2 + 8];
-    unsigned long long seq = (unsigned long long)task->seq;
+    char who[256];
+    const char *id = task->spec != NULL ? task->spec->id : NULL;
+    int n;
 
     (void)data;
+    if (task->status == PR_TASK_OK || task->status == PR_TASK_SKIPPED)
+        return;
+    /* A reader that went away needs no warning, and neither does a task
+     * that poolrun itself was told to stop. */
+    if (task->status == PR_TASK_KILLED &&
+        (task->term_signal == SIGPIPE || task->signalled != 0))
+        return;
+    n = snprintf(who, sizeof(who), "task %llu", (unsigned long long)task->seq);
+    if (id != NULL && n > 0 && (size_t)n < sizeof(who))
+        n += snprintf(who + n, sizeof(who) - (size_t)n, " (%.64s)", id);
+    if (task->pid > 0 && n > 0 && (size_t)n < sizeof(who))
+        snprintf(who + n, sizeof(who) - (size_t)n, " (pid %d)", task->pid);
+    shown_command(task, cmd, sizeof(cmd));
     switch (task->status) {
     case PR_TASK_FAILED:
-        shown_command(task, cmd, sizeof(cmd));
-        fprintf(stderr, "poolrun: task %llu (pid %d): exit status %d: %s\n",
-                seq, task->pid, task->exit_status, cmd);
+        fprintf(stderr, "poolrun: %s: exit status %d: %s\n", who,
+                task->exit_status, cmd);
         break;
     case PR_TASK_KILLED:
-        /* A reader that went away needs no warning, and neither does a
-         * task that poolrun itself was told to stop. */
-        if (task->term_signal == SIGPIPE || task->signalled != 0)
-            break;
-        shown_command(task, cmd, sizeof(cmd));
-        fprintf(stderr,
-                "poolrun: task %llu (pid %d): killed by signal %d "
-                "(%s): %s\n",
-                seq, task->pid, task->term_signal,
-                signal_name(task->term_signal), cmd);
+        fprintf(stderr, "poolrun: %s: killed by signal %d (%s): %s\n", who,
+                task->term_signal, signal_name(task->term_signal), cmd);
         break;
     case PR_TASK_ERROR:
-        shown_command(task, cmd, sizeof(cmd));
-        fprintf(stderr, "poolrun: task %llu: %s: %s: %s\n", seq,
-                task->error_what ? task->error_what : "cannot start",
-                uv_strerror(task->error), cmd);
+        if (task->error_what != NULL &&
+            strcmp(task->error_what, PR_ERR_CWD) == 0)
+            fprintf(stderr, "poolrun: %s: %s %s: %s: %s\n", who,
+                    task->error_what, task->spec->cwd,
+                    uv_strerror(task->error), cmd);
+        else
+            fprintf(stderr, "poolrun: %s: %s: %s: %s\n", who,
+                    task->error_what ? task->error_what : "cannot start",
+                    uv_strerror(task->error), cmd);
         break;
     default:
         break;
@@ -176,8 +188,12 @@ exit_status(const struct pr_pool_result *res)
                 uv_strerror(res->output_error));
         return EXIT_OWN_ERROR;
     }
+    if (res->input_msg[0] != '\0') {
+        fprintf(stderr, "poolrun: %s\n", res->input_msg);
+        return EXIT_OWN_ERROR;
+    }
     if (res->input_error != 0) {
-        fprintf(stderr, "poolrun: reading standard input: %s\n",
+        fprintf(stderr, "poolrun: reading the input: %s\n",
                 uv_strerror(res->input_error));
         return EXIT_OWN_ERROR;
     }
@@ -224,15 +240,35 @@ fill_stdio(void)
  * opened here, so that a missing one stops poolrun before anything runs.
  * Returns NULL after printing why. */
 static struct pr_source *
-make_source(uv_loop_t *loop, const struct pr_config *cfg)
+make_source(uv_loop_t *loop, const struct pr_config *cfg, unsigned *jobs)
 {
     struct pr_source_lines_options o;
     struct pr_source *src;
     int *fds;
     int i;
 
+    if (cfg->njob_files > 0) {
+        struct pr_jobfile jf;
+        struct pr_diag d;
+
+        pr_jobfile_init(&jf);
+        for (i = 0; i < cfg->njob_files; i++) {
+            if (pr_jobfile_load(&jf, cfg->job_files[i], &d) != 0)
+                break;
+        }
+        if (i < cfg->njob_files || pr_jobfile_check_ids(&jf, &d) != 0) {
+            fprintf(stderr, "poolrun: %s\n", d.msg);
+            pr_jobfile_free(&jf);
+            return NULL;
+        }
+        /* The command line wins over the file. */
+        if (jf.jobs >= 0 && !cfg->jobs_set)
+            *jobs = (unsigned)jf.jobs;
+        return pr_source_tasks_new(&jf);
+    }
     memset(&o, 0, sizeof(o));
     o.delim = cfg->delim;
+    o.json_name = cfg->json ? "<stdin>" : NULL;
     o.per_task = cfg->per_task;
     o.sentinel = cfg->sentinel;
     o.run_once_if_empty = cfg->ncommand > 0 && !cfg->no_run_if_empty;
@@ -290,7 +326,7 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
         pr_template_free(command);
         return EXIT_OWN_ERROR;
     }
-    src = make_source(&loop, cfg);
+    src = make_source(&loop, cfg, &cfg->pool.jobs);
     if (src == NULL) {
         uv_loop_close(&loop);
         pr_template_free(command);
@@ -336,6 +372,7 @@ main(int argc, char **argv)
     if (pr_options_parse(argc, argv, &cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "poolrun: %s\nTry 'poolrun --help'.\n", err);
         free(cfg.arg_files);
+        free(cfg.job_files);
         return EXIT_OWN_ERROR;
     }
     if (cfg.show_help) {
@@ -348,5 +385,6 @@ main(int argc, char **argv)
         status = run(&cfg, &res);
     }
     free(cfg.arg_files);
+    free(cfg.job_files);
     return status;
 }

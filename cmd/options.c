@@ -40,7 +40,9 @@ enum opt_id {
     OPT_TAG,
     OPT_DRY_RUN,
     OPT_SHELL,
-    OPT_ORDER
+    OPT_ORDER,
+    OPT_FILE,
+    OPT_JSON
 };
 
 struct opt_def {
@@ -74,6 +76,8 @@ static const struct opt_def defs[] = {
     {0, "dry-run", 0, OPT_DRY_RUN},
     {0, "shell", 0, OPT_SHELL},
     {0, "order", 1, OPT_ORDER},
+    {'f', "file", 1, OPT_FILE},
+    {0, "json", 0, OPT_JSON},
 };
 
 
@@ -191,6 +195,7 @@ apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
         return fail(err, errlen, "%s: needs a value", name);
     switch (d->id) {
     case OPT_JOBS:
+        cfg->jobs_set = 1;
         return parse_jobs(name, v, &p->jobs, err, errlen);
     case OPT_QUEUE_SIZE:
         if (pr_parse_long(v, 1, 100000000, &n) != 0)
@@ -267,6 +272,17 @@ apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
         return 0;
     case OPT_SHELL:
         cfg->force_shell = 1;
+        return 0;
+    case OPT_FILE:
+        if (*v == '\0')
+            return fail(err, errlen, "%s: needs a file name", name);
+        cfg->job_files = pr_xrealloc(cfg->job_files,
+                                     (size_t)(cfg->njob_files + 1) *
+                                         sizeof(*cfg->job_files));
+        cfg->job_files[cfg->njob_files++] = v;
+        return 0;
+    case OPT_JSON:
+        cfg->json = 1;
         return 0;
     case OPT_ORDER:
         if (strcmp(v, "fifo") == 0)
@@ -403,6 +419,12 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
     }
     cfg->command = argv + i;
     cfg->ncommand = argc - i;
+    if ((cfg->njob_files > 0 || cfg->json) && argc - i > 0)
+        return fail(err, errlen, "%s: a job file gives the commands; no "
+                    "COMMAND or ::: with -f or --json", argv[i]);
+    if (cfg->njob_files > 0 && (cfg->json || cfg->narg_files > 0))
+        return fail(err, errlen, "-f cannot be combined with %s",
+                    cfg->json ? "--json" : "-a");
     /* COMMAND ::: ITEM... (GNU parallel's): items from the command line. */
     for (; i < argc; i++) {
         if (strcmp(argv[i], ":::") == 0) {
@@ -440,6 +462,8 @@ pr_options_usage(void)
         "  -E, --sentinel STR    stop reading at the item STR\n"
         "  -I, --replace STR     STR stands for the item instead of {}\n"
         "      --shell           run COMMAND through /bin/sh -c\n"
+        "  -f, --file FILE       run the tasks of JSON job file FILE (repeatable)\n"
+        "      --json            read task objects, one per line, from stdin\n"
         "\n"
         "Pool:\n"
         "  -j, --jobs N          run N tasks at a time (default: number of CPUs);\n"

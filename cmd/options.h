@@ -29,6 +29,10 @@ struct pr_config {
     const char *sentinel;   /* -E */
     const char *replace;    /* -I */
     int force_shell;        /* --shell */
+    const char **job_files; /* -f FILE, in order; free the array */
+    int njob_files;
+    int json;               /* --json */
+    int jobs_set;           /* -j was given */
 };
 
 /* Fills cfg from argv.  Returns 0, or -1 with a message (without the

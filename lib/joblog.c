@@ -68,7 +68,9 @@ int
 pr_joblog_write(struct pr_joblog *jl, const struct pr_task *task)
 {
     char fields[256];
-    int exitval = task->status == PR_TASK_ERROR ? -1 : task->exit_status;
+    int exitval = task->status == PR_TASK_ERROR && task->exit_status == 0
+                      ? -1
+                      : task->exit_status;
     int n;
 
     n = snprintf(

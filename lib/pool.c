@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -404,6 +405,15 @@ pr_pool_input_end(struct pr_pool *pool, int err)
     if (err != 0 && pool->result->input_error == 0)
         pool->result->input_error = err;
     maybe_join(pool);
+}
+
+void
+pr_pool_input_fail(struct pr_pool *pool, const char *msg)
+{
+    if (pool->result->input_msg[0] == '\0')
+        snprintf(pool->result->input_msg, sizeof(pool->result->input_msg),
+                 "%s", msg);
+    pr_pool_input_end(pool, UV_EINVAL);
 }
 
 static void

@@ -78,6 +78,7 @@ struct pr_pool_result {
     int stop_signal;  /* the signal that stopped the run */
     int output_error; /* negative errno writing stdout, or 0 */
     int input_error;  /* negative error reading input, or 0 */
+    char input_msg[1024]; /* what was wrong with the input, if said */
     int joblog_error; /* negative errno writing the joblog, or 0 */
 };
 
@@ -101,5 +102,9 @@ void pr_pool_put(struct pr_pool *pool, struct pr_task *task);
 
 /* For sources: no more tasks will come; err is 0 or a read error. */
 void pr_pool_input_end(struct pr_pool *pool, int err);
+
+/* For sources: the input is bad at this point (msg says where and why);
+ * nothing more is read, and what was accepted still runs. */
+void pr_pool_input_fail(struct pr_pool *pool, const char *msg);
 
 #endif

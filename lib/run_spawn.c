@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -216,6 +217,59 @@ write_script(const struct pr_task *task)
     return fd;
 }
 
+/* The environment of a task with its own "env": ours, less what it removes
+ * or replaces, plus what it sets, plus POOLRUN_SEQ and POOLRUN_SLOT.  The
+ * strings are borrowed; free only the array. */
+static char **
+task_env(const struct pr_spawn_ctx *ctx, char *const *ops, char *seq_var,
+         char *slot_var)
+{
+    size_t nops = 0, n = 0, i, k;
+    char **env;
+
+    while (ops[nops] != NULL)
+        nops++;
+    env = pr_xcalloc(ctx->env_seq + nops + 3, sizeof(char *));
+    for (i = 0; i < ctx->env_seq; i++) {
+        const char *e = ctx->env[i];
+        size_t klen = strcspn(e, "=");
+        int replaced = 0;
+
+        for (k = 0; k < nops && !replaced; k++)
+            replaced = strncmp(ops[k], e, klen) == 0 &&
+                       (ops[k][klen] == '=' || ops[k][klen] == '\0');
+        if (!replaced)
+            env[n++] = ctx->env[i];
+    }
+    for (k = 0; k < nops; k++)
+        if (strchr(ops[k], '=') != NULL)
+            env[n++] = ops[k];
+    env[n++] = seq_var;
+    env[n++] = slot_var;
+    env[n] = NULL;
+    return env;
+}
+
+/* A job file's cwd that is not a folder we can enter fails the task
+ * before it starts (libuv would report it as a missing command). */
+static int
+check_cwd(struct pr_task *task)
+{
+    struct stat st;
+
+    if (stat(task->spec->cwd, &st) != 0) {
+        task->error_what = PR_ERR_CWD;
+        task->exit_status = 126;
+        return -errno;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        task->error_what = PR_ERR_CWD;
+        task->exit_status = 126;
+        return UV_ENOTDIR;
+    }
+    return 0;
+}
+
 static int
 spawn(struct spawn_run *run)
 {
@@ -226,11 +280,17 @@ spawn(struct spawn_run *run)
     char *args[4];
     char seq_var[48];
     char slot_var[48];
+    char **env = NULL;
     int script_fd = -1;
     int rc;
 
     if (task->error != 0)
         return task->error; /* the command could not even be built */
+    if (task->spec != NULL && task->spec->cwd != NULL) {
+        rc = check_cwd(task);
+        if (rc != 0)
+            return rc;
+    }
     memset(&opts, 0, sizeof(opts));
     if (task->argv != NULL) {
         opts.file = task->argv[0];
@@ -271,6 +331,10 @@ spawn(struct spawn_run *run)
     stdio[3].flags = UV_INHERIT_FD;
     stdio[3].data.fd = script_fd;
     opts.env = ctx->env;
+    if (task->spec != NULL && task->spec->env != NULL)
+        opts.env = env = task_env(ctx, task->spec->env, seq_var, slot_var);
+    if (task->spec != NULL)
+        opts.cwd = task->spec->cwd;
     opts.flags = UV_PROCESS_DETACHED;
     opts.stdio = stdio;
     opts.stdio_count = script_fd >= 0 ? 4 : 3;
@@ -283,6 +347,7 @@ spawn(struct spawn_run *run)
     ctx->env[ctx->env_slot] = NULL;
     if (script_fd >= 0)
         close(script_fd);
+    free(env);
     if (rc != 0)
         task->error_what = "cannot start";
     return rc;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "source_json.h"
 #include "task.h"
 
 #define READ_CHUNK ((size_t)64 * 1024)
@@ -109,7 +110,9 @@ struct batcher {
     struct pr_item *pending;
     unsigned npending;
     uint64_t nitems;    /* items seen, for run_once_if_empty */
+    uint64_t lineno;    /* items read, empty ones too: the line number */
     int sentinel_seen;
+    int failed;         /* --json: a bad line; nothing more is read */
 };
 
 static void
@@ -147,11 +150,31 @@ put_pending(struct batcher *b)
 
 /* Takes one item (the caller has checked that the pool accepts).  Returns
  * 1 when it was the sentinel: nothing more is to be read. */
+/* --json: the line is a whole task. */
+static int
+json_item(struct batcher *b, const char *p, size_t len)
+{
+    struct pr_diag d;
+    struct pr_task *task;
+
+    if (pr_jobline_parse(b->o.json_name, b->lineno, p, len, &task, &d) != 0) {
+        b->failed = 1;
+        pr_pool_input_fail(b->pool, d.msg);
+        return 1;
+    }
+    b->nitems++;
+    pr_pool_put(b->pool, task);
+    return 0;
+}
+
 static int
 batcher_item(struct batcher *b, const char *p, size_t len)
 {
+    b->lineno++;
     if (len == 0)
         return 0;
+    if (b->o.json_name != NULL)
+        return json_item(b, p, len);
     if (b->o.sentinel != NULL && len == b->sentinel_len &&
         memcmp(p, b->o.sentinel, len) == 0) {
         b->sentinel_seen = 1;
@@ -179,7 +202,7 @@ batcher_flush(struct batcher *b)
 {
     int want = b->npending > 0 || (b->o.run_once_if_empty && b->nitems == 0);
 
-    if (!want)
+    if (!want || b->failed)
         return 0;
     if (!pr_pool_accepting(b->pool))
         return 1;
@@ -408,7 +431,9 @@ pump(struct source_lines *s)
         return;
     if (s->eof) {
         pause_reading(s);
-        if (batcher_flush(&s->batch) == 0)
+        if (s->batch.failed)
+            finish(s, UV_EINVAL); /* already reported; just close up */
+        else if (batcher_flush(&s->batch) == 0)
             finish(s, 0);
         return;
     }

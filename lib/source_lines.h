@@ -45,6 +45,8 @@ struct pr_source_lines_options {
     unsigned per_task;     /* -n: items per task (0 or 1: one) */
     const char *sentinel;  /* -E: the item that ends the input, or NULL */
     int run_once_if_empty; /* no items at all: one task with none */
+    const char *json_name; /* --json: each line is a task object; the
+                              input's name for messages.  NULL: items */
 };
 
 /* A source that reads fds one after the other (pipes, files or ttys;

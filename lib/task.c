@@ -57,12 +57,27 @@ free_argv(char **argv)
 }
 
 void
+pr_task_spec_free(struct pr_task_spec *spec)
+{
+    if (spec == NULL)
+        return;
+    free(spec->id);
+    free_argv(spec->env);
+    free(spec->cwd);
+    free(spec->input);
+    free(spec->on_done);
+    free(spec->on_fail);
+    free(spec);
+}
+
+void
 pr_task_free(struct pr_task *task)
 {
     unsigned i;
 
     if (task == NULL)
         return;
+    pr_task_spec_free(task->spec);
     for (i = 0; i < task->nitems; i++)
         free(task->items[i].p);
     free(task->items);

@@ -29,10 +29,28 @@ enum pr_task_status {
     PR_TASK_STATUS_COUNT
 };
 
+/* error_what of a task whose job-file cwd cannot be entered. */
+#define PR_ERR_CWD "cannot enter its cwd"
+
 /* One input item: bytes that may hold anything, NUL included. */
 struct pr_item {
     char *p;
     size_t len;
+};
+
+/* What a job file says of a task beyond its command.  Fields whose feature
+ * comes later (timeout, retries, input, daemon, callbacks) are validated
+ * and kept here already. */
+struct pr_task_spec {
+    char *id;         /* or NULL */
+    char **env;       /* "NAME=value" sets, "NAME" removes; NULL-terminated */
+    char *cwd;        /* already resolved against the job file's folder */
+    double timeout;   /* seconds; < 0: none */
+    int retries;      /* -1: not given */
+    char *input;      /* a worker's input line, or NULL */
+    int daemon;
+    char *on_done;
+    char *on_fail;
 };
 
 struct pr_task {
@@ -47,6 +65,7 @@ struct pr_task {
     char *tag;           /* --tag: prefix of each output line, or NULL */
     size_t tag_len;
     int priority;
+    struct pr_task_spec *spec; /* from a job file, or NULL */
 
     /* Filled in while the task runs. */
     unsigned slot;
@@ -72,6 +91,9 @@ struct pr_task *pr_task_new(uint64_t seq, const char *line, size_t len);
 /* Returns a new task made from copies of n items; its command is built
  * when it starts.  Free with pr_task_free. */
 struct pr_task *pr_task_new_items(const struct pr_item *items, unsigned n);
+
+/* Frees a spec and everything in it.  NULL is a no-op. */
+void pr_task_spec_free(struct pr_task_spec *spec);
 
 /* Frees the task, its line and its captured output.  NULL is a no-op. */
 void pr_task_free(struct pr_task *task);

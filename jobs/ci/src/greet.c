@@ -1,0 +1,8 @@
+#include <stdio.h>
+
+int
+main(void)
+{
+    puts("hello from a tiny CI build");
+    return 0;
+}

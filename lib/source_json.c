@@ -1,0 +1,1034 @@
+/*
+ * source_json: job files.  cJSON checks the syntax and gives the values; it
+ * keeps no positions and accepts some things a job file must not hold, so
+ * a second pass over the (by then well-formed) text finds those and notes
+ * where every value starts, by its path ("tasks[3].timeout").  Values are
+ * copied into tasks and the cJSON tree is deleted at once.
+ */
+#include "source_json.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "template.h"
+#include "util.h"
+
+#define MAX_FILE_SIZE ((size_t)256 * 1024 * 1024)
+#define MAX_JOBS 100000
+#define MAX_RETRIES 1000
+#define MAX_PRIORITY 1000000000.0
+
+/* Where each value starts, by path. */
+struct place {
+    char *path;
+    size_t offset;
+};
+
+struct doc {
+    const char *name;  /* for messages */
+    const char *text;
+    size_t len;
+    struct place *places;
+    size_t nplaces;
+    size_t cap;
+    const char *dir;   /* the file's folder, for cwd; NULL: as given */
+    struct pr_diag *d;
+};
+
+static void
+line_col(const char *text, size_t offset, unsigned *line, unsigned *col)
+{
+    size_t i;
+
+    *line = 1;
+    *col = 1;
+    for (i = 0; i < offset; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+/* name:line:col: what: why (at a byte offset). */
+static int
+fail_at(struct doc *doc, size_t offset, const char *what, const char *fmt,
+        ...)
+{
+    unsigned line, col;
+    int n;
+    va_list ap;
+
+    line_col(doc->text, offset, &line, &col);
+    n = snprintf(doc->d->msg, sizeof(doc->d->msg), "%s:%u:%u: ", doc->name,
+                 line, col);
+    if (what != NULL && *what != '\0' && n >= 0 &&
+        (size_t)n < sizeof(doc->d->msg))
+        n += snprintf(doc->d->msg + n, sizeof(doc->d->msg) - (size_t)n,
+                      "%s: ", what);
+    va_start(ap, fmt);
+    if (n >= 0 && (size_t)n < sizeof(doc->d->msg))
+        vsnprintf(doc->d->msg + n, sizeof(doc->d->msg) - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static size_t
+place_of(const struct doc *doc, const char *path)
+{
+    size_t i;
+
+    for (i = 0; i < doc->nplaces; i++)
+        if (strcmp(doc->places[i].path, path) == 0)
+            return doc->places[i].offset;
+    return 0;
+}
+
+/* A schema error at the value with this path. */
+static int
+fail_path(struct doc *doc, const char *path, const char *fmt, ...)
+{
+    char why[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    return fail_at(doc, place_of(doc, path), path, "%s", why);
+}
+
+static void
+add_place(struct doc *doc, const struct pr_buf *path, size_t offset)
+{
+    if (doc->nplaces == doc->cap) {
+        doc->cap = doc->cap ? doc->cap * 2 : 64;
+        doc->places = pr_xrealloc(doc->places, doc->cap * sizeof(*doc->places));
+    }
+    doc->places[doc->nplaces].path =
+        pr_xmemdup(path->data ? path->data : "", path->len);
+    doc->places[doc->nplaces].offset = offset;
+    doc->nplaces++;
+}
+
+static void
+free_places(struct doc *doc)
+{
+    size_t i;
+
+    for (i = 0; i < doc->nplaces; i++)
+        free(doc->places[i].path);
+    free(doc->places);
+    doc->places = NULL;
+    doc->nplaces = doc->cap = 0;
+}
+
+/* The second pass.  The text is known to be well-formed JSON. */
+struct scan {
+    struct doc *doc;
+    size_t i;
+    struct pr_buf path;
+};
+
+static void
+skip_ws(struct scan *sc)
+{
+    while (sc->i < sc->doc->len && strchr(" \t\r\n", sc->doc->text[sc->i]) &&
+           sc->doc->text[sc->i] != '\0')
+        sc->i++;
+}
+
+static unsigned
+hex4(const char *p)
+{
+    unsigned v = 0;
+    int k;
+
+    for (k = 0; k < 4; k++) {
+        char c = p[k];
+
+        v <<= 4;
+        v |= (unsigned)(c >= '0' && c <= '9'   ? c - '0'
+                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                               : c - 'A' + 10);
+    }
+    return v;
+}
+
+/* Length of the valid UTF-8 sequence at p, or 0. */
+static size_t
+utf8_len(const unsigned char *p, size_t avail)
+{
+    size_t n, k;
+    unsigned cp;
+
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        n = 2, cp = p[0] & 0x1f;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef)
+        n = 3, cp = p[0] & 0x0f;
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+        n = 4, cp = p[0] & 0x07;
+    else
+        return 0;
+    if (n > avail)
+        return 0;
+    for (k = 1; k < n; k++) {
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[k] & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return n;
+}
+
+/* Checks a string at sc->i (on its opening quote) and, if key is not
+ * NULL, decodes it there.  Returns 0 or -1. */
+static int
+scan_string(struct scan *sc, struct pr_buf *key)
+{
+    const char *t = sc->doc->text;
+
+    sc->i++;
+    while (t[sc->i] != '"') {
+        unsigned char c = (unsigned char)t[sc->i];
+
+        if (c == '\\') {
+            char e = t[sc->i + 1];
+
+            if (e == 'u') {
+                unsigned v = hex4(t + sc->i + 2);
+
+                if (v == 0)
+                    return fail_at(sc->doc, sc->i, sc->path.data,
+                                   "\\u0000 is not allowed in a string");
+                if (key != NULL) {
+                    /* Enough to compare keys: the escape's code unit. */
+                    char u[8];
+                    int n = snprintf(u, sizeof(u), "\\u%04x", v);
+
+                    pr_buf_append(key, u, (size_t)n);
+                }
+                sc->i += 6;
+                continue;
+            }
+            if (key != NULL) {
+                static const char from[] = "\"\\/bfnrt";
+                static const char to[] = "\"\\/\b\f\n\r\t";
+                const char *f = strchr(from, e);
+
+                if (f != NULL)
+                    pr_buf_append(key, &to[f - from], 1);
+            }
+            sc->i += 2;
+            continue;
+        }
+        if (c < 0x20)
+            return fail_at(sc->doc, sc->i, sc->path.data,
+                           "a control character must be escaped");
+        {
+            size_t n = utf8_len((const unsigned char *)t + sc->i,
+                                sc->doc->len - sc->i);
+
+            if (n == 0)
+                return fail_at(sc->doc, sc->i, sc->path.data,
+                               "invalid UTF-8 in a string");
+            if (key != NULL)
+                pr_buf_append(key, t + sc->i, n);
+            sc->i += n;
+        }
+    }
+    sc->i++;
+    return 0;
+}
+
+static int scan_value(struct scan *sc);
+
+static int
+scan_object(struct scan *sc)
+{
+    struct pr_buf *keys = NULL; /* this object's keys, for duplicates */
+    size_t nkeys = 0;
+    size_t base = sc->path.len;
+    int rc = 0;
+
+    sc->i++;
+    skip_ws(sc);
+    while (rc == 0 && sc->doc->text[sc->i] != '}') {
+        struct pr_buf key = {0};
+        size_t at = sc->i;
+        size_t k;
+
+        rc = scan_string(sc, &key);
+        pr_buf_append(&key, "", 1);
+        for (k = 0; rc == 0 && k < nkeys; k++)
+            if (strcmp(keys[k].data, key.data) == 0)
+                rc = fail_at(sc->doc, at, sc->path.data,
+                             "duplicate key \"%s\"", key.data);
+        keys = pr_xrealloc(keys, (nkeys + 1) * sizeof(*keys));
+        keys[nkeys++] = key;
+        if (rc != 0)
+            break;
+        if (base > 0)
+            pr_buf_append(&sc->path, ".", 1);
+        pr_buf_append(&sc->path, key.data, key.len - 1);
+        pr_buf_append(&sc->path, "", 1);
+        sc->path.len--;
+        skip_ws(sc);
+        sc->i++; /* ':' */
+        rc = scan_value(sc);
+        sc->path.len = base;
+        pr_buf_append(&sc->path, "", 1);
+        sc->path.len--;
+        skip_ws(sc);
+        if (sc->doc->text[sc->i] == ',') {
+            sc->i++;
+            skip_ws(sc);
+        }
+    }
+    sc->i++;
+    while (nkeys > 0)
+        pr_buf_free(&keys[--nkeys]);
+    free(keys);
+    return rc;
+}
+
+static int
+scan_array(struct scan *sc)
+{
+    size_t base = sc->path.len;
+    unsigned idx = 0;
+    int rc = 0;
+
+    sc->i++;
+    skip_ws(sc);
+    while (rc == 0 && sc->doc->text[sc->i] != ']') {
+        char num[32];
+        int n = snprintf(num, sizeof(num), "[%u]", idx++);
+
+        pr_buf_append(&sc->path, num, (size_t)n);
+        pr_buf_append(&sc->path, "", 1);
+        sc->path.len--;
+        rc = scan_value(sc);
+        sc->path.len = base;
+        pr_buf_append(&sc->path, "", 1);
+        sc->path.len--;
+        skip_ws(sc);
+        if (sc->doc->text[sc->i] == ',') {
+            sc->i++;
+            skip_ws(sc);
+        }
+    }
+    sc->i++;
+    return rc;
+}
+
+static int
+scan_value(struct scan *sc)
+{
+    char c;
+
+    skip_ws(sc);
+    add_place(sc->doc, &sc->path, sc->i);
+    c = sc->doc->text[sc->i];
+    if (c == '{')
+        return scan_object(sc);
+    if (c == '[')
+        return scan_array(sc);
+    if (c == '"')
+        return scan_string(sc, NULL);
+    while (sc->i < sc->doc->len &&
+           strchr("-+.0123456789eEtruefalsn", sc->doc->text[sc->i]) &&
+           sc->doc->text[sc->i] != '\0')
+        sc->i++;
+    return 0;
+}
+
+/* cJSON, then the second pass.  Returns the tree or NULL. */
+static cJSON *
+parse(struct doc *doc)
+{
+    const char *end = NULL;
+    char *copy;
+    cJSON *root;
+    struct scan sc;
+    int rc;
+
+    if (memchr(doc->text, '\0', doc->len) != NULL) {
+        fail_at(doc, (size_t)((const char *)memchr(doc->text, '\0', doc->len) -
+                              doc->text),
+                NULL, "a NUL byte is not JSON");
+        return NULL;
+    }
+    /* cJSON's "nothing after the value" check wants the terminating NUL
+     * inside the length it is given. */
+    copy = pr_xmemdup(doc->text, doc->len);
+    root = cJSON_ParseWithLengthOpts(copy, doc->len + 1, &end, 1);
+    if (end != NULL)
+        end = doc->text + (end - copy);
+    free(copy);
+    if (root == NULL) {
+        size_t off = end != NULL && end >= doc->text
+                         ? (size_t)(end - doc->text)
+                         : 0;
+
+        if (off > doc->len)
+            off = doc->len;
+        fail_at(doc, off, NULL,
+                off >= doc->len ? "invalid JSON: unexpected end"
+                                : "invalid JSON (or bytes after the value)");
+        return NULL;
+    }
+    memset(&sc, 0, sizeof(sc));
+    sc.doc = doc;
+    pr_buf_append(&sc.path, "", 1);
+    sc.path.len = 0;
+    rc = scan_value(&sc);
+    pr_buf_free(&sc.path);
+    if (rc != 0) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+static char *
+join_path(const char *base, const char *field)
+{
+    struct pr_buf b = {0};
+
+    if (base != NULL && *base != '\0') {
+        pr_buf_append(&b, base, strlen(base));
+        pr_buf_append(&b, ".", 1);
+    }
+    pr_buf_append(&b, field, strlen(field));
+    pr_buf_append(&b, "", 1);
+    return b.data;
+}
+
+static int
+get_string(struct doc *doc, const cJSON *v, const char *path, int nonempty,
+           char **out)
+{
+    if (!cJSON_IsString(v) || v->valuestring == NULL)
+        return fail_path(doc, path, "must be a string");
+    if (nonempty && v->valuestring[0] == '\0')
+        return fail_path(doc, path, "must not be empty");
+    free(*out);
+    *out = pr_xstrdup(v->valuestring);
+    return 0;
+}
+
+static int
+get_whole(struct doc *doc, const cJSON *v, const char *path, double min,
+          double max, long *out)
+{
+    double x = v->valuedouble;
+
+    if (!cJSON_IsNumber(v) || !isfinite(x) || x != floor(x) || x < min ||
+        x > max)
+        return fail_path(doc, path, "must be a whole number from %.0f to %.0f",
+                         min, max);
+    *out = (long)x;
+    return 0;
+}
+
+/* env: an object of strings (set) and nulls (remove), merged over what is
+ * already in *env. */
+static int
+get_env(struct doc *doc, const cJSON *v, const char *path, char ***env)
+{
+    const cJSON *e;
+    size_t n = 0;
+
+    if (!cJSON_IsObject(v))
+        return fail_path(doc, path, "must be an object of strings or nulls");
+    while (*env != NULL && (*env)[n] != NULL)
+        n++;
+    cJSON_ArrayForEach(e, v)
+    {
+        char *p = join_path(path, e->string);
+        struct pr_buf b = {0};
+        size_t k, klen = strlen(e->string);
+
+        if (klen == 0 || strchr(e->string, '=') != NULL) {
+            int rc = fail_path(doc, p, "is not a variable name");
+
+            free(p);
+            return rc;
+        }
+        if (!cJSON_IsNull(e) && !cJSON_IsString(e)) {
+            int rc = fail_path(doc, p, "must be a string or null");
+
+            free(p);
+            return rc;
+        }
+        free(p);
+        /* Drop an earlier entry for the same name. */
+        for (k = 0; k < n; k++) {
+            const char *x = (*env)[k];
+
+            if (strncmp(x, e->string, klen) == 0 &&
+                (x[klen] == '=' || x[klen] == '\0')) {
+                free((*env)[k]);
+                memmove(&(*env)[k], &(*env)[k + 1], (n - k) * sizeof(char *));
+                n--;
+                break;
+            }
+        }
+        pr_buf_append(&b, e->string, klen);
+        if (cJSON_IsString(e)) {
+            pr_buf_append(&b, "=", 1);
+            pr_buf_append(&b, e->valuestring, strlen(e->valuestring));
+        }
+        pr_buf_append(&b, "", 1);
+        *env = pr_xrealloc(*env, (n + 2) * sizeof(char *));
+        (*env)[n++] = b.data;
+        (*env)[n] = NULL;
+    }
+    return 0;
+}
+
+/* cwd relative to the job file's folder. */
+static char *
+resolve_cwd(const struct doc *doc, const char *cwd)
+{
+    struct pr_buf b = {0};
+
+    if (cwd[0] == '/' || doc->dir == NULL)
+        return pr_xstrdup(cwd);
+    pr_buf_append(&b, doc->dir, strlen(doc->dir));
+    pr_buf_append(&b, "/", 1);
+    pr_buf_append(&b, cwd, strlen(cwd));
+    pr_buf_append(&b, "", 1);
+    return b.data;
+}
+
+/* The fields a task and the defaults share.  Returns 1 if `f` is one of
+ * them (and takes it), 0 if not, -1 on error. */
+static int
+common_field(struct doc *doc, const cJSON *f, const char *path,
+             struct pr_task_spec *spec, int *priority)
+{
+    const char *k = f->string;
+    long n;
+
+    if (strcmp(k, "env") == 0)
+        return get_env(doc, f, path, &spec->env) ? -1 : 1;
+    if (strcmp(k, "cwd") == 0) {
+        char *raw = NULL;
+
+        if (get_string(doc, f, path, 1, &raw) != 0)
+            return -1;
+        free(spec->cwd);
+        spec->cwd = resolve_cwd(doc, raw);
+        free(raw);
+        return 1;
+    }
+    if (strcmp(k, "timeout") == 0) {
+        if (!cJSON_IsNumber(f) || !isfinite(f->valuedouble) ||
+            f->valuedouble < 0)
+            return fail_path(doc, path, "must be a number of seconds >= 0");
+        spec->timeout = f->valuedouble;
+        return 1;
+    }
+    if (strcmp(k, "retries") == 0) {
+        if (get_whole(doc, f, path, 0, MAX_RETRIES, &n) != 0)
+            return -1;
+        spec->retries = (int)n;
+        return 1;
+    }
+    if (strcmp(k, "priority") == 0) {
+        if (get_whole(doc, f, path, -MAX_PRIORITY, MAX_PRIORITY, &n) != 0)
+            return -1;
+        *priority = (int)n;
+        return 1;
+    }
+    if (strcmp(k, "daemon") == 0) {
+        if (!cJSON_IsBool(f))
+            return fail_path(doc, path, "must be true or false");
+        spec->daemon = cJSON_IsTrue(f);
+        return 1;
+    }
+    if (strcmp(k, "on_done") == 0)
+        return get_string(doc, f, path, 1, &spec->on_done) ? -1 : 1;
+    if (strcmp(k, "on_fail") == 0)
+        return get_string(doc, f, path, 1, &spec->on_fail) ? -1 : 1;
+    return 0;
+}
+
+static struct pr_task_spec *
+spec_copy(const struct pr_task_spec *d)
+{
+    struct pr_task_spec *s = pr_xcalloc(1, sizeof(*s));
+    size_t n = 0, i;
+
+    s->timeout = d->timeout;
+    s->retries = d->retries;
+    s->daemon = d->daemon;
+    s->cwd = d->cwd ? pr_xstrdup(d->cwd) : NULL;
+    s->on_done = d->on_done ? pr_xstrdup(d->on_done) : NULL;
+    s->on_fail = d->on_fail ? pr_xstrdup(d->on_fail) : NULL;
+    while (d->env != NULL && d->env[n] != NULL)
+        n++;
+    if (n > 0) {
+        s->env = pr_xcalloc(n + 1, sizeof(char *));
+        for (i = 0; i < n; i++)
+            s->env[i] = pr_xstrdup(d->env[i]);
+    }
+    return s;
+}
+
+static int
+get_argv(struct doc *doc, const cJSON *f, const char *path, char ***out)
+{
+    const cJSON *e;
+    size_t n = 0;
+    char **argv;
+
+    if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) == 0)
+        return fail_path(doc, path, "must be a non-empty list of strings");
+    argv = pr_xcalloc((size_t)cJSON_GetArraySize(f) + 1, sizeof(char *));
+    cJSON_ArrayForEach(e, f)
+    {
+        if (!cJSON_IsString(e)) {
+            char idx[32];
+            char *p;
+            int rc;
+            size_t k;
+
+            snprintf(idx, sizeof(idx), "[%zu]", n);
+            p = pr_xmalloc(strlen(path) + strlen(idx) + 1);
+            strcpy(p, path);
+            strcat(p, idx);
+            rc = fail_path(doc, p, "must be a string");
+            free(p);
+            for (k = 0; k < n; k++)
+                free(argv[k]);
+            free(argv);
+            return rc;
+        }
+        argv[n++] = pr_xstrdup(e->valuestring);
+    }
+    argv[n] = NULL;
+    *out = argv;
+    return 0;
+}
+
+/* One task object at `path`, over the defaults. */
+static int
+make_task(struct doc *doc, const cJSON *obj, const char *path,
+          const struct pr_task_spec *defaults, int def_priority,
+          struct pr_task **out)
+{
+    struct pr_task_spec *spec = spec_copy(defaults);
+    int priority = def_priority;
+    const cJSON *f;
+    char *cmd = NULL;
+    char **argv = NULL;
+    struct pr_task *task;
+    int rc = 0;
+
+    if (!cJSON_IsObject(obj)) {
+        pr_task_spec_free(spec);
+        return fail_path(doc, path, "must be an object");
+    }
+    cJSON_ArrayForEach(f, obj)
+    {
+        char *p = join_path(path, f->string);
+        const char *k = f->string;
+
+        rc = common_field(doc, f, p, spec, &priority);
+        if (rc == 0) {
+            if (strcmp(k, "cmd") == 0)
+                rc = get_string(doc, f, p, 1, &cmd);
+            else if (strcmp(k, "argv") == 0)
+                rc = get_argv(doc, f, p, &argv);
+            else if (strcmp(k, "id") == 0)
+                rc = get_string(doc, f, p, 1, &spec->id);
+            else if (strcmp(k, "input") == 0)
+                rc = get_string(doc, f, p, 0, &spec->input);
+            else
+                rc = fail_path(doc, p, "unknown field");
+        }
+        free(p);
+        if (rc < 0)
+            break;
+        rc = 0;
+    }
+    if (rc == 0 && (cmd == NULL) == (argv == NULL))
+        rc = fail_path(doc, path, "needs exactly one of \"cmd\" and \"argv\"");
+    if (rc != 0) {
+        size_t k;
+
+        free(cmd);
+        for (k = 0; argv != NULL && argv[k] != NULL; k++)
+            free(argv[k]);
+        free(argv);
+        pr_task_spec_free(spec);
+        return -1;
+    }
+    if (cmd != NULL) {
+        task = pr_task_new(0, cmd, strlen(cmd));
+        free(cmd);
+    } else {
+        struct pr_buf shown = {0};
+        size_t k;
+
+        for (k = 0; argv[k] != NULL; k++) {
+            if (k > 0)
+                pr_buf_append(&shown, " ", 1);
+            pr_shell_quote_if_needed(&shown, argv[k], strlen(argv[k]));
+        }
+        task = pr_task_new(0, shown.data, shown.len);
+        pr_buf_free(&shown);
+        task->argv = argv;
+    }
+    task->priority = priority;
+    task->spec = spec;
+    *out = task;
+    return 0;
+}
+
+static int
+load_defaults(struct doc *doc, const cJSON *v, struct pr_task_spec *spec,
+              int *priority)
+{
+    const cJSON *f;
+
+    if (!cJSON_IsObject(v))
+        return fail_path(doc, "defaults", "must be an object");
+    cJSON_ArrayForEach(f, v)
+    {
+        char *p = join_path("defaults", f->string);
+        int rc = common_field(doc, f, p, spec, priority);
+
+        if (rc == 0)
+            rc = fail_path(doc, p, "unknown field (defaults may hold env, "
+                                   "cwd, timeout, retries, priority, daemon, "
+                                   "on_done and on_fail)");
+        free(p);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+load_doc(struct pr_jobfile *jf, struct doc *doc, const cJSON *root)
+{
+    struct pr_task_spec defaults;
+    int def_priority = 0;
+    const cJSON *f;
+    const cJSON *tasks = NULL;
+    const cJSON *t;
+    long jobs = -1;
+    int rc = 0;
+    size_t i = 0;
+
+    memset(&defaults, 0, sizeof(defaults));
+    defaults.timeout = -1;
+    defaults.retries = -1;
+    if (!cJSON_IsObject(root))
+        return fail_at(doc, 0, NULL,
+                       "a job file is an object with \"tasks\" (see "
+                       "poolrun(1))");
+    cJSON_ArrayForEach(f, root)
+    {
+        if (strcmp(f->string, "jobs") == 0)
+            rc = get_whole(doc, f, "jobs", 0, MAX_JOBS, &jobs);
+        else if (strcmp(f->string, "defaults") == 0)
+            rc = load_defaults(doc, f, &defaults, &def_priority);
+        else if (strcmp(f->string, "tasks") == 0)
+            tasks = f;
+        else
+            rc = fail_path(doc, f->string, "unknown field");
+        if (rc != 0)
+            goto out;
+    }
+    if (tasks == NULL) {
+        rc = fail_at(doc, 0, NULL, "no \"tasks\" list");
+        goto out;
+    }
+    if (!cJSON_IsArray(tasks)) {
+        rc = fail_path(doc, "tasks", "must be a list of task objects");
+        goto out;
+    }
+    cJSON_ArrayForEach(t, tasks)
+    {
+        char path[48];
+        struct pr_task *task;
+
+        snprintf(path, sizeof(path), "tasks[%zu]", i++);
+        rc = make_task(doc, t, path, &defaults, def_priority, &task);
+        if (rc != 0)
+            goto out;
+        jf->tasks = pr_xrealloc(jf->tasks, (jf->ntasks + 1) * sizeof(*jf->tasks));
+        jf->tasks[jf->ntasks++] = task;
+    }
+    if (jf->jobs < 0)
+        jf->jobs = jobs;
+out:
+    free(defaults.cwd);
+    free(defaults.on_done);
+    free(defaults.on_fail);
+    for (i = 0; defaults.env != NULL && defaults.env[i] != NULL; i++)
+        free(defaults.env[i]);
+    free(defaults.env);
+    return rc;
+}
+
+void
+pr_jobfile_init(struct pr_jobfile *jf)
+{
+    memset(jf, 0, sizeof(*jf));
+    jf->jobs = -1;
+}
+
+static char *
+read_file(const char *path, size_t *len, struct pr_diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    struct pr_buf b = {0};
+
+    if (f == NULL) {
+        snprintf(d->msg, sizeof(d->msg), "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        size_t n;
+
+        pr_buf_reserve(&b, 65536);
+        n = fread(b.data + b.len, 1, 65536, f);
+        b.len += n;
+        if (n == 0 || b.len > MAX_FILE_SIZE)
+            break;
+    }
+    if (ferror(f) || b.len > MAX_FILE_SIZE) {
+        snprintf(d->msg, sizeof(d->msg), "%s: %s", path,
+                 ferror(f) ? strerror(errno) : "larger than 256 MiB");
+        fclose(f);
+        pr_buf_free(&b);
+        return NULL;
+    }
+    fclose(f);
+    pr_buf_append(&b, "", 1);
+    *len = b.len - 1;
+    return b.data;
+}
+
+int
+pr_jobfile_load(struct pr_jobfile *jf, const char *path, struct pr_diag *d)
+{
+    struct doc doc;
+    cJSON *root;
+    char *dir;
+    char *slash;
+    int rc;
+
+    memset(&doc, 0, sizeof(doc));
+    doc.name = path;
+    doc.d = d;
+    doc.text = read_file(path, &doc.len, d);
+    if (doc.text == NULL)
+        return -1;
+    dir = pr_xstrdup(path);
+    slash = strrchr(dir, '/');
+    if (slash == NULL)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    doc.dir = dir;
+    root = parse(&doc);
+    rc = root == NULL ? -1 : load_doc(jf, &doc, root);
+    cJSON_Delete(root);
+    free_places(&doc);
+    free(dir);
+    free((char *)(uintptr_t)doc.text);
+    return rc;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+    const struct pr_task *x = *(const struct pr_task *const *)a;
+    const struct pr_task *y = *(const struct pr_task *const *)b;
+    int c = strcmp(x->spec->id, y->spec->id);
+
+    if (c != 0)
+        return c;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int
+pr_jobfile_check_ids(const struct pr_jobfile *jf, struct pr_diag *d)
+{
+    struct pr_task **with = pr_xcalloc(jf->ntasks + 1, sizeof(*with));
+    size_t n = 0, i;
+    int rc = 0;
+
+    for (i = 0; i < jf->ntasks; i++) {
+        if (jf->tasks[i]->spec != NULL && jf->tasks[i]->spec->id != NULL) {
+            jf->tasks[i]->seq = i + 1; /* the order, for the message */
+            with[n++] = jf->tasks[i];
+        }
+    }
+    qsort(with, n, sizeof(*with), cmp_id);
+    for (i = 1; i < n; i++) {
+        if (strcmp(with[i - 1]->spec->id, with[i]->spec->id) == 0) {
+            snprintf(d->msg, sizeof(d->msg),
+                     "task id \"%s\" is used twice (tasks %llu and %llu of "
+                     "the job files)",
+                     with[i]->spec->id,
+                     (unsigned long long)with[i - 1]->seq,
+                     (unsigned long long)with[i]->seq);
+            rc = -1;
+            break;
+        }
+    }
+    for (i = 0; i < jf->ntasks; i++)
+        jf->tasks[i]->seq = 0;
+    free(with);
+    return rc;
+}
+
+void
+pr_jobfile_free(struct pr_jobfile *jf)
+{
+    size_t i;
+
+    if (jf == NULL)
+        return;
+    for (i = 0; i < jf->ntasks; i++)
+        pr_task_free(jf->tasks[i]);
+    free(jf->tasks);
+    jf->tasks = NULL;
+    jf->ntasks = 0;
+}
+
+int
+pr_jobline_parse(const char *name, uint64_t lineno, const char *p, size_t len,
+                 struct pr_task **out, struct pr_diag *d)
+{
+    struct pr_task_spec defaults;
+    struct doc doc;
+    cJSON *root;
+    int rc;
+
+    memset(&doc, 0, sizeof(doc));
+    memset(&defaults, 0, sizeof(defaults));
+    defaults.timeout = -1;
+    defaults.retries = -1;
+    doc.name = name;
+    doc.text = p;
+    doc.len = len;
+    doc.d = d;
+    root = parse(&doc);
+    rc = root == NULL ? -1 : make_task(&doc, root, "", &defaults, 0, out);
+    cJSON_Delete(root);
+    free_places(&doc);
+    if (rc != 0) {
+        /* "name:1:col" → "name:LINE:col": a line is its own document. */
+        char fixed[sizeof(d->msg)];
+        size_t nlen = strlen(name);
+
+        if (strncmp(d->msg, name, nlen) == 0 && d->msg[nlen] == ':') {
+            const char *rest = strchr(d->msg + nlen + 1, ':');
+
+            snprintf(fixed, sizeof(fixed), "%s:%llu%s", name,
+                     (unsigned long long)lineno, rest ? rest : "");
+            memcpy(d->msg, fixed, sizeof(fixed));
+        }
+    }
+    return rc;
+}
+
+/* The source: the loaded tasks, put while the pool takes them. */
+struct source_tasks {
+    struct pr_source base;
+    struct pr_pool *pool;
+    struct pr_jobfile jf;
+    size_t next;
+    int ended;
+};
+
+static void
+tasks_pump(struct source_tasks *s)
+{
+    while (!s->ended && s->next < s->jf.ntasks && pr_pool_accepting(s->pool)) {
+        struct pr_task *t = s->jf.tasks[s->next];
+
+        s->jf.tasks[s->next++] = NULL;
+        pr_pool_put(s->pool, t);
+    }
+    if (!s->ended && s->next == s->jf.ntasks) {
+        s->ended = 1;
+        pr_pool_input_end(s->pool, 0);
+    }
+}
+
+static int
+tasks_start(struct pr_source *base, struct pr_pool *pool)
+{
+    struct source_tasks *s = (struct source_tasks *)base;
+
+    s->pool = pool;
+    tasks_pump(s);
+    return 0;
+}
+
+static void
+tasks_resume(struct pr_source *base)
+{
+    tasks_pump((struct source_tasks *)base);
+}
+
+static void
+tasks_stop(struct pr_source *base)
+{
+    struct source_tasks *s = (struct source_tasks *)base;
+
+    if (s->ended)
+        return;
+    s->ended = 1;
+    pr_pool_input_end(s->pool, 0);
+}
+
+static void
+tasks_free(struct pr_source *base)
+{
+    struct source_tasks *s = (struct source_tasks *)base;
+
+    pr_jobfile_free(&s->jf); /* only what was never put */
+    free(s);
+}
+
+static const struct pr_source_ops tasks_ops = {
+    .start = tasks_start,
+    .resume = tasks_resume,
+    .stop = tasks_stop,
+    .free = tasks_free,
+};
+
+struct pr_source *
+pr_source_tasks_new(struct pr_jobfile *jf)
+{
+    struct source_tasks *s = pr_xcalloc(1, sizeof(*s));
+
+    s->base.ops = &tasks_ops;
+    s->jf = *jf;
+    pr_jobfile_init(jf);
+    return &s->base;
+}

@@ -1,0 +1,50 @@
+/*
+ * source_json: tasks from JSON job files and JSON Lines.  A file is checked
+ * whole before anything runs: its syntax (by cJSON), then what cJSON lets
+ * through (duplicate keys, \u0000, invalid UTF-8, trailing bytes, numbers
+ * out of range), then the schema.  Every error names the place:
+ * "jobs/ci.json:14:18: tasks[3].timeout: must be a number of seconds >= 0".
+ */
+#ifndef PR_SOURCE_JSON_H
+#define PR_SOURCE_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pool.h"
+#include "task.h"
+
+/* Where and why a job file was refused. */
+struct pr_diag {
+    char msg[1024];
+};
+
+/* The tasks of one or more job files, in order. */
+struct pr_jobfile {
+    struct pr_task **tasks;
+    size_t ntasks;
+    long jobs; /* the first file's "jobs", or -1 */
+};
+
+void pr_jobfile_init(struct pr_jobfile *jf);
+
+/* Reads, checks and appends the tasks of the file at path.  Returns 0, or
+ * -1 with d->msg set (the tasks already appended stay). */
+int pr_jobfile_load(struct pr_jobfile *jf, const char *path,
+                    struct pr_diag *d);
+
+/* After the last load: refuses a task id used twice.  Returns 0 or -1. */
+int pr_jobfile_check_ids(const struct pr_jobfile *jf, struct pr_diag *d);
+
+/* Frees the tasks not handed on.  NULL-safe. */
+void pr_jobfile_free(struct pr_jobfile *jf);
+
+/* Parses one line of JSON Lines (a task object) from the input `name`.
+ * Returns 0 and a new task in *out, or -1 with d->msg set. */
+int pr_jobline_parse(const char *name, uint64_t lineno, const char *p,
+                     size_t len, struct pr_task **out, struct pr_diag *d);
+
+/* A source that puts the tasks of jf, taking them (jf is left empty). */
+struct pr_source *pr_source_tasks_new(struct pr_jobfile *jf);
+
+#endif
