@@ -81,6 +81,9 @@ static const struct opt_def defs[] = {
 };
 
 
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
 {

@@ -8,6 +8,7 @@
 #include "source_json.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -59,6 +60,9 @@ line_col(const char *text, size_t offset, unsigned *line, unsigned *col)
 }
 
 /* name:line:col: what: why (at a byte offset). */
+static int fail_at(struct doc *doc, size_t offset, const char *what,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 static int
 fail_at(struct doc *doc, size_t offset, const char *what, const char *fmt,
         ...)
@@ -93,6 +97,9 @@ place_of(const struct doc *doc, const char *path)
 }
 
 /* A schema error at the value with this path. */
+static int fail_path(struct doc *doc, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 fail_path(struct doc *doc, const char *path, const char *fmt, ...)
 {
@@ -207,15 +214,22 @@ scan_string(struct scan *sc, struct pr_buf *key)
             char e = t[sc->i + 1];
 
             if (e == 'u') {
-                unsigned v = hex4(t + sc->i + 2);
+                unsigned v;
+                int k;
+
+                for (k = 2; k < 6; k++)
+                    if (!isxdigit((unsigned char)t[sc->i + (size_t)k]))
+                        return fail_at(sc->doc, sc->i, sc->path.data,
+                                       "invalid \\u escape");
+                v = hex4(t + sc->i + 2);
 
                 if (v == 0)
                     return fail_at(sc->doc, sc->i, sc->path.data,
                                    "\\u0000 is not allowed in a string");
                 if (key != NULL) {
                     /* Enough to compare keys: the escape's code unit. */
-                    char u[8];
-                    int n = snprintf(u, sizeof(u), "\\u%04x", v);
+                    char u[16];
+                    int n = snprintf(u, sizeof(u), "\\u%04x", v & 0xffff);
 
                     pr_buf_append(key, u, (size_t)n);
                 }
@@ -285,15 +299,21 @@ scan_object(struct scan *sc)
         pr_buf_append(&sc->path, "", 1);
         sc->path.len--;
         skip_ws(sc);
-        sc->i++; /* ':' */
+        if (sc->doc->text[sc->i] != ':') {
+            rc = fail_at(sc->doc, sc->i, NULL, "invalid JSON");
+            break;
+        }
+        sc->i++;
         rc = scan_value(sc);
         sc->path.len = base;
         pr_buf_append(&sc->path, "", 1);
         sc->path.len--;
         skip_ws(sc);
-        if (sc->doc->text[sc->i] == ',') {
+        if (rc == 0 && sc->doc->text[sc->i] == ',') {
             sc->i++;
             skip_ws(sc);
+        } else if (rc == 0 && sc->doc->text[sc->i] != '}') {
+            rc = fail_at(sc->doc, sc->i, NULL, "invalid JSON");
         }
     }
     sc->i++;
@@ -324,9 +344,11 @@ scan_array(struct scan *sc)
         pr_buf_append(&sc->path, "", 1);
         sc->path.len--;
         skip_ws(sc);
-        if (sc->doc->text[sc->i] == ',') {
+        if (rc == 0 && sc->doc->text[sc->i] == ',') {
             sc->i++;
             skip_ws(sc);
+        } else if (rc == 0 && sc->doc->text[sc->i] != ']') {
+            rc = fail_at(sc->doc, sc->i, NULL, "invalid JSON");
         }
     }
     sc->i++;
@@ -362,13 +384,19 @@ parse(struct doc *doc)
     char *copy;
     cJSON *root;
     struct scan sc;
+    size_t i;
     int rc;
 
-    if (memchr(doc->text, '\0', doc->len) != NULL) {
-        fail_at(doc, (size_t)((const char *)memchr(doc->text, '\0', doc->len) -
-                              doc->text),
-                NULL, "a NUL byte is not JSON");
-        return NULL;
+    /* cJSON skips every control character as if it were white space;
+     * JSON allows only tab, newline and carriage return, and none of them
+     * raw inside a string (the second pass checks that). */
+    for (i = 0; i < doc->len; i++) {
+        unsigned char c = (unsigned char)doc->text[i];
+
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+            fail_at(doc, i, NULL, "invalid JSON: control character 0x%02x", c);
+            return NULL;
+        }
     }
     /* cJSON's "nothing after the value" check wants the terminating NUL
      * inside the length it is given. */
@@ -828,19 +856,36 @@ read_file(const char *path, size_t *len, struct pr_diag *d)
 }
 
 int
-pr_jobfile_load(struct pr_jobfile *jf, const char *path, struct pr_diag *d)
+pr_jobfile_load_mem(struct pr_jobfile *jf, const char *name, const char *text,
+                    size_t len, const char *dir, struct pr_diag *d)
 {
     struct doc doc;
     cJSON *root;
+    int rc;
+
+    memset(&doc, 0, sizeof(doc));
+    doc.name = name;
+    doc.d = d;
+    doc.text = text;
+    doc.len = len;
+    doc.dir = dir;
+    root = parse(&doc);
+    rc = root == NULL ? -1 : load_doc(jf, &doc, root);
+    cJSON_Delete(root);
+    free_places(&doc);
+    return rc;
+}
+
+int
+pr_jobfile_load(struct pr_jobfile *jf, const char *path, struct pr_diag *d)
+{
+    size_t len;
+    char *text = read_file(path, &len, d);
     char *dir;
     char *slash;
     int rc;
 
-    memset(&doc, 0, sizeof(doc));
-    doc.name = path;
-    doc.d = d;
-    doc.text = read_file(path, &doc.len, d);
-    if (doc.text == NULL)
+    if (text == NULL)
         return -1;
     dir = pr_xstrdup(path);
     slash = strrchr(dir, '/');
@@ -850,13 +895,9 @@ pr_jobfile_load(struct pr_jobfile *jf, const char *path, struct pr_diag *d)
         dir[1] = '\0';
     else
         *slash = '\0';
-    doc.dir = dir;
-    root = parse(&doc);
-    rc = root == NULL ? -1 : load_doc(jf, &doc, root);
-    cJSON_Delete(root);
-    free_places(&doc);
+    rc = pr_jobfile_load_mem(jf, path, text, len, dir, d);
     free(dir);
-    free((char *)(uintptr_t)doc.text);
+    free(text);
     return rc;
 }
 

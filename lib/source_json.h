@@ -33,6 +33,12 @@ void pr_jobfile_init(struct pr_jobfile *jf);
 int pr_jobfile_load(struct pr_jobfile *jf, const char *path,
                     struct pr_diag *d);
 
+/* The same for a job file already in memory, named `name` in messages;
+ * cwd values are resolved against dir (NULL: left as they are). */
+int pr_jobfile_load_mem(struct pr_jobfile *jf, const char *name,
+                        const char *text, size_t len, const char *dir,
+                        struct pr_diag *d);
+
 /* After the last load: refuses a task id used twice.  Returns 0 or -1. */
 int pr_jobfile_check_ids(const struct pr_jobfile *jf, struct pr_diag *d);
 

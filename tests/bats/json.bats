@@ -204,3 +204,7 @@ JSON
     [ "${lines[0]}" = $'jobs/files/a.txt\t2 jobs/files/a.txt' ]
     [ "${lines[1]}" = $'jobs/files/b c.txt\t3 jobs/files/b c.txt' ]
 }
+
+@test "a control character outside a string is refused (cJSON would skip it)" {
+    refused $'{"tasks":[\a{"cmd":"touch ran"}]}' '1:11: invalid JSON: control character 0x07'
+}
