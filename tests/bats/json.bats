@@ -208,3 +208,19 @@ JSON
 @test "a control character outside a string is refused (cJSON would skip it)" {
     refused $'{"tasks":[\a{"cmd":"touch ran"}]}' '1:11: invalid JSON: control character 0x07'
 }
+
+@test "--order fifo (the default) starts waiting tasks in input order" {
+    mkfifo gate
+    printf '%s\n' 'read x < gate; echo first' 'echo 2' 'echo 3' 'echo 4' >lines
+    "$POOLRUN" -j 1 --order fifo <lines >out &
+    pid=$!
+    echo go >gate
+    wait_status "$pid" 0
+    [ "$(cat out)" = $'first\n2\n3\n4' ]
+    "$POOLRUN" -j 1 --order priority <lines >out2 &
+    pid=$!
+    echo go >gate
+    wait_status "$pid" 0
+    # Equal priorities keep input order.
+    [ "$(cat out2)" = $'first\n2\n3\n4' ]
+}
