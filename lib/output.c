@@ -15,6 +15,9 @@
 #include "task.h"
 
 #define COPY_CHUNK ((size_t)64 * 1024)
+/* All tasks' captures together hold at most 4 --buffer-size, and at least
+ * this much, in memory. */
+#define PR_OUTPUT_MIN_BUDGET ((size_t)4 * 1024 * 1024)
 
 void
 pr_capture_init(struct pr_capture *c)
@@ -111,6 +114,8 @@ struct pr_output {
     struct pr_list pending; /* keep-order: finished, sorted by seq */
     size_t npending;
     struct pr_buf tagged;     /* --tag: scratch for tagged bytes */
+    size_t mem_held;          /* capture memory of all tasks together */
+    size_t mem_budget;        /* past it, captures spill at once */
 };
 
 struct pr_output *
@@ -123,6 +128,9 @@ pr_output_new(const struct pr_output_options *opts,
     out->on_error = on_error;
     out->data = data;
     out->next_seq = opts->first_seq ? opts->first_seq : 1;
+    out->mem_budget = opts->buffer_size * 4 > PR_OUTPUT_MIN_BUDGET
+                          ? opts->buffer_size * 4
+                          : PR_OUTPUT_MIN_BUDGET;
     pr_list_init(&out->pending);
     return out;
 }
@@ -273,8 +281,19 @@ dispatch(struct pr_output *out, struct pr_task *task, int stream,
         flush_lines(out, stream, c, 0);
         break;
     case PR_OUT_GROUP:
-    default:
-        pr_capture_append(c, p, n, out->opts.buffer_size);
+    default: {
+        /* Past the budget for all tasks together, a capture goes to its
+         * file at once, however little it holds: with -k many finished
+         * tasks may wait, and memory must stay bounded all the same. */
+        size_t before = c->mem.cap;
+        size_t limit = out->opts.buffer_size;
+
+        if (out->mem_held + n > out->mem_budget)
+            limit = 0;
+        pr_capture_append(c, p, n, limit);
+        out->mem_held = out->mem_held - before + c->mem.cap;
+        break;
+    }
         break;
     }
 }
@@ -288,6 +307,7 @@ emit_task(struct pr_output *out, struct pr_task *task)
     } else if (out->opts.mode == PR_OUT_GROUP) {
         emit_capture(out, 1, &task->out);
         emit_capture(out, 2, &task->err);
+        out->mem_held -= task->out.mem.cap + task->err.mem.cap;
     }
     pr_task_free(task);
 }

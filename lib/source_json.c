@@ -549,7 +549,7 @@ common_field(struct doc *doc, const cJSON *f, const char *path,
              struct pr_task_spec *spec, int *priority)
 {
     const char *k = f->string;
-    long n;
+    long n = 0;
 
     if (strcmp(k, "env") == 0)
         return get_env(doc, f, path, &spec->env) ? -1 : 1;

@@ -128,3 +128,19 @@ LINES
     [ "$status" -eq 0 ]
     [ "$(grep -c '^start' events)" -eq 30 ]
 }
+
+@test "captured output stays within a memory budget while -k holds tasks back" {
+    [ -z "${PR_SANITIZED:-}" ] || skip "sanitizers change the memory used"
+    [ -x /usr/bin/time ] || skip "GNU time is not installed"
+    # Task 1 waits while 40 tasks of 1 MiB each finish and must wait for it.
+    { echo 'read x < g1; echo first'; seq 40 | sed 's/.*/head -c 1048576 \/dev\/zero/'; } >lines
+    /usr/bin/time -f %M -o rss "$POOLRUN" -k -j 2 --joblog log <lines >out &
+    pid=$!
+    wait_for 30 joblog_has_rows log 40
+    echo go >g1
+    wait_status "$pid" 0
+    [ "$(wc -c <out)" -eq $((40 * 1048576 + 6)) ]
+    [ "$(head -c 6 out)" = first ]
+    # 40 MiB went through; peak RSS stays under 16 MiB.
+    [ "$(tail -n 1 rss)" -lt 16384 ]
+}
