@@ -311,6 +311,9 @@ build_command(struct pr_pool *pool, struct pr_task *task)
         return;
     }
     task->line = join_items(task, '\n', &task->line_len);
+    /* `true` or `gzip -9 a.txt` need no shell to start them. */
+    if (!pr_shell_split_simple(task->line, task->line_len, &task->argv))
+        task->argv = NULL;
 }
 
 static void

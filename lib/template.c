@@ -411,3 +411,66 @@ pr_template_expand(const struct pr_template *t, struct pr_task *task)
 {
     return t->shell ? expand_shell(t, task) : expand_direct(t, task);
 }
+
+/* Words the shell treats itself: keywords, and builtins whose result or
+ * output would differ from the program of the same name (echo and printf
+ * among them, pwd for symlinks), or that act on the shell. */
+static const char *const shell_words[] = {
+    "!",        "{",       "}",       "case",     "do",      "done",
+    "elif",     "else",    "esac",    "fi",       "for",     "function",
+    "if",       "in",      "select",  "then",     "until",   "while",
+    ".",        ":",       "alias",   "bg",       "break",   "builtin",
+    "cd",       "chdir",   "command", "continue", "echo",    "eval",
+    "exec",     "exit",    "export",  "fc",       "fg",      "getopts",
+    "hash",     "jobs",    "kill",    "local",    "printf",  "pwd",
+    "read",     "readonly", "return", "set",      "shift",   "source",
+    "times",    "trap",    "type",    "ulimit",   "umask",   "unalias",
+    "unset",    "wait",
+};
+
+/* Bytes that mean something to the shell (besides space and tab, which
+ * only split words). */
+static const char special_chars[] = "\n|&;<>()$`\\\"'*?[]#~={}!%";
+
+int
+pr_shell_split_simple(const char *line, size_t len, char ***argv_out)
+{
+    char **argv = NULL;
+    size_t argc = 0, cap = 0, i = 0, k;
+
+    /* Past Linux's limit for one argument, only the shell's file path
+     * can take the line. */
+    if (len == 0 || len > 100000)
+        return 0;
+    for (k = 0; k < len; k++) {
+        unsigned char c = (unsigned char)line[k];
+
+        if ((c < 0x20 && c != '\t') || c == 0x7f ||
+            (c != 0 && strchr(special_chars, c) != NULL) || c == 0)
+            return 0;
+    }
+    while (i < len) {
+        size_t start;
+
+        while (i < len && (line[i] == ' ' || line[i] == '\t'))
+            i++;
+        if (i == len)
+            break;
+        start = i;
+        while (i < len && line[i] != ' ' && line[i] != '\t')
+            i++;
+        push_arg(&argv, &argc, &cap, pr_xmemdup(line + start, i - start));
+    }
+    if (argc == 0)
+        return 0;
+    for (k = 0; k < PR_ARRAY_SIZE(shell_words); k++) {
+        if (strcmp(argv[0], shell_words[k]) == 0) {
+            for (i = 0; i < argc; i++)
+                free(argv[i]);
+            free(argv);
+            return 0;
+        }
+    }
+    *argv_out = argv;
+    return 1;
+}

@@ -38,6 +38,13 @@ int pr_template_is_shell(const struct pr_template *t);
  * item cannot be passed (a NUL byte in an argument). */
 int pr_template_expand(const struct pr_template *t, struct pr_task *task);
 
+/* A shell line that the shell would only split into words and run (no
+ * quotes, expansions, globs, redirections, operators, comments,
+ * assignments, keywords or builtins) can start without /bin/sh.  Returns
+ * 1 and a new NULL-terminated argv (free each string and the array), or 0
+ * when the line needs the shell. */
+int pr_shell_split_simple(const char *line, size_t len, char ***argv_out);
+
 /* Appends s as one shell word in single quotes ('it'\''s'). */
 void pr_shell_quote(struct pr_buf *b, const char *s, size_t n);
 

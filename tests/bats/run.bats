@@ -163,3 +163,21 @@ LINES
     run -0 --separate-stderr poolrun --summary <<<$'true\ntrue'
     [ "$stderr" = "poolrun: 2 tasks: 2 ok" ]
 }
+
+@test "simple lines start without the shell and give the same results" {
+    # Direct: true, false, a missing command, ls; through the shell: exit,
+    # cd, a builtin echo, an assignment.
+    run -4 --separate-stderr poolrun -k --joblog log <<'LINES'
+true
+false
+no-such-command-xyz
+ls /no/such/dir
+exit 3
+cd /tmp && pwd
+echo -n a; echo b
+A=1 sh -c 'echo $A'
+LINES
+    [ "$output" = $'/tmp\nab\n1' ]
+    [ "$(joblog_rows log | sort -n | cut -f7 | tr '\n' ' ')" = "0 1 127 2 3 0 0 0 " ]
+    [[ $stderr == *"no-such-command-xyz: command not found"* ]]
+}

@@ -192,6 +192,60 @@ shell_quote_wraps_and_escapes_single_quotes(void)
     pr_buf_free(&b);
 }
 
+static int
+splits(const char *line, const char *want)
+{
+    char **argv = NULL;
+    struct pr_buf b = {0};
+    size_t i;
+    int ok;
+
+    if (!pr_shell_split_simple(line, strlen(line), &argv))
+        return want == NULL;
+    for (i = 0; argv[i] != NULL; i++) {
+        if (i > 0)
+            pr_buf_append(&b, "|", 1);
+        pr_buf_append(&b, argv[i], strlen(argv[i]));
+        free(argv[i]);
+    }
+    free(argv);
+    pr_buf_append(&b, "", 1);
+    ok = want != NULL && strcmp(b.data, want) == 0;
+    pr_buf_free(&b);
+    return ok;
+}
+
+static void
+simple_lines_start_without_the_shell(void)
+{
+    ASSERT_TRUE(splits("true", "true"));
+    ASSERT_TRUE(splits("gzip -9 a.txt", "gzip|-9|a.txt"));
+    ASSERT_TRUE(splits("  ls\t-l  /tmp ", "ls|-l|/tmp"));
+    ASSERT_TRUE(splits("./build.sh --fast x,y@z:1+2", "./build.sh|--fast|x,y@z:1+2"));
+}
+
+static void
+lines_with_shell_syntax_keep_the_shell(void)
+{
+    static const char *const need_shell[] = {
+        "exit 3", "cd /tmp", "export A", "if true", "echo hi", "printf x",
+        "pwd", "kill 1", "read x", ". ./env", ": nothing", "A=1 cmd",
+        "cmd 'quoted'", "cmd \"dq\"", "cmd $HOME", "cmd `x`", "ls *.c",
+        "ls a?", "ls [ab]", "cat ~/x", "cmd > out", "cmd < in", "a | b",
+        "a; b", "a && b", "a & ", "cmd # comment", "(sub)", "{ x; }",
+        "cmd a\\b", "a\nb", "x=1", "cmd %1", "! cmd", "   ", "",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(need_shell) / sizeof(need_shell[0]); i++) {
+        if (!splits(need_shell[i], NULL)) {
+            fprintf(stderr, "split without the shell: \"%s\"\n",
+                    need_shell[i]);
+            ASSERT_TRUE(0);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -206,6 +260,8 @@ main(void)
         TEST_CASE(template_replace_string_takes_the_place_of_braces),
         TEST_CASE(template_nul_in_an_argument_is_refused),
         TEST_CASE(shell_quote_wraps_and_escapes_single_quotes),
+        TEST_CASE(simple_lines_start_without_the_shell),
+        TEST_CASE(lines_with_shell_syntax_keep_the_shell),
     };
 
     return pr_test_run(cases, sizeof(cases) / sizeof(cases[0]));
