@@ -31,7 +31,10 @@ enum timer_phase {
 struct spawn_run {
     const struct pr_spawn_ctx *ctx;
     struct pr_task *task;
-    uv_process_t proc;
+    uv_process_t proc;   /* the portable path: uv_spawn */
+    uv_poll_t pidpoll;   /* the fast path: a pidfd that turns readable */
+    int pidfd;
+    int fast;            /* started by pr_sys_spawn, watched by pidpoll */
     uv_pipe_t pipes[2];
     uv_timer_t timer;
     int open_handles;
@@ -144,28 +147,64 @@ on_timer(uv_timer_t *timer)
     }
 }
 
+/* The main process is gone: note how it ended, then end what it left in
+ * its group.  ESRCH, the common case, means nothing was left. */
 static void
-on_proc_exit(uv_process_t *proc, int64_t exit_status, int term_signal)
+process_exited(struct spawn_run *run, uv_loop_t *loop, int exit_status,
+               int term_signal)
 {
-    struct spawn_run *run = proc->data;
-
-    run->task->exit_status = (int)exit_status;
+    run->task->exit_status = exit_status;
     run->task->term_signal = term_signal;
     run->running = 0;
-    close_handle((uv_handle_t *)proc);
-    /* Whatever the task left behind in its group goes now.  ESRCH, the
-     * common case, means nothing was left. */
     if (kill(-run->task->pid, SIGTERM) == 0) {
         /* A stopped process would not act on SIGTERM until continued. */
         kill(-run->task->pid, SIGCONT);
         run->group_alive = 1;
         run->phase = PHASE_GROUP_POLL;
         run->poll_ms = 1;
-        run->term_at = uv_now(proc->loop);
+        run->term_at = uv_now(loop);
         uv_timer_start(&run->timer, on_timer, run->poll_ms, 0);
         return;
     }
     group_gone(run);
+}
+
+static void
+on_proc_exit(uv_process_t *proc, int64_t exit_status, int term_signal)
+{
+    struct spawn_run *run = proc->data;
+
+    close_handle((uv_handle_t *)proc);
+    process_exited(run, proc->loop, (int)exit_status, term_signal);
+}
+
+static void
+on_pidpoll_closed(uv_handle_t *handle)
+{
+    struct spawn_run *run = handle->data;
+
+    close(run->pidfd);
+    run->pidfd = -1;
+    on_handle_closed(handle);
+}
+
+static void
+on_pidfd(uv_poll_t *poll, int status, int events)
+{
+    struct spawn_run *run = poll->data;
+    int exit_status = 0;
+    int term_signal = 0;
+    int rc = pr_sys_reap(run->task->pid, &exit_status, &term_signal);
+
+    (void)status;
+    (void)events;
+    if (rc == 0)
+        return; /* not yet */
+    uv_poll_stop(poll);
+    uv_close((uv_handle_t *)poll, on_pidpoll_closed);
+    if (rc < 0)
+        term_signal = SIGKILL; /* cannot tell; it is gone in any case */
+    process_exited(run, poll->loop, exit_status, term_signal);
 }
 
 static void
@@ -270,6 +309,90 @@ check_cwd(struct pr_task *task)
     return 0;
 }
 
+/* posix_spawn looks a name up in poolrun's PATH, uv_spawn in the task's:
+ * a task that sets its own PATH takes the portable path. */
+static int
+fast_path_ok(const struct pr_task *task)
+{
+    size_t i;
+
+    if (!pr_sys_spawn_available())
+        return 0;
+    if (task->spec == NULL || task->spec->env == NULL)
+        return 1;
+    for (i = 0; task->spec->env[i] != NULL; i++)
+        if (strncmp(task->spec->env[i], "PATH", 4) == 0 &&
+            (task->spec->env[i][4] == '=' || task->spec->env[i][4] == '\0'))
+            return 0;
+    return 1;
+}
+
+/* vfork-style spawn with plain pipes and a pidfd on the loop: no fork()
+ * of poolrun's memory and no SIGCHLD handling. */
+static int
+fast_spawn(struct spawn_run *run, const uv_process_options_t *opts,
+           int script_fd)
+{
+    const struct pr_spawn_ctx *ctx = run->ctx;
+    struct pr_sys_spawn so;
+    int out[2], err[2];
+    int pid = 0, pidfd = -1;
+    int rc;
+
+    rc = pr_sys_pipe(out);
+    if (rc != 0)
+        return rc;
+    rc = pr_sys_pipe(err);
+    if (rc != 0) {
+        close(out[0]);
+        close(out[1]);
+        return rc;
+    }
+    so.file = opts->file;
+    so.argv = opts->args;
+    so.envp = opts->env;
+    so.cwd = opts->cwd;
+    so.out_fd = out[1];
+    so.err_fd = err[1];
+    so.fd3 = script_fd;
+    rc = pr_sys_spawn(&so, &pid, &pidfd);
+    close(out[1]);
+    close(err[1]);
+    if (rc == 0) {
+        rc = uv_pipe_open(&run->pipes[0], out[0]);
+        if (rc == 0)
+            out[0] = -1;
+    }
+    if (rc == 0) {
+        rc = uv_pipe_open(&run->pipes[1], err[0]);
+        if (rc == 0)
+            err[0] = -1;
+    }
+    if (out[0] >= 0)
+        close(out[0]);
+    if (err[0] >= 0)
+        close(err[0]);
+    if (rc != 0) {
+        if (pidfd >= 0) {
+            /* Started but cannot be read: it must not run unwatched. */
+            int st, sig;
+
+            kill(-pid, SIGKILL);
+            while (pr_sys_reap(pid, &st, &sig) == 0)
+                ;
+            close(pidfd);
+        }
+        return rc;
+    }
+    run->pidfd = pidfd;
+    uv_poll_init(ctx->loop, &run->pidpoll, pidfd);
+    run->pidpoll.data = run;
+    run->fast = 1;
+    run->proc.pid = pid;
+    uv_poll_start(&run->pidpoll, UV_READABLE, on_pidfd);
+    return 0;
+}
+
 static int
 spawn(struct spawn_run *run)
 {
@@ -342,7 +465,10 @@ spawn(struct spawn_run *run)
 
     task->start_ns = uv_hrtime();
     task->start_wall = pr_wall_time();
-    rc = uv_spawn(ctx->loop, &run->proc, &opts);
+    if (fast_path_ok(task))
+        rc = fast_spawn(run, &opts, script_fd);
+    else
+        rc = uv_spawn(ctx->loop, &run->proc, &opts);
     ctx->env[ctx->env_seq] = NULL;
     ctx->env[ctx->env_slot] = NULL;
     if (script_fd >= 0)
@@ -394,9 +520,11 @@ pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
         run->open_handles++;
     }
     run->proc.data = run;
+    run->pidfd = -1;
     rc = spawn(run);
-    /* uv_spawn initialises the handle even when it fails. */
-    if (run->proc.type == UV_PROCESS)
+    /* uv_spawn initialises the handle even when it fails; the fast path
+     * has a pidfd poll only once the process runs. */
+    if (run->fast || run->proc.type == UV_PROCESS)
         run->open_handles++;
     if (rc != 0) {
         /* Every handle still closes, and the error record goes out through

@@ -2,9 +2,16 @@
  * sys: Linux answers from /proc, with a POSIX fallback.  Only cold paths
  * call these (a task that left processes behind), so a /proc scan is fine.
  */
+#ifdef __linux__
+/* posix_spawn's POSIX_SPAWN_SETSID and addchdir_np are GNU extensions. */
+#define _GNU_SOURCE
+#endif
 #include "sys.h"
 
 #include <dirent.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -131,3 +138,144 @@ pr_sys_group_alive(pid_t pgid)
 #endif
     return 1;
 }
+
+int
+pr_sys_pipe(int fds[2])
+{
+#ifdef __linux__
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return -errno;
+#else
+    if (pipe(fds) != 0)
+        return -errno;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+#endif
+    return 0;
+}
+
+#if defined(__linux__) && defined(SYS_pidfd_open) &&                          \
+    defined(POSIX_SPAWN_SETSID) && defined(__GLIBC__) &&                      \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29))
+#define PR_HAVE_FAST_SPAWN 1
+
+static int
+pidfd_open_(pid_t pid)
+{
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int
+pr_sys_spawn_available(void)
+{
+    static int available = -1;
+
+    if (available < 0) {
+        int fd = pidfd_open_(getpid());
+
+        available = fd >= 0;
+        if (fd >= 0)
+            close(fd);
+    }
+    return available;
+}
+
+int
+pr_sys_spawn(const struct pr_sys_spawn *o, int *pid_out, int *pidfd_out)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t none, all;
+    pid_t pid;
+    int rc;
+    int fd;
+
+    if (!pr_sys_spawn_available())
+        return -ENOSYS;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    /* A new session (so the task's group can be signalled as one), an
+     * empty signal mask and every signal at its default, even those we
+     * ignore (SIGPIPE). */
+    sigemptyset(&none);
+    sigfillset(&all);
+    sigdelset(&all, SIGKILL);
+    sigdelset(&all, SIGSTOP);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID |
+                                        POSIX_SPAWN_SETSIGMASK |
+                                        POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, o->out_fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, o->err_fd, 2);
+    if (o->fd3 >= 0)
+        posix_spawn_file_actions_adddup2(&fa, o->fd3, 3);
+    if (o->cwd != NULL)
+        posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
+    if (strchr(o->file, '/') != NULL)
+        rc = posix_spawn(&pid, o->file, &fa, &attr, o->argv, o->envp);
+    else
+        rc = posix_spawnp(&pid, o->file, &fa, &attr, o->argv, o->envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0)
+        return -rc;
+    fd = pidfd_open_(pid);
+    if (fd < 0) {
+        /* Cannot watch it: do not leave it running unwatched. */
+        int status;
+
+        rc = -errno;
+        kill(-pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return rc;
+    }
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    *pid_out = pid;
+    *pidfd_out = fd;
+    return 0;
+}
+
+int
+pr_sys_reap(int pid, int *exit_status, int *term_signal)
+{
+    int status;
+    pid_t r;
+
+    do
+        r = waitpid(pid, &status, WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r == 0)
+        return 0;
+    if (r < 0)
+        return -errno;
+    *exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+    *term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    return 1;
+}
+#else
+int
+pr_sys_spawn_available(void)
+{
+    return 0;
+}
+
+int
+pr_sys_spawn(const struct pr_sys_spawn *o, int *pid_out, int *pidfd_out)
+{
+    (void)o;
+    (void)pid_out;
+    (void)pidfd_out;
+    return -ENOSYS;
+}
+
+int
+pr_sys_reap(int pid, int *exit_status, int *term_signal)
+{
+    (void)pid;
+    (void)exit_status;
+    (void)term_signal;
+    return -ENOSYS;
+}
+#endif

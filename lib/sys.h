@@ -23,4 +23,31 @@ int pr_sys_cloexec_from(int low);
  * Returns -1 when fd is something else or this cannot be done here. */
 int pr_sys_reopen_for_watch(int fd);
 
+/* A pipe whose two ends are close-on-exec.  Returns 0 or -errno. */
+int pr_sys_pipe(int fds[2]);
+
+/* How to start a task with pr_sys_spawn. */
+struct pr_sys_spawn {
+    const char *file;   /* a path, or a name searched in poolrun's PATH */
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;    /* or NULL */
+    int out_fd;         /* becomes the task's fd 1 */
+    int err_fd;         /* becomes its fd 2 */
+    int fd3;            /* becomes its fd 3, or -1 */
+};
+
+/* Is the fast spawn (posix_spawn, a new session, a pidfd) there? */
+int pr_sys_spawn_available(void);
+
+/* Starts a process as o says, in a new session, with default signal
+ * handling, an empty mask and /dev/null as stdin.  Returns 0 with its pid
+ * and a pidfd (readable once it exits; close it), -ENOSYS where this
+ * cannot be done, or the -errno of the failed spawn or exec. */
+int pr_sys_spawn(const struct pr_sys_spawn *o, int *pid, int *pidfd);
+
+/* Reaps exactly pid if it has exited.  Returns 1 with its exit status or
+ * signal, 0 if it still runs, or -errno. */
+int pr_sys_reap(int pid, int *exit_status, int *term_signal);
+
 #endif
