@@ -224,3 +224,19 @@ JSON
     # Equal priorities keep input order.
     [ "$(cat out2)" = $'first\n2\n3\n4' ]
 }
+
+@test "a task that sets its own PATH finds its command there" {
+    mkdir bin
+    printf '#!/bin/sh\necho "mine: $*"\n' >bin/mytool
+    chmod +x bin/mytool
+    cat >p.json <<JSON
+{"tasks":[
+ {"argv":["mytool","a b"],"env":{"PATH":"$PWD/bin:/usr/bin:/bin"}},
+ {"cmd":"mytool x; exit 4","env":{"PATH":"$PWD/bin:/usr/bin:/bin"}},
+ {"cmd":"sleep 1000 & echo \$! > bg.pid","env":{"PATH":"/usr/bin:/bin"}}]}
+JSON
+    run -1 --separate-stderr poolrun -k -f p.json
+    [ "$output" = $'mine: a b\nmine: x' ]
+    # The leftover of the third task is ended on this path too.
+    not_alive "$(cat bg.pid)"
+}
