@@ -268,6 +268,34 @@ scan_string(struct scan *sc, struct pr_buf *key)
 
 static int scan_value(struct scan *sc);
 
+/* Cuts the path back to len bytes, keeping it NUL-terminated. */
+static void
+set_path_len(struct scan *sc, size_t len)
+{
+    sc->path.len = len;
+    pr_buf_append(&sc->path, "", 1);
+    sc->path.len--;
+}
+
+/* After a member of an object or array: back to the container's path,
+ * then a comma or the closer must follow. */
+static int
+next_member(struct scan *sc, size_t base, int rc, char closer)
+{
+    set_path_len(sc, base);
+    skip_ws(sc);
+    if (rc != 0)
+        return rc;
+    if (sc->doc->text[sc->i] == ',') {
+        sc->i++;
+        skip_ws(sc);
+        return 0;
+    }
+    if (sc->doc->text[sc->i] != closer)
+        return fail_at(sc->doc, sc->i, NULL, "invalid JSON");
+    return 0;
+}
+
 static int
 scan_object(struct scan *sc)
 {
@@ -296,25 +324,14 @@ scan_object(struct scan *sc)
         if (base > 0)
             pr_buf_append(&sc->path, ".", 1);
         pr_buf_append(&sc->path, key.data, key.len - 1);
-        pr_buf_append(&sc->path, "", 1);
-        sc->path.len--;
+        set_path_len(sc, sc->path.len);
         skip_ws(sc);
         if (sc->doc->text[sc->i] != ':') {
             rc = fail_at(sc->doc, sc->i, NULL, "invalid JSON");
             break;
         }
         sc->i++;
-        rc = scan_value(sc);
-        sc->path.len = base;
-        pr_buf_append(&sc->path, "", 1);
-        sc->path.len--;
-        skip_ws(sc);
-        if (rc == 0 && sc->doc->text[sc->i] == ',') {
-            sc->i++;
-            skip_ws(sc);
-        } else if (rc == 0 && sc->doc->text[sc->i] != '}') {
-            rc = fail_at(sc->doc, sc->i, NULL, "invalid JSON");
-        }
+        rc = next_member(sc, base, scan_value(sc), '}');
     }
     sc->i++;
     while (nkeys > 0)
@@ -337,19 +354,8 @@ scan_array(struct scan *sc)
         int n = snprintf(num, sizeof(num), "[%u]", idx++);
 
         pr_buf_append(&sc->path, num, (size_t)n);
-        pr_buf_append(&sc->path, "", 1);
-        sc->path.len--;
-        rc = scan_value(sc);
-        sc->path.len = base;
-        pr_buf_append(&sc->path, "", 1);
-        sc->path.len--;
-        skip_ws(sc);
-        if (rc == 0 && sc->doc->text[sc->i] == ',') {
-            sc->i++;
-            skip_ws(sc);
-        } else if (rc == 0 && sc->doc->text[sc->i] != ']') {
-            rc = fail_at(sc->doc, sc->i, NULL, "invalid JSON");
-        }
+        set_path_len(sc, sc->path.len);
+        rc = next_member(sc, base, scan_value(sc), ']');
     }
     sc->i++;
     return rc;
