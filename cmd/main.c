@@ -93,6 +93,20 @@ shown_command(const struct pr_task *task, char *out, size_t outlen)
     out[o] = '\0';
 }
 
+/* Output that no temporary file could take (a full disk) is said, not
+ * silently missing. */
+static void
+report_lost(const struct pr_task *task, int stream, const struct pr_capture *c)
+{
+    if (c->lost == 0)
+        return;
+    fprintf(stderr,
+            "poolrun: task %llu: %llu bytes of its %s were lost: cannot write "
+            "a temporary file: %s\n",
+            (unsigned long long)task->seq, (unsigned long long)c->lost,
+            stream == 1 ? "stdout" : "stderr", uv_strerror(c->lost_err));
+}
+
 static void
 on_record(void *data, const struct pr_task *task)
 {
@@ -102,6 +116,8 @@ on_record(void *data, const struct pr_task *task)
     int n;
 
     (void)data;
+    report_lost(task, 1, &task->out);
+    report_lost(task, 2, &task->err);
     if (task->status == PR_TASK_OK || task->status == PR_TASK_SKIPPED)
         return;
     /* A reader that went away needs no warning, and neither does a task
@@ -195,6 +211,12 @@ exit_status(const struct pr_pool_result *res)
     if (res->input_error != 0) {
         fprintf(stderr, "poolrun: reading the input: %s\n",
                 uv_strerror(res->input_error));
+        return EXIT_OWN_ERROR;
+    }
+    if (res->output_lost != 0) {
+        fprintf(stderr, "poolrun: the output of %llu task%s was cut short "
+                "(see above)\n", (unsigned long long)res->output_lost,
+                res->output_lost == 1 ? "" : "s");
         return EXIT_OWN_ERROR;
     }
     if (res->joblog_error != 0) {

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "task.h"
@@ -26,39 +27,62 @@ pr_capture_init(struct pr_capture *c)
     c->spill_fd = -1;
 }
 
+/* Moves what is in memory to a new temporary file.  Returns 0 or -errno. */
+static int
+start_spill(struct pr_capture *c)
+{
+    int fd = pr_tmpfile();
+    int rc;
+
+    if (fd < 0)
+        return fd;
+    rc = pr_write_all(fd, c->mem.data, c->mem.len);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    c->spill_fd = fd;
+    pr_buf_free(&c->mem);
+    return 0;
+}
+
 int
 pr_capture_append(struct pr_capture *c, const void *p, size_t n, size_t limit)
 {
+    struct stat st;
+    off_t before = 0;
+    int rc;
+
     c->total += n;
-    if (c->spill_fd < 0 && !c->spill_failed && c->mem.len + n > limit) {
-        int fd = pr_tmpfile();
-
-        if (fd < 0) {
-            c->spill_failed = 1;
-        } else {
-            int rc = pr_write_all(fd, c->mem.data, c->mem.len);
-
-            if (rc != 0) {
-                close(fd);
-                c->spill_failed = 1;
-            } else {
-                c->spill_fd = fd;
-                pr_buf_free(&c->mem);
-            }
+    if (c->lost_err != 0) {
+        /* Already cut short: memory stays bounded, the rest is counted. */
+        c->lost += n;
+        return c->lost_err;
+    }
+    if (c->spill_fd < 0 && c->mem.len + n > limit) {
+        rc = start_spill(c);
+        if (rc != 0) {
+            /* No file to be had: what memory holds stays, this is lost. */
+            c->lost_err = rc;
+            c->lost += n;
+            return rc;
         }
     }
-    if (c->spill_fd >= 0) {
-        int rc = pr_write_all(c->spill_fd, p, n);
-
-        if (rc == 0)
-            return 0;
-        /* The disk filled up: keep the rest in memory, lose nothing. */
-        c->spill_failed = 1;
+    if (c->spill_fd < 0) {
         pr_buf_append(&c->mem, p, n);
-        return rc;
+        return 0;
     }
-    pr_buf_append(&c->mem, p, n);
-    return 0;
+    if (fstat(c->spill_fd, &st) == 0)
+        before = st.st_size;
+    rc = pr_write_all(c->spill_fd, p, n);
+    if (rc != 0) {
+        /* A full disk: count exactly what did not reach the file. */
+        off_t written = fstat(c->spill_fd, &st) == 0 ? st.st_size - before : 0;
+
+        c->lost_err = rc;
+        c->lost += n - (size_t)(written > 0 ? written : 0);
+    }
+    return rc;
 }
 
 int

@@ -19,16 +19,18 @@ struct pr_task;
 struct pr_capture {
     struct pr_buf mem;
     int spill_fd; /* -1 until the capture spills to a temporary file */
-    int spill_failed;
     uint64_t total; /* every byte the task wrote */
+    uint64_t lost;  /* bytes dropped: no temporary file could take them */
+    int lost_err;   /* why (negative errno), or 0 */
     int mid_line;   /* --tag: the last byte seen was not a newline */
 };
 
 void pr_capture_init(struct pr_capture *c);
 
 /* Appends n bytes; past `limit` bytes in memory the capture moves to a
- * temporary file.  If no file can be made it stays in memory: nothing is
- * dropped.  Returns 0, or a negative errno if writing the file failed. */
+ * temporary file.  If no file can be made or written (a full disk), the
+ * capture keeps what it has, drops the rest and counts it in `lost`, so
+ * memory stays bounded.  Returns 0, or the negative errno of the file. */
 int pr_capture_append(struct pr_capture *c, const void *p, size_t n,
                       size_t limit);
 

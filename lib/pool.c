@@ -244,6 +244,8 @@ record(struct pr_pool *pool, struct pr_task *task)
     task->end_ns = task->start_ns ? uv_hrtime() : 0;
     res->counts[task->status]++;
     res->total++;
+    if (task->out.lost != 0 || task->err.lost != 0)
+        res->output_lost++;
     if (pool->joblog != NULL && task->status != PR_TASK_SKIPPED) {
         int rc = pr_joblog_write(pool->joblog, task);
 

@@ -80,6 +80,7 @@ struct pr_pool_result {
     int input_error;  /* negative error reading input, or 0 */
     char input_msg[1024]; /* what was wrong with the input, if said */
     int joblog_error; /* negative errno writing the joblog, or 0 */
+    uint64_t output_lost; /* tasks part of whose output was lost */
 };
 
 /* Returns a new pool on loop; free with pr_pool_free after the loop ran.

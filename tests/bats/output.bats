@@ -144,3 +144,18 @@ LINES
     # 40 MiB went through; peak RSS stays under 16 MiB.
     [ "$(tail -n 1 rss)" -lt 16384 ]
 }
+
+@test "a full disk for the temporary files: the lost bytes are reported, the other tasks go on" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root to mount a small tmpfs"
+    mkdir tiny
+    mount -t tmpfs -o size=64k tmpfs tiny || skip "cannot mount a tmpfs here"
+    printf '%s\n' 'head -c 300000 /dev/zero | tr "\0" a; echo' 'echo small' >lines
+    run -255 --separate-stderr env TMPDIR="$PWD/tiny" "$POOLRUN" -k --buffer-size 16K <lines
+    umount tiny
+    # 64 KiB reached the file; the other 234,465 bytes (its newline too)
+    # are counted as lost; task 2's output follows whole.
+    [ "${#output}" -eq $((65536 + 5)) ]
+    [ "${output: -5}" = small ]
+    [[ $stderr == *"task 1: 234465 bytes of its stdout were lost: cannot write a temporary file: no space left on device"* ]]
+    [[ $stderr == *"the output of 1 task was cut short"* ]]
+}

@@ -2,6 +2,7 @@
  * spilling to a file, and a failed write reported once. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <unistd.h>
 #include <uv.h>
@@ -164,6 +165,36 @@ capture_past_limit_spills_to_a_file_and_emits_everything(void)
     close(fd);
 }
 
+static void
+capture_without_a_temporary_file_keeps_memory_bounded_and_counts_the_loss(void)
+{
+    struct pr_capture c;
+    char buf[256];
+    int fd = pr_tmpfile();
+    const char *old = getenv("TMPDIR");
+    char *saved = old ? strdup(old) : NULL;
+
+    setenv("TMPDIR", "/nonexistent/poolrun-test", 1);
+    pr_capture_init(&c);
+    ASSERT_EQ(pr_capture_append(&c, "0123456789", 10, 16), 0);
+    ASSERT_TRUE(pr_capture_append(&c, "abcdefghij", 10, 16) != 0);
+    ASSERT_TRUE(pr_capture_append(&c, "klmno", 5, 16) != 0);
+    if (saved) {
+        setenv("TMPDIR", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("TMPDIR");
+    }
+    ASSERT_EQ(c.total, 25);
+    ASSERT_EQ(c.lost, 15);
+    ASSERT_EQ(c.lost_err, UV_ENOENT);
+    ASSERT_EQ(c.mem.len, 10);
+    ASSERT_EQ(pr_capture_emit(&c, fd), 0);
+    ASSERT_EQ(slurp(fd, buf, sizeof(buf)), 10);
+    pr_capture_free(&c);
+    close(fd);
+}
+
 static int errors_seen;
 static int error_code;
 
@@ -209,6 +240,8 @@ main(void)
         TEST_CASE(output_keep_order_holds_later_tasks_until_earlier_finish),
         TEST_CASE(output_line_mode_writes_only_whole_lines_until_the_end),
         TEST_CASE(capture_past_limit_spills_to_a_file_and_emits_everything),
+        TEST_CASE(
+            capture_without_a_temporary_file_keeps_memory_bounded_and_counts_the_loss),
         TEST_CASE(
             output_failed_write_is_reported_once_and_later_output_dropped),
     };
