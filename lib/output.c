@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sys.h"
 #include "task.h"
 
 #define COPY_CHUNK ((size_t)64 * 1024)
@@ -91,11 +92,16 @@ pr_capture_emit(struct pr_capture *c, int fd)
     int rc;
 
     if (c->spill_fd >= 0) {
-        char *chunk = pr_xmalloc(COPY_CHUNK);
+        char *chunk;
         off_t off = 0;
 
+        /* The kernel copies the file straight to fd where it can. */
+        rc = pr_sys_copy_to(c->spill_fd, &off, fd);
+        if (rc < 0)
+            return rc;
+        chunk = rc == 1 ? NULL : pr_xmalloc(COPY_CHUNK);
         rc = 0;
-        for (;;) {
+        while (chunk != NULL) {
             ssize_t r = pread(c->spill_fd, chunk, COPY_CHUNK, off);
 
             if (r < 0 && errno == EINTR)

@@ -10,6 +10,9 @@
 
 #include <dirent.h>
 #include <spawn.h>
+#ifdef __linux__
+#include <sys/sendfile.h>
+#endif
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <errno.h>
@@ -279,3 +282,35 @@ pr_sys_reap(int pid, int *exit_status, int *term_signal)
     return -ENOSYS;
 }
 #endif
+
+int
+pr_sys_copy_to(int in_fd, off_t *off, int out_fd)
+{
+#ifdef __linux__
+    struct stat st;
+
+    if (fstat(in_fd, &st) != 0)
+        return 0;
+    while (*off < st.st_size) {
+        ssize_t n = sendfile(out_fd, in_fd, off, (size_t)(st.st_size - *off));
+
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0; /* a non-blocking reader: the caller's loop waits */
+        if (n < 0 && (errno == EINVAL || errno == ENOSYS))
+            return 0; /* not for this pair of files */
+        if (n < 0)
+            return -errno;
+        break;
+    }
+    return 1;
+#else
+    (void)in_fd;
+    (void)off;
+    (void)out_fd;
+    return 0;
+#endif
+}

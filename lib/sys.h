@@ -23,6 +23,11 @@ int pr_sys_cloexec_from(int low);
  * Returns -1 when fd is something else or this cannot be done here. */
 int pr_sys_reopen_for_watch(int fd);
 
+/* Copies in_fd's bytes from offset *off to its end onto out_fd, inside the
+ * kernel where it can (sendfile).  Advances *off.  Returns 1 when done, 0
+ * when the caller should copy the rest itself, or -errno from writing. */
+int pr_sys_copy_to(int in_fd, off_t *off, int out_fd);
+
 /* A pipe whose two ends are close-on-exec.  Returns 0 or -errno. */
 int pr_sys_pipe(int fds[2]);
 
