@@ -93,6 +93,18 @@ shown_command(const struct pr_task *task, char *out, size_t outlen)
     out[o] = '\0';
 }
 
+/* libuv's words for an error, or the C library's where libuv has none
+ * (ENOEXEC, say).  Our codes are all negative errno values. */
+static const char *
+err_text(int err)
+{
+    const char *t = uv_strerror(err);
+
+    if (strncmp(t, "Unknown system error", 20) == 0)
+        return strerror(-err);
+    return t;
+}
+
 /* Output that no temporary file could take (a full disk) is said, not
  * silently missing. */
 static void
@@ -104,7 +116,7 @@ report_lost(const struct pr_task *task, int stream, const struct pr_capture *c)
             "poolrun: task %llu: %llu bytes of its %s were lost: cannot write "
             "a temporary file: %s\n",
             (unsigned long long)task->seq, (unsigned long long)c->lost,
-            stream == 1 ? "stdout" : "stderr", uv_strerror(c->lost_err));
+            stream == 1 ? "stdout" : "stderr", err_text(c->lost_err));
 }
 
 static void
@@ -145,11 +157,11 @@ on_record(void *data, const struct pr_task *task)
             strcmp(task->error_what, PR_ERR_CWD) == 0)
             fprintf(stderr, "poolrun: %s: %s %s: %s: %s\n", who,
                     task->error_what, task->spec->cwd,
-                    uv_strerror(task->error), cmd);
+                    err_text(task->error), cmd);
         else
             fprintf(stderr, "poolrun: %s: %s: %s: %s\n", who,
                     task->error_what ? task->error_what : "cannot start",
-                    uv_strerror(task->error), cmd);
+                    err_text(task->error), cmd);
         break;
     default:
         break;
@@ -163,7 +175,7 @@ on_throttle(void *data, int err, unsigned running)
     fprintf(stderr,
             "poolrun: cannot start another task (%s): running at "
             "most %u at a time from now on\n",
-            uv_strerror(err), running);
+            err_text(err), running);
 }
 
 /* "poolrun: 5 tasks: 3 ok, 1 failed, 1 skipped", statuses with no task
@@ -201,7 +213,7 @@ exit_status(const struct pr_pool_result *res)
         return EXIT_SIGNAL_BASE + SIGPIPE;
     if (res->output_error != 0) {
         fprintf(stderr, "poolrun: writing standard output: %s\n",
-                uv_strerror(res->output_error));
+                err_text(res->output_error));
         return EXIT_OWN_ERROR;
     }
     if (res->input_msg[0] != '\0') {
@@ -210,7 +222,7 @@ exit_status(const struct pr_pool_result *res)
     }
     if (res->input_error != 0) {
         fprintf(stderr, "poolrun: reading the input: %s\n",
-                uv_strerror(res->input_error));
+                err_text(res->input_error));
         return EXIT_OWN_ERROR;
     }
     if (res->output_lost != 0) {
@@ -221,7 +233,7 @@ exit_status(const struct pr_pool_result *res)
     }
     if (res->joblog_error != 0) {
         fprintf(stderr, "poolrun: writing the joblog: %s\n",
-                uv_strerror(res->joblog_error));
+                err_text(res->joblog_error));
         return EXIT_OWN_ERROR;
     }
     if (failed > EXIT_MAX_COUNTED)
@@ -359,7 +371,7 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
     rc = pr_pool_new(&pool, &loop, &cfg->pool);
     if (rc != 0) {
         fprintf(stderr, "poolrun: --joblog %s: %s\n", cfg->pool.joblog,
-                uv_strerror(rc));
+                err_text(rc));
         src->ops->free(src);
         uv_loop_close(&loop);
         pr_template_free(command);

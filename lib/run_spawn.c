@@ -393,6 +393,62 @@ fast_spawn(struct spawn_run *run, const uv_process_options_t *opts,
     return 0;
 }
 
+/* The full path execvp would run for name, or NULL. */
+static char *
+find_in_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    struct pr_buf b = {0};
+
+    if (strchr(name, '/') != NULL)
+        return pr_xstrdup(name);
+    if (path == NULL)
+        path = "/usr/bin:/bin";
+    while (*path != '\0') {
+        size_t n = strcspn(path, ":");
+
+        b.len = 0;
+        pr_buf_append(&b, n ? path : ".", n ? n : 1);
+        pr_buf_append(&b, "/", 1);
+        pr_buf_append(&b, name, strlen(name) + 1);
+        if (access(b.data, X_OK) == 0)
+            return b.data;
+        path += n;
+        if (*path == ':')
+            path++;
+    }
+    pr_buf_free(&b);
+    return NULL;
+}
+
+/* An executable file without "#!" is a shell script, as execvp and the
+ * shell treat it: run it with /bin/sh. */
+static int
+spawn_as_script(struct spawn_run *run, const uv_process_options_t *opts)
+{
+    uv_process_options_t o = *opts;
+    char *file = find_in_path(opts->args[0]);
+    char **args;
+    size_t n = 0, i;
+    int rc;
+
+    if (file == NULL)
+        return -ENOEXEC;
+    while (opts->args[n] != NULL)
+        n++;
+    args = pr_xcalloc(n + 2, sizeof(char *));
+    args[0] = run->ctx->shell;
+    args[1] = file;
+    for (i = 1; i < n; i++)
+        args[i + 1] = opts->args[i];
+    o.file = run->ctx->shell;
+    o.args = args;
+    rc = fast_spawn(run, &o, -1);
+    free(args);
+    free(file);
+    return rc;
+}
+
 static int
 spawn(struct spawn_run *run)
 {
@@ -465,10 +521,13 @@ spawn(struct spawn_run *run)
 
     task->start_ns = uv_hrtime();
     task->start_wall = pr_wall_time();
-    if (fast_path_ok(task))
+    if (fast_path_ok(task)) {
         rc = fast_spawn(run, &opts, script_fd);
-    else
+        if (rc == -ENOEXEC && task->argv != NULL)
+            rc = spawn_as_script(run, &opts);
+    } else {
         rc = uv_spawn(ctx->loop, &run->proc, &opts);
+    }
     ctx->env[ctx->env_seq] = NULL;
     ctx->env[ctx->env_slot] = NULL;
     if (script_fd >= 0)

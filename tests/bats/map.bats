@@ -186,3 +186,16 @@ no_code_ran() {
     [ "$(cut -d' ' -f1 <<<"$output" | tr '\n' ' ')" = "1 2 3 4 " ]
     [ "$(cut -d' ' -f2 <<<"$output" | sort -u | tr '\n' ' ')" = "1 2 " ]
 }
+
+@test "an executable without #! runs as a shell script, as execvp and sh do" {
+    printf 'echo "script got: $1"\n' >noshebang
+    chmod +x noshebang
+    run -0 poolrun -k ./noshebang ::: 'a b'
+    [ "$output" = "script got: a b" ]
+    run -0 poolrun <<<'./noshebang plain'
+    [ "$output" = "script got: plain" ]
+    mkdir bin
+    cp noshebang bin/found-in-path
+    PATH="$PWD/bin:$PATH" run -0 "$POOLRUN" found-in-path ::: x
+    [ "$output" = "script got: x" ]
+}
