@@ -20,6 +20,10 @@
 /* All tasks' captures together hold at most 4 --buffer-size, and at least
  * this much, in memory. */
 #define PR_OUTPUT_MIN_BUDGET ((size_t)4 * 1024 * 1024)
+/* Captures reuse the memory of emitted ones: a fresh buffer costs a page
+ * fault per 4 KiB, which showed as the largest item of grouped output. */
+#define SPARE_BUFFERS 4
+#define SPARE_MAX ((size_t)2 * 1024 * 1024)
 
 void
 pr_capture_init(struct pr_capture *c)
@@ -146,6 +150,9 @@ struct pr_output {
     struct pr_buf tagged;     /* --tag: scratch for tagged bytes */
     size_t mem_held;          /* capture memory of all tasks together */
     size_t mem_budget;        /* past it, captures spill at once */
+    struct pr_buf spare[SPARE_BUFFERS]; /* emitted captures' memory, kept
+                                           for the next ones */
+    size_t nspare;
 };
 
 struct pr_output *
@@ -177,6 +184,8 @@ pr_output_free(struct pr_output *out)
         pr_task_free(PR_CONTAINER_OF(n, struct pr_task, node));
     }
     pr_buf_free(&out->tagged);
+    while (out->nspare > 0)
+        pr_buf_free(&out->spare[--out->nspare]);
     free(out);
 }
 
@@ -320,12 +329,30 @@ dispatch(struct pr_output *out, struct pr_task *task, int stream,
 
         if (out->mem_held + n > out->mem_budget)
             limit = 0;
+        if (c->mem.data == NULL && c->spill_fd < 0 && limit > 0 &&
+            out->nspare > 0) {
+            c->mem = out->spare[--out->nspare];
+            before = c->mem.cap;
+            out->mem_held += before;
+        }
         pr_capture_append(c, p, n, limit);
         out->mem_held = out->mem_held - before + c->mem.cap;
         break;
     }
         break;
     }
+}
+
+/* Takes b's memory for a later capture, if it is worth keeping. */
+static void
+keep_spare(struct pr_output *out, struct pr_buf *b)
+{
+    if (b->data == NULL || b->cap > SPARE_MAX || out->nspare == SPARE_BUFFERS)
+        return;
+    out->spare[out->nspare] = *b;
+    out->spare[out->nspare].len = 0;
+    out->nspare++;
+    memset(b, 0, sizeof(*b));
 }
 
 static void
@@ -338,6 +365,8 @@ emit_task(struct pr_output *out, struct pr_task *task)
         emit_capture(out, 1, &task->out);
         emit_capture(out, 2, &task->err);
         out->mem_held -= task->out.mem.cap + task->err.mem.cap;
+        keep_spare(out, &task->out.mem);
+        keep_spare(out, &task->err.mem);
     }
     pr_task_free(task);
 }

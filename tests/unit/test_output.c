@@ -195,6 +195,33 @@ capture_without_a_temporary_file_keeps_memory_bounded_and_counts_the_loss(void)
     close(fd);
 }
 
+static void
+output_reuses_the_memory_of_emitted_captures(void)
+{
+    struct pr_output *out;
+    struct pr_task *a, *b;
+    const char *old;
+
+    open_files();
+    out = sink(PR_OUT_GROUP, 0, 1024);
+    a = task_with(1, out, "first task\n", "");
+    old = a->out.mem.data;
+    ASSERT_TRUE(old != NULL);
+    pr_output_finish(out, a);
+    b = task_with(2, out, "second\n", "");
+    ASSERT_TRUE(b->out.mem.data == old);
+    pr_output_finish(out, b);
+    {
+        char buf[64];
+
+        slurp(out_fd, buf, sizeof(buf));
+        ASSERT_MEM_EQ(buf, strlen(buf), "first task\nsecond\n");
+    }
+    pr_output_free(out);
+    close(out_fd);
+    close(err_fd);
+}
+
 static int errors_seen;
 static int error_code;
 
