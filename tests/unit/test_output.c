@@ -267,6 +267,7 @@ main(void)
         TEST_CASE(output_keep_order_holds_later_tasks_until_earlier_finish),
         TEST_CASE(output_line_mode_writes_only_whole_lines_until_the_end),
         TEST_CASE(capture_past_limit_spills_to_a_file_and_emits_everything),
+        TEST_CASE(output_reuses_the_memory_of_emitted_captures),
         TEST_CASE(
             capture_without_a_temporary_file_keeps_memory_bounded_and_counts_the_loss),
         TEST_CASE(
