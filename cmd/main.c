@@ -30,43 +30,6 @@
 
 #define SHOWN_COMMAND_MAX 80
 
-static const char *
-signal_name(int sig)
-{
-    switch (sig) {
-    case SIGHUP:
-        return "SIGHUP";
-    case SIGINT:
-        return "SIGINT";
-    case SIGQUIT:
-        return "SIGQUIT";
-    case SIGILL:
-        return "SIGILL";
-    case SIGABRT:
-        return "SIGABRT";
-    case SIGFPE:
-        return "SIGFPE";
-    case SIGKILL:
-        return "SIGKILL";
-    case SIGSEGV:
-        return "SIGSEGV";
-    case SIGPIPE:
-        return "SIGPIPE";
-    case SIGALRM:
-        return "SIGALRM";
-    case SIGTERM:
-        return "SIGTERM";
-    case SIGUSR1:
-        return "SIGUSR1";
-    case SIGUSR2:
-        return "SIGUSR2";
-    case SIGBUS:
-        return "SIGBUS";
-    default:
-        return "signal";
-    }
-}
-
 /* The command as one short line: newlines and tabs shown as \n and \t,
  * cut at SHOWN_COMMAND_MAX bytes with "...". */
 static void
@@ -148,9 +111,13 @@ on_record(void *data, const struct pr_task *task)
         fprintf(stderr, "poolrun: %s: exit status %d: %s\n", who,
                 task->exit_status, cmd);
         break;
+    case PR_TASK_TIMEOUT:
+        fprintf(stderr, "poolrun: %s: timed out after %.3g s: %s\n", who,
+                pr_task_runtime(task), cmd);
+        break;
     case PR_TASK_KILLED:
         fprintf(stderr, "poolrun: %s: killed by signal %d (%s): %s\n", who,
-                task->term_signal, signal_name(task->term_signal), cmd);
+                task->term_signal, pr_signal_name(task->term_signal), cmd);
         break;
     case PR_TASK_ERROR:
         if (task->error_what != NULL &&
@@ -199,7 +166,7 @@ print_summary(const struct pr_pool_result *res)
 }
 
 static int
-exit_status(const struct pr_pool_result *res)
+exit_status(const struct pr_pool_result *res, enum pr_exit_policy policy)
 {
     uint64_t failed = res->counts[PR_TASK_FAILED] +
                       res->counts[PR_TASK_TIMEOUT] +
@@ -207,6 +174,8 @@ exit_status(const struct pr_pool_result *res)
 
     if (res->stop == PR_STOP_SIGNAL)
         return EXIT_SIGNAL_BASE + res->stop_signal;
+    if (res->stop == PR_STOP_HALT)
+        return res->halt_code;
     if (res->stop == PR_STOP_DRAIN)
         return EXIT_SIGNAL_BASE + SIGHUP;
     if (res->output_error == UV_EPIPE)
@@ -235,6 +204,17 @@ exit_status(const struct pr_pool_result *res)
         fprintf(stderr, "poolrun: writing the joblog: %s\n",
                 err_text(res->joblog_error));
         return EXIT_OWN_ERROR;
+    }
+    switch (policy) {
+    case PR_EXIT_FIRST:
+        return res->have_code ? res->first_code : EXIT_OK;
+    case PR_EXIT_LAST:
+        return res->have_code ? res->last_code : EXIT_OK;
+    case PR_EXIT_MAX:
+        return res->have_code ? res->max_code : EXIT_OK;
+    case PR_EXIT_COUNT:
+    default:
+        break;
     }
     if (failed > EXIT_MAX_COUNTED)
         return EXIT_TOO_MANY;
@@ -388,7 +368,7 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
     }
     if (cfg->summary || res->counts[PR_TASK_OK] != res->total)
         print_summary(res);
-    return exit_status(res);
+    return exit_status(res, cfg->exit_policy);
 }
 
 int

@@ -42,7 +42,13 @@ enum opt_id {
     OPT_SHELL,
     OPT_ORDER,
     OPT_FILE,
-    OPT_JSON
+    OPT_JSON,
+    OPT_TIMEOUT,
+    OPT_RETRIES,
+    OPT_RETRY_ON,
+    OPT_RETRY_DELAY,
+    OPT_HALT,
+    OPT_EXIT_STATUS
 };
 
 struct opt_def {
@@ -78,6 +84,12 @@ static const struct opt_def defs[] = {
     {0, "order", 1, OPT_ORDER},
     {'f', "file", 1, OPT_FILE},
     {0, "json", 0, OPT_JSON},
+    {0, "timeout", 1, OPT_TIMEOUT},
+    {0, "retries", 1, OPT_RETRIES},
+    {0, "retry-on", 1, OPT_RETRY_ON},
+    {0, "retry-delay", 1, OPT_RETRY_DELAY},
+    {0, "halt", 1, OPT_HALT},
+    {0, "exit-status", 1, OPT_EXIT_STATUS},
 };
 
 
@@ -187,6 +199,133 @@ parse_size(const char *name, const char *v, size_t *out, char *err,
     return 0;
 }
 
+/* --retry-on 1,75,timeout,SIGKILL: exit codes, `timeout`, signals. */
+static int
+parse_retry_on(const char *name, const char *v, struct pr_retry_policy *r,
+               char *err, size_t errlen)
+{
+    const char *p = v;
+
+    r->only_listed = 1;
+    memset(r->codes, 0, sizeof(r->codes));
+    memset(r->sigs, 0, sizeof(r->sigs));
+    r->on_timeout = 0;
+    while (1) {
+        size_t n = strcspn(p, ",");
+        char word[32];
+        long code;
+        int sig;
+
+        if (n == 0 || n >= sizeof(word))
+            return fail(err, errlen,
+                        "%s: '%s': give exit codes, timeout or signal names, "
+                        "separated by commas", name, v);
+        memcpy(word, p, n);
+        word[n] = '\0';
+        if (strcmp(word, "timeout") == 0)
+            r->on_timeout = 1;
+        else if (pr_parse_long(word, 0, 255, &code) == 0)
+            r->codes[code] = 1;
+        else if ((word[0] < '0' || word[0] > '9') &&
+                 (sig = pr_signal_number(word)) > 0)
+            r->sigs[sig] = 1;
+        else
+            return fail(err, errlen,
+                        "%s: '%s' is not an exit code (0-255), timeout or a "
+                        "signal name", name, word);
+        p += n;
+        if (*p == '\0')
+            return 0;
+        p++;
+    }
+}
+
+/* --retry-delay SECS or SECSxFACTOR (2x2: 2 s, then 4, 8...). */
+static int
+parse_retry_delay(const char *name, const char *v, struct pr_retry_policy *r,
+                  char *err, size_t errlen)
+{
+    char num[64];
+    const char *x = strchr(v, 'x');
+    size_t n = x != NULL ? (size_t)(x - v) : strlen(v);
+
+    if (n >= sizeof(num))
+        n = sizeof(num) - 1;
+    memcpy(num, v, n);
+    num[n] = '\0';
+    r->factor = 1;
+    if (pr_parse_seconds(num, &r->delay) != 0 ||
+        (x != NULL && (pr_parse_seconds(x + 1, &r->factor) != 0 ||
+                       r->factor < 1 || r->factor > 1000)))
+        return fail(err, errlen,
+                    "%s: '%s' is not SECS or SECSxFACTOR (factor 1 to 1000)",
+                    name, v);
+    return 0;
+}
+
+/* --halt now|soon,fail|success|done=N|N%, never, or GNU's 0, 1, 2. */
+static int
+parse_halt(const char *name, const char *v, struct pr_halt *h, char *err,
+           size_t errlen)
+{
+    const char *comma = strchr(v, ',');
+    const char *eq;
+    const char *num;
+    char buf[32];
+    size_t len;
+    double pct;
+    long n;
+
+    memset(h, 0, sizeof(*h));
+    if (strcmp(v, "never") == 0 || strcmp(v, "0") == 0)
+        return 0;
+    if (strcmp(v, "1") == 0 || strcmp(v, "2") == 0) {
+        h->when = v[0] == '1' ? PR_HALT_SOON : PR_HALT_NOW;
+        h->on = PR_HALT_FAIL;
+        h->count = 1;
+        return 0;
+    }
+    if (comma == NULL)
+        goto bad;
+    if ((size_t)(comma - v) == 3 && strncmp(v, "now", 3) == 0)
+        h->when = PR_HALT_NOW;
+    else if ((size_t)(comma - v) == 4 && strncmp(v, "soon", 4) == 0)
+        h->when = PR_HALT_SOON;
+    else
+        goto bad;
+    eq = strchr(comma, '=');
+    if (eq == NULL)
+        goto bad;
+    len = (size_t)(eq - comma - 1);
+    if (len == 4 && strncmp(comma + 1, "fail", 4) == 0)
+        h->on = PR_HALT_FAIL;
+    else if (len == 7 && strncmp(comma + 1, "success", 7) == 0)
+        h->on = PR_HALT_SUCCESS;
+    else if (len == 4 && strncmp(comma + 1, "done", 4) == 0)
+        h->on = PR_HALT_DONE;
+    else
+        goto bad;
+    num = eq + 1;
+    len = strlen(num);
+    if (len > 1 && len < sizeof(buf) && num[len - 1] == '%') {
+        memcpy(buf, num, len - 1);
+        buf[len - 1] = '\0';
+        if (pr_parse_seconds(buf, &pct) != 0 || pct <= 0 || pct > 100)
+            goto bad;
+        h->pct = pct;
+        return 0;
+    }
+    if (pr_parse_long(num, 1, 1000000000, &n) != 0)
+        goto bad;
+    h->count = (uint64_t)n;
+    return 0;
+bad:
+    h->when = PR_HALT_NEVER;
+    return fail(err, errlen,
+                "%s: '%s' is not now|soon,fail|success|done=N or N%%, or never",
+                name, v);
+}
+
 static int
 apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
       const char *v, char *err, size_t errlen)
@@ -226,6 +365,36 @@ apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
         if (pr_parse_seconds(v, &p->kill_after) != 0)
             return fail(err, errlen, "%s: '%s' is not a number of seconds",
                         name, v);
+        return 0;
+    case OPT_TIMEOUT:
+        if (pr_parse_seconds(v, &p->timeout) != 0 || p->timeout <= 0)
+            return fail(err, errlen,
+                        "%s: '%s' is not a number of seconds above 0", name, v);
+        return 0;
+    case OPT_RETRIES:
+        if (pr_parse_long(v, 0, 1000000, &n) != 0)
+            return fail(err, errlen, "%s: '%s' is not a number of retries",
+                        name, v);
+        p->retry.retries = (int)n;
+        return 0;
+    case OPT_RETRY_ON:
+        return parse_retry_on(name, v, &p->retry, err, errlen);
+    case OPT_RETRY_DELAY:
+        return parse_retry_delay(name, v, &p->retry, err, errlen);
+    case OPT_HALT:
+        return parse_halt(name, v, &p->halt, err, errlen);
+    case OPT_EXIT_STATUS:
+        if (strcmp(v, "count") == 0)
+            cfg->exit_policy = PR_EXIT_COUNT;
+        else if (strcmp(v, "first") == 0)
+            cfg->exit_policy = PR_EXIT_FIRST;
+        else if (strcmp(v, "last") == 0)
+            cfg->exit_policy = PR_EXIT_LAST;
+        else if (strcmp(v, "max") == 0)
+            cfg->exit_policy = PR_EXIT_MAX;
+        else
+            return fail(err, errlen,
+                        "%s: '%s' is not count, first, last or max", name, v);
         return 0;
     case OPT_HELP:
         cfg->show_help = 1;
@@ -390,6 +559,7 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
     cfg->pool.jobs = uv_available_parallelism();
     cfg->pool.queue_size = DEFAULT_QUEUE_SIZE;
     cfg->pool.kill_after = DEFAULT_KILL_AFTER;
+    cfg->pool.retry.factor = 1;
     cfg->pool.shell = "/bin/sh";
     cfg->pool.output.mode = PR_OUT_GROUP;
     cfg->pool.output.buffer_size = DEFAULT_BUFFER_SIZE;
@@ -473,7 +643,17 @@ pr_options_usage(void)
         "                        N% of the CPUs; 0 for no limit\n"
         "      --queue-size N    read at most N tasks ahead (default 1024)\n"
         "      --order ORDER     fifo (default), lifo or priority\n"
+        "      --timeout SECS    end a task after SECS (fractions allowed): SIGTERM\n"
+        "                        to its process group, SIGKILL after --kill-after\n"
         "      --kill-after SECS grace between SIGTERM and SIGKILL (default 2)\n"
+        "      --retries N       run a failed or timed-out task up to N more times\n"
+        "      --retry-on LIST   retry only on these: exit codes, timeout, signal\n"
+        "                        names (75,timeout,SIGKILL)\n"
+        "      --retry-delay SECS[xFACTOR]  wait before a retry, FACTOR times\n"
+        "                        longer each time (no slot is held meanwhile)\n"
+        "      --halt WHEN,ON=N  stop early: WHEN is now (kill running tasks) or\n"
+        "                        soon (let them finish); ON is fail, success or\n"
+        "                        done; N a count or a percentage (now,fail=1)\n"
         "      --dry-run         print each command instead of running it\n"
         "\n"
         "Output:\n"
@@ -488,12 +668,16 @@ pr_options_usage(void)
         "      --joblog FILE     write GNU parallel's job log to FILE\n"
         "      --summary         count the tasks by status on stderr at the end\n"
         "                        (always when a task did not succeed)\n"
+        "      --exit-status POLICY  count (default): how many tasks failed;\n"
+        "                        first, last or max: that failed task's code\n"
         "\n"
         "  -h, --help            show this help\n"
         "  -V, --version         show the version\n"
         "\n"
         "Exit status: 0 all tasks succeeded; 1-100 that many failed; 101 more\n"
         "than 100 failed; 128+N stopped by signal N (141: stdout closed);\n"
-        "255 poolrun's own error.  See poolrun(1).\n",
+        "255 poolrun's own error; after --halt, the halting task's code.\n"
+        "A task's code: its exit status, 128+N if signal N ended it, 124 after\n"
+        "its timeout, 126 if it could not start.  See poolrun(1).\n",
           stdout);
 }

@@ -11,6 +11,14 @@
 #include "pool.h"
 #include "util.h"
 
+/* --exit-status: what poolrun's status says about failed tasks. */
+enum pr_exit_policy {
+    PR_EXIT_COUNT, /* how many failed (the default) */
+    PR_EXIT_FIRST, /* the code of the first to fail */
+    PR_EXIT_LAST,  /* of the last */
+    PR_EXIT_MAX    /* the highest */
+};
+
 struct pr_config {
     struct pr_pool_config pool;
     int show_help;
@@ -33,6 +41,7 @@ struct pr_config {
     int njob_files;
     int json;               /* --json */
     int jobs_set;           /* -j was given */
+    enum pr_exit_policy exit_policy;
 };
 
 /* Fills cfg from argv.  Returns 0, or -1 with a message (without the

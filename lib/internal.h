@@ -21,6 +21,7 @@ struct pr_spawn_ctx {
     size_t env_seq;    /* index of the POOLRUN_SEQ entry */
     size_t env_slot;   /* index of the POOLRUN_SLOT entry */
     double kill_after; /* grace between SIGTERM and SIGKILL, seconds */
+    double timeout;    /* a task's time limit in seconds; <= 0: none */
     char *read_buf;    /* shared: read callbacks consume it at once */
     size_t read_buf_size;
 };

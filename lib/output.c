@@ -372,6 +372,23 @@ emit_task(struct pr_output *out, struct pr_task *task)
 }
 
 void
+pr_output_discard(struct pr_output *out, struct pr_task *task)
+{
+    if (out->opts.mode == PR_OUT_LINE) {
+        flush_lines(out, 1, &task->out, 1);
+        flush_lines(out, 2, &task->err, 1);
+    } else if (out->opts.mode == PR_OUT_GROUP) {
+        out->mem_held -= task->out.mem.cap + task->err.mem.cap;
+        keep_spare(out, &task->out.mem);
+        keep_spare(out, &task->err.mem);
+    }
+    pr_capture_free(&task->out);
+    pr_capture_free(&task->err);
+    pr_capture_init(&task->out);
+    pr_capture_init(&task->err);
+}
+
+void
 pr_output_finish(struct pr_output *out, struct pr_task *task)
 {
     struct pr_list *pos;

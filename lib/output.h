@@ -76,6 +76,11 @@ void pr_output_data(struct pr_output *out, struct pr_task *task, int stream,
  * its output when its turn comes, and frees it. */
 void pr_output_finish(struct pr_output *out, struct pr_task *task);
 
+/* A task that will run again: what its last attempt wrote is dropped
+ * (grouped) or its unfinished lines flushed (--line-buffer), and its
+ * captures start empty. */
+void pr_output_discard(struct pr_output *out, struct pr_task *task);
+
 /* The first error writing to out_fd, or 0. */
 int pr_output_error(const struct pr_output *out);
 

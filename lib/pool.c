@@ -44,6 +44,8 @@ struct pr_pool {
     unsigned throttle; /* after EAGAIN/EMFILE: run at most this many */
     uv_signal_t sigs[3];
     uv_timer_t kill_timer;
+    uv_timer_t retry_timer;  /* the earliest retry that waits */
+    struct pr_list retry_list; /* tasks waiting to run again, by retry_at */
     uv_poll_t out_watch; /* stdout's reader going away */
     int out_watch_fd;
     int handles_open;
@@ -51,6 +53,9 @@ struct pr_pool {
     int stopping; /* no task starts any more */
     int killing;  /* SIGKILL has been sent to every group */
     int joined;
+    int halted;
+    uint64_t n_failed; /* final records that were not ok or skipped */
+    uint64_t n_ok;
 };
 
 static const int handled_signals[3] = {SIGINT, SIGTERM, SIGHUP};
@@ -101,6 +106,7 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     pool->queue = pr_queue_new(cfg->queue_size, cfg->order);
     pool->output = pr_output_new(&cfg->output, on_output_error, pool);
     pr_list_init(&pool->running_list);
+    pr_list_init(&pool->retry_list);
     pool->free_cap = cfg->jobs ? cfg->jobs : 64;
     pool->free_slots = pr_xcalloc(pool->free_cap, sizeof(unsigned));
     for (i = cfg->jobs; i > 0; i--)
@@ -110,6 +116,7 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     pool->spawn.pool = pool;
     pool->spawn.shell = pr_xstrdup(cfg->shell ? cfg->shell : "/bin/sh");
     pool->spawn.kill_after = cfg->kill_after;
+    pool->spawn.timeout = cfg->timeout;
     pool->spawn.read_buf = pr_xmalloc(READ_BUF_SIZE);
     pool->spawn.read_buf_size = READ_BUF_SIZE;
     build_env(pool);
@@ -191,6 +198,7 @@ retry_later(struct pr_pool *pool, struct pr_task *task)
     task->start_wall = 0;
     task->pid = 0;
     task->slot = 0;
+    task->attempt--; /* that was no attempt */
     pr_queue_unget(pool->queue, task);
     return 1;
 }
@@ -213,6 +221,8 @@ close_own_handles(struct pr_pool *pool)
             uv_close((uv_handle_t *)&pool->sigs[i], on_handle_closed);
     if (!uv_is_closing((uv_handle_t *)&pool->kill_timer))
         uv_close((uv_handle_t *)&pool->kill_timer, on_handle_closed);
+    if (!uv_is_closing((uv_handle_t *)&pool->retry_timer))
+        uv_close((uv_handle_t *)&pool->retry_timer, on_handle_closed);
     if (pool->out_watch_fd >= 0 &&
         !uv_is_closing((uv_handle_t *)&pool->out_watch))
         uv_close((uv_handle_t *)&pool->out_watch, on_handle_closed);
@@ -234,14 +244,98 @@ maybe_join(struct pr_pool *pool)
         pr_queue_join(pool->queue, on_joined, pool);
 }
 
+int
+pr_task_code(const struct pr_task *task)
+{
+    switch (task->status) {
+    case PR_TASK_OK:
+    case PR_TASK_SKIPPED:
+        return 0;
+    case PR_TASK_TIMEOUT:
+        return 124;
+    case PR_TASK_KILLED:
+        return 128 + task->term_signal;
+    case PR_TASK_ERROR:
+        return task->exit_status != 0 ? task->exit_status : 126;
+    case PR_TASK_FAILED:
+    default:
+        return task->exit_status;
+    }
+}
+
+static void stop(struct pr_pool *pool, enum pr_pool_stop why, int sig);
+
+static void
+note_code(struct pr_pool_result *res, const struct pr_task *task)
+{
+    int code = pr_task_code(task);
+
+    if (!res->have_code) {
+        res->have_code = 1;
+        res->first_code = code;
+        res->max_code = code;
+    }
+    res->last_code = code;
+    if (code > res->max_code)
+        res->max_code = code;
+}
+
+/* --halt: has this final record reached the limit? */
+static void
+check_halt(struct pr_pool *pool, const struct pr_task *task)
+{
+    const struct pr_halt *h = &pool->cfg.halt;
+    uint64_t n;
+    int hit;
+
+    if (h->when == PR_HALT_NEVER || pool->halted ||
+        task->status == PR_TASK_SKIPPED)
+        return;
+    if (h->on == PR_HALT_FAIL)
+        n = task->status == PR_TASK_OK ? 0 : pool->n_failed;
+    else if (h->on == PR_HALT_SUCCESS)
+        n = task->status == PR_TASK_OK ? pool->n_ok : 0;
+    else
+        n = pool->n_ok + pool->n_failed;
+    if (n == 0)
+        return;
+    /* N% of the tasks known so far: all of them once the input ended. */
+    if (h->pct > 0)
+        hit = (double)n * 100.0 >= h->pct * (double)pool->next_seq;
+    else
+        hit = n >= h->count;
+    if (!hit)
+        return;
+    pool->halted = 1;
+    pool->result->halt_code = pr_task_code(task);
+    if (pool->stopping || pool->joined) {
+        /* Already draining or stopping: the halt only names the status. */
+        if (pool->result->stop == PR_STOP_NONE ||
+            pool->result->stop == PR_STOP_DRAIN)
+            pool->result->stop = PR_STOP_HALT;
+        return;
+    }
+    stop(pool, PR_STOP_HALT, h->when == PR_HALT_NOW ? SIGTERM : 0);
+}
+
 /* The one place a final record is made: counts, joblog, the caller's hook,
  * then the output (which frees the task when it has been emitted). */
 static void
 record(struct pr_pool *pool, struct pr_task *task)
 {
     struct pr_pool_result *res = pool->result;
+    struct pr_task copy;
 
-    task->end_ns = task->start_ns ? uv_hrtime() : 0;
+    if (task->end_ns == 0)
+        task->end_ns = task->start_ns ? uv_hrtime() : 0;
+    if (task->status == PR_TASK_OK)
+        pool->n_ok++;
+    else if (task->status != PR_TASK_SKIPPED) {
+        pool->n_failed++;
+        note_code(res, task);
+    }
+    if (pool->cfg.on_attempt != NULL)
+        pool->cfg.on_attempt(pool->cfg.record_data, task, 1);
     res->counts[task->status]++;
     res->total++;
     if (task->out.lost != 0 || task->err.lost != 0)
@@ -254,8 +348,11 @@ record(struct pr_pool *pool, struct pr_task *task)
     }
     if (pool->cfg.on_record != NULL)
         pool->cfg.on_record(pool->cfg.record_data, task);
+    /* What halt needs of the task outlives it. */
+    copy = *task;
     pr_output_finish(pool->output, task);
     pr_queue_task_done(pool->queue);
+    check_halt(pool, &copy);
 }
 
 /* With --keep-order, finished tasks wait in memory for the oldest one.
@@ -318,6 +415,26 @@ build_command(struct pr_pool *pool, struct pr_task *task)
         task->argv = NULL;
 }
 
+/* A task about to run again forgets its last attempt. */
+static void
+reset_for_retry(struct pr_pool *pool, struct pr_task *task)
+{
+    task->pid = 0;
+    task->exit_status = 0;
+    task->term_signal = 0;
+    task->signalled = 0;
+    task->timed_out = 0;
+    task->error = 0;
+    task->error_what = NULL;
+    task->start_ns = 0;
+    task->end_ns = 0;
+    task->start_wall = 0;
+    task->status = PR_TASK_OK;
+    /* {%} may name another slot this time. */
+    if (pool->cfg.command != NULL && task->nitems > 0)
+        pr_task_clear_command(task);
+}
+
 static void
 schedule(struct pr_pool *pool)
 {
@@ -327,6 +444,9 @@ schedule(struct pr_pool *pool)
         if (task == NULL || too_far_ahead(pool, task))
             break;
         pr_queue_get(pool->queue);
+        if (task->attempt > 0)
+            reset_for_retry(pool, task);
+        task->attempt++;
         task->slot = take_slot(pool);
         pool->running++;
         pr_list_insert_before(&pool->running_list, &task->node);
@@ -355,11 +475,105 @@ final_status(const struct pr_task *task)
 {
     if (task->error != 0)
         return PR_TASK_ERROR;
+    if (task->timed_out)
+        return PR_TASK_TIMEOUT;
     if (task->term_signal != 0)
         return PR_TASK_KILLED;
     if (task->exit_status != 0)
         return PR_TASK_FAILED;
     return PR_TASK_OK;
+}
+
+/* Does this ending call for another attempt? */
+static int
+wants_retry(const struct pr_pool *pool, const struct pr_task *task)
+{
+    const struct pr_retry_policy *r = &pool->cfg.retry;
+    int retries = r->retries;
+
+    if (task->spec != NULL && task->spec->retries >= 0)
+        retries = task->spec->retries;
+    if (pool->stopping || task->attempt > (unsigned)retries)
+        return 0;
+    switch (task->status) {
+    case PR_TASK_TIMEOUT:
+        return !r->only_listed || r->on_timeout;
+    case PR_TASK_FAILED:
+        return !r->only_listed || r->codes[task->exit_status & 255];
+    case PR_TASK_KILLED:
+        /* Not when poolrun itself sent the signal (halt, shutdown). */
+        if (task->signalled != 0)
+            return 0;
+        return !r->only_listed ||
+               (task->term_signal > 0 && task->term_signal < 65 &&
+                r->sigs[task->term_signal]);
+    default:
+        return 0;
+    }
+}
+
+static void on_retry_timer(uv_timer_t *timer);
+
+static void
+arm_retry_timer(struct pr_pool *pool)
+{
+    struct pr_task *first;
+    uint64_t now = uv_now(pool->loop);
+
+    if (pr_list_empty(&pool->retry_list)) {
+        uv_timer_stop(&pool->retry_timer);
+        return;
+    }
+    first = PR_CONTAINER_OF(pool->retry_list.next, struct pr_task, node);
+    uv_timer_start(&pool->retry_timer, on_retry_timer,
+                   first->retry_at > now ? first->retry_at - now : 0, 0);
+}
+
+/* Due retries go to the front of the queue. */
+static void
+on_retry_timer(uv_timer_t *timer)
+{
+    struct pr_pool *pool = timer->data;
+    uint64_t now = uv_now(pool->loop);
+
+    while (!pr_list_empty(&pool->retry_list)) {
+        struct pr_task *task =
+            PR_CONTAINER_OF(pool->retry_list.next, struct pr_task, node);
+
+        if (task->retry_at > now)
+            break;
+        pr_list_remove(&task->node);
+        pr_queue_unget(pool->queue, task);
+    }
+    arm_retry_timer(pool);
+    schedule(pool);
+}
+
+/* The attempt is recorded (results), its output dropped, and the task
+ * waits --retry-delay (grown by the factor per attempt) off the slots. */
+static void
+retry(struct pr_pool *pool, struct pr_task *task)
+{
+    const struct pr_retry_policy *r = &pool->cfg.retry;
+    double wait = r->delay;
+    struct pr_list *pos;
+    unsigned i;
+
+    task->end_ns = task->start_ns ? uv_hrtime() : 0;
+    if (pool->cfg.on_attempt != NULL)
+        pool->cfg.on_attempt(pool->cfg.record_data, task, 0);
+    pool->result->retried++;
+    pr_output_discard(pool->output, task);
+    for (i = 1; i < task->attempt; i++)
+        wait *= r->factor;
+    task->retry_at = uv_now(pool->loop) + (uint64_t)(wait * 1000 + 0.5);
+    pos = &pool->retry_list;
+    while (pos->prev != &pool->retry_list &&
+           PR_CONTAINER_OF(pos->prev, struct pr_task, node)->retry_at >
+               task->retry_at)
+        pos = pos->prev;
+    pr_list_insert_before(pos, &task->node);
+    arm_retry_timer(pool);
 }
 
 void
@@ -373,7 +587,10 @@ pr__pool_task_ended(struct pr_pool *pool, struct pr_task *task)
     if (retry_later(pool, task))
         return;
     task->status = final_status(task);
-    record(pool, task);
+    if (wants_retry(pool, task))
+        retry(pool, task);
+    else
+        record(pool, task);
     if (pool->joined)
         return;
     schedule(pool);
@@ -454,7 +671,19 @@ stop(struct pr_pool *pool, enum pr_pool_stop why, int sig)
     if (pool->src != NULL && !pool->input_ended)
         pool->src->ops->stop(pool->src);
     pool->input_ended = 1;
+    /* A task waiting to run again keeps its last attempt's result. */
+    while (!pr_list_empty(&pool->retry_list)) {
+        task = PR_CONTAINER_OF(pool->retry_list.next, struct pr_task, node);
+        pr_list_remove(&task->node);
+        record(pool, task);
+    }
+    if (!pool->joined)
+        uv_timer_stop(&pool->retry_timer);
     while ((task = pr_queue_get(pool->queue)) != NULL) {
+        if (task->attempt > 0) {
+            record(pool, task); /* a retry that was due: as above */
+            continue;
+        }
         task->status = PR_TASK_SKIPPED;
         record(pool, task);
     }
@@ -555,6 +784,9 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
     }
     uv_timer_init(pool->loop, &pool->kill_timer);
     pool->kill_timer.data = pool;
+    pool->handles_open++;
+    uv_timer_init(pool->loop, &pool->retry_timer);
+    pool->retry_timer.data = pool;
     pool->handles_open++;
     watch_stdout(pool);
     rc = src->ops->start(src, pool);

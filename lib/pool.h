@@ -43,14 +43,43 @@ struct pr_source {
  * emitted; the task is read-only and gone after the call. */
 typedef void pr_pool_record_fn(void *data, const struct pr_task *task);
 
+/* Called at the end of every attempt of a task (final says whether it
+ * is the last), and for every skipped task; before on_record. */
+typedef void pr_pool_attempt_fn(void *data, const struct pr_task *task,
+                                int final);
+
 /* Called when a task could not start for lack of processes or descriptors
  * (err) and waits for one of the `running` tasks to end. */
 typedef void pr_pool_throttle_fn(void *data, int err, unsigned running);
+
+/* When a failed task runs again (--retries, --retry-on, --retry-delay). */
+struct pr_retry_policy {
+    int retries;             /* attempts after the first; a job file's
+                                "retries" overrides it per task */
+    int only_listed;         /* --retry-on given: only what it lists */
+    unsigned char codes[256]; /* exit codes to retry on */
+    unsigned char sigs[65];   /* signals to retry on */
+    int on_timeout;
+    double delay;  /* seconds before the first retry */
+    double factor; /* each later wait is this many times the last */
+};
+
+enum pr_halt_when { PR_HALT_NEVER, PR_HALT_SOON, PR_HALT_NOW };
+enum pr_halt_on { PR_HALT_FAIL, PR_HALT_SUCCESS, PR_HALT_DONE };
+
+/* --halt WHEN,ON=N or ON=N% */
+struct pr_halt {
+    enum pr_halt_when when;
+    enum pr_halt_on on;
+    uint64_t count; /* N tasks, or */
+    double pct;     /* N% of the tasks (when > 0) */
+};
 
 struct pr_pool_config {
     unsigned jobs;      /* slots; 0 means no limit */
     size_t queue_size;  /* queue capacity; 0 means no limit */
     double kill_after;  /* seconds between SIGTERM and SIGKILL */
+    double timeout;     /* a task's time limit in seconds; <= 0: none */
     const char *shell;  /* "/bin/sh" */
     const char *joblog; /* path, or NULL */
     const struct pr_template *command; /* map mode's COMMAND, or NULL */
@@ -58,7 +87,10 @@ struct pr_pool_config {
     int tag;     /* prefix output lines with the task's items */
     int dry_run; /* print each command instead of running it */
     struct pr_output_options output;
+    struct pr_retry_policy retry;
+    struct pr_halt halt;
     pr_pool_record_fn *on_record;     /* optional */
+    pr_pool_attempt_fn *on_attempt;   /* optional */
     pr_pool_throttle_fn *on_throttle; /* optional */
     void *record_data;
 };
@@ -68,7 +100,8 @@ enum pr_pool_stop {
     PR_STOP_NONE,
     PR_STOP_SIGNAL, /* SIGINT or SIGTERM: stop_signal says which */
     PR_STOP_DRAIN,  /* SIGHUP */
-    PR_STOP_OUTPUT  /* stdout failed: output error says why */
+    PR_STOP_OUTPUT, /* stdout failed: output error says why */
+    PR_STOP_HALT    /* --halt: halt_code is the exit status */
 };
 
 struct pr_pool_result {
@@ -81,7 +114,18 @@ struct pr_pool_result {
     char input_msg[1024]; /* what was wrong with the input, if said */
     int joblog_error; /* negative errno writing the joblog, or 0 */
     uint64_t output_lost; /* tasks part of whose output was lost */
+    uint64_t retried;     /* attempts that were run again */
+    int halt_code;        /* with PR_STOP_HALT: the halting task's code */
+    int have_code;        /* some task did not succeed: */
+    int first_code;       /* the exit code (pr_task_code) of the first, */
+    int last_code;        /* of the last */
+    int max_code;         /* and the highest */
 };
+
+/* A finished task's exit code as a shell would see it: its exit status,
+ * 128+N when signal N ended it, 124 after its timeout (as timeout(1)),
+ * 126 (or the status it was given) when it could not start, 0 if ok. */
+int pr_task_code(const struct pr_task *task);
 
 /* Returns a new pool on loop; free with pr_pool_free after the loop ran.
  * Fails with a negative error if the joblog cannot be opened. */

@@ -37,6 +37,8 @@ struct spawn_run {
     int fast;            /* started by pr_sys_spawn, watched by pidpoll */
     uv_pipe_t pipes[2];
     uv_timer_t timer;
+    uv_timer_t deadline; /* the task's timeout, then its SIGKILL */
+    int has_deadline;
     int open_handles;
     int pipe_open[2];
     int running;     /* the main process has not exited */
@@ -97,6 +99,8 @@ maybe_wrap_up(struct spawn_run *run)
 {
     if (run->running || run->group_alive || pipes_open(run))
         return;
+    if (run->has_deadline)
+        close_handle((uv_handle_t *)&run->deadline);
     close_handle((uv_handle_t *)&run->timer);
 }
 
@@ -147,6 +151,30 @@ on_timer(uv_timer_t *timer)
     }
 }
 
+/* The task's time is up: SIGTERM to its whole group now, SIGKILL after
+ * the grace if anything of it is left. */
+static void
+on_deadline(uv_timer_t *timer)
+{
+    struct spawn_run *run = timer->data;
+    struct pr_task *task = run->task;
+
+    if (!run->running && !run->group_alive)
+        return;
+    if (!task->timed_out) {
+        task->timed_out = 1;
+        task->signalled = SIGTERM;
+        run->term_at = uv_now(timer->loop);
+        kill(-task->pid, SIGTERM);
+        kill(-task->pid, SIGCONT);
+        uv_timer_start(timer, on_deadline,
+                       (uint64_t)(run->ctx->kill_after * 1000), 0);
+        return;
+    }
+    task->signalled = SIGKILL;
+    kill(-task->pid, SIGKILL);
+}
+
 /* The main process is gone: note how it ended, then end what it left in
  * its group.  ESRCH, the common case, means nothing was left. */
 static void
@@ -156,13 +184,17 @@ process_exited(struct spawn_run *run, uv_loop_t *loop, int exit_status,
     run->task->exit_status = exit_status;
     run->task->term_signal = term_signal;
     run->running = 0;
+    if (run->has_deadline)
+        uv_timer_stop(&run->deadline);
     if (kill(-run->task->pid, SIGTERM) == 0) {
         /* A stopped process would not act on SIGTERM until continued. */
         kill(-run->task->pid, SIGCONT);
         run->group_alive = 1;
         run->phase = PHASE_GROUP_POLL;
         run->poll_ms = 1;
-        run->term_at = uv_now(loop);
+        /* After a timeout the grace began with its SIGTERM. */
+        if (!run->task->timed_out)
+            run->term_at = uv_now(loop);
         uv_timer_start(&run->timer, on_timer, run->poll_ms, 0);
         return;
     }
@@ -352,6 +384,7 @@ fast_spawn(struct spawn_run *run, const uv_process_options_t *opts,
     so.argv = opts->args;
     so.envp = opts->env;
     so.cwd = opts->cwd;
+    so.in_fd = run->task->stdin_fd;
     so.out_fd = out[1];
     so.err_fd = err[1];
     so.fd3 = script_fd;
@@ -503,6 +536,10 @@ spawn(struct spawn_run *run)
     ctx->env[ctx->env_slot] = slot_var;
 
     stdio[0].flags = UV_IGNORE;
+    if (task->stdin_fd >= 0) {
+        stdio[0].flags = UV_INHERIT_FD;
+        stdio[0].data.fd = task->stdin_fd;
+    }
     stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
     stdio[1].data.stream = (uv_stream_t *)&run->pipes[0];
     stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
@@ -563,6 +600,7 @@ void
 pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
 {
     struct spawn_run *run = pr_xcalloc(1, sizeof(*run));
+    double limit;
     int rc;
     int i;
 
@@ -599,6 +637,16 @@ pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
     }
     task->pid = run->proc.pid;
     run->running = 1;
+    limit = task->spec != NULL && task->spec->timeout >= 0 ? task->spec->timeout
+                                                           : ctx->timeout;
+    if (limit > 0) {
+        uv_timer_init(ctx->loop, &run->deadline);
+        run->deadline.data = run;
+        run->has_deadline = 1;
+        run->open_handles++;
+        uv_timer_start(&run->deadline, on_deadline,
+                       (uint64_t)(limit * 1000 + 0.5), 0);
+    }
     for (i = 0; i < 2; i++)
         uv_read_start((uv_stream_t *)&run->pipes[i], on_pipe_alloc,
                       on_pipe_read);

@@ -209,7 +209,10 @@ pr_sys_spawn(const struct pr_sys_spawn *o, int *pid_out, int *pidfd_out)
                                         POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (o->in_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, o->in_fd, 0);
+    else
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, o->out_fd, 1);
     posix_spawn_file_actions_adddup2(&fa, o->err_fd, 2);
     if (o->fd3 >= 0)

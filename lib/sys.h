@@ -37,6 +37,7 @@ struct pr_sys_spawn {
     char *const *argv;
     char *const *envp;
     const char *cwd;    /* or NULL */
+    int in_fd;          /* becomes the task's fd 0, or -1 for /dev/null */
     int out_fd;         /* becomes the task's fd 1 */
     int err_fd;         /* becomes its fd 2 */
     int fd3;            /* becomes its fd 3, or -1 */
@@ -46,7 +47,7 @@ struct pr_sys_spawn {
 int pr_sys_spawn_available(void);
 
 /* Starts a process as o says, in a new session, with default signal
- * handling, an empty mask and /dev/null as stdin.  Returns 0 with its pid
+ * handling, an empty mask and in_fd (or /dev/null) as stdin.  Returns 0 with its pid
  * and a pidfd (readable once it exits; close it), -ENOSYS where this
  * cannot be done, or the -errno of the failed spawn or exec. */
 int pr_sys_spawn(const struct pr_sys_spawn *o, int *pid, int *pidfd);

@@ -5,6 +5,7 @@
 #include "task.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -20,6 +21,7 @@ pr_task_new(uint64_t seq, const char *line, size_t len)
     struct pr_task *task = pr_xcalloc(1, sizeof(*task));
 
     task->seq = seq;
+    task->stdin_fd = -1;
     task->line = pr_xmemdup(line, len);
     task->line_len = len;
     pr_capture_init(&task->out);
@@ -33,6 +35,7 @@ pr_task_new_items(const struct pr_item *items, unsigned n)
     struct pr_task *task = pr_xcalloc(1, sizeof(*task));
     unsigned i;
 
+    task->stdin_fd = -1;
     task->items = pr_xcalloc(n ? n : 1, sizeof(*task->items));
     task->nitems = n;
     for (i = 0; i < n; i++) {
@@ -85,8 +88,20 @@ pr_task_free(struct pr_task *task)
     free(task->tag);
     pr_capture_free(&task->out);
     pr_capture_free(&task->err);
+    if (task->stdin_fd >= 0)
+        close(task->stdin_fd);
     free(task->line);
     free(task);
+}
+
+void
+pr_task_clear_command(struct pr_task *task)
+{
+    free_argv(task->argv);
+    task->argv = NULL;
+    free(task->line);
+    task->line = NULL;
+    task->line_len = 0;
 }
 
 const char *

@@ -76,6 +76,10 @@ struct pr_task {
     int exit_status;        /* exit code when it exited */
     int term_signal;        /* signal that ended it, or 0 */
     int signalled;          /* the last signal poolrun sent it, or 0 */
+    int timed_out;          /* poolrun ended it at its timeout */
+    unsigned attempt;       /* 1 on the first run, 2 on the first retry... */
+    uint64_t retry_at;      /* uv_now() when its next attempt may start */
+    int stdin_fd;           /* its stdin (owned), or -1 for /dev/null */
     int error;              /* negative code when status is PR_TASK_ERROR */
     const char *error_what; /* what failed, for the message */
     enum pr_task_status status;
@@ -97,6 +101,10 @@ void pr_task_spec_free(struct pr_task_spec *spec);
 
 /* Frees the task, its line and its captured output.  NULL is a no-op. */
 void pr_task_free(struct pr_task *task);
+
+/* Forgets the command built from the items (map mode), so that it is
+ * built again for the next attempt. */
+void pr_task_clear_command(struct pr_task *task);
 
 /* The status's name ("ok", "failed", ...). */
 const char *pr_task_status_name(enum pr_task_status status);

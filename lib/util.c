@@ -10,9 +10,11 @@
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -197,4 +199,43 @@ pr_parse_seconds(const char *s, double *out)
         return UV_ERANGE;
     *out = v;
     return 0;
+}
+
+static const struct {
+    int sig;
+    const char *name;
+} signal_names[] = {
+    {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
+    {SIGILL, "SIGILL"},   {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},
+    {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+    {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+    {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
+    {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
+};
+
+const char *
+pr_signal_name(int sig)
+{
+    size_t i;
+
+    for (i = 0; i < PR_ARRAY_SIZE(signal_names); i++)
+        if (signal_names[i].sig == sig)
+            return signal_names[i].name;
+    return "signal";
+}
+
+int
+pr_signal_number(const char *name)
+{
+    size_t i;
+    long n;
+
+    if (pr_parse_long(name, 1, 64, &n) == 0)
+        return (int)n;
+    if (strncasecmp(name, "SIG", 3) == 0)
+        name += 3;
+    for (i = 0; i < PR_ARRAY_SIZE(signal_names); i++)
+        if (strcasecmp(signal_names[i].name + 3, name) == 0)
+            return signal_names[i].sig;
+    return -1;
 }

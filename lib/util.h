@@ -95,4 +95,10 @@ int pr_parse_long(const char *s, long min, long max, long *out);
 /* Parse a non-negative number of seconds such as "2" or "0.25". */
 int pr_parse_seconds(const char *s, double *out);
 
+/* "SIGTERM" for 15; "signal" for one without a name here. */
+const char *pr_signal_name(int sig);
+
+/* 15 for "SIGTERM", "TERM", "term" or "15"; -1 if it names none. */
+int pr_signal_number(const char *name);
+
 #endif
