@@ -200,6 +200,11 @@ exit_status(const struct pr_pool_result *res, enum pr_exit_policy policy)
                 res->output_lost == 1 ? "" : "s");
         return EXIT_OWN_ERROR;
     }
+    if (res->results_error != 0) {
+        fprintf(stderr, "poolrun: writing the results: %s\n",
+                err_text(res->results_error));
+        return EXIT_OWN_ERROR;
+    }
     if (res->joblog_error != 0) {
         fprintf(stderr, "poolrun: writing the joblog: %s\n",
                 err_text(res->joblog_error));
@@ -323,6 +328,8 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
     struct pr_template *command;
     struct pr_source *src;
     struct pr_pool *pool;
+    struct pr_seqset done = {0};
+    const char *which = NULL;
     uv_loop_t loop;
     int rc;
 
@@ -346,12 +353,34 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
         pr_template_free(command);
         return EXIT_OWN_ERROR;
     }
+    if (cfg->pool.resume) {
+        unsigned long bad = 0;
+
+        rc = pr_resume_read(cfg->pool.joblog, cfg->resume_failed, &done, &bad);
+        if (rc != 0) {
+            if (bad != 0)
+                fprintf(stderr, "poolrun: --resume: %s:%lu: not a row of a "
+                        "job log\n", cfg->pool.joblog, bad);
+            else
+                fprintf(stderr, "poolrun: --resume: %s: %s\n",
+                        cfg->pool.joblog, err_text(rc));
+            pr_seqset_free(&done);
+            src->ops->free(src);
+            uv_loop_close(&loop);
+            pr_template_free(command);
+            return EXIT_OWN_ERROR;
+        }
+        cfg->pool.resume_done = &done;
+    }
     cfg->pool.on_record = on_record;
     cfg->pool.on_throttle = on_throttle;
-    rc = pr_pool_new(&pool, &loop, &cfg->pool);
+    rc = pr_pool_new(&pool, &loop, &cfg->pool, &which);
     if (rc != 0) {
-        fprintf(stderr, "poolrun: --joblog %s: %s\n", cfg->pool.joblog,
+        fprintf(stderr, "poolrun: %s %s: %s\n", which,
+                strcmp(which, "--joblog") == 0 ? cfg->pool.joblog
+                                               : cfg->pool.results,
                 err_text(rc));
+        pr_seqset_free(&done);
         src->ops->free(src);
         uv_loop_close(&loop);
         pr_template_free(command);
@@ -360,13 +389,14 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
     pr_pool_run(pool, src, res);
     src->ops->free(src);
     pr_pool_free(pool);
+    pr_seqset_free(&done);
     pr_template_free(command);
     rc = uv_loop_close(&loop);
     if (rc != 0) {
         fprintf(stderr, "poolrun: internal error: handles left open at exit\n");
         return EXIT_OWN_ERROR;
     }
-    if (cfg->summary || res->counts[PR_TASK_OK] != res->total)
+    if (cfg->summary || res->counts[PR_TASK_OK] + res->resumed != res->total)
         print_summary(res);
     return exit_status(res, cfg->exit_policy);
 }

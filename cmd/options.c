@@ -17,6 +17,7 @@
 #define DEFAULT_BUFFER_SIZE ((size_t)1024 * 1024)
 #define DEFAULT_KILL_AFTER  2.0
 #define MAX_JOBS            100000
+#define DEFAULT_RESULTS_LIMIT ((size_t)64 * 1024)
 
 enum opt_id {
     OPT_JOBS,
@@ -48,7 +49,11 @@ enum opt_id {
     OPT_RETRY_ON,
     OPT_RETRY_DELAY,
     OPT_HALT,
-    OPT_EXIT_STATUS
+    OPT_EXIT_STATUS,
+    OPT_RESULTS,
+    OPT_RESULTS_LIMIT,
+    OPT_RESUME,
+    OPT_RESUME_FAILED
 };
 
 struct opt_def {
@@ -90,6 +95,10 @@ static const struct opt_def defs[] = {
     {0, "retry-delay", 1, OPT_RETRY_DELAY},
     {0, "halt", 1, OPT_HALT},
     {0, "exit-status", 1, OPT_EXIT_STATUS},
+    {0, "results", 1, OPT_RESULTS},
+    {0, "results-limit", 1, OPT_RESULTS_LIMIT},
+    {0, "resume", 0, OPT_RESUME},
+    {0, "resume-failed", 0, OPT_RESUME_FAILED},
 };
 
 
@@ -396,6 +405,24 @@ apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
             return fail(err, errlen,
                         "%s: '%s' is not count, first, last or max", name, v);
         return 0;
+    case OPT_RESULTS:
+        if (*v == '\0')
+            return fail(err, errlen, "%s: needs a file name", name);
+        p->results = v;
+        return 0;
+    case OPT_RESULTS_LIMIT:
+        if (strcmp(v, "0") == 0) {
+            p->results_limit = 0;
+            return 0;
+        }
+        return parse_size(name, v, &p->results_limit, err, errlen);
+    case OPT_RESUME:
+        p->resume = 1;
+        return 0;
+    case OPT_RESUME_FAILED:
+        p->resume = 1;
+        cfg->resume_failed = 1;
+        return 0;
     case OPT_HELP:
         cfg->show_help = 1;
         return 0;
@@ -560,6 +587,7 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
     cfg->pool.queue_size = DEFAULT_QUEUE_SIZE;
     cfg->pool.kill_after = DEFAULT_KILL_AFTER;
     cfg->pool.retry.factor = 1;
+    cfg->pool.results_limit = DEFAULT_RESULTS_LIMIT;
     cfg->pool.shell = "/bin/sh";
     cfg->pool.output.mode = PR_OUT_GROUP;
     cfg->pool.output.buffer_size = DEFAULT_BUFFER_SIZE;
@@ -592,6 +620,10 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
     }
     cfg->command = argv + i;
     cfg->ncommand = argc - i;
+    if (cfg->pool.resume && cfg->pool.joblog == NULL)
+        return fail(err, errlen, "%s needs --joblog FILE: the job log says "
+                    "which tasks ran", cfg->resume_failed ? "--resume-failed"
+                                                          : "--resume");
     if ((cfg->njob_files > 0 || cfg->json) && argc - i > 0)
         return fail(err, errlen, "%s: a job file gives the commands; no "
                     "COMMAND or ::: with -f or --json", argv[i]);
@@ -666,6 +698,12 @@ pr_options_usage(void)
         "\n"
         "Records:\n"
         "      --joblog FILE     write GNU parallel's job log to FILE\n"
+        "      --results FILE    write one JSON object per attempt to FILE\n"
+        "      --results-limit SIZE  keep up to SIZE of each stream of each\n"
+        "                        attempt in its record (default 64K; 0: none)\n"
+        "      --resume          with --joblog: skip the tasks the job log lists\n"
+        "                        and add to it (and to --results)\n"
+        "      --resume-failed   the same, but run the failed ones again\n"
         "      --summary         count the tasks by status on stderr at the end\n"
         "                        (always when a task did not succeed)\n"
         "      --exit-status POLICY  count (default): how many tasks failed;\n"

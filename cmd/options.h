@@ -42,6 +42,7 @@ struct pr_config {
     int json;               /* --json */
     int jobs_set;           /* -j was given */
     enum pr_exit_policy exit_policy;
+    int resume_failed;      /* --resume-failed (with pool.resume) */
 };
 
 /* Fills cfg from argv.  Returns 0, or -1 with a message (without the

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -23,15 +24,19 @@ static const char header[] = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\t"
                              "Exitval\tSignal\tCommand\n";
 
 int
-pr_joblog_open(struct pr_joblog **out, const char *path)
+pr_joblog_open(struct pr_joblog **out, const char *path, int append)
 {
     struct pr_joblog *jl;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    int rc;
+    struct stat st;
+    int fd = open(path,
+                  O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
+                  0666);
+    int rc = 0;
 
     if (fd < 0)
         return -errno;
-    rc = pr_write_all(fd, header, sizeof(header) - 1);
+    if (!append || (fstat(fd, &st) == 0 && st.st_size == 0))
+        rc = pr_write_all(fd, header, sizeof(header) - 1);
     if (rc != 0) {
         close(fd);
         return rc;

@@ -12,9 +12,10 @@
 
 struct pr_joblog;
 
-/* Opens (truncates) path and writes the header.  Returns 0 and sets *out,
- * or a negative errno.  Close with pr_joblog_close. */
-int pr_joblog_open(struct pr_joblog **out, const char *path);
+/* Opens path and writes the header: truncated, or with `append` added to
+ * (the header only if it is empty).  Returns 0 and sets *out, or a
+ * negative errno.  Close with pr_joblog_close. */
+int pr_joblog_open(struct pr_joblog **out, const char *path, int append);
 
 /* Appends the row of a task that ran (not for skipped tasks).  Returns 0
  * or a negative errno. */

@@ -130,6 +130,30 @@ pr_capture_emit(struct pr_capture *c, int fd)
 }
 
 void
+pr_capture_head(const struct pr_capture *c, struct pr_buf *b, size_t max)
+{
+    size_t got = 0;
+
+    if (c->spill_fd >= 0 && max > 0) {
+        pr_buf_reserve(b, max);
+        while (got < max) {
+            ssize_t r = pread(c->spill_fd, b->data + b->len, max - got,
+                              (off_t)got);
+
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+            b->len += (size_t)r;
+        }
+    }
+    if (got < max && c->mem.len > 0)
+        pr_buf_append(b, c->mem.data,
+                      c->mem.len < max - got ? c->mem.len : max - got);
+}
+
+void
 pr_capture_free(struct pr_capture *c)
 {
     pr_buf_free(&c->mem);

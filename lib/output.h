@@ -38,6 +38,9 @@ int pr_capture_append(struct pr_capture *c, const void *p, size_t n,
  * write (reading back a spill file that fails is reported the same way). */
 int pr_capture_emit(struct pr_capture *c, int fd);
 
+/* Appends to b the first bytes of the capture, at most max. */
+void pr_capture_head(const struct pr_capture *c, struct pr_buf *b, size_t max);
+
 /* Releases memory and closes the spill file. */
 void pr_capture_free(struct pr_capture *c);
 

@@ -30,6 +30,7 @@ struct pr_pool {
     struct pr_queue *queue;
     struct pr_output *output;
     struct pr_joblog *joblog;
+    struct pr_results *results;
     struct pr_source *src;
     struct pr_pool_result *result;
     struct pr_spawn_ctx spawn;
@@ -87,7 +88,7 @@ build_env(struct pr_pool *pool)
 
 int
 pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
-            const struct pr_pool_config *cfg)
+            const struct pr_pool_config *cfg, const char **which)
 {
     struct pr_pool *pool = pr_xcalloc(1, sizeof(*pool));
     unsigned i;
@@ -97,8 +98,19 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     pool->cfg = *cfg;
     pool->out_watch_fd = -1;
     if (cfg->joblog != NULL) {
-        rc = pr_joblog_open(&pool->joblog, cfg->joblog);
+        rc = pr_joblog_open(&pool->joblog, cfg->joblog, cfg->resume);
         if (rc != 0) {
+            *which = "--joblog";
+            free(pool);
+            return rc;
+        }
+    }
+    if (cfg->results != NULL) {
+        rc = pr_results_open(&pool->results, cfg->results, cfg->resume,
+                             cfg->results_limit);
+        if (rc != 0) {
+            *which = "--results";
+            pr_joblog_close(pool->joblog);
             free(pool);
             return rc;
         }
@@ -132,6 +144,7 @@ pr_pool_free(struct pr_pool *pool)
     pr_queue_free(pool->queue);
     pr_output_free(pool->output);
     pr_joblog_close(pool->joblog);
+    pr_results_close(pool->results);
     free(pool->free_slots);
     free(pool->spawn.shell);
     free(pool->spawn.read_buf);
@@ -265,6 +278,24 @@ pr_task_code(const struct pr_task *task)
 
 static void stop(struct pr_pool *pool, enum pr_pool_stop why, int sig);
 
+static const char *
+stop_reason(const struct pr_pool *pool)
+{
+    switch (pool->result->stop) {
+    case PR_STOP_SIGNAL:
+        return "signal";
+    case PR_STOP_DRAIN:
+        return "drain";
+    case PR_STOP_OUTPUT:
+        return "output closed";
+    case PR_STOP_HALT:
+        return "halt";
+    case PR_STOP_NONE:
+    default:
+        return "stopped";
+    }
+}
+
 static void
 note_code(struct pr_pool_result *res, const struct pr_task *task)
 {
@@ -278,6 +309,22 @@ note_code(struct pr_pool_result *res, const struct pr_task *task)
     res->last_code = code;
     if (code > res->max_code)
         res->max_code = code;
+}
+
+/* One results record: an attempt, or a skipped task. */
+static void
+write_result(struct pr_pool *pool, const struct pr_task *task, int final)
+{
+    int grouped = pool->cfg.output.mode == PR_OUT_GROUP;
+    int rc;
+
+    if (pool->results == NULL)
+        return;
+    rc = pr_results_write(pool->results, task, final, task->skip_why,
+                          grouped ? NULL : &task->head[0],
+                          grouped ? NULL : &task->head[1]);
+    if (rc != 0 && pool->result->results_error == 0)
+        pool->result->results_error = rc;
 }
 
 /* --halt: has this final record reached the limit? */
@@ -334,8 +381,9 @@ record(struct pr_pool *pool, struct pr_task *task)
         pool->n_failed++;
         note_code(res, task);
     }
-    if (pool->cfg.on_attempt != NULL)
-        pool->cfg.on_attempt(pool->cfg.record_data, task, 1);
+    if (task->status == PR_TASK_SKIPPED && task->skip_why == NULL)
+        task->skip_why = stop_reason(pool);
+    write_result(pool, task, 1);
     res->counts[task->status]++;
     res->total++;
     if (task->out.lost != 0 || task->err.lost != 0)
@@ -444,6 +492,15 @@ schedule(struct pr_pool *pool)
         if (task == NULL || too_far_ahead(pool, task))
             break;
         pr_queue_get(pool->queue);
+        if (task->attempt == 0 && pool->cfg.resume_done != NULL &&
+            pr_seqset_has(pool->cfg.resume_done, task->seq)) {
+            /* Done in an earlier run (--resume). */
+            task->status = PR_TASK_SKIPPED;
+            task->skip_why = "resume";
+            pool->result->resumed++;
+            record(pool, task);
+            continue;
+        }
         if (task->attempt > 0)
             reset_for_retry(pool, task);
         task->attempt++;
@@ -467,6 +524,14 @@ void
 pr__pool_task_output(struct pr_pool *pool, struct pr_task *task, int stream,
                      const char *p, size_t n)
 {
+    if (pool->results != NULL && pool->cfg.output.mode != PR_OUT_GROUP) {
+        /* The output goes out as it comes: keep its head for the record. */
+        struct pr_buf *h = &task->head[stream == 2];
+        size_t room = pool->cfg.results_limit - h->len;
+
+        if (h->len < pool->cfg.results_limit)
+            pr_buf_append(h, p, n < room ? n : room);
+    }
     pr_output_data(pool->output, task, stream, p, n);
 }
 
@@ -560,8 +625,9 @@ retry(struct pr_pool *pool, struct pr_task *task)
     unsigned i;
 
     task->end_ns = task->start_ns ? uv_hrtime() : 0;
-    if (pool->cfg.on_attempt != NULL)
-        pool->cfg.on_attempt(pool->cfg.record_data, task, 0);
+    write_result(pool, task, 0);
+    task->head[0].len = 0;
+    task->head[1].len = 0;
     pool->result->retried++;
     pr_output_discard(pool->output, task);
     for (i = 1; i < task->attempt; i++)

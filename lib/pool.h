@@ -15,6 +15,7 @@
 
 #include "output.h"
 #include "queue.h"
+#include "results.h"
 #include "task.h"
 #include "template.h"
 
@@ -42,11 +43,6 @@ struct pr_source {
 /* Called once per task with its final record, before its output is
  * emitted; the task is read-only and gone after the call. */
 typedef void pr_pool_record_fn(void *data, const struct pr_task *task);
-
-/* Called at the end of every attempt of a task (final says whether it
- * is the last), and for every skipped task; before on_record. */
-typedef void pr_pool_attempt_fn(void *data, const struct pr_task *task,
-                                int final);
 
 /* Called when a task could not start for lack of processes or descriptors
  * (err) and waits for one of the `running` tasks to end. */
@@ -87,10 +83,13 @@ struct pr_pool_config {
     int tag;     /* prefix output lines with the task's items */
     int dry_run; /* print each command instead of running it */
     struct pr_output_options output;
+    const char *results;  /* --results path, or NULL */
+    size_t results_limit; /* output bytes per stream in a results record */
+    int resume;           /* append to the joblog and results */
+    const struct pr_seqset *resume_done; /* seqs not to run again */
     struct pr_retry_policy retry;
     struct pr_halt halt;
     pr_pool_record_fn *on_record;     /* optional */
-    pr_pool_attempt_fn *on_attempt;   /* optional */
     pr_pool_throttle_fn *on_throttle; /* optional */
     void *record_data;
 };
@@ -113,6 +112,8 @@ struct pr_pool_result {
     int input_error;  /* negative error reading input, or 0 */
     char input_msg[1024]; /* what was wrong with the input, if said */
     int joblog_error; /* negative errno writing the joblog, or 0 */
+    int results_error; /* negative errno writing the results, or 0 */
+    uint64_t resumed;  /* skipped: done in an earlier run (--resume) */
     uint64_t output_lost; /* tasks part of whose output was lost */
     uint64_t retried;     /* attempts that were run again */
     int halt_code;        /* with PR_STOP_HALT: the halting task's code */
@@ -128,9 +129,10 @@ struct pr_pool_result {
 int pr_task_code(const struct pr_task *task);
 
 /* Returns a new pool on loop; free with pr_pool_free after the loop ran.
- * Fails with a negative error if the joblog cannot be opened. */
+ * Fails with a negative error if the joblog (*which = "--joblog") or the
+ * results file ("--results") cannot be opened. */
 int pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
-                const struct pr_pool_config *cfg);
+                const struct pr_pool_config *cfg, const char **which);
 void pr_pool_free(struct pr_pool *pool);
 
 /* Runs the loop until the input is done and every task has its final

@@ -169,36 +169,6 @@ hex4(const char *p)
     return v;
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0. */
-static size_t
-utf8_len(const unsigned char *p, size_t avail)
-{
-    size_t n, k;
-    unsigned cp;
-
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf)
-        n = 2, cp = p[0] & 0x1f;
-    else if (p[0] >= 0xe0 && p[0] <= 0xef)
-        n = 3, cp = p[0] & 0x0f;
-    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-        n = 4, cp = p[0] & 0x07;
-    else
-        return 0;
-    if (n > avail)
-        return 0;
-    for (k = 1; k < n; k++) {
-        if ((p[k] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[k] & 0x3f);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return n;
-}
-
 /* Checks a string at sc->i (on its opening quote) and, if key is not
  * NULL, decodes it there.  Returns 0 or -1. */
 static int
@@ -251,7 +221,7 @@ scan_string(struct scan *sc, struct pr_buf *key)
             return fail_at(sc->doc, sc->i, sc->path.data,
                            "a control character must be escaped");
         {
-            size_t n = utf8_len((const unsigned char *)t + sc->i,
+            size_t n = pr_utf8_len((const unsigned char *)t + sc->i,
                                 sc->doc->len - sc->i);
 
             if (n == 0)

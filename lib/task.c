@@ -90,6 +90,8 @@ pr_task_free(struct pr_task *task)
     pr_capture_free(&task->err);
     if (task->stdin_fd >= 0)
         close(task->stdin_fd);
+    pr_buf_free(&task->head[0]);
+    pr_buf_free(&task->head[1]);
     free(task->line);
     free(task);
 }

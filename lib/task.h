@@ -80,6 +80,9 @@ struct pr_task {
     unsigned attempt;       /* 1 on the first run, 2 on the first retry... */
     uint64_t retry_at;      /* uv_now() when its next attempt may start */
     int stdin_fd;           /* its stdin (owned), or -1 for /dev/null */
+    const char *skip_why;   /* why a skipped task never ran, or NULL */
+    struct pr_buf head[2];  /* --results with -u or --line-buffer: the
+                               first bytes of stdout and stderr */
     int error;              /* negative code when status is PR_TASK_ERROR */
     const char *error_what; /* what failed, for the message */
     enum pr_task_status status;

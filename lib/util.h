@@ -95,6 +95,10 @@ int pr_parse_long(const char *s, long min, long max, long *out);
 /* Parse a non-negative number of seconds such as "2" or "0.25". */
 int pr_parse_seconds(const char *s, double *out);
 
+/* Length of the valid UTF-8 sequence at p (1 to 4 bytes, at most avail),
+ * or 0 if none starts there. */
+size_t pr_utf8_len(const unsigned char *p, size_t avail);
+
 /* "SIGTERM" for 15; "signal" for one without a name here. */
 const char *pr_signal_name(int sig);
 
