@@ -135,6 +135,34 @@ on_record(void *data, const struct pr_task *task)
     }
 }
 
+/* A callback that did not succeed is said; the task's result stands. */
+static void
+on_callback(void *data, const struct pr_task *cb)
+{
+    char cmd[SHOWN_COMMAND_MAX * 2 + 8];
+    char who[64];
+
+    (void)data;
+    if (cb->status == PR_TASK_OK)
+        return;
+    if (strcmp(cb->callback, "on_join") == 0)
+        snprintf(who, sizeof(who), "--on-join");
+    else
+        snprintf(who, sizeof(who), "the %s callback of task %llu",
+                 cb->callback, (unsigned long long)cb->seq);
+    shown_command(cb, cmd, sizeof(cmd));
+    if (cb->status == PR_TASK_KILLED)
+        fprintf(stderr, "poolrun: %s: killed by signal %d (%s): %s\n", who,
+                cb->term_signal, pr_signal_name(cb->term_signal), cmd);
+    else if (cb->status == PR_TASK_ERROR)
+        fprintf(stderr, "poolrun: %s: %s: %s: %s\n", who,
+                cb->error_what ? cb->error_what : "cannot start",
+                err_text(cb->error), cmd);
+    else
+        fprintf(stderr, "poolrun: %s: exit status %d: %s\n", who,
+                cb->exit_status, cmd);
+}
+
 static void
 on_throttle(void *data, int err, unsigned running)
 {
@@ -374,6 +402,7 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
     }
     cfg->pool.on_record = on_record;
     cfg->pool.on_throttle = on_throttle;
+    cfg->pool.on_callback = on_callback;
     rc = pr_pool_new(&pool, &loop, &cfg->pool, &which);
     if (rc != 0) {
         fprintf(stderr, "poolrun: %s %s: %s\n", which,

@@ -53,7 +53,10 @@ enum opt_id {
     OPT_RESULTS,
     OPT_RESULTS_LIMIT,
     OPT_RESUME,
-    OPT_RESUME_FAILED
+    OPT_RESUME_FAILED,
+    OPT_ON_DONE,
+    OPT_ON_FAIL,
+    OPT_ON_JOIN
 };
 
 struct opt_def {
@@ -99,6 +102,9 @@ static const struct opt_def defs[] = {
     {0, "results-limit", 1, OPT_RESULTS_LIMIT},
     {0, "resume", 0, OPT_RESUME},
     {0, "resume-failed", 0, OPT_RESUME_FAILED},
+    {0, "on-done", 1, OPT_ON_DONE},
+    {0, "on-fail", 1, OPT_ON_FAIL},
+    {0, "on-join", 1, OPT_ON_JOIN},
 };
 
 
@@ -423,6 +429,18 @@ apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
         p->resume = 1;
         cfg->resume_failed = 1;
         return 0;
+    case OPT_ON_DONE:
+    case OPT_ON_FAIL:
+    case OPT_ON_JOIN:
+        if (*v == '\0')
+            return fail(err, errlen, "%s: needs a command", name);
+        if (d->id == OPT_ON_DONE)
+            p->on_done = v;
+        else if (d->id == OPT_ON_FAIL)
+            p->on_fail = v;
+        else
+            p->on_join = v;
+        return 0;
     case OPT_HELP:
         cfg->show_help = 1;
         return 0;
@@ -669,7 +687,9 @@ pr_options_usage(void)
         "      --shell           run COMMAND through /bin/sh -c\n"
         "  -f, --file FILE       run the tasks of JSON job file FILE (repeatable)\n"
         "      --json            read task objects, one per line, from stdin\n"
-        "\n"
+        "\n",
+        stdout);
+    fputs(
         "Pool:\n"
         "  -j, --jobs N          run N tasks at a time (default: number of CPUs);\n"
         "                        N% of the CPUs; 0 for no limit\n"
@@ -687,7 +707,9 @@ pr_options_usage(void)
         "                        soon (let them finish); ON is fail, success or\n"
         "                        done; N a count or a percentage (now,fail=1)\n"
         "      --dry-run         print each command instead of running it\n"
-        "\n"
+        "\n",
+        stdout);
+    fputs(
         "Output:\n"
         "  -k, --keep-order      print each task's output in input order\n"
         "      --line-buffer     print whole lines as they come (alias --lb)\n"
@@ -695,7 +717,20 @@ pr_options_usage(void)
         "      --tag             prefix each line with the task's items and a tab\n"
         "      --buffer-size SIZE  hold up to SIZE per stream in memory,\n"
         "                        then a private temporary file (default 1M)\n"
-        "\n"
+        "\n",
+        stdout);
+    fputs(
+        "Callbacks (through /bin/sh -c, one at a time, in the order tasks end):\n"
+        "      --on-done CMD     after a task succeeds, with its stdout on stdin\n"
+        "                        and POOLRUN_SEQ, _ID, _ITEM, _CMD, _STATUS, _EXIT,\n"
+        "                        _SIGNAL, _RUNTIME, _ATTEMPTS in the environment\n"
+        "      --on-fail CMD     the same, after a task's last failed attempt\n"
+        "      --on-join CMD     once every task and callback is done, with\n"
+        "                        POOLRUN_TOTAL, _OK, _FAILED, _TIMEOUT, _KILLED,\n"
+        "                        _ERROR and _SKIPPED\n"
+        "\n",
+        stdout);
+    fputs(
         "Records:\n"
         "      --joblog FILE     write GNU parallel's job log to FILE\n"
         "      --results FILE    write one JSON object per attempt to FILE\n"

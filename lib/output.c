@@ -91,7 +91,7 @@ pr_capture_append(struct pr_capture *c, const void *p, size_t n, size_t limit)
 }
 
 int
-pr_capture_emit(struct pr_capture *c, int fd)
+pr_capture_emit(const struct pr_capture *c, int fd)
 {
     int rc;
 
@@ -393,6 +393,12 @@ emit_task(struct pr_output *out, struct pr_task *task)
         keep_spare(out, &task->err.mem);
     }
     pr_task_free(task);
+}
+
+void
+pr_output_finish_now(struct pr_output *out, struct pr_task *task)
+{
+    emit_task(out, task);
 }
 
 void

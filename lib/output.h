@@ -36,7 +36,7 @@ int pr_capture_append(struct pr_capture *c, const void *p, size_t n,
 
 /* Writes the whole capture to fd.  Returns 0 or a negative errno from the
  * write (reading back a spill file that fails is reported the same way). */
-int pr_capture_emit(struct pr_capture *c, int fd);
+int pr_capture_emit(const struct pr_capture *c, int fd);
 
 /* Appends to b the first bytes of the capture, at most max. */
 void pr_capture_head(const struct pr_capture *c, struct pr_buf *b, size_t max);
@@ -78,6 +78,10 @@ void pr_output_data(struct pr_output *out, struct pr_task *task, int stream,
 /* The task has its final record: the sink takes it, emits what is left of
  * its output when its turn comes, and frees it. */
 void pr_output_finish(struct pr_output *out, struct pr_task *task);
+
+/* As pr_output_finish, but out of order even with keep-order: for what
+ * is not one of the numbered tasks (a callback). */
+void pr_output_finish_now(struct pr_output *out, struct pr_task *task);
 
 /* A task that will run again: what its last attempt wrote is dropped
  * (grouped) or its unfinished lines flushed (--line-buffer), and its

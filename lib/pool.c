@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "callback.h"
 #include "internal.h"
 #include "joblog.h"
 #include "sys.h"
@@ -55,6 +56,9 @@ struct pr_pool {
     int killing;  /* SIGKILL has been sent to every group */
     int joined;
     int halted;
+    struct pr_list cb_list;     /* callbacks waiting for their turn */
+    struct pr_task *cb_running; /* the one callback that runs, or NULL */
+    int cb_dropped;             /* stopped now: no more callbacks run */
     uint64_t n_failed; /* final records that were not ok or skipped */
     uint64_t n_ok;
 };
@@ -119,6 +123,7 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     pool->output = pr_output_new(&cfg->output, on_output_error, pool);
     pr_list_init(&pool->running_list);
     pr_list_init(&pool->retry_list);
+    pr_list_init(&pool->cb_list);
     pool->free_cap = cfg->jobs ? cfg->jobs : 64;
     pool->free_slots = pr_xcalloc(pool->free_cap, sizeof(unsigned));
     for (i = cfg->jobs; i > 0; i--)
@@ -245,9 +250,108 @@ static void
 on_joined(void *data)
 {
     struct pr_pool *pool = data;
+    struct pr_pool_result *res = pool->result;
 
     pool->joined = 1;
+    /* --on-join: once the batch is over, unless poolrun was told to stop
+     * now; the pool's own handles close when it has ended. */
+    if (pool->cfg.on_join != NULL && !pool->cb_dropped && !pool->cfg.dry_run) {
+        pool->cb_running =
+            pr_callback_join_new(pool->cfg.on_join, res->counts, res->total);
+        pr__spawn_start(&pool->spawn, pool->cb_running);
+        return;
+    }
     close_own_handles(pool);
+}
+
+/* Callbacks run one at a time, in the order their tasks ended. */
+static void
+start_callback(struct pr_pool *pool)
+{
+    struct pr_task *cb;
+
+    if (pool->cb_running != NULL || pr_list_empty(&pool->cb_list))
+        return;
+    cb = PR_CONTAINER_OF(pool->cb_list.next, struct pr_task, node);
+    pr_list_remove(&cb->node);
+    pool->cb_running = cb;
+    pr__spawn_start(&pool->spawn, cb);
+}
+
+/* The callback of a task's final record, or NULL. */
+static struct pr_task *
+make_callback(struct pr_pool *pool, const struct pr_task *task)
+{
+    const struct pr_task_spec *spec = task->spec;
+    const char *cmd;
+    const char *kind;
+
+    if (task->status == PR_TASK_SKIPPED || pool->cb_dropped ||
+        pool->cfg.dry_run)
+        return NULL;
+    if (task->status == PR_TASK_OK) {
+        kind = "on_done";
+        cmd = spec != NULL && spec->on_done ? spec->on_done : pool->cfg.on_done;
+    } else {
+        kind = "on_fail";
+        cmd = spec != NULL && spec->on_fail ? spec->on_fail : pool->cfg.on_fail;
+    }
+    if (cmd == NULL)
+        return NULL;
+    return pr_callback_new(task, kind, cmd,
+                           pool->cfg.output.mode == PR_OUT_GROUP);
+}
+
+static void
+callback_ended(struct pr_pool *pool, struct pr_task *cb)
+{
+    struct pr_pool_result *res = pool->result;
+    int join = strcmp(cb->callback, "on_join") == 0;
+
+    cb->status = cb->error != 0         ? PR_TASK_ERROR
+                 : cb->term_signal != 0 ? PR_TASK_KILLED
+                 : cb->exit_status != 0 ? PR_TASK_FAILED
+                                        : PR_TASK_OK;
+    cb->end_ns = cb->start_ns ? uv_hrtime() : 0;
+    res->callbacks++;
+    if (cb->status != PR_TASK_OK)
+        res->callbacks_failed++;
+    if (pool->results != NULL) {
+        int rc = pr_results_write_callback(pool->results, cb->callback,
+                                           join ? 0 : cb->seq, cb);
+
+        if (rc != 0 && res->results_error == 0)
+            res->results_error = rc;
+    }
+    if (pool->cfg.on_callback != NULL)
+        pool->cfg.on_callback(pool->cfg.record_data, cb);
+    pool->cb_running = NULL;
+    pr_output_finish_now(pool->output, cb);
+    if (join) {
+        close_own_handles(pool);
+        return;
+    }
+    /* Its task is done only now: join waits for every callback. */
+    pr_queue_task_done(pool->queue);
+    start_callback(pool);
+}
+
+/* Stopped now (SIGINT, SIGTERM, stdout closed): callbacks that wait are
+ * dropped, the running one gets the signal. */
+static void
+drop_callbacks(struct pr_pool *pool, int sig)
+{
+    pool->cb_dropped = 1;
+    while (!pr_list_empty(&pool->cb_list)) {
+        struct pr_task *cb =
+            PR_CONTAINER_OF(pool->cb_list.next, struct pr_task, node);
+
+        pr_list_remove(&cb->node);
+        pr_task_free(cb);
+        pr_queue_task_done(pool->queue);
+    }
+    if (pool->cb_running != NULL)
+        pr__spawn_signal(pool->cb_running, sig);
 }
 
 static void
@@ -371,6 +475,7 @@ static void
 record(struct pr_pool *pool, struct pr_task *task)
 {
     struct pr_pool_result *res = pool->result;
+    struct pr_task *cb;
     struct pr_task copy;
 
     if (task->end_ns == 0)
@@ -396,10 +501,16 @@ record(struct pr_pool *pool, struct pr_task *task)
     }
     if (pool->cfg.on_record != NULL)
         pool->cfg.on_record(pool->cfg.record_data, task);
+    cb = make_callback(pool, task);
     /* What halt needs of the task outlives it. */
     copy = *task;
     pr_output_finish(pool->output, task);
-    pr_queue_task_done(pool->queue);
+    if (cb != NULL) {
+        pr_list_insert_before(&pool->cb_list, &cb->node);
+        start_callback(pool);
+    } else {
+        pr_queue_task_done(pool->queue);
+    }
     check_halt(pool, &copy);
 }
 
@@ -645,6 +756,10 @@ retry(struct pr_pool *pool, struct pr_task *task)
 void
 pr__pool_task_ended(struct pr_pool *pool, struct pr_task *task)
 {
+    if (task->callback != NULL) {
+        callback_ended(pool, task);
+        return;
+    }
     pr_list_remove(&task->node);
     pool->running--;
     if (task->pid > 0 || pool->cfg.dry_run)
@@ -720,6 +835,8 @@ on_kill_timer(uv_timer_t *timer)
 
     pool->killing = 1;
     signal_running(pool, SIGKILL);
+    if (pool->cb_dropped && pool->cb_running != NULL)
+        pr__spawn_signal(pool->cb_running, SIGKILL);
 }
 
 /* Stop starting tasks, record what waits on the queue as skipped, and send
@@ -753,6 +870,8 @@ stop(struct pr_pool *pool, enum pr_pool_stop why, int sig)
         task->status = PR_TASK_SKIPPED;
         record(pool, task);
     }
+    if (why == PR_STOP_SIGNAL || why == PR_STOP_OUTPUT)
+        drop_callbacks(pool, sig);
     if (sig != 0) {
         signal_running(pool, sig);
         if (!pool->joined)
@@ -771,19 +890,24 @@ on_signal(uv_signal_t *handle, int signum)
         stop(pool, PR_STOP_DRAIN, 0);
         return;
     }
-    if (pool->stopping && pool->result->stop != PR_STOP_DRAIN) {
+    if (pool->stopping && (pool->result->stop == PR_STOP_SIGNAL ||
+                           pool->result->stop == PR_STOP_OUTPUT)) {
         /* The same again: no more patience. */
         pool->killing = 1;
         signal_running(pool, SIGKILL);
+        if (pool->cb_running != NULL)
+            pr__spawn_signal(pool->cb_running, SIGKILL);
         return;
     }
     if (pool->stopping) {
-        /* A drain turned into a stop. */
+        /* A drain or a halt turned into a stop. */
         pool->result->stop = PR_STOP_SIGNAL;
         pool->result->stop_signal = signum;
+        drop_callbacks(pool, signum);
         signal_running(pool, signum);
-        uv_timer_start(&pool->kill_timer, on_kill_timer,
-                       (uint64_t)(pool->cfg.kill_after * 1000), 0);
+        if (!pool->joined)
+            uv_timer_start(&pool->kill_timer, on_kill_timer,
+                           (uint64_t)(pool->cfg.kill_after * 1000), 0);
         return;
     }
     pool->result->stop_signal = signum;

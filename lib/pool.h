@@ -44,6 +44,10 @@ struct pr_source {
  * emitted; the task is read-only and gone after the call. */
 typedef void pr_pool_record_fn(void *data, const struct pr_task *task);
 
+/* Called once per callback (its `callback` says which kind) when it has
+ * ended; seq is its task's, 0 for on_join. */
+typedef void pr_pool_callback_fn(void *data, const struct pr_task *cb);
+
 /* Called when a task could not start for lack of processes or descriptors
  * (err) and waits for one of the `running` tasks to end. */
 typedef void pr_pool_throttle_fn(void *data, int err, unsigned running);
@@ -87,10 +91,14 @@ struct pr_pool_config {
     size_t results_limit; /* output bytes per stream in a results record */
     int resume;           /* append to the joblog and results */
     const struct pr_seqset *resume_done; /* seqs not to run again */
+    const char *on_done; /* callbacks (a job file's task may override) */
+    const char *on_fail;
+    const char *on_join;
     struct pr_retry_policy retry;
     struct pr_halt halt;
     pr_pool_record_fn *on_record;     /* optional */
     pr_pool_throttle_fn *on_throttle; /* optional */
+    pr_pool_callback_fn *on_callback; /* optional */
     void *record_data;
 };
 
@@ -114,6 +122,8 @@ struct pr_pool_result {
     int joblog_error; /* negative errno writing the joblog, or 0 */
     int results_error; /* negative errno writing the results, or 0 */
     uint64_t resumed;  /* skipped: done in an earlier run (--resume) */
+    uint64_t callbacks;        /* callbacks that ran */
+    uint64_t callbacks_failed; /* of those, the ones that did not succeed */
     uint64_t output_lost; /* tasks part of whose output was lost */
     uint64_t retried;     /* attempts that were run again */
     int halt_code;        /* with PR_STOP_HALT: the halting task's code */

@@ -66,6 +66,8 @@ struct pr_task {
     size_t tag_len;
     int priority;
     struct pr_task_spec *spec; /* from a job file, or NULL */
+    const char *callback; /* a callback: "on_done", "on_fail" or "on_join";
+                             NULL for a task */
 
     /* Filled in while the task runs. */
     unsigned slot;

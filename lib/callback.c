@@ -1,0 +1,142 @@
+/*
+ * callback: callback task records.  A callback runs through /bin/sh -c
+ * like any shell line; what it learns of its task travels as "NAME=value"
+ * environment settings in its spec, the same way a job file's env does.
+ */
+#include "callback.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pool.h"
+#include "util.h"
+
+/* An environment string holds no NUL, and stays well under the kernel's
+ * 128 KiB for one string. */
+#define ENV_VALUE_MAX ((size_t)64 * 1024)
+
+struct env_list {
+    char **v;
+    size_t n;
+};
+
+static void
+env_add(struct env_list *e, const char *name, const char *value, size_t len)
+{
+    struct pr_buf b = {0};
+    const char *nul = memchr(value, '\0', len);
+
+    if (nul != NULL)
+        len = (size_t)(nul - value);
+    if (len > ENV_VALUE_MAX)
+        len = ENV_VALUE_MAX;
+    pr_buf_append(&b, name, strlen(name));
+    pr_buf_append(&b, "=", 1);
+    pr_buf_append(&b, value, len);
+    pr_buf_append(&b, "", 1);
+    e->v = pr_xrealloc(e->v, (e->n + 2) * sizeof(char *));
+    e->v[e->n++] = b.data;
+    e->v[e->n] = NULL;
+}
+
+static void
+env_addf(struct env_list *e, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+env_addf(struct env_list *e, const char *name, const char *fmt, ...)
+{
+    char v[64];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(v, sizeof(v), fmt, ap);
+    va_end(ap);
+    env_add(e, name, v, n > 0 ? (size_t)n : 0);
+}
+
+static struct pr_task *
+callback_task(const char *kind, const char *cmd, struct env_list *env)
+{
+    struct pr_task *cb = pr_task_new(0, cmd, strlen(cmd));
+
+    cb->callback = kind;
+    cb->spec = pr_xcalloc(1, sizeof(*cb->spec));
+    cb->spec->env = env->v;
+    cb->spec->timeout = 0; /* --timeout is for tasks */
+    cb->spec->retries = 0;
+    return cb;
+}
+
+struct pr_task *
+pr_callback_new(const struct pr_task *task, const char *kind, const char *cmd,
+                int with_stdout)
+{
+    struct env_list env = {0};
+    struct pr_buf items = {0};
+    struct pr_task *cb;
+    const char *id = task->spec != NULL ? task->spec->id : NULL;
+    int fd = -1;
+    int rc = 0;
+    unsigned i;
+
+    if (with_stdout) {
+        fd = pr_tmpfile();
+        rc = fd < 0 ? fd : pr_capture_emit(&task->out, fd);
+        if (rc == 0 && lseek(fd, 0, SEEK_SET) != 0)
+            rc = -errno;
+        if (rc != 0 && fd >= 0)
+            close(fd);
+        if (rc != 0)
+            fd = -1;
+    }
+    for (i = 0; i < task->nitems; i++) {
+        if (i > 0)
+            pr_buf_append(&items, " ", 1);
+        pr_buf_append(&items, task->items[i].p, task->items[i].len);
+    }
+    env_addf(&env, "POOLRUN_ID", "%s", id != NULL ? id : "");
+    env_add(&env, "POOLRUN_ITEM", items.data ? items.data : "", items.len);
+    env_add(&env, "POOLRUN_CMD", task->line ? task->line : "", task->line_len);
+    env_addf(&env, "POOLRUN_STATUS", "%s", pr_task_status_name(task->status));
+    env_addf(&env, "POOLRUN_EXIT", "%d", pr_task_code(task));
+    env_addf(&env, "POOLRUN_SIGNAL", "%d", task->term_signal);
+    env_addf(&env, "POOLRUN_RUNTIME", "%.3f", pr_task_runtime(task));
+    env_addf(&env, "POOLRUN_ATTEMPTS", "%u", task->attempt);
+    pr_buf_free(&items);
+    cb = callback_task(kind, cmd, &env);
+    cb->seq = task->seq; /* its POOLRUN_SEQ is the task's */
+    cb->stdin_fd = fd;
+    if (rc != 0) {
+        /* It does not run without its input; the record says why. */
+        cb->error = rc;
+        cb->error_what = "cannot keep the task's output for it";
+    }
+    return cb;
+}
+
+struct pr_task *
+pr_callback_join_new(const char *cmd, const uint64_t *counts, uint64_t total)
+{
+    struct env_list env = {0};
+    size_t i;
+
+    env_addf(&env, "POOLRUN_TOTAL", "%llu", (unsigned long long)total);
+    for (i = 0; i < PR_TASK_STATUS_COUNT; i++) {
+        char name[32];
+        size_t k;
+
+        snprintf(name, sizeof(name), "POOLRUN_%s",
+                 pr_task_status_name((enum pr_task_status)i));
+        for (k = 0; name[k] != '\0'; k++)
+            name[k] = (char)toupper((unsigned char)name[k]);
+        env_addf(&env, name, "%llu", (unsigned long long)counts[i]);
+    }
+    return callback_task("on_join", cmd, &env);
+}
