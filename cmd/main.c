@@ -191,6 +191,11 @@ print_summary(const struct pr_pool_result *res)
         sep = ", ";
     }
     fputc('\n', stderr);
+    for (i = 0; i < res->nslowest; i++)
+        fprintf(stderr, "poolrun: %s task %llu (%.3f s): %s\n",
+                i == 0 ? "slowest:" : "        ",
+                (unsigned long long)res->slowest[i].seq,
+                res->slowest[i].runtime, res->slowest[i].text);
 }
 
 static int

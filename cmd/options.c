@@ -56,7 +56,11 @@ enum opt_id {
     OPT_RESUME_FAILED,
     OPT_ON_DONE,
     OPT_ON_FAIL,
-    OPT_ON_JOIN
+    OPT_ON_JOIN,
+    OPT_PROGRESS,
+    OPT_DELAY,
+    OPT_MEMFREE,
+    OPT_LOAD
 };
 
 struct opt_def {
@@ -105,6 +109,11 @@ static const struct opt_def defs[] = {
     {0, "on-done", 1, OPT_ON_DONE},
     {0, "on-fail", 1, OPT_ON_FAIL},
     {0, "on-join", 1, OPT_ON_JOIN},
+    {0, "progress", 0, OPT_PROGRESS},
+    {0, "bar", 0, OPT_PROGRESS},
+    {0, "delay", 1, OPT_DELAY},
+    {0, "memfree", 1, OPT_MEMFREE},
+    {0, "load", 1, OPT_LOAD},
 };
 
 
@@ -441,6 +450,27 @@ apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
         else
             p->on_join = v;
         return 0;
+    case OPT_PROGRESS:
+        p->progress = 1;
+        return 0;
+    case OPT_DELAY:
+        if (pr_parse_seconds(v, &p->delay) != 0)
+            return fail(err, errlen, "%s: '%s' is not a number of seconds",
+                        name, v);
+        return 0;
+    case OPT_MEMFREE: {
+        size_t size;
+
+        if (parse_size(name, v, &size, err, errlen) != 0)
+            return -1;
+        p->memfree = size;
+        return 0;
+    }
+    case OPT_LOAD:
+        if (pr_parse_seconds(v, &p->load) != 0 || p->load <= 0)
+            return fail(err, errlen, "%s: '%s' is not a load average above 0",
+                        name, v);
+        return 0;
     case OPT_HELP:
         cfg->show_help = 1;
         return 0;
@@ -706,6 +736,11 @@ pr_options_usage(void)
         "      --halt WHEN,ON=N  stop early: WHEN is now (kill running tasks) or\n"
         "                        soon (let them finish); ON is fail, success or\n"
         "                        done; N a count or a percentage (now,fail=1)\n"
+        "      --delay SECS      wait SECS between task starts\n"
+        "      --memfree SIZE    start a task only while SIZE of memory is\n"
+        "                        available (MemAvailable; K, M, G)\n"
+        "      --load N          start a task only while the 1-minute load\n"
+        "                        average is below N\n"
         "      --dry-run         print each command instead of running it\n"
         "\n",
         stdout);
@@ -739,8 +774,11 @@ pr_options_usage(void)
         "      --resume          with --joblog: skip the tasks the job log lists\n"
         "                        and add to it (and to --results)\n"
         "      --resume-failed   the same, but run the failed ones again\n"
-        "      --summary         count the tasks by status on stderr at the end\n"
-        "                        (always when a task did not succeed)\n"
+        "      --summary         count the tasks by status on stderr at the end,\n"
+        "                        and name the slowest (always when a task did\n"
+        "                        not succeed)\n"
+        "      --progress, --bar show progress on stderr: a line redrawn in place\n"
+        "                        on a terminal, else a line per finished task\n"
         "      --exit-status POLICY  count (default): how many tasks failed;\n"
         "                        first, last or max: that failed task's code\n"
         "\n"

@@ -246,14 +246,18 @@ write_stream(struct pr_output *out, int stream, const char *p, size_t n)
 {
     if (n == 0 || !stream_ok(out, stream))
         return;
+    if (out->opts.before_write != NULL)
+        out->opts.before_write(out->opts.hook_data);
     note_result(out, stream, pr_write_all(stream_fd(out, stream), p, n));
 }
 
 static void
 emit_capture(struct pr_output *out, int stream, struct pr_capture *c)
 {
-    if (!stream_ok(out, stream))
+    if (!stream_ok(out, stream) || c->total == 0)
         return;
+    if (out->opts.before_write != NULL)
+        out->opts.before_write(out->opts.hook_data);
     note_result(out, stream, pr_capture_emit(c, stream_fd(out, stream)));
 }
 

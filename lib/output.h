@@ -57,6 +57,10 @@ struct pr_output_options {
     int out_fd;         /* normally 1 */
     int err_fd;         /* normally 2 */
     uint64_t first_seq; /* the seq keep-order starts at (normally 1) */
+    /* Called before each write to out_fd or err_fd (a progress bar clears
+     * its line), or NULL. */
+    void (*before_write)(void *data);
+    void *hook_data;
 };
 
 struct pr_output;

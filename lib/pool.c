@@ -18,10 +18,14 @@
 #include "callback.h"
 #include "internal.h"
 #include "joblog.h"
+#include "progress.h"
 #include "sys.h"
 #include "util.h"
 
 #define READ_BUF_SIZE ((size_t)64 * 1024)
+/* --memfree and --load look again this often while they hold tasks back. */
+#define GATE_RECHECK_MS 250
+#define PROGRESS_MS     100
 
 extern char **environ;
 
@@ -56,6 +60,11 @@ struct pr_pool {
     int killing;  /* SIGKILL has been sent to every group */
     int joined;
     int halted;
+    uv_timer_t gate_timer;     /* --delay, --memfree, --load: check again */
+    uint64_t last_start;       /* uv_hrtime() of the last task start */
+    uv_timer_t progress_timer; /* redraws the bar */
+    struct pr_progress *progress;
+    uint64_t started_ms;       /* uv_now() when the run began */
     struct pr_list cb_list;     /* callbacks waiting for their turn */
     struct pr_task *cb_running; /* the one callback that runs, or NULL */
     int cb_dropped;             /* stopped now: no more callbacks run */
@@ -66,6 +75,7 @@ struct pr_pool {
 static const int handled_signals[3] = {SIGINT, SIGTERM, SIGHUP};
 
 static void on_output_error(void *data, int err);
+static void before_output(void *data);
 
 static void
 build_env(struct pr_pool *pool)
@@ -120,7 +130,14 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
         }
     }
     pool->queue = pr_queue_new(cfg->queue_size, cfg->order);
-    pool->output = pr_output_new(&cfg->output, on_output_error, pool);
+    if (cfg->progress) {
+        pool->progress = pr_progress_new(cfg->output.err_fd);
+        if (pr_progress_is_bar(pool->progress)) {
+            pool->cfg.output.before_write = before_output;
+            pool->cfg.output.hook_data = pool;
+        }
+    }
+    pool->output = pr_output_new(&pool->cfg.output, on_output_error, pool);
     pr_list_init(&pool->running_list);
     pr_list_init(&pool->retry_list);
     pr_list_init(&pool->cb_list);
@@ -150,6 +167,7 @@ pr_pool_free(struct pr_pool *pool)
     pr_output_free(pool->output);
     pr_joblog_close(pool->joblog);
     pr_results_close(pool->results);
+    pr_progress_free(pool->progress);
     free(pool->free_slots);
     free(pool->spawn.shell);
     free(pool->spawn.read_buf);
@@ -230,6 +248,43 @@ on_handle_closed(uv_handle_t *handle)
 }
 
 static void
+progress_counts(const struct pr_pool *pool, struct pr_progress_counts *c)
+{
+    c->done = pool->result->total;
+    c->total = pool->input_ended ? pool->next_seq : 0;
+    c->running = pool->running;
+    c->failed = pool->n_failed;
+    c->elapsed = (double)(uv_now(pool->loop) - pool->started_ms) / 1000.0;
+}
+
+static void
+show_progress(struct pr_pool *pool)
+{
+    struct pr_progress_counts c;
+
+    if (pool->progress == NULL)
+        return;
+    progress_counts(pool, &c);
+    pr_progress_show(pool->progress, &c);
+}
+
+static void
+on_progress_timer(uv_timer_t *timer)
+{
+    show_progress(timer->data);
+}
+
+/* Output is about to reach the terminal: the bar steps aside. */
+static void
+before_output(void *data)
+{
+    struct pr_pool *pool = data;
+
+    if (pool->progress != NULL)
+        pr_progress_erase(pool->progress);
+}
+
+static void
 close_own_handles(struct pr_pool *pool)
 {
     size_t i;
@@ -241,6 +296,16 @@ close_own_handles(struct pr_pool *pool)
         uv_close((uv_handle_t *)&pool->kill_timer, on_handle_closed);
     if (!uv_is_closing((uv_handle_t *)&pool->retry_timer))
         uv_close((uv_handle_t *)&pool->retry_timer, on_handle_closed);
+    if (!uv_is_closing((uv_handle_t *)&pool->gate_timer))
+        uv_close((uv_handle_t *)&pool->gate_timer, on_handle_closed);
+    if (!uv_is_closing((uv_handle_t *)&pool->progress_timer))
+        uv_close((uv_handle_t *)&pool->progress_timer, on_handle_closed);
+    if (pool->progress != NULL) {
+        struct pr_progress_counts c;
+
+        progress_counts(pool, &c);
+        pr_progress_finish(pool->progress, &c);
+    }
     if (pool->out_watch_fd >= 0 &&
         !uv_is_closing((uv_handle_t *)&pool->out_watch))
         uv_close((uv_handle_t *)&pool->out_watch, on_handle_closed);
@@ -469,6 +534,44 @@ check_halt(struct pr_pool *pool, const struct pr_task *task)
     stop(pool, PR_STOP_HALT, h->when == PR_HALT_NOW ? SIGTERM : 0);
 }
 
+/* Keeps the three longest-running tasks for the summary. */
+static void
+note_slow(struct pr_pool_result *res, const struct pr_task *task)
+{
+    double rt = pr_task_runtime(task);
+    struct pr_pool_slow *s;
+    unsigned i;
+
+    if (task->start_ns == 0)
+        return;
+    for (i = res->nslowest; i > 0 && res->slowest[i - 1].runtime < rt; i--)
+        ;
+    if (i >= PR_ARRAY_SIZE(res->slowest))
+        return;
+    if (res->nslowest < PR_ARRAY_SIZE(res->slowest))
+        res->nslowest++;
+    memmove(&res->slowest[i + 1], &res->slowest[i],
+            (res->nslowest - 1 - i) * sizeof(res->slowest[0]));
+    s = &res->slowest[i];
+    s->seq = task->seq;
+    s->runtime = rt;
+    s->id = NULL;
+    if (task->spec != NULL && task->spec->id != NULL) {
+        snprintf(s->text, sizeof(s->text), "%s", task->spec->id);
+        s->id = s->text;
+    } else {
+        size_t n = task->line_len < sizeof(s->text) - 1 ? task->line_len
+                                                         : sizeof(s->text) - 1;
+        size_t k;
+
+        memcpy(s->text, task->line ? task->line : "", task->line ? n : 0);
+        s->text[task->line ? n : 0] = '\0';
+        for (k = 0; s->text[k] != '\0'; k++)
+            if ((unsigned char)s->text[k] < 0x20)
+                s->text[k] = ' ';
+    }
+}
+
 /* The one place a final record is made: counts, joblog, the caller's hook,
  * then the output (which frees the task when it has been emitted). */
 static void
@@ -498,6 +601,12 @@ record(struct pr_pool *pool, struct pr_task *task)
 
         if (rc != 0 && res->joblog_error == 0)
             res->joblog_error = rc;
+    }
+    note_slow(res, task);
+    if (pool->progress != NULL) {
+        pr_progress_erase(pool->progress);
+        if (!pr_progress_is_bar(pool->progress))
+            show_progress(pool);
     }
     if (pool->cfg.on_record != NULL)
         pool->cfg.on_record(pool->cfg.record_data, task);
@@ -594,6 +703,51 @@ reset_for_retry(struct pr_pool *pool, struct pr_task *task)
         pr_task_clear_command(task);
 }
 
+static void schedule(struct pr_pool *pool);
+
+static void
+on_gate_timer(uv_timer_t *timer)
+{
+    schedule(timer->data);
+}
+
+/* --delay, --memfree, --load: may a task start now?  If not, a timer
+ * asks again (when the delay is over, or every GATE_RECHECK_MS). */
+static int
+gate_open(struct pr_pool *pool)
+{
+    uint64_t now;
+    uint64_t wait = 0;
+
+    if (pool->cfg.delay <= 0 && pool->cfg.memfree == 0 && pool->cfg.load <= 0)
+        return 1;
+    /* The clock, not the loop's cached time: starts are at least --delay
+     * apart however long this loop turn has taken. */
+    now = uv_hrtime();
+    if (pool->cfg.delay > 0 && pool->last_start != 0) {
+        uint64_t gap = (uint64_t)(pool->cfg.delay * 1e9 + 0.5);
+
+        if (now - pool->last_start < gap)
+            wait = (pool->last_start + gap - now + 999999) / 1000000;
+    }
+    if (wait == 0 && pool->cfg.memfree != 0 &&
+        uv_get_free_memory() < pool->cfg.memfree)
+        wait = GATE_RECHECK_MS;
+    if (wait == 0 && pool->cfg.load > 0) {
+        double avg[3];
+
+        uv_loadavg(avg);
+        if (avg[0] >= pool->cfg.load)
+            wait = GATE_RECHECK_MS;
+    }
+    if (wait == 0) {
+        pool->last_start = now;
+        return 1;
+    }
+    uv_timer_start(&pool->gate_timer, on_gate_timer, wait, 0);
+    return 0;
+}
+
 static void
 schedule(struct pr_pool *pool)
 {
@@ -601,6 +755,10 @@ schedule(struct pr_pool *pool)
         struct pr_task *task = pr_queue_peek(pool->queue);
 
         if (task == NULL || too_far_ahead(pool, task))
+            break;
+        if (!(pool->cfg.resume_done != NULL && task->attempt == 0 &&
+              pr_seqset_has(pool->cfg.resume_done, task->seq)) &&
+            !gate_open(pool))
             break;
         pr_queue_get(pool->queue);
         if (task->attempt == 0 && pool->cfg.resume_done != NULL &&
@@ -743,6 +901,7 @@ retry(struct pr_pool *pool, struct pr_task *task)
     pr_output_discard(pool->output, task);
     for (i = 1; i < task->attempt; i++)
         wait *= r->factor;
+    uv_update_time(pool->loop); /* the wait starts now, not at loop turn */
     task->retry_at = uv_now(pool->loop) + (uint64_t)(wait * 1000 + 0.5);
     pos = &pool->retry_list;
     while (pos->prev != &pool->retry_list &&
@@ -978,6 +1137,19 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
     uv_timer_init(pool->loop, &pool->retry_timer);
     pool->retry_timer.data = pool;
     pool->handles_open++;
+    uv_timer_init(pool->loop, &pool->gate_timer);
+    pool->gate_timer.data = pool;
+    pool->handles_open++;
+    uv_timer_init(pool->loop, &pool->progress_timer);
+    pool->progress_timer.data = pool;
+    pool->handles_open++;
+    pool->started_ms = uv_now(pool->loop);
+    if (pool->progress != NULL && pr_progress_is_bar(pool->progress)) {
+        uv_timer_start(&pool->progress_timer, on_progress_timer, PROGRESS_MS,
+                       PROGRESS_MS);
+        /* A repeating timer must not keep the loop alive by itself. */
+        uv_unref((uv_handle_t *)&pool->progress_timer);
+    }
     watch_stdout(pool);
     rc = src->ops->start(src, pool);
     if (rc != 0) {

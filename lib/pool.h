@@ -94,6 +94,10 @@ struct pr_pool_config {
     const char *on_done; /* callbacks (a job file's task may override) */
     const char *on_fail;
     const char *on_join;
+    int progress;          /* --progress or --bar: on stderr */
+    double delay;          /* --delay: seconds between task starts */
+    uint64_t memfree;      /* --memfree: bytes that must be available */
+    double load;           /* --load: start below this load average */
     struct pr_retry_policy retry;
     struct pr_halt halt;
     pr_pool_record_fn *on_record;     /* optional */
@@ -124,6 +128,13 @@ struct pr_pool_result {
     uint64_t resumed;  /* skipped: done in an earlier run (--resume) */
     uint64_t callbacks;        /* callbacks that ran */
     uint64_t callbacks_failed; /* of those, the ones that did not succeed */
+    struct pr_pool_slow {
+        uint64_t seq;
+        double runtime;
+        const char *id;  /* NULL, or the job file id (copied below) */
+        char text[112];  /* the id, else the start of the command */
+    } slowest[3];        /* the longest-running tasks, longest first */
+    unsigned nslowest;
     uint64_t output_lost; /* tasks part of whose output was lost */
     uint64_t retried;     /* attempts that were run again */
     int halt_code;        /* with PR_STOP_HALT: the halting task's code */

@@ -154,14 +154,17 @@ LINES
 
 @test "a closing summary counts the tasks by status when any did not succeed" {
     run -2 --separate-stderr poolrun -j 2 <<<$'true\nexit 1\ntrue\nkill -9 $$'
-    [ "${stderr_lines[-1]}" = "poolrun: 4 tasks: 2 ok, 1 failed, 1 killed" ]
+    grep -qx "poolrun: 4 tasks: 2 ok, 1 failed, 1 killed" <<<"$stderr"
+    # Then the slowest three.
+    [[ ${stderr_lines[-3]} == "poolrun: slowest: task "* ]]
 }
 
 @test "--summary prints the counts even when every task succeeded" {
     run -0 --separate-stderr poolrun <<<$'true\ntrue'
     [ -z "$stderr" ]
     run -0 --separate-stderr poolrun --summary <<<$'true\ntrue'
-    [ "$stderr" = "poolrun: 2 tasks: 2 ok" ]
+    [ "${stderr_lines[0]}" = "poolrun: 2 tasks: 2 ok" ]
+    [ "${#stderr_lines[@]}" -eq 3 ]
 }
 
 @test "simple lines start without the shell and give the same results" {

@@ -1,0 +1,88 @@
+#!/usr/bin/env bats
+# Progress, the closing summary, and throttling (--delay, --memfree, --load).
+bats_require_minimum_version 1.5.0
+
+setup() {
+    load helpers
+    cd "$BATS_TEST_TMPDIR"
+}
+
+@test "--progress prints a plain line per finished task on stderr, nothing on stdout" {
+    printf 'echo out%s\n' 1 2 3 >lines
+    run -0 --separate-stderr poolrun -j 1 --progress <lines
+    [ "$output" = "$(printf 'out1\nout2\nout3')" ]
+    [ "$(grep -c '^poolrun: [0-9/]* done, ' <<<"$stderr")" -eq 3 ]
+    # The last line knows the total and counts every task.
+    [[ $(grep 'done' <<<"$stderr" | tail -1) == "poolrun: 3/3 done, 0 running, 0 failed, "*"/s, ETA 0:00" ]]
+}
+
+@test "--progress counts failures" {
+    run --separate-stderr poolrun -j 1 --progress sh -c 'exit $0' ::: 0 3
+    [ "$status" -eq 1 ]
+    [[ $stderr == *"poolrun: 2/2 done, 0 running, 1 failed"* ]]
+}
+
+@test "--bar redraws one line in place on a terminal and ends it with a newline" {
+    command -v script >/dev/null || skip "script(1) is not installed"
+    run -0 script -qec "printf 'sleep 0.3\ntrue\n' | $POOLRUN --bar -j 2 2>&1 >/dev/null" /dev/null
+    # Drawn with carriage return and erase-line, never one line per task.
+    [[ $output == *$'\r\e[Kpoolrun: 2/2 done, 0 running, 0 failed'* ]]
+    [ "$(tr -cd '\n' <<<"$output" | wc -c)" -le 2 ]
+}
+
+@test "--bar steps aside for task output on the terminal" {
+    command -v script >/dev/null || skip "script(1) is not installed"
+    run -0 script -qec "printf 'sleep 0.3; echo late\n' | $POOLRUN --bar" /dev/null
+    # The output starts on a cleared line, not after the bar's text.
+    [[ $output == *$'\r\e[Klate'* ]]
+}
+
+@test "the summary names the slowest tasks" {
+    printf '%s\n' 'sleep 0.3' 'true' 'sleep 0.1' 'exit 1' >lines
+    run --separate-stderr poolrun -j 4 <lines
+    [ "$status" -eq 1 ]
+    [[ $stderr == *"poolrun: slowest: task 1 ("*" s): sleep 0.3"* ]]
+    [[ $(grep -A1 slowest <<<"$stderr" | tail -1) == "poolrun:          task 3 ("*" s): sleep 0.1" ]]
+}
+
+@test "--delay spaces task starts at least SECS apart" {
+    run -0 --separate-stderr poolrun -j 3 --delay 0.2 --joblog log true ::: 1 2 3
+    [ "$(joblog_rows log | wc -l)" -eq 3 ]
+    # Start times as poolrun took them, in milliseconds.
+    joblog_rows log | cut -f3 | sort -n |
+        awk 'NR > 1 && $1 - prev < 0.1995 {bad = 1} {prev = $1} END {exit bad}'
+}
+
+@test "--memfree holds tasks back while memory is short, and re-checks on a timer" {
+    # No machine here has a terabyte free: nothing may start.  SIGHUP then
+    # drains, and the held task is skipped.
+    "$POOLRUN" --memfree 1024G --summary touch ran ::: x >out 2>err &
+    pid=$!
+    # Asserting that nothing happens takes time: let several re-checks
+    # pass (they come every 250 ms).
+    sleep 0.8
+    [ ! -e ran ]
+    alive "$pid"
+    # Waiting is not a busy loop: poolrun used almost no CPU (clock ticks
+    # of user and system time; a busy loop would use about 80).
+    [ "$(awk '{print $14 + $15}' "/proc/$pid/stat")" -lt 10 ]
+    kill -HUP "$pid"
+    wait_status "$pid" 129
+    grep -qx 'poolrun: 1 task: 1 skipped' err
+}
+
+@test "--memfree and --load let tasks run when there is room" {
+    run -0 poolrun --memfree 1K --load 100000 echo ::: ok
+    [ "$output" = ok ]
+}
+
+@test "bad throttling values are named" {
+    run poolrun --load 0 true
+    [ "$status" -eq 255 ]
+    [[ $output == *"--load: '0' is not a load average above 0"* ]]
+    run poolrun --memfree lots true
+    [ "$status" -eq 255 ]
+    [[ $output == *"--memfree: 'lots' is not a size"* ]]
+    run poolrun --delay -1 true
+    [ "$status" -eq 255 ]
+}
