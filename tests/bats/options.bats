@@ -161,4 +161,7 @@ man_examples() {
     echo B >b.txt
     run -0 bash -c "$(sed -n '6p' examples)"
     [ "$(cat a.bak b.bak)" = $'A\nB' ]
+    # Example 5: the exit-status policies.
+    run -0 bash -c "$(sed -n '7,11p' examples)"
+    [ "$output" = $'3\n5\n9\n4' ]
 }
