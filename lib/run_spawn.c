@@ -341,7 +341,7 @@ check_cwd(struct pr_task *task)
     return 0;
 }
 
-/* posix_spawn looks a name up in poolrun's PATH, uv_spawn in the task's:
+/* The fast spawn looks a name up in poolrun's PATH, uv_spawn in the task's:
  * a task that sets its own PATH takes the portable path. */
 static int
 fast_path_ok(const struct pr_task *task)

@@ -3,13 +3,12 @@
  * call these (a task that left processes behind), so a /proc scan is fine.
  */
 #ifdef __linux__
-/* posix_spawn's POSIX_SPAWN_SETSID and addchdir_np are GNU extensions. */
+/* execvpe is a GNU extension. */
 #define _GNU_SOURCE
 #endif
 #include "sys.h"
 
 #include <dirent.h>
-#include <spawn.h>
 #ifdef __linux__
 #include <sys/sendfile.h>
 #endif
@@ -157,9 +156,7 @@ pr_sys_pipe(int fds[2])
     return 0;
 }
 
-#if defined(__linux__) && defined(SYS_pidfd_open) &&                          \
-    defined(POSIX_SPAWN_SETSID) && defined(__GLIBC__) &&                      \
-    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29))
+#if defined(__linux__) && defined(SYS_pidfd_open) && defined(__GLIBC__)
 #define PR_HAVE_FAST_SPAWN 1
 
 static int
@@ -183,48 +180,110 @@ pr_sys_spawn_available(void)
     return available;
 }
 
+/* The signals a child must put back to their default before it runs
+ * anything: every one poolrun catches or ignores (a caught one would run
+ * poolrun's handler in the child, which shares its memory until exec; an
+ * ignored one would stay ignored across exec). */
+static sigset_t reset_set;
+static int devnull_fd = -1;
+
+static void
+prepare_child_state(void)
+{
+    static int ready;
+    int sig;
+
+    if (ready)
+        return;
+    ready = 1;
+    sigemptyset(&reset_set);
+    for (sig = 1; sig < NSIG; sig++) {
+        struct sigaction sa;
+
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
+            sigaddset(&reset_set, sig);
+    }
+    /* Those libuv may catch later (SIGCHLD, for uv_spawn) or we do. */
+    sigaddset(&reset_set, SIGINT);
+    sigaddset(&reset_set, SIGTERM);
+    sigaddset(&reset_set, SIGHUP);
+    sigaddset(&reset_set, SIGCHLD);
+    sigaddset(&reset_set, SIGPIPE);
+    devnull_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* The child of vfork: it shares poolrun's memory and runs on its stack
+ * until it execs, so it only makes system calls, and it reports a failure
+ * through *err before _exit. */
+static void __attribute__((noreturn))
+spawn_child(const struct pr_sys_spawn *o, volatile int *err)
+{
+    struct sigaction dfl;
+    sigset_t none;
+    int in = o->in_fd >= 0 ? o->in_fd : devnull_fd;
+    int sig;
+
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    if (setsid() < 0 || in < 0 || dup2(in, 0) < 0 || dup2(o->out_fd, 1) < 0 ||
+        dup2(o->err_fd, 2) < 0)
+        goto fail;
+    if (o->fd3 == 3) {
+        if (fcntl(3, F_SETFD, 0) < 0)
+            goto fail;
+    } else if (o->fd3 >= 0 && dup2(o->fd3, 3) < 0) {
+        goto fail;
+    }
+    if (o->cwd != NULL && chdir(o->cwd) < 0)
+        goto fail;
+    for (sig = 1; sig < NSIG; sig++)
+        if (sigismember(&reset_set, sig) == 1)
+            sigaction(sig, &dfl, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (strchr(o->file, '/') != NULL)
+        execve(o->file, o->argv, o->envp);
+    else
+        execvpe(o->file, o->argv, o->envp);
+fail:
+    *err = errno != 0 ? errno : ECHILD;
+    _exit(127);
+}
+
 int
 pr_sys_spawn(const struct pr_sys_spawn *o, int *pid_out, int *pidfd_out)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t none, all;
+    volatile int child_err = 0;
+    sigset_t all, old;
     pid_t pid;
+    int saved;
     int rc;
     int fd;
 
     if (!pr_sys_spawn_available())
         return -ENOSYS;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
-    /* A new session (so the task's group can be signalled as one), an
-     * empty signal mask and every signal at its default, even those we
-     * ignore (SIGPIPE). */
-    sigemptyset(&none);
+    prepare_child_state();
+    /* No handler may run in the child before it has reset them all. */
     sigfillset(&all);
-    sigdelset(&all, SIGKILL);
-    sigdelset(&all, SIGSTOP);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID |
-                                        POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    if (o->in_fd >= 0)
-        posix_spawn_file_actions_adddup2(&fa, o->in_fd, 0);
-    else
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, o->out_fd, 1);
-    posix_spawn_file_actions_adddup2(&fa, o->err_fd, 2);
-    if (o->fd3 >= 0)
-        posix_spawn_file_actions_adddup2(&fa, o->fd3, 3);
-    if (o->cwd != NULL)
-        posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
-    if (strchr(o->file, '/') != NULL)
-        rc = posix_spawn(&pid, o->file, &fa, &attr, o->argv, o->envp);
-    else
-        rc = posix_spawnp(&pid, o->file, &fa, &attr, o->argv, o->envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    pid = vfork();
+    if (pid == 0)
+        spawn_child(o, &child_err);
+    saved = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0)
+        return -saved;
+    rc = 0;
+    if (child_err != 0) {
+        int status;
+
+        /* The child has exited: exec failed.  Reap it. */
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        rc = child_err;
+    }
     if (rc != 0)
         return -rc;
     fd = pidfd_open_(pid);
@@ -237,7 +296,7 @@ pr_sys_spawn(const struct pr_sys_spawn *o, int *pid_out, int *pidfd_out)
         waitpid(pid, &status, 0);
         return rc;
     }
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    /* pidfd_open makes it close-on-exec already. */
     *pid_out = pid;
     *pidfd_out = fd;
     return 0;

@@ -43,7 +43,7 @@ struct pr_sys_spawn {
     int fd3;            /* becomes its fd 3, or -1 */
 };
 
-/* Is the fast spawn (posix_spawn, a new session, a pidfd) there? */
+/* Is the fast spawn (vfork, a new session, a pidfd) there? */
 int pr_sys_spawn_available(void);
 
 /* Starts a process as o says, in a new session, with default signal

@@ -119,6 +119,19 @@ LINES
     [ -z "$stderr" ]
 }
 
+@test "tasks start with no signal ignored or blocked, even those poolrun inherited so" {
+    # A shell's trap '' makes the signal ignored for poolrun; its tasks
+    # must not inherit that, directly run or through the shell.
+    run -0 --separate-stderr bash -c "trap '' USR1 TERM INT; exec \"\$POOLRUN\" -k" <<'LINES'
+grep -E '^Sig(Ign|Blk)' /proc/self/status
+grep -E "^Sig(Ign|Blk)" /proc/$$/status
+LINES
+    [ "${#lines[@]}" -eq 4 ]
+    for line in "${lines[@]}"; do
+        [[ $line =~ ^Sig(Ign|Blk):[[:space:]]+0+$ ]]
+    done
+}
+
 @test "each task runs in its own process group" {
     run -0 poolrun -j 2 -k <<<$'ps -o pgid= -p $$\nps -o pgid= -p $$'
     [ "${#lines[@]}" -eq 2 ]
