@@ -331,12 +331,62 @@ pr_output_data(struct pr_output *out, struct pr_task *task, int stream,
         dispatch(out, task, stream, p, n);
 }
 
+static void keep_spare(struct pr_output *out, struct pr_buf *b);
+
+static void
+head_append(struct pr_output *out, struct pr_task *task, int stream,
+            const char *p, size_t n)
+{
+    struct pr_buf *h = &task->head[stream == 2];
+
+    if (h->len < out->opts.head_limit) {
+        size_t room = out->opts.head_limit - h->len;
+
+        pr_buf_append(h, p, n < room ? n : room);
+    }
+}
+
+/* Keep-order: the oldest task's output can go out as it comes, since no
+ * other output may precede it; what it captured so far goes first.  This
+ * spares the copy through memory or a spill file for one task in -j. */
+static void
+start_streaming(struct pr_output *out, struct pr_task *task)
+{
+    struct pr_capture *cs[2] = {&task->out, &task->err};
+    int i;
+
+    task->streaming = 1;
+    for (i = 0; i < 2; i++) {
+        struct pr_capture *c = cs[i];
+
+        if (out->opts.head_limit > 0)
+            pr_capture_head(c, &task->head[i], out->opts.head_limit);
+        emit_capture(out, i + 1, c);
+        out->mem_held -= c->mem.cap;
+        keep_spare(out, &c->mem);
+        pr_buf_free(&c->mem);
+        if (c->spill_fd >= 0)
+            close(c->spill_fd);
+        c->spill_fd = -1;
+    }
+}
+
 static void
 dispatch(struct pr_output *out, struct pr_task *task, int stream,
          const char *p, size_t n)
 {
     struct pr_capture *c = stream == 2 ? &task->err : &task->out;
 
+    if (out->opts.mode == PR_OUT_GROUP && out->opts.keep_order &&
+        !task->no_stream && task->seq == out->next_seq) {
+        if (!task->streaming)
+            start_streaming(out, task);
+        c->total += n;
+        if (out->opts.head_limit > 0)
+            head_append(out, task, stream, p, n);
+        write_stream(out, stream, p, n);
+        return;
+    }
     switch (out->opts.mode) {
     case PR_OUT_UNGROUP:
         c->total += n;

@@ -61,6 +61,8 @@ struct pr_output_options {
      * its line), or NULL. */
     void (*before_write)(void *data);
     void *hook_data;
+    size_t head_limit; /* keep this much of a streamed task's output in its
+                          head buffers (for --results); 0: none */
 };
 
 struct pr_output;

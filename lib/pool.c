@@ -137,6 +137,8 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
             pool->cfg.output.hook_data = pool;
         }
     }
+    if (cfg->results != NULL)
+        pool->cfg.output.head_limit = cfg->results_limit;
     pool->output = pr_output_new(&pool->cfg.output, on_output_error, pool);
     pr_list_init(&pool->running_list);
     pr_list_init(&pool->retry_list);
@@ -484,7 +486,9 @@ note_code(struct pr_pool_result *res, const struct pr_task *task)
 static void
 write_result(struct pr_pool *pool, const struct pr_task *task, int final)
 {
-    int grouped = pool->cfg.output.mode == PR_OUT_GROUP;
+    /* Grouped output is read back from the captures, unless it went out
+     * as it came (-k, the oldest task): then the head buffers have it. */
+    int grouped = pool->cfg.output.mode == PR_OUT_GROUP && !task->streaming;
     int rc;
 
     if (pool->results == NULL)
@@ -683,6 +687,23 @@ build_command(struct pr_pool *pool, struct pr_task *task)
         task->argv = NULL;
 }
 
+/* -k streams the oldest task's output as it comes, unless this attempt
+ * may be retried (its output would then be dropped) or a callback will
+ * read it. */
+static int
+must_hold_output(const struct pr_pool *pool, const struct pr_task *task)
+{
+    const struct pr_task_spec *spec = task->spec;
+    int retries = spec != NULL && spec->retries >= 0 ? spec->retries
+                                                     : pool->cfg.retry.retries;
+
+    if (task->attempt <= (unsigned)retries)
+        return 1;
+    if (pool->cfg.on_done != NULL || pool->cfg.on_fail != NULL)
+        return 1;
+    return spec != NULL && (spec->on_done != NULL || spec->on_fail != NULL);
+}
+
 /* A task about to run again forgets its last attempt. */
 static void
 reset_for_retry(struct pr_pool *pool, struct pr_task *task)
@@ -698,6 +719,7 @@ reset_for_retry(struct pr_pool *pool, struct pr_task *task)
     task->end_ns = 0;
     task->start_wall = 0;
     task->status = PR_TASK_OK;
+    task->streaming = 0;
     /* {%} may name another slot this time. */
     if (pool->cfg.command != NULL && task->nitems > 0)
         pr_task_clear_command(task);
@@ -773,6 +795,7 @@ schedule(struct pr_pool *pool)
         if (task->attempt > 0)
             reset_for_retry(pool, task);
         task->attempt++;
+        task->no_stream = must_hold_output(pool, task);
         task->slot = take_slot(pool);
         pool->running++;
         pr_list_insert_before(&pool->running_list, &task->node);

@@ -83,6 +83,10 @@ struct pr_task {
     uint64_t retry_at;      /* uv_now() when its next attempt may start */
     int stdin_fd;           /* its stdin (owned), or -1 for /dev/null */
     const char *skip_why;   /* why a skipped task never ran, or NULL */
+    int no_stream;          /* -k: its output must wait for its end (it may
+                               be retried, or a callback reads it) */
+    int streaming;          /* -k: the oldest task, its output goes out as
+                               it comes (nothing may precede it anyway) */
     struct pr_buf head[2];  /* --results with -u or --line-buffer: the
                                first bytes of stdout and stderr */
     int error;              /* negative code when status is PR_TASK_ERROR */

@@ -27,6 +27,13 @@ EOF
         "signal=0 attempts=1 cmd=printf '%s-out\\n' 'a b'" 'stdin=a b-out' runtime-ok)" ]
 }
 
+@test "with -k a callback still reads the task's whole stdout" {
+    run -0 --separate-stderr poolrun -k --on-done 'wc -c > "count.$POOLRUN_SEQ"' \
+        sh -c 'head -c $0 /dev/zero' ::: 3000000 5
+    [ "$(cat count.1)" -eq 3000000 ]
+    [ "$(cat count.2)" -eq 5 ]
+}
+
 @test "--on-fail runs once, after the last failed attempt" {
     echo 'echo x >> tries; echo "out $(wc -l < tries)"; exit 3' >lines
     run --separate-stderr poolrun --retries 2 --on-done 'touch done-ran' \

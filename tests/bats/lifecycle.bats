@@ -79,6 +79,12 @@ EOF
     run --separate-stderr poolrun --retries 5 <lines
     [ "$status" -eq 0 ]
     [ "$output" = "attempt 2" ]
+    # With -k too, where the oldest task's output may otherwise go out as
+    # it comes.
+    rm tries
+    run --separate-stderr poolrun -k --retries 5 <lines
+    [ "$status" -eq 0 ]
+    [ "$output" = "attempt 2" ]
 }
 
 @test "a timed-out task is retried too" {

@@ -70,6 +70,11 @@ EOF
     run --separate-stderr poolrun -u --results u.jsonl echo ::: hello
     [ "$output" = hello ]
     [ "$(jq -r .stdout u.jsonl)" = hello ]
+    # -k: the oldest task's output goes straight out; the record keeps it.
+    run --separate-stderr poolrun -k -j 2 --buffer-size 1K --results k.jsonl \
+        sh -c 'echo early; sleep 0.2; seq $0' ::: 3000 2
+    [ "$(jq -r 'select(.seq == 1) | .stdout' k.jsonl)" = "$(echo early; seq 3000)" ]
+    [ "$(jq -r 'select(.seq == 2) | .stdout' k.jsonl)" = "$(echo early; seq 2)" ]
 }
 
 @test "--results writes bytes that are not UTF-8 as base64, exactly" {

@@ -82,8 +82,10 @@ output_group_emits_each_task_as_one_block(void)
     close(err_fd);
 }
 
+/* Tasks 1-5 each write their number; they finish in finish_order.  The
+ * oldest task's output goes out as it comes unless it must be held. */
 static void
-output_keep_order_holds_later_tasks_until_earlier_finish(void)
+check_keep_order(int hold)
 {
     char buf[256];
     struct pr_output *out;
@@ -97,11 +99,16 @@ output_keep_order_holds_later_tasks_until_earlier_finish(void)
         char line[8];
 
         snprintf(line, sizeof(line), "%d\n", i + 1);
-        t[i] = task_with((uint64_t)i + 1, out, line, "");
+        t[i] = pr_task_new((uint64_t)i + 1, "x", 1);
+        t[i]->no_stream = hold;
+        pr_output_data(out, t[i], 1, line, strlen(line));
     }
+    slurp(out_fd, buf, sizeof(buf));
+    ASSERT_MEM_EQ(buf, strlen(buf), hold ? "" : "1\n");
     pr_output_finish(out, t[finish_order[0] - 1]);
     ASSERT_EQ(pr_output_pending(out), 1);
-    ASSERT_EQ(slurp(out_fd, buf, sizeof(buf)), 0);
+    slurp(out_fd, buf, sizeof(buf));
+    ASSERT_MEM_EQ(buf, strlen(buf), hold ? "" : "1\n");
     pr_output_finish(out, t[finish_order[1] - 1]);
     /* 1 is out; 3 still waits for 2. */
     slurp(out_fd, buf, sizeof(buf));
@@ -111,6 +118,48 @@ output_keep_order_holds_later_tasks_until_earlier_finish(void)
     slurp(out_fd, buf, sizeof(buf));
     ASSERT_MEM_EQ(buf, strlen(buf), "1\n2\n3\n4\n5\n");
     ASSERT_EQ(pr_output_pending(out), 0);
+    pr_output_free(out);
+    close(out_fd);
+    close(err_fd);
+}
+
+static void
+output_keep_order_holds_later_tasks_until_earlier_finish(void)
+{
+    check_keep_order(1);
+}
+
+static void
+output_keep_order_streams_the_oldest_task_and_holds_the_rest(void)
+{
+    check_keep_order(0);
+}
+
+static void
+output_keep_order_streaming_starts_with_what_was_captured(void)
+{
+    char buf[256];
+    struct pr_output *out;
+    struct pr_task *a, *b;
+
+    open_files();
+    out = sink(PR_OUT_GROUP, 1, 1024);
+    a = pr_task_new(1, "x", 1);
+    b = pr_task_new(2, "x", 1);
+    a->no_stream = 1;
+    pr_output_data(out, b, 1, "b1\n", 3);
+    pr_output_data(out, a, 1, "a\n", 2);
+    pr_output_finish(out, a);
+    /* b is the oldest now: its next bytes bring the earlier ones along. */
+    slurp(out_fd, buf, sizeof(buf));
+    ASSERT_MEM_EQ(buf, strlen(buf), "a\n");
+    pr_output_data(out, b, 1, "b2\n", 3);
+    slurp(out_fd, buf, sizeof(buf));
+    ASSERT_MEM_EQ(buf, strlen(buf), "a\nb1\nb2\n");
+    ASSERT_EQ(b->out.total, 6);
+    pr_output_finish(out, b);
+    slurp(out_fd, buf, sizeof(buf));
+    ASSERT_MEM_EQ(buf, strlen(buf), "a\nb1\nb2\n");
     pr_output_free(out);
     close(out_fd);
     close(err_fd);
@@ -265,6 +314,8 @@ main(void)
     static const struct pr_test_case cases[] = {
         TEST_CASE(output_group_emits_each_task_as_one_block),
         TEST_CASE(output_keep_order_holds_later_tasks_until_earlier_finish),
+        TEST_CASE(output_keep_order_streams_the_oldest_task_and_holds_the_rest),
+        TEST_CASE(output_keep_order_streaming_starts_with_what_was_captured),
         TEST_CASE(output_line_mode_writes_only_whole_lines_until_the_end),
         TEST_CASE(capture_past_limit_spills_to_a_file_and_emits_everything),
         TEST_CASE(output_reuses_the_memory_of_emitted_captures),
