@@ -108,8 +108,12 @@ on_record(void *data, const struct pr_task *task)
     shown_command(task, cmd, sizeof(cmd));
     switch (task->status) {
     case PR_TASK_FAILED:
-        fprintf(stderr, "poolrun: %s: exit status %d: %s\n", who,
-                task->exit_status, cmd);
+        if (task->worker_error && task->error_what != NULL)
+            fprintf(stderr, "poolrun: %s: %s: %s\n", who, task->error_what,
+                    cmd);
+        else
+            fprintf(stderr, "poolrun: %s: exit status %d: %s\n", who,
+                    task->exit_status, cmd);
         break;
     case PR_TASK_TIMEOUT:
         fprintf(stderr, "poolrun: %s: timed out after %.3g s: %s\n", who,
@@ -163,6 +167,26 @@ on_callback(void *data, const struct pr_task *cb)
                 cb->exit_status, cmd);
 }
 
+/* A worker that died on its own, or did not exit cleanly when told to. */
+static void
+on_worker_exit(void *data, const struct pr_worker_exit *e)
+{
+    char how[64];
+
+    (void)data;
+    if (e->term_signal != 0)
+        snprintf(how, sizeof(how), "killed by signal %d (%s)", e->term_signal,
+                 pr_signal_name(e->term_signal));
+    else
+        snprintf(how, sizeof(how), "exit status %d", e->exit_status);
+    if (e->clean || e->replaced)
+        return;
+    fprintf(stderr, "poolrun: worker %u (pid %d): %s %s, after %llu task%s\n",
+            e->index, e->pid, how,
+            e->at_shutdown ? "at shutdown" : "while running",
+            (unsigned long long)e->served, e->served == 1 ? "" : "s");
+}
+
 static void
 on_throttle(void *data, int err, unsigned running)
 {
@@ -191,6 +215,11 @@ print_summary(const struct pr_pool_result *res)
         sep = ", ";
     }
     fputc('\n', stderr);
+    if (res->workers_started != 0)
+        fprintf(stderr, "poolrun: %llu worker%s started, %llu ended badly at "
+                "shutdown\n", (unsigned long long)res->workers_started,
+                res->workers_started == 1 ? "" : "s",
+                (unsigned long long)res->workers_bad_exit);
     for (i = 0; i < res->nslowest; i++)
         fprintf(stderr, "poolrun: %s task %llu (%.3f s): %s\n",
                 i == 0 ? "slowest:" : "        ",
@@ -209,6 +238,10 @@ exit_status(const struct pr_pool_result *res, enum pr_exit_policy policy)
         return EXIT_SIGNAL_BASE + res->stop_signal;
     if (res->stop == PR_STOP_HALT)
         return res->halt_code;
+    if (res->stop == PR_STOP_FATAL) {
+        fprintf(stderr, "poolrun: %s\n", res->fatal_msg);
+        return EXIT_OWN_ERROR;
+    }
     if (res->stop == PR_STOP_DRAIN)
         return EXIT_SIGNAL_BASE + SIGHUP;
     if (res->output_error == UV_EPIPE)
@@ -408,6 +441,7 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
     cfg->pool.on_record = on_record;
     cfg->pool.on_throttle = on_throttle;
     cfg->pool.on_callback = on_callback;
+    cfg->pool.on_worker_exit = on_worker_exit;
     rc = pr_pool_new(&pool, &loop, &cfg->pool, &which);
     if (rc != 0) {
         fprintf(stderr, "poolrun: %s %s: %s\n", which,

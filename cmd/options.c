@@ -18,6 +18,8 @@
 #define DEFAULT_KILL_AFTER  2.0
 #define MAX_JOBS            100000
 #define DEFAULT_RESULTS_LIMIT ((size_t)64 * 1024)
+#define DEFAULT_INFLIGHT      16
+#define DEFAULT_GRACE         5.0
 
 enum opt_id {
     OPT_JOBS,
@@ -60,7 +62,15 @@ enum opt_id {
     OPT_PROGRESS,
     OPT_DELAY,
     OPT_MEMFREE,
-    OPT_LOAD
+    OPT_LOAD,
+    OPT_WORKERS,
+    OPT_PROTOCOL,
+    OPT_INFLIGHT,
+    OPT_WORKER_INIT,
+    OPT_WORKER_SENTINEL,
+    OPT_GRACE,
+    OPT_MAX_TASKS,
+    OPT_DAEMON
 };
 
 struct opt_def {
@@ -114,6 +124,14 @@ static const struct opt_def defs[] = {
     {0, "delay", 1, OPT_DELAY},
     {0, "memfree", 1, OPT_MEMFREE},
     {0, "load", 1, OPT_LOAD},
+    {0, "workers", 1, OPT_WORKERS},
+    {0, "protocol", 1, OPT_PROTOCOL},
+    {0, "inflight", 1, OPT_INFLIGHT},
+    {0, "worker-init", 1, OPT_WORKER_INIT},
+    {0, "worker-sentinel", 1, OPT_WORKER_SENTINEL},
+    {0, "grace", 1, OPT_GRACE},
+    {0, "max-tasks-per-worker", 1, OPT_MAX_TASKS},
+    {0, "daemon", 0, OPT_DAEMON},
 };
 
 
@@ -471,6 +489,49 @@ apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
             return fail(err, errlen, "%s: '%s' is not a load average above 0",
                         name, v);
         return 0;
+    case OPT_WORKERS:
+        if (*v == '\0')
+            return fail(err, errlen, "%s: needs a command", name);
+        cfg->workers.cmd = v;
+        p->workers = &cfg->workers;
+        return 0;
+    case OPT_PROTOCOL:
+        if (strcmp(v, "line") == 0)
+            cfg->workers.protocol = PR_PROTO_LINE;
+        else if (strcmp(v, "json") == 0)
+            cfg->workers.protocol = PR_PROTO_JSON;
+        else
+            return fail(err, errlen, "%s: '%s' is not line or json", name, v);
+        return 0;
+    case OPT_INFLIGHT:
+        if (pr_parse_long(v, 1, 4096, &n) != 0)
+            return fail(err, errlen, "%s: '%s' is not a number of tasks "
+                        "(1 to 4096)", name, v);
+        cfg->workers.inflight = (unsigned)n;
+        return 0;
+    case OPT_WORKER_INIT:
+    case OPT_WORKER_SENTINEL:
+        if (strchr(v, '\n') != NULL)
+            return fail(err, errlen, "%s: must be one line", name);
+        if (d->id == OPT_WORKER_INIT)
+            cfg->workers.init = v;
+        else
+            cfg->workers.sentinel = v;
+        return 0;
+    case OPT_GRACE:
+        if (pr_parse_seconds(v, &cfg->workers.grace) != 0)
+            return fail(err, errlen, "%s: '%s' is not a number of seconds",
+                        name, v);
+        return 0;
+    case OPT_MAX_TASKS:
+        if (pr_parse_long(v, 1, 1000000000, &n) != 0)
+            return fail(err, errlen, "%s: '%s' is not a number of tasks (1 or "
+                        "more)", name, v);
+        cfg->workers.max_tasks = (uint64_t)n;
+        return 0;
+    case OPT_DAEMON:
+        cfg->workers.daemon = 1;
+        return 0;
     case OPT_HELP:
         cfg->show_help = 1;
         return 0;
@@ -636,6 +697,8 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
     cfg->pool.kill_after = DEFAULT_KILL_AFTER;
     cfg->pool.retry.factor = 1;
     cfg->pool.results_limit = DEFAULT_RESULTS_LIMIT;
+    cfg->workers.inflight = DEFAULT_INFLIGHT;
+    cfg->workers.grace = DEFAULT_GRACE;
     cfg->pool.shell = "/bin/sh";
     cfg->pool.output.mode = PR_OUT_GROUP;
     cfg->pool.output.buffer_size = DEFAULT_BUFFER_SIZE;
@@ -668,6 +731,15 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
     }
     cfg->command = argv + i;
     cfg->ncommand = argc - i;
+    if (cfg->pool.workers == NULL &&
+        (cfg->workers.init != NULL || cfg->workers.sentinel != NULL ||
+         cfg->workers.max_tasks != 0 || cfg->workers.daemon))
+        return fail(err, errlen, "--worker-init, --worker-sentinel, "
+                    "--max-tasks-per-worker and --daemon need --workers CMD");
+    if (cfg->pool.workers != NULL && argc - i > 0 &&
+        strcmp(argv[i], ":::") != 0)
+        return fail(err, errlen, "%s: with --workers, input items go to the "
+                    "workers; no COMMAND", argv[i]);
     if (cfg->pool.resume && cfg->pool.joblog == NULL)
         return fail(err, errlen, "%s needs --joblog FILE: the job log says "
                     "which tasks ran", cfg->resume_failed ? "--resume-failed"
@@ -742,6 +814,22 @@ pr_options_usage(void)
         "      --load N          start a task only while the 1-minute load\n"
         "                        average is below N\n"
         "      --dry-run         print each command instead of running it\n"
+        "\n",
+        stdout);
+    fputs(
+        "Daemon workers (a persistent process pool):\n"
+        "      --workers CMD     start -j copies of CMD (through /bin/sh -c) and\n"
+        "                        send each task's input (its item, or a job\n"
+        "                        file's \"input\") to a free one\n"
+        "      --protocol P      line (default): one line in, one line out;\n"
+        "                        json: {\"seq\":N,\"input\":...} in,\n"
+        "                        {\"output\":...,\"exit\":N,\"error\":...} out\n"
+        "      --inflight K      send each worker up to K tasks ahead (default 16)\n"
+        "      --worker-init LINE  the first line each new worker gets\n"
+        "      --worker-sentinel LINE  sent when all is done (default: close stdin)\n"
+        "      --grace SECS      wait SECS for a worker to exit (default 5)\n"
+        "      --max-tasks-per-worker N  replace a worker after N tasks\n"
+        "      --daemon          terminate the workers when all is done\n"
         "\n",
         stdout);
     fputs(

@@ -43,6 +43,7 @@ struct pr_config {
     int jobs_set;           /* -j was given */
     enum pr_exit_policy exit_policy;
     int resume_failed;      /* --resume-failed (with pool.resume) */
+    struct pr_worker_config workers; /* pool.workers points here */
 };
 
 /* Fills cfg from argv.  Returns 0, or -1 with a message (without the

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "pool.h"
+#include "run_worker.h"
 #include "task.h"
 
 /* What every spawned task shares. */
@@ -36,6 +37,36 @@ void pr__dry_start(const struct pr_spawn_ctx *ctx, struct pr_task *task);
 
 /* Sends sig to the task's process group, if it still has one. */
 void pr__spawn_signal(struct pr_task *task, int sig);
+
+/* The worker runner (run_worker.c). */
+struct pr_workers;
+
+/* Starts n workers as cfg says. */
+struct pr_workers *pr__workers_new(const struct pr_spawn_ctx *ctx,
+                                   const struct pr_worker_config *cfg,
+                                   unsigned n);
+
+/* Hands task to a worker (or keeps it until one has room); its end comes
+ * later through pr__pool_task_ended. */
+void pr__workers_start_task(struct pr_workers *ws, struct pr_task *task);
+
+/* The pool stops now: sig to every worker's group; no replacements. */
+void pr__workers_signal(struct pr_workers *ws, int sig);
+
+/* The queue is joined: sentinel (or --daemon's SIGTERM), grace, SIGTERM,
+ * SIGKILL; done(data) once every worker and handle is gone. */
+void pr__workers_shutdown(struct pr_workers *ws, void (*done)(void *),
+                          void *data);
+void pr__workers_free(struct pr_workers *ws);
+
+/* Runner → pool: a worker ended. */
+void pr__pool_worker_exit(struct pr_pool *pool, const struct pr_worker_exit *e);
+
+/* Runner → pool: a worker wrote on stderr with no task in flight. */
+void pr__pool_worker_stderr(struct pr_pool *pool, const char *p, size_t n);
+
+/* Runner → pool: the workers cannot run (a crash loop); stop with msg. */
+void pr__pool_workers_failed(struct pr_pool *pool, const char *msg);
 
 /* Runner → pool: bytes on stream 1 or 2. */
 void pr__pool_task_output(struct pr_pool *pool, struct pr_task *task,

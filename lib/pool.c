@@ -65,6 +65,8 @@ struct pr_pool {
     uv_timer_t progress_timer; /* redraws the bar */
     struct pr_progress *progress;
     uint64_t started_ms;       /* uv_now() when the run began */
+    struct pr_workers *workers; /* --workers: the worker runner */
+    int workers_down;           /* the workers have all ended */
     struct pr_list cb_list;     /* callbacks waiting for their turn */
     struct pr_task *cb_running; /* the one callback that runs, or NULL */
     int cb_dropped;             /* stopped now: no more callbacks run */
@@ -143,6 +145,13 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     pr_list_init(&pool->running_list);
     pr_list_init(&pool->retry_list);
     pr_list_init(&pool->cb_list);
+    if (cfg->workers != NULL && !cfg->dry_run) {
+        /* -j workers, each with up to --inflight tasks: that many slots. */
+        if (pool->cfg.jobs == 0)
+            pool->cfg.jobs = uv_available_parallelism();
+        pool->cfg.jobs *= cfg->workers->inflight;
+        cfg = &pool->cfg;
+    }
     pool->free_cap = cfg->jobs ? cfg->jobs : 64;
     pool->free_slots = pr_xcalloc(pool->free_cap, sizeof(unsigned));
     for (i = cfg->jobs; i > 0; i--)
@@ -170,6 +179,7 @@ pr_pool_free(struct pr_pool *pool)
     pr_joblog_close(pool->joblog);
     pr_results_close(pool->results);
     pr_progress_free(pool->progress);
+    pr__workers_free(pool->workers);
     free(pool->free_slots);
     free(pool->spawn.shell);
     free(pool->spawn.read_buf);
@@ -313,6 +323,17 @@ close_own_handles(struct pr_pool *pool)
         uv_close((uv_handle_t *)&pool->out_watch, on_handle_closed);
 }
 
+static void on_joined(void *data);
+
+static void
+on_workers_down(void *data)
+{
+    struct pr_pool *pool = data;
+
+    pool->workers_down = 1;
+    on_joined(pool);
+}
+
 static void
 on_joined(void *data)
 {
@@ -320,6 +341,11 @@ on_joined(void *data)
     struct pr_pool_result *res = pool->result;
 
     pool->joined = 1;
+    /* Workers get their sentinel once every task is done. */
+    if (pool->workers != NULL && !pool->workers_down) {
+        pr__workers_shutdown(pool->workers, on_workers_down, pool);
+        return;
+    }
     /* --on-join: once the batch is over, unless poolrun was told to stop
      * now; the pool's own handles close when it has ended. */
     if (pool->cfg.on_join != NULL && !pool->cb_dropped && !pool->cfg.dry_run) {
@@ -805,6 +831,11 @@ schedule(struct pr_pool *pool)
             pool->live++;
             continue;
         }
+        if (pool->workers != NULL) {
+            pr__workers_start_task(pool->workers, task);
+            pool->live++;
+            continue;
+        }
         pr__spawn_start(&pool->spawn, task);
         if (task->pid <= 0)
             break; /* it failed: try no more until something ends */
@@ -839,6 +870,27 @@ final_status(const struct pr_task *task)
     if (task->exit_status != 0)
         return PR_TASK_FAILED;
     return PR_TASK_OK;
+}
+
+/* A worker died holding this task, not at its fault: it runs again, and
+ * that is no attempt of its own. */
+static void
+requeue(struct pr_pool *pool, struct pr_task *task)
+{
+    task->requeue = 0;
+    pr_output_discard(pool->output, task);
+    if (pool->stopping) {
+        task->status = PR_TASK_SKIPPED;
+        record(pool, task);
+        return;
+    }
+    task->attempt--;
+    task->pid = 0;
+    task->start_ns = 0;
+    task->start_wall = 0;
+    task->slot = 0;
+    pr_queue_unget(pool->queue, task);
+    schedule(pool);
 }
 
 /* Does this ending call for another attempt? */
@@ -944,9 +996,13 @@ pr__pool_task_ended(struct pr_pool *pool, struct pr_task *task)
     }
     pr_list_remove(&task->node);
     pool->running--;
-    if (task->pid > 0 || pool->cfg.dry_run)
+    if (task->pid > 0 || pool->cfg.dry_run || pool->workers != NULL)
         pool->live--;
     give_slot(pool, task->slot);
+    if (task->requeue) {
+        requeue(pool, task);
+        return;
+    }
     if (retry_later(pool, task))
         return;
     task->status = final_status(task);
@@ -1006,6 +1062,10 @@ signal_running(struct pr_pool *pool, int sig)
 {
     struct pr_list *n;
 
+    if (pool->workers != NULL) {
+        pr__workers_signal(pool->workers, sig);
+        return;
+    }
     for (n = pool->running_list.next; n != &pool->running_list; n = n->next)
         pr__spawn_signal(PR_CONTAINER_OF(n, struct pr_task, node), sig);
 }
@@ -1052,7 +1112,7 @@ stop(struct pr_pool *pool, enum pr_pool_stop why, int sig)
         task->status = PR_TASK_SKIPPED;
         record(pool, task);
     }
-    if (why == PR_STOP_SIGNAL || why == PR_STOP_OUTPUT)
+    if (why == PR_STOP_SIGNAL || why == PR_STOP_OUTPUT || why == PR_STOP_FATAL)
         drop_callbacks(pool, sig);
     if (sig != 0) {
         signal_running(pool, sig);
@@ -1094,6 +1154,32 @@ on_signal(uv_signal_t *handle, int signum)
     }
     pool->result->stop_signal = signum;
     stop(pool, PR_STOP_SIGNAL, signum);
+}
+
+void
+pr__pool_worker_exit(struct pr_pool *pool, const struct pr_worker_exit *e)
+{
+    if (e->at_shutdown && !e->clean)
+        pool->result->workers_bad_exit++;
+    if (pool->cfg.on_worker_exit != NULL)
+        pool->cfg.on_worker_exit(pool->cfg.record_data, e);
+}
+
+void
+pr__pool_worker_stderr(struct pr_pool *pool, const char *p, size_t n)
+{
+    before_output(pool);
+    (void)pr_write_all(pool->cfg.output.err_fd, p, n);
+}
+
+void
+pr__pool_workers_failed(struct pr_pool *pool, const char *msg)
+{
+    if (pool->result->fatal_msg[0] == '\0')
+        snprintf(pool->result->fatal_msg, sizeof(pool->result->fatal_msg),
+                 "%s", msg);
+    if (!pool->stopping)
+        stop(pool, PR_STOP_FATAL, SIGTERM);
 }
 
 static void
@@ -1174,6 +1260,12 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
         uv_unref((uv_handle_t *)&pool->progress_timer);
     }
     watch_stdout(pool);
+    if (pool->cfg.workers != NULL && !pool->cfg.dry_run) {
+        pool->workers = pr__workers_new(&pool->spawn, pool->cfg.workers,
+                                        pool->cfg.jobs /
+                                            pool->cfg.workers->inflight);
+        result->workers_started = pool->cfg.jobs / pool->cfg.workers->inflight;
+    }
     rc = src->ops->start(src, pool);
     if (rc != 0) {
         pool->input_ended = 1;

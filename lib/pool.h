@@ -16,6 +16,7 @@
 #include "output.h"
 #include "queue.h"
 #include "results.h"
+#include "run_worker.h"
 #include "task.h"
 #include "template.h"
 
@@ -47,6 +48,9 @@ typedef void pr_pool_record_fn(void *data, const struct pr_task *task);
 /* Called once per callback (its `callback` says which kind) when it has
  * ended; seq is its task's, 0 for on_join. */
 typedef void pr_pool_callback_fn(void *data, const struct pr_task *cb);
+
+/* Called when a --workers worker process has ended. */
+typedef void pr_pool_worker_fn(void *data, const struct pr_worker_exit *e);
 
 /* Called when a task could not start for lack of processes or descriptors
  * (err) and waits for one of the `running` tasks to end. */
@@ -103,6 +107,8 @@ struct pr_pool_config {
     pr_pool_record_fn *on_record;     /* optional */
     pr_pool_throttle_fn *on_throttle; /* optional */
     pr_pool_callback_fn *on_callback; /* optional */
+    pr_pool_worker_fn *on_worker_exit; /* optional */
+    const struct pr_worker_config *workers; /* --workers, or NULL */
     void *record_data;
 };
 
@@ -112,7 +118,8 @@ enum pr_pool_stop {
     PR_STOP_SIGNAL, /* SIGINT or SIGTERM: stop_signal says which */
     PR_STOP_DRAIN,  /* SIGHUP */
     PR_STOP_OUTPUT, /* stdout failed: output error says why */
-    PR_STOP_HALT    /* --halt: halt_code is the exit status */
+    PR_STOP_HALT,   /* --halt: halt_code is the exit status */
+    PR_STOP_FATAL   /* the workers cannot run: fatal_msg says why */
 };
 
 struct pr_pool_result {
@@ -135,6 +142,9 @@ struct pr_pool_result {
         char text[112];  /* the id, else the start of the command */
     } slowest[3];        /* the longest-running tasks, longest first */
     unsigned nslowest;
+    uint64_t workers_started; /* worker processes started (--workers) */
+    uint64_t workers_bad_exit; /* of those, ended non-zero when told to */
+    char fatal_msg[512];
     uint64_t output_lost; /* tasks part of whose output was lost */
     uint64_t retried;     /* attempts that were run again */
     int halt_code;        /* with PR_STOP_HALT: the halting task's code */

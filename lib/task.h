@@ -54,7 +54,9 @@ struct pr_task_spec {
 };
 
 struct pr_task {
-    struct pr_list node; /* on the queue, or on the output's pending list */
+    struct pr_list node; /* on the queue, the pool's running list, or the
+                            output's pending list */
+    struct pr_list run_node; /* the runner's own lists (a worker's tasks) */
     uint64_t seq;        /* 1, 2, ... in input order */
     char *line;          /* the shell line, NUL-terminated; with argv, how
                             the command reads when pasted into a shell */
@@ -83,6 +85,9 @@ struct pr_task {
     uint64_t retry_at;      /* uv_now() when its next attempt may start */
     int stdin_fd;           /* its stdin (owned), or -1 for /dev/null */
     const char *skip_why;   /* why a skipped task never ran, or NULL */
+    int requeue;      /* a worker died holding it, not at its fault: it
+                         goes back to the queue, not an attempt */
+    int worker_error; /* its worker failed it (a bad answer, no answer) */
     int no_stream;          /* -k: its output must wait for its end (it may
                                be retried, or a callback reads it) */
     int streaming;          /* -k: the oldest task, its output goes out as

@@ -1,0 +1,896 @@
+/*
+ * run_worker: the worker processes and the tasks in flight on each.
+ *
+ * A worker is `/bin/sh -c CMD` in its own session with three pipes.  Tasks
+ * are written to its stdin as they are handed over (batched per loop turn:
+ * one write for everything queued), answers are read from its stdout and
+ * matched to the oldest task in flight, and what it writes on stderr goes
+ * to that task's stderr.  A worker ends in one place (worker_gone) once its
+ * process has exited and its pipes are closed: the task it was on gets its
+ * end, the others it held go back to the queue, and a replacement starts
+ * unless the pool is shutting down.
+ */
+#include "run_worker.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "results.h"
+#include "util.h"
+
+/* A worker that dies this many times in a row without answering a task
+ * stops the run: its command is broken, and looping would hide that. */
+#define CRASH_LOOP_MAX 5
+#define READ_CHUNK     (64 * 1024)
+
+enum worker_state {
+    W_STARTING, /* spawned; takes tasks */
+    W_DRAINING, /* served its --max-tasks-per-worker: no new tasks */
+    W_STOPPING, /* sentinel sent or stdin closed; waiting for it to exit */
+    W_KILLING,  /* SIGTERM sent; SIGKILL follows */
+    W_DEAD
+};
+
+struct worker {
+    struct pr_workers *ws;
+    unsigned index; /* 1..N */
+    enum worker_state state;
+    uv_process_t proc;
+    uv_pipe_t in, out, err;
+    uv_timer_t timer; /* the oldest task's timeout, or the shutdown grace */
+    int open_handles;
+    int exited;
+    int out_open, err_open, in_open;
+    int exit_status;
+    int term_signal;
+    int pid;
+    struct pr_list inflight; /* tasks sent, oldest first */
+    unsigned ninflight;
+    uint64_t served;
+    struct pr_buf outbuf; /* to write to its stdin */
+    int writing;          /* a uv_write is under way */
+    struct pr_buf line;   /* a partial answer line */
+    int timed_out;        /* the oldest task passed its timeout */
+    int broken;           /* a malformed answer: it is being replaced */
+    const char *broken_msg; /* why (a constant string) */
+    uv_write_t wreq;
+    struct pr_buf wbuf; /* the bytes of the write under way */
+};
+
+struct pr_workers {
+    const struct pr_spawn_ctx *ctx;
+    struct pr_worker_config cfg;
+    char *cmd; /* cfg.cmd, ours to hand to exec */
+    struct worker **w;
+    unsigned n;
+    struct pr_list waiting; /* tasks handed over while no worker had room */
+    uv_prepare_t flush;     /* writes what the loop turn queued */
+    uv_timer_t defer;       /* ends tasks that failed at hand-over */
+    struct pr_list failed;  /* those tasks */
+    int handles_open;
+    int shutting_down;
+    int stopped; /* the pool stopped now (signal): no replacements */
+    unsigned crash_streak;
+    void (*done)(void *data);
+    void *done_data;
+    char read_buf[READ_CHUNK];
+};
+
+static void start_worker(struct pr_workers *ws, unsigned index);
+static void on_defer(uv_timer_t *timer);
+static void close_pipe(struct worker *w, uv_pipe_t *pipe, int *open);
+static void dispatch_waiting(struct pr_workers *ws);
+static void kill_worker(struct worker *w, int sig);
+
+static int
+worker_alive(const struct worker *w)
+{
+    return w != NULL && w->state != W_DEAD;
+}
+
+/* The task's input: the job file's "input", else its items. */
+static void
+task_input(const struct pr_task *task, const char **p, size_t *n,
+           struct pr_buf *scratch)
+{
+    unsigned i;
+
+    if (task->spec != NULL && task->spec->input != NULL) {
+        *p = task->spec->input;
+        *n = strlen(task->spec->input);
+        return;
+    }
+    if (task->nitems == 1) {
+        *p = task->items[0].p;
+        *n = task->items[0].len;
+        return;
+    }
+    scratch->len = 0;
+    for (i = 0; i < task->nitems; i++) {
+        if (i > 0)
+            pr_buf_append(scratch, " ", 1);
+        pr_buf_append(scratch, task->items[i].p, task->items[i].len);
+    }
+    if (task->nitems == 0 && task->line != NULL)
+        pr_buf_append(scratch, task->line, task->line_len);
+    *p = scratch->data ? scratch->data : "";
+    *n = scratch->len;
+}
+
+/* Appends the task's request to the worker's stdin buffer.  Returns 0, or
+ * -1 with task->error_what set when the input cannot be sent this way. */
+static int
+encode_task(struct worker *w, struct pr_task *task)
+{
+    struct pr_buf scratch = {0};
+    const char *p;
+    size_t n;
+
+    task_input(task, &p, &n, &scratch);
+    if (w->ws->cfg.protocol == PR_PROTO_LINE) {
+        if (memchr(p, '\n', n) != NULL) {
+            pr_buf_free(&scratch);
+            task->error_what = "its input holds a newline, which --protocol "
+                               "line cannot send (use --protocol json)";
+            return -1;
+        }
+        pr_buf_append(&w->outbuf, p, n);
+        pr_buf_append(&w->outbuf, "\n", 1);
+    } else {
+        char head[48];
+        int len = snprintf(head, sizeof(head), "{\"seq\":%llu,\"input\":",
+                           (unsigned long long)task->seq);
+        size_t mark = w->outbuf.len;
+
+        pr_buf_append(&w->outbuf, head, (size_t)len);
+        if (pr_json_string(&w->outbuf, p, n) != 0) {
+            w->outbuf.len = mark;
+            pr_buf_free(&scratch);
+            task->error_what = "its input is not valid UTF-8, which --protocol "
+                               "json cannot send";
+            return -1;
+        }
+        pr_buf_append(&w->outbuf, "}\n", 2);
+    }
+    pr_buf_free(&scratch);
+    return 0;
+}
+
+static void flush_worker(struct worker *w);
+
+static void
+on_written(uv_write_t *req, int status)
+{
+    struct worker *w = req->data;
+
+    w->writing = 0;
+    w->wbuf.len = 0;
+    if (status != 0)
+        return; /* it went away: its exit will tell */
+    flush_worker(w);
+    if (!w->writing && w->state == W_STOPPING)
+        close_pipe(w, &w->in, &w->in_open);
+}
+
+static void
+flush_worker(struct worker *w)
+{
+    uv_buf_t b;
+    int n;
+
+    if (w->writing || w->outbuf.len == 0 || !w->in_open)
+        return;
+    b = uv_buf_init(w->outbuf.data, (unsigned)w->outbuf.len);
+    n = uv_try_write((uv_stream_t *)&w->in, &b, 1);
+    if (n == (int)w->outbuf.len) {
+        w->outbuf.len = 0;
+        return;
+    }
+    if (n < 0 && n != UV_EAGAIN) {
+        w->outbuf.len = 0; /* it went away: its exit will tell */
+        return;
+    }
+    if (n < 0)
+        n = 0;
+    /* The rest goes out with a queued write; swap the buffers. */
+    w->wbuf.len = 0;
+    pr_buf_append(&w->wbuf, w->outbuf.data + n, w->outbuf.len - (size_t)n);
+    w->outbuf.len = 0;
+    b = uv_buf_init(w->wbuf.data, (unsigned)w->wbuf.len);
+    w->wreq.data = w;
+    if (uv_write(&w->wreq, (uv_stream_t *)&w->in, &b, 1, on_written) == 0)
+        w->writing = 1;
+    else
+        w->wbuf.len = 0;
+}
+
+static void
+on_flush(uv_prepare_t *handle)
+{
+    struct pr_workers *ws = handle->data;
+    unsigned i;
+
+    for (i = 0; i < ws->n; i++)
+        if (worker_alive(ws->w[i]))
+            flush_worker(ws->w[i]);
+    uv_prepare_stop(handle);
+}
+
+static void
+want_flush(struct pr_workers *ws)
+{
+    if (!uv_is_active((uv_handle_t *)&ws->flush))
+        uv_prepare_start(&ws->flush, on_flush);
+}
+
+static double
+task_timeout(const struct pr_workers *ws, const struct pr_task *task)
+{
+    if (task->spec != NULL && task->spec->timeout >= 0)
+        return task->spec->timeout;
+    return ws->ctx->timeout;
+}
+
+static void on_worker_timer(uv_timer_t *timer);
+
+/* The timer watches the oldest task in flight. */
+static void
+arm_timeout(struct worker *w)
+{
+    struct pr_task *oldest;
+    double limit;
+    uint64_t elapsed_ms, limit_ms;
+
+    if (w->state != W_STARTING && w->state != W_DRAINING)
+        return;
+    if (w->ninflight == 0) {
+        uv_timer_stop(&w->timer);
+        return;
+    }
+    oldest = PR_CONTAINER_OF(w->inflight.next, struct pr_task, run_node);
+    limit = task_timeout(w->ws, oldest);
+    if (limit <= 0) {
+        uv_timer_stop(&w->timer);
+        return;
+    }
+    limit_ms = (uint64_t)(limit * 1000 + 0.5);
+    elapsed_ms = (uv_hrtime() - oldest->start_ns) / 1000000;
+    uv_timer_start(&w->timer, on_worker_timer,
+                   elapsed_ms < limit_ms ? limit_ms - elapsed_ms : 0, 0);
+}
+
+static void
+send_task(struct worker *w, struct pr_task *task)
+{
+    task->start_ns = uv_hrtime();
+    task->start_wall = pr_wall_time();
+    if (encode_task(w, task) != 0) {
+        /* Ends later, never inside the pool's call. */
+        task->error = UV_EINVAL;
+        pr_list_insert_before(&w->ws->failed, &task->run_node);
+        uv_timer_start(&w->ws->defer, on_defer, 0, 0);
+        return;
+    }
+    task->pid = w->pid;
+    task->run = w;
+    pr_list_insert_before(&w->inflight, &task->run_node);
+    w->ninflight++;
+    if (w->ninflight == 1)
+        arm_timeout(w);
+    want_flush(w->ws);
+}
+
+/* The worker with the fewest tasks in flight that still has room. */
+static struct worker *
+pick_worker(struct pr_workers *ws)
+{
+    struct worker *best = NULL;
+    unsigned i;
+
+    for (i = 0; i < ws->n; i++) {
+        struct worker *w = ws->w[i];
+
+        if (w == NULL || w->state != W_STARTING ||
+            w->ninflight >= ws->cfg.inflight)
+            continue;
+        if (ws->cfg.max_tasks != 0 &&
+            w->served + w->ninflight >= ws->cfg.max_tasks)
+            continue;
+        if (best == NULL || w->ninflight < best->ninflight)
+            best = w;
+    }
+    return best;
+}
+
+static void
+dispatch_waiting(struct pr_workers *ws)
+{
+    while (!pr_list_empty(&ws->waiting)) {
+        struct worker *w = pick_worker(ws);
+        struct pr_task *task;
+
+        if (w == NULL)
+            return;
+        task = PR_CONTAINER_OF(ws->waiting.next, struct pr_task, run_node);
+        pr_list_remove(&task->run_node);
+        send_task(w, task);
+    }
+}
+
+void
+pr__workers_start_task(struct pr_workers *ws, struct pr_task *task)
+{
+    struct worker *w = pick_worker(ws);
+
+    if (w == NULL) {
+        /* Every worker is full or being replaced: it waits its turn,
+         * holding its slot. */
+        pr_list_insert_before(&ws->waiting, &task->run_node);
+        task->pid = -1; /* not started, but not failed either */
+        return;
+    }
+    send_task(w, task);
+}
+
+static void
+on_defer(uv_timer_t *timer)
+{
+    struct pr_workers *ws = timer->data;
+
+    while (!pr_list_empty(&ws->failed)) {
+        struct pr_task *task =
+            PR_CONTAINER_OF(ws->failed.next, struct pr_task, run_node);
+
+        pr_list_remove(&task->run_node);
+        pr__pool_task_ended(ws->ctx->pool, task);
+    }
+}
+
+/* The oldest task in flight has its answer (or its end). */
+static struct pr_task *
+take_oldest(struct worker *w)
+{
+    struct pr_task *task;
+
+    if (w->ninflight == 0)
+        return NULL;
+    task = PR_CONTAINER_OF(w->inflight.next, struct pr_task, run_node);
+    pr_list_remove(&task->run_node);
+    w->ninflight--;
+    task->run = NULL;
+    return task;
+}
+
+static void begin_stop(struct worker *w);
+
+static void
+task_answered(struct worker *w, struct pr_task *task)
+{
+    struct pr_workers *ws = w->ws;
+
+    w->served++;
+    ws->crash_streak = 0;
+    arm_timeout(w);
+    pr__pool_task_ended(ws->ctx->pool, task);
+    /* Recycling: a worker that has served its share is replaced. */
+    if (ws->cfg.max_tasks != 0 && w->served >= ws->cfg.max_tasks &&
+        w->state == W_STARTING)
+        w->state = W_DRAINING;
+    if (w->state == W_DRAINING && w->ninflight == 0)
+        begin_stop(w);
+}
+
+/* A malformed answer: the task fails with why, the worker is replaced. */
+static void
+answer_broken(struct worker *w, const char *why)
+{
+    if (w->broken)
+        return;
+    w->broken = 1;
+    w->broken_msg = why;
+    kill_worker(w, SIGKILL);
+}
+
+static void
+answer_json(struct worker *w, struct pr_task *task, const char *p, size_t n)
+{
+    struct pr_pool *pool = w->ws->ctx->pool;
+    cJSON *doc = cJSON_ParseWithLength(p, n);
+    const cJSON *out, *code, *err;
+
+    if (!cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        goto bad;
+    }
+    out = cJSON_GetObjectItemCaseSensitive(doc, "output");
+    code = cJSON_GetObjectItemCaseSensitive(doc, "exit");
+    err = cJSON_GetObjectItemCaseSensitive(doc, "error");
+    if ((out != NULL && !cJSON_IsString(out) && !cJSON_IsNull(out)) ||
+        (code != NULL && (!cJSON_IsNumber(code) || code->valuedouble < 0 ||
+                          code->valuedouble > 255 ||
+                          code->valuedouble != (double)code->valueint)) ||
+        (err != NULL && !cJSON_IsString(err) && !cJSON_IsNull(err))) {
+        cJSON_Delete(doc);
+        goto bad;
+    }
+    if (cJSON_IsString(out)) {
+        size_t len = strlen(out->valuestring);
+
+        pr__pool_task_output(pool, task, 1, out->valuestring, len);
+        if (len == 0 || out->valuestring[len - 1] != '\n')
+            pr__pool_task_output(pool, task, 1, "\n", 1);
+    }
+    if (cJSON_IsString(err)) {
+        pr__pool_task_output(pool, task, 2, err->valuestring,
+                             strlen(err->valuestring));
+        pr__pool_task_output(pool, task, 2, "\n", 1);
+    }
+    task->exit_status = code != NULL ? code->valueint
+                        : cJSON_IsString(err) ? 1
+                                              : 0;
+    cJSON_Delete(doc);
+    task_answered(w, task);
+    return;
+bad:
+    /* Back to the front of the list: the worker's end decides. */
+    pr_list_insert_before(w->inflight.next, &task->run_node);
+    w->ninflight++;
+    task->run = w;
+    answer_broken(w, "the worker's answer is not a JSON object with "
+                     "\"output\" (a string), \"exit\" (0-255) and \"error\"");
+}
+
+/* One complete line from the worker's stdout (without its newline). */
+static void
+on_answer(struct worker *w, const char *p, size_t n)
+{
+    struct pr_task *task;
+
+    if (w->broken)
+        return;
+    task = take_oldest(w);
+    if (task == NULL) {
+        answer_broken(w, "the worker answered with no task in flight");
+        return;
+    }
+    if (w->ws->cfg.protocol == PR_PROTO_JSON) {
+        answer_json(w, task, p, n);
+        return;
+    }
+    pr__pool_task_output(w->ws->ctx->pool, task, 1, p, n);
+    pr__pool_task_output(w->ws->ctx->pool, task, 1, "\n", 1);
+    task->exit_status = 0;
+    task_answered(w, task);
+}
+
+static void
+on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+    struct worker *w = handle->data;
+
+    (void)suggested;
+    buf->base = w->ws->read_buf;
+    buf->len = sizeof(w->ws->read_buf);
+}
+
+static void maybe_gone(struct worker *w);
+
+static void
+on_handle_closed(uv_handle_t *handle)
+{
+    struct worker *w = handle->data;
+
+    w->open_handles--;
+    maybe_gone(w);
+}
+
+static void
+close_pipe(struct worker *w, uv_pipe_t *pipe, int *open)
+{
+    if (!*open)
+        return;
+    *open = 0;
+    if (pipe != &w->in)
+        uv_read_stop((uv_stream_t *)pipe);
+    uv_close((uv_handle_t *)pipe, on_handle_closed);
+}
+
+static void
+on_out_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+    struct worker *w = stream->data;
+    const char *p = buf->base;
+    const char *end = p + (n > 0 ? n : 0);
+
+    if (n < 0) {
+        close_pipe(w, &w->out, &w->out_open);
+        maybe_gone(w);
+        return;
+    }
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+        if (nl == NULL) {
+            pr_buf_append(&w->line, p, (size_t)(end - p));
+            break;
+        }
+        if (w->line.len > 0) {
+            pr_buf_append(&w->line, p, (size_t)(nl - p));
+            on_answer(w, w->line.data, w->line.len);
+            w->line.len = 0;
+        } else {
+            on_answer(w, p, (size_t)(nl - p));
+        }
+        p = nl + 1;
+    }
+    dispatch_waiting(w->ws);
+}
+
+static void
+on_err_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+    struct worker *w = stream->data;
+
+    if (n < 0) {
+        close_pipe(w, &w->err, &w->err_open);
+        maybe_gone(w);
+        return;
+    }
+    if (n == 0)
+        return;
+    /* Its stderr belongs to the task it is on, if any. */
+    if (w->ninflight > 0)
+        pr__pool_task_output(
+            w->ws->ctx->pool,
+            PR_CONTAINER_OF(w->inflight.next, struct pr_task, run_node), 2,
+            buf->base, (size_t)n);
+    else
+        pr__pool_worker_stderr(w->ws->ctx->pool, buf->base, (size_t)n);
+}
+
+static void
+on_worker_exit(uv_process_t *proc, int64_t exit_status, int term_signal)
+{
+    struct worker *w = proc->data;
+
+    w->exited = 1;
+    w->exit_status = (int)exit_status;
+    w->term_signal = term_signal;
+    /* What it left in its group goes with it. */
+    kill(-w->pid, SIGKILL);
+    close_pipe(w, &w->in, &w->in_open);
+    uv_close((uv_handle_t *)proc, on_handle_closed);
+}
+
+static void
+on_timer_closed(uv_handle_t *handle)
+{
+    struct worker *w = handle->data;
+    struct pr_workers *ws = w->ws;
+    unsigned index = w->index;
+    int replace;
+
+    replace = !ws->shutting_down && !ws->stopped;
+    pr_buf_free(&w->outbuf);
+    pr_buf_free(&w->wbuf);
+    pr_buf_free(&w->line);
+    ws->w[index - 1] = NULL;
+    free(w);
+    ws->handles_open--;
+    if (replace) {
+        start_worker(ws, index);
+        dispatch_waiting(ws);
+    }
+    if (ws->shutting_down && ws->handles_open == 0 && ws->done != NULL) {
+        void (*done)(void *) = ws->done;
+
+        ws->done = NULL;
+        done(ws->done_data);
+    }
+}
+
+/* The process has exited and its stdout and stderr are closed: its tasks
+ * get their ends, and the worker is reported and freed. */
+static void
+maybe_gone(struct worker *w)
+{
+    struct pr_workers *ws = w->ws;
+    struct pr_worker_exit e;
+    struct pr_task *task;
+    int first = 1;
+    int told = w->state == W_STOPPING || w->state == W_KILLING;
+
+    if (w->state == W_DEAD || !w->exited || w->open_handles > 0)
+        return;
+    w->state = W_DEAD;
+    uv_timer_stop(&w->timer);
+    e.index = w->index;
+    e.pid = w->pid;
+    e.exit_status = w->exit_status;
+    e.term_signal = w->term_signal;
+    e.served = w->served;
+    e.at_shutdown = told && !w->timed_out && !w->broken;
+    e.replaced = w->timed_out || w->broken;
+    e.clean = e.at_shutdown &&
+              ((w->exit_status == 0 && w->term_signal == 0) ||
+               (ws->cfg.daemon && ws->shutting_down &&
+                w->term_signal == SIGTERM));
+    if (!e.at_shutdown && !e.replaced && w->served == 0)
+        ws->crash_streak++;
+    pr__pool_worker_exit(ws->ctx->pool, &e);
+    /* The task it was on ends with the worker; the others it held were
+     * not at fault and go back to the queue. */
+    while ((task = take_oldest(w)) != NULL) {
+        if (first || ws->stopped) {
+            first = 0;
+            task->exit_status = w->exit_status;
+            task->term_signal = w->term_signal;
+            if (w->timed_out)
+                task->timed_out = 1;
+            if (w->broken) {
+                task->error_what = w->broken_msg;
+                task->exit_status = 1;
+                task->term_signal = 0;
+                task->worker_error = 1;
+            } else if (w->exit_status == 0 && w->term_signal == 0) {
+                task->exit_status = 1; /* it died without answering */
+                task->worker_error = 1;
+                task->error_what = "the worker exited without answering";
+            }
+        } else {
+            task->requeue = 1;
+        }
+        pr__pool_task_ended(ws->ctx->pool, task);
+    }
+    if (ws->crash_streak >= CRASH_LOOP_MAX && !ws->stopped) {
+        char msg[512];
+
+        ws->stopped = 1;
+        snprintf(msg, sizeof(msg),
+                 "--workers: the worker died %d times in a row before "
+                 "answering a task (last: %s %d): %s",
+                 CRASH_LOOP_MAX, w->term_signal ? "signal" : "exit status",
+                 w->term_signal ? w->term_signal : w->exit_status, ws->cfg.cmd);
+        pr__pool_workers_failed(ws->ctx->pool, msg);
+    }
+    uv_close((uv_handle_t *)&w->timer, on_timer_closed);
+}
+
+static void
+kill_worker(struct worker *w, int sig)
+{
+    if (w->exited || w->pid <= 0)
+        return;
+    kill(-w->pid, sig);
+    if (sig != SIGKILL)
+        kill(-w->pid, SIGCONT);
+    if (sig == SIGTERM && w->state != W_KILLING) {
+        w->state = W_KILLING;
+        uv_timer_start(&w->timer, on_worker_timer,
+                       (uint64_t)(w->ws->ctx->kill_after * 1000), 0);
+    }
+}
+
+static void
+on_worker_timer(uv_timer_t *timer)
+{
+    struct worker *w = timer->data;
+
+    switch (w->state) {
+    case W_STARTING:
+    case W_DRAINING:
+        /* The oldest task passed its timeout. */
+        w->timed_out = 1;
+        kill_worker(w, SIGTERM);
+        break;
+    case W_STOPPING:
+        /* The grace is over. */
+        kill_worker(w, SIGTERM);
+        break;
+    case W_KILLING:
+        kill(-w->pid, SIGKILL);
+        break;
+    case W_DEAD:
+    default:
+        break;
+    }
+}
+
+/* Tell the worker to finish: the sentinel line, or the end of its input;
+ * then --grace to exit.  With --daemon: SIGTERM at once. */
+static void
+begin_stop(struct worker *w)
+{
+    struct pr_workers *ws = w->ws;
+
+    if (w->state == W_STOPPING || w->state == W_KILLING ||
+        w->state == W_DEAD)
+        return;
+    if (ws->cfg.daemon && ws->shutting_down) {
+        w->state = W_STOPPING;
+        kill_worker(w, SIGTERM);
+        return;
+    }
+    w->state = W_STOPPING;
+    if (ws->cfg.sentinel != NULL && w->in_open) {
+        pr_buf_append(&w->outbuf, ws->cfg.sentinel, strlen(ws->cfg.sentinel));
+        pr_buf_append(&w->outbuf, "\n", 1);
+        flush_worker(w);
+    }
+    if (!w->writing)
+        close_pipe(w, &w->in, &w->in_open);
+    uv_timer_start(&w->timer, on_worker_timer,
+                   (uint64_t)(ws->cfg.grace * 1000), 0);
+}
+
+static void
+start_worker(struct pr_workers *ws, unsigned index)
+{
+    const struct pr_spawn_ctx *ctx = ws->ctx;
+    struct worker *w = pr_xcalloc(1, sizeof(*w));
+    uv_process_options_t opts;
+    uv_stdio_container_t stdio[3];
+    char *args[4];
+    char slot_var[48], worker_var[48];
+    char dash_c[] = "-c";
+    int rc;
+
+    w->ws = ws;
+    w->index = index;
+    w->state = W_STARTING;
+    pr_list_init(&w->inflight);
+    ws->w[index - 1] = w;
+    ws->handles_open++;
+    uv_timer_init(ctx->loop, &w->timer);
+    w->timer.data = w;
+    uv_pipe_init(ctx->loop, &w->in, 0);
+    uv_pipe_init(ctx->loop, &w->out, 0);
+    uv_pipe_init(ctx->loop, &w->err, 0);
+    w->in.data = w->out.data = w->err.data = w->proc.data = w;
+    w->in_open = w->out_open = w->err_open = 1;
+
+    args[0] = ctx->shell;
+    args[1] = dash_c;
+    args[2] = ws->cmd;
+    args[3] = NULL;
+    snprintf(slot_var, sizeof(slot_var), "POOLRUN_SLOT=%u", index);
+    snprintf(worker_var, sizeof(worker_var), "POOLRUN_WORKER=%u", index);
+    ctx->env[ctx->env_seq] = slot_var;
+    ctx->env[ctx->env_slot] = worker_var;
+    memset(&opts, 0, sizeof(opts));
+    stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+    stdio[0].data.stream = (uv_stream_t *)&w->in;
+    stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[1].data.stream = (uv_stream_t *)&w->out;
+    stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[2].data.stream = (uv_stream_t *)&w->err;
+    opts.file = ctx->shell;
+    opts.args = args;
+    opts.env = ctx->env;
+    opts.flags = UV_PROCESS_DETACHED;
+    opts.stdio = stdio;
+    opts.stdio_count = 3;
+    opts.exit_cb = on_worker_exit;
+    rc = uv_spawn(ctx->loop, &w->proc, &opts);
+    ctx->env[ctx->env_seq] = NULL;
+    ctx->env[ctx->env_slot] = NULL;
+    w->open_handles = 4; /* the process and its three pipes */
+    if (rc != 0) {
+        /* As if it had died at once: the same path, the crash count. */
+        w->exited = 1;
+        w->exit_status = 127;
+        close_pipe(w, &w->in, &w->in_open);
+        close_pipe(w, &w->out, &w->out_open);
+        close_pipe(w, &w->err, &w->err_open);
+        uv_close((uv_handle_t *)&w->proc, on_handle_closed);
+        return;
+    }
+    w->pid = w->proc.pid;
+    uv_read_start((uv_stream_t *)&w->out, on_alloc, on_out_read);
+    uv_read_start((uv_stream_t *)&w->err, on_alloc, on_err_read);
+    if (ws->cfg.init != NULL) {
+        pr_buf_append(&w->outbuf, ws->cfg.init, strlen(ws->cfg.init));
+        pr_buf_append(&w->outbuf, "\n", 1);
+        want_flush(ws);
+    }
+}
+
+struct pr_workers *
+pr__workers_new(const struct pr_spawn_ctx *ctx,
+                const struct pr_worker_config *cfg, unsigned n)
+{
+    struct pr_workers *ws = pr_xcalloc(1, sizeof(*ws));
+    unsigned i;
+
+    ws->ctx = ctx;
+    ws->cfg = *cfg;
+    ws->cmd = pr_xstrdup(cfg->cmd);
+    ws->n = n;
+    ws->w = pr_xcalloc(n, sizeof(*ws->w));
+    pr_list_init(&ws->waiting);
+    pr_list_init(&ws->failed);
+    uv_prepare_init(ctx->loop, &ws->flush);
+    ws->flush.data = ws;
+    uv_timer_init(ctx->loop, &ws->defer);
+    ws->defer.data = ws;
+    for (i = 1; i <= n; i++)
+        start_worker(ws, i);
+    return ws;
+}
+
+void
+pr__workers_signal(struct pr_workers *ws, int sig)
+{
+    unsigned i;
+
+    ws->stopped = 1;
+    /* Tasks that never reached a worker end as if never started. */
+    while (!pr_list_empty(&ws->waiting)) {
+        struct pr_task *task =
+            PR_CONTAINER_OF(ws->waiting.next, struct pr_task, run_node);
+
+        pr_list_remove(&task->run_node);
+        task->pid = 0;
+        task->requeue = 1;
+        pr_list_insert_before(&ws->failed, &task->run_node);
+        uv_timer_start(&ws->defer, on_defer, 0, 0);
+    }
+    for (i = 0; i < ws->n; i++) {
+        struct worker *w = ws->w[i];
+
+        if (!worker_alive(w))
+            continue;
+        if (sig == SIGKILL) {
+            kill(-w->pid, SIGKILL);
+            continue;
+        }
+        w->state = W_STOPPING;
+        kill_worker(w, sig);
+    }
+}
+
+static void
+on_own_closed(uv_handle_t *handle)
+{
+    struct pr_workers *ws = handle->data;
+
+    ws->handles_open--;
+    if (ws->handles_open == 0 && ws->done != NULL) {
+        void (*done)(void *) = ws->done;
+
+        ws->done = NULL;
+        done(ws->done_data);
+    }
+}
+
+void
+pr__workers_shutdown(struct pr_workers *ws, void (*done)(void *), void *data)
+{
+    unsigned i;
+
+    ws->shutting_down = 1;
+    ws->done = done;
+    ws->done_data = data;
+    ws->handles_open += 2;
+    uv_close((uv_handle_t *)&ws->flush, on_own_closed);
+    uv_close((uv_handle_t *)&ws->defer, on_own_closed);
+    for (i = 0; i < ws->n; i++)
+        if (worker_alive(ws->w[i]))
+            begin_stop(ws->w[i]);
+}
+
+void
+pr__workers_free(struct pr_workers *ws)
+{
+    if (ws == NULL)
+        return;
+    free(ws->w);
+    free(ws->cmd);
+    free(ws);
+}

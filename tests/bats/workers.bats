@@ -1,0 +1,226 @@
+#!/usr/bin/env bats
+# Daemon workers: --workers, protocols, sentinel shutdown, --daemon,
+# recycling, failures.
+bats_require_minimum_version 1.5.0
+
+setup() {
+    load helpers
+    cd "$BATS_TEST_TMPDIR"
+    # A line worker: records its pid, answers each line.
+    cat >echo-worker.sh <<'EOF'
+echo $$ >> pids
+while IFS= read -r x; do
+    printf '%s\n' "$x" >> "seen.$$"
+    printf 'got %s from %s\n' "$x" "$$"
+done
+EOF
+}
+
+# No process of a worker listed in FILE is left.
+none_alive() {
+    local pid
+    for pid in $(cat "$1"); do
+        not_alive "$pid" || return 1
+    done
+}
+
+@test "--workers sends each item to a worker and prints its answer line" {
+    run -0 --separate-stderr poolrun -j 2 -k --workers 'sh echo-worker.sh' ::: a 'b c' "d'e" -x
+    [ "${#lines[@]}" -eq 4 ]
+    [[ ${lines[0]} == "got a from "* ]]
+    [[ ${lines[1]} == "got b c from "* ]]
+    [[ ${lines[2]} == "got d'e from "* ]]
+    [[ ${lines[3]} == "got -x from "* ]]
+    # Two workers, started once each, served everything between them.
+    [ "$(wc -l <pids)" -eq 2 ]
+    [ "$(cat seen.* | sort | tr '\n' ' ')" = "-x a b c d'e " ]
+    none_alive pids
+}
+
+@test "--protocol json: input as a JSON string, output, exit and error from the answer" {
+    cat >w.sh <<'EOF'
+while IFS= read -r req; do
+    seq=$(printf '%s' "$req" | jq -r .seq)
+    in=$(printf '%s' "$req" | jq -r .input)
+    case $in in
+    fail) printf '{"output":"no","exit":3,"error":"bad item"}\n' ;;
+    err) printf '{"error":"only an error"}\n' ;;
+    *) jq -cn --arg o "seq $seq: $in" '{output: $o}' ;;
+    esac
+done
+EOF
+    run --separate-stderr poolrun -j 1 -k --protocol json --workers 'sh w.sh' ::: 'a "q"' fail err
+    [ "$status" -eq 2 ]
+    [ "$output" = "$(printf '%s\n' 'seq 1: a "q"' no)" ]
+    [[ $stderr == *"bad item"* ]]
+    [[ $stderr == *"only an error"* ]]
+    [[ $stderr == *"task 2 (pid "*"): exit status 3: fail"* ]]
+    [[ $stderr == *"task 3 (pid "*"): exit status 1: err"* ]]
+}
+
+@test "a malformed JSON answer fails that task, names why, and the worker is replaced" {
+    cat >w.sh <<'EOF'
+echo $$ >> pids
+while IFS= read -r req; do
+    case $req in
+    *'"bad"'*) echo 'this is not json' ;;
+    *) echo '{"output":"fine"}' ;;
+    esac
+done
+EOF
+    run --separate-stderr poolrun -j 1 -k --inflight 1 --protocol json --workers 'sh w.sh' ::: ok bad ok
+    [ "$status" -eq 1 ]
+    [ "$output" = "$(printf 'fine\nfine')" ]
+    [[ $stderr == *"task 2 (pid "*"): the worker's answer is not a JSON object"*": bad"* ]]
+    [ "$(wc -l <pids)" -eq 2 ]
+}
+
+@test "an item --protocol line cannot carry is that task's error, not a lost task" {
+    run --separate-stderr poolrun -0 -j 1 -k --workers 'sh echo-worker.sh' < <(printf 'one\0two\nlines\0three\0')
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 2 ]
+    [[ $stderr == *"task 2: its input holds a newline, which --protocol line cannot send (use --protocol json): "* ]]
+    [[ $stderr == *"poolrun: 3 tasks: 2 ok, 1 error"* ]]
+}
+
+@test "at the end the workers' stdin is closed and they exit; none is left" {
+    run -0 --separate-stderr poolrun -j 3 --workers 'sh echo-worker.sh; echo "eof $$" >> ends' ::: 1 2 3 4 5 6
+    [ "$(wc -l <ends)" -eq 3 ]
+    none_alive pids
+}
+
+@test "--worker-sentinel sends that line; a worker that then exits non-zero is reported" {
+    cat >w.sh <<'EOF'
+while IFS= read -r x; do
+    if [ "$x" = STOP ]; then echo "stop $$" >> stops; exit 4; fi
+    echo "got $x"
+done
+EOF
+    run --separate-stderr poolrun -j 2 --summary --worker-sentinel STOP --workers 'sh w.sh' ::: a b c
+    [ "$status" -eq 0 ]
+    [ "$(wc -l <stops)" -eq 2 ]
+    [[ $stderr == *"worker 1 (pid "*"): exit status 4 at shutdown, after "* ]]
+    [[ $stderr == *"worker 2 (pid "*"): exit status 4 at shutdown, after "* ]]
+    [[ $stderr == *"2 workers started, 2 ended badly at shutdown"* ]]
+}
+
+@test "a worker that ignores its sentinel and SIGTERM is killed after --grace and --kill-after" {
+    echo 'trap "" TERM; echo $$ >> pids; while :; do IFS= read -r x && echo "got $x"; done' >w.sh
+    run --separate-stderr poolrun -j 1 --grace 0.2 --kill-after 0.2 --workers 'exec sh w.sh' ::: a
+    [ "$status" -eq 0 ]
+    [ "$output" = "got a" ]
+    [[ $stderr == *"worker 1 (pid "*"): killed by signal 9 (SIGKILL) at shutdown, after 1 task"* ]]
+    none_alive pids
+}
+
+@test "--daemon terminates the workers when the queue is joined, without a sentinel" {
+    # The worker would live on after its input ends; --daemon ends it.
+    echo 'echo $$ >> pids; while IFS= read -r x; do echo "got $x"; done; exec sleep 1000' >w.sh
+    run -0 --separate-stderr poolrun -j 2 --daemon --workers 'sh w.sh' ::: a b c
+    [ "${#lines[@]}" -eq 3 ]
+    [ -z "$stderr" ]
+    none_alive pids
+}
+
+@test "--max-tasks-per-worker replaces a worker after N tasks, and --worker-init starts each" {
+    cat >w.sh <<'EOF'
+IFS= read -r init
+echo "$$ $init" >> inits
+while IFS= read -r x; do echo "$$"; done
+EOF
+    run -0 --separate-stderr poolrun -j 2 --inflight 2 --max-tasks-per-worker 3 \
+        --worker-init 'hello worker' --workers 'sh w.sh' < <(seq 10)
+    [ "${#lines[@]}" -eq 10 ]
+    # No pid served more than 3 tasks; at least four workers did the ten.
+    [ "$(printf '%s\n' "${lines[@]}" | sort | uniq -c | awk '$1 > 3' | wc -l)" -eq 0 ]
+    [ "$(printf '%s\n' "${lines[@]}" | sort -u | wc -l)" -ge 4 ]
+    # Every worker got the init line first, once.
+    [ "$(cut -d' ' -f2- inits | sort -u)" = "hello worker" ]
+    [ "$(wc -l <inits)" -eq "$(printf '%s\n' "${lines[@]}" | sort -u | wc -l)" ]
+}
+
+@test "a worker killed with SIGKILL mid-task: the task is retried on a new worker" {
+    cat >w.sh <<'EOF'
+echo $$ >> pids
+while IFS= read -r x; do
+    if [ "$x" = 2 ] && [ ! -e killed ]; then touch killed; kill -KILL $$; fi
+    echo "got $x from $$"
+done
+EOF
+    run -0 --separate-stderr poolrun -j 1 --inflight 1 -k --retries 1 --joblog log --workers 'exec sh w.sh' ::: 1 2 3
+    [ "${#lines[@]}" -eq 3 ]
+    [[ ${lines[1]} == "got 2 from "* ]]
+    # Task 2's answer came from a worker other than the one that died.
+    [ "${lines[1]##* }" != "$(head -1 pids)" ]
+    [ "$(joblog_rows log | wc -l)" -eq 3 ]
+    [[ $stderr == *"worker 1 (pid $(head -1 pids)): killed by signal 9 (SIGKILL) while running"* ]]
+}
+
+@test "without retries the task of a dead worker is recorded killed, and tasks in flight behind it still run" {
+    cat >w.sh <<'EOF'
+while IFS= read -r x; do
+    [ "$x" = die ] && kill -KILL $$
+    echo "got $x"
+done
+EOF
+    # -j 1 --inflight 3: "die", b and c are sent together; b and c go back
+    # to the queue when the worker dies and run on its replacement.
+    run --separate-stderr poolrun -j 1 --inflight 3 -k --workers 'exec sh w.sh' ::: die b c
+    [ "$status" -eq 1 ]
+    [ "$output" = "$(printf 'got b\ngot c')" ]
+    [[ $stderr == *"task 1 (pid "*"): killed by signal 9 (SIGKILL): die"* ]]
+    [[ $stderr == *"poolrun: 3 tasks: 2 ok, 1 killed"* ]]
+}
+
+@test "a worker that keeps dying at start-up stops the run with a clear error" {
+    run --separate-stderr poolrun -j 2 --workers 'echo boom >&2; exit 3' < <(seq 100)
+    [ "$status" -eq 255 ]
+    [[ $stderr == *"--workers: the worker died 5 times in a row before answering a task (last: exit status 3): echo boom >&2; exit 3"* ]]
+    # Not 100 tasks' worth of attempts: it stopped.
+    [ "$(grep -c 'exit status 3 while running' <<<"$stderr")" -le 6 ]
+    [[ $stderr == *" skipped"* ]]
+}
+
+@test "--timeout: a worker stuck on a task is killed and replaced; the task times out" {
+    echo 'echo $$ >> pids; while IFS= read -r x; do [ "$x" = slow ] && sleep 1000; echo "got $x"; done' >w.sh
+    run --separate-stderr poolrun -j 1 --inflight 1 -k --timeout 0.3 --workers 'sh w.sh' ::: a slow b
+    [ "$status" -eq 1 ]
+    [ "$output" = "$(printf 'got a\ngot b')" ]
+    [[ $stderr == *"task 2 (pid "*"): timed out after "* ]]
+    [ "$(wc -l <pids)" -eq 2 ]
+    none_alive pids
+}
+
+@test "--inflight K sends a worker K tasks before it answers, answers matched in order" {
+    # This worker reads three lines before it answers any: with fewer than
+    # three in flight it would wait forever.
+    echo 'while IFS= read -r a && IFS= read -r b && IFS= read -r c; do echo "$a"; echo "$b"; echo "$c"; done' >w.sh
+    run -0 --separate-stderr poolrun -j 1 --inflight 3 --joblog log --workers 'sh w.sh' ::: x y z
+    [ "$output" = "$(printf 'x\ny\nz')" ]
+    # Each answer went to its own task.
+    [ "$(joblog_rows log | cut -f1,6 | sort | tr '\t\n' ': ')" = "1:2 2:2 3:2 " ]
+}
+
+@test "a worker's stderr goes to its task's stderr; --tag, joblog and results apply" {
+    echo 'while IFS= read -r x; do echo "warn $x" >&2; echo "out $x"; done' >w.sh
+    run -0 --separate-stderr poolrun -j 1 --inflight 1 --tag --results r.jsonl --joblog log --workers 'sh w.sh' ::: a b
+    [ "$output" = "$(printf 'a\tout a\nb\tout b')" ]
+    [[ $stderr == *$'a\twarn a'* ]]
+    [ "$(joblog_rows log | wc -l)" -eq 2 ]
+    # The results hold the output as printed.
+    [ "$(jq -j '.stdout' r.jsonl | tr '\n\t' ' :')" = "a:out a b:out b " ]
+}
+
+@test "--workers options are checked" {
+    run poolrun --daemon true
+    [ "$status" -eq 255 ]
+    [[ $output == *"need --workers CMD"* ]]
+    run poolrun --workers cat echo
+    [ "$status" -eq 255 ]
+    [[ $output == *"echo: with --workers, input items go to the workers; no COMMAND"* ]]
+    run poolrun --workers cat --protocol xml
+    [ "$status" -eq 255 ]
+    [[ $output == *"--protocol: 'xml' is not line or json"* ]]
+    run poolrun --workers cat --inflight 0
+    [ "$status" -eq 255 ]
+}
