@@ -100,7 +100,11 @@ on_record(void *data, const struct pr_task *task)
     if (task->status == PR_TASK_KILLED &&
         (task->term_signal == SIGPIPE || task->signalled != 0))
         return;
-    n = snprintf(who, sizeof(who), "task %llu", (unsigned long long)task->seq);
+    if (task->service)
+        n = snprintf(who, sizeof(who), "service");
+    else
+        n = snprintf(who, sizeof(who), "task %llu",
+                     (unsigned long long)task->seq);
     if (id != NULL && n > 0 && (size_t)n < sizeof(who))
         n += snprintf(who + n, sizeof(who) - (size_t)n, " (%.64s)", id);
     if (task->pid > 0 && n > 0 && (size_t)n < sizeof(who))
@@ -108,7 +112,7 @@ on_record(void *data, const struct pr_task *task)
     shown_command(task, cmd, sizeof(cmd));
     switch (task->status) {
     case PR_TASK_FAILED:
-        if (task->worker_error && task->error_what != NULL)
+        if ((task->worker_error || task->service) && task->error_what != NULL)
             fprintf(stderr, "poolrun: %s: %s: %s\n", who, task->error_what,
                     cmd);
         else
@@ -215,6 +219,10 @@ print_summary(const struct pr_pool_result *res)
         sep = ", ";
     }
     fputc('\n', stderr);
+    if (res->services_failed != 0)
+        fprintf(stderr, "poolrun: %llu service%s ended before the other "
+                "tasks did\n", (unsigned long long)res->services_failed,
+                res->services_failed == 1 ? "" : "s");
     if (res->workers_started != 0)
         fprintf(stderr, "poolrun: %llu worker%s started, %llu ended badly at "
                 "shutdown\n", (unsigned long long)res->workers_started,
@@ -232,7 +240,8 @@ exit_status(const struct pr_pool_result *res, enum pr_exit_policy policy)
 {
     uint64_t failed = res->counts[PR_TASK_FAILED] +
                       res->counts[PR_TASK_TIMEOUT] +
-                      res->counts[PR_TASK_KILLED] + res->counts[PR_TASK_ERROR];
+                      res->counts[PR_TASK_KILLED] + res->counts[PR_TASK_ERROR] +
+                      res->services_failed;
 
     if (res->stop == PR_STOP_SIGNAL)
         return EXIT_SIGNAL_BASE + res->stop_signal;
@@ -464,7 +473,8 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
         fprintf(stderr, "poolrun: internal error: handles left open at exit\n");
         return EXIT_OWN_ERROR;
     }
-    if (cfg->summary || res->counts[PR_TASK_OK] + res->resumed != res->total)
+    if (cfg->summary || res->services_failed != 0 ||
+        res->counts[PR_TASK_OK] + res->resumed != res->total)
         print_summary(res);
     return exit_status(res, cfg->exit_policy);
 }

@@ -67,6 +67,10 @@ struct pr_pool {
     uint64_t started_ms;       /* uv_now() when the run began */
     struct pr_workers *workers; /* --workers: the worker runner */
     int workers_down;           /* the workers have all ended */
+    struct pr_list services;    /* running services ("daemon": true) */
+    unsigned nservices;
+    int services_stopping;      /* the others have ended: SIGTERM sent */
+    uv_timer_t service_timer;   /* SIGKILL after the grace */
     struct pr_list cb_list;     /* callbacks waiting for their turn */
     struct pr_task *cb_running; /* the one callback that runs, or NULL */
     int cb_dropped;             /* stopped now: no more callbacks run */
@@ -145,6 +149,7 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     pr_list_init(&pool->running_list);
     pr_list_init(&pool->retry_list);
     pr_list_init(&pool->cb_list);
+    pr_list_init(&pool->services);
     if (cfg->workers != NULL && !cfg->dry_run) {
         /* -j workers, each with up to --inflight tasks: that many slots. */
         if (pool->cfg.jobs == 0)
@@ -308,6 +313,8 @@ close_own_handles(struct pr_pool *pool)
         uv_close((uv_handle_t *)&pool->kill_timer, on_handle_closed);
     if (!uv_is_closing((uv_handle_t *)&pool->retry_timer))
         uv_close((uv_handle_t *)&pool->retry_timer, on_handle_closed);
+    if (!uv_is_closing((uv_handle_t *)&pool->service_timer))
+        uv_close((uv_handle_t *)&pool->service_timer, on_handle_closed);
     if (!uv_is_closing((uv_handle_t *)&pool->gate_timer))
         uv_close((uv_handle_t *)&pool->gate_timer, on_handle_closed);
     if (!uv_is_closing((uv_handle_t *)&pool->progress_timer))
@@ -324,6 +331,32 @@ close_own_handles(struct pr_pool *pool)
 }
 
 static void on_joined(void *data);
+static void service_ended(struct pr_pool *pool, struct pr_task *task);
+
+static void
+on_service_timer(uv_timer_t *timer)
+{
+    struct pr_pool *pool = timer->data;
+    struct pr_list *n;
+
+    for (n = pool->services.next; n != &pool->services; n = n->next)
+        pr__spawn_signal(PR_CONTAINER_OF(n, struct pr_task, node), SIGKILL);
+}
+
+/* SIGTERM to every service's group now, SIGKILL after the grace. */
+static void
+stop_services(struct pr_pool *pool)
+{
+    struct pr_list *n;
+
+    if (pool->services_stopping)
+        return;
+    pool->services_stopping = 1;
+    for (n = pool->services.next; n != &pool->services; n = n->next)
+        pr__spawn_signal(PR_CONTAINER_OF(n, struct pr_task, node), SIGTERM);
+    uv_timer_start(&pool->service_timer, on_service_timer,
+                   (uint64_t)(pool->cfg.kill_after * 1000), 0);
+}
 
 static void
 on_workers_down(void *data)
@@ -344,6 +377,11 @@ on_joined(void *data)
     /* Workers get their sentinel once every task is done. */
     if (pool->workers != NULL && !pool->workers_down) {
         pr__workers_shutdown(pool->workers, on_workers_down, pool);
+        return;
+    }
+    /* Services end once every other task has. */
+    if (pool->nservices > 0) {
+        stop_services(pool);
         return;
     }
     /* --on-join: once the batch is over, unless poolrun was told to stop
@@ -994,6 +1032,10 @@ pr__pool_task_ended(struct pr_pool *pool, struct pr_task *task)
         callback_ended(pool, task);
         return;
     }
+    if (task->service) {
+        service_ended(pool, task);
+        return;
+    }
     pr_list_remove(&task->node);
     pool->running--;
     if (task->pid > 0 || pool->cfg.dry_run || pool->workers != NULL)
@@ -1024,11 +1066,73 @@ pr_pool_accepting(const struct pr_pool *pool)
     return !pool->stopping && !pr_queue_full(pool->queue);
 }
 
+/* A service ("daemon": true): started now, outside the queue and the
+ * slots; it has no number of its own (POOLRUN_SEQ=0). */
+static void
+start_service(struct pr_pool *pool, struct pr_task *task)
+{
+    task->service = 1;
+    task->seq = 0;
+    task->attempt = 1;
+    task->no_stream = 1;
+    pr_list_insert_before(&pool->services, &task->node);
+    pool->nservices++;
+    build_command(pool, task);
+    if (pool->cfg.dry_run)
+        pr__dry_start(&pool->spawn, task);
+    else
+        pr__spawn_start(&pool->spawn, task);
+}
+
+/* A service has ended.  Terminated by poolrun once the other tasks had
+ * ended, it did its job; ending before that, it failed (its output is
+ * shown, and --halt counts it). */
+static void
+service_ended(struct pr_pool *pool, struct pr_task *task)
+{
+    struct pr_pool_result *res = pool->result;
+    int early = !pool->services_stopping && !pool->stopping;
+
+    pr_list_remove(&task->node);
+    pool->nservices--;
+    task->end_ns = task->start_ns ? uv_hrtime() : 0;
+    task->status = early ? final_status(task) : PR_TASK_OK;
+    if (early && task->status == PR_TASK_OK) {
+        /* Exit 0, but a service is meant to run until it is told. */
+        task->status = PR_TASK_FAILED;
+        task->error_what = "the service exited before the other tasks ended";
+    }
+    write_result(pool, task, 1);
+    if (task->status != PR_TASK_OK) {
+        res->services_failed++;
+        if (pool->cfg.on_record != NULL)
+            pool->cfg.on_record(pool->cfg.record_data, task);
+        struct pr_task copy = *task;
+
+        pool->n_failed++;
+        note_code(res, task);
+        pr_output_finish_now(pool->output, task);
+        check_halt(pool, &copy);
+    } else {
+        pr_output_discard(pool->output, task);
+        pr_task_free(task);
+    }
+    if (pool->nservices == 0 && pool->services_stopping) {
+        uv_timer_stop(&pool->service_timer);
+        if (pool->joined)
+            on_joined(pool);
+    }
+}
+
 void
 pr_pool_put(struct pr_pool *pool, struct pr_task *task)
 {
     int rc;
 
+    if (task->spec != NULL && task->spec->daemon) {
+        start_service(pool, task);
+        return;
+    }
     task->seq = ++pool->next_seq;
     rc = pr_queue_put(pool->queue, task);
     /* Sources check pr_pool_accepting first, so the queue has room. */
@@ -1062,6 +1166,8 @@ signal_running(struct pr_pool *pool, int sig)
 {
     struct pr_list *n;
 
+    for (n = pool->services.next; n != &pool->services; n = n->next)
+        pr__spawn_signal(PR_CONTAINER_OF(n, struct pr_task, node), sig);
     if (pool->workers != NULL) {
         pr__workers_signal(pool->workers, sig);
         return;
@@ -1245,6 +1351,9 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
     pool->handles_open++;
     uv_timer_init(pool->loop, &pool->retry_timer);
     pool->retry_timer.data = pool;
+    pool->handles_open++;
+    uv_timer_init(pool->loop, &pool->service_timer);
+    pool->service_timer.data = pool;
     pool->handles_open++;
     uv_timer_init(pool->loop, &pool->gate_timer);
     pool->gate_timer.data = pool;

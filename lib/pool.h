@@ -142,6 +142,7 @@ struct pr_pool_result {
         char text[112];  /* the id, else the start of the command */
     } slowest[3];        /* the longest-running tasks, longest first */
     unsigned nslowest;
+    uint64_t services_failed; /* services that ended on their own, badly */
     uint64_t workers_started; /* worker processes started (--workers) */
     uint64_t workers_bad_exit; /* of those, ended non-zero when told to */
     char fatal_msg[512];

@@ -266,6 +266,8 @@ pr_results_write(struct pr_results *r, const struct pr_task *task, int final,
                 strlen(pr_task_status_name(task->status)));
     if (why != NULL)
         field_bytes(b, "reason", why, strlen(why));
+    if (task->service)
+        field_raw(b, "service", "true");
     field_end(b, task);
     field_raw(b, "attempt", "%u", task->attempt);
     field_raw(b, "final", "%s", final ? "true" : "false");

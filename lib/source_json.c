@@ -1044,8 +1044,21 @@ pr_source_tasks_new(struct pr_jobfile *jf)
 {
     struct source_tasks *s = pr_xcalloc(1, sizeof(*s));
 
+    struct pr_task **order;
+    size_t i, n = 0;
+
     s->base.ops = &tasks_ops;
     s->jf = *jf;
     pr_jobfile_init(jf);
+    /* Services ("daemon": true) start before the other tasks. */
+    order = pr_xcalloc(s->jf.ntasks ? s->jf.ntasks : 1, sizeof(*order));
+    for (i = 0; i < s->jf.ntasks; i++)
+        if (s->jf.tasks[i]->spec != NULL && s->jf.tasks[i]->spec->daemon)
+            order[n++] = s->jf.tasks[i];
+    for (i = 0; i < s->jf.ntasks; i++)
+        if (s->jf.tasks[i]->spec == NULL || !s->jf.tasks[i]->spec->daemon)
+            order[n++] = s->jf.tasks[i];
+    memcpy(s->jf.tasks, order, s->jf.ntasks * sizeof(*order));
+    free(order);
     return &s->base;
 }

@@ -85,6 +85,7 @@ struct pr_task {
     uint64_t retry_at;      /* uv_now() when its next attempt may start */
     int stdin_fd;           /* its stdin (owned), or -1 for /dev/null */
     const char *skip_why;   /* why a skipped task never ran, or NULL */
+    int service;      /* a job file's "daemon": true task */
     int requeue;      /* a worker died holding it, not at its fault: it
                          goes back to the queue, not an attempt */
     int worker_error; /* its worker failed it (a bad answer, no answer) */

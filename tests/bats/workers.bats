@@ -224,3 +224,58 @@ EOF
     run poolrun --workers cat --inflight 0
     [ "$status" -eq 255 ]
 }
+
+@test "a service task runs while the other tasks run and is gone afterwards" {
+    cat >jobs.json <<'JSON'
+{"tasks": [
+  {"id": "client", "cmd": "until [ -e ready ]; do sleep 0.01; done; kill -0 $(cat svc.pid) && echo service alive"},
+  {"id": "svc", "daemon": true, "cmd": "echo $$ > svc.pid; touch ready; echo service log; exec sleep 1000"}
+]}
+JSON
+    run -0 --separate-stderr poolrun -j 1 --joblog log --results r.jsonl -f jobs.json
+    # The only slot went to the client: the service held none.
+    [ "$output" = "service alive" ]
+    [ -z "$stderr" ]
+    not_alive "$(cat svc.pid)"
+    # Not a task of the queue: no joblog row; a results record, ok.
+    [ "$(joblog_rows log | cut -f9)" = "$(jq -r 'select(.id == "client") | .command' r.jsonl)" ]
+    jq -e -s 'map(select(.id == "svc"))[0] | .service == true and .status == "ok"' r.jsonl
+}
+
+@test "a service that exits early is reported with its output and fails the run" {
+    cat >jobs.json <<'JSON'
+{"tasks": [
+  {"id": "work", "cmd": "until [ -e svc.done ]; do sleep 0.01; done; echo work done"},
+  {"id": "db", "daemon": true, "cmd": "echo db is failing; touch svc.done; exit 3"}
+]}
+JSON
+    run --separate-stderr poolrun -f jobs.json
+    [ "$status" -eq 1 ]
+    [[ $output == *"db is failing"* ]]
+    [[ $output == *"work done"* ]]
+    [[ $stderr == *"service (db) (pid "*"): exit status 3: "* ]]
+    [[ $stderr == *"1 service ended before the other tasks did"* ]]
+}
+
+@test "--halt counts a service that exits early as a failure" {
+    cat >jobs.json <<'JSON'
+{"tasks": [
+  {"id": "work", "cmd": "echo $$ > work.pid; exec sleep 1000"},
+  {"id": "db", "daemon": true, "cmd": "until [ -e work.pid ]; do sleep 0.01; done; exit 5"}
+]}
+JSON
+    run --separate-stderr poolrun --halt now,fail=1 -f jobs.json
+    [ "$status" -eq 5 ]
+    [[ $stderr == *"poolrun: 1 task: 1 killed"* ]]
+    not_alive "$(cat work.pid)"
+}
+
+@test "the jobs/ examples of a worker pool and a service run" {
+    cd "$PR_SRC"
+    run -0 sh jobs/worker-pool.sh "$POOLRUN"
+    [ "${lines[0]}" = "words: 2 jobs/files/a.txt" ]
+    [ "${lines[1]}" = "words: 10 jobs/files/b c.txt" ]
+    cd "$BATS_TEST_TMPDIR"
+    run -0 "$POOLRUN" -k -f "$PR_SRC/jobs/service.json"
+    [ "$output" = "$(printf 'check-1: the service is up\ncheck-2: the service is up')" ]
+}
