@@ -26,6 +26,15 @@ struct env_list {
 };
 
 static void
+env_push(struct env_list *e, struct pr_buf *b)
+{
+    pr_buf_append(b, "", 1);
+    e->v = pr_xrealloc(e->v, (e->n + 2) * sizeof(char *));
+    e->v[e->n++] = b->data;
+    e->v[e->n] = NULL;
+}
+
+static void
 env_add(struct env_list *e, const char *name, const char *value, size_t len)
 {
     struct pr_buf b = {0};
@@ -38,27 +47,26 @@ env_add(struct env_list *e, const char *name, const char *value, size_t len)
     pr_buf_append(&b, name, strlen(name));
     pr_buf_append(&b, "=", 1);
     pr_buf_append(&b, value, len);
-    pr_buf_append(&b, "", 1);
-    e->v = pr_xrealloc(e->v, (e->n + 2) * sizeof(char *));
-    e->v[e->n++] = b.data;
-    e->v[e->n] = NULL;
+    env_push(e, &b);
 }
 
 static void
 env_addf(struct env_list *e, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* NAME=VALUE with VALUE printed as fmt says: numbers and short names. */
 static void
 env_addf(struct env_list *e, const char *name, const char *fmt, ...)
 {
-    char v[64];
+    struct pr_buf b = {0};
     va_list ap;
-    int n;
 
+    pr_buf_append(&b, name, strlen(name));
+    pr_buf_append(&b, "=", 1);
     va_start(ap, fmt);
-    n = vsnprintf(v, sizeof(v), fmt, ap);
+    pr_buf_vappendf(&b, fmt, ap);
     va_end(ap);
-    env_add(e, name, v, n > 0 ? (size_t)n : 0);
+    env_push(e, &b);
 }
 
 static struct pr_task *
@@ -101,7 +109,7 @@ pr_callback_new(const struct pr_task *task, const char *kind, const char *cmd,
             pr_buf_append(&items, " ", 1);
         pr_buf_append(&items, task->items[i].p, task->items[i].len);
     }
-    env_addf(&env, "POOLRUN_ID", "%s", id != NULL ? id : "");
+    env_add(&env, "POOLRUN_ID", id != NULL ? id : "", id != NULL ? strlen(id) : 0);
     env_add(&env, "POOLRUN_ITEM", items.data ? items.data : "", items.len);
     env_add(&env, "POOLRUN_CMD", task->line ? task->line : "", task->line_len);
     env_addf(&env, "POOLRUN_STATUS", "%s", pr_task_status_name(task->status));

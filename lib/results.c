@@ -154,17 +154,14 @@ field_raw(struct pr_buf *b, const char *key, const char *fmt, ...)
 static void
 field_raw(struct pr_buf *b, const char *key, const char *fmt, ...)
 {
-    char v[64];
     va_list ap;
-    int n;
 
-    va_start(ap, fmt);
-    n = vsnprintf(v, sizeof(v), fmt, ap);
-    va_end(ap);
     pr_buf_append(b, ",\"", 2);
     pr_buf_append(b, key, strlen(key));
     pr_buf_append(b, "\":", 2);
-    pr_buf_append(b, v, n > 0 && (size_t)n < sizeof(v) ? (size_t)n : 0);
+    va_start(ap, fmt);
+    pr_buf_vappendf(b, fmt, ap);
+    va_end(ap);
 }
 
 static void

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,4 +269,27 @@ pr_utf8_len(const unsigned char *p, size_t avail)
         (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
         return 0;
     return n;
+}
+
+void
+pr_buf_vappendf(struct pr_buf *b, const char *fmt, va_list ap)
+{
+    char small[128];
+    va_list again;
+    int n;
+
+    va_copy(again, ap);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
+    if (n < 0) {
+        va_end(again);
+        return;
+    }
+    if ((size_t)n < sizeof(small)) {
+        pr_buf_append(b, small, (size_t)n);
+    } else {
+        pr_buf_reserve(b, (size_t)n + 1);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
+        b->len += (size_t)n;
+    }
+    va_end(again);
 }

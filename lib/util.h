@@ -6,6 +6,7 @@
 #ifndef PR_UTIL_H
 #define PR_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,6 +73,9 @@ struct pr_buf {
 void pr_buf_reserve(struct pr_buf *b, size_t extra);
 void pr_buf_append(struct pr_buf *b, const void *p, size_t n);
 void pr_buf_free(struct pr_buf *b);
+
+/* Appends fmt's text, as vprintf would write it. */
+void pr_buf_vappendf(struct pr_buf *b, const char *fmt, va_list ap);
 
 /* Opens a new private temporary file in $TMPDIR (or /tmp), already
  * unlinked and close-on-exec.  Returns the descriptor or -errno. */

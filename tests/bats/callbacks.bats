@@ -7,10 +7,6 @@ setup() {
     cd "$BATS_TEST_TMPDIR"
 }
 
-all_exist() {
-    local f
-    for f in "$@"; do [ -e "$f" ] || return 1; done
-}
 
 @test "--on-done gets the task's stdout on stdin and its facts in the environment" {
     cat >cb.sh <<'EOF'

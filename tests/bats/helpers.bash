@@ -27,6 +27,12 @@ wait_for() {
     done
 }
 
+# all_exist FILE...: every file named exists.
+all_exist() {
+    local f
+    for f in "$@"; do [ -e "$f" ] || return 1; done
+}
+
 # alive PID: the process exists and is not a zombie.
 alive() {
     local state

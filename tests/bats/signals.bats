@@ -7,11 +7,6 @@ setup() {
     cd "$BATS_TEST_TMPDIR"
 }
 
-# Every file named in "$@" exists.
-all_exist() {
-    local f
-    for f in "$@"; do [ -e "$f" ] || return 1; done
-}
 
 # No signal waits to be handled by process $1.
 signal_taken() {
