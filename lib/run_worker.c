@@ -76,6 +76,7 @@ struct pr_workers {
     int handles_open;
     int shutting_down;
     int stopped; /* the pool stopped now (signal): no replacements */
+    int stop_signal;
     unsigned crash_streak;
     void (*done)(void *data);
     void *done_data;
@@ -620,7 +621,8 @@ maybe_gone(struct worker *w)
     e.clean = e.at_shutdown &&
               ((w->exit_status == 0 && w->term_signal == 0) ||
                (ws->cfg.daemon && ws->shutting_down &&
-                w->term_signal == SIGTERM));
+                w->term_signal == SIGTERM) ||
+               ws->stopped);
     if (!e.at_shutdown && !e.replaced && w->served == 0)
         ws->crash_streak++;
     pr__pool_worker_exit(ws->ctx->pool, &e);
@@ -631,6 +633,8 @@ maybe_gone(struct worker *w)
             first = 0;
             task->exit_status = w->exit_status;
             task->term_signal = w->term_signal;
+            if (ws->stopped)
+                task->signalled = ws->stop_signal; /* poolrun stopped it */
             if (w->timed_out)
                 task->timed_out = 1;
             if (w->broken) {
@@ -830,6 +834,8 @@ pr__workers_signal(struct pr_workers *ws, int sig)
     unsigned i;
 
     ws->stopped = 1;
+    if (ws->stop_signal == 0)
+        ws->stop_signal = sig;
     /* Tasks that never reached a worker end as if never started. */
     while (!pr_list_empty(&ws->waiting)) {
         struct pr_task *task =

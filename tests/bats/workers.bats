@@ -279,3 +279,23 @@ JSON
     run -0 "$POOLRUN" -k -f "$PR_SRC/jobs/service.json"
     [ "$output" = "$(printf 'check-1: the service is up\ncheck-2: the service is up')" ]
 }
+
+@test "with workers, a closed stdout stops the run with 141 and no worker is left" {
+    run --separate-stderr bash -c 'seq 1000000 | "$POOLRUN" -j 2 --workers "sh echo-worker.sh" | head -n 1; echo "status ${PIPESTATUS[1]}" >&2'
+    [[ $output == "got "* ]]
+    [[ $stderr == *"status 141"* ]]
+    # Tasks poolrun itself ended are not reported one by one.
+    [[ $stderr != *"killed by signal"* ]]
+    wait_for 20 none_alive pids
+}
+
+@test "SIGINT stops the workers too, with 130" {
+    echo 'echo $$ >> pids; while IFS= read -r x; do touch "started.$x"; sleep 1000; done' >w.sh
+    "$POOLRUN" -j 2 --inflight 1 --workers 'exec sh w.sh' ::: a b c >out 2>err &
+    pid=$!
+    wait_for 20 all_exist started.a started.b
+    kill -INT "$pid"
+    wait_status "$pid" 130
+    none_alive pids
+    grep -q 'poolrun: 3 tasks: 2 killed, 1 skipped' err
+}
