@@ -50,8 +50,7 @@ env_add(struct env_list *e, const char *name, const char *value, size_t len)
     env_push(e, &b);
 }
 
-static void
-env_addf(struct env_list *e, const char *name, const char *fmt, ...)
+static void env_addf(struct env_list *e, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* NAME=VALUE with VALUE printed as fmt says: numbers and short names. */
@@ -109,7 +108,8 @@ pr_callback_new(const struct pr_task *task, const char *kind, const char *cmd,
             pr_buf_append(&items, " ", 1);
         pr_buf_append(&items, task->items[i].p, task->items[i].len);
     }
-    env_add(&env, "POOLRUN_ID", id != NULL ? id : "", id != NULL ? strlen(id) : 0);
+    env_add(&env, "POOLRUN_ID", id != NULL ? id : "",
+            id != NULL ? strlen(id) : 0);
     env_add(&env, "POOLRUN_ITEM", items.data ? items.data : "", items.len);
     env_add(&env, "POOLRUN_CMD", task->line ? task->line : "", task->line_len);
     env_addf(&env, "POOLRUN_STATUS", "%s", pr_task_status_name(task->status));

@@ -59,6 +59,9 @@ void pr__workers_shutdown(struct pr_workers *ws, void (*done)(void *),
                           void *data);
 void pr__workers_free(struct pr_workers *ws);
 
+/* Runner → pool: a worker process was started (replacements too). */
+void pr__pool_worker_started(struct pr_pool *pool);
+
 /* Runner → pool: a worker ended. */
 void pr__pool_worker_exit(struct pr_pool *pool, const struct pr_worker_exit *e);
 

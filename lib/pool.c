@@ -1263,6 +1263,12 @@ on_signal(uv_signal_t *handle, int signum)
 }
 
 void
+pr__pool_worker_started(struct pr_pool *pool)
+{
+    pool->result->workers_started++;
+}
+
+void
 pr__pool_worker_exit(struct pr_pool *pool, const struct pr_worker_exit *e)
 {
     if (e->at_shutdown && !e->clean)
@@ -1373,7 +1379,6 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
         pool->workers = pr__workers_new(&pool->spawn, pool->cfg.workers,
                                         pool->cfg.jobs /
                                             pool->cfg.workers->inflight);
-        result->workers_started = pool->cfg.jobs / pool->cfg.workers->inflight;
     }
     rc = src->ops->start(src, pool);
     if (rc != 0) {

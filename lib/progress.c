@@ -72,8 +72,7 @@ pr_progress_format(const struct pr_progress_counts *c, char *buf, size_t len)
              rate);
     n = strlen(buf);
     if (c->total > 0 && c->total >= c->done && rate > 0) {
-        format_duration((double)(c->total - c->done) / rate, eta,
-                        sizeof(eta));
+        format_duration((double)(c->total - c->done) / rate, eta, sizeof(eta));
         snprintf(buf + n, len - n, ", ETA %s", eta);
     }
 }

@@ -11,11 +11,11 @@
 #include <stdint.h>
 
 struct pr_progress_counts {
-    uint64_t done;    /* final records, skipped ones included */
-    uint64_t total;   /* every task, once the input has ended; else 0 */
+    uint64_t done;  /* final records, skipped ones included */
+    uint64_t total; /* every task, once the input has ended; else 0 */
     uint64_t running;
-    uint64_t failed;  /* final records that did not succeed */
-    double elapsed;   /* seconds since the run began */
+    uint64_t failed; /* final records that did not succeed */
+    double elapsed;  /* seconds since the run began */
 };
 
 struct pr_progress;
@@ -28,7 +28,8 @@ void pr_progress_free(struct pr_progress *p);
 int pr_progress_is_bar(const struct pr_progress *p);
 
 /* Shows the counts if they changed since the last time. */
-void pr_progress_show(struct pr_progress *p, const struct pr_progress_counts *c);
+void pr_progress_show(struct pr_progress *p,
+                      const struct pr_progress_counts *c);
 
 /* Before something else writes to the terminal: the bar's line is cleared
  * (and drawn again by the next pr_progress_show). */

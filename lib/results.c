@@ -146,8 +146,7 @@ field_bytes(struct pr_buf *b, const char *key, const char *s, size_t n)
     base64(b, (const unsigned char *)s, n);
 }
 
-static void
-field_raw(struct pr_buf *b, const char *key, const char *fmt, ...)
+static void field_raw(struct pr_buf *b, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ,"key":VALUE with VALUE printed as fmt says (a number, true, null). */

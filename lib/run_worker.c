@@ -53,11 +53,11 @@ struct worker {
     struct pr_list inflight; /* tasks sent, oldest first */
     unsigned ninflight;
     uint64_t served;
-    struct pr_buf outbuf; /* to write to its stdin */
-    int writing;          /* a uv_write is under way */
-    struct pr_buf line;   /* a partial answer line */
-    int timed_out;        /* the oldest task passed its timeout */
-    int broken;           /* a malformed answer: it is being replaced */
+    struct pr_buf outbuf;   /* to write to its stdin */
+    int writing;            /* a uv_write is under way */
+    struct pr_buf line;     /* a partial answer line */
+    int timed_out;          /* the oldest task passed its timeout */
+    int broken;             /* a malformed answer: it is being replaced */
     const char *broken_msg; /* why (a constant string) */
     uv_write_t wreq;
     struct pr_buf wbuf; /* the bytes of the write under way */
@@ -145,8 +145,9 @@ encode_task(struct worker *w, struct pr_task *task)
         pr_buf_append(&w->outbuf, "\n", 1);
     } else {
         char head[48];
-        int len = snprintf(head, sizeof(head), "{\"seq\":%llu,\"input\":",
-                           (unsigned long long)task->seq);
+        int len =
+            snprintf(head, sizeof(head),
+                     "{\"seq\":%llu,\"input\":", (unsigned long long)task->seq);
         size_t mark = w->outbuf.len;
 
         pr_buf_append(&w->outbuf, head, (size_t)len);
@@ -432,7 +433,7 @@ answer_json(struct worker *w, struct pr_task *task, const char *p, size_t n)
                              strlen(err->valuestring));
         pr__pool_task_output(pool, task, 2, "\n", 1);
     }
-    task->exit_status = code != NULL ? code->valueint
+    task->exit_status = code != NULL          ? code->valueint
                         : cJSON_IsString(err) ? 1
                                               : 0;
     cJSON_Delete(doc);
@@ -618,11 +619,11 @@ maybe_gone(struct worker *w)
     e.served = w->served;
     e.at_shutdown = told && !w->timed_out && !w->broken;
     e.replaced = w->timed_out || w->broken;
-    e.clean = e.at_shutdown &&
-              ((w->exit_status == 0 && w->term_signal == 0) ||
-               (ws->cfg.daemon && ws->shutting_down &&
-                w->term_signal == SIGTERM) ||
-               ws->stopped);
+    e.clean =
+        e.at_shutdown &&
+        ((w->exit_status == 0 && w->term_signal == 0) ||
+         (ws->cfg.daemon && ws->shutting_down && w->term_signal == SIGTERM) ||
+         ws->stopped);
     if (!e.at_shutdown && !e.replaced && w->served == 0)
         ws->crash_streak++;
     pr__pool_worker_exit(ws->ctx->pool, &e);
@@ -713,8 +714,7 @@ begin_stop(struct worker *w)
 {
     struct pr_workers *ws = w->ws;
 
-    if (w->state == W_STOPPING || w->state == W_KILLING ||
-        w->state == W_DEAD)
+    if (w->state == W_STOPPING || w->state == W_KILLING || w->state == W_DEAD)
         return;
     if (ws->cfg.daemon && ws->shutting_down) {
         w->state = W_STOPPING;
@@ -729,8 +729,8 @@ begin_stop(struct worker *w)
     }
     if (!w->writing)
         close_pipe(w, &w->in, &w->in_open);
-    uv_timer_start(&w->timer, on_worker_timer,
-                   (uint64_t)(ws->cfg.grace * 1000), 0);
+    uv_timer_start(&w->timer, on_worker_timer, (uint64_t)(ws->cfg.grace * 1000),
+                   0);
 }
 
 static void
@@ -796,6 +796,7 @@ start_worker(struct pr_workers *ws, unsigned index)
         return;
     }
     w->pid = w->proc.pid;
+    pr__pool_worker_started(ctx->pool);
     uv_read_start((uv_stream_t *)&w->out, on_alloc, on_out_read);
     uv_read_start((uv_stream_t *)&w->err, on_alloc, on_err_read);
     if (ws->cfg.init != NULL) {

@@ -12,32 +12,35 @@
 
 #include <stdint.h>
 
-enum pr_protocol { PR_PROTO_LINE, PR_PROTO_JSON };
+enum pr_protocol {
+    PR_PROTO_LINE,
+    PR_PROTO_JSON
+};
 
 struct pr_worker_config {
-    const char *cmd;       /* --workers CMD, run through /bin/sh -c */
+    const char *cmd; /* --workers CMD, run through /bin/sh -c */
     enum pr_protocol protocol;
-    unsigned inflight;     /* tasks sent ahead per worker (K) */
-    const char *init;      /* --worker-init: first line to each worker */
-    const char *sentinel;  /* --worker-sentinel, or NULL: close stdin */
-    double grace;          /* seconds to wait for a worker to exit */
-    uint64_t max_tasks;    /* --max-tasks-per-worker; 0: no limit */
-    int daemon;            /* --daemon: terminate at join, no sentinel */
+    unsigned inflight;    /* tasks sent ahead per worker (K) */
+    const char *init;     /* --worker-init: first line to each worker */
+    const char *sentinel; /* --worker-sentinel, or NULL: close stdin */
+    double grace;         /* seconds to wait for a worker to exit */
+    uint64_t max_tasks;   /* --max-tasks-per-worker; 0: no limit */
+    int daemon;           /* --daemon: terminate at join, no sentinel */
 };
 
 /* How a worker ended, for the pool's hook and the summary. */
 struct pr_worker_exit {
-    unsigned index;    /* 1..N */
+    unsigned index; /* 1..N */
     int pid;
     int exit_status;
     int term_signal;
-    uint64_t served;   /* tasks it answered */
-    int at_shutdown;   /* ended when it was told to (sentinel, recycling,
-                          --daemon), not on its own */
-    int clean;         /* as it should: exit 0 when told to, or SIGTERM
-                          with --daemon */
-    int replaced;      /* poolrun killed it: a bad answer or a timeout (its
-                          task's record says so) */
+    uint64_t served; /* tasks it answered */
+    int at_shutdown; /* ended when it was told to (sentinel, recycling,
+                        --daemon), not on its own */
+    int clean;       /* as it should: exit 0 when told to, or SIGTERM
+                        with --daemon */
+    int replaced;    /* poolrun killed it: a bad answer or a timeout (its
+                        task's record says so) */
 };
 
 #endif
