@@ -366,6 +366,15 @@ take_oldest(struct worker *w)
     pr_list_remove(&task->run_node);
     w->ninflight--;
     task->run = NULL;
+    if (w->ninflight > 0) {
+        /* The worker turns to the next one now: its runtime and timeout
+         * count from here, not from when it was sent ahead. */
+        struct pr_task *next =
+            PR_CONTAINER_OF(w->inflight.next, struct pr_task, run_node);
+
+        next->start_ns = uv_hrtime();
+        next->start_wall = pr_wall_time();
+    }
     return task;
 }
 

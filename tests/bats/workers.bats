@@ -299,3 +299,11 @@ JSON
     none_alive pids
     grep -q 'poolrun: 3 tasks: 2 killed, 1 skipped' err
 }
+
+@test "with tasks sent ahead, a task's timeout counts from when the worker turns to it" {
+    # Each task takes 0.2 s; three are in flight at once.  Were the limit
+    # counted from sending, the third (waiting 0.4 s) would time out.
+    echo 'while IFS= read -r x; do sleep 0.2; echo "got $x"; done' >w.sh
+    run -0 --separate-stderr poolrun -j 1 --inflight 3 --timeout 0.35 -k --workers 'sh w.sh' ::: a b c
+    [ "$output" = "$(printf 'got a\ngot b\ngot c')" ]
+}
