@@ -112,6 +112,18 @@ fail_path(struct doc *doc, const char *path, const char *fmt, ...)
     return fail_at(doc, place_of(doc, path), path, "%s", why);
 }
 
+/* "name:line:column" of the value at path, in a new string. */
+static char *
+place_text(const struct doc *doc, const char *path)
+{
+    unsigned line, col;
+    char buf[1024];
+
+    line_col(doc->text, place_of(doc, path), &line, &col);
+    snprintf(buf, sizeof(buf), "%s:%u:%u", doc->name, line, col);
+    return pr_xstrdup(buf);
+}
+
 static void
 add_place(struct doc *doc, const struct pr_buf *path, size_t offset)
 {
@@ -658,8 +670,11 @@ make_task(struct doc *doc, const cJSON *obj, const char *path,
                 rc = get_string(doc, f, p, 1, &cmd);
             else if (strcmp(k, "argv") == 0)
                 rc = get_argv(doc, f, p, &argv);
-            else if (strcmp(k, "id") == 0)
+            else if (strcmp(k, "id") == 0) {
                 rc = get_string(doc, f, p, 1, &spec->id);
+                if (rc == 0)
+                    spec->id_at = place_text(doc, p);
+            }
             else if (strcmp(k, "input") == 0)
                 rc = get_string(doc, f, p, 0, &spec->input);
             else
@@ -905,12 +920,13 @@ pr_jobfile_check_ids(const struct pr_jobfile *jf, struct pr_diag *d)
     qsort(with, n, sizeof(*with), cmp_id);
     for (i = 1; i < n; i++) {
         if (strcmp(with[i - 1]->spec->id, with[i]->spec->id) == 0) {
+            const struct pr_task_spec *a = with[i - 1]->spec;
+            const struct pr_task_spec *b = with[i]->spec;
+
             snprintf(d->msg, sizeof(d->msg),
-                     "task id \"%s\" is used twice (tasks %llu and %llu of "
-                     "the job files)",
-                     with[i]->spec->id,
-                     (unsigned long long)with[i - 1]->seq,
-                     (unsigned long long)with[i]->seq);
+                     "%s: task id \"%s\" is used twice (first at %s)",
+                     b->id_at ? b->id_at : "?", b->id,
+                     a->id_at ? a->id_at : "?");
             rc = -1;
             break;
         }

@@ -65,6 +65,7 @@ pr_task_spec_free(struct pr_task_spec *spec)
     if (spec == NULL)
         return;
     free(spec->id);
+    free(spec->id_at);
     free_argv(spec->env);
     free(spec->cwd);
     free(spec->input);

@@ -43,6 +43,7 @@ struct pr_item {
  * and kept here already. */
 struct pr_task_spec {
     char *id;         /* or NULL */
+    char *id_at;      /* "file:line:column" of the id, for messages */
     char **env;       /* "NAME=value" sets, "NAME" removes; NULL-terminated */
     char *cwd;        /* already resolved against the job file's folder */
     double timeout;   /* seconds; < 0: none */

@@ -137,8 +137,12 @@ JSON
     echo '{"tasks":[{"id":"build","cmd":"touch ran"}]}' >a.json
     echo '{"tasks":[{"id":"build","cmd":"touch ran"}]}' >b.json
     run -255 --separate-stderr poolrun -f a.json -f b.json
-    [[ $stderr == *'task id "build" is used twice'* ]]
+    [ "$stderr" = 'poolrun: b.json:1:17: task id "build" is used twice (first at a.json:1:17)' ]
     [ ! -e ran ]
+    # Within one file, on its own lines.
+    printf '{"tasks": [\n  {"id": "x", "cmd": "true"},\n  {"id": "x", "cmd": "true"}\n]}\n' >c.json
+    run -255 --separate-stderr poolrun -f c.json
+    [ "$stderr" = 'poolrun: c.json:3:10: task id "x" is used twice (first at c.json:2:10)' ]
 }
 
 @test "a missing job file is refused" {
