@@ -473,6 +473,12 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
         fprintf(stderr, "poolrun: internal error: handles left open at exit\n");
         return EXIT_OWN_ERROR;
     }
+    if (res->escapees != 0)
+        fprintf(stderr, "poolrun: %llu process%s had left %s task's process "
+                "group and still ran at the end: ended (SIGTERM, then SIGKILL)\n",
+                (unsigned long long)res->escapees,
+                res->escapees == 1 ? "" : "es",
+                res->escapees == 1 ? "its" : "their");
     if (cfg->summary || res->services_failed != 0 ||
         res->counts[PR_TASK_OK] + res->resumed != res->total)
         print_summary(res);

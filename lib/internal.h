@@ -59,6 +59,9 @@ void pr__workers_shutdown(struct pr_workers *ws, void (*done)(void *),
                           void *data);
 void pr__workers_free(struct pr_workers *ws);
 
+/* Is pid one of the worker processes? */
+int pr__workers_has_pid(const struct pr_workers *ws, int pid);
+
 /* Runner → pool: a worker process was started (replacements too). */
 void pr__pool_worker_started(struct pr_pool *pool);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "callback.h"
@@ -26,6 +27,8 @@
 /* --memfree and --load look again this often while they hold tasks back. */
 #define GATE_RECHECK_MS 250
 #define PROGRESS_MS     100
+/* Processes that escaped their task's group are reaped this often. */
+#define REAP_MS 1000
 
 extern char **environ;
 
@@ -67,6 +70,12 @@ struct pr_pool {
     uint64_t started_ms;       /* uv_now() when the run began */
     struct pr_workers *workers; /* --workers: the worker runner */
     int workers_down;           /* the workers have all ended */
+    int subreaper;              /* escaped processes become our children */
+    uv_timer_t reap_timer;      /* reaps them as they exit; at the end,
+                                   waits for the ones we terminate */
+    int *escapees;              /* at the end: the ones still running */
+    int nescapees;
+    uint64_t escape_term_at;
     struct pr_list services;    /* running services ("daemon": true) */
     unsigned nservices;
     int services_stopping;      /* the others have ended: SIGTERM sent */
@@ -313,6 +322,8 @@ close_own_handles(struct pr_pool *pool)
         uv_close((uv_handle_t *)&pool->kill_timer, on_handle_closed);
     if (!uv_is_closing((uv_handle_t *)&pool->retry_timer))
         uv_close((uv_handle_t *)&pool->retry_timer, on_handle_closed);
+    if (!uv_is_closing((uv_handle_t *)&pool->reap_timer))
+        uv_close((uv_handle_t *)&pool->reap_timer, on_handle_closed);
     if (!uv_is_closing((uv_handle_t *)&pool->service_timer))
         uv_close((uv_handle_t *)&pool->service_timer, on_handle_closed);
     if (!uv_is_closing((uv_handle_t *)&pool->gate_timer))
@@ -332,6 +343,108 @@ close_own_handles(struct pr_pool *pool)
 
 static void on_joined(void *data);
 static void service_ended(struct pr_pool *pool, struct pr_task *task);
+
+/* Is pid a process poolrun started and still watches (a task, a service,
+ * a callback, a worker)?  Anything else among its children was adopted:
+ * it left a task's process group and its parent died. */
+static int
+is_ours(struct pr_pool *pool, int pid)
+{
+    struct pr_list *n;
+
+    for (n = pool->running_list.next; n != &pool->running_list; n = n->next)
+        if (PR_CONTAINER_OF(n, struct pr_task, node)->pid == pid)
+            return 1;
+    for (n = pool->services.next; n != &pool->services; n = n->next)
+        if (PR_CONTAINER_OF(n, struct pr_task, node)->pid == pid)
+            return 1;
+    if (pool->cb_running != NULL && pool->cb_running->pid == pid)
+        return 1;
+    return pool->workers != NULL && pr__workers_has_pid(pool->workers, pid);
+}
+
+/* Reaps the adopted children that have exited (never one of ours, whose
+ * runner waits for it).  Returns how many adopted ones still run, and
+ * with `list` their pids. */
+static int
+reap_adopted(struct pr_pool *pool, int **list)
+{
+    int *pids = NULL;
+    int n = pr_sys_children(&pids);
+    int alive = 0;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        int st;
+
+        if (is_ours(pool, pids[i]))
+            continue;
+        if (waitpid(pids[i], &st, WNOHANG) == 0)
+            pids[alive++] = pids[i];
+    }
+    if (list != NULL && alive > 0) {
+        *list = pids;
+        return alive;
+    }
+    free(pids);
+    return n < 0 ? 0 : alive;
+}
+
+static void
+on_reap_timer(uv_timer_t *timer)
+{
+    reap_adopted(timer->data, NULL);
+}
+
+static void
+on_escape_timer(uv_timer_t *timer)
+{
+    struct pr_pool *pool = timer->data;
+    uint64_t grace = (uint64_t)(pool->cfg.kill_after * 1000);
+    int *left = NULL;
+    int n = reap_adopted(pool, &left);
+    int i;
+
+    if (n == 0 || uv_now(pool->loop) - pool->escape_term_at >= grace + 1000) {
+        /* All gone (or beyond saving: init will reap them). */
+        free(left);
+        close_own_handles(pool);
+        return;
+    }
+    if (uv_now(pool->loop) - pool->escape_term_at >= grace)
+        for (i = 0; i < n; i++) {
+            kill(-left[i], SIGKILL);
+            kill(left[i], SIGKILL);
+        }
+    free(left);
+    uv_timer_start(timer, on_escape_timer, 20, 0);
+}
+
+/* Every task has ended: processes that escaped their task's group and are
+ * still running get SIGTERM (with their groups), SIGKILL after the grace;
+ * then the pool's handles close. */
+static void
+finish(struct pr_pool *pool)
+{
+    int *left = NULL;
+    int n = pool->subreaper ? reap_adopted(pool, &left) : 0;
+    int i;
+
+    if (n == 0) {
+        close_own_handles(pool);
+        return;
+    }
+    pool->result->escapees += (uint64_t)n;
+    for (i = 0; i < n; i++) {
+        kill(-left[i], SIGTERM);
+        kill(left[i], SIGTERM);
+        kill(-left[i], SIGCONT);
+        kill(left[i], SIGCONT);
+    }
+    free(left);
+    pool->escape_term_at = uv_now(pool->loop);
+    uv_timer_start(&pool->reap_timer, on_escape_timer, 10, 0);
+}
 
 static void
 on_service_timer(uv_timer_t *timer)
@@ -392,7 +505,7 @@ on_joined(void *data)
         pr__spawn_start(&pool->spawn, pool->cb_running);
         return;
     }
-    close_own_handles(pool);
+    finish(pool);
 }
 
 /* Callbacks run one at a time, in the order their tasks ended. */
@@ -459,7 +572,7 @@ callback_ended(struct pr_pool *pool, struct pr_task *cb)
     pool->cb_running = NULL;
     pr_output_finish_now(pool->output, cb);
     if (join) {
-        close_own_handles(pool);
+        finish(pool);
         return;
     }
     /* Its task is done only now: join waits for every callback. */
@@ -1358,6 +1471,14 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
     uv_timer_init(pool->loop, &pool->retry_timer);
     pool->retry_timer.data = pool;
     pool->handles_open++;
+    uv_timer_init(pool->loop, &pool->reap_timer);
+    pool->reap_timer.data = pool;
+    pool->handles_open++;
+    pool->subreaper = pr_sys_become_subreaper();
+    if (pool->subreaper) {
+        uv_timer_start(&pool->reap_timer, on_reap_timer, REAP_MS, REAP_MS);
+        uv_unref((uv_handle_t *)&pool->reap_timer);
+    }
     uv_timer_init(pool->loop, &pool->service_timer);
     pool->service_timer.data = pool;
     pool->handles_open++;

@@ -143,6 +143,8 @@ struct pr_pool_result {
     } slowest[3];        /* the longest-running tasks, longest first */
     unsigned nslowest;
     uint64_t services_failed; /* services that ended on their own, badly */
+    uint64_t escapees; /* processes that left their task's group and were
+                          still running at the end: poolrun ended them */
     uint64_t workers_started; /* worker processes started (--workers) */
     uint64_t workers_bad_exit; /* of those, ended non-zero when told to */
     char fatal_msg[512];

@@ -131,9 +131,15 @@ on_timer(uv_timer_t *timer)
     case PHASE_GROUP_POLL:
         if (!pr_sys_group_alive(run->task->pid)) {
             group_gone(run);
-        } else if (uv_now(timer->loop) - run->term_at >= grace_ms) {
-            kill(-run->task->pid, SIGKILL);
+        } else if (uv_now(timer->loop) - run->term_at >= 2 * grace_ms + 1000) {
+            /* SIGKILL did not end it (a process stuck in the kernel):
+             * stop waiting for it. */
             group_gone(run);
+        } else if (uv_now(timer->loop) - run->term_at >= grace_ms) {
+            /* SIGKILL, then wait (briefly) until it has taken effect. */
+            kill(-run->task->pid, SIGKILL);
+            run->poll_ms = 1;
+            uv_timer_start(timer, on_timer, run->poll_ms, 0);
         } else {
             run->poll_ms =
                 run->poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : run->poll_ms * 2;

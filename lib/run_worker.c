@@ -901,6 +901,17 @@ pr__workers_shutdown(struct pr_workers *ws, void (*done)(void *), void *data)
             begin_stop(ws->w[i]);
 }
 
+int
+pr__workers_has_pid(const struct pr_workers *ws, int pid)
+{
+    unsigned i;
+
+    for (i = 0; i < ws->n; i++)
+        if (ws->w[i] != NULL && ws->w[i]->pid == pid)
+            return 1;
+    return 0;
+}
+
 void
 pr__workers_free(struct pr_workers *ws)
 {

@@ -13,6 +13,9 @@
 #include <sys/sendfile.h>
 #endif
 #include <sys/syscall.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -374,5 +377,53 @@ pr_sys_copy_to(int in_fd, off_t *off, int out_fd)
     (void)off;
     (void)out_fd;
     return 0;
+#endif
+}
+
+int
+pr_sys_become_subreaper(void)
+{
+#if defined(__linux__) && defined(PR_SET_CHILD_SUBREAPER)
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0;
+#else
+    return 0;
+#endif
+}
+
+int
+pr_sys_children(int **out)
+{
+#ifdef __linux__
+    char path[64];
+    char buf[4096];
+    FILE *f;
+    int *pids = NULL;
+    int n = 0, cap = 0;
+    long pid;
+    int c;
+
+    /* poolrun has one thread: its children are all the main thread's. */
+    snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+    f = fopen(path, "re");
+    if (f == NULL)
+        return -errno;
+    setvbuf(f, buf, _IOFBF, sizeof(buf));
+    while ((c = fscanf(f, "%ld", &pid)) == 1) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            pids = realloc(pids, (size_t)cap * sizeof(*pids));
+            if (pids == NULL) {
+                fclose(f);
+                return -ENOMEM;
+            }
+        }
+        pids[n++] = (int)pid;
+    }
+    fclose(f);
+    *out = pids;
+    return n;
+#else
+    (void)out;
+    return -ENOSYS;
 #endif
 }

@@ -56,4 +56,14 @@ int pr_sys_spawn(const struct pr_sys_spawn *o, int *pid, int *pidfd);
  * signal, 0 if it still runs, or -errno. */
 int pr_sys_reap(int pid, int *exit_status, int *term_signal);
 
+/* Makes poolrun the child subreaper of everything it starts (Linux), so
+ * that a process that leaves its task's group (setsid, a double fork)
+ * becomes poolrun's child when its parent dies, instead of init's.
+ * Returns 1 if that is in force, 0 if not available here. */
+int pr_sys_become_subreaper(void);
+
+/* The pids of poolrun's children, into *out (free it); their number, or
+ * a negative errno where this cannot be known. */
+int pr_sys_children(int **out);
+
 #endif

@@ -100,3 +100,19 @@ signal_taken() {
     run -0 poolrun --kill-after 1000 <lines
     not_alive "$(cat bg.pid)"
 }
+
+@test "a process that escapes its task's group (setsid) is ended when the run ends" {
+    command -v setsid >/dev/null || skip "setsid(1) is not installed"
+    # The task starts a new session in the background and exits at once.
+    echo "setsid -f sh -c 'echo \$\$ > escaped; exec sleep 1000'; until [ -s escaped ]; do sleep 0.01; done" >lines
+    run -0 --separate-stderr poolrun <lines
+    [[ $stderr == *"1 process had left its task's process group and still ran at the end: ended"* ]]
+    not_alive "$(cat escaped)"
+}
+
+@test "an escaped process that ignores SIGTERM gets SIGKILL after the grace" {
+    command -v setsid >/dev/null || skip "setsid(1) is not installed"
+    echo "setsid -f sh -c 'trap \"\" TERM; echo \$\$ > escaped; while :; do sleep 0.05; done'; until [ -s escaped ]; do sleep 0.01; done" >lines
+    run -0 --separate-stderr poolrun --kill-after 0.2 <lines
+    not_alive "$(cat escaped)"
+}
