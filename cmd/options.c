@@ -731,6 +731,10 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
     }
     cfg->command = argv + i;
     cfg->ncommand = argc - i;
+    /* --line-buffer -k: the oldest task's lines go out as they come, the
+     * others' wait their turn: that is -k's grouped output, streamed. */
+    if (cfg->pool.output.mode == PR_OUT_LINE && cfg->pool.output.keep_order)
+        cfg->pool.output.mode = PR_OUT_GROUP;
     if (cfg->pool.workers == NULL &&
         (cfg->workers.init != NULL || cfg->workers.sentinel != NULL ||
          cfg->workers.max_tasks != 0 || cfg->workers.daemon))
@@ -835,7 +839,8 @@ pr_options_usage(void)
     fputs(
         "Output:\n"
         "  -k, --keep-order      print each task's output in input order\n"
-        "      --line-buffer     print whole lines as they come (alias --lb)\n"
+        "      --line-buffer     print whole lines as they come (alias --lb; with\n"
+        "                        -k, the oldest task's as they come, in order)\n"
         "  -u, --ungroup         print bytes as they come\n"
         "      --tag             prefix each line with the task's items and a tab\n"
         "      --buffer-size SIZE  hold up to SIZE per stream in memory,\n"

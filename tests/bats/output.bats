@@ -161,3 +161,17 @@ LINES
     [[ $stderr == *"task 1: 234465 bytes of its stdout were lost: cannot write a temporary file: no space left on device"* ]]
     [[ $stderr == *"the output of 1 task was cut short"* ]]
 }
+
+@test "--line-buffer -k: the oldest task's lines come at once, the rest in input order" {
+    printf '%s\n' 'echo one-start; until [ -e go ]; do sleep 0.01; done; echo one-end' \
+        'echo two; touch two.done' >lines
+    "$POOLRUN" -j 2 --line-buffer -k <lines >out 2>err &
+    pid=$!
+    # Task 1's first line is out while it runs; task 2, done, waits.
+    wait_for 20 grep -qx one-start out
+    wait_for 20 test -e two.done
+    [ "$(cat out)" = one-start ]
+    touch go
+    wait_status "$pid" 0
+    [ "$(cat out)" = "$(printf 'one-start\none-end\ntwo')" ]
+}
