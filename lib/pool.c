@@ -29,6 +29,9 @@
 #define PROGRESS_MS     100
 /* Processes that escaped their task's group are reaped this often. */
 #define REAP_MS 1000
+/* How long processes of groups poolrun killed may take to go at the end
+ * before they count as escaped. */
+#define SETTLE_MS 200
 
 extern char **environ;
 
@@ -422,16 +425,24 @@ on_escape_timer(uv_timer_t *timer)
 
 /* Every task has ended: processes that escaped their task's group and are
  * still running get SIGTERM (with their groups), SIGKILL after the grace;
- * then the pool's handles close. */
+ * then the pool's handles close.  Processes of groups poolrun has just
+ * killed may linger for a moment as its adopted children: they get a
+ * short while to go before anything still there counts as escaped. */
 static void
-finish(struct pr_pool *pool)
+on_settle_timer(uv_timer_t *timer)
 {
+    struct pr_pool *pool = timer->data;
     int *left = NULL;
-    int n = pool->subreaper ? reap_adopted(pool, &left) : 0;
+    int n = reap_adopted(pool, &left);
     int i;
 
     if (n == 0) {
         close_own_handles(pool);
+        return;
+    }
+    if (uv_now(pool->loop) - pool->escape_term_at < SETTLE_MS) {
+        free(left);
+        uv_timer_start(timer, on_settle_timer, 5, 0);
         return;
     }
     pool->result->escapees += (uint64_t)n;
@@ -444,6 +455,19 @@ finish(struct pr_pool *pool)
     free(left);
     pool->escape_term_at = uv_now(pool->loop);
     uv_timer_start(&pool->reap_timer, on_escape_timer, 10, 0);
+}
+
+static void
+finish(struct pr_pool *pool)
+{
+    if (!pool->subreaper || reap_adopted(pool, NULL) == 0) {
+        close_own_handles(pool);
+        return;
+    }
+    uv_update_time(pool->loop);
+    pool->escape_term_at = uv_now(pool->loop);
+    uv_ref((uv_handle_t *)&pool->reap_timer);
+    uv_timer_start(&pool->reap_timer, on_settle_timer, 5, 0);
 }
 
 static void
