@@ -156,6 +156,18 @@ LINES
     [ "$(awk -F'\t' '$1 == 3 {print $7, $8}' log)" = "0 9" ]
 }
 
+@test "a task's exit is seen however it ends: with its pipes, after closing them, or later" {
+    # poolrun learns of most exits when both pipes reach EOF, and of the
+    # rest through a pidfd opened later; the results must not differ.
+    run -4 poolrun -j 4 --joblog log <<'LINES'
+exit 5
+exec >&- 2>&-; sleep 0.1; exit 6
+exec >/dev/null 2>&1; sleep 0.3; kill -9 $$
+sleep 0.05; exit 8
+LINES
+    [ "$(joblog_rows log | sort -n | cut -f7,8 | tr '\t\n' ', ')" = "5,0 6,0 0,9 8,0 " ]
+}
+
 @test "a task killed by a signal is reported and counted as failed" {
     run -1 --separate-stderr poolrun <<<'kill -USR1 $$'
     [[ $stderr == *"killed by signal 10 (SIGUSR1)"* ]]
