@@ -78,6 +78,12 @@ void pr__pool_workers_failed(struct pr_pool *pool, const char *msg);
 void pr__pool_task_output(struct pr_pool *pool, struct pr_task *task,
                           int stream, const char *p, size_t n);
 
+/* Runner → pool: stream 1 or 2 has bytes waiting in the pipe fd; moves
+ * them on inside the kernel where it may.  Returns 1 if the pipe is then
+ * empty or at EOF, 0 if the runner is to read it. */
+int pr__pool_task_splice(struct pr_pool *pool, struct pr_task *task,
+                         int stream, int fd);
+
 /* Runner → pool: the task is over and its handles are closed; exit_status,
  * term_signal or error are set. */
 void pr__pool_task_ended(struct pr_pool *pool, struct pr_task *task);

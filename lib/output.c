@@ -17,6 +17,7 @@
 #include "task.h"
 
 #define COPY_CHUNK ((size_t)64 * 1024)
+#define SPLICE_CHUNK ((size_t)1024 * 1024)
 /* All tasks' captures together hold at most 4 --buffer-size, and at least
  * this much, in memory. */
 #define PR_OUTPUT_MIN_BUDGET ((size_t)4 * 1024 * 1024)
@@ -177,6 +178,8 @@ struct pr_output {
     struct pr_buf spare[SPARE_BUFFERS]; /* emitted captures' memory, kept
                                            for the next ones */
     size_t nspare;
+    int splice_state[2]; /* per stream: 0 not tried, 1 works, -1 cannot */
+    int sink_is_pipe[2];
 };
 
 struct pr_output *
@@ -418,6 +421,58 @@ dispatch(struct pr_output *out, struct pr_task *task, int stream,
         break;
     }
         break;
+    }
+}
+
+/* Bytes that go out untouched as they come, from task's stream now? */
+static int
+passes_through(struct pr_output *out, const struct pr_task *task, int stream)
+{
+    if (task->tag != NULL || out->opts.before_write != NULL ||
+        out->opts.head_limit > 0 || !stream_ok(out, stream))
+        return 0;
+    if (out->opts.mode == PR_OUT_UNGROUP)
+        return 1;
+    return out->opts.mode == PR_OUT_GROUP && out->opts.keep_order &&
+           !task->no_stream && task->seq == out->next_seq;
+}
+
+int
+pr_output_splice(struct pr_output *out, struct pr_task *task, int stream,
+                 int fd)
+{
+    struct pr_capture *c = stream == 2 ? &task->err : &task->out;
+    int i = stream == 2;
+    int sink = stream_fd(out, stream);
+
+    if (out->splice_state[i] < 0 || !passes_through(out, task, stream))
+        return 0;
+    if (out->splice_state[i] == 0)
+        out->sink_is_pipe[i] = pr_sys_is_pipe(sink);
+    if (out->opts.mode == PR_OUT_GROUP && !task->streaming)
+        start_streaming(out, task);
+    for (;;) {
+        ssize_t n = pr_sys_splice(fd, sink, SPLICE_CHUNK);
+
+        if (n > 0) {
+            out->splice_state[i] = 1;
+            c->total += (size_t)n;
+            continue;
+        }
+        if (n == 0)
+            return 1; /* EOF: the caller's read finds it too */
+        if (n == -EAGAIN)
+            /* An empty pipe, or a full one as the sink: then the caller
+             * reads and waits in write() as it does without splice. */
+            return !out->sink_is_pipe[i] || pr_sys_pipe_pending(fd) == 0;
+        if (n == -EINVAL || n == -ENOSYS) {
+            /* A terminal, a file opened to append: write() it is. */
+            out->splice_state[i] = -1;
+            return 0;
+        }
+        /* The sink failed, as a write() to it would have. */
+        note_result(out, stream, (int)n);
+        return 0;
     }
 }
 

@@ -81,6 +81,14 @@ void pr_output_free(struct pr_output *out);
 void pr_output_data(struct pr_output *out, struct pr_task *task, int stream,
                     const char *p, size_t n);
 
+/* A running task's stream has bytes waiting in the pipe fd.  Where they
+ * may go out at once and untouched (-u, or the oldest task with -k; no
+ * --tag, no copy kept for a record, no progress bar), they are moved
+ * inside the kernel with splice(2) and counted.  Returns 1 if the pipe is
+ * then empty or at EOF, 0 if the caller is to read it as usual. */
+int pr_output_splice(struct pr_output *out, struct pr_task *task, int stream,
+                     int fd);
+
 /* The task has its final record: the sink takes it, emits what is left of
  * its output when its turn comes, and frees it. */
 void pr_output_finish(struct pr_output *out, struct pr_task *task);

@@ -1033,6 +1033,16 @@ pr__pool_task_output(struct pr_pool *pool, struct pr_task *task, int stream,
     pr_output_data(pool->output, task, stream, p, n);
 }
 
+int
+pr__pool_task_splice(struct pr_pool *pool, struct pr_task *task, int stream,
+                     int fd)
+{
+    /* A results file keeps the head of what goes out as it comes. */
+    if (pool->results != NULL)
+        return 0;
+    return pr_output_splice(pool->output, task, stream, fd);
+}
+
 static enum pr_task_status
 final_status(const struct pr_task *task)
 {

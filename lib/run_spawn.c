@@ -310,14 +310,21 @@ watch_exit(struct spawn_run *run)
     uv_poll_start(&run->pidpoll, UV_READABLE, on_pidfd);
 }
 
+/* libuv asks for a buffer just before it reads: output that may go out
+ * untouched is first spliced on, so that its read finds the pipe empty (or
+ * at EOF) and the bytes never pass through poolrun's memory. */
 static void
 on_pipe_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
     struct spawn_run *run = handle->data;
+    int i = handle == (uv_handle_t *)&run->pipes[0] ? 0 : 1;
+    uv_os_fd_t fd;
 
     (void)suggested;
     buf->base = run->ctx->read_buf;
     buf->len = run->ctx->read_buf_size;
+    if (run->fast && uv_fileno(handle, &fd) == 0)
+        pr__pool_task_splice(run->ctx->pool, run->task, i + 1, fd);
 }
 
 static void

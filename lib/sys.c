@@ -16,6 +16,7 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -397,6 +398,49 @@ pr_sys_copy_to(int in_fd, off_t *off, int out_fd)
     (void)out_fd;
     return 0;
 #endif
+}
+
+ssize_t
+pr_sys_splice(int in_fd, int out_fd, size_t len)
+{
+#ifdef __linux__
+    ssize_t n;
+
+    do
+        n = splice(in_fd, NULL, out_fd, NULL, len,
+                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    return n;
+#else
+    (void)in_fd;
+    (void)out_fd;
+    (void)len;
+    return -ENOSYS;
+#endif
+}
+
+int
+pr_sys_pipe_pending(int fd)
+{
+#ifdef FIONREAD
+    int n = 0;
+
+    if (ioctl(fd, FIONREAD, &n) == 0)
+        return n;
+#else
+    (void)fd;
+#endif
+    return -1;
+}
+
+int
+pr_sys_is_pipe(int fd)
+{
+    struct stat st;
+
+    return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
 int

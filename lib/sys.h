@@ -28,6 +28,18 @@ int pr_sys_reopen_for_watch(int fd);
  * when the caller should copy the rest itself, or -errno from writing. */
 int pr_sys_copy_to(int in_fd, off_t *off, int out_fd);
 
+/* Moves up to len bytes from the pipe in_fd onto out_fd inside the kernel
+ * (splice), never waiting on a pipe.  Returns the bytes moved, 0 at the
+ * pipe's EOF, or -errno: -EAGAIN when in_fd is empty or out_fd is a full
+ * pipe, -EINVAL or -ENOSYS when out_fd cannot take it this way. */
+ssize_t pr_sys_splice(int in_fd, int out_fd, size_t len);
+
+/* The bytes waiting in the pipe fd, or -1 if that cannot be told. */
+int pr_sys_pipe_pending(int fd);
+
+/* Is fd a pipe or a FIFO? */
+int pr_sys_is_pipe(int fd);
+
 /* A pipe whose two ends are close-on-exec.  Returns 0 or -errno. */
 int pr_sys_pipe(int fds[2]);
 

@@ -79,6 +79,40 @@ LINES
     [ "$output" = "$expected" ]
 }
 
+@test "-u and -k pass large output on intact to a pipe, a file and a file opened to append" {
+    # Output that goes out as it comes is moved with splice(2) where the
+    # sink takes it (a pipe, a file) and written where it does not (a file
+    # opened to append); the bytes must not differ.
+    cat >tasks <<'LINES'
+seq 1 400000
+seq 400001 700000 >&2
+seq 700001 1000000
+LINES
+    seq 1 400000 >want.out; seq 700001 1000000 >>want.out
+    seq 400001 700000 >want.err
+    for mode in -u -k; do
+        "$POOLRUN" -j 1 $mode --joblog log <tasks 2>err | cat >got
+        cmp got want.out && cmp err want.err
+        [ "$(joblog_rows log | sort -n | cut -f6 | tr '\n' ' ')" = "2688895 0 2100001 " ]
+        "$POOLRUN" -j 1 $mode <tasks >got 2>err
+        cmp got want.out && cmp err want.err
+        echo start >got
+        "$POOLRUN" -j 1 $mode <tasks >>got 2>>err
+        (echo start; cat want.out) | cmp got -
+    done
+    # Two at a time with -k: the second task's output waits, then follows.
+    "$POOLRUN" -j 2 -k <tasks 2>/dev/null | cat >got
+    cmp got want.out
+}
+
+@test "a closed stdout stops -u and -k output that is passed on whole" {
+    for mode in -u -k; do
+        run --separate-stderr bash -c 'printf "yes\nyes\n" | "$POOLRUN" -j 2 '$mode' | head -1; echo "${PIPESTATUS[1]}"'
+        [ "${lines[0]}" = y ]
+        [ "${lines[1]}" = 141 ]
+    done
+}
+
 @test "a closed stdout stops the run with status 141" {
     run --separate-stderr bash -c 'yes "echo hi" | "$POOLRUN" -j 2 | head -1; echo "${PIPESTATUS[1]}"'
     [ "${lines[0]}" = hi ]
