@@ -48,15 +48,29 @@ start_spill(struct pr_capture *c)
         return rc;
     }
     c->spill_fd = fd;
+    c->spilled = c->mem.len;
     pr_buf_free(&c->mem);
     return 0;
+}
+
+/* A write to the spill file failed: what did reach it still counts. */
+static void
+spill_failed(struct pr_capture *c, size_t n, int rc)
+{
+    struct stat st;
+    uint64_t size = fstat(c->spill_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+    uint64_t written = size > c->spilled ? size - c->spilled : 0;
+
+    if (written > n)
+        written = n;
+    c->spilled += written;
+    c->lost_err = rc;
+    c->lost += n - written;
 }
 
 int
 pr_capture_append(struct pr_capture *c, const void *p, size_t n, size_t limit)
 {
-    struct stat st;
-    off_t before = 0;
     int rc;
 
     c->total += n;
@@ -78,16 +92,11 @@ pr_capture_append(struct pr_capture *c, const void *p, size_t n, size_t limit)
         pr_buf_append(&c->mem, p, n);
         return 0;
     }
-    if (fstat(c->spill_fd, &st) == 0)
-        before = st.st_size;
     rc = pr_write_all(c->spill_fd, p, n);
-    if (rc != 0) {
-        /* A full disk: count exactly what did not reach the file. */
-        off_t written = fstat(c->spill_fd, &st) == 0 ? st.st_size - before : 0;
-
-        c->lost_err = rc;
-        c->lost += n - (size_t)(written > 0 ? written : 0);
-    }
+    if (rc != 0)
+        spill_failed(c, n, rc); /* a full disk: count what did not fit */
+    else
+        c->spilled += n;
     return rc;
 }
 
@@ -178,7 +187,7 @@ struct pr_output {
     struct pr_buf spare[SPARE_BUFFERS]; /* emitted captures' memory, kept
                                            for the next ones */
     size_t nspare;
-    int splice_state[2]; /* per stream: 0 not tried, 1 works, -1 cannot */
+    int splice_state[2]; /* per stream: 0 not tried, 1 works, -1 not used */
     int sink_is_pipe[2];
 };
 
@@ -447,8 +456,15 @@ pr_output_splice(struct pr_output *out, struct pr_task *task, int stream,
 
     if (out->splice_state[i] < 0 || !passes_through(out, task, stream))
         return 0;
-    if (out->splice_state[i] == 0)
-        out->sink_is_pipe[i] = pr_sys_is_pipe(sink);
+    if (out->splice_state[i] == 0) {
+        enum pr_sink_kind kind = pr_sys_sink_kind(sink);
+
+        out->sink_is_pipe[i] = kind == PR_SINK_PIPE;
+        if (kind == PR_SINK_OTHER) {
+            out->splice_state[i] = -1;
+            return 0;
+        }
+    }
     if (out->opts.mode == PR_OUT_GROUP && !task->streaming)
         start_streaming(out, task);
     for (;;) {

@@ -19,6 +19,7 @@ struct pr_task;
 struct pr_capture {
     struct pr_buf mem;
     int spill_fd; /* -1 until the capture spills to a temporary file */
+    uint64_t spilled; /* bytes in that file */
     uint64_t total; /* every byte the task wrote */
     uint64_t lost;  /* bytes dropped: no temporary file could take them */
     int lost_err;   /* why (negative errno), or 0 */
@@ -83,8 +84,9 @@ void pr_output_data(struct pr_output *out, struct pr_task *task, int stream,
 
 /* A running task's stream has bytes waiting in the pipe fd.  Where they
  * may go out at once and untouched (-u, or the oldest task with -k; no
- * --tag, no copy kept for a record, no progress bar), they are moved
- * inside the kernel with splice(2) and counted.  Returns 1 if the pipe is
+ * --tag, no copy kept for a record, no progress bar) and the sink is a
+ * pipe or a device, they are moved inside the kernel with splice(2) and
+ * counted.  Returns 1 if the pipe is
  * then empty or at EOF, 0 if the caller is to read it as usual. */
 int pr_output_splice(struct pr_output *out, struct pr_task *task, int stream,
                      int fd);

@@ -435,12 +435,16 @@ pr_sys_pipe_pending(int fd)
     return -1;
 }
 
-int
-pr_sys_is_pipe(int fd)
+enum pr_sink_kind
+pr_sys_sink_kind(int fd)
 {
     struct stat st;
 
-    return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+    if (fstat(fd, &st) != 0)
+        return PR_SINK_OTHER;
+    if (S_ISFIFO(st.st_mode))
+        return PR_SINK_PIPE;
+    return S_ISCHR(st.st_mode) ? PR_SINK_CHAR : PR_SINK_OTHER;
 }
 
 int

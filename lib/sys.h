@@ -37,8 +37,12 @@ ssize_t pr_sys_splice(int in_fd, int out_fd, size_t len);
 /* The bytes waiting in the pipe fd, or -1 if that cannot be told. */
 int pr_sys_pipe_pending(int fd);
 
-/* Is fd a pipe or a FIFO? */
-int pr_sys_is_pipe(int fd);
+/* What fd is, as a sink for splice: PR_SINK_PIPE (a pipe or FIFO: pages
+ * move without a copy), PR_SINK_CHAR (a character device such as
+ * /dev/null), or PR_SINK_OTHER (a regular file: there splice is slower
+ * than write, so it is not used). */
+enum pr_sink_kind { PR_SINK_OTHER, PR_SINK_PIPE, PR_SINK_CHAR };
+enum pr_sink_kind pr_sys_sink_kind(int fd);
 
 /* A pipe whose two ends are close-on-exec.  Returns 0 or -errno. */
 int pr_sys_pipe(int fds[2]);

@@ -80,9 +80,9 @@ LINES
 }
 
 @test "-u and -k pass large output on intact to a pipe, a file and a file opened to append" {
-    # Output that goes out as it comes is moved with splice(2) where the
-    # sink takes it (a pipe, a file) and written where it does not (a file
-    # opened to append); the bytes must not differ.
+    # Output that goes out as it comes is moved with splice(2) when the
+    # sink is a pipe and written when it is a file; the bytes must not
+    # differ.
     cat >tasks <<'LINES'
 seq 1 400000
 seq 400001 700000 >&2
