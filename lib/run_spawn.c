@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -22,14 +21,9 @@
 /* Linux refuses one argument of 128 KiB or more (MAX_ARG_STRLEN). */
 #define MAX_ARG_LEN (128 * 1024 - 1)
 #define POLL_MAX_MS 50
-/* How long the fast path waits for a task to end before it opens a pidfd
- * to learn when the main process exits (see watch_exit). */
-#define WATCH_AFTER_MS 10
 
 enum timer_phase {
     PHASE_IDLE,
-    PHASE_EXIT_WAIT,  /* running, no pidfd yet: open one when this fires */
-    PHASE_REAP_POLL,  /* running, no pidfd to be had: ask waitpid */
     PHASE_GROUP_POLL, /* SIGTERM sent to the group; waiting for it to go */
     PHASE_PIPE_GRACE  /* group gone; something outside it holds a pipe */
 };
@@ -39,8 +33,8 @@ struct spawn_run {
     struct pr_task *task;
     uv_process_t proc;   /* the portable path: uv_spawn */
     uv_poll_t pidpoll;   /* the fast path: a pidfd that turns readable */
-    int pidfd;           /* -1 until watch_exit opens it */
-    int fast;            /* started by pr_sys_spawn */
+    int pidfd;
+    int fast;            /* started by pr_sys_spawn, watched by pidpoll */
     uv_pipe_t pipes[2];
     uv_timer_t timer;
     uv_timer_t deadline; /* the task's timeout, then its SIGKILL */
@@ -111,8 +105,6 @@ maybe_wrap_up(struct spawn_run *run)
 }
 
 static void on_timer(uv_timer_t *timer);
-static void watch_exit(struct spawn_run *run);
-static int try_reap(struct spawn_run *run);
 
 static void
 group_gone(struct spawn_run *run)
@@ -136,16 +128,6 @@ on_timer(uv_timer_t *timer)
     uint64_t grace_ms = (uint64_t)(run->ctx->kill_after * 1000);
 
     switch (run->phase) {
-    case PHASE_EXIT_WAIT:
-        watch_exit(run);
-        break;
-    case PHASE_REAP_POLL:
-        if (!try_reap(run)) {
-            run->poll_ms =
-                run->poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : run->poll_ms * 2;
-            uv_timer_start(timer, on_timer, run->poll_ms, 0);
-        }
-        break;
     case PHASE_GROUP_POLL:
         if (!pr_sys_group_alive(run->task->pid)) {
             group_gone(run);
@@ -244,70 +226,23 @@ on_pidpoll_closed(uv_handle_t *handle)
     on_handle_closed(handle);
 }
 
-/* Reaps the main process of a fast-path task if it has exited, and
- * carries on from there.  Returns 1 if it had, 0 if it still runs. */
-static int
-try_reap(struct spawn_run *run)
+static void
+on_pidfd(uv_poll_t *poll, int status, int events)
 {
+    struct spawn_run *run = poll->data;
     int exit_status = 0;
     int term_signal = 0;
     int rc = pr_sys_reap(run->task->pid, &exit_status, &term_signal);
 
-    if (rc == 0)
-        return 0;
-    if (run->pidfd >= 0) {
-        uv_poll_stop(&run->pidpoll);
-        uv_close((uv_handle_t *)&run->pidpoll, on_pidpoll_closed);
-    }
-    uv_timer_stop(&run->timer);
-    run->phase = PHASE_IDLE;
-    if (rc < 0)
-        term_signal = SIGKILL; /* cannot tell; it is gone in any case */
-    process_exited(run, run->timer.loop, exit_status, term_signal);
-    return 1;
-}
-
-static void
-on_pidfd(uv_poll_t *poll, int status, int events)
-{
     (void)status;
     (void)events;
-    try_reap(poll->data);
-}
-
-/* A fast-path task starts with no pidfd: most tasks end within a few
- * milliseconds, their pipes reach EOF as they exit, and a waitpid then
- * finds them gone, which saves opening, polling and closing a pidfd (about
- * nine system calls a task).  A task that runs past WATCH_AFTER_MS, or
- * that closed both pipes and runs on, gets one here, so that its exit is
- * seen at once even while something it left behind holds the pipes.  If
- * no pidfd can be had (no file descriptor left), waitpid is asked at
- * growing intervals instead. */
-static void
-watch_exit(struct spawn_run *run)
-{
-    uv_loop_t *loop = run->timer.loop;
-    int fd;
-
-    if (run->pidfd >= 0)
-        return;
-    uv_timer_stop(&run->timer);
-    fd = pr_sys_pidfd(run->task->pid);
-    if (fd >= 0 && uv_poll_init(loop, &run->pidpoll, fd) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    if (fd < 0) {
-        run->phase = PHASE_REAP_POLL;
-        run->poll_ms = 1;
-        uv_timer_start(&run->timer, on_timer, run->poll_ms, 0);
-        return;
-    }
-    run->pidfd = fd;
-    run->pidpoll.data = run;
-    run->open_handles++;
-    run->phase = PHASE_IDLE;
-    uv_poll_start(&run->pidpoll, UV_READABLE, on_pidfd);
+    if (rc == 0)
+        return; /* not yet */
+    uv_poll_stop(poll);
+    uv_close((uv_handle_t *)poll, on_pidpoll_closed);
+    if (rc < 0)
+        term_signal = SIGKILL; /* cannot tell; it is gone in any case */
+    process_exited(run, poll->loop, exit_status, term_signal);
 }
 
 /* libuv asks for a buffer just before it reads: output that may go out
@@ -344,9 +279,6 @@ on_pipe_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     close_pipe(run, i);
     if (!pipes_open(run) && run->phase == PHASE_PIPE_GRACE)
         uv_timer_stop(&run->timer);
-    /* Both pipes end as a task exits: the common way its exit is found. */
-    if (!pipes_open(run) && run->phase == PHASE_EXIT_WAIT && !try_reap(run))
-        watch_exit(run);
     maybe_wrap_up(run);
 }
 
@@ -446,9 +378,10 @@ static int
 fast_spawn(struct spawn_run *run, const uv_process_options_t *opts,
            int script_fd)
 {
+    const struct pr_spawn_ctx *ctx = run->ctx;
     struct pr_sys_spawn so;
     int out[2], err[2];
-    int pid = 0;
+    int pid = 0, pidfd = -1;
     int rc;
 
     rc = pr_sys_pipe(out);
@@ -468,7 +401,7 @@ fast_spawn(struct spawn_run *run, const uv_process_options_t *opts,
     so.out_fd = out[1];
     so.err_fd = err[1];
     so.fd3 = script_fd;
-    rc = pr_sys_spawn(&so, &pid, NULL);
+    rc = pr_sys_spawn(&so, &pid, &pidfd);
     close(out[1]);
     close(err[1]);
     if (rc == 0) {
@@ -486,20 +419,23 @@ fast_spawn(struct spawn_run *run, const uv_process_options_t *opts,
     if (err[0] >= 0)
         close(err[0]);
     if (rc != 0) {
-        if (pid > 0) {
+        if (pidfd >= 0) {
             /* Started but cannot be read: it must not run unwatched. */
-            int st;
+            int st, sig;
 
             kill(-pid, SIGKILL);
-            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            while (pr_sys_reap(pid, &st, &sig) == 0)
                 ;
+            close(pidfd);
         }
         return rc;
     }
+    run->pidfd = pidfd;
+    uv_poll_init(ctx->loop, &run->pidpoll, pidfd);
+    run->pidpoll.data = run;
     run->fast = 1;
     run->proc.pid = pid;
-    run->phase = PHASE_EXIT_WAIT;
-    uv_timer_start(&run->timer, on_timer, WATCH_AFTER_MS, 0);
+    uv_poll_start(&run->pidpoll, UV_READABLE, on_pidfd);
     return 0;
 }
 
@@ -696,9 +632,9 @@ pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
     run->proc.data = run;
     run->pidfd = -1;
     rc = spawn(run);
-    /* uv_spawn initialises the handle even when it fails; the fast path's
-     * pidfd poll counts itself in when it is made. */
-    if (run->proc.type == UV_PROCESS)
+    /* uv_spawn initialises the handle even when it fails; the fast path
+     * has a pidfd poll only once the process runs. */
+    if (run->fast || run->proc.type == UV_PROCESS)
         run->open_handles++;
     if (rc != 0) {
         /* Every handle still closes, and the error record goes out through

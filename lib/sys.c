@@ -290,10 +290,6 @@ pr_sys_spawn(const struct pr_sys_spawn *o, int *pid_out, int *pidfd_out)
     }
     if (rc != 0)
         return -rc;
-    if (pidfd_out == NULL) {
-        *pid_out = pid;
-        return 0;
-    }
     fd = pidfd_open_(pid);
     if (fd < 0) {
         /* Cannot watch it: do not leave it running unwatched. */
@@ -308,14 +304,6 @@ pr_sys_spawn(const struct pr_sys_spawn *o, int *pid_out, int *pidfd_out)
     *pid_out = pid;
     *pidfd_out = fd;
     return 0;
-}
-
-int
-pr_sys_pidfd(int pid)
-{
-    int fd = pidfd_open_(pid);
-
-    return fd >= 0 ? fd : -errno;
 }
 
 int
@@ -348,13 +336,6 @@ pr_sys_spawn(const struct pr_sys_spawn *o, int *pid_out, int *pidfd_out)
     (void)o;
     (void)pid_out;
     (void)pidfd_out;
-    return -ENOSYS;
-}
-
-int
-pr_sys_pidfd(int pid)
-{
-    (void)pid;
     return -ENOSYS;
 }
 

@@ -63,14 +63,10 @@ struct pr_sys_spawn {
 int pr_sys_spawn_available(void);
 
 /* Starts a process as o says, in a new session, with default signal
- * handling, an empty mask and in_fd (or /dev/null) as stdin.  Returns 0
- * with its pid and, unless pidfd is NULL, a pidfd (readable once it exits;
- * close it), -ENOSYS where this cannot be done, or the -errno of the failed
- * spawn or exec. */
+ * handling, an empty mask and in_fd (or /dev/null) as stdin.  Returns 0 with its pid
+ * and a pidfd (readable once it exits; close it), -ENOSYS where this
+ * cannot be done, or the -errno of the failed spawn or exec. */
 int pr_sys_spawn(const struct pr_sys_spawn *o, int *pid, int *pidfd);
-
-/* A close-on-exec pidfd of pid, a child not yet reaped, or -errno. */
-int pr_sys_pidfd(int pid);
 
 /* Reaps exactly pid if it has exited.  Returns 1 with its exit status or
  * signal, 0 if it still runs, or -errno. */

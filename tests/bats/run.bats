@@ -168,6 +168,16 @@ LINES
     [ "$(joblog_rows log | sort -n | cut -f7,8 | tr '\t\n' ', ')" = "5,0 6,0 0,9 8,0 " ]
 }
 
+@test "600 short tasks, four at a time: each ends once, with its own status" {
+    # Tasks end while others start: the exit of one must never be taken
+    # for another's (the sanitized run checks the memory behind it too).
+    seq 600 | awk '{print ($1 % 3 ? "true" : "false")}' >lines
+    run -101 poolrun -j 4 --joblog log <lines
+    [ "$(joblog_rows log | cut -f1 | sort -n | uniq | wc -l)" -eq 600 ]
+    [ "$(joblog_rows log | wc -l)" -eq 600 ]
+    [ "$(joblog_rows log | awk -F'\t' '$7 != ($1 % 3 ? 0 : 1)' | wc -l)" -eq 0 ]
+}
+
 @test "a task killed by a signal is reported and counted as failed" {
     run -1 --separate-stderr poolrun <<<'kill -USR1 $$'
     [[ $stderr == *"killed by signal 10 (SIGUSR1)"* ]]
