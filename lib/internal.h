@@ -25,7 +25,13 @@ struct pr_spawn_ctx {
     double timeout;    /* a task's time limit in seconds; <= 0: none */
     char *read_buf;    /* shared: read callbacks consume it at once */
     size_t read_buf_size;
+    struct pr_path_cache *paths; /* commands found in PATH so far */
 };
+
+/* Where commands were found in PATH, kept for the run as a shell's hash
+ * table keeps them. */
+struct pr_path_cache *pr__path_cache_new(void);
+void pr__path_cache_free(struct pr_path_cache *c);
 
 /* Starts task (its seq and slot are set).  Whatever happens, the end comes
  * later through pr__pool_task_ended, never from inside this call. */

@@ -181,6 +181,7 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     pool->spawn.timeout = cfg->timeout;
     pool->spawn.read_buf = pr_xmalloc(READ_BUF_SIZE);
     pool->spawn.read_buf_size = READ_BUF_SIZE;
+    pool->spawn.paths = pr__path_cache_new();
     build_env(pool);
     *out = pool;
     return 0;
@@ -201,6 +202,7 @@ pr_pool_free(struct pr_pool *pool)
     free(pool->spawn.shell);
     free(pool->spawn.read_buf);
     free(pool->spawn.env);
+    pr__path_cache_free(pool->spawn.paths);
     if (pool->out_watch_fd >= 0)
         close(pool->out_watch_fd);
     free(pool);

@@ -372,6 +372,114 @@ fast_path_ok(const struct pr_task *task)
     return 1;
 }
 
+/* The full path execvp would run for name (a regular file it may
+ * execute), or NULL. */
+static char *
+find_in_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    struct pr_buf b = {0};
+    struct stat st;
+
+    if (strchr(name, '/') != NULL)
+        return pr_xstrdup(name);
+    if (path == NULL)
+        path = "/usr/bin:/bin";
+    while (*path != '\0') {
+        size_t n = strcspn(path, ":");
+
+        b.len = 0;
+        pr_buf_append(&b, n ? path : ".", n ? n : 1);
+        pr_buf_append(&b, "/", 1);
+        pr_buf_append(&b, name, strlen(name) + 1);
+        if (access(b.data, X_OK) == 0 && stat(b.data, &st) == 0 &&
+            S_ISREG(st.st_mode))
+            return b.data;
+        path += n;
+        if (*path == ':')
+            path++;
+    }
+    pr_buf_free(&b);
+    return NULL;
+}
+
+/* Each PATH search costs the child a failed execve for every directory
+ * before the command's, and poolrun waits for the child until its exec
+ * (vfork): with ten directories ahead of /usr/bin that was nine calls a
+ * task.  So a name is looked up once a run, as a shell's hash table does;
+ * one not found is looked up again each time. */
+#define PATH_CACHE_MAX 64
+
+struct pr_path_cache {
+    size_t n;
+    char *names[PATH_CACHE_MAX];
+    char *paths[PATH_CACHE_MAX];
+};
+
+struct pr_path_cache *
+pr__path_cache_new(void)
+{
+    return pr_xcalloc(1, sizeof(struct pr_path_cache));
+}
+
+void
+pr__path_cache_free(struct pr_path_cache *c)
+{
+    size_t i;
+
+    if (c == NULL)
+        return;
+    for (i = 0; i < c->n; i++) {
+        free(c->names[i]);
+        free(c->paths[i]);
+    }
+    free(c);
+}
+
+/* The file found for name is gone: it is searched again next time. */
+static void
+forget_path(struct pr_path_cache *c, const char *name)
+{
+    size_t i;
+
+    for (i = 0; c != NULL && i < c->n; i++)
+        if (strcmp(c->names[i], name) == 0) {
+            free(c->names[i]);
+            free(c->paths[i]);
+            c->n--;
+            c->names[i] = c->names[c->n];
+            c->paths[i] = c->paths[c->n];
+            return;
+        }
+}
+
+/* The full path to run for name, or name itself (a path already, or not
+ * found: execvp then searches and reports as usual).  Borrowed. */
+static const char *
+cached_path(struct pr_path_cache *c, const char *name)
+{
+    char *path;
+    size_t i;
+
+    if (c == NULL || strchr(name, '/') != NULL)
+        return name;
+    for (i = 0; i < c->n; i++)
+        if (strcmp(c->names[i], name) == 0)
+            return c->paths[i];
+    path = find_in_path(name);
+    if (path == NULL)
+        return name;
+    if (path[0] != '/' || c->n == PATH_CACHE_MAX) {
+        /* Found through a relative PATH entry, which the child resolves
+         * in its own cwd; or the cache is full: searched each time. */
+        free(path);
+        return name;
+    }
+    c->names[c->n] = pr_xstrdup(name);
+    c->paths[c->n] = path;
+    return c->paths[c->n++];
+}
+
 /* vfork-style spawn with plain pipes and a pidfd on the loop: no fork()
  * of poolrun's memory and no SIGCHLD handling. */
 static int
@@ -393,7 +501,7 @@ fast_spawn(struct spawn_run *run, const uv_process_options_t *opts,
         close(out[1]);
         return rc;
     }
-    so.file = opts->file;
+    so.file = cached_path(ctx->paths, opts->file);
     so.argv = opts->args;
     so.envp = opts->env;
     so.cwd = opts->cwd;
@@ -402,6 +510,11 @@ fast_spawn(struct spawn_run *run, const uv_process_options_t *opts,
     so.err_fd = err[1];
     so.fd3 = script_fd;
     rc = pr_sys_spawn(&so, &pid, &pidfd);
+    if (rc == -ENOENT && so.file != opts->file) {
+        forget_path(ctx->paths, opts->file);
+        so.file = opts->file;
+        rc = pr_sys_spawn(&so, &pid, &pidfd);
+    }
     close(out[1]);
     close(err[1]);
     if (rc == 0) {
@@ -437,34 +550,6 @@ fast_spawn(struct spawn_run *run, const uv_process_options_t *opts,
     run->proc.pid = pid;
     uv_poll_start(&run->pidpoll, UV_READABLE, on_pidfd);
     return 0;
-}
-
-/* The full path execvp would run for name, or NULL. */
-static char *
-find_in_path(const char *name)
-{
-    const char *path = getenv("PATH");
-    struct pr_buf b = {0};
-
-    if (strchr(name, '/') != NULL)
-        return pr_xstrdup(name);
-    if (path == NULL)
-        path = "/usr/bin:/bin";
-    while (*path != '\0') {
-        size_t n = strcspn(path, ":");
-
-        b.len = 0;
-        pr_buf_append(&b, n ? path : ".", n ? n : 1);
-        pr_buf_append(&b, "/", 1);
-        pr_buf_append(&b, name, strlen(name) + 1);
-        if (access(b.data, X_OK) == 0)
-            return b.data;
-        path += n;
-        if (*path == ':')
-            path++;
-    }
-    pr_buf_free(&b);
-    return NULL;
 }
 
 /* An executable file without "#!" is a shell script, as execvp and the

@@ -178,6 +178,29 @@ LINES
     [ "$(joblog_rows log | awk -F'\t' '$7 != ($1 % 3 ? 0 : 1)' | wc -l)" -eq 0 ]
 }
 
+@test "a command is looked up in PATH once, and again when the file found is gone" {
+    mkdir a b
+    printf '#!/bin/sh\necho A\n' >a/tool
+    printf '#!/bin/sh\necho B\n' >b/tool
+    chmod +x a/tool b/tool
+    printf '%s\n' tool "rm $PWD/a/tool" tool >lines
+    PATH=$PWD/a:$PWD/b:$PATH run -0 poolrun -j 1 <lines
+    [ "$output" = $'A\nB' ]
+}
+
+@test "a relative PATH entry is looked up in each task's own cwd" {
+    for d in . sub1 sub2; do
+        mkdir -p "$d/bin"
+        printf '#!/bin/sh\necho %s\n' "$d" >"$d/bin/tool"
+        chmod +x "$d/bin/tool"
+    done
+    cat >jobs.json <<'EOF'
+{"tasks": [{"cmd": "tool", "cwd": "sub1"}, {"cmd": "tool", "cwd": "sub2"}, {"cmd": "tool"}]}
+EOF
+    PATH=bin:$PATH run -0 poolrun -k -f jobs.json
+    [ "$output" = $'sub1\nsub2\n.' ]
+}
+
 @test "a task killed by a signal is reported and counted as failed" {
     run -1 --separate-stderr poolrun <<<'kill -USR1 $$'
     [[ $stderr == *"killed by signal 10 (SIGUSR1)"* ]]
