@@ -41,6 +41,10 @@ void pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task);
  * written that line and exited 0; its end comes later, as for a spawn. */
 void pr__dry_start(const struct pr_spawn_ctx *ctx, struct pr_task *task);
 
+/* Has the task's main process exited, though its end may not have been
+ * handled yet (the loop was held up)? */
+int pr__spawn_exited(const struct pr_task *task);
+
 /* Sends sig to the task's process group, if it still has one. */
 void pr__spawn_signal(struct pr_task *task, int sig);
 

@@ -86,6 +86,9 @@ struct pr_pool {
     struct pr_list cb_list;     /* callbacks waiting for their turn */
     struct pr_task *cb_running; /* the one callback that runs, or NULL */
     int cb_dropped;             /* stopped now: no more callbacks run */
+    struct pr_list to_record; /* final records waiting for the one being
+                                 made (see record()) */
+    int recording;
     uint64_t n_failed; /* final records that were not ok or skipped */
     uint64_t n_ok;
 };
@@ -160,6 +163,7 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     pool->output = pr_output_new(&pool->cfg.output, on_output_error, pool);
     pr_list_init(&pool->running_list);
     pr_list_init(&pool->retry_list);
+    pr_list_init(&pool->to_record);
     pr_list_init(&pool->cb_list);
     pr_list_init(&pool->services);
     if (cfg->workers != NULL && !cfg->dry_run) {
@@ -236,6 +240,8 @@ slot_free(const struct pr_pool *pool)
     return pool->cfg.jobs == 0 || pool->running < pool->cfg.jobs;
 }
 
+static void undo_retry(struct pr_task *task);
+
 /* Out of processes or descriptors for now, not for good. */
 static int
 transient_error(int err)
@@ -266,6 +272,7 @@ retry_later(struct pr_pool *pool, struct pr_task *task)
     task->pid = 0;
     task->slot = 0;
     task->attempt--; /* that was no attempt */
+    undo_retry(task); /* a retry: back to the attempt before */
     pr_queue_unget(pool->queue, task);
     return 1;
 }
@@ -491,8 +498,14 @@ stop_services(struct pr_pool *pool)
     if (pool->services_stopping)
         return;
     pool->services_stopping = 1;
-    for (n = pool->services.next; n != &pool->services; n = n->next)
-        pr__spawn_signal(PR_CONTAINER_OF(n, struct pr_task, node), SIGTERM);
+    for (n = pool->services.next; n != &pool->services; n = n->next) {
+        struct pr_task *svc = PR_CONTAINER_OF(n, struct pr_task, node);
+
+        /* One that has already exited (not yet seen: the loop was busy)
+         * ended before it was told to. */
+        if (!pr__spawn_exited(svc))
+            pr__spawn_signal(svc, SIGTERM);
+    }
     uv_timer_start(&pool->service_timer, on_service_timer,
                    (uint64_t)(pool->cfg.kill_after * 1000), 0);
 }
@@ -779,10 +792,12 @@ note_slow(struct pr_pool_result *res, const struct pr_task *task)
     }
 }
 
-/* The one place a final record is made: counts, joblog, the caller's hook,
- * then the output (which frees the task when it has been emitted). */
+/* One final record: counts, results, joblog, the caller's hook, then the
+ * output (which frees the task when it has been emitted) and the task's
+ * callback.  Emitting the output or reaching --halt may stop the run; that
+ * stop's own records wait on pool->to_record (see record()). */
 static void
-record(struct pr_pool *pool, struct pr_task *task)
+record_one(struct pr_pool *pool, struct pr_task *task)
 {
     struct pr_pool_result *res = pool->result;
     struct pr_task *cb;
@@ -821,6 +836,12 @@ record(struct pr_pool *pool, struct pr_task *task)
     /* What halt needs of the task outlives it. */
     copy = *task;
     pr_output_finish(pool->output, task);
+    /* The output may have failed and stopped the run: a stop drops the
+     * callbacks, this one too, though it was made before. */
+    if (cb != NULL && pool->cb_dropped) {
+        pr_task_free(cb);
+        cb = NULL;
+    }
     if (cb != NULL) {
         pr_list_insert_before(&pool->cb_list, &cb->node);
         start_callback(pool);
@@ -828,6 +849,26 @@ record(struct pr_pool *pool, struct pr_task *task)
         pr_queue_task_done(pool->queue);
     }
     check_halt(pool, &copy);
+}
+
+/* The one place a final record is made.  It never runs inside itself: a
+ * record made while another is being made (a stop it caused records the
+ * tasks that wait) waits its turn on pool->to_record. */
+static void
+record(struct pr_pool *pool, struct pr_task *task)
+{
+    pr_list_insert_before(&pool->to_record, &task->node);
+    if (pool->recording)
+        return;
+    pool->recording = 1;
+    while (!pr_list_empty(&pool->to_record)) {
+        struct pr_task *t =
+            PR_CONTAINER_OF(pool->to_record.next, struct pr_task, node);
+
+        pr_list_remove(&t->node);
+        record_one(pool, t);
+    }
+    pool->recording = 0;
 }
 
 /* With --keep-order, finished tasks wait in memory for the oldest one.
@@ -907,10 +948,88 @@ must_hold_output(const struct pr_pool *pool, const struct pr_task *task)
     return spec != NULL && (spec->on_done != NULL || spec->on_fail != NULL);
 }
 
-/* A task about to run again forgets its last attempt. */
+/* A retry's last attempt, kept aside while the next one starts: written to
+ * the results only once the next attempt has begun, and put back if it
+ * could not (the system was at a limit), so that a run stopped meanwhile
+ * records the attempt that really ran, once, with its output. */
+struct pr_attempt {
+    int pid;
+    unsigned slot;
+    double start_wall;
+    uint64_t start_ns;
+    uint64_t end_ns;
+    int exit_status;
+    int term_signal;
+    int signalled;
+    int timed_out;
+    int error;
+    const char *error_what;
+    enum pr_task_status status;
+    int streaming;
+    unsigned attempt;
+    struct pr_capture out;
+    struct pr_capture err;
+    struct pr_buf head[2];
+    int own_command; /* the command is built anew for the retry ({%}): */
+    char *line;      /* the one this attempt ran */
+    size_t line_len;
+    char **argv;
+};
+
+static void
+attempt_save(struct pr_attempt *a, struct pr_task *task)
+{
+    a->pid = task->pid;
+    a->slot = task->slot;
+    a->start_wall = task->start_wall;
+    a->start_ns = task->start_ns;
+    a->end_ns = task->end_ns;
+    a->exit_status = task->exit_status;
+    a->term_signal = task->term_signal;
+    a->signalled = task->signalled;
+    a->timed_out = task->timed_out;
+    a->error = task->error;
+    a->error_what = task->error_what;
+    a->status = task->status;
+    a->streaming = task->streaming;
+    a->attempt = task->attempt;
+    a->out = task->out;
+    a->err = task->err;
+    a->head[0] = task->head[0];
+    a->head[1] = task->head[1];
+}
+
+static void
+attempt_load(struct pr_task *task, const struct pr_attempt *a)
+{
+    task->pid = a->pid;
+    task->slot = a->slot;
+    task->start_wall = a->start_wall;
+    task->start_ns = a->start_ns;
+    task->end_ns = a->end_ns;
+    task->exit_status = a->exit_status;
+    task->term_signal = a->term_signal;
+    task->signalled = a->signalled;
+    task->timed_out = a->timed_out;
+    task->error = a->error;
+    task->error_what = a->error_what;
+    task->status = a->status;
+    task->streaming = a->streaming;
+    task->attempt = a->attempt;
+    task->out = a->out;
+    task->err = a->err;
+    task->head[0] = a->head[0];
+    task->head[1] = a->head[1];
+}
+
+/* A task about to run again sets its last attempt aside and starts clean. */
 static void
 reset_for_retry(struct pr_pool *pool, struct pr_task *task)
 {
+    struct pr_attempt *a = pr_xmalloc(sizeof(*a));
+
+    attempt_save(a, task);
+    task->prev = a;
     task->pid = 0;
     task->exit_status = 0;
     task->term_signal = 0;
@@ -921,11 +1040,75 @@ reset_for_retry(struct pr_pool *pool, struct pr_task *task)
     task->start_ns = 0;
     task->end_ns = 0;
     task->start_wall = 0;
-    task->status = PR_TASK_OK;
     task->streaming = 0;
+    pr_capture_init(&task->out);
+    pr_capture_init(&task->err);
+    memset(task->head, 0, sizeof(task->head));
     /* {%} may name another slot this time. */
-    if (pool->cfg.command != NULL && task->nitems > 0)
+    a->own_command = pool->cfg.command != NULL && task->nitems > 0;
+    if (a->own_command) {
+        a->line = task->line;
+        a->line_len = task->line_len;
+        a->argv = task->argv;
+        task->line = NULL;
+        task->line_len = 0;
+        task->argv = NULL;
+    }
+}
+
+static void
+attempt_command(struct pr_task *task, const struct pr_attempt *a)
+{
+    if (!a->own_command)
+        return;
+    task->line = a->line;
+    task->line_len = a->line_len;
+    task->argv = a->argv;
+}
+
+/* The retry has begun: its last attempt goes to the results, its output
+ * is dropped (only the last attempt's output is shown). */
+static void
+commit_retry(struct pr_pool *pool, struct pr_task *task)
+{
+    struct pr_task view;
+
+    if (task->prev == NULL)
+        return;
+    view = *task;
+    attempt_load(&view, task->prev);
+    attempt_command(&view, task->prev);
+    write_result(pool, &view, 0);
+    pr_buf_free(&view.head[0]);
+    pr_buf_free(&view.head[1]);
+    pr_output_discard(pool->output, &view);
+    if (task->prev->own_command)
+        pr_task_clear_command(&view);
+    free(task->prev);
+    task->prev = NULL;
+    pool->result->retried++;
+}
+
+/* The retry could not start after all: the task is again the attempt that
+ * ran last, waiting to run again. */
+static void
+undo_retry(struct pr_task *task)
+{
+    struct pr_attempt *a = task->prev;
+
+    if (a == NULL)
+        return;
+    pr_capture_free(&task->out);
+    pr_capture_free(&task->err);
+    pr_buf_free(&task->head[0]);
+    pr_buf_free(&task->head[1]);
+    attempt_load(task, a);
+    if (a->own_command) {
         pr_task_clear_command(task);
+        attempt_command(task, a);
+    }
+    free(a);
+    task->prev = NULL;
 }
 
 static void schedule(struct pr_pool *pool);
@@ -1005,17 +1188,20 @@ schedule(struct pr_pool *pool)
         build_command(pool, task);
         if (pool->cfg.dry_run) {
             pr__dry_start(&pool->spawn, task);
+            commit_retry(pool, task);
             pool->live++;
             continue;
         }
         if (pool->workers != NULL) {
             pr__workers_start_task(pool->workers, task);
+            commit_retry(pool, task);
             pool->live++;
             continue;
         }
         pr__spawn_start(&pool->spawn, task);
         if (task->pid <= 0)
             break; /* it failed: try no more until something ends */
+        commit_retry(pool, task);
         pool->live++;
     }
 }
@@ -1145,8 +1331,8 @@ on_retry_timer(uv_timer_t *timer)
     schedule(pool);
 }
 
-/* The attempt is recorded (results), its output dropped, and the task
- * waits --retry-delay (grown by the factor per attempt) off the slots. */
+/* The task waits --retry-delay (grown by the factor per attempt) off the
+ * slots; the attempt keeps its output until the next one begins. */
 static void
 retry(struct pr_pool *pool, struct pr_task *task)
 {
@@ -1155,12 +1341,9 @@ retry(struct pr_pool *pool, struct pr_task *task)
     struct pr_list *pos;
     unsigned i;
 
+    /* Its record and output wait until the next attempt has begun: a stop
+     * before that makes this attempt the final one. */
     task->end_ns = task->start_ns ? uv_hrtime() : 0;
-    write_result(pool, task, 0);
-    task->head[0].len = 0;
-    task->head[1].len = 0;
-    pool->result->retried++;
-    pr_output_discard(pool->output, task);
     for (i = 1; i < task->attempt; i++)
         wait *= r->factor;
     uv_update_time(pool->loop); /* the wait starts now, not at loop turn */
@@ -1196,6 +1379,8 @@ pr__pool_task_ended(struct pr_pool *pool, struct pr_task *task)
     }
     if (retry_later(pool, task))
         return;
+    /* A retry that failed to start is still an attempt of its own. */
+    commit_retry(pool, task);
     task->status = final_status(task);
     if (wants_retry(pool, task))
         retry(pool, task);
@@ -1240,7 +1425,8 @@ static void
 service_ended(struct pr_pool *pool, struct pr_task *task)
 {
     struct pr_pool_result *res = pool->result;
-    int early = !pool->services_stopping && !pool->stopping;
+    /* Ended before poolrun told it to: on its own, and too early. */
+    int early = task->signalled == 0 && !pool->stopping;
 
     pr_list_remove(&task->node);
     pool->nservices--;

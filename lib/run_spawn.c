@@ -167,6 +167,11 @@ on_deadline(uv_timer_t *timer)
 
     if (!run->running && !run->group_alive)
         return;
+    /* The loop may have been held up (a stopped poolrun, a slow disk) past
+     * the deadline: a task that has exited by now ended on its own, and
+     * its exit is handled in this same turn of the loop. */
+    if (!task->timed_out && pr__spawn_exited(task))
+        return;
     if (!task->timed_out) {
         task->timed_out = 1;
         task->signalled = SIGTERM;
@@ -748,6 +753,16 @@ pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
     for (i = 0; i < 2; i++)
         uv_read_start((uv_stream_t *)&run->pipes[i], on_pipe_alloc,
                       on_pipe_read);
+}
+
+int
+pr__spawn_exited(const struct pr_task *task)
+{
+    const struct spawn_run *run = task->run;
+
+    if (run == NULL || task->pid <= 0 || !run->running)
+        return 1;
+    return pr_sys_exited(task->pid) == 1;
 }
 
 void

@@ -323,7 +323,24 @@ pr_sys_reap(int pid, int *exit_status, int *term_signal)
     *term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     return 1;
 }
-#else
+#endif
+
+int
+pr_sys_exited(int pid)
+{
+    siginfo_t info;
+    int rc;
+
+    memset(&info, 0, sizeof(info));
+    do
+        rc = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0)
+        return -errno;
+    return info.si_pid == pid;
+}
+
+#if !(defined(__linux__) && defined(SYS_pidfd_open) && defined(__GLIBC__))
 int
 pr_sys_spawn_available(void)
 {

@@ -72,6 +72,10 @@ int pr_sys_spawn(const struct pr_sys_spawn *o, int *pid, int *pidfd);
  * signal, 0 if it still runs, or -errno. */
 int pr_sys_reap(int pid, int *exit_status, int *term_signal);
 
+/* Has exactly pid exited (a zombie not yet reaped)?  It stays unreaped,
+ * for whoever waits for it.  Returns 1, 0 if it runs, or -errno. */
+int pr_sys_exited(int pid);
+
 /* Makes poolrun the child subreaper of everything it starts (Linux), so
  * that a process that leaves its task's group (setsid, a double fork)
  * becomes poolrun's child when its parent dies, instead of init's.

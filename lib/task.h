@@ -102,6 +102,8 @@ struct pr_task {
     struct pr_capture out; /* captured stdout */
     struct pr_capture err; /* captured stderr */
     void *run;             /* the runner's private state while running */
+    struct pr_attempt *prev; /* a retry about to start: the last attempt,
+                                kept by the pool until this one has begun */
 };
 
 /* Returns a new task that owns a copy of line[0..len); free with
