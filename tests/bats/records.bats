@@ -166,9 +166,12 @@ EOF
     [[ $output == *"--resume needs --joblog FILE"* ]]
 }
 
-@test "--resume refuses a job log it cannot read, naming the line" {
-    printf 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\nnot a row\n' >log
-    run poolrun --joblog log --resume true
+@test "--resume refuses a file that is not a job log, naming the line, and leaves it alone" {
+    printf '{"seq":1}\n1\t:\t1.0\t0.1\t0\t0\t0\t0\ttrue\n' >log
+    cp log before
+    run poolrun --joblog log --resume touch ran ::: x
     [ "$status" -eq 255 ]
-    [[ $output == *"--resume: log:2: not a row of a job log"* ]]
+    [ "$output" = "poolrun: --resume: log:1: not a job log (its first line is not the header)" ]
+    [ ! -e ran ]
+    cmp log before
 }
