@@ -151,7 +151,8 @@ EOF
     wait_for 20 bash -c '[ "$(wc -l < started 2>/dev/null)" -ge 3 ]'
     kill -INT "$pid"
     wait_status "$pid" 130
-    [ ! -e go ] && touch go
+    [ ! -e go ]
+    touch go
     # The three that were interrupted failed; the rest never started.
     run -0 --separate-stderr poolrun -j 3 --joblog log --resume-failed <lines
     [ "$(sort -n ran | tr '\n' ' ')" = "$(seq 12 | tr '\n' ' ')" ]
