@@ -71,8 +71,10 @@ EOF
     [ "$output" = hello ]
     [ "$(jq -r .stdout u.jsonl)" = hello ]
     # -k: the oldest task's output goes straight out; the record keeps it.
-    run --separate-stderr poolrun -k -j 2 --buffer-size 1K --results k.jsonl \
-        sh -c 'echo early; sleep 0.2; seq $0' ::: 3000 2
+    # Task 1 goes on only once task 2 has ended (its row is in the job
+    # log): task 2's output waited in its capture.
+    run --separate-stderr poolrun -k -j 2 --buffer-size 1K --results k.jsonl --joblog log \
+        sh -c 'echo early; [ $0 = 2 ] || until [ "$(wc -l < log)" -ge 2 ]; do sleep 0.01; done; seq $0' ::: 3000 2
     [ "$(jq -r 'select(.seq == 1) | .stdout' k.jsonl)" = "$(echo early; seq 3000)" ]
     [ "$(jq -r 'select(.seq == 2) | .stdout' k.jsonl)" = "$(echo early; seq 2)" ]
 }
