@@ -534,7 +534,10 @@ int
 pr_resume_read(const char *path, int failed_again, struct pr_seqset *done,
                pr_resume_skip_fn *skip, void *data, unsigned long *bad_line)
 {
-    FILE *f = fopen(path, "re");
+    /* O_NONBLOCK: a FIFO must not hang us before we see what it is. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    FILE *f;
     char *row = NULL;
     size_t cap = 0;
     unsigned long lineno = 0;
@@ -544,8 +547,20 @@ pr_resume_read(const char *path, int failed_again, struct pr_seqset *done,
     ssize_t n;
     int rc = 0;
 
-    if (f == NULL)
+    if (fd < 0)
         return errno == ENOENT ? 0 : -errno;
+    /* Only a regular file keeps rows to resume from: /dev/full or
+     * /dev/zero would be read for ever, a FIFO would be emptied. */
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return 0;
+    }
+    f = fdopen(fd, "r");
+    if (f == NULL) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
     while ((n = getline(&row, &cap, f)) > 0) {
         uint64_t seq;
         long exitval, sig;

@@ -92,7 +92,7 @@ typedef void pr_resume_skip_fn(void *data, unsigned long line,
 
 /* --resume: reads the joblog at path into done: every seq it lists, or
  * with failed_again only those whose last row succeeded.  A missing or
- * empty file is an empty set.  A line that is not a row is skipped and
+ * empty file, or one that is not a regular file, is an empty set.  A line that is not a row is skipped and
  * told to skip(data, line, why), then the rest is read: its task (if it
  * had one) runs again, as GNU parallel does with rows it cannot read.
  * Returns 0 (done flushed), or a negative errno, or UV_EINVAL with

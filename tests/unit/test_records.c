@@ -359,7 +359,7 @@ resume_of_a_lone_header_cut_short_is_an_empty_set(void)
 }
 
 static void
-resume_of_a_missing_or_empty_joblog_is_an_empty_set(void)
+resume_of_a_missing_empty_or_special_joblog_is_an_empty_set(void)
 {
     const char *path = temp_file("");
     struct pr_seqset set = {0};
@@ -370,6 +370,9 @@ resume_of_a_missing_or_empty_joblog_is_an_empty_set(void)
     ASSERT_EQ(read_log(path, 0, &set, &bad), 0);
     ASSERT_EQ(pr_seqset_has(&set, 1), 0);
     ASSERT_MEM_EQ(skipped, strlen(skipped), "");
+    /* Not a regular file: no rows (and /dev/zero would never end). */
+    ASSERT_EQ(read_log("/dev/zero", 0, &set, &bad), 0);
+    ASSERT_EQ(pr_seqset_runs(&set), 0);
     unlink(path);
     pr_seqset_free(&set);
 }
@@ -526,7 +529,7 @@ main(void)
         TEST_CASE(resume_skips_a_last_line_cut_short_and_says_it_is_torn),
         TEST_CASE(resume_refuses_a_file_that_is_not_a_job_log),
         TEST_CASE(resume_of_a_lone_header_cut_short_is_an_empty_set),
-        TEST_CASE(resume_of_a_missing_or_empty_joblog_is_an_empty_set),
+        TEST_CASE(resume_of_a_missing_empty_or_special_joblog_is_an_empty_set),
         TEST_CASE(results_torn_line_names_a_last_line_without_newline_only),
         TEST_CASE(writers_appending_start_after_a_fragment_on_a_fresh_line),
         TEST_CASE(writers_write_nothing_more_after_a_write_error),
