@@ -623,10 +623,14 @@ pr_results_torn_line(const char *path, unsigned long *line)
         return errno == ENOENT ? 0 : -errno;
     /* Only a regular file keeps what was written to it (and /dev/zero
      * would never end). */
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0 ||
+        (pread(fd, &last, 1, st.st_size - 1) == 1 && last == '\n')) {
         close(fd);
         return 0;
     }
+    /* Cut short (rare): count the lines to name the last one.  A results
+     * file can be large, so only then. */
+    last = '\n';
     while ((n = read(fd, buf, sizeof(buf))) != 0) {
         const char *p = buf, *end;
 
