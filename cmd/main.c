@@ -396,6 +396,79 @@ make_source(uv_loop_t *loop, const struct pr_config *cfg, unsigned *jobs)
     return src;
 }
 
+/* Rows of the job log that --resume cannot read are skipped (their tasks
+ * run again, as GNU parallel's do) and named on stderr; past a few, only
+ * counted, so that a damaged log does not bury the rest. */
+#define RESUME_SKIPS_SHOWN 10
+
+struct resume_skips {
+    const char *joblog;
+    unsigned long n;
+};
+
+static void
+on_resume_skip(void *data, unsigned long line, enum pr_resume_skip why)
+{
+    struct resume_skips *skips = data;
+
+    if (why == PR_RESUME_TORN)
+        fprintf(stderr,
+                "poolrun: --resume: %s:%lu: the last line is not a "
+                "whole row (cut short?): skipped\n",
+                skips->joblog, line);
+    else if (++skips->n <= RESUME_SKIPS_SHOWN)
+        fprintf(stderr,
+                "poolrun: --resume: %s:%lu: not a row of a job log: "
+                "skipped\n",
+                skips->joblog, line);
+}
+
+/* --resume: reads the job log into done and tells what it skipped, and of
+ * a results file that ends in a record cut short (left as it is: the
+ * writer starts on the next line).  Returns 0, or -1 once it has said why
+ * the run cannot go on. */
+static int
+read_resume(const struct pr_config *cfg, struct pr_seqset *done)
+{
+    struct resume_skips skips = {cfg->pool.joblog, 0};
+    unsigned long bad = 0, line = 0;
+    int rc;
+
+    rc = pr_resume_read(cfg->pool.joblog, cfg->resume_failed, done,
+                        on_resume_skip, &skips, &bad);
+    if (rc != 0 && bad != 0) {
+        fprintf(stderr,
+                "poolrun: --resume: %s:%lu: not a job log (its "
+                "first line is not the header)\n",
+                cfg->pool.joblog, bad);
+        return -1;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "poolrun: --resume: %s: %s\n", cfg->pool.joblog,
+                err_text(rc));
+        return -1;
+    }
+    if (skips.n > RESUME_SKIPS_SHOWN)
+        fprintf(stderr,
+                "poolrun: --resume: %s: %lu more lines that are not "
+                "rows of a job log: skipped\n",
+                cfg->pool.joblog, skips.n - RESUME_SKIPS_SHOWN);
+    if (cfg->pool.results == NULL)
+        return 0;
+    rc = pr_results_torn_line(cfg->pool.results, &line);
+    if (rc != 0) {
+        fprintf(stderr, "poolrun: --results %s: %s\n", cfg->pool.results,
+                err_text(rc));
+        return -1;
+    }
+    if (line != 0)
+        fprintf(stderr,
+                "poolrun: --resume: %s:%lu: the last record is cut "
+                "short: left as it is, new records start on the next line\n",
+                cfg->pool.results, line);
+    return 0;
+}
+
 static int
 run(struct pr_config *cfg, struct pr_pool_result *res)
 {
@@ -429,16 +502,7 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
         return EXIT_OWN_ERROR;
     }
     if (cfg->pool.resume) {
-        unsigned long bad = 0;
-
-        rc = pr_resume_read(cfg->pool.joblog, cfg->resume_failed, &done, &bad);
-        if (rc != 0) {
-            if (bad != 0)
-                fprintf(stderr, "poolrun: --resume: %s:%lu: not a row of a "
-                        "job log\n", cfg->pool.joblog, bad);
-            else
-                fprintf(stderr, "poolrun: --resume: %s: %s\n",
-                        cfg->pool.joblog, err_text(rc));
+        if (read_resume(cfg, &done) != 0) {
             pr_seqset_free(&done);
             src->ops->free(src);
             uv_loop_close(&loop);

@@ -13,15 +13,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "results.h"
 #include "util.h"
 
 struct pr_joblog {
     int fd;
+    int error; /* the first write error: nothing is written after it */
     struct pr_buf row;
 };
 
-static const char header[] = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\t"
-                             "Exitval\tSignal\tCommand\n";
+const char pr_joblog_header[] = "Seq\tHost\tStarttime\tJobRuntime\tSend\t"
+                                "Receive\tExitval\tSignal\tCommand\n";
 
 int
 pr_joblog_open(struct pr_joblog **out, const char *path, int append)
@@ -36,7 +38,10 @@ pr_joblog_open(struct pr_joblog **out, const char *path, int append)
     if (fd < 0)
         return -errno;
     if (!append || (fstat(fd, &st) == 0 && st.st_size == 0))
-        rc = pr_write_all(fd, header, sizeof(header) - 1);
+        rc = pr_write_all(fd, pr_joblog_header,
+                          sizeof(pr_joblog_header) - 1);
+    else
+        rc = pr_records_fresh_line(fd, path);
     if (rc != 0) {
         close(fd);
         return rc;
@@ -78,6 +83,8 @@ pr_joblog_write(struct pr_joblog *jl, const struct pr_task *task)
                       : task->exit_status;
     int n;
 
+    if (jl->error != 0)
+        return jl->error;
     n = snprintf(
         fields, sizeof(fields), "%llu\t:\t%.3f\t%8.3f\t0\t%llu\t%d\t%d\t",
         (unsigned long long)task->seq, task->start_wall, pr_task_runtime(task),
@@ -86,7 +93,10 @@ pr_joblog_write(struct pr_joblog *jl, const struct pr_task *task)
     pr_buf_append(&jl->row, fields, (size_t)n);
     pr_joblog_escape(&jl->row, task->line, task->line_len);
     pr_buf_append(&jl->row, "\n", 1);
-    return pr_write_all(jl->fd, jl->row.data, jl->row.len);
+    /* A failed write may have left part of the row: rows written after it
+     * would be glued to that part, so there are none. */
+    jl->error = pr_write_all(jl->fd, jl->row.data, jl->row.len);
+    return jl->error;
 }
 
 int

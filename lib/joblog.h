@@ -3,7 +3,8 @@
  * A header line, then one tab-separated row per task that ran:
  * Seq Host Starttime JobRuntime Send Receive Exitval Signal Command.
  * Rows are written with one write() each as tasks end, so a crash of
- * poolrun loses no finished row.
+ * poolrun loses no finished row; it may leave the last one cut short, which
+ * --resume skips (pr_resume_read) and does not append to.
  */
 #ifndef PR_JOBLOG_H
 #define PR_JOBLOG_H
@@ -12,13 +13,19 @@
 
 struct pr_joblog;
 
+/* The header line, newline included. */
+extern const char pr_joblog_header[];
+
 /* Opens path and writes the header: truncated, or with `append` added to
- * (the header only if it is empty).  Returns 0 and sets *out, or a
- * negative errno.  Close with pr_joblog_close. */
+ * (the header only if it is empty; a file that ends in a row cut short
+ * gets a newline first, see pr_records_fresh_line).  Returns 0 and sets
+ * *out, or a negative errno.  Close with pr_joblog_close. */
 int pr_joblog_open(struct pr_joblog **out, const char *path, int append);
 
 /* Appends the row of a task that ran (not for skipped tasks).  Returns 0
- * or a negative errno. */
+ * or a negative errno.  After an error nothing more is written (each later
+ * call returns the same error), so the file ends with whole rows and at
+ * most one cut short. */
 int pr_joblog_write(struct pr_joblog *jl, const struct pr_task *task);
 
 /* Closes the file.  Returns 0 or a negative errno.  NULL is a no-op. */

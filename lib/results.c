@@ -2,21 +2,30 @@
  * results: JSON Lines records, one per attempt, and the joblog reader of
  * --resume.  Strings that are not valid UTF-8 (a task's output may be any
  * bytes) are written as base64 under the key with "_base64" appended, so
- * that every line is valid JSON and nothing is altered.
+ * that every line is valid JSON and nothing is altered.  The reader skips
+ * the lines it cannot read (a record cut short by a kill or a full disk
+ * among them) and tells its caller which; the writers, appending, start on
+ * a fresh line and, after a failed write, write nothing more.
  */
 #include "results.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "joblog.h"
+
 struct pr_results {
     int fd;
+    int error; /* the first write error: nothing is written after it */
     size_t limit;
     struct pr_buf line;
     struct pr_buf head;
@@ -35,6 +44,14 @@ pr_results_open(struct pr_results **out, const char *path, int append,
     fd = open(path, flags, 0666);
     if (fd < 0)
         return -errno;
+    if (append) {
+        int rc = pr_records_fresh_line(fd, path);
+
+        if (rc != 0) {
+            close(fd);
+            return rc;
+        }
+    }
     r = pr_xcalloc(1, sizeof(*r));
     r->fd = fd;
     r->limit = limit;
@@ -238,7 +255,10 @@ static int
 finish_line(struct pr_results *r)
 {
     pr_buf_append(&r->line, "}\n", 2);
-    return pr_write_all(r->fd, r->line.data, r->line.len);
+    /* A failed write may have left part of the record: records written
+     * after it would be glued to that part, so there are none. */
+    r->error = pr_write_all(r->fd, r->line.data, r->line.len);
+    return r->error;
 }
 
 int
@@ -248,9 +268,12 @@ pr_results_write(struct pr_results *r, const struct pr_task *task, int final,
 {
     struct pr_buf *b = &r->line;
     char seq[32];
-    int n = snprintf(seq, sizeof(seq), "{\"seq\":%llu",
-                     (unsigned long long)task->seq);
+    int n;
 
+    if (r->error != 0)
+        return r->error;
+    n = snprintf(seq, sizeof(seq), "{\"seq\":%llu",
+                 (unsigned long long)task->seq);
     b->len = 0;
     pr_buf_append(b, seq, (size_t)n);
     if (task->spec != NULL && task->spec->id != NULL)
@@ -286,6 +309,8 @@ pr_results_write_callback(struct pr_results *r, const char *kind,
     char head[64];
     int n;
 
+    if (r->error != 0)
+        return r->error;
     if (task_seq != 0)
         n = snprintf(head, sizeof(head), "{\"seq\":%llu",
                      (unsigned long long)task_seq);
@@ -308,38 +333,180 @@ pr_results_write_callback(struct pr_results *r, const char *kind,
     return finish_line(r);
 }
 
-int
-pr_seqset_has(const struct pr_seqset *set, uint64_t seq)
+struct pr_seqput {
+    uint64_t seq;
+    uint64_t order; /* put number << 1 | on */
+};
+
+/* Puts gathered before a merge: at least this many, and as many as the
+ * set has runs, so that each merge pays for itself. */
+#define SEQSET_BATCH 4096
+
+static int
+cmp_put(const void *a, const void *b)
 {
-    return seq / 8 < set->nbytes && (set->bits[seq / 8] >> (seq % 8)) & 1;
+    const struct pr_seqput *x = a, *y = b;
+
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Appends [lo, hi] to runs[0..*n), joining it to the last run when they
+ * touch.  Runs come in increasing order; lo >= 1, so lo - 1 cannot wrap. */
+static void
+push_run(struct pr_seqrun *runs, size_t *n, uint64_t lo, uint64_t hi)
+{
+    if (*n > 0 && runs[*n - 1].hi >= lo - 1) {
+        if (hi > runs[*n - 1].hi)
+            runs[*n - 1].hi = hi;
+        return;
+    }
+    runs[*n].lo = lo;
+    runs[*n].hi = hi;
+    (*n)++;
+}
+
+void
+pr_seqset_flush(struct pr_seqset *set)
+{
+    struct pr_seqrun *out;
+    struct pr_seqrun cur = {0, 0};
+    int have_cur = 0;
+    size_t i = 0, j, n = 0;
+
+    if (set->nputs == 0)
+        return;
+    /* Rows mostly come in order (a job log of -j 1 always): no sort then. */
+    for (j = 1; j < set->nputs; j++)
+        if (cmp_put(&set->puts[j - 1], &set->puts[j]) > 0)
+            break;
+    if (j < set->nputs)
+        qsort(set->puts, set->nputs, sizeof(set->puts[0]), cmp_put);
+    /* Each put adds a run or splits one in two: at most one more each. */
+    out = pr_xmalloc((set->nruns + set->nputs) * sizeof(*out));
+    for (j = 0; j < set->nputs; j++) {
+        uint64_t seq = set->puts[j].seq;
+
+        /* Only the latest put of a seq counts: the last of its kind. */
+        if (j + 1 < set->nputs && set->puts[j + 1].seq == seq)
+            continue;
+        /* Runs wholly before seq go out as they are. */
+        for (;;) {
+            if (!have_cur) {
+                if (i == set->nruns)
+                    break;
+                cur = set->runs[i++];
+                have_cur = 1;
+            }
+            if (cur.hi >= seq)
+                break;
+            push_run(out, &n, cur.lo, cur.hi);
+            have_cur = 0;
+        }
+        if (have_cur && cur.lo <= seq) {
+            /* seq falls inside cur: what lies before it goes out, cur
+             * keeps what lies after it. */
+            if (cur.lo < seq)
+                push_run(out, &n, cur.lo, seq - 1);
+            if (cur.hi == seq)
+                have_cur = 0;
+            else
+                cur.lo = seq + 1;
+        }
+        if (set->puts[j].order & 1)
+            push_run(out, &n, seq, seq);
+    }
+    if (have_cur)
+        push_run(out, &n, cur.lo, cur.hi);
+    for (; i < set->nruns; i++)
+        push_run(out, &n, set->runs[i].lo, set->runs[i].hi);
+    free(set->runs);
+    /* Keep only what the runs need: the set's memory follows its runs. */
+    set->runs = n > 0 ? pr_xrealloc(out, n * sizeof(*out)) : NULL;
+    if (n == 0)
+        free(out);
+    set->nruns = n;
+    set->nputs = 0;
 }
 
 void
 pr_seqset_put(struct pr_seqset *set, uint64_t seq, int on)
 {
-    if (seq / 8 >= set->nbytes) {
-        uint64_t n = set->nbytes ? set->nbytes : 64;
-
-        if (!on)
-            return;
-        while (seq / 8 >= n)
-            n *= 2;
-        set->bits = pr_xrealloc(set->bits, (size_t)n);
-        memset(set->bits + set->nbytes, 0, (size_t)(n - set->nbytes));
-        set->nbytes = n;
+    if (set->nputs == set->puts_cap) {
+        set->puts_cap = set->puts_cap ? set->puts_cap * 2 : 64;
+        set->puts =
+            pr_xrealloc(set->puts, set->puts_cap * sizeof(set->puts[0]));
     }
-    if (on)
-        set->bits[seq / 8] |= (unsigned char)(1u << (seq % 8));
-    else
-        set->bits[seq / 8] &= (unsigned char)~(1u << (seq % 8));
+    set->puts[set->nputs].seq = seq;
+    set->puts[set->nputs].order = set->order++ << 1 | (on ? 1 : 0);
+    set->nputs++;
+    if (set->nputs >= SEQSET_BATCH && set->nputs >= set->nruns)
+        pr_seqset_flush(set);
+}
+
+int
+pr_seqset_has(const struct pr_seqset *set, uint64_t seq)
+{
+    size_t lo = 0, hi = set->nruns;
+
+    assert(set->nputs == 0);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (set->runs[mid].hi < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < set->nruns && set->runs[lo].lo <= seq;
+}
+
+size_t
+pr_seqset_runs(const struct pr_seqset *set)
+{
+    return set->nruns;
 }
 
 void
 pr_seqset_free(struct pr_seqset *set)
 {
-    free(set->bits);
-    set->bits = NULL;
-    set->nbytes = 0;
+    free(set->runs);
+    free(set->puts);
+    memset(set, 0, sizeof(*set));
+}
+
+/* A whole number from 1 to UINT64_MAX in decimal digits, nothing else:
+ * strtoull alone would take " 5", "+5" and "-1" (as 2^64 - 1). */
+static int
+parse_seq(const char *s, uint64_t *seq)
+{
+    const char *p;
+    char *end;
+
+    for (p = s; *p != '\0'; p++)
+        if (*p < '0' || *p > '9')
+            return -1;
+    if (p == s)
+        return -1;
+    errno = 0;
+    *seq = strtoull(s, &end, 10);
+    return errno != 0 || *seq == 0 ? -1 : 0;
+}
+
+/* A decimal int, with an optional minus sign (Exitval is -1 for a task
+ * that could not start). */
+static int
+parse_int(const char *s, long *v)
+{
+    char *end;
+
+    if (!((*s >= '0' && *s <= '9') ||
+          (*s == '-' && s[1] >= '0' && s[1] <= '9')))
+        return -1;
+    errno = 0;
+    *v = strtol(s, &end, 10);
+    return *end != '\0' || errno != 0 || *v < INT_MIN || *v > INT_MAX ? -1 : 0;
 }
 
 /* One row: Seq, Host, Starttime, JobRuntime, Send, Receive, Exitval,
@@ -348,7 +515,6 @@ static int
 parse_row(char *row, uint64_t *seq, long *exitval, long *sig)
 {
     char *field[8];
-    char *end;
     int i;
 
     for (i = 0; i < 8; i++) {
@@ -358,53 +524,155 @@ parse_row(char *row, uint64_t *seq, long *exitval, long *sig)
             return -1;
         *row++ = '\0';
     }
-    errno = 0;
-    *seq = strtoull(field[0], &end, 10);
-    if (*end != '\0' || errno != 0 || *seq == 0)
-        return -1;
-    *exitval = strtol(field[6], &end, 10);
-    if (*end != '\0' || field[6][0] == '\0')
-        return -1;
-    *sig = strtol(field[7], &end, 10);
-    if (*end != '\0' || field[7][0] == '\0')
+    if (parse_seq(field[0], seq) != 0 || parse_int(field[6], exitval) != 0 ||
+        parse_int(field[7], sig) != 0)
         return -1;
     return 0;
 }
 
 int
 pr_resume_read(const char *path, int failed_again, struct pr_seqset *done,
-               unsigned long *bad_line)
+               pr_resume_skip_fn *skip, void *data, unsigned long *bad_line)
 {
-    FILE *f = fopen(path, "re");
+    /* O_NONBLOCK: a FIFO must not hang us before we see what it is. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    FILE *f;
     char *row = NULL;
     size_t cap = 0;
     unsigned long lineno = 0;
+    /* A bad row is told of only once the next line shows it was not the
+     * last (then it is a bad row, else a torn one). */
+    unsigned long pending = 0;
     ssize_t n;
     int rc = 0;
 
-    if (f == NULL)
+    if (fd < 0)
         return errno == ENOENT ? 0 : -errno;
+    /* Only a regular file keeps rows to resume from: /dev/full or
+     * /dev/zero would be read for ever, a FIFO would be emptied. */
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return 0;
+    }
+    f = fdopen(fd, "r");
+    if (f == NULL) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
     while ((n = getline(&row, &cap, f)) > 0) {
         uint64_t seq;
         long exitval, sig;
+        int whole = row[n - 1] == '\n';
 
         lineno++;
-        if (row[n - 1] == '\n')
-            row[n - 1] = '\0';
+        if (pending != 0) {
+            skip(data, pending, PR_RESUME_BAD_ROW);
+            pending = 0;
+        }
+        if (whole)
+            row[--n] = '\0';
+        if (lineno == 1 && strncmp(row, "Seq\t", 4) != 0 &&
+            !(!whole && strncmp(row, pr_joblog_header, (size_t)n) == 0)) {
+            /* Not a job log (a torn header aside): refuse it before
+             * anything is appended to it. */
+            *bad_line = 1;
+            rc = UV_EINVAL;
+            break;
+        }
+        if (!whole) {
+            /* Only the last line can lack its newline. */
+            skip(data, lineno, PR_RESUME_TORN);
+            break;
+        }
         /* The header, written again by every resumed run. */
         if (strncmp(row, "Seq\t", 4) == 0)
             continue;
-        if (parse_row(row, &seq, &exitval, &sig) != 0) {
-            *bad_line = lineno;
-            rc = UV_EINVAL;
-            break;
+        if ((size_t)n != strlen(row) ||
+            parse_row(row, &seq, &exitval, &sig) != 0) {
+            pending = lineno;
+            continue;
         }
         /* The last row of a seq decides. */
         pr_seqset_put(done, seq, !failed_again || (exitval == 0 && sig == 0));
     }
     if (rc == 0 && ferror(f))
         rc = -errno;
+    if (rc == 0 && pending != 0)
+        skip(data, pending, PR_RESUME_TORN);
+    pr_seqset_flush(done);
     free(row);
     fclose(f);
+    return rc;
+}
+
+int
+pr_results_torn_line(const char *path, unsigned long *line)
+{
+    char buf[65536];
+    unsigned long lines = 0;
+    char last = '\n';
+    ssize_t n;
+    struct stat st;
+    /* O_NONBLOCK: a FIFO given as the results file must not hang us. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+    *line = 0;
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    /* Only a regular file keeps what was written to it (and /dev/zero
+     * would never end). */
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0 ||
+        (pread(fd, &last, 1, st.st_size - 1) == 1 && last == '\n')) {
+        close(fd);
+        return 0;
+    }
+    /* Cut short (rare): count the lines to name the last one.  A results
+     * file can be large, so only then. */
+    last = '\n';
+    while ((n = read(fd, buf, sizeof(buf))) != 0) {
+        const char *p = buf, *end;
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            n = -errno;
+            close(fd);
+            return (int)n;
+        }
+        end = buf + n;
+        while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+            lines++;
+            p++;
+        }
+        last = buf[n - 1];
+    }
+    close(fd);
+    if (last != '\n')
+        *line = lines + 1;
+    return 0;
+}
+
+int
+pr_records_fresh_line(int fd, const char *path)
+{
+    struct stat st;
+    char last;
+    int rfd, rc = 0;
+
+    if (fstat(fd, &st) != 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode) || st.st_size == 0)
+        return 0;
+    /* fd may be write-only: read the last byte through a descriptor of
+     * our own.  A file we may not read we cannot check, and --resume could
+     * not have read it either. */
+    rfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (rfd < 0)
+        return 0;
+    if (pread(rfd, &last, 1, st.st_size - 1) == 1 && last != '\n')
+        rc = pr_write_all(fd, "\n", 1);
+    close(rfd);
     return rc;
 }

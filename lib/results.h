@@ -3,6 +3,8 @@
  * what --resume needs from an earlier run's joblog.  Each object is written
  * with one write() as its attempt ends, so a crash of poolrun loses no
  * finished record and the file is valid JSON Lines up to its last line.
+ * That line may be cut short (a kill -9 during the write of a large record,
+ * a full disk): a later --resume tells of it and starts on a fresh line.
  */
 #ifndef PR_RESULTS_H
 #define PR_RESULTS_H
@@ -15,16 +17,19 @@
 
 struct pr_results;
 
-/* Opens path (appending with `append`, else truncating).  Output beyond
- * `limit` bytes per stream is left out of a record (its byte count stays).
- * Returns 0 and sets *out, or a negative errno. */
+/* Opens path (appending with `append`, on a fresh line: see
+ * pr_records_fresh_line; else truncating).  Output beyond `limit` bytes per
+ * stream is left out of a record (its byte count stays).  Returns 0 and
+ * sets *out, or a negative errno. */
 int pr_results_open(struct pr_results **out, const char *path, int append,
                     size_t limit);
 
 /* Writes the record of one attempt of task (final: its last), or of a
  * skipped task; `why` says why it was skipped, or NULL.  out and err are
  * the first bytes of its output (NULL: take them from its captures).
- * Returns 0 or a negative errno. */
+ * Returns 0 or a negative errno.  After an error nothing more is written
+ * (each later call returns the same error): the file then ends with whole
+ * records and at most one cut short, which --resume skips. */
 int pr_results_write(struct pr_results *r, const struct pr_task *task,
                      int final, const char *why, const struct pr_buf *out,
                      const struct pr_buf *err);
@@ -41,21 +46,72 @@ int pr_results_close(struct pr_results *r);
  * are not valid UTF-8 make this return -1 and append nothing. */
 int pr_json_string(struct pr_buf *b, const char *s, size_t n);
 
-/* A set of task seqs. */
-struct pr_seqset {
-    unsigned char *bits;
-    uint64_t nbytes;
+/* A set of task seqs, kept as sorted runs of consecutive seqs: its memory
+ * grows with the rows put into it, never with the size of the numbers (a
+ * joblog row naming seq 999999999999999 costs what one naming 7 does).
+ * Puts are gathered and merged in batches, so a set read from rows in any
+ * order costs O(n log n).  Zero-initialise; free with pr_seqset_free. */
+struct pr_seqrun {
+    uint64_t lo, hi; /* both included */
 };
 
-int pr_seqset_has(const struct pr_seqset *set, uint64_t seq);
+struct pr_seqset {
+    struct pr_seqrun *runs; /* sorted, disjoint, never adjacent */
+    size_t nruns;
+    struct pr_seqput *puts; /* puts not yet merged into runs */
+    size_t nputs;
+    size_t puts_cap;
+    uint64_t order; /* puts so far: of two puts of one seq, the later wins */
+};
+
+/* Adds seq to the set (on) or takes it out (off).  The latest put of a
+ * seq decides.  Call pr_seqset_flush before asking pr_seqset_has. */
 void pr_seqset_put(struct pr_seqset *set, uint64_t seq, int on);
+
+/* Merges the puts so far into the set's runs. */
+void pr_seqset_flush(struct pr_seqset *set);
+
+/* Whether seq is in the set (flushed since its last put). */
+int pr_seqset_has(const struct pr_seqset *set, uint64_t seq);
+
+/* The number of runs the set holds: what its memory is made of. */
+size_t pr_seqset_runs(const struct pr_seqset *set);
+
 void pr_seqset_free(struct pr_seqset *set);
 
+/* How pr_resume_read tells of a line it skipped. */
+enum pr_resume_skip {
+    PR_RESUME_BAD_ROW, /* not a row of a job log (or Seq not 1..2^64-1) */
+    PR_RESUME_TORN     /* the last line, cut short: no newline at its end
+                          (poolrun was killed, or the disk was full, while
+                          writing it), or not a row */
+};
+
+typedef void pr_resume_skip_fn(void *data, unsigned long line,
+                               enum pr_resume_skip why);
+
 /* --resume: reads the joblog at path into done: every seq it lists, or
- * with failed_again only those whose last row succeeded.  A missing file
- * is an empty set.  Returns 0, or a negative errno, or UV_EINVAL with the
- * line number in *bad_line for a row that is not the joblog's. */
+ * with failed_again only those whose last row succeeded.  A missing or
+ * empty file, or one that is not a regular file, is an empty set.  A line that is not a row is skipped and
+ * told to skip(data, line, why), then the rest is read: its task (if it
+ * had one) runs again, as GNU parallel does with rows it cannot read.
+ * Returns 0 (done flushed), or a negative errno, or UV_EINVAL with
+ * *bad_line = 1 when the first line is not a job log's header (the file
+ * is not a job log, and appending to it would harm it). */
 int pr_resume_read(const char *path, int failed_again, struct pr_seqset *done,
+                   pr_resume_skip_fn *skip, void *data,
                    unsigned long *bad_line);
+
+/* For --resume with --results: if the file at path ends in a line cut
+ * short (no newline at its end), sets *line to that line's number, else
+ * to 0 (also for a missing file).  Returns 0 or a negative errno. */
+int pr_results_torn_line(const char *path, unsigned long *line);
+
+/* For a writer about to append to fd, opened from path: if it is a
+ * regular file whose last byte is not a newline (a record cut short),
+ * writes a newline, so that the next record starts a line of its own and
+ * the fragment stays a line that readers skip.  Returns 0 or a negative
+ * errno. */
+int pr_records_fresh_line(int fd, const char *path);
 
 #endif

@@ -60,7 +60,16 @@ EOF
 }
 
 @test "poolrun exits only after every callback has finished" {
-    run -0 --separate-stderr poolrun -j 4 --on-done 'sleep 0.2; echo $POOLRUN_SEQ >> cbs' true ::: 1 2 3
+    # Every task has ended and the callbacks are held until `go` exists.
+    "$POOLRUN" -j 4 --joblog log \
+        --on-done 'touch held; until [ -e go ]; do sleep 0.01; done; echo $POOLRUN_SEQ >> cbs' \
+        true ::: 1 2 3 2>err &
+    pid=$!
+    wait_for 20 all_exist held
+    wait_for 20 joblog_has_rows log 3
+    alive "$pid"
+    touch go
+    wait_status "$pid" 0
     [ "$(sort cbs | tr '\n' ' ')" = "1 2 3 " ]
 }
 
@@ -74,7 +83,10 @@ EOF
 }
 
 @test "--on-join runs once, after every task and callback, with the counts" {
-    run --separate-stderr poolrun -j 3 --on-done 'sleep 0.1; echo done >> order' \
+    # Each callback waits until all three tasks have their rows: were
+    # --on-join run when the tasks end, it would come first.
+    run --separate-stderr poolrun -j 3 --joblog log \
+        --on-done 'until [ "$(wc -l < log)" -ge 4 ]; do sleep 0.01; done; echo done >> order' \
         --on-join 'echo "join $POOLRUN_TOTAL $POOLRUN_OK $POOLRUN_FAILED $POOLRUN_SKIPPED" >> order' \
         sh -c 'exit $0' ::: 0 0 4
     [ "$status" -eq 1 ]

@@ -7,6 +7,16 @@ setup() {
     cd "$BATS_TEST_TMPDIR"
 }
 
+# reads PID: how many read system calls PID has made so far.
+reads() {
+    awk '$1 == "syscr:" {print $2}' "/proc/$1/io"
+}
+
+# reads_at_least PID N
+reads_at_least() {
+    [ "$(reads "$1")" -ge "$2" ]
+}
+
 @test "--progress prints a plain line per finished task on stderr, nothing on stdout" {
     printf 'echo out%s\n' 1 2 3 >lines
     run -0 --separate-stderr poolrun -j 1 --progress <lines
@@ -32,17 +42,26 @@ setup() {
 
 @test "--bar steps aside for task output on the terminal" {
     command -v script >/dev/null || skip "script(1) is not installed"
-    run -0 script -qec "printf 'sleep 0.3; echo late\n' | $POOLRUN --bar" /dev/null
+    # The task prints only once the bar is on the terminal.
+    script -qec "printf 'until [ -e go ]; do sleep 0.01; done; echo late\n' | $POOLRUN --bar" /dev/null >out &
+    pid=$!
+    wait_for 20 grep -q 'poolrun: 0/1 done' out
+    touch go
+    wait_status "$pid" 0
     # The output starts on a cleared line, not after the bar's text.
-    [[ $output == *$'\r\e[Klate'* ]]
+    [[ $(cat out) == *$'\r\e[Klate'* ]]
 }
 
 @test "the summary names the slowest tasks" {
-    printf '%s\n' 'sleep 0.3' 'true' 'sleep 0.1' 'exit 1' >lines
-    run --separate-stderr poolrun -j 4 <lines
+    # The four start in order, at once.  Task 2 ends only after tasks 3 and
+    # 4 have their rows in the job log, task 1 only after task 2: whatever
+    # the load, task 1 ran longest and task 2 next.
+    printf '%s\n' 'until [ "$(wc -l < log)" -ge 4 ]; do sleep 0.01; done; echo one' \
+        'until [ "$(wc -l < log)" -ge 3 ]; do sleep 0.01; done; echo two' 'true' 'exit 1' >lines
+    run --separate-stderr poolrun -j 4 --joblog log <lines
     [ "$status" -eq 1 ]
-    [[ $stderr == *"poolrun: slowest: task 1 ("*" s): sleep 0.3"* ]]
-    [[ $(grep -A1 slowest <<<"$stderr" | tail -1) == "poolrun:          task 3 ("*" s): sleep 0.1" ]]
+    [[ $stderr == *"poolrun: slowest: task 1 ("*" s): until "*"; echo one"* ]]
+    [[ $(grep -A1 slowest <<<"$stderr" | tail -1) == "poolrun:          task 2 ("*" s): until "*"; echo two" ]]
 }
 
 @test "--delay spaces task starts at least SECS apart" {
@@ -58,9 +77,12 @@ setup() {
     # drains, and the held task is skipped.
     "$POOLRUN" --memfree 1024G --summary touch ran ::: x >out 2>err &
     pid=$!
-    # Asserting that nothing happens takes time: let several re-checks
-    # pass (they come every 250 ms).
-    sleep 0.8
+    # Asserting that nothing happens takes time: let three re-checks pass
+    # (they come every 250 ms).  Once poolrun waits on its loop, each is
+    # the one read of /proc/meminfo it makes; nothing else reads.
+    wait_for 20 grep -q do_epoll_wait "/proc/$pid/wchan"
+    base=$(reads "$pid")
+    wait_for 20 reads_at_least "$pid" $((base + 3))
     [ ! -e ran ]
     alive "$pid"
     # Waiting is not a busy loop: poolrun used almost no CPU (clock ticks

@@ -71,8 +71,10 @@ EOF
     [ "$output" = hello ]
     [ "$(jq -r .stdout u.jsonl)" = hello ]
     # -k: the oldest task's output goes straight out; the record keeps it.
-    run --separate-stderr poolrun -k -j 2 --buffer-size 1K --results k.jsonl \
-        sh -c 'echo early; sleep 0.2; seq $0' ::: 3000 2
+    # Task 1 goes on only once task 2 has ended (its row is in the job
+    # log): task 2's output waited in its capture.
+    run --separate-stderr poolrun -k -j 2 --buffer-size 1K --results k.jsonl --joblog log \
+        sh -c 'echo early; [ $0 = 2 ] || until [ "$(wc -l < log)" -ge 2 ]; do sleep 0.01; done; seq $0' ::: 3000 2
     [ "$(jq -r 'select(.seq == 1) | .stdout' k.jsonl)" = "$(echo early; seq 3000)" ]
     [ "$(jq -r 'select(.seq == 2) | .stdout' k.jsonl)" = "$(echo early; seq 2)" ]
 }
@@ -151,7 +153,8 @@ EOF
     wait_for 20 bash -c '[ "$(wc -l < started 2>/dev/null)" -ge 3 ]'
     kill -INT "$pid"
     wait_status "$pid" 130
-    [ ! -e go ] && touch go
+    [ ! -e go ]
+    touch go
     # The three that were interrupted failed; the rest never started.
     run -0 --separate-stderr poolrun -j 3 --joblog log --resume-failed <lines
     [ "$(sort -n ran | tr '\n' ' ')" = "$(seq 12 | tr '\n' ' ')" ]
@@ -166,9 +169,12 @@ EOF
     [[ $output == *"--resume needs --joblog FILE"* ]]
 }
 
-@test "--resume refuses a job log it cannot read, naming the line" {
-    printf 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\nnot a row\n' >log
-    run poolrun --joblog log --resume true
+@test "--resume refuses a file that is not a job log, naming the line, and leaves it alone" {
+    printf '{"seq":1}\n1\t:\t1.0\t0.1\t0\t0\t0\t0\ttrue\n' >log
+    cp log before
+    run poolrun --joblog log --resume touch ran ::: x
     [ "$status" -eq 255 ]
-    [[ $output == *"--resume: log:2: not a row of a job log"* ]]
+    [ "$output" = "poolrun: --resume: log:1: not a job log (its first line is not the header)" ]
+    [ ! -e ran ]
+    cmp log before
 }

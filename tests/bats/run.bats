@@ -86,7 +86,8 @@ echo -n -- '-leading dash'; echo
 LINES
     run -0 poolrun -k <lines
     [ -f 'dir with space/a file' ]
-    [ ! -e pwned ] && [ ! -e pwned2 ]
+    [ ! -e pwned ]
+    [ ! -e pwned2 ]
     [ "${lines[0]}" = "quoted 'single' \"double\"" ]
     [ "${lines[1]}" = '$(touch pwned) `touch pwned2`' ]
     [ "${lines[2]}" = '-- -leading dash' ]
@@ -99,7 +100,8 @@ LINES
     for i in $(seq 20); do
         read -r seq slot <<<"${lines[i - 1]}"
         [ "$seq" -eq "$i" ]
-        [ "$slot" -ge 1 ] && [ "$slot" -le 3 ]
+        [ "$slot" -ge 1 ]
+        [ "$slot" -le 3 ]
     done
 }
 
@@ -148,7 +150,11 @@ LINES
     [ "$(joblog_rows log | awk -F'\t' 'NF != 9' | wc -l)" -eq 0 ]
     row1=$(awk -F'\t' '$1 == 1' log)
     IFS=$'\t' read -r seq host start runtime send recv exitval sig cmd <<<"$row1"
-    [ "$host" = : ] && [ "$send" = 0 ] && [ "$recv" = 6 ] && [ "$exitval" = 0 ] && [ "$sig" = 0 ]
+    [ "$host" = : ]
+    [ "$send" = 0 ]
+    [ "$recv" = 6 ]
+    [ "$exitval" = 0 ]
+    [ "$sig" = 0 ]
     [ "$cmd" = "echo hello" ]
     [[ $start =~ ^[0-9]{10}\.[0-9]{3}$ ]]
     [[ $runtime =~ ^\ *[0-9]+\.[0-9]{3}$ ]]

@@ -25,7 +25,8 @@ signal_taken() {
     grep -qx 'poolrun: 3 tasks: 2 killed, 1 skipped' err
     [ "$(joblog_rows log | wc -l)" -eq 2 ]
     [ "$(joblog_rows log | cut -f8 | sort -u)" = 2 ]
-    not_alive "$(cat pid.1)" && not_alive "$(cat pid.2)"
+    not_alive "$(cat pid.1)"
+    not_alive "$(cat pid.2)"
 }
 
 @test "a second SIGINT sends SIGKILL to tasks that ignore the first" {
