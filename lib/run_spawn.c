@@ -15,18 +15,12 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "proc.h"
 #include "sys.h"
 #include "util.h"
 
 /* Linux refuses one argument of 128 KiB or more (MAX_ARG_STRLEN). */
 #define MAX_ARG_LEN (128 * 1024 - 1)
-#define POLL_MAX_MS 50
-
-enum timer_phase {
-    PHASE_IDLE,
-    PHASE_GROUP_POLL, /* SIGTERM sent to the group; waiting for it to go */
-    PHASE_PIPE_GRACE  /* group gone; something outside it holds a pipe */
-};
 
 struct spawn_run {
     const struct pr_spawn_ctx *ctx;
@@ -36,16 +30,13 @@ struct spawn_run {
     int pidfd;
     int fast;            /* started by pr_sys_spawn, watched by pidpoll */
     uv_pipe_t pipes[2];
-    uv_timer_t timer;
-    uv_timer_t deadline; /* the task's timeout, then its SIGKILL */
+    struct pr_proc_end end; /* the group's end, once the process exits */
+    uv_timer_t deadline;    /* the task's timeout, then its SIGKILL */
     int has_deadline;
     int open_handles;
     int pipe_open[2];
-    int running;     /* the main process has not exited */
-    int group_alive; /* the group may have members after the exit */
-    enum timer_phase phase;
-    uint64_t poll_ms;
-    uint64_t term_at; /* uv_now() when the group got SIGTERM */
+    int running;      /* the main process has not exited */
+    uint64_t term_at; /* uv_now() when the timeout sent SIGTERM */
 };
 
 static char dash_c[] = "-c";
@@ -92,69 +83,45 @@ close_pipe(struct spawn_run *run, int i)
     close_handle((uv_handle_t *)&run->pipes[i]);
 }
 
-/* Once the process and its group are gone and both pipes are at EOF, the
- * timer is the last handle left: closing it ends the task. */
+/* Once the process and its group are gone and both pipes are closed, the
+ * timers are the last handles left: closing them ends the task. */
 static void
 maybe_wrap_up(struct spawn_run *run)
 {
-    if (run->running || run->group_alive || pipes_open(run))
+    if (run->running || !pr_proc_end_settled(&run->end))
         return;
     if (run->has_deadline)
         close_handle((uv_handle_t *)&run->deadline);
-    close_handle((uv_handle_t *)&run->timer);
+    pr_proc_end_close(&run->end, on_handle_closed);
 }
 
-static void on_timer(uv_timer_t *timer);
-
-static void
-group_gone(struct spawn_run *run)
+static int
+end_pipes_open(void *data)
 {
-    run->group_alive = 0;
-    if (pipes_open(run)) {
-        /* Only a process that left the group can still hold a pipe: give
-         * it the grace too, then stop reading. */
-        run->phase = PHASE_PIPE_GRACE;
-        uv_timer_start(&run->timer, on_timer,
-                       (uint64_t)(run->ctx->kill_after * 1000), 0);
-        return;
-    }
-    maybe_wrap_up(run);
+    return pipes_open(data);
 }
 
 static void
-on_timer(uv_timer_t *timer)
+end_cut_pipes(void *data)
 {
-    struct spawn_run *run = timer->data;
-    uint64_t grace_ms = (uint64_t)(run->ctx->kill_after * 1000);
+    close_pipe(data, 0);
+    close_pipe(data, 1);
+}
 
-    switch (run->phase) {
-    case PHASE_GROUP_POLL:
-        if (!pr_sys_group_alive(run->task->pid)) {
-            group_gone(run);
-        } else if (uv_now(timer->loop) - run->term_at >= 2 * grace_ms + 1000) {
-            /* SIGKILL did not end it (a process stuck in the kernel):
-             * stop waiting for it. */
-            group_gone(run);
-        } else if (uv_now(timer->loop) - run->term_at >= grace_ms) {
-            /* SIGKILL, then wait (briefly) until it has taken effect. */
-            kill(-run->task->pid, SIGKILL);
-            run->poll_ms = 1;
-            uv_timer_start(timer, on_timer, run->poll_ms, 0);
-        } else {
-            run->poll_ms =
-                run->poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : run->poll_ms * 2;
-            uv_timer_start(timer, on_timer, run->poll_ms, 0);
-        }
-        break;
-    case PHASE_PIPE_GRACE:
-        close_pipe(run, 0);
-        close_pipe(run, 1);
-        maybe_wrap_up(run);
-        break;
-    case PHASE_IDLE:
-    default:
-        break;
-    }
+static void
+end_settled(void *data)
+{
+    maybe_wrap_up(data);
+}
+
+static const struct pr_proc_end_ops end_ops = {end_pipes_open, end_cut_pipes,
+                                               end_settled};
+
+/* Is there still a process of the task to signal? */
+static int
+has_processes(const struct spawn_run *run)
+{
+    return run->running || pr_proc_end_group_alive(&run->end);
 }
 
 /* The task's time is up: SIGTERM to its whole group now, SIGKILL after
@@ -165,7 +132,7 @@ on_deadline(uv_timer_t *timer)
     struct spawn_run *run = timer->data;
     struct pr_task *task = run->task;
 
-    if (!run->running && !run->group_alive)
+    if (!has_processes(run))
         return;
     /* The loop may have been held up (a stopped poolrun, a slow disk) past
      * the deadline: a task that has exited by now ended on its own, and
@@ -176,8 +143,7 @@ on_deadline(uv_timer_t *timer)
         task->timed_out = 1;
         task->signalled = SIGTERM;
         run->term_at = uv_now(timer->loop);
-        kill(-task->pid, SIGTERM);
-        kill(-task->pid, SIGCONT);
+        pr_proc_signal_group(task->pid, SIGTERM);
         uv_timer_start(timer, on_deadline,
                        (uint64_t)(run->ctx->kill_after * 1000), 0);
         return;
@@ -187,29 +153,18 @@ on_deadline(uv_timer_t *timer)
 }
 
 /* The main process is gone: note how it ended, then end what it left in
- * its group.  ESRCH, the common case, means nothing was left. */
+ * its group. */
 static void
-process_exited(struct spawn_run *run, uv_loop_t *loop, int exit_status,
-               int term_signal)
+process_exited(struct spawn_run *run, int exit_status, int term_signal)
 {
     run->task->exit_status = exit_status;
     run->task->term_signal = term_signal;
     run->running = 0;
     if (run->has_deadline)
         uv_timer_stop(&run->deadline);
-    if (kill(-run->task->pid, SIGTERM) == 0) {
-        /* A stopped process would not act on SIGTERM until continued. */
-        kill(-run->task->pid, SIGCONT);
-        run->group_alive = 1;
-        run->phase = PHASE_GROUP_POLL;
-        run->poll_ms = 1;
-        /* After a timeout the grace began with its SIGTERM. */
-        if (!run->task->timed_out)
-            run->term_at = uv_now(loop);
-        uv_timer_start(&run->timer, on_timer, run->poll_ms, 0);
-        return;
-    }
-    group_gone(run);
+    /* After a timeout the grace began with its SIGTERM. */
+    pr_proc_end_exited(&run->end, run->task->pid,
+                       run->task->timed_out ? run->term_at : 0);
 }
 
 static void
@@ -218,7 +173,7 @@ on_proc_exit(uv_process_t *proc, int64_t exit_status, int term_signal)
     struct spawn_run *run = proc->data;
 
     close_handle((uv_handle_t *)proc);
-    process_exited(run, proc->loop, (int)exit_status, term_signal);
+    process_exited(run, (int)exit_status, term_signal);
 }
 
 static void
@@ -247,7 +202,7 @@ on_pidfd(uv_poll_t *poll, int status, int events)
     uv_close((uv_handle_t *)poll, on_pidpoll_closed);
     if (rc < 0)
         term_signal = SIGKILL; /* cannot tell; it is gone in any case */
-    process_exited(run, poll->loop, exit_status, term_signal);
+    process_exited(run, exit_status, term_signal);
 }
 
 /* libuv asks for a buffer just before it reads: output that may go out
@@ -282,9 +237,8 @@ on_pipe_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
         return;
     /* EOF, or a read error: either way this stream is over. */
     close_pipe(run, i);
-    if (!pipes_open(run) && run->phase == PHASE_PIPE_GRACE)
-        uv_timer_stop(&run->timer);
-    maybe_wrap_up(run);
+    if (!pipes_open(run))
+        pr_proc_end_pipes_closed(&run->end);
 }
 
 /* Writes the long line to a private file for the shell to read. */
@@ -710,8 +664,7 @@ pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
     run->ctx = ctx;
     run->task = task;
     task->run = run;
-    uv_timer_init(ctx->loop, &run->timer);
-    run->timer.data = run;
+    pr_proc_end_init(ctx->loop, &run->end, &end_ops, run, ctx->kill_after);
     run->open_handles = 1;
     for (i = 0; i < 2; i++) {
         uv_pipe_init(ctx->loop, &run->pipes[i], 0);
@@ -735,7 +688,7 @@ pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
             close_handle((uv_handle_t *)&run->proc);
         close_pipe(run, 0);
         close_pipe(run, 1);
-        close_handle((uv_handle_t *)&run->timer);
+        pr_proc_end_close(&run->end, on_handle_closed);
         return;
     }
     task->pid = run->proc.pid;
@@ -770,7 +723,7 @@ pr__spawn_signal(struct pr_task *task, int sig)
 {
     struct spawn_run *run = task->run;
 
-    if (run == NULL || task->pid <= 0 || (!run->running && !run->group_alive))
+    if (run == NULL || task->pid <= 0 || !has_processes(run))
         return;
     task->signalled = sig;
     kill(-task->pid, sig);

@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "proc.h"
 #include "results.h"
+#include "sys.h"
 #include "util.h"
 
 /* A worker that dies this many times in a row without answering a task
@@ -44,6 +46,7 @@ struct worker {
     uv_process_t proc;
     uv_pipe_t in, out, err;
     uv_timer_t timer; /* the oldest task's timeout, or the shutdown grace */
+    struct pr_proc_end end; /* its group's end, once its process exits */
     int open_handles;
     int exited;
     int out_open, err_open, in_open;
@@ -58,6 +61,8 @@ struct worker {
     struct pr_buf line;     /* a partial answer line */
     int timed_out;          /* the oldest task passed its timeout */
     int broken;             /* a malformed answer: it is being replaced */
+    int closed_out;  /* it closed its stdout while it had to answer */
+    int sent_signal; /* the last signal poolrun sent its group */
     const char *broken_msg; /* why (a constant string) */
     uv_write_t wreq;
     struct pr_buf wbuf; /* the bytes of the write under way */
@@ -84,6 +89,8 @@ struct pr_workers {
 };
 
 static void start_worker(struct pr_workers *ws, unsigned index);
+static void pipe_closed(struct worker *w);
+static void answer_broken(struct worker *w, const char *why);
 static void on_defer(uv_timer_t *timer);
 static void close_pipe(struct worker *w, uv_pipe_t *pipe, int *open);
 static void dispatch_waiting(struct pr_workers *ws);
@@ -512,6 +519,41 @@ close_pipe(struct worker *w, uv_pipe_t *pipe, int *open)
     uv_close((uv_handle_t *)pipe, on_handle_closed);
 }
 
+static int
+end_pipes_open(void *data)
+{
+    const struct worker *w = data;
+
+    return w->out_open || w->err_open;
+}
+
+static void
+end_cut_pipes(void *data)
+{
+    struct worker *w = data;
+
+    close_pipe(w, &w->out, &w->out_open);
+    close_pipe(w, &w->err, &w->err_open);
+}
+
+static void
+end_settled(void *data)
+{
+    maybe_gone(data);
+}
+
+static const struct pr_proc_end_ops end_ops = {end_pipes_open, end_cut_pipes,
+                                               end_settled};
+
+/* Its stdout or stderr is at EOF. */
+static void
+pipe_closed(struct worker *w)
+{
+    if (!w->out_open && !w->err_open)
+        pr_proc_end_pipes_closed(&w->end);
+    maybe_gone(w);
+}
+
 static void
 on_out_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
@@ -521,7 +563,15 @@ on_out_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 
     if (n < 0) {
         close_pipe(w, &w->out, &w->out_open);
-        maybe_gone(w);
+        /* A worker that is not being stopped, and not dying either, can
+         * never answer again: it is as good as dead, however long its
+         * process lives on. */
+        if ((w->state == W_STARTING || w->state == W_DRAINING) &&
+            !w->exited && !pr_sys_exiting(w->pid)) {
+            w->closed_out = 1;
+            kill_worker(w, SIGTERM);
+        }
+        pipe_closed(w);
         return;
     }
     while (p < end) {
@@ -550,7 +600,7 @@ on_err_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 
     if (n < 0) {
         close_pipe(w, &w->err, &w->err_open);
-        maybe_gone(w);
+        pipe_closed(w);
         return;
     }
     if (n == 0)
@@ -573,10 +623,10 @@ on_worker_exit(uv_process_t *proc, int64_t exit_status, int term_signal)
     w->exited = 1;
     w->exit_status = (int)exit_status;
     w->term_signal = term_signal;
-    /* What it left in its group goes with it. */
-    kill(-w->pid, SIGKILL);
     close_pipe(w, &w->in, &w->in_open);
     uv_close((uv_handle_t *)proc, on_handle_closed);
+    /* What it left in its group goes with it, as a task's does. */
+    pr_proc_end_exited(&w->end, w->pid, 0);
 }
 
 static void
@@ -606,6 +656,15 @@ on_timer_closed(uv_handle_t *handle)
     }
 }
 
+/* Its group's timer, then its own: the last close frees it. */
+static void
+on_end_closed(uv_handle_t *handle)
+{
+    struct worker *w = handle->data;
+
+    uv_close((uv_handle_t *)&w->timer, on_timer_closed);
+}
+
 /* The process has exited and its stdout and stderr are closed: its tasks
  * get their ends, and the worker is reported and freed. */
 static void
@@ -615,9 +674,13 @@ maybe_gone(struct worker *w)
     struct pr_worker_exit e;
     struct pr_task *task;
     int first = 1;
-    int told = w->state == W_STOPPING || w->state == W_KILLING;
+    /* Ended by poolrun because it closed its stdout. */
+    int closed = w->closed_out && w->term_signal != 0 &&
+                 w->term_signal == w->sent_signal;
+    int told = (w->state == W_STOPPING || w->state == W_KILLING) && !closed;
 
-    if (w->state == W_DEAD || !w->exited || w->open_handles > 0)
+    if (w->state == W_DEAD || !w->exited || w->open_handles > 0 ||
+        !pr_proc_end_settled(&w->end))
         return;
     w->state = W_DEAD;
     uv_timer_stop(&w->timer);
@@ -626,14 +689,15 @@ maybe_gone(struct worker *w)
     e.exit_status = w->exit_status;
     e.term_signal = w->term_signal;
     e.served = w->served;
-    e.at_shutdown = told && !w->timed_out && !w->broken;
-    e.replaced = w->timed_out || w->broken;
+    e.at_shutdown = told && !w->timed_out && !w->broken && !closed;
+    e.replaced = w->timed_out || w->broken || closed;
     e.clean =
         e.at_shutdown &&
         ((w->exit_status == 0 && w->term_signal == 0) ||
          (ws->cfg.daemon && ws->shutting_down && w->term_signal == SIGTERM) ||
          ws->stopped);
-    if (!e.at_shutdown && !e.replaced && w->served == 0)
+    /* Closing its stdout at once is a broken command too. */
+    if (!e.at_shutdown && (!e.replaced || closed) && w->served == 0)
         ws->crash_streak++;
     pr__pool_worker_exit(ws->ctx->pool, &e);
     /* The task it was on ends with the worker; the others it held were
@@ -647,8 +711,10 @@ maybe_gone(struct worker *w)
                 task->signalled = ws->stop_signal; /* poolrun stopped it */
             if (w->timed_out)
                 task->timed_out = 1;
-            if (w->broken) {
-                task->error_what = w->broken_msg;
+            if (w->broken || closed) {
+                task->error_what = w->broken
+                                       ? w->broken_msg
+                                       : "the worker closed its standard output";
                 task->exit_status = 1;
                 task->term_signal = 0;
                 task->worker_error = 1;
@@ -673,7 +739,7 @@ maybe_gone(struct worker *w)
                  w->term_signal ? w->term_signal : w->exit_status, ws->cfg.cmd);
         pr__pool_workers_failed(ws->ctx->pool, msg);
     }
-    uv_close((uv_handle_t *)&w->timer, on_timer_closed);
+    pr_proc_end_close(&w->end, on_end_closed);
 }
 
 static void
@@ -681,6 +747,7 @@ kill_worker(struct worker *w, int sig)
 {
     if (w->exited || w->pid <= 0)
         return;
+    w->sent_signal = sig;
     kill(-w->pid, sig);
     if (sig != SIGKILL)
         kill(-w->pid, SIGCONT);
@@ -708,6 +775,7 @@ on_worker_timer(uv_timer_t *timer)
         kill_worker(w, SIGTERM);
         break;
     case W_KILLING:
+        w->sent_signal = SIGKILL;
         kill(-w->pid, SIGKILL);
         break;
     case W_DEAD:
@@ -762,6 +830,7 @@ start_worker(struct pr_workers *ws, unsigned index)
     ws->handles_open++;
     uv_timer_init(ctx->loop, &w->timer);
     w->timer.data = w;
+    pr_proc_end_init(ctx->loop, &w->end, &end_ops, w, ctx->kill_after);
     uv_pipe_init(ctx->loop, &w->in, 0);
     uv_pipe_init(ctx->loop, &w->out, 0);
     uv_pipe_init(ctx->loop, &w->err, 0);
@@ -802,6 +871,7 @@ start_worker(struct pr_workers *ws, unsigned index)
         close_pipe(w, &w->out, &w->out_open);
         close_pipe(w, &w->err, &w->err_open);
         uv_close((uv_handle_t *)&w->proc, on_handle_closed);
+        pr_proc_end_exited(&w->end, 0, 0);
         return;
     }
     w->pid = w->proc.pid;

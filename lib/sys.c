@@ -340,6 +340,43 @@ pr_sys_exited(int pid)
     return info.si_pid == pid;
 }
 
+int
+pr_sys_exiting(int pid)
+{
+    int rc = pr_sys_exited(pid);
+
+    if (rc != 0)
+        return 1;
+#ifdef __linux__
+    {
+        /* PF_EXITING is set before an exiting process closes its files,
+         * so whoever sees them close can tell a death from a close. */
+        char path[64];
+        char buf[512];
+        FILE *f;
+        size_t n;
+        char *p;
+        char state;
+        unsigned flags;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+        f = fopen(path, "re");
+        if (f == NULL)
+            return 1;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        p = strrchr(buf, ')');
+        if (p == NULL ||
+            sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags) != 2)
+            return 1;
+        return state == 'Z' || state == 'X' || (flags & 0x4) != 0;
+    }
+#else
+    return 0;
+#endif
+}
+
 #if !(defined(__linux__) && defined(SYS_pidfd_open) && defined(__GLIBC__))
 int
 pr_sys_spawn_available(void)

@@ -76,6 +76,10 @@ int pr_sys_reap(int pid, int *exit_status, int *term_signal);
  * for whoever waits for it.  Returns 1, 0 if it runs, or -errno. */
 int pr_sys_exited(int pid);
 
+/* Is pid on its way out: exiting (its files may already be closed) or
+ * exited?  1 or 0; 1 too if it cannot be found. */
+int pr_sys_exiting(int pid);
+
 /* Makes poolrun the child subreaper of everything it starts (Linux), so
  * that a process that leaves its task's group (setsid, a double fork)
  * becomes poolrun's child when its parent dies, instead of init's.

@@ -160,9 +160,11 @@ EOF
 }
 
 @test "--halt soon,fail=1 lets running tasks finish and starts no more" {
-    printf '%s\n' 'until [ -e failed ]; do sleep 0.01; done; echo finished' \
-        'touch failed; exit 3' 'echo never' >lines
-    run --separate-stderr poolrun -j 2 --halt soon,fail=1 <lines
+    # Task 1 runs on until poolrun has recorded task 2's failure (its row
+    # in the joblog), so the halt certainly comes first.
+    printf '%s\n' 'until grep -q "exit 3" log 2>/dev/null; do sleep 0.01; done; echo finished' \
+        'exit 3' 'echo never' >lines
+    run --separate-stderr poolrun -j 2 --halt soon,fail=1 --joblog log <lines
     [ "$status" -eq 3 ]
     [ "$output" = finished ]
     [[ $stderr == *"poolrun: 3 tasks: 1 ok, 1 failed, 1 skipped"* ]]

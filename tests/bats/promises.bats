@@ -119,3 +119,27 @@ past() {
     grep -q 'writing standard output' err
     [ ! -e cb.1 ]
 }
+
+@test "a worker that closes its stdout but stays alive is ended, and its task fails" {
+    run --separate-stderr timeout -s KILL 20 "$POOLRUN" -j 1 \
+        --workers 'echo $$ > wpid; exec >&-; sleep 1000' ::: a
+    [ "$status" -eq 1 ]
+    [[ $stderr == *"task 1 (pid "*"): the worker closed its standard output: a"* ]]
+    not_alive "$(cat wpid)"
+}
+
+@test "a worker killed by a signal of its own is still reported as killed, not as closing its stdout" {
+    run --separate-stderr "$POOLRUN" -j 1 \
+        --workers 'read x; kill -KILL $$' ::: a
+    [ "$status" -eq 1 ]
+    [[ $stderr == *"task 1 (pid "*"): killed by signal 9 (SIGKILL): a"* ]]
+}
+
+@test "a process that escaped a dead worker's group holds the run only for --kill-after" {
+    run --separate-stderr timeout -s KILL 20 "$POOLRUN" --kill-after 0.3 -j 1 \
+        --workers 'setsid sleep 1000 & echo $! > gc; read x; echo "got $x"; exec 1>&- 2>&-; sleep 0.05' ::: a
+    [ "$status" -eq 0 ]
+    [ "$output" = "got a" ]
+    [[ $stderr == *"1 process had left its task's process group"* ]]
+    not_alive "$(cat gc)"
+}

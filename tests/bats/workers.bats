@@ -249,8 +249,8 @@ JSON
 @test "a service that exits early is reported with its output and fails the run" {
     cat >jobs.json <<'JSON'
 {"tasks": [
-  {"id": "work", "cmd": "until [ -e svc.done ]; do sleep 0.01; done; echo work done"},
-  {"id": "db", "daemon": true, "cmd": "echo db is failing; touch svc.done; exit 3"}
+  {"id": "work", "cmd": "until [ -s svc.pid ] && ! ps -o stat= -p $(cat svc.pid) | grep -qv Z; do sleep 0.01; done; echo work done"},
+  {"id": "db", "daemon": true, "cmd": "echo db is failing; echo $$ > svc.pid; exit 3"}
 ]}
 JSON
     run --separate-stderr poolrun -f jobs.json
