@@ -742,8 +742,8 @@ pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
         run->deadline.data = run;
         run->has_deadline = 1;
         run->open_handles++;
-        uv_timer_start(&run->deadline, on_deadline,
-                       (uint64_t)(limit * 1000 + 0.5), 0);
+        uv_timer_start(&run->deadline, on_deadline, pr_seconds_to_ms(limit),
+                       0);
     }
     for (i = 0; i < 2; i++)
         uv_read_start((uv_stream_t *)&run->pipes[i], on_pipe_alloc,

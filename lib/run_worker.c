@@ -261,7 +261,7 @@ arm_timeout(struct worker *w)
         uv_timer_stop(&w->timer);
         return;
     }
-    limit_ms = (uint64_t)(limit * 1000 + 0.5);
+    limit_ms = pr_seconds_to_ms(limit);
     elapsed_ms = (uv_hrtime() - oldest->start_ns) / 1000000;
     uv_timer_start(&w->timer, on_worker_timer,
                    elapsed_ms < limit_ms ? limit_ms - elapsed_ms : 0, 0);

@@ -552,9 +552,10 @@ common_field(struct doc *doc, const cJSON *f, const char *path,
         return 1;
     }
     if (strcmp(k, "timeout") == 0) {
-        if (!cJSON_IsNumber(f) || !isfinite(f->valuedouble) ||
-            f->valuedouble < 0)
-            return fail_path(doc, path, "must be a number of seconds >= 0");
+        if (!cJSON_IsNumber(f) || !pr_seconds_valid(f->valuedouble))
+            return fail_path(doc, path,
+                             "must be a number of seconds from 0 to "
+                             PR_SECONDS_MAX_TEXT);
         spec->timeout = f->valuedouble;
         return 1;
     }
