@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -195,12 +196,14 @@ batcher_item(struct batcher *b, const char *p, size_t len)
 }
 
 /* At the end of input: a last, short group, or (map mode without -r, no
- * items at all) the command once with none, as xargs does.  Returns 0 when
- * done, 1 when it must wait for room in the queue. */
+ * items at all, and the input read to its end) the command once with none,
+ * as xargs does.  Returns 0 when done, 1 when it must wait for room in the
+ * queue. */
 static int
-batcher_flush(struct batcher *b)
+batcher_flush(struct batcher *b, int whole)
 {
-    int want = b->npending > 0 || (b->o.run_once_if_empty && b->nitems == 0);
+    int want = b->npending > 0 ||
+               (whole && b->o.run_once_if_empty && b->nitems == 0);
 
     if (!want || b->failed)
         return 0;
@@ -221,9 +224,10 @@ struct source_lines {
     struct pr_source base;
     uv_loop_t *loop;
     struct batcher batch;
-    int *fds;
+    int *fds;         /* ours to close, or -1 once a handle took one */
     int nfds;
     int cur;          /* the input being read */
+    int err;          /* reading fds[cur] failed: nothing more is read */
     int saved_flags;  /* its status flags before libuv touched them */
     enum read_kind kind;
     union {
@@ -249,7 +253,7 @@ static int open_input(struct source_lines *s);
 static void
 restore_flags(struct source_lines *s)
 {
-    if (s->saved_flags >= 0 && s->cur < s->nfds)
+    if (s->saved_flags >= 0 && s->cur < s->nfds && s->fds[s->cur] >= 0)
         fcntl(s->fds[s->cur], F_SETFL, s->saved_flags);
     s->saved_flags = -1;
 }
@@ -260,6 +264,25 @@ on_handle_closed(uv_handle_t *handle)
     (void)handle;
 }
 
+/* Closes the handle that reads fds[cur], once its flags are back as they
+ * were (they are shared with whoever else holds the file).  A pipe or tty
+ * handle closes the descriptor it holds (libuv spares 0, 1 and 2); when
+ * that is fds[cur], it is no longer ours to close: a second close could
+ * hit a descriptor opened since.  (A tty handle may hold a descriptor of
+ * its own, reopened from the tty's name; ours then stays ours.) */
+static void
+close_input(struct source_lines *s, uv_close_cb cb)
+{
+    uv_os_fd_t hfd = -1;
+
+    restore_flags(s);
+    s->handle_open = 0;
+    if (s->kind == READ_STREAM && uv_fileno(&s->h.handle, &hfd) == 0 &&
+        hfd == s->fds[s->cur] && hfd > 2)
+        s->fds[s->cur] = -1;
+    uv_close(&s->h.handle, cb);
+}
+
 static void
 finish(struct source_lines *s, int err)
 {
@@ -267,13 +290,20 @@ finish(struct source_lines *s, int err)
         return;
     s->ended = 1;
     s->eof = 1;
-    if (s->handle_open) {
-        s->handle_open = 0;
-        if (!uv_is_closing(&s->h.handle))
-            uv_close(&s->h.handle, on_handle_closed);
-    }
+    if (s->handle_open && !uv_is_closing(&s->h.handle))
+        close_input(s, on_handle_closed);
     restore_flags(s);
     pr_pool_input_end(s->batch.pool, err);
+}
+
+/* Reading the current input failed: the whole items read before still
+ * become tasks, then the input ends with the error (see pump). */
+static void
+read_failed(struct source_lines *s, int err)
+{
+    s->err = err;
+    s->input_eof = 1;
+    pump(s);
 }
 
 static void
@@ -299,8 +329,8 @@ on_stream_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
         s->input_eof = 1;
         s->reading = 0;
         if (n != UV_EOF) {
-            pump(s);
-            finish(s, (int)n);
+            uv_read_stop(stream);
+            read_failed(s, (int)n);
             return;
         }
     }
@@ -324,10 +354,7 @@ on_file_idle(uv_idle_t *idle)
         s->reading = 0;
         s->input_eof = 1;
         if (n < 0) {
-            int err = -errno;
-
-            pump(s);
-            finish(s, err);
+            read_failed(s, -errno);
             return;
         }
     }
@@ -344,7 +371,7 @@ want_more(struct source_lines *s)
         int rc = uv_read_start(&s->h.stream, on_stream_alloc, on_stream_read);
 
         if (rc != 0) {
-            finish(s, rc);
+            read_failed(s, rc);
             return;
         }
     } else {
@@ -378,7 +405,7 @@ on_switch_closed(uv_handle_t *handle)
     s->input_eof = 0;
     rc = open_input(s);
     if (rc != 0) {
-        finish(s, rc);
+        read_failed(s, rc);
         return;
     }
     pump(s);
@@ -394,9 +421,8 @@ next_input(struct source_lines *s)
         return;
     }
     if (s->handle_open) {
-        s->handle_open = 0;
         s->switching = 1;
-        uv_close(&s->h.handle, on_switch_closed);
+        close_input(s, on_switch_closed);
         return;
     }
     s->switching = 1;
@@ -415,9 +441,16 @@ pump(struct source_lines *s)
         return;
     s->pumping = 1;
     while (!s->eof && pr_pool_accepting(s->batch.pool)) {
-        if (!pr_splitter_next(&s->sp, s->input_eof, &item, &len)) {
+        /* After a read error the bytes after the last delimiter are not
+         * an item: the rest of it may never have been read. */
+        if (!pr_splitter_next(&s->sp, s->input_eof && s->err == 0, &item,
+                              &len)) {
             if (!s->input_eof)
                 break;
+            if (s->err != 0) {
+                s->eof = 1;
+                break;
+            }
             next_input(s);
             if (s->switching)
                 break;
@@ -433,8 +466,8 @@ pump(struct source_lines *s)
         pause_reading(s);
         if (s->batch.failed)
             finish(s, UV_EINVAL); /* already reported; just close up */
-        else if (batcher_flush(&s->batch) == 0)
-            finish(s, 0);
+        else if (batcher_flush(&s->batch, s->err == 0) == 0)
+            finish(s, s->err);
         return;
     }
     if (!pr_pool_accepting(s->batch.pool)) {
@@ -444,11 +477,31 @@ pump(struct source_lines *s)
     want_more(s);
 }
 
+/* How to read fd: libuv's guess, except that it has no name for a
+ * directory or a block device (UV_UNKNOWN_HANDLE), which epoll cannot
+ * watch: a directory is refused, anything else but a socket is read as a
+ * file. */
+static int
+input_kind(int fd, uv_handle_type *type)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) != 0)
+        return -errno;
+    if (S_ISDIR(st.st_mode))
+        return UV_EISDIR;
+    *type = uv_guess_handle(fd);
+    if (*type == UV_UNKNOWN_HANDLE && !S_ISSOCK(st.st_mode))
+        *type = UV_FILE;
+    return 0;
+}
+
 /* Sets up the handle that reads fds[cur], by what the descriptor is. */
 static int
 open_input(struct source_lines *s)
 {
     int fd = s->fds[s->cur];
+    uv_handle_type type = UV_UNKNOWN_HANDLE;
     int rc = 0;
 
     s->saved_flags = fcntl(fd, F_GETFL);
@@ -458,7 +511,12 @@ open_input(struct source_lines *s)
         s->input_eof = 1;
         return 0;
     }
-    switch (uv_guess_handle(fd)) {
+    rc = input_kind(fd, &type);
+    if (rc != 0) {
+        s->saved_flags = -1;
+        return rc;
+    }
+    switch (type) {
     case UV_TTY:
         s->kind = READ_STREAM;
         rc = uv_tty_init(s->loop, &s->h.tty, fd, 1);
@@ -497,8 +555,11 @@ lines_start(struct pr_source *base, struct pr_pool *pool)
     s->batch.pool = pool;
     s->cur = 0;
     rc = open_input(s);
-    if (rc != 0)
+    if (rc != 0) {
+        s->err = rc;
+        s->ended = 1;
         return rc;
+    }
     pump(s);
     return 0;
 }
@@ -543,6 +604,14 @@ static const struct pr_source_ops lines_ops = {
     .free = lines_free,
 };
 
+int
+pr_source_lines_failed_input(const struct pr_source *src)
+{
+    const struct source_lines *s = (const struct source_lines *)src;
+
+    return s->err != 0 ? s->cur : -1;
+}
+
 struct pr_source *
 pr_source_lines_new(uv_loop_t *loop, const int *fds, int nfds,
                     const struct pr_source_lines_options *o)
@@ -580,7 +649,7 @@ args_pump(struct source_args *a)
         if (batcher_item(&a->batch, it, strlen(it)))
             a->next = a->nitems;
     }
-    if (a->ended || a->next < a->nitems || batcher_flush(&a->batch) != 0)
+    if (a->ended || a->next < a->nitems || batcher_flush(&a->batch, 1) != 0)
         return;
     a->ended = 1;
     pr_pool_input_end(a->batch.pool, 0);

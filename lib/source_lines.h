@@ -52,10 +52,16 @@ struct pr_source_lines_options {
 /* A source that reads fds one after the other (pipes, files or ttys;
  * normally just 0) and makes a task of every per_task non-empty items.  It
  * takes the descriptors above 2 and closes them when freed, after the loop
- * has run. */
+ * has run.  A directory, or a read error, ends the input with that error
+ * (pr_pool_input_end): the whole items read before it still run, the bytes
+ * after the last delimiter do not, and nothing more is read. */
 struct pr_source *pr_source_lines_new(uv_loop_t *loop, const int *fds,
                                       int nfds,
                                       const struct pr_source_lines_options *o);
+
+/* Which of the lines source's fds (an index) could not be read, when its
+ * input ended with an error; -1 if none. */
+int pr_source_lines_failed_input(const struct pr_source *src);
 
 /* A source of the given items (::: ITEM...), which it borrows. */
 struct pr_source *pr_source_args_new(char **items, int nitems,

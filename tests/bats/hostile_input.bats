@@ -48,3 +48,69 @@ setup() {
     run -255 --separate-stderr poolrun --retry-delay 1e10x2 true
     [ "${stderr_lines[0]}" = "poolrun: --retry-delay: '1e10x2' is not SECS or SECSxFACTOR (SECS 0 to 1000000000, FACTOR 1 to 1000)" ]
 }
+
+# --- inputs that are not files, and inputs that fail -------------------------
+
+@test "a directory on stdin is refused with a message, not an abort" {
+    run -255 --separate-stderr poolrun echo ran </tmp
+    [ "$stderr" = "poolrun: stdin: is a directory" ]
+    [ -z "$output" ]
+}
+
+@test "a directory as a shell-line input is refused the same way" {
+    run -255 --separate-stderr poolrun </tmp
+    [ "$stderr" = "poolrun: stdin: is a directory" ]
+}
+
+@test "a directory given to -a is refused before anything runs" {
+    echo first >items
+    run -255 --separate-stderr poolrun -a items -a /tmp touch
+    [ "$stderr" = "poolrun: -a /tmp: is a directory" ]
+    [ ! -e first ]
+}
+
+@test "-a - with a directory on stdin is refused" {
+    run -255 --separate-stderr poolrun -a - echo </tmp
+    [ "$stderr" = "poolrun: -a -: is a directory" ]
+}
+
+@test "a directory on stdin with --json is refused" {
+    run -255 --separate-stderr poolrun --json </tmp
+    [ "$stderr" = "poolrun: stdin: is a directory" ]
+}
+
+@test "a directory as a job file is refused" {
+    run -255 --separate-stderr poolrun -f /tmp
+    [ "$stderr" = "poolrun: /tmp: Is a directory" ]
+}
+
+@test "an input that cannot be read is poolrun's error, not an empty input" {
+    run -255 --separate-stderr poolrun -a /proc/self/mem touch ran
+    [ "$stderr" = "poolrun: -a /proc/self/mem: i/o error" ]
+    [ -z "$output" ]
+    [ ! -e ran ]
+}
+
+@test "a read error runs the whole lines read before it, not the cut-off last one, and exits 255" {
+    command -v python3 >/dev/null || skip "no python3"
+    run -255 --separate-stderr python3 "$PR_SRC/tests/bats/reset_input.py" \
+        'touch started\necho whole\necho cut-off' started "$POOLRUN" -k
+    [ "$output" = whole ]
+    [ "$stderr" = "poolrun: stdin: connection reset by peer" ]
+}
+
+@test "-a - on a pipe closes the descriptor it reads from once" {
+    command -v strace >/dev/null || skip "no strace"
+    run -0 bash -c 'printf "a\nb\n" | strace -o trace -e trace=close "$POOLRUN" -k -a - echo'
+    [ "$output" = $'a\nb' ]
+    run -1 grep EBADF trace
+}
+
+@test "-a FIFO closes the descriptor it reads from once" {
+    command -v strace >/dev/null || skip "no strace"
+    mkfifo fifo
+    printf 'a\n' >fifo &
+    run -0 strace -o trace -e trace=close "$POOLRUN" -a fifo echo
+    [ "$output" = a ]
+    run -1 grep EBADF trace
+}
