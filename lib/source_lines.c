@@ -114,6 +114,7 @@ struct batcher {
     uint64_t lineno;    /* items read, empty ones too: the line number */
     int sentinel_seen;
     int failed;         /* --json: a bad line; nothing more is read */
+    struct pr_idset *ids; /* --json: the task ids so far */
 };
 
 static void
@@ -125,6 +126,8 @@ batcher_init(struct batcher *b, const struct pr_source_lines_options *o)
         b->o.per_task = 1;
     b->sentinel_len = o->sentinel ? strlen(o->sentinel) : 0;
     b->pending = pr_xcalloc(b->o.per_task, sizeof(*b->pending));
+    if (o->json_name != NULL)
+        b->ids = pr_idset_new();
 }
 
 static void
@@ -136,6 +139,8 @@ batcher_free(struct batcher *b)
         free(b->pending[i].p);
     free(b->pending);
     b->npending = 0;
+    pr_idset_free(b->ids);
+    b->ids = NULL;
 }
 
 static void
@@ -149,16 +154,23 @@ put_pending(struct batcher *b)
     b->npending = 0;
 }
 
-/* Takes one item (the caller has checked that the pool accepts).  Returns
- * 1 when it was the sentinel: nothing more is to be read. */
-/* --json: the line is a whole task. */
+/* --json: the line is a whole task, its id unused before (as in a job
+ * file).  A line of nothing but white space is skipped, as JSON Lines
+ * readers do. */
 static int
 json_item(struct batcher *b, const char *p, size_t len)
 {
     struct pr_diag d;
-    struct pr_task *task;
+    struct pr_task *task = NULL; /* set only by a parse that succeeds */
+    size_t i;
 
-    if (pr_jobline_parse(b->o.json_name, b->lineno, p, len, &task, &d) != 0) {
+    for (i = 0; i < len && strchr(" \t\r\n", p[i]) != NULL && p[i]; i++)
+        ;
+    if (i == len)
+        return 0;
+    if (pr_jobline_parse(b->o.json_name, b->lineno, p, len, &task, &d) != 0 ||
+        pr_idset_add(b->ids, task, &d) != 0) {
+        pr_task_free(task);
         b->failed = 1;
         pr_pool_input_fail(b->pool, d.msg);
         return 1;
@@ -168,6 +180,8 @@ json_item(struct batcher *b, const char *p, size_t len)
     return 0;
 }
 
+/* Takes one item (the caller has checked that the pool accepts).  Returns
+ * 1 when nothing more is to be read (the sentinel, a bad --json line). */
 static int
 batcher_item(struct batcher *b, const char *p, size_t len)
 {

@@ -114,3 +114,53 @@ setup() {
     [ "$output" = a ]
     run -1 grep EBADF trace
 }
+
+# --- job files and JSON Lines ------------------------------------------------
+
+@test "a job file of 20,000 ids loads in well under the seconds it once took" {
+    seq 20000 | awk 'BEGIN { print "{\"tasks\": [" }
+        { printf "%s  {\"id\": \"t%d\", \"cmd\": \"true\"}\n", (NR > 1 ? "," : ""), $1 }
+        END { print "]}" }' >ids.json
+    # Linear look-ups take 0.3 s here; the quadratic ones took 7.
+    run -0 timeout 5 "$POOLRUN" --dry-run -f ids.json
+    [ "${#lines[@]}" -eq 20000 ]
+}
+
+@test "--json refuses an id used twice, naming both places, as -f does" {
+    run -255 --separate-stderr poolrun -k --json <<<$'{"cmd":"echo a","id":"x"}\n\n {"cmd":"touch ran", "id":"x"}'
+    [ "$stderr" = 'poolrun: <stdin>:3:27: task id "x" is used twice (first at <stdin>:1:22)' ]
+    [ "$output" = a ]
+    [ ! -e ran ]
+}
+
+@test "--json skips lines of white space, as JSON Lines readers do" {
+    run -0 --separate-stderr poolrun -k --json <<<$'{"cmd":"echo a"}\n   \n\t\r\n{"cmd":"echo b"}'
+    [ "$output" = $'a\nb' ]
+    [ -z "$stderr" ]
+}
+
+@test "a job file's env may not set POOLRUN_SEQ, which poolrun sets" {
+    echo '{"tasks":[{"argv":["env"],"env":{"POOLRUN_SEQ":"7"}}]}' >jobs.json
+    run -255 --separate-stderr poolrun -f jobs.json
+    [ "$stderr" = "poolrun: jobs.json:1:48: tasks[0].env.POOLRUN_SEQ: is set by poolrun for each task" ]
+    [ -z "$output" ]
+}
+
+@test "a job file's defaults may not remove POOLRUN_SLOT either" {
+    echo '{"defaults":{"env":{"POOLRUN_SLOT":null}},"tasks":[{"argv":["env"]}]}' >jobs.json
+    run -255 --separate-stderr poolrun -f jobs.json
+    [ "$stderr" = "poolrun: jobs.json:1:36: defaults.env.POOLRUN_SLOT: is set by poolrun for each task" ]
+}
+
+@test "a --json task may not set POOLRUN_SEQ" {
+    run -255 --separate-stderr poolrun --json <<<'{"argv":["env"],"env":{"POOLRUN_SEQ":"7"}}'
+    [ "$stderr" = "poolrun: <stdin>:1:38: env.POOLRUN_SEQ: is set by poolrun for each task" ]
+}
+
+@test "a task with its own env sees POOLRUN_SEQ and POOLRUN_SLOT once each" {
+    echo '{"tasks":[{"argv":["env"],"env":{"A":"1"}}]}' >jobs.json
+    run -0 poolrun -f jobs.json
+    [ "$(grep -c '^POOLRUN_SEQ=' <<<"$output")" -eq 1 ]
+    [ "$(grep -c '^POOLRUN_SLOT=' <<<"$output")" -eq 1 ]
+    [ "$(grep -c '^A=1$' <<<"$output")" -eq 1 ]
+}
