@@ -386,6 +386,7 @@ make_source(uv_loop_t *loop, const struct pr_config *cfg, unsigned *jobs,
     o.per_task = cfg->per_task;
     o.sentinel = cfg->sentinel;
     o.run_once_if_empty = cfg->ncommand > 0 && !cfg->no_run_if_empty;
+    o.keep_long = cfg->ncommand == 0 && cfg->pool.workers == NULL;
     if (cfg->have_args)
         return pr_source_args_new(cfg->args, cfg->nargs, &o);
     *lines = 1;

@@ -272,9 +272,10 @@ send_task(struct worker *w, struct pr_task *task)
 {
     task->start_ns = uv_hrtime();
     task->start_wall = pr_wall_time();
-    if (encode_task(w, task) != 0) {
+    if (pr_task_runnable(task) != 0 || encode_task(w, task) != 0) {
         /* Ends later, never inside the pool's call. */
-        task->error = UV_EINVAL;
+        if (task->error == 0)
+            task->error = UV_EINVAL;
         pr_list_insert_before(&w->ws->failed, &task->run_node);
         uv_timer_start(&w->ws->defer, on_defer, 0, 0);
         return;

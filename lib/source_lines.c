@@ -24,19 +24,42 @@
 #include "task.h"
 
 #define READ_CHUNK ((size_t)64 * 1024)
+/* Queued long lines hold a descriptor each: past this many, reading
+ * waits for tasks to end (as it waits for room in the queue), so that they
+ * do not take the descriptors tasks need to start. */
+#define MAX_LONG_FILES 32
 
 void
 pr_splitter_init(struct pr_splitter *sp, char delim)
 {
     memset(sp, 0, sizeof(*sp));
     sp->delim = delim;
+    sp->cur.fd = -1;
+}
+
+void
+pr_splitter_set_long(struct pr_splitter *sp, size_t max, int keep)
+{
+    sp->max = max;
+    sp->keep = keep;
+}
+
+static void
+drop_long_file(struct pr_splitter *sp)
+{
+    if (sp->cur.fd >= 0)
+        close(sp->cur.fd);
+    sp->cur.fd = -1;
 }
 
 void
 pr_splitter_free(struct pr_splitter *sp)
 {
     pr_buf_free(&sp->buf);
+    pr_buf_free(&sp->head);
+    drop_long_file(sp);
     sp->pos = sp->scanned = 0;
+    sp->in_long = sp->long_ready = 0;
 }
 
 char *
@@ -45,7 +68,8 @@ pr_splitter_space(struct pr_splitter *sp, size_t want)
     struct pr_buf *b = &sp->buf;
 
     /* Drop what was consumed before growing: the buffer stays about one
-     * read plus the longest item. */
+     * read plus the longest item (at most max, past which items are long
+     * and leave the buffer as they come). */
     if (sp->pos > 0 && (sp->pos == b->len || sp->pos >= b->cap / 2)) {
         memmove(b->data, b->data + sp->pos, b->len - sp->pos);
         b->len -= sp->pos;
@@ -71,28 +95,112 @@ pr_splitter_feed(struct pr_splitter *sp, const void *p, size_t n)
     pr_splitter_commit(sp, n);
 }
 
+/* The next n bytes of a long item (starting it if need be) leave memory:
+ * the head keeps its first bytes, the file (with keep) all of them.  A
+ * failed write or a NUL byte ends the keeping at once, so that neither a
+ * full disk nor an endless line of NULs (poolrun < /dev/zero) fills the
+ * disk; the item is still counted to its end. */
+static void
+long_add(struct pr_splitter *sp, const char *p, size_t n)
+{
+    if (n == 0 && sp->in_long)
+        return;
+    if (!sp->in_long) {
+        sp->in_long = 1;
+        sp->head.len = 0;
+        sp->cur.len = 0;
+        sp->cur.err = 0;
+        sp->cur.fd = -1;
+        if (sp->keep) {
+            sp->cur.fd = pr_tmpfile();
+            if (sp->cur.fd < 0) {
+                sp->cur.err = sp->cur.fd;
+                sp->cur.fd = -1;
+            }
+        }
+    }
+    if (sp->head.len < PR_ITEM_HEAD) {
+        size_t room = PR_ITEM_HEAD - sp->head.len;
+
+        pr_buf_append(&sp->head, p, n < room ? n : room);
+    }
+    if (sp->cur.fd >= 0) {
+        int rc = memchr(p, '\0', n) != NULL ? UV_EINVAL
+                                            : pr_write_all(sp->cur.fd, p, n);
+
+        if (rc != 0) {
+            drop_long_file(sp);
+            sp->cur.err = rc;
+        }
+    }
+    sp->cur.len += n;
+}
+
+/* The long item has ended: it is the item returned. */
+static int
+long_end(struct pr_splitter *sp, const char **item, size_t *len)
+{
+    sp->in_long = 0;
+    sp->long_ready = 1;
+    *item = sp->head.data;
+    *len = sp->head.len;
+    return 1;
+}
+
 int
 pr_splitter_next(struct pr_splitter *sp, int at_eof, const char **item,
                  size_t *len)
 {
     struct pr_buf *b = &sp->buf;
-    const char *hit;
+    const char *hit = NULL;
+    size_t n;
 
-    if (sp->pos >= b->len)
-        return 0;
-    hit = memchr(b->data + sp->scanned, sp->delim, b->len - sp->scanned);
+    if (sp->long_ready) {
+        /* Not taken: nobody will read its file. */
+        sp->long_ready = 0;
+        drop_long_file(sp);
+    }
+    if (sp->pos < b->len)
+        hit = memchr(b->data + sp->scanned, sp->delim, b->len - sp->scanned);
     if (hit == NULL) {
         sp->scanned = b->len;
+        n = b->len - sp->pos;
+        if (sp->max > 0 && (sp->in_long || n > sp->max)) {
+            long_add(sp, b->data + sp->pos, n);
+            sp->pos = sp->scanned = b->len;
+        }
         if (!at_eof)
+            return 0;
+        if (sp->in_long)
+            return long_end(sp, item, len);
+        if (sp->pos >= b->len)
             return 0;
         *item = b->data + sp->pos;
         *len = b->len - sp->pos;
         sp->pos = sp->scanned = b->len;
         return 1;
     }
+    n = (size_t)(hit - (b->data + sp->pos));
+    if (sp->max > 0 && (sp->in_long || n > sp->max)) {
+        /* Long however the reads fell: the limit does not depend on them. */
+        long_add(sp, b->data + sp->pos, n);
+        sp->pos = sp->scanned = (size_t)(hit - b->data) + 1;
+        return long_end(sp, item, len);
+    }
     *item = b->data + sp->pos;
-    *len = (size_t)(hit - *item);
+    *len = n;
     sp->pos = sp->scanned = (size_t)(hit - b->data) + 1;
+    return 1;
+}
+
+int
+pr_splitter_take_long(struct pr_splitter *sp, struct pr_long_item *li)
+{
+    if (!sp->long_ready)
+        return 0;
+    *li = sp->cur;
+    sp->cur.fd = -1;
+    sp->long_ready = 0;
     return 1;
 }
 
@@ -110,6 +218,7 @@ struct batcher {
     size_t sentinel_len;
     struct pr_item *pending;
     unsigned npending;
+    uint64_t pending_long; /* the length of a long item among them, or 0 */
     uint64_t nitems;    /* items seen, for run_once_if_empty */
     uint64_t lineno;    /* items read, empty ones too: the line number */
     int sentinel_seen;
@@ -143,32 +252,110 @@ batcher_free(struct batcher *b)
     b->ids = NULL;
 }
 
+/* A task that can never run: its item is too long for any runner but the
+ * shell's (a command's argument, a worker's line).  The record says so. */
+static void
+refuse_long(struct pr_task *task, uint64_t len)
+{
+    task->long_len = len;
+    task->long_error = UV_E2BIG;
+    task->long_why = "its item is longer than 1 MiB";
+}
+
 static void
 put_pending(struct batcher *b)
 {
+    struct pr_task *task = pr_task_new_items(b->pending, b->npending);
     unsigned i;
 
-    pr_pool_put(b->pool, pr_task_new_items(b->pending, b->npending));
+    if (b->pending_long != 0)
+        refuse_long(task, b->pending_long);
+    pr_pool_put(b->pool, task);
     for (i = 0; i < b->npending; i++)
         free(b->pending[i].p);
     b->npending = 0;
+    b->pending_long = 0;
+}
+
+/* How a long item reads in records and messages: its head, cut where a
+ * character ends, then "... [N bytes]".  Never run as it reads. */
+static void
+long_shown(struct pr_buf *out, const char *head, size_t n, uint64_t len)
+{
+    size_t i = n;
+    char tail[48];
+    int k;
+
+    while (i > 0 && n - i < 3 && ((unsigned char)head[i - 1] & 0xc0) == 0x80)
+        i--;
+    if (i > 0 && (unsigned char)head[i - 1] >= 0xc0 &&
+        pr_utf8_len((const unsigned char *)head + i - 1, n - i + 1) == 0)
+        n = i - 1;
+    k = snprintf(tail, sizeof(tail), "... [%llu bytes]",
+                 (unsigned long long)len);
+    pr_buf_append(out, head, n);
+    pr_buf_append(out, tail, (size_t)k);
+}
+
+/* A long item on its own.  Kept whole (a shell line, see keep_long), it
+ * runs from its file; otherwise, or if it could not be kept, its task is
+ * an error record that says why. */
+static struct pr_task *
+long_task(struct batcher *b, const char *head, size_t n,
+          struct pr_long_item *li)
+{
+    struct pr_buf shown = {0};
+    struct pr_item it;
+    struct pr_task *task;
+
+    long_shown(&shown, head, n, li->len);
+    it.p = shown.data;
+    it.len = shown.len;
+    task = pr_task_new_items(&it, 1);
+    if (!b->o.keep_long) {
+        refuse_long(task, li->len);
+        pr_buf_free(&shown);
+        return task;
+    }
+    /* The line is set, so that nothing builds a command of the head. */
+    task->line = shown.data;
+    task->line_len = shown.len;
+    task->long_len = li->len;
+    pr_task_set_long_fd(task, li->fd);
+    li->fd = -1;
+    if (li->err != 0) {
+        task->long_error = li->err;
+        task->long_why = li->err == UV_EINVAL
+                             ? "the line contains a NUL byte"
+                             : "cannot write the long line to a file";
+    }
+    return task;
 }
 
 /* --json: the line is a whole task, its id unused before (as in a job
  * file).  A line of nothing but white space is skipped, as JSON Lines
  * readers do. */
 static int
-json_item(struct batcher *b, const char *p, size_t len)
+json_item(struct batcher *b, const char *p, size_t len,
+          const struct pr_long_item *li)
 {
     struct pr_diag d;
     struct pr_task *task = NULL; /* set only by a parse that succeeds */
     size_t i;
 
-    for (i = 0; i < len && strchr(" \t\r\n", p[i]) != NULL && p[i]; i++)
+    if (li != NULL)
+        snprintf(d.msg, sizeof(d.msg),
+                 "%s:%llu: the line is longer than 1 MiB, the most a task "
+                 "object may be",
+                 b->o.json_name, (unsigned long long)b->lineno);
+    for (i = 0; li == NULL && i < len && strchr(" \t\r\n", p[i]) != NULL &&
+                p[i] != '\0';
+         i++)
         ;
-    if (i == len)
+    if (li == NULL && i == len)
         return 0;
-    if (pr_jobline_parse(b->o.json_name, b->lineno, p, len, &task, &d) != 0 ||
+    if (li != NULL ||
+        pr_jobline_parse(b->o.json_name, b->lineno, p, len, &task, &d) != 0 ||
         pr_idset_add(b->ids, task, &d) != 0) {
         pr_task_free(task);
         b->failed = 1;
@@ -180,33 +367,53 @@ json_item(struct batcher *b, const char *p, size_t len)
     return 0;
 }
 
-/* Takes one item (the caller has checked that the pool accepts).  Returns
- * 1 when nothing more is to be read (the sentinel, a bad --json line). */
+/* Takes one item (the caller has checked that the pool accepts); li is
+ * what the splitter kept of a long one (its file is then ours), or NULL.
+ * Returns 1 when nothing more is to be read (the sentinel, a bad --json
+ * line). */
 static int
-batcher_item(struct batcher *b, const char *p, size_t len)
+batcher_item(struct batcher *b, const char *p, size_t len,
+             struct pr_long_item *li)
 {
+    int rc = 0;
+
     b->lineno++;
     if (len == 0)
         return 0;
-    if (b->o.json_name != NULL)
-        return json_item(b, p, len);
-    if (b->o.sentinel != NULL && len == b->sentinel_len &&
-        memcmp(p, b->o.sentinel, len) == 0) {
+    if (b->o.json_name != NULL) {
+        rc = json_item(b, p, len, li);
+    } else if (li == NULL && b->o.sentinel != NULL && len == b->sentinel_len &&
+               memcmp(p, b->o.sentinel, len) == 0) {
         b->sentinel_seen = 1;
-        return 1;
-    }
-    b->nitems++;
-    if (b->o.per_task == 1) {
+        rc = 1;
+    } else if (b->o.per_task == 1) {
         struct pr_item it = {(char *)(uintptr_t)p, len};
 
-        pr_pool_put(b->pool, pr_task_new_items(&it, 1));
-        return 0;
+        b->nitems++;
+        pr_pool_put(b->pool, li != NULL ? long_task(b, p, len, li)
+                                        : pr_task_new_items(&it, 1));
+    } else {
+        struct pr_buf shown = {0};
+
+        b->nitems++;
+        if (li != NULL) {
+            long_shown(&shown, p, len, li->len);
+            if (b->pending_long == 0)
+                b->pending_long = li->len;
+            p = shown.data;
+            len = shown.len;
+        }
+        b->pending[b->npending].p = pr_xmemdup(p, len);
+        b->pending[b->npending].len = len;
+        pr_buf_free(&shown);
+        if (++b->npending == b->o.per_task)
+            put_pending(b);
     }
-    b->pending[b->npending].p = pr_xmemdup(p, len);
-    b->pending[b->npending].len = len;
-    if (++b->npending == b->o.per_task)
-        put_pending(b);
-    return 0;
+    if (li != NULL && li->fd >= 0) {
+        close(li->fd);
+        li->fd = -1;
+    }
+    return rc;
 }
 
 /* At the end of input: a last, short group, or (map mode without -r, no
@@ -216,8 +423,8 @@ batcher_item(struct batcher *b, const char *p, size_t len)
 static int
 batcher_flush(struct batcher *b, int whole)
 {
-    int want = b->npending > 0 ||
-               (whole && b->o.run_once_if_empty && b->nitems == 0);
+    int want =
+        b->npending > 0 || (whole && b->o.run_once_if_empty && b->nitems == 0);
 
     if (!want || b->failed)
         return 0;
@@ -470,8 +677,13 @@ pump(struct source_lines *s)
                 break;
             continue;
         }
-        if (batcher_item(&s->batch, item, len))
-            s->eof = 1;
+        {
+            struct pr_long_item li;
+            int is_long = pr_splitter_take_long(&s->sp, &li);
+
+            if (batcher_item(&s->batch, item, len, is_long ? &li : NULL))
+                s->eof = 1;
+        }
     }
     s->pumping = 0;
     if (s->switching)
@@ -484,7 +696,8 @@ pump(struct source_lines *s)
             finish(s, s->err);
         return;
     }
-    if (!pr_pool_accepting(s->batch.pool)) {
+    if (!pr_pool_accepting(s->batch.pool) ||
+        pr_task_long_files() >= MAX_LONG_FILES) {
         pause_reading(s);
         return;
     }
@@ -640,6 +853,11 @@ pr_source_lines_new(uv_loop_t *loop, const int *fds, int nfds,
     s->saved_flags = -1;
     batcher_init(&s->batch, o);
     pr_splitter_init(&s->sp, o->delim);
+    /* Only a shell line of its own runs whole from a file; any other long
+     * item's task is an error record, and its bytes need not be kept. */
+    s->batch.o.keep_long =
+        o->keep_long && s->batch.o.per_task == 1 && o->json_name == NULL;
+    pr_splitter_set_long(&s->sp, PR_ITEM_MAX, s->batch.o.keep_long);
     return &s->base;
 }
 
@@ -660,7 +878,7 @@ args_pump(struct source_args *a)
            pr_pool_accepting(a->batch.pool)) {
         const char *it = a->items[a->next++];
 
-        if (batcher_item(&a->batch, it, strlen(it)))
+        if (batcher_item(&a->batch, it, strlen(it), NULL))
             a->next = a->nitems;
     }
     if (a->ended || a->next < a->nitems || batcher_flush(&a->batch, 1) != 0)

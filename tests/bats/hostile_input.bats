@@ -6,6 +6,13 @@ bats_require_minimum_version 1.5.0
 setup() {
     load helpers
     cd "$BATS_TEST_TMPDIR"
+    bg_pid=
+}
+
+teardown() {
+    if [ -n "$bg_pid" ]; then
+        kill -9 "$bg_pid" 2>/dev/null || true
+    fi
 }
 
 # --- time values: one range, whatever their source -------------------------
@@ -163,4 +170,114 @@ setup() {
     [ "$(grep -c '^POOLRUN_SEQ=' <<<"$output")" -eq 1 ]
     [ "$(grep -c '^POOLRUN_SLOT=' <<<"$output")" -eq 1 ]
     [ "$(grep -c '^A=1$' <<<"$output")" -eq 1 ]
+}
+
+# --- lines too long for memory -----------------------------------------------
+
+# peak_kb: the VmHWM (kB) in the output of a task that printed poolrun's.
+peak_kb() {
+    awk '/^VmHWM:/ { print $2 }' <<<"$output"
+}
+
+@test "a 200 MB shell line runs from a temporary file, and poolrun's memory stays flat" {
+    run -0 --separate-stderr bash -c '
+        { printf "echo ran # "; head -c 200M /dev/zero | tr "\0" a
+          printf "\ngrep VmHWM /proc/\$PPID/status\n"; } | "$POOLRUN" -j1 -k'
+    [ "${lines[0]}" = ran ]
+    # Holding the line took 3 times its size; now a few MB, whatever it is.
+    [ "$(peak_kb)" -lt 65536 ]
+    [ -z "$stderr" ]
+}
+
+@test "a long shell line reaches the shell whole" {
+    { printf 'x='; head -c 5M /dev/zero | tr '\0' a; printf '; echo "${#x}"\n'; } >lines
+    run -0 --separate-stderr poolrun <lines
+    [ "$output" = 5242880 ]
+    [ -z "$stderr" ]
+}
+
+@test "a 200 MB item in map mode fails its own task with a clear record, and memory stays flat" {
+    run -1 --separate-stderr bash -c '
+        { head -c 200M /dev/zero | tr "\0" a; printf "\nlast\n"; } |
+            "$POOLRUN" -j1 -k --joblog log sh -c "grep VmHWM /proc/\$PPID/status; echo \"\$1\"" sh'
+    [ "${lines[1]}" = last ]
+    [ "$(peak_kb)" -lt 65536 ]
+    [[ ${stderr_lines[0]} == "poolrun: task 1: its item is longer than 1 MiB: argument list too long: sh -c "* ]]
+    [ "$(joblog_rows log | wc -l)" -eq 2 ]
+    [ "$(joblog_rows log | wc -c)" -lt 4096 ]
+}
+
+@test "the joblog and the results of a long line show its head and its length, not all of it" {
+    { printf 'echo ran # '; head -c 3M /dev/zero | tr '\0' a; echo; } >lines
+    run -0 --separate-stderr poolrun --joblog log --results res.jsonl <lines
+    [ "$output" = ran ]
+    [ "$(joblog_rows log | wc -c)" -lt 2048 ]
+    [[ $(joblog_rows log) == *$'\t'"echo ran # aaaa"*"a... [3145739 bytes]" ]]
+    [ "$(wc -c <res.jsonl)" -lt 4096 ]
+    [ "$(jq -r .status res.jsonl)" = ok ]
+    [[ $(jq -r .command res.jsonl) == "echo ran # aaa"*"a... [3145739 bytes]" ]]
+    [ "$(jq -r .item res.jsonl)" = "$(jq -r .command res.jsonl)" ]
+}
+
+@test "a long shell line with a NUL byte fails its own task, and the next line runs" {
+    { head -c 3M /dev/zero; printf '\necho after\n'; } >lines
+    run -1 --separate-stderr poolrun -k <lines
+    [ "$output" = after ]
+    [[ ${stderr_lines[0]} == "poolrun: task 1: the line contains a NUL byte: invalid argument: \\0\\0\\0"* ]]
+}
+
+# read_past PID BYTES: the process has read more than BYTES.
+read_past() {
+    [ "$(awk '/^rchar:/ { print $2 }' "/proc/$1/io")" -gt "$2" ]
+}
+
+@test "an endless line of NUL bytes keeps memory flat and writes nothing to disk" {
+    mkdir tmp
+    TMPDIR=$PWD/tmp "$POOLRUN" </dev/zero &
+    bg_pid=$!
+    # Until it has read 500 MB (which took 1 GB of memory).
+    wait_for 30 read_past "$bg_pid" 500000000
+    local hwm used
+    hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$bg_pid/status")
+    used=$(du -sk tmp | cut -f1)
+    kill "$bg_pid"
+    wait_status "$bg_pid" 143
+    [ "$hwm" -lt 65536 ]
+    [ "$used" -lt 1024 ]
+}
+
+@test "a long shell line that cannot be written to its temporary file (a full disk) fails its own task" {
+    { head -c 2M /dev/zero | tr '\0' a; printf '\necho after\n'; } >lines
+    # A file size limit fails the write as a full disk would (EFBIG).
+    run -1 --separate-stderr bash -c 'trap "" XFSZ; ulimit -f 1536; exec "$POOLRUN" -k' <lines
+    [ "$output" = after ]
+    [[ ${stderr_lines[0]} == "poolrun: task 1: cannot write the long line to a file: file too large: aaaa"* ]]
+}
+
+@test "--json refuses a line longer than 1 MiB after running the lines before it" {
+    { echo '{"cmd":"echo first"}'; printf '{"cmd":"echo '; head -c 2M /dev/zero | tr '\0' a; printf '"}\n{"cmd":"touch ran"}\n'; } >lines
+    run -255 --separate-stderr poolrun --json <lines
+    [ "$output" = first ]
+    [ "$stderr" = "poolrun: <stdin>:2: the line is longer than 1 MiB, the most a task object may be" ]
+    [ ! -e ran ]
+}
+
+@test "--workers fails the task of an item longer than 1 MiB and goes on" {
+    { head -c 2M /dev/zero | tr '\0' a; printf '\nb\n'; } >lines
+    run -1 --separate-stderr poolrun -j1 -k --workers 'while read -r l; do echo "got $l"; done' <lines
+    [ "$output" = "got b" ]
+    [[ ${stderr_lines[0]} == "poolrun: task 1: its item is longer than 1 MiB: argument list too long: aaaa"* ]]
+}
+
+@test "--dry-run prints a long shell line whole" {
+    { printf 'echo '; head -c 2M /dev/zero | tr '\0' a; echo; } >lines
+    run -0 --separate-stderr poolrun --dry-run <lines
+    [ "${#output}" -eq $((2 * 1024 * 1024 + 5)) ]
+    [ "$output" = "$(cat lines)" ]
+}
+
+@test "a long shell line is retried from its file" {
+    { printf 'echo try >>tries; [ "$(wc -l <tries)" -eq 2 ] # '; head -c 2M /dev/zero | tr '\0' a; echo; } >lines
+    run -0 --separate-stderr poolrun --retries 1 <lines
+    [ "$(wc -l <tries)" -eq 2 ]
 }

@@ -19,8 +19,10 @@ many_ids(struct pr_buf *b, unsigned n, const char *last_id)
 
     pr_buf_append(b, "{\"tasks\": [\n", 12);
     for (i = 0; i < n; i++) {
-        int k = snprintf(line, sizeof(line), "  {\"id\": \"t%u\", \"cmd\": "
-                                             "\"true\"},\n", i);
+        int k = snprintf(line, sizeof(line),
+                         "  {\"id\": \"t%u\", \"cmd\": "
+                         "\"true\"},\n",
+                         i);
 
         pr_buf_append(b, line, (size_t)k);
     }
@@ -40,8 +42,7 @@ jobfile_twenty_thousand_ids_load_in_linear_time(void)
 
     many_ids(&b, 20000, "last");
     pr_jobfile_init(&jf);
-    ASSERT_EQ(pr_jobfile_load_mem(&jf, "ids.json", b.data, b.len, NULL, &d),
-              0);
+    ASSERT_EQ(pr_jobfile_load_mem(&jf, "ids.json", b.data, b.len, NULL, &d), 0);
     ASSERT_EQ(pr_jobfile_check_ids(&jf, &d), 0);
     cpu = (double)(clock() - t0) / CLOCKS_PER_SEC;
     ASSERT_EQ(jf.ntasks, 20001);
@@ -68,8 +69,7 @@ jobfile_id_used_twice_names_both_places(void)
 
     many_ids(&b, 1000, "t7");
     pr_jobfile_init(&jf);
-    ASSERT_EQ(pr_jobfile_load_mem(&jf, "ids.json", b.data, b.len, NULL, &d),
-              0);
+    ASSERT_EQ(pr_jobfile_load_mem(&jf, "ids.json", b.data, b.len, NULL, &d), 0);
     ASSERT_EQ(pr_jobfile_check_ids(&jf, &d), -1);
     ASSERT_MEM_EQ(d.msg, strlen(d.msg), want);
     pr_jobfile_free(&jf);
@@ -111,7 +111,8 @@ idset_many_ids_all_distinct_are_accepted(void)
         char line[64];
         struct pr_task *t = NULL;
         struct pr_diag d;
-        int n = snprintf(line, sizeof(line), "{\"id\":\"%u\",\"cmd\":\"x\"}", i);
+        int n =
+            snprintf(line, sizeof(line), "{\"id\":\"%u\",\"cmd\":\"x\"}", i);
 
         ASSERT_EQ(pr_jobline_parse("<stdin>", i + 1, line, (size_t)n, &t, &d),
                   0);
@@ -139,8 +140,8 @@ jobfile_env_setting_poolrun_seq_is_refused(void)
 {
     struct pr_jobfile jf;
     struct pr_diag d;
-    const char *text =
-        "{\"tasks\":[{\"cmd\":\"env\",\"env\":{\"A\":\"1\",\"POOLRUN_SLOT\":null}}]}";
+    const char *text = "{\"tasks\":[{\"cmd\":\"env\",\"env\":{\"A\":\"1\","
+                       "\"POOLRUN_SLOT\":null}}]}";
 
     pr_jobfile_init(&jf);
     ASSERT_EQ(pr_jobfile_load_mem(&jf, "e.json", text, strlen(text), NULL, &d),
