@@ -859,7 +859,12 @@ load_doc(struct pr_jobfile *jf, struct doc *doc, const cJSON *root)
         rc = make_task(doc, t, path, &defaults, def_priority, &task);
         if (rc != 0)
             goto out;
-        jf->tasks = pr_xrealloc(jf->tasks, (jf->ntasks + 1) * sizeof(*jf->tasks));
+        if (jf->ntasks == jf->cap) {
+            /* Doubling: a realloc per task copies quadratically where
+             * realloc cannot grow in place. */
+            jf->cap = jf->cap ? jf->cap * 2 : 64;
+            jf->tasks = pr_xrealloc(jf->tasks, jf->cap * sizeof(*jf->tasks));
+        }
         jf->tasks[jf->ntasks++] = task;
     }
     if (jf->jobs < 0)
@@ -985,6 +990,7 @@ pr_jobfile_free(struct pr_jobfile *jf)
     free(jf->tasks);
     jf->tasks = NULL;
     jf->ntasks = 0;
+    jf->cap = 0;
 }
 
 int

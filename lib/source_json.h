@@ -25,6 +25,7 @@ struct pr_diag {
 struct pr_jobfile {
     struct pr_task **tasks;
     size_t ntasks;
+    size_t cap;
     long jobs; /* the first file's "jobs", or -1 */
 };
 
