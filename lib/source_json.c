@@ -24,6 +24,7 @@
 #define MAX_JOBS 100000
 #define MAX_RETRIES 1000
 #define MAX_PRIORITY 1000000000.0
+#define MAX_LINEAR_KEYS 8
 
 /* Where each value starts, by path. */
 struct place {
@@ -207,6 +208,92 @@ free_places(struct doc *doc)
     doc->have_newlines = 0;
 }
 
+/* An open-addressing hash set of strings (task ids, each with the place
+ * it was first used; an object's keys); it never shrinks. */
+struct pr_idset {
+    struct id_entry {
+        char *id; /* NULL: an empty bucket */
+        char *at; /* or NULL */
+    } *v;
+    size_t n;
+    size_t cap; /* a power of two */
+};
+
+static uint64_t
+hash_str(const char *s)
+{
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+    while (*s != '\0') {
+        h ^= (unsigned char)*s++;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The bucket of id, or the empty one where it would go. */
+static struct id_entry *
+idset_slot(const struct pr_idset *set, const char *id)
+{
+    size_t i = (size_t)hash_str(id) & (set->cap - 1);
+
+    while (set->v[i].id != NULL && strcmp(set->v[i].id, id) != 0)
+        i = (i + 1) & (set->cap - 1);
+    return &set->v[i];
+}
+
+struct pr_idset *
+pr_idset_new(void)
+{
+    struct pr_idset *set = pr_xcalloc(1, sizeof(*set));
+
+    set->cap = 64;
+    set->v = pr_xcalloc(set->cap, sizeof(*set->v));
+    return set;
+}
+
+void
+pr_idset_free(struct pr_idset *set)
+{
+    size_t i;
+
+    if (set == NULL)
+        return;
+    for (i = 0; i < set->cap; i++) {
+        free(set->v[i].id);
+        free(set->v[i].at);
+    }
+    free(set->v);
+    free(set);
+}
+
+/* Adds key (and at, if not NULL).  Returns NULL, or the entry of the same
+ * key already there (and adds nothing). */
+static const struct id_entry *
+idset_insert(struct pr_idset *set, const char *key, const char *at)
+{
+    struct id_entry *e;
+
+    if (2 * (set->n + 1) > set->cap) {
+        struct pr_idset bigger = {NULL, set->n, set->cap * 2};
+        size_t i;
+
+        bigger.v = pr_xcalloc(bigger.cap, sizeof(*bigger.v));
+        for (i = 0; i < set->cap; i++)
+            if (set->v[i].id != NULL)
+                *idset_slot(&bigger, set->v[i].id) = set->v[i];
+        free(set->v);
+        *set = bigger;
+    }
+    e = idset_slot(set, key);
+    if (e->id != NULL)
+        return e;
+    e->id = pr_xstrdup(key);
+    e->at = at != NULL ? pr_xstrdup(at) : NULL;
+    set->n++;
+    return NULL;
+}
+
 /* The second pass.  The text is known to be well-formed JSON. */
 struct scan {
     struct doc *doc;
@@ -340,7 +427,8 @@ static int
 scan_object(struct scan *sc)
 {
     struct pr_buf *keys = NULL; /* this object's keys, for duplicates */
-    size_t nkeys = 0;
+    size_t nkeys = 0, cap = 0;
+    struct pr_idset *seen = NULL; /* the same, past a few */
     size_t base = sc->path.len;
     int rc = 0;
 
@@ -349,15 +437,31 @@ scan_object(struct scan *sc)
     while (rc == 0 && sc->doc->text[sc->i] != '}') {
         struct pr_buf key = {0};
         size_t at = sc->i;
+        int dup = 0;
         size_t k;
 
         rc = scan_string(sc, &key);
         pr_buf_append(&key, "", 1);
-        for (k = 0; rc == 0 && k < nkeys; k++)
-            if (strcmp(keys[k].data, key.data) == 0)
-                rc = fail_at(sc->doc, at, sc->path.data,
-                             "duplicate key \"%s\"", key.data);
-        keys = pr_xrealloc(keys, (nkeys + 1) * sizeof(*keys));
+        if (rc == 0 && seen != NULL) {
+            dup = idset_insert(seen, key.data, NULL) != NULL;
+        } else if (rc == 0) {
+            for (k = 0; k < nkeys && !dup; k++)
+                dup = strcmp(keys[k].data, key.data) == 0;
+            /* A search per key is quadratic in an object's keys. */
+            if (nkeys == MAX_LINEAR_KEYS) {
+                seen = pr_idset_new();
+                for (k = 0; k < nkeys; k++)
+                    idset_insert(seen, keys[k].data, NULL);
+                idset_insert(seen, key.data, NULL);
+            }
+        }
+        if (dup)
+            rc = fail_at(sc->doc, at, sc->path.data, "duplicate key \"%s\"",
+                         key.data);
+        if (nkeys == cap) {
+            cap = cap ? cap * 2 : 8;
+            keys = pr_xrealloc(keys, cap * sizeof(*keys));
+        }
         keys[nkeys++] = key;
         if (rc != 0)
             break;
@@ -377,6 +481,7 @@ scan_object(struct scan *sc)
     while (nkeys > 0)
         pr_buf_free(&keys[--nkeys]);
     free(keys);
+    pr_idset_free(seen);
     return rc;
 }
 
@@ -1018,96 +1123,22 @@ pr_jobline_parse(const char *name, uint64_t lineno, const char *p, size_t len,
     return rc;
 }
 
-/* An open-addressing hash set of ids, each with the place it was first
- * used; it never shrinks. */
-struct pr_idset {
-    struct id_entry {
-        char *id; /* NULL: an empty bucket */
-        char *at;
-    } *v;
-    size_t n;
-    size_t cap; /* a power of two */
-};
-
-static uint64_t
-hash_str(const char *s)
-{
-    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
-
-    while (*s != '\0') {
-        h ^= (unsigned char)*s++;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-/* The bucket of id, or the empty one where it would go. */
-static struct id_entry *
-idset_slot(const struct pr_idset *set, const char *id)
-{
-    size_t i = (size_t)hash_str(id) & (set->cap - 1);
-
-    while (set->v[i].id != NULL && strcmp(set->v[i].id, id) != 0)
-        i = (i + 1) & (set->cap - 1);
-    return &set->v[i];
-}
-
-struct pr_idset *
-pr_idset_new(void)
-{
-    struct pr_idset *set = pr_xcalloc(1, sizeof(*set));
-
-    set->cap = 64;
-    set->v = pr_xcalloc(set->cap, sizeof(*set->v));
-    return set;
-}
-
-void
-pr_idset_free(struct pr_idset *set)
-{
-    size_t i;
-
-    if (set == NULL)
-        return;
-    for (i = 0; i < set->cap; i++) {
-        free(set->v[i].id);
-        free(set->v[i].at);
-    }
-    free(set->v);
-    free(set);
-}
-
 int
 pr_idset_add(struct pr_idset *set, const struct pr_task *task,
              struct pr_diag *d)
 {
     const struct pr_task_spec *spec = task->spec;
-    struct id_entry *e;
+    const struct id_entry *first;
 
     if (spec == NULL || spec->id == NULL)
         return 0;
-    if (2 * (set->n + 1) > set->cap) {
-        struct pr_idset bigger = {NULL, set->n, set->cap * 2};
-        size_t i;
-
-        bigger.v = pr_xcalloc(bigger.cap, sizeof(*bigger.v));
-        for (i = 0; i < set->cap; i++)
-            if (set->v[i].id != NULL)
-                *idset_slot(&bigger, set->v[i].id) = set->v[i];
-        free(set->v);
-        *set = bigger;
-    }
-    e = idset_slot(set, spec->id);
-    if (e->id != NULL) {
-        snprintf(d->msg, sizeof(d->msg),
-                 "%s: task id \"%s\" is used twice (first at %s)",
-                 spec->id_at ? spec->id_at : "?", spec->id, e->at);
-        return -1;
-    }
-    e->id = pr_xstrdup(spec->id);
-    e->at = pr_xstrdup(spec->id_at ? spec->id_at : "?");
-    set->n++;
-    return 0;
+    first = idset_insert(set, spec->id, spec->id_at ? spec->id_at : "?");
+    if (first == NULL)
+        return 0;
+    snprintf(d->msg, sizeof(d->msg),
+             "%s: task id \"%s\" is used twice (first at %s)",
+             spec->id_at ? spec->id_at : "?", spec->id, first->at);
+    return -1;
 }
 
 /* The source: the loaded tasks, put while the pool takes them. */

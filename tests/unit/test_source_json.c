@@ -10,6 +10,12 @@
 
 int pr_test_failed;
 
+static void
+append_str(struct pr_buf *b, const char *s)
+{
+    pr_buf_append(b, s, strlen(s));
+}
+
 /* A job file of n tasks with ids, one task a line. */
 static void
 many_ids(struct pr_buf *b, unsigned n, const char *last_id)
@@ -53,6 +59,35 @@ jobfile_twenty_thousand_ids_load_in_linear_time(void)
     /* The last task's id, on line 20002 (column 10), is placed right. */
     ASSERT_MEM_EQ(jf.tasks[20000]->spec->id_at,
                   strlen(jf.tasks[20000]->spec->id_at), "ids.json:20002:10");
+    pr_jobfile_free(&jf);
+    pr_buf_free(&b);
+}
+
+static void
+jobfile_object_of_many_keys_finds_a_duplicate_fast(void)
+{
+    struct pr_buf b = {0};
+    struct pr_jobfile jf;
+    struct pr_diag d;
+    char key[64];
+    unsigned i;
+    clock_t t0 = clock();
+    double cpu;
+
+    append_str(&b, "{\"tasks\":[{\"cmd\":\"true\",\"env\":{");
+    for (i = 0; i < 50000; i++) {
+        int k = snprintf(key, sizeof(key), "\"V%u\":\"x\",", i);
+
+        pr_buf_append(&b, key, (size_t)k);
+    }
+    append_str(&b, "\"V7\":\"y\"}}]}");
+    pr_jobfile_init(&jf);
+    ASSERT_EQ(pr_jobfile_load_mem(&jf, "env.json", b.data, b.len, NULL, &d),
+              -1);
+    cpu = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    ASSERT_TRUE(strstr(d.msg, ": tasks[0].env: duplicate key \"V7\"") != NULL);
+    /* A search per key took 5 s of CPU here. */
+    ASSERT_TRUE(cpu <= 2.0);
     pr_jobfile_free(&jf);
     pr_buf_free(&b);
 }
@@ -158,6 +193,7 @@ main(void)
     static const struct pr_test_case cases[] = {
         TEST_CASE(jobfile_twenty_thousand_ids_load_in_linear_time),
         TEST_CASE(jobfile_id_used_twice_names_both_places),
+        TEST_CASE(jobfile_object_of_many_keys_finds_a_duplicate_fast),
         TEST_CASE(idset_across_lines_refuses_the_second),
         TEST_CASE(idset_many_ids_all_distinct_are_accepted),
         TEST_CASE(jobline_error_names_its_line),
