@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -313,6 +314,24 @@ finish_stdout(void)
     return EXIT_OK;
 }
 
+/* An input's error in words: libuv's, but "is a directory" as a shell
+ * would say it. */
+static const char *
+input_err_text(int err)
+{
+    return err == UV_EISDIR ? "is a directory" : err_text(err);
+}
+
+/* The name of input i in messages: "stdin", or "-a FILE". */
+static void
+input_name(const struct pr_config *cfg, int i, char *out, size_t outlen)
+{
+    if (cfg->narg_files == 0)
+        snprintf(out, outlen, "stdin");
+    else
+        snprintf(out, outlen, "-a %s", cfg->arg_files[i]);
+}
+
 /* With fd 0, 1 or 2 closed, the next file we open would take its place
  * (the event loop's own descriptor, say).  Fill the gaps with /dev/null:
  * read-only, so that writing to a closed stdout still fails (EBADF). */
@@ -334,7 +353,8 @@ fill_stdio(void)
  * opened here, so that a missing one stops poolrun before anything runs.
  * Returns NULL after printing why. */
 static struct pr_source *
-make_source(uv_loop_t *loop, const struct pr_config *cfg, unsigned *jobs)
+make_source(uv_loop_t *loop, const struct pr_config *cfg, unsigned *jobs,
+            int *lines)
 {
     struct pr_source_lines_options o;
     struct pr_source *src;
@@ -366,8 +386,10 @@ make_source(uv_loop_t *loop, const struct pr_config *cfg, unsigned *jobs)
     o.per_task = cfg->per_task;
     o.sentinel = cfg->sentinel;
     o.run_once_if_empty = cfg->ncommand > 0 && !cfg->no_run_if_empty;
+    o.keep_long = cfg->ncommand == 0 && cfg->pool.workers == NULL;
     if (cfg->have_args)
         return pr_source_args_new(cfg->args, cfg->nargs, &o);
+    *lines = 1;
     if (cfg->narg_files == 0) {
         int zero = 0;
 
@@ -378,11 +400,20 @@ make_source(uv_loop_t *loop, const struct pr_config *cfg, unsigned *jobs)
         return NULL;
     for (i = 0; i < cfg->narg_files; i++) {
         const char *path = cfg->arg_files[i];
+        struct stat st;
+        int err = 0;
 
         fds[i] = strcmp(path, "-") == 0 ? dup(0)
                                         : open(path, O_RDONLY | O_CLOEXEC);
-        if (fds[i] < 0) {
-            fprintf(stderr, "poolrun: -a %s: %s\n", path, strerror(errno));
+        if (fds[i] < 0)
+            err = -errno;
+        else if (fstat(fds[i], &st) == 0 && S_ISDIR(st.st_mode))
+            err = UV_EISDIR; /* refused now, not after the files before it */
+        if (err != 0) {
+            fprintf(stderr, "poolrun: -a %s: %s\n", path,
+                    err == UV_EISDIR ? input_err_text(err) : strerror(-err));
+            if (fds[i] >= 0)
+                close(fds[i]);
             while (i-- > 0)
                 close(fds[i]);
             free(fds);
@@ -479,6 +510,7 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
     struct pr_seqset done = {0};
     const char *which = NULL;
     uv_loop_t loop;
+    int lines = 0;
     int rc;
 
     memset(&to, 0, sizeof(to));
@@ -495,7 +527,7 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
         pr_template_free(command);
         return EXIT_OWN_ERROR;
     }
-    src = make_source(&loop, cfg, &cfg->pool.jobs);
+    src = make_source(&loop, cfg, &cfg->pool.jobs, &lines);
     if (src == NULL) {
         uv_loop_close(&loop);
         pr_template_free(command);
@@ -528,11 +560,22 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
         return EXIT_OWN_ERROR;
     }
     pr_pool_run(pool, src, res);
+    if (lines && res->input_error != 0 && res->input_msg[0] == '\0' &&
+        pr_source_lines_failed_input(src) >= 0) {
+        char name[256];
+
+        input_name(cfg, pr_source_lines_failed_input(src), name,
+                   sizeof(name));
+        snprintf(res->input_msg, sizeof(res->input_msg), "%s: %s", name,
+                 input_err_text(res->input_error));
+    }
+    /* The handles live in the pool's and the source's memory: the loop
+     * lets go of them (and checks that every one was closed) first. */
+    rc = uv_loop_close(&loop);
     src->ops->free(src);
     pr_pool_free(pool);
     pr_seqset_free(&done);
     pr_template_free(command);
-    rc = uv_loop_close(&loop);
     if (rc != 0) {
         fprintf(stderr, "poolrun: internal error: handles left open at exit\n");
         return EXIT_OWN_ERROR;

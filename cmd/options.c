@@ -149,6 +149,15 @@ fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
+/* Every time option has the one range of pr_seconds_valid. */
+static int
+bad_seconds(const char *name, const char *v, char *err, size_t errlen)
+{
+    return fail(err, errlen,
+                "%s: '%s' is not a number of seconds (0 to " PR_SECONDS_MAX_TEXT
+                ")", name, v);
+}
+
 /* -d: one byte, or one of the escapes \n, \t, \0 and \\. */
 static int
 parse_delim(const char *name, const char *v, char *out, char *err,
@@ -300,8 +309,8 @@ parse_retry_delay(const char *name, const char *v, struct pr_retry_policy *r,
         (x != NULL && (pr_parse_seconds(x + 1, &r->factor) != 0 ||
                        r->factor < 1 || r->factor > 1000)))
         return fail(err, errlen,
-                    "%s: '%s' is not SECS or SECSxFACTOR (factor 1 to 1000)",
-                    name, v);
+                    "%s: '%s' is not SECS or SECSxFACTOR (SECS 0 to "
+                    PR_SECONDS_MAX_TEXT ", FACTOR 1 to 1000)", name, v);
     return 0;
 }
 
@@ -405,13 +414,13 @@ apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
         return parse_size(name, v, &p->output.buffer_size, err, errlen);
     case OPT_KILL_AFTER:
         if (pr_parse_seconds(v, &p->kill_after) != 0)
-            return fail(err, errlen, "%s: '%s' is not a number of seconds",
-                        name, v);
+            return bad_seconds(name, v, err, errlen);
         return 0;
     case OPT_TIMEOUT:
         if (pr_parse_seconds(v, &p->timeout) != 0 || p->timeout <= 0)
             return fail(err, errlen,
-                        "%s: '%s' is not a number of seconds above 0", name, v);
+                        "%s: '%s' is not a number of seconds above 0 (at most "
+                        PR_SECONDS_MAX_TEXT ")", name, v);
         return 0;
     case OPT_RETRIES:
         if (pr_parse_long(v, 0, 1000000, &n) != 0)
@@ -473,8 +482,7 @@ apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
         return 0;
     case OPT_DELAY:
         if (pr_parse_seconds(v, &p->delay) != 0)
-            return fail(err, errlen, "%s: '%s' is not a number of seconds",
-                        name, v);
+            return bad_seconds(name, v, err, errlen);
         return 0;
     case OPT_MEMFREE: {
         size_t size;
@@ -520,8 +528,7 @@ apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
         return 0;
     case OPT_GRACE:
         if (pr_parse_seconds(v, &cfg->workers.grace) != 0)
-            return fail(err, errlen, "%s: '%s' is not a number of seconds",
-                        name, v);
+            return bad_seconds(name, v, err, errlen);
         return 0;
     case OPT_MAX_TASKS:
         if (pr_parse_long(v, 1, 1000000000, &n) != 0)
@@ -803,6 +810,7 @@ pr_options_usage(void)
         "      --order ORDER     fifo (default), lifo or priority\n"
         "      --timeout SECS    end a task after SECS (fractions allowed): SIGTERM\n"
         "                        to its process group, SIGKILL after --kill-after\n"
+        "                        (every SECS here: 0 to 1000000000)\n"
         "      --kill-after SECS grace between SIGTERM and SIGKILL (default 2)\n"
         "      --retries N       run a failed or timed-out task up to N more times\n"
         "      --retry-on LIST   retry only on these: exit codes, timeout, signal\n"

@@ -1347,7 +1347,8 @@ retry(struct pr_pool *pool, struct pr_task *task)
     for (i = 1; i < task->attempt; i++)
         wait *= r->factor;
     uv_update_time(pool->loop); /* the wait starts now, not at loop turn */
-    task->retry_at = uv_now(pool->loop) + (uint64_t)(wait * 1000 + 0.5);
+    /* The factor may grow the wait past any range: the conversion clamps. */
+    task->retry_at = uv_now(pool->loop) + pr_seconds_to_ms(wait);
     pos = &pool->retry_list;
     while (pos->prev != &pool->retry_list &&
            PR_CONTAINER_OF(pos->prev, struct pr_task, node)->retry_at >

@@ -21,6 +21,9 @@
 
 /* Linux refuses one argument of 128 KiB or more (MAX_ARG_STRLEN). */
 #define MAX_ARG_LEN (128 * 1024 - 1)
+/* A long line is copied to its script (or printed, with --dry-run) from
+ * its file this much at a time. */
+#define SCRIPT_CHUNK ((size_t)64 * 1024)
 
 struct spawn_run {
     const struct pr_spawn_ctx *ctx;
@@ -241,7 +244,34 @@ on_pipe_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
         pr_proc_end_pipes_closed(&run->end);
 }
 
-/* Writes the long line to a private file for the shell to read. */
+/* Copies the n bytes of the file `from` (from its start) to fd. */
+static int
+copy_file(int fd, int from, uint64_t n)
+{
+    char *buf = pr_xmalloc(SCRIPT_CHUNK);
+    uint64_t off = 0;
+    int rc = 0;
+
+    while (rc == 0 && off < n) {
+        size_t want = n - off < SCRIPT_CHUNK ? (size_t)(n - off) : SCRIPT_CHUNK;
+        ssize_t r = pread(from, buf, want, (off_t)off);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            /* The file is ours and holds n bytes: short is an I/O error. */
+            rc = r < 0 ? -errno : UV_EIO;
+            break;
+        }
+        rc = pr_write_all(fd, buf, (size_t)r);
+        off += (uint64_t)r;
+    }
+    free(buf);
+    return rc;
+}
+
+/* Writes the long line to a private file for the shell to read: from
+ * memory, or from the file a line too long for memory arrived in. */
 static int
 write_script(const struct pr_task *task)
 {
@@ -251,7 +281,9 @@ write_script(const struct pr_task *task)
     if (fd < 0)
         return fd;
     rc = pr_write_all(fd, script_prologue, sizeof(script_prologue) - 1);
-    if (rc == 0)
+    if (rc == 0 && task->long_fd >= 0)
+        rc = copy_file(fd, task->long_fd, task->long_len);
+    else if (rc == 0)
         rc = pr_write_all(fd, task->line, task->line_len);
     if (rc != 0) {
         close(fd);
@@ -555,6 +587,9 @@ spawn(struct spawn_run *run)
 
     if (task->error != 0)
         return task->error; /* the command could not even be built */
+    rc = pr_task_runnable(task);
+    if (rc != 0)
+        return rc;
     if (task->spec != NULL && task->spec->cwd != NULL) {
         rc = check_cwd(task);
         if (rc != 0)
@@ -570,7 +605,7 @@ spawn(struct spawn_run *run)
             return UV_EINVAL;
         }
         args[0] = ctx->shell;
-        if (task->line_len > MAX_ARG_LEN) {
+        if (task->long_fd >= 0 || task->line_len > MAX_ARG_LEN) {
             script_fd = write_script(task);
             if (script_fd < 0) {
                 task->error_what = "cannot write the long line to a file";
@@ -700,8 +735,7 @@ pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
         run->deadline.data = run;
         run->has_deadline = 1;
         run->open_handles++;
-        uv_timer_start(&run->deadline, on_deadline,
-                       (uint64_t)(limit * 1000 + 0.5), 0);
+        uv_timer_start(&run->deadline, on_deadline, pr_seconds_to_ms(limit), 0);
     }
     for (i = 0; i < 2; i++)
         uv_read_start((uv_stream_t *)&run->pipes[i], on_pipe_alloc,
@@ -747,6 +781,30 @@ on_dry_closed(uv_handle_t *handle)
     pr__pool_task_ended(pool, task);
 }
 
+/* A line too long for memory is printed from its file, a chunk at a
+ * time. */
+static void
+dry_print_long(struct pr_pool *pool, struct pr_task *task)
+{
+    char *buf = pr_xmalloc(SCRIPT_CHUNK);
+    uint64_t off = 0;
+
+    while (off < task->long_len) {
+        ssize_t r = pread(task->long_fd, buf, SCRIPT_CHUNK, (off_t)off);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            task->error = r < 0 ? -errno : UV_EIO;
+            task->error_what = "cannot read the long line back";
+            break;
+        }
+        pr__pool_task_output(pool, task, 1, buf, (size_t)r);
+        off += (uint64_t)r;
+    }
+    free(buf);
+}
+
 static void
 on_dry_timer(uv_timer_t *timer)
 {
@@ -755,8 +813,14 @@ on_dry_timer(uv_timer_t *timer)
 
     task->start_ns = uv_hrtime();
     task->start_wall = pr_wall_time();
-    pr__pool_task_output(dry->ctx->pool, task, 1, task->line, task->line_len);
-    pr__pool_task_output(dry->ctx->pool, task, 1, "\n", 1);
+    if (pr_task_runnable(task) == 0) {
+        if (task->long_fd >= 0)
+            dry_print_long(dry->ctx->pool, task);
+        else
+            pr__pool_task_output(dry->ctx->pool, task, 1, task->line,
+                                 task->line_len);
+        pr__pool_task_output(dry->ctx->pool, task, 1, "\n", 1);
+    }
     uv_close((uv_handle_t *)timer, on_dry_closed);
 }
 

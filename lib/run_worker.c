@@ -268,7 +268,7 @@ arm_timeout(struct worker *w)
         uv_timer_stop(&w->timer);
         return;
     }
-    limit_ms = (uint64_t)(limit * 1000 + 0.5);
+    limit_ms = pr_seconds_to_ms(limit);
     elapsed_ms = (uv_hrtime() - oldest->start_ns) / 1000000;
     uv_timer_start(&w->timer, on_worker_timer,
                    elapsed_ms < limit_ms ? limit_ms - elapsed_ms : 0, 0);
@@ -279,9 +279,10 @@ send_task(struct worker *w, struct pr_task *task)
 {
     task->start_ns = uv_hrtime();
     task->start_wall = pr_wall_time();
-    if (encode_task(w, task) != 0) {
+    if (pr_task_runnable(task) != 0 || encode_task(w, task) != 0) {
         /* Ends later, never inside the pool's call. */
-        task->error = UV_EINVAL;
+        if (task->error == 0)
+            task->error = UV_EINVAL;
         pr_list_insert_before(&w->ws->failed, &task->run_node);
         uv_timer_start(&w->ws->defer, on_defer, 0, 0);
         return;

@@ -24,6 +24,7 @@
 #define MAX_JOBS 100000
 #define MAX_RETRIES 1000
 #define MAX_PRIORITY 1000000000.0
+#define MAX_LINEAR_KEYS 8
 
 /* Where each value starts, by path. */
 struct place {
@@ -31,32 +32,60 @@ struct place {
     size_t offset;
 };
 
+/* The places are looked up by path once the second pass is over, once per
+ * task at least (its id's place): sorted then, they are found by binary
+ * search, and so are the lines by the offsets of the newlines.  A job file
+ * of 20,000 ids once took 7 s in linear searches. */
 struct doc {
     const char *name;  /* for messages */
     const char *text;
     size_t len;
+    uint64_t first_line; /* the line text starts on (a JSON Lines line) */
     struct place *places;
     size_t nplaces;
     size_t cap;
+    int sorted;        /* places are sorted by path */
+    size_t *newlines;  /* offsets of the newlines in text, once needed */
+    size_t nnewlines;
+    int have_newlines;
     const char *dir;   /* the file's folder, for cwd; NULL: as given */
     struct pr_diag *d;
 };
 
 static void
-line_col(const char *text, size_t offset, unsigned *line, unsigned *col)
+line_col(struct doc *doc, size_t offset, unsigned long long *line,
+         unsigned long long *col)
 {
-    size_t i;
+    size_t lo = 0, hi;
 
-    *line = 1;
-    *col = 1;
-    for (i = 0; i < offset; i++) {
-        if (text[i] == '\n') {
-            (*line)++;
-            *col = 1;
-        } else {
-            (*col)++;
+    if (!doc->have_newlines) {
+        const char *p = doc->text;
+        const char *end = doc->text + doc->len;
+        size_t cap = 0;
+
+        while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+            if (doc->nnewlines == cap) {
+                cap = cap ? cap * 2 : 64;
+                doc->newlines =
+                    pr_xrealloc(doc->newlines, cap * sizeof(*doc->newlines));
+            }
+            doc->newlines[doc->nnewlines++] = (size_t)(p - doc->text);
+            p++;
         }
+        doc->have_newlines = 1;
     }
+    /* lo = how many newlines come before offset. */
+    hi = doc->nnewlines;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (doc->newlines[mid] < offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *line = doc->first_line + lo;
+    *col = offset - (lo > 0 ? doc->newlines[lo - 1] + 1 : 0) + 1;
 }
 
 /* name:line:col: what: why (at a byte offset). */
@@ -67,13 +96,13 @@ static int
 fail_at(struct doc *doc, size_t offset, const char *what, const char *fmt,
         ...)
 {
-    unsigned line, col;
+    unsigned long long line, col;
     int n;
     va_list ap;
 
-    line_col(doc->text, offset, &line, &col);
-    n = snprintf(doc->d->msg, sizeof(doc->d->msg), "%s:%u:%u: ", doc->name,
-                 line, col);
+    line_col(doc, offset, &line, &col);
+    n = snprintf(doc->d->msg, sizeof(doc->d->msg), "%s:%llu:%llu: ",
+                 doc->name, line, col);
     if (what != NULL && *what != '\0' && n >= 0 &&
         (size_t)n < sizeof(doc->d->msg))
         n += snprintf(doc->d->msg + n, sizeof(doc->d->msg) - (size_t)n,
@@ -85,14 +114,39 @@ fail_at(struct doc *doc, size_t offset, const char *what, const char *fmt,
     return -1;
 }
 
-static size_t
-place_of(const struct doc *doc, const char *path)
+static int
+cmp_place(const void *a, const void *b)
 {
-    size_t i;
+    const struct place *x = a;
+    const struct place *y = b;
+    int c = strcmp(x->path, y->path);
 
-    for (i = 0; i < doc->nplaces; i++)
-        if (strcmp(doc->places[i].path, path) == 0)
-            return doc->places[i].offset;
+    if (c != 0)
+        return c;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Where the value at path starts (the first, should a key with a dot in
+ * it make two paths alike); 0 if none does. */
+static size_t
+place_of(struct doc *doc, const char *path)
+{
+    size_t lo = 0, hi = doc->nplaces;
+
+    if (!doc->sorted) {
+        qsort(doc->places, doc->nplaces, sizeof(*doc->places), cmp_place);
+        doc->sorted = 1;
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (strcmp(doc->places[mid].path, path) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < doc->nplaces && strcmp(doc->places[lo].path, path) == 0)
+        return doc->places[lo].offset;
     return 0;
 }
 
@@ -114,19 +168,20 @@ fail_path(struct doc *doc, const char *path, const char *fmt, ...)
 
 /* "name:line:column" of the value at path, in a new string. */
 static char *
-place_text(const struct doc *doc, const char *path)
+place_text(struct doc *doc, const char *path)
 {
-    unsigned line, col;
+    unsigned long long line, col;
     char buf[1024];
 
-    line_col(doc->text, place_of(doc, path), &line, &col);
-    snprintf(buf, sizeof(buf), "%s:%u:%u", doc->name, line, col);
+    line_col(doc, place_of(doc, path), &line, &col);
+    snprintf(buf, sizeof(buf), "%s:%llu:%llu", doc->name, line, col);
     return pr_xstrdup(buf);
 }
 
 static void
 add_place(struct doc *doc, const struct pr_buf *path, size_t offset)
 {
+    doc->sorted = 0;
     if (doc->nplaces == doc->cap) {
         doc->cap = doc->cap ? doc->cap * 2 : 64;
         doc->places = pr_xrealloc(doc->places, doc->cap * sizeof(*doc->places));
@@ -147,6 +202,96 @@ free_places(struct doc *doc)
     free(doc->places);
     doc->places = NULL;
     doc->nplaces = doc->cap = 0;
+    free(doc->newlines);
+    doc->newlines = NULL;
+    doc->nnewlines = 0;
+    doc->have_newlines = 0;
+}
+
+/* An open-addressing hash set of strings (task ids, each with the place
+ * it was first used; an object's keys); it never shrinks. */
+struct pr_idset {
+    struct id_entry {
+        char *id; /* NULL: an empty bucket */
+        char *at; /* or NULL */
+    } *v;
+    size_t n;
+    size_t cap; /* a power of two */
+};
+
+static uint64_t
+hash_str(const char *s)
+{
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+    while (*s != '\0') {
+        h ^= (unsigned char)*s++;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The bucket of id, or the empty one where it would go. */
+static struct id_entry *
+idset_slot(const struct pr_idset *set, const char *id)
+{
+    size_t i = (size_t)hash_str(id) & (set->cap - 1);
+
+    while (set->v[i].id != NULL && strcmp(set->v[i].id, id) != 0)
+        i = (i + 1) & (set->cap - 1);
+    return &set->v[i];
+}
+
+struct pr_idset *
+pr_idset_new(void)
+{
+    struct pr_idset *set = pr_xcalloc(1, sizeof(*set));
+
+    set->cap = 64;
+    set->v = pr_xcalloc(set->cap, sizeof(*set->v));
+    return set;
+}
+
+void
+pr_idset_free(struct pr_idset *set)
+{
+    size_t i;
+
+    if (set == NULL)
+        return;
+    for (i = 0; i < set->cap; i++) {
+        free(set->v[i].id);
+        free(set->v[i].at);
+    }
+    free(set->v);
+    free(set);
+}
+
+/* Adds key (and at, if not NULL).  Returns NULL, or the entry of the same
+ * key already there (and adds nothing). */
+static const struct id_entry *
+idset_insert(struct pr_idset *set, const char *key, const char *at)
+{
+    struct id_entry *e;
+
+    if (2 * (set->n + 1) > set->cap) {
+        struct pr_idset bigger = {NULL, set->n, set->cap * 2};
+        size_t i;
+
+        bigger.v = pr_xcalloc(bigger.cap, sizeof(*bigger.v));
+        for (i = 0; i < set->cap; i++)
+            if (set->v[i].id != NULL)
+                *idset_slot(&bigger, set->v[i].id) = set->v[i];
+        free(set->v);
+        *set = bigger;
+    }
+    e = idset_slot(set, key);
+    if (e->id != NULL)
+        return e;
+    e->id = pr_xstrdup(key);
+    e->at = at != NULL ? pr_xstrdup(at) : NULL;
+    set->n++;
+    return NULL;
 }
 
 /* The second pass.  The text is known to be well-formed JSON. */
@@ -282,7 +427,8 @@ static int
 scan_object(struct scan *sc)
 {
     struct pr_buf *keys = NULL; /* this object's keys, for duplicates */
-    size_t nkeys = 0;
+    size_t nkeys = 0, cap = 0;
+    struct pr_idset *seen = NULL; /* the same, past a few */
     size_t base = sc->path.len;
     int rc = 0;
 
@@ -291,15 +437,31 @@ scan_object(struct scan *sc)
     while (rc == 0 && sc->doc->text[sc->i] != '}') {
         struct pr_buf key = {0};
         size_t at = sc->i;
+        int dup = 0;
         size_t k;
 
         rc = scan_string(sc, &key);
         pr_buf_append(&key, "", 1);
-        for (k = 0; rc == 0 && k < nkeys; k++)
-            if (strcmp(keys[k].data, key.data) == 0)
-                rc = fail_at(sc->doc, at, sc->path.data,
-                             "duplicate key \"%s\"", key.data);
-        keys = pr_xrealloc(keys, (nkeys + 1) * sizeof(*keys));
+        if (rc == 0 && seen != NULL) {
+            dup = idset_insert(seen, key.data, NULL) != NULL;
+        } else if (rc == 0) {
+            for (k = 0; k < nkeys && !dup; k++)
+                dup = strcmp(keys[k].data, key.data) == 0;
+            /* A search per key is quadratic in an object's keys. */
+            if (nkeys == MAX_LINEAR_KEYS) {
+                seen = pr_idset_new();
+                for (k = 0; k < nkeys; k++)
+                    idset_insert(seen, keys[k].data, NULL);
+                idset_insert(seen, key.data, NULL);
+            }
+        }
+        if (dup)
+            rc = fail_at(sc->doc, at, sc->path.data, "duplicate key \"%s\"",
+                         key.data);
+        if (nkeys == cap) {
+            cap = cap ? cap * 2 : 8;
+            keys = pr_xrealloc(keys, cap * sizeof(*keys));
+        }
         keys[nkeys++] = key;
         if (rc != 0)
             break;
@@ -319,6 +481,7 @@ scan_object(struct scan *sc)
     while (nkeys > 0)
         pr_buf_free(&keys[--nkeys]);
     free(keys);
+    pr_idset_free(seen);
     return rc;
 }
 
@@ -489,6 +652,14 @@ get_env(struct doc *doc, const cJSON *v, const char *path, char ***env)
             free(p);
             return rc;
         }
+        /* A task sees poolrun's own once, never a second copy. */
+        if (strcmp(e->string, "POOLRUN_SEQ") == 0 ||
+            strcmp(e->string, "POOLRUN_SLOT") == 0) {
+            int rc = fail_path(doc, p, "is set by poolrun for each task");
+
+            free(p);
+            return rc;
+        }
         free(p);
         /* Drop an earlier entry for the same name. */
         for (k = 0; k < n; k++) {
@@ -552,9 +723,10 @@ common_field(struct doc *doc, const cJSON *f, const char *path,
         return 1;
     }
     if (strcmp(k, "timeout") == 0) {
-        if (!cJSON_IsNumber(f) || !isfinite(f->valuedouble) ||
-            f->valuedouble < 0)
-            return fail_path(doc, path, "must be a number of seconds >= 0");
+        if (!cJSON_IsNumber(f) || !pr_seconds_valid(f->valuedouble))
+            return fail_path(doc, path,
+                             "must be a number of seconds from 0 to "
+                             PR_SECONDS_MAX_TEXT);
         spec->timeout = f->valuedouble;
         return 1;
     }
@@ -792,7 +964,12 @@ load_doc(struct pr_jobfile *jf, struct doc *doc, const cJSON *root)
         rc = make_task(doc, t, path, &defaults, def_priority, &task);
         if (rc != 0)
             goto out;
-        jf->tasks = pr_xrealloc(jf->tasks, (jf->ntasks + 1) * sizeof(*jf->tasks));
+        if (jf->ntasks == jf->cap) {
+            /* Doubling: a realloc per task copies quadratically where
+             * realloc cannot grow in place. */
+            jf->cap = jf->cap ? jf->cap * 2 : 64;
+            jf->tasks = pr_xrealloc(jf->tasks, jf->cap * sizeof(*jf->tasks));
+        }
         jf->tasks[jf->ntasks++] = task;
     }
     if (jf->jobs < 0)
@@ -859,6 +1036,7 @@ pr_jobfile_load_mem(struct pr_jobfile *jf, const char *name, const char *text,
     doc.d = d;
     doc.text = text;
     doc.len = len;
+    doc.first_line = 1;
     doc.dir = dir;
     root = parse(&doc);
     rc = root == NULL ? -1 : load_doc(jf, &doc, root);
@@ -892,48 +1070,16 @@ pr_jobfile_load(struct pr_jobfile *jf, const char *path, struct pr_diag *d)
     return rc;
 }
 
-static int
-cmp_id(const void *a, const void *b)
-{
-    const struct pr_task *x = *(const struct pr_task *const *)a;
-    const struct pr_task *y = *(const struct pr_task *const *)b;
-    int c = strcmp(x->spec->id, y->spec->id);
-
-    if (c != 0)
-        return c;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 int
 pr_jobfile_check_ids(const struct pr_jobfile *jf, struct pr_diag *d)
 {
-    struct pr_task **with = pr_xcalloc(jf->ntasks + 1, sizeof(*with));
-    size_t n = 0, i;
+    struct pr_idset *set = pr_idset_new();
+    size_t i;
     int rc = 0;
 
-    for (i = 0; i < jf->ntasks; i++) {
-        if (jf->tasks[i]->spec != NULL && jf->tasks[i]->spec->id != NULL) {
-            jf->tasks[i]->seq = i + 1; /* the order, for the message */
-            with[n++] = jf->tasks[i];
-        }
-    }
-    qsort(with, n, sizeof(*with), cmp_id);
-    for (i = 1; i < n; i++) {
-        if (strcmp(with[i - 1]->spec->id, with[i]->spec->id) == 0) {
-            const struct pr_task_spec *a = with[i - 1]->spec;
-            const struct pr_task_spec *b = with[i]->spec;
-
-            snprintf(d->msg, sizeof(d->msg),
-                     "%s: task id \"%s\" is used twice (first at %s)",
-                     b->id_at ? b->id_at : "?", b->id,
-                     a->id_at ? a->id_at : "?");
-            rc = -1;
-            break;
-        }
-    }
-    for (i = 0; i < jf->ntasks; i++)
-        jf->tasks[i]->seq = 0;
-    free(with);
+    for (i = 0; i < jf->ntasks && rc == 0; i++)
+        rc = pr_idset_add(set, jf->tasks[i], d);
+    pr_idset_free(set);
     return rc;
 }
 
@@ -949,6 +1095,7 @@ pr_jobfile_free(struct pr_jobfile *jf)
     free(jf->tasks);
     jf->tasks = NULL;
     jf->ntasks = 0;
+    jf->cap = 0;
 }
 
 int
@@ -967,25 +1114,31 @@ pr_jobline_parse(const char *name, uint64_t lineno, const char *p, size_t len,
     doc.name = name;
     doc.text = p;
     doc.len = len;
+    doc.first_line = lineno; /* a line is its own document */
     doc.d = d;
     root = parse(&doc);
     rc = root == NULL ? -1 : make_task(&doc, root, "", &defaults, 0, out);
     cJSON_Delete(root);
     free_places(&doc);
-    if (rc != 0) {
-        /* "name:1:col" → "name:LINE:col": a line is its own document. */
-        char fixed[sizeof(d->msg)];
-        size_t nlen = strlen(name);
-
-        if (strncmp(d->msg, name, nlen) == 0 && d->msg[nlen] == ':') {
-            const char *rest = strchr(d->msg + nlen + 1, ':');
-
-            snprintf(fixed, sizeof(fixed), "%s:%llu%s", name,
-                     (unsigned long long)lineno, rest ? rest : "");
-            memcpy(d->msg, fixed, sizeof(fixed));
-        }
-    }
     return rc;
+}
+
+int
+pr_idset_add(struct pr_idset *set, const struct pr_task *task,
+             struct pr_diag *d)
+{
+    const struct pr_task_spec *spec = task->spec;
+    const struct id_entry *first;
+
+    if (spec == NULL || spec->id == NULL)
+        return 0;
+    first = idset_insert(set, spec->id, spec->id_at ? spec->id_at : "?");
+    if (first == NULL)
+        return 0;
+    snprintf(d->msg, sizeof(d->msg),
+             "%s: task id \"%s\" is used twice (first at %s)",
+             spec->id_at ? spec->id_at : "?", spec->id, first->at);
+    return -1;
 }
 
 /* The source: the loaded tasks, put while the pool takes them. */

@@ -14,6 +14,8 @@
 #include "pool.h"
 #include "task.h"
 
+struct pr_idset;
+
 /* Where and why a job file was refused. */
 struct pr_diag {
     char msg[1024];
@@ -23,6 +25,7 @@ struct pr_diag {
 struct pr_jobfile {
     struct pr_task **tasks;
     size_t ntasks;
+    size_t cap;
     long jobs; /* the first file's "jobs", or -1 */
 };
 
@@ -41,6 +44,16 @@ int pr_jobfile_load_mem(struct pr_jobfile *jf, const char *name,
 
 /* After the last load: refuses a task id used twice.  Returns 0 or -1. */
 int pr_jobfile_check_ids(const struct pr_jobfile *jf, struct pr_diag *d);
+
+/* The task ids seen so far (of job files, or of JSON Lines as they come),
+ * each with where it was first used.  It grows with the ids. */
+struct pr_idset *pr_idset_new(void);
+void pr_idset_free(struct pr_idset *set); /* NULL-safe */
+
+/* Adds task's id, if it has one.  Returns 0, or -1 with d->msg set
+ * ("PLACE: task id "x" is used twice (first at PLACE)") if it was seen. */
+int pr_idset_add(struct pr_idset *set, const struct pr_task *task,
+                 struct pr_diag *d);
 
 /* Frees the tasks not handed on.  NULL-safe. */
 void pr_jobfile_free(struct pr_jobfile *jf);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -23,19 +24,42 @@
 #include "task.h"
 
 #define READ_CHUNK ((size_t)64 * 1024)
+/* Queued long lines hold a descriptor each: past this many, reading
+ * waits for tasks to end (as it waits for room in the queue), so that they
+ * do not take the descriptors tasks need to start. */
+#define MAX_LONG_FILES 32
 
 void
 pr_splitter_init(struct pr_splitter *sp, char delim)
 {
     memset(sp, 0, sizeof(*sp));
     sp->delim = delim;
+    sp->cur.fd = -1;
+}
+
+void
+pr_splitter_set_long(struct pr_splitter *sp, size_t max, int keep)
+{
+    sp->max = max;
+    sp->keep = keep;
+}
+
+static void
+drop_long_file(struct pr_splitter *sp)
+{
+    if (sp->cur.fd >= 0)
+        close(sp->cur.fd);
+    sp->cur.fd = -1;
 }
 
 void
 pr_splitter_free(struct pr_splitter *sp)
 {
     pr_buf_free(&sp->buf);
+    pr_buf_free(&sp->head);
+    drop_long_file(sp);
     sp->pos = sp->scanned = 0;
+    sp->in_long = sp->long_ready = 0;
 }
 
 char *
@@ -44,7 +68,8 @@ pr_splitter_space(struct pr_splitter *sp, size_t want)
     struct pr_buf *b = &sp->buf;
 
     /* Drop what was consumed before growing: the buffer stays about one
-     * read plus the longest item. */
+     * read plus the longest item (at most max, past which items are long
+     * and leave the buffer as they come). */
     if (sp->pos > 0 && (sp->pos == b->len || sp->pos >= b->cap / 2)) {
         memmove(b->data, b->data + sp->pos, b->len - sp->pos);
         b->len -= sp->pos;
@@ -70,28 +95,112 @@ pr_splitter_feed(struct pr_splitter *sp, const void *p, size_t n)
     pr_splitter_commit(sp, n);
 }
 
+/* The next n bytes of a long item (starting it if need be) leave memory:
+ * the head keeps its first bytes, the file (with keep) all of them.  A
+ * failed write or a NUL byte ends the keeping at once, so that neither a
+ * full disk nor an endless line of NULs (poolrun < /dev/zero) fills the
+ * disk; the item is still counted to its end. */
+static void
+long_add(struct pr_splitter *sp, const char *p, size_t n)
+{
+    if (n == 0 && sp->in_long)
+        return;
+    if (!sp->in_long) {
+        sp->in_long = 1;
+        sp->head.len = 0;
+        sp->cur.len = 0;
+        sp->cur.err = 0;
+        sp->cur.fd = -1;
+        if (sp->keep) {
+            sp->cur.fd = pr_tmpfile();
+            if (sp->cur.fd < 0) {
+                sp->cur.err = sp->cur.fd;
+                sp->cur.fd = -1;
+            }
+        }
+    }
+    if (sp->head.len < PR_ITEM_HEAD) {
+        size_t room = PR_ITEM_HEAD - sp->head.len;
+
+        pr_buf_append(&sp->head, p, n < room ? n : room);
+    }
+    if (sp->cur.fd >= 0) {
+        int rc = memchr(p, '\0', n) != NULL ? UV_EINVAL
+                                            : pr_write_all(sp->cur.fd, p, n);
+
+        if (rc != 0) {
+            drop_long_file(sp);
+            sp->cur.err = rc;
+        }
+    }
+    sp->cur.len += n;
+}
+
+/* The long item has ended: it is the item returned. */
+static int
+long_end(struct pr_splitter *sp, const char **item, size_t *len)
+{
+    sp->in_long = 0;
+    sp->long_ready = 1;
+    *item = sp->head.data;
+    *len = sp->head.len;
+    return 1;
+}
+
 int
 pr_splitter_next(struct pr_splitter *sp, int at_eof, const char **item,
                  size_t *len)
 {
     struct pr_buf *b = &sp->buf;
-    const char *hit;
+    const char *hit = NULL;
+    size_t n;
 
-    if (sp->pos >= b->len)
-        return 0;
-    hit = memchr(b->data + sp->scanned, sp->delim, b->len - sp->scanned);
+    if (sp->long_ready) {
+        /* Not taken: nobody will read its file. */
+        sp->long_ready = 0;
+        drop_long_file(sp);
+    }
+    if (sp->pos < b->len)
+        hit = memchr(b->data + sp->scanned, sp->delim, b->len - sp->scanned);
     if (hit == NULL) {
         sp->scanned = b->len;
+        n = b->len - sp->pos;
+        if (sp->max > 0 && (sp->in_long || n > sp->max)) {
+            long_add(sp, b->data + sp->pos, n);
+            sp->pos = sp->scanned = b->len;
+        }
         if (!at_eof)
+            return 0;
+        if (sp->in_long)
+            return long_end(sp, item, len);
+        if (sp->pos >= b->len)
             return 0;
         *item = b->data + sp->pos;
         *len = b->len - sp->pos;
         sp->pos = sp->scanned = b->len;
         return 1;
     }
+    n = (size_t)(hit - (b->data + sp->pos));
+    if (sp->max > 0 && (sp->in_long || n > sp->max)) {
+        /* Long however the reads fell: the limit does not depend on them. */
+        long_add(sp, b->data + sp->pos, n);
+        sp->pos = sp->scanned = (size_t)(hit - b->data) + 1;
+        return long_end(sp, item, len);
+    }
     *item = b->data + sp->pos;
-    *len = (size_t)(hit - *item);
+    *len = n;
     sp->pos = sp->scanned = (size_t)(hit - b->data) + 1;
+    return 1;
+}
+
+int
+pr_splitter_take_long(struct pr_splitter *sp, struct pr_long_item *li)
+{
+    if (!sp->long_ready)
+        return 0;
+    *li = sp->cur;
+    sp->cur.fd = -1;
+    sp->long_ready = 0;
     return 1;
 }
 
@@ -109,10 +218,12 @@ struct batcher {
     size_t sentinel_len;
     struct pr_item *pending;
     unsigned npending;
+    uint64_t pending_long; /* the length of a long item among them, or 0 */
     uint64_t nitems;    /* items seen, for run_once_if_empty */
     uint64_t lineno;    /* items read, empty ones too: the line number */
     int sentinel_seen;
     int failed;         /* --json: a bad line; nothing more is read */
+    struct pr_idset *ids; /* --json: the task ids so far */
 };
 
 static void
@@ -124,6 +235,8 @@ batcher_init(struct batcher *b, const struct pr_source_lines_options *o)
         b->o.per_task = 1;
     b->sentinel_len = o->sentinel ? strlen(o->sentinel) : 0;
     b->pending = pr_xcalloc(b->o.per_task, sizeof(*b->pending));
+    if (o->json_name != NULL)
+        b->ids = pr_idset_new();
 }
 
 static void
@@ -135,29 +248,116 @@ batcher_free(struct batcher *b)
         free(b->pending[i].p);
     free(b->pending);
     b->npending = 0;
+    pr_idset_free(b->ids);
+    b->ids = NULL;
+}
+
+/* A task that can never run: its item is too long for any runner but the
+ * shell's (a command's argument, a worker's line).  The record says so. */
+static void
+refuse_long(struct pr_task *task, uint64_t len)
+{
+    task->long_len = len;
+    task->long_error = UV_E2BIG;
+    task->long_why = "its item is longer than 1 MiB";
 }
 
 static void
 put_pending(struct batcher *b)
 {
+    struct pr_task *task = pr_task_new_items(b->pending, b->npending);
     unsigned i;
 
-    pr_pool_put(b->pool, pr_task_new_items(b->pending, b->npending));
+    if (b->pending_long != 0)
+        refuse_long(task, b->pending_long);
+    pr_pool_put(b->pool, task);
     for (i = 0; i < b->npending; i++)
         free(b->pending[i].p);
     b->npending = 0;
+    b->pending_long = 0;
 }
 
-/* Takes one item (the caller has checked that the pool accepts).  Returns
- * 1 when it was the sentinel: nothing more is to be read. */
-/* --json: the line is a whole task. */
-static int
-json_item(struct batcher *b, const char *p, size_t len)
+/* How a long item reads in records and messages: its head, cut where a
+ * character ends, then "... [N bytes]".  Never run as it reads. */
+static void
+long_shown(struct pr_buf *out, const char *head, size_t n, uint64_t len)
 {
-    struct pr_diag d;
+    size_t i = n;
+    char tail[48];
+    int k;
+
+    while (i > 0 && n - i < 3 && ((unsigned char)head[i - 1] & 0xc0) == 0x80)
+        i--;
+    if (i > 0 && (unsigned char)head[i - 1] >= 0xc0 &&
+        pr_utf8_len((const unsigned char *)head + i - 1, n - i + 1) == 0)
+        n = i - 1;
+    k = snprintf(tail, sizeof(tail), "... [%llu bytes]",
+                 (unsigned long long)len);
+    pr_buf_append(out, head, n);
+    pr_buf_append(out, tail, (size_t)k);
+}
+
+/* A long item on its own.  Kept whole (a shell line, see keep_long), it
+ * runs from its file; otherwise, or if it could not be kept, its task is
+ * an error record that says why. */
+static struct pr_task *
+long_task(struct batcher *b, const char *head, size_t n,
+          struct pr_long_item *li)
+{
+    struct pr_buf shown = {0};
+    struct pr_item it;
     struct pr_task *task;
 
-    if (pr_jobline_parse(b->o.json_name, b->lineno, p, len, &task, &d) != 0) {
+    long_shown(&shown, head, n, li->len);
+    it.p = shown.data;
+    it.len = shown.len;
+    task = pr_task_new_items(&it, 1);
+    if (!b->o.keep_long) {
+        refuse_long(task, li->len);
+        pr_buf_free(&shown);
+        return task;
+    }
+    /* The line is set, so that nothing builds a command of the head. */
+    task->line = shown.data;
+    task->line_len = shown.len;
+    task->long_len = li->len;
+    pr_task_set_long_fd(task, li->fd);
+    li->fd = -1;
+    if (li->err != 0) {
+        task->long_error = li->err;
+        task->long_why = li->err == UV_EINVAL
+                             ? "the line contains a NUL byte"
+                             : "cannot write the long line to a file";
+    }
+    return task;
+}
+
+/* --json: the line is a whole task, its id unused before (as in a job
+ * file).  A line of nothing but white space is skipped, as JSON Lines
+ * readers do. */
+static int
+json_item(struct batcher *b, const char *p, size_t len,
+          const struct pr_long_item *li)
+{
+    struct pr_diag d;
+    struct pr_task *task = NULL; /* set only by a parse that succeeds */
+    size_t i;
+
+    if (li != NULL)
+        snprintf(d.msg, sizeof(d.msg),
+                 "%s:%llu: the line is longer than 1 MiB, the most a task "
+                 "object may be",
+                 b->o.json_name, (unsigned long long)b->lineno);
+    for (i = 0; li == NULL && i < len && strchr(" \t\r\n", p[i]) != NULL &&
+                p[i] != '\0';
+         i++)
+        ;
+    if (li == NULL && i == len)
+        return 0;
+    if (li != NULL ||
+        pr_jobline_parse(b->o.json_name, b->lineno, p, len, &task, &d) != 0 ||
+        pr_idset_add(b->ids, task, &d) != 0) {
+        pr_task_free(task);
         b->failed = 1;
         pr_pool_input_fail(b->pool, d.msg);
         return 1;
@@ -167,40 +367,64 @@ json_item(struct batcher *b, const char *p, size_t len)
     return 0;
 }
 
+/* Takes one item (the caller has checked that the pool accepts); li is
+ * what the splitter kept of a long one (its file is then ours), or NULL.
+ * Returns 1 when nothing more is to be read (the sentinel, a bad --json
+ * line). */
 static int
-batcher_item(struct batcher *b, const char *p, size_t len)
+batcher_item(struct batcher *b, const char *p, size_t len,
+             struct pr_long_item *li)
 {
+    int rc = 0;
+
     b->lineno++;
     if (len == 0)
         return 0;
-    if (b->o.json_name != NULL)
-        return json_item(b, p, len);
-    if (b->o.sentinel != NULL && len == b->sentinel_len &&
-        memcmp(p, b->o.sentinel, len) == 0) {
+    if (b->o.json_name != NULL) {
+        rc = json_item(b, p, len, li);
+    } else if (li == NULL && b->o.sentinel != NULL && len == b->sentinel_len &&
+               memcmp(p, b->o.sentinel, len) == 0) {
         b->sentinel_seen = 1;
-        return 1;
-    }
-    b->nitems++;
-    if (b->o.per_task == 1) {
+        rc = 1;
+    } else if (b->o.per_task == 1) {
         struct pr_item it = {(char *)(uintptr_t)p, len};
 
-        pr_pool_put(b->pool, pr_task_new_items(&it, 1));
-        return 0;
+        b->nitems++;
+        pr_pool_put(b->pool, li != NULL ? long_task(b, p, len, li)
+                                        : pr_task_new_items(&it, 1));
+    } else {
+        struct pr_buf shown = {0};
+
+        b->nitems++;
+        if (li != NULL) {
+            long_shown(&shown, p, len, li->len);
+            if (b->pending_long == 0)
+                b->pending_long = li->len;
+            p = shown.data;
+            len = shown.len;
+        }
+        b->pending[b->npending].p = pr_xmemdup(p, len);
+        b->pending[b->npending].len = len;
+        pr_buf_free(&shown);
+        if (++b->npending == b->o.per_task)
+            put_pending(b);
     }
-    b->pending[b->npending].p = pr_xmemdup(p, len);
-    b->pending[b->npending].len = len;
-    if (++b->npending == b->o.per_task)
-        put_pending(b);
-    return 0;
+    if (li != NULL && li->fd >= 0) {
+        close(li->fd);
+        li->fd = -1;
+    }
+    return rc;
 }
 
 /* At the end of input: a last, short group, or (map mode without -r, no
- * items at all) the command once with none, as xargs does.  Returns 0 when
- * done, 1 when it must wait for room in the queue. */
+ * items at all, and the input read to its end) the command once with none,
+ * as xargs does.  Returns 0 when done, 1 when it must wait for room in the
+ * queue. */
 static int
-batcher_flush(struct batcher *b)
+batcher_flush(struct batcher *b, int whole)
 {
-    int want = b->npending > 0 || (b->o.run_once_if_empty && b->nitems == 0);
+    int want =
+        b->npending > 0 || (whole && b->o.run_once_if_empty && b->nitems == 0);
 
     if (!want || b->failed)
         return 0;
@@ -221,9 +445,10 @@ struct source_lines {
     struct pr_source base;
     uv_loop_t *loop;
     struct batcher batch;
-    int *fds;
+    int *fds;         /* ours to close, or -1 once a handle took one */
     int nfds;
     int cur;          /* the input being read */
+    int err;          /* reading fds[cur] failed: nothing more is read */
     int saved_flags;  /* its status flags before libuv touched them */
     enum read_kind kind;
     union {
@@ -249,7 +474,7 @@ static int open_input(struct source_lines *s);
 static void
 restore_flags(struct source_lines *s)
 {
-    if (s->saved_flags >= 0 && s->cur < s->nfds)
+    if (s->saved_flags >= 0 && s->cur < s->nfds && s->fds[s->cur] >= 0)
         fcntl(s->fds[s->cur], F_SETFL, s->saved_flags);
     s->saved_flags = -1;
 }
@@ -260,6 +485,25 @@ on_handle_closed(uv_handle_t *handle)
     (void)handle;
 }
 
+/* Closes the handle that reads fds[cur], once its flags are back as they
+ * were (they are shared with whoever else holds the file).  A pipe or tty
+ * handle closes the descriptor it holds (libuv spares 0, 1 and 2); when
+ * that is fds[cur], it is no longer ours to close: a second close could
+ * hit a descriptor opened since.  (A tty handle may hold a descriptor of
+ * its own, reopened from the tty's name; ours then stays ours.) */
+static void
+close_input(struct source_lines *s, uv_close_cb cb)
+{
+    uv_os_fd_t hfd = -1;
+
+    restore_flags(s);
+    s->handle_open = 0;
+    if (s->kind == READ_STREAM && uv_fileno(&s->h.handle, &hfd) == 0 &&
+        hfd == s->fds[s->cur] && hfd > 2)
+        s->fds[s->cur] = -1;
+    uv_close(&s->h.handle, cb);
+}
+
 static void
 finish(struct source_lines *s, int err)
 {
@@ -267,13 +511,20 @@ finish(struct source_lines *s, int err)
         return;
     s->ended = 1;
     s->eof = 1;
-    if (s->handle_open) {
-        s->handle_open = 0;
-        if (!uv_is_closing(&s->h.handle))
-            uv_close(&s->h.handle, on_handle_closed);
-    }
+    if (s->handle_open && !uv_is_closing(&s->h.handle))
+        close_input(s, on_handle_closed);
     restore_flags(s);
     pr_pool_input_end(s->batch.pool, err);
+}
+
+/* Reading the current input failed: the whole items read before still
+ * become tasks, then the input ends with the error (see pump). */
+static void
+read_failed(struct source_lines *s, int err)
+{
+    s->err = err;
+    s->input_eof = 1;
+    pump(s);
 }
 
 static void
@@ -299,8 +550,8 @@ on_stream_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
         s->input_eof = 1;
         s->reading = 0;
         if (n != UV_EOF) {
-            pump(s);
-            finish(s, (int)n);
+            uv_read_stop(stream);
+            read_failed(s, (int)n);
             return;
         }
     }
@@ -324,10 +575,7 @@ on_file_idle(uv_idle_t *idle)
         s->reading = 0;
         s->input_eof = 1;
         if (n < 0) {
-            int err = -errno;
-
-            pump(s);
-            finish(s, err);
+            read_failed(s, -errno);
             return;
         }
     }
@@ -344,7 +592,7 @@ want_more(struct source_lines *s)
         int rc = uv_read_start(&s->h.stream, on_stream_alloc, on_stream_read);
 
         if (rc != 0) {
-            finish(s, rc);
+            read_failed(s, rc);
             return;
         }
     } else {
@@ -378,7 +626,7 @@ on_switch_closed(uv_handle_t *handle)
     s->input_eof = 0;
     rc = open_input(s);
     if (rc != 0) {
-        finish(s, rc);
+        read_failed(s, rc);
         return;
     }
     pump(s);
@@ -394,9 +642,8 @@ next_input(struct source_lines *s)
         return;
     }
     if (s->handle_open) {
-        s->handle_open = 0;
         s->switching = 1;
-        uv_close(&s->h.handle, on_switch_closed);
+        close_input(s, on_switch_closed);
         return;
     }
     s->switching = 1;
@@ -415,16 +662,28 @@ pump(struct source_lines *s)
         return;
     s->pumping = 1;
     while (!s->eof && pr_pool_accepting(s->batch.pool)) {
-        if (!pr_splitter_next(&s->sp, s->input_eof, &item, &len)) {
+        /* After a read error the bytes after the last delimiter are not
+         * an item: the rest of it may never have been read. */
+        if (!pr_splitter_next(&s->sp, s->input_eof && s->err == 0, &item,
+                              &len)) {
             if (!s->input_eof)
                 break;
+            if (s->err != 0) {
+                s->eof = 1;
+                break;
+            }
             next_input(s);
             if (s->switching)
                 break;
             continue;
         }
-        if (batcher_item(&s->batch, item, len))
-            s->eof = 1;
+        {
+            struct pr_long_item li;
+            int is_long = pr_splitter_take_long(&s->sp, &li);
+
+            if (batcher_item(&s->batch, item, len, is_long ? &li : NULL))
+                s->eof = 1;
+        }
     }
     s->pumping = 0;
     if (s->switching)
@@ -433,15 +692,35 @@ pump(struct source_lines *s)
         pause_reading(s);
         if (s->batch.failed)
             finish(s, UV_EINVAL); /* already reported; just close up */
-        else if (batcher_flush(&s->batch) == 0)
-            finish(s, 0);
+        else if (batcher_flush(&s->batch, s->err == 0) == 0)
+            finish(s, s->err);
         return;
     }
-    if (!pr_pool_accepting(s->batch.pool)) {
+    if (!pr_pool_accepting(s->batch.pool) ||
+        pr_task_long_files() >= MAX_LONG_FILES) {
         pause_reading(s);
         return;
     }
     want_more(s);
+}
+
+/* How to read fd: libuv's guess, except that it has no name for a
+ * directory or a block device (UV_UNKNOWN_HANDLE), which epoll cannot
+ * watch: a directory is refused, anything else but a socket is read as a
+ * file. */
+static int
+input_kind(int fd, uv_handle_type *type)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) != 0)
+        return -errno;
+    if (S_ISDIR(st.st_mode))
+        return UV_EISDIR;
+    *type = uv_guess_handle(fd);
+    if (*type == UV_UNKNOWN_HANDLE && !S_ISSOCK(st.st_mode))
+        *type = UV_FILE;
+    return 0;
 }
 
 /* Sets up the handle that reads fds[cur], by what the descriptor is. */
@@ -449,6 +728,7 @@ static int
 open_input(struct source_lines *s)
 {
     int fd = s->fds[s->cur];
+    uv_handle_type type = UV_UNKNOWN_HANDLE;
     int rc = 0;
 
     s->saved_flags = fcntl(fd, F_GETFL);
@@ -458,7 +738,12 @@ open_input(struct source_lines *s)
         s->input_eof = 1;
         return 0;
     }
-    switch (uv_guess_handle(fd)) {
+    rc = input_kind(fd, &type);
+    if (rc != 0) {
+        s->saved_flags = -1;
+        return rc;
+    }
+    switch (type) {
     case UV_TTY:
         s->kind = READ_STREAM;
         rc = uv_tty_init(s->loop, &s->h.tty, fd, 1);
@@ -497,8 +782,11 @@ lines_start(struct pr_source *base, struct pr_pool *pool)
     s->batch.pool = pool;
     s->cur = 0;
     rc = open_input(s);
-    if (rc != 0)
+    if (rc != 0) {
+        s->err = rc;
+        s->ended = 1;
         return rc;
+    }
     pump(s);
     return 0;
 }
@@ -543,6 +831,14 @@ static const struct pr_source_ops lines_ops = {
     .free = lines_free,
 };
 
+int
+pr_source_lines_failed_input(const struct pr_source *src)
+{
+    const struct source_lines *s = (const struct source_lines *)src;
+
+    return s->err != 0 ? s->cur : -1;
+}
+
 struct pr_source *
 pr_source_lines_new(uv_loop_t *loop, const int *fds, int nfds,
                     const struct pr_source_lines_options *o)
@@ -557,6 +853,11 @@ pr_source_lines_new(uv_loop_t *loop, const int *fds, int nfds,
     s->saved_flags = -1;
     batcher_init(&s->batch, o);
     pr_splitter_init(&s->sp, o->delim);
+    /* Only a shell line of its own runs whole from a file; any other long
+     * item's task is an error record, and its bytes need not be kept. */
+    s->batch.o.keep_long =
+        o->keep_long && s->batch.o.per_task == 1 && o->json_name == NULL;
+    pr_splitter_set_long(&s->sp, PR_ITEM_MAX, s->batch.o.keep_long);
     return &s->base;
 }
 
@@ -577,10 +878,10 @@ args_pump(struct source_args *a)
            pr_pool_accepting(a->batch.pool)) {
         const char *it = a->items[a->next++];
 
-        if (batcher_item(&a->batch, it, strlen(it)))
+        if (batcher_item(&a->batch, it, strlen(it), NULL))
             a->next = a->nitems;
     }
-    if (a->ended || a->next < a->nitems || batcher_flush(&a->batch) != 0)
+    if (a->ended || a->next < a->nitems || batcher_flush(&a->batch, 1) != 0)
         return;
     a->ended = 1;
     pr_pool_input_end(a->batch.pool, 0);

@@ -9,6 +9,10 @@
 
 #include "util.h"
 
+/* The files of long lines that tasks hold (pr_task_long_files).  One
+ * loop, one thread: a plain counter. */
+static unsigned long_files;
+
 static const char *const status_names[] = {
 #define PR_X(name, text) text,
     PR_TASK_STATUS_MAP(PR_X)
@@ -22,6 +26,7 @@ pr_task_new(uint64_t seq, const char *line, size_t len)
 
     task->seq = seq;
     task->stdin_fd = -1;
+    task->long_fd = -1;
     task->line = pr_xmemdup(line, len);
     task->line_len = len;
     pr_capture_init(&task->out);
@@ -36,6 +41,7 @@ pr_task_new_items(const struct pr_item *items, unsigned n)
     unsigned i;
 
     task->stdin_fd = -1;
+    task->long_fd = -1;
     task->items = pr_xcalloc(n ? n : 1, sizeof(*task->items));
     task->nitems = n;
     for (i = 0; i < n; i++) {
@@ -91,6 +97,10 @@ pr_task_free(struct pr_task *task)
     pr_capture_free(&task->err);
     if (task->stdin_fd >= 0)
         close(task->stdin_fd);
+    if (task->long_fd >= 0) {
+        close(task->long_fd);
+        long_files--;
+    }
     pr_buf_free(&task->head[0]);
     pr_buf_free(&task->head[1]);
     free(task->line);
@@ -105,6 +115,34 @@ pr_task_clear_command(struct pr_task *task)
     free(task->line);
     task->line = NULL;
     task->line_len = 0;
+}
+
+void
+pr_task_set_long_fd(struct pr_task *task, int fd)
+{
+    if (task->long_fd >= 0) {
+        close(task->long_fd);
+        long_files--;
+    }
+    task->long_fd = fd;
+    if (fd >= 0)
+        long_files++;
+}
+
+unsigned
+pr_task_long_files(void)
+{
+    return long_files;
+}
+
+int
+pr_task_runnable(struct pr_task *task)
+{
+    if (task->long_error == 0)
+        return 0;
+    task->error = task->long_error;
+    task->error_what = task->long_why;
+    return task->error;
 }
 
 const char *

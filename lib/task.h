@@ -68,6 +68,16 @@ struct pr_task {
     char *tag;           /* --tag: prefix of each output line, or NULL */
     size_t tag_len;
     int priority;
+    /* An input item too long to hold in memory (source_lines.h's
+     * PR_ITEM_MAX): items (and line, for a shell line) hold its head and
+     * its length in words, for records and messages, never to run. */
+    uint64_t long_len;     /* that item's length, or 0 */
+    int long_fd;           /* the task is that item as a shell line, whole
+                              in this private file (owned: see
+                              pr_task_set_long_fd); or -1 */
+    int long_error;        /* why no runner may run it (a negative code),
+                              or 0; pr_task_runnable says it */
+    const char *long_why;  /* ... in words */
     struct pr_task_spec *spec; /* from a job file, or NULL */
     const char *callback; /* a callback: "on_done", "on_fail" or "on_join";
                              NULL for a task */
@@ -123,6 +133,19 @@ void pr_task_free(struct pr_task *task);
 /* Forgets the command built from the items (map mode), so that it is
  * built again for the next attempt. */
 void pr_task_clear_command(struct pr_task *task);
+
+/* Gives the task fd, the private file that holds its long item whole.
+ * Such files stay open until their task is freed. */
+void pr_task_set_long_fd(struct pr_task *task, int fd);
+
+/* How many such files tasks hold, all tasks together: each is a
+ * descriptor, so a source stops reading while too many are held. */
+unsigned pr_task_long_files(void);
+
+/* Every runner asks this first, on every attempt: returns 0 if the task
+ * may run; else sets its error and error_what from why it cannot (an item
+ * too long to pass on) and returns the error. */
+int pr_task_runnable(struct pr_task *task);
 
 /* The status's name ("ok", "failed", ...). */
 const char *pr_task_status_name(enum pr_task_status status);

@@ -185,6 +185,25 @@ pr_parse_long(const char *s, long min, long max, long *out)
 }
 
 int
+pr_seconds_valid(double s)
+{
+    /* Written so that NaN fails both comparisons. */
+    return s >= 0 && s <= PR_SECONDS_MAX;
+}
+
+uint64_t
+pr_seconds_to_ms(double s)
+{
+    /* Converting a double out of uint64_t's range is undefined: clamp
+     * first (a 1e20 s timeout once fired at once). */
+    if (!(s > 0))
+        return 0;
+    if (s > PR_SECONDS_MAX)
+        s = PR_SECONDS_MAX;
+    return (uint64_t)(s * 1000 + 0.5);
+}
+
+int
 pr_parse_seconds(const char *s, double *out)
 {
     char *end;
@@ -196,7 +215,7 @@ pr_parse_seconds(const char *s, double *out)
     v = strtod(s, &end);
     if (end == s || *end != '\0' || isnan(v))
         return UV_EINVAL;
-    if (errno == ERANGE || v < 0 || v > 1e9)
+    if (errno == ERANGE || !pr_seconds_valid(v))
         return UV_ERANGE;
     *out = v;
     return 0;

@@ -97,7 +97,26 @@ int pr_write_all(int fd, const void *buf, size_t n);
  */
 int pr_parse_long(const char *s, long min, long max, long *out);
 
-/* Parse a non-negative number of seconds such as "2" or "0.25". */
+/*
+ * Every time value, whatever its source (--timeout, --kill-after, --delay,
+ * --retry-delay, --grace, a job file's timeout), is a number of seconds
+ * from 0 to PR_SECONDS_MAX: about 31 years, past any task's need and far
+ * from where its milliseconds would overflow a timer.
+ */
+#define PR_SECONDS_MAX      1e9
+#define PR_SECONDS_MAX_TEXT "1000000000"
+
+/* Is s such a number?  NaN, infinities and negatives are not. */
+int pr_seconds_valid(double s);
+
+/* s seconds as timer milliseconds, rounded.  Defined for any double: NaN
+ * and negatives give 0, anything past PR_SECONDS_MAX (a retry delay grown
+ * by its factor, say) gives PR_SECONDS_MAX's milliseconds. */
+uint64_t pr_seconds_to_ms(double s);
+
+/* Parse a number of seconds such as "2" or "0.25" (see pr_seconds_valid).
+ * Returns 0, UV_EINVAL when s is not a number, UV_ERANGE when it is out of
+ * range. */
 int pr_parse_seconds(const char *s, double *out);
 
 /* Length of the valid UTF-8 sequence at p (1 to 4 bytes, at most avail),

@@ -109,11 +109,11 @@ JSON
 }
 
 @test "a negative timeout is refused" {
-    refused $'{"tasks":[\n {"cmd":"touch ran","timeout":-1}]}' '2:31: tasks[0].timeout: must be a number of seconds >= 0'
+    refused $'{"tasks":[\n {"cmd":"touch ran","timeout":-1}]}' '2:31: tasks[0].timeout: must be a number of seconds from 0 to 1000000000'
 }
 
 @test "a number too large to represent is refused" {
-    refused '{"tasks":[{"cmd":"touch ran","timeout":1e400}]}' '1:40: tasks[0].timeout: must be a number of seconds >= 0'
+    refused '{"tasks":[{"cmd":"touch ran","timeout":1e400}]}' '1:40: tasks[0].timeout: must be a number of seconds from 0 to 1000000000'
 }
 
 @test "a fraction or an out-of-range count is refused" {
