@@ -15,6 +15,8 @@ tmpl(int force_shell, const char *replace, int n, ...)
 {
     static char *words[8];
     struct pr_template_options o;
+    struct pr_template_diag d;
+    struct pr_template *t;
     va_list ap;
     int i;
 
@@ -27,7 +29,11 @@ tmpl(int force_shell, const char *replace, int n, ...)
     o.nwords = n;
     o.replace = replace;
     o.force_shell = force_shell;
-    return pr_template_new(&o);
+    if (pr_template_new(&t, &o, &d) != 0) {
+        fprintf(stderr, "refused: %s\n", d.msg);
+        return NULL;
+    }
+    return t;
 }
 
 static struct pr_task *
