@@ -335,6 +335,16 @@ set_unsure(struct lexer *L, size_t off, const char *what)
     L->unsure_off = off;
 }
 
+/* An unsure reason is a name, then maybe " (why)": the position goes
+ * between them in messages. */
+static int
+unsure_name_len(const char *what)
+{
+    const char *why = strstr(what, " (");
+
+    return (int)(why != NULL ? (size_t)(why - what) : strlen(what));
+}
+
 /* A value takes its place, with the context it stands in. */
 static void
 place(struct lexer *L, const struct sym *y, enum quote_ctx ctx)
@@ -356,9 +366,10 @@ place(struct lexer *L, const struct sym *y, enum quote_ctx ctx)
 
         position(L->line, L->unsure_off, &ln, &col);
         refuse(L, y->off,
-               "%s comes after %s (%zu:%zu), which sh implementations read "
-               "differently: poolrun cannot tell how to quote it there",
-               token_name(L, kind), L->unsure, ln, col);
+               "%s comes after %.*s at %zu:%zu%s: past it poolrun cannot be "
+               "sure how sh reads a value",
+               token_name(L, kind), unsure_name_len(L->unsure), L->unsure, ln,
+               col, L->unsure + unsure_name_len(L->unsure));
         return;
     }
     sg = add_seg(L->w, kind, NULL, 0);
@@ -432,9 +443,13 @@ lex_backslash(struct lexer *L, enum quote_ctx ctx)
          * end a here-document; and a joined line could make $( (, <<
          * or a keyword that the lexer reads in two. */
         if (ctx == CTX_HEREDOC)
-            set_unsure(L, off, "a backslash-newline in a here-document");
+            set_unsure(L, off,
+                       "a backslash-newline in a here-document (the shells "
+                       "disagree on where the body ends)");
         else if (L->subst > 0 || prev == '$' || prev == '<' || prev == '(')
-            set_unsure(L, off, "a backslash-newline");
+            set_unsure(L, off,
+                       "a backslash-newline (it may join what poolrun "
+                       "reads as two tokens)");
     }
     take(L, ctx);
     if (next == SYM_EOF) {
@@ -514,7 +529,8 @@ lex_backquote(struct lexer *L)
         }
         if (c == '\n' && L->npend > 0)
             set_unsure(L, off_at(L, 0),
-                       "a newline inside `...` before a here-document's body");
+                       "a newline inside `...` before a here-document's "
+                       "body");
         take(L, CTX_WORD);
         if (c == '\\' && at(L, 0) != SYM_EOF)
             take(L, CTX_WORD);
@@ -570,7 +586,9 @@ lex_param(struct lexer *L, size_t open)
             lex_backquote(L);
         } else {
             if (c == '\'' || c == '"')
-                set_unsure(L, off, "a quote inside \"${...}\"");
+                set_unsure(L, off,
+                           "a quote inside \"${...}\" (the shells disagree on "
+                           "its meaning)");
             take(L, ctx);
         }
     }
@@ -600,7 +618,9 @@ lex_arith(struct lexer *L, size_t open)
             } else {
                 /* $( (...) ...): a subshell, which the shells tell from
                  * arithmetic each in its own way. */
-                set_unsure(L, open, "$(( that is not arithmetic");
+                set_unsure(L, open,
+                           "$(( that is not arithmetic (the shells tell it "
+                           "from a subshell each their own way)");
             }
             break;
         }
@@ -643,12 +663,17 @@ lex_dollar(struct lexer *L, enum quote_ctx ctx)
         take(L, ctx);
         lex_subst(L, open);
     } else if (c == '{') {
+        /* "${ cmd; }" is a command substitution to bash 5.3. */
+        if (at(L, 2) != SYM_EOF && at(L, 2) < SYM_MARK &&
+            strchr(" \t\n|", at(L, 2)) != NULL)
+            set_unsure(L, open,
+                       "${ followed by a blank (a command to bash 5.3)");
         take(L, ctx);
         lex_param(L, open);
     } else if (c == '[') {
-        set_unsure(L, open, "$[");
+        set_unsure(L, open, "$[ (arithmetic to bash)");
     } else if (c == '\'' && ctx == CTX_WORD) {
-        set_unsure(L, open, "$'...'");
+        set_unsure(L, open, "$'...' (dash and bash read it differently)");
     }
 }
 
@@ -893,13 +918,29 @@ read_heredocs(struct lexer *L)
         free(pend[k].delim);
 }
 
-/* A word ends: "case" inside $(...) brings patterns whose ) would be
- * taken for the end of $(...). */
+/* A word ends.  "case" inside $(...) brings patterns whose ) would be
+ * taken for the end of $(...); "[[ (bash evaluates its operands as "
+                   "arithmetic, where a[$(cmd)] runs cmd even quoted)" is bash's
+ syntax, where -eq and the
+ * like evaluate an operand, quoted or not, as arithmetic (a[$(cmd)] runs
+ * cmd). */
 static void
 end_word(struct lexer *L, const char *kw, size_t kwlen, int plain, size_t off)
 {
-    if (plain && kwlen == 4 && memcmp(kw, "case", 4) == 0 && L->subst > 0)
-        set_unsure(L, off, "case inside $(...)");
+    if (!plain)
+        return;
+    if (kwlen == 4 && memcmp(kw, "case", 4) == 0 && L->subst > 0)
+        set_unsure(L, off,
+                   "case inside $(...) (a ) of its patterns hides "
+                   "where $(...) ends)");
+    if (kwlen == 2 &&
+        memcmp(kw,
+               "[[ (bash evaluates its operands as "
+               "arithmetic, where a[$(cmd)] runs cmd even quoted)",
+               2) == 0)
+        set_unsure(L, off,
+                   "[[ (bash evaluates its operands as "
+                   "arithmetic, where a[$(cmd)] runs cmd even quoted)");
 }
 
 static void
@@ -980,6 +1021,11 @@ lex_cmd(struct lexer *L, int subst, size_t open)
                 take(L, CTX_WORD);
             break;
         case '(':
+            /* ((...)) is arithmetic to bash, two subshells to dash. */
+            if (at(L, 1) == '(')
+                set_unsure(L, off,
+                           "(( (arithmetic to bash, where a[$(cmd)] "
+                           "runs cmd even quoted)");
             depth++;
             take(L, CTX_WORD);
             break;
@@ -1087,9 +1133,11 @@ compile_shell(struct pr_template *t, const struct pr_template_options *o,
 
             position(L.line, L.unsure_off, &ln, &col);
             refuse(&L, line.len - 1,
-                   "has no {}, and the items cannot be appended after %s "
-                   "(%zu:%zu), which sh implementations read differently",
-                   L.unsure, ln, col);
+                   "has no {}, and the items cannot be appended after %.*s "
+                   "at %zu:%zu%s: past it poolrun cannot be sure how sh reads "
+                   "them",
+                   unsure_name_len(L.unsure), L.unsure, ln, col,
+                   L.unsure + unsure_name_len(L.unsure));
         } else {
             refuse(&L, line.len - 1,
                    "has no {}, and the items cannot be appended: it %s",
