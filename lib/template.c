@@ -42,6 +42,7 @@ struct seg {
     enum seg_kind kind;
     enum quote_ctx ctx; /* a value's */
     int strip_tabs;     /* a value inside a <<- body */
+    int bnl_removed;    /* ... inside $(...) in an unquoted body */
     size_t heredoc;     /* SEG_HEREDOC(_END): index in t->heredocs */
     char *text;         /* SEG_TEXT */
     size_t len;
@@ -238,6 +239,8 @@ struct lexer {
     int dq;             /* inside "..." or a body (not reset by $(...)) */
     int subst;          /* inside this many $(...) */
     int strip_tabs;     /* inside a <<- body */
+    int hd_text;        /* inside an unquoted body, not yet in $(...) */
+    int bnl_removed;    /* inside $(...) in an unquoted body */
     size_t hd_depth;    /* inside this many bodies that hold a value */
     const char *unsure; /* syntax read differently by the shells */
     size_t unsure_off;
@@ -375,6 +378,7 @@ place(struct lexer *L, const struct sym *y, enum quote_ctx ctx)
     sg = add_seg(L->w, kind, NULL, 0);
     sg->ctx = ctx;
     sg->strip_tabs = L->strip_tabs > 0;
+    sg->bnl_removed = L->bnl_removed;
     L->placed = pr_xrealloc(L->placed, (L->nplaced + 1) * sizeof(*L->placed));
     L->placed[L->nplaced].off = y->off;
     L->placed[L->nplaced].kind = kind;
@@ -542,13 +546,20 @@ lex_backquote(struct lexer *L)
 static void
 lex_subst(struct lexer *L, size_t open)
 {
-    int saved_dq = L->dq;
+    int saved_dq = L->dq, saved_text = L->hd_text, saved_bnl = L->bnl_removed;
 
+    /* bash reads an unquoted body as "..." first, removing each
+     * backslash-newline even in the text of a $(...) in it. */
+    if (L->hd_text)
+        L->bnl_removed = 1;
+    L->hd_text = 0;
     L->dq = 0;
     L->subst++;
     lex_cmd(L, 1, open);
     L->subst--;
     L->dq = saved_dq;
+    L->hd_text = saved_text;
+    L->bnl_removed = saved_bnl;
 }
 
 /* After ${: up to the first } that is not quoted or nested. */
@@ -641,6 +652,13 @@ lex_arith(struct lexer *L, size_t open)
     L->unsafe = saved;
 }
 
+static int
+is_name_char(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_';
+}
+
 /* A $: a plain character, or the start of an expansion. */
 static void
 lex_dollar(struct lexer *L, enum quote_ctx ctx)
@@ -653,6 +671,27 @@ lex_dollar(struct lexer *L, enum quote_ctx ctx)
                "%s follows a $, which would make it part of an expansion",
                token_name(L, (enum seg_kind)(c - SYM_MARK)));
         return;
+    }
+    if (c >= 0 && c < SYM_MARK && strchr("$?#!-@*0123456789", c) != NULL) {
+        /* A special parameter: $$ or $1 is whole. */
+        take(L, ctx);
+        take(L, ctx);
+        return;
+    }
+    if (ctx == CTX_HEREDOC && is_name_char(c) && !(c >= '0' && c <= '9')) {
+        size_t k = 2;
+
+        /* In a body the value is not quoted, so "$x{}" would read the
+         * value's first letters as more of the name: write ${x}. */
+        while (is_name_char(at(L, k)))
+            k++;
+        if (is_item_mark(at(L, k))) {
+            add_seg(L->w, SEG_TEXT, "${", 2);
+            for (L->i++; k > 1; k--)
+                take(L, ctx);
+            add_seg(L->w, SEG_TEXT, "}", 1);
+            return;
+        }
     }
     take(L, ctx);
     if (c == '(' && at(L, 1) == '(') {
@@ -811,6 +850,9 @@ is_delim_line(const struct lexer *L, size_t from, size_t to,
 static void
 lex_heredoc_text(struct lexer *L)
 {
+    int saved_text = L->hd_text;
+
+    L->hd_text = 1;
     L->dq++;
     while (!L->failed && at(L, 0) != SYM_EOF) {
         int c = at(L, 0);
@@ -825,6 +867,7 @@ lex_heredoc_text(struct lexer *L)
             take(L, CTX_HEREDOC);
     }
     L->dq--;
+    L->hd_text = saved_text;
 }
 
 /* One body, at the start of the line after its <<.  The shell finds its
@@ -1231,11 +1274,34 @@ append_escaped(struct pr_buf *b, const char *s, size_t n, const char *special,
     pr_buf_append(b, s + from, n - from);
 }
 
+/* The inside of a '...' that gives s: each ' as '\'', and a backslash
+ * before a newline followed by '' (bash removes a backslash-newline even
+ * inside '...' when that stands in $(...) in an unquoted here-document;
+ * split by the quotes, the pair is no longer one). */
+static void
+append_squoted(struct pr_buf *b, const char *s, size_t n)
+{
+    size_t i, from = 0;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] == '\'') {
+            pr_buf_append(b, s + from, i - from);
+            pr_buf_append(b, "'\\''", 4);
+            from = i + 1;
+        } else if (s[i] == '\\' && i + 1 < n && s[i + 1] == '\n') {
+            pr_buf_append(b, s + from, i + 1 - from);
+            pr_buf_append(b, "''", 2);
+            from = i + 1;
+        }
+    }
+    pr_buf_append(b, s + from, n - from);
+}
+
 void
 pr_shell_quote(struct pr_buf *b, const char *s, size_t n)
 {
     pr_buf_append(b, "'", 1);
-    append_escaped(b, s, n, "'", "'\\''");
+    append_squoted(b, s, n);
     pr_buf_append(b, "'", 1);
 }
 
@@ -1262,7 +1328,14 @@ append_for(struct pr_buf *b, enum quote_ctx ctx, const char *s, size_t n)
         pr_shell_quote(b, s, n);
         break;
     case CTX_SQUOTE:
-        append_escaped(b, s, n, "'", "'\\''");
+        /* The template's text around may be a backslash before a value
+         * that starts with a newline, or a newline after one that ends
+         * with a backslash: '' keeps them apart too. */
+        if (n > 0 && s[0] == '\n')
+            pr_buf_append(b, "''", 2);
+        append_squoted(b, s, n);
+        if (n > 0 && s[n - 1] == '\\')
+            pr_buf_append(b, "''", 2);
         break;
     case CTX_DQUOTE:
         /* Close the "...", add the value in '...' and reopen: the same
@@ -1434,6 +1507,20 @@ tab_stripped(const struct pr_buf *b, size_t from)
     return 0;
 }
 
+/* Could a backslash-newline be in or at the edge of value v[0, n)? */
+static int
+bnl_near(const char *v, size_t n)
+{
+    size_t i;
+
+    if (n > 0 && (v[0] == '\n' || v[n - 1] == '\\'))
+        return 1;
+    for (i = 0; i + 1 < n; i++)
+        if (v[i] == '\\' && v[i + 1] == '\n')
+            return 1;
+    return 0;
+}
+
 static int
 expand_shell(const struct pr_template *t, struct pr_task *task)
 {
@@ -1464,6 +1551,11 @@ expand_shell(const struct pr_template *t, struct pr_task *task)
             break;
         default:
             append_value(task, sg, 1, &b);
+            if (sg->bnl_removed && sg->ctx == CTX_RAW &&
+                bnl_near(b.data + from, b.len - from))
+                task->error_what = "an item holds a backslash-newline, which "
+                                   "bash removes in a here-document inside "
+                                   "$(...) inside a here-document";
             if (sg->strip_tabs && tab_stripped(&b, from))
                 task->error_what = "an item has a line that starts with a "
                                    "tab, which <<- would strip";

@@ -90,6 +90,20 @@ pwned_files() {
     [ "$(pwned_files)" -eq 0 ]
 }
 
+@test "the --dry-run line gives bash --posix the item's bytes too, even in \$(...) in a here-document" {
+    command -v bash >/dev/null || skip "no bash"
+    local item line
+    hostile_items >items
+    printf '%s\0' $'back\\\nslash' >>items
+    while IFS= read -r -d '' item; do
+        line=$(poolrun --dry-run $'cat <<EOF\n$(printf %s "<{}>" \'[{}]\' {})\nEOF' ::: "$item")
+        printf '<%s>[%s]%s\n' "$item" "$item" "$item" >want
+        bash --posix -c "$line" >got
+        cmp got want
+    done <items
+    [ "$(pwned_files)" -eq 0 ]
+}
+
 @test "an item that would end its here-document early is an error for its task alone" {
     printf '%s\0' ok $'x\nEOF\ntouch pwned1' fine >items
     run -1 --separate-stderr poolrun -k -0 $'cat <<EOF\n{}\nEOF' <items

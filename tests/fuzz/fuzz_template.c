@@ -3,8 +3,8 @@
  * (up to a '\x01' part), the rest are items.
  *
  * Beyond not crashing, it checks what the shell receives.  When the first
- * byte says so, the first part's next bytes build a shell command that
- * prints an item (the second part) through one of the quoting contexts
+ * byte says so, the first two bytes build a shell command that prints an
+ * item (the bytes after them) through one of the quoting contexts
  * (unquoted, '...', "...", here-documents unquoted, quoted and with <<-),
  * wrapped in up to three layers of $(...), groups, pipes and outer
  * here-documents; it expands the command, runs the line with /bin/sh -c
@@ -58,6 +58,9 @@ unquote(const char *q, size_t n, char *out)
     "{ while IFS= read -r l; do printf '%s\\n' \"$l\"; done\n"                 \
     "printf %s \"$l\"; }"
 
+/* How many innermost contexts leaf() knows. */
+#define NLEAVES 11
+
 static void
 add(struct pr_buf *b, const char *s)
 {
@@ -74,7 +77,7 @@ leaf(unsigned which, const char *tok, const char *x, size_t n, unsigned level,
     char delim[16];
 
     snprintf(delim, sizeof(delim), "EOF%u", level);
-    switch (which % 9) {
+    switch (which % NLEAVES) {
     case 0: /* unquoted */
         add(cmd, "printf %s ");
         add(cmd, tok);
@@ -116,18 +119,37 @@ leaf(unsigned which, const char *tok, const char *x, size_t n, unsigned level,
     case 6: /* here-document, quoted delimiter */
     case 7: /* here-document, <<- */
         add(cmd, CAT " <<");
-        if (which % 9 == 7)
+        if (which % NLEAVES == 7)
             add(cmd, "-");
-        add(cmd, which % 9 == 6 ? "'" : "");
+        add(cmd, which % NLEAVES == 6 ? "'" : "");
         add(cmd, delim);
-        add(cmd, which % 9 == 6 ? "'" : "");
-        add(cmd, which % 9 == 7 ? "\n\ta" : "\na");
+        add(cmd, which % NLEAVES == 6 ? "'" : "");
+        add(cmd, which % NLEAVES == 7 ? "\n\ta" : "\na");
         add(cmd, tok);
-        add(cmd, which % 9 == 7 ? "b\n\t" : "b\n");
+        add(cmd, which % NLEAVES == 7 ? "b\n\t" : "b\n");
         add(cmd, delim);
         add(want, "a");
         pr_buf_append(want, x, n);
         add(want, "b\n");
+        break;
+    case 9: /* here-document, right after a variable */
+        add(cmd, "v=; " CAT " <<");
+        add(cmd, delim);
+        add(cmd, "\n$v");
+        add(cmd, tok);
+        add(cmd, "\n");
+        add(cmd, delim);
+        pr_buf_append(want, x, n);
+        add(want, "\n");
+        break;
+    case 10: /* right after a variable and a special parameter */
+        add(cmd, "v=; printf %s \"$v");
+        add(cmd, tok);
+        add(cmd, "\" $#");
+        add(cmd, tok);
+        pr_buf_append(want, x, n);
+        add(want, "0");
+        pr_buf_append(want, x, n);
         break;
     default: /* two words, one unquoted and one inside "$(...)" */
         add(cmd, "printf '%s|' ");
@@ -282,12 +304,19 @@ dump(const char *what, const char *p, size_t n)
     fputc('\n', stderr);
 }
 
-/* Builds one generated command (leaf context `which`, wrapped as sel
- * says), expands it with item x and returns the task, or NULL when the
- * item is refused for a here-document it would break.  *want gets what
- * the shell must print. */
+/* Two selector bytes choose a generated command: flags holds 0x80 for
+ * -I XX instead of {}, 0x40 for bash too, and in 0x30 how many wrappers;
+ * the base-7 digits of wraps choose them (innermost first). */
+#define SEL_REPLACE   0x80
+#define SEL_BASH      0x40
+#define SEL_LAYERS(f) (((f) >> 4) & 3)
+
+/* Builds the command of leaf context `which` wrapped as flags and wraps
+ * say, expands it with item x and returns the task, or NULL when the item
+ * is refused for a here-document it would break.  *want gets what the
+ * shell must print. */
 static struct pr_task *
-expand_one(unsigned which, const unsigned char *sel, size_t nsel, const char *x,
+expand_one(unsigned which, unsigned flags, unsigned wraps, const char *x,
            size_t n, struct pr_buf *want)
 {
     struct pr_buf cmd = {0}, w = {0};
@@ -296,13 +325,16 @@ expand_one(unsigned which, const unsigned char *sel, size_t nsel, const char *x,
     struct pr_template *t;
     struct pr_task *task;
     struct pr_item item;
-    const char *tok = nsel > 0 && (sel[0] & 0x80) ? "XX" : "{}";
-    unsigned layers = nsel > 0 ? (sel[0] >> 4) & 3 : 0, k;
+    const char *tok = flags & SEL_REPLACE ? "XX" : "{}";
+    unsigned layers = SEL_LAYERS(flags), k, digits[3];
     char *words[1];
 
     leaf(which, tok, x, n, layers, &cmd, &w);
+    digits[0] = wraps % 7;
+    digits[1] = wraps / 7 % 7;
+    digits[2] = wraps / 49 % 7;
     for (k = 0; k < layers; k++)
-        wrap(nsel > 1 + k ? sel[1 + k] : 0, layers - 1 - k, &cmd, &w);
+        wrap(digits[k], layers - 1 - k, &cmd, &w);
     pr_buf_append(&cmd, "", 1);
     words[0] = cmd.data;
     memset(&o, 0, sizeof(o));
@@ -319,9 +351,13 @@ expand_one(unsigned which, const unsigned char *sel, size_t nsel, const char *x,
     task = pr_task_new_items(&item, 1);
     if (pr_template_expand(t, task) != 0) {
         /* Only a here-document may refuse an item: one with a line that
-         * would end it, or a tab that <<- would strip. */
+         * would end it, a tab that <<- would strip, or (quoted, in $(...)
+         * in another) a backslash-newline. */
+        int bnl = n > 0 && (x[0] == '\n' || x[n - 1] == '\\' ||
+                            strstr(x, "\\\n") != NULL);
+
         if (strstr(cmd.data, "<<") == NULL ||
-            (memchr(x, '\t', n) == NULL && strstr(x, "EOF") == NULL)) {
+            (memchr(x, '\t', n) == NULL && strstr(x, "EOF") == NULL && !bnl)) {
             fprintf(stderr, "item refused: %s\n%s\n", task->error_what,
                     task->line);
             abort();
@@ -361,28 +397,27 @@ prints(const char *script, const struct pr_buf *want, int bash)
     return ok;
 }
 
-/* The semantic check: x is the item, sel chooses the wrappers (and -I,
- * and bash).  Forking is the cost: without wrappers, one script checks
- * the item in every leaf context (on a mismatch each is run alone to name
- * it); with wrappers, which fork subshells, sel[4] picks one leaf. */
+/* The semantic check: x is the item, flags and wraps choose the
+ * command.  Forking is the cost: without wrappers, one script checks the
+ * item in every leaf context (on a mismatch each is run alone to name
+ * it); with wrappers, which fork subshells, one leaf (from both bytes). */
 static void
-check_shell(const unsigned char *sel, size_t nsel, const char *x, size_t n)
+check_shell(unsigned flags, unsigned wraps, const char *x, size_t n)
 {
     static int have_bash = -1;
     struct pr_buf script = {0}, want = {0};
-    unsigned which, first = 0, last = 9;
+    unsigned which, first = 0, last = NLEAVES;
     int bash;
 
     if (have_bash < 0)
         have_bash = access("/bin/bash", X_OK) == 0;
-    bash = have_bash && nsel > 0 && (sel[0] & 0x40);
-    /* Wrappers fork subshells: wrapped, one leaf (the last selector). */
-    if (nsel > 0 && (sel[0] & 0x30) != 0) {
-        first = nsel > 4 ? sel[4] % 9 : 0;
+    bash = have_bash && (flags & SEL_BASH);
+    if (SEL_LAYERS(flags) > 0) {
+        first = (wraps + (flags & 0x0f)) % NLEAVES;
         last = first + 1;
     }
     for (which = first; which < last; which++) {
-        struct pr_task *task = expand_one(which, sel, nsel, x, n, &want);
+        struct pr_task *task = expand_one(which, flags, wraps, x, n, &want);
 
         if (task == NULL)
             continue;
@@ -394,7 +429,7 @@ check_shell(const unsigned char *sel, size_t nsel, const char *x, size_t n)
     if (!prints(script.data, &want, bash)) {
         for (which = first; which < last; which++) {
             struct pr_buf w = {0};
-            struct pr_task *task = expand_one(which, sel, nsel, x, n, &w);
+            struct pr_task *task = expand_one(which, flags, wraps, x, n, &w);
 
             if (task != NULL)
                 prints(task->line, &w, bash);
@@ -405,6 +440,79 @@ check_shell(const unsigned char *sel, size_t nsel, const char *x, size_t n)
     }
     pr_buf_free(&script);
     pr_buf_free(&want);
+}
+
+/* Pieces of shell syntax: an item byte from 0x80 up stands for one, so
+ * that random bytes make hostile items often (libFuzzer learns from
+ * strcmp, not from the strchr that quoting uses). */
+static const char *const pieces[] = {
+    "$",    "`",    "\\",   "'",    "\"",       "\n",   "\t",    "$x",
+    "${x}", "$(",   ")",    "{}",   "#",        ";",    "&",     "|",
+    "<",    ">",    "*",    "?",    "~",        "!",    "-",     " ",
+    "EOF0", "EOF1", "EOF2", "EOF3", "\nEOF0\n", "\n\t", "'\\''", "\\\n",
+    "$((",  "))",   "$'",   "\\$",  "\xff",     "\xe9", "$1",    "$$",
+};
+
+/* The item that bytes p[0, n) stand for (a NUL byte, which no item
+ * passed to a shell can hold, stands for nothing). */
+static void
+decode_item(const unsigned char *p, size_t n, struct pr_buf *b)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] >= 0x80) {
+            const char *piece = pieces[(p[i] - 0x80) % PR_ARRAY_SIZE(pieces)];
+
+            pr_buf_append(b, piece, strlen(piece));
+        } else if (p[i] != 0) {
+            pr_buf_append(b, &p[i], 1);
+        }
+    }
+}
+
+/* Hostile items that every run checks in every context, whatever the
+ * corpus. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    static const char *const hostile[] = {
+        "$(touch /nonexistent/pwned)",
+        "`id`",
+        "a;id",
+        "it's",
+        "\"",
+        "'",
+        "\\",
+        "trailing\\",
+        "$HOME $x ${x} $1 $$",
+        "-n",
+        "new\nline",
+        "tab\there",
+        "EOF0\nEOF1\nEOF2\nEOF3",
+        "\n",
+        "",
+        "*",
+        "a\\\nb",
+        "\xff\xfe",
+        "'\\''\"\\\"\"",
+        "$((1+1))",
+        "!$",
+    };
+    static const unsigned char sel[][2] = {
+        {0x00, 0},   {0x40, 0},   {0x80, 0},  {0x10, 2}, {0x20, 2 * 7},
+        {0x30, 219}, {0x71, 104}, {0xb3, 62}, {0x15, 6},
+    };
+    size_t i, k;
+
+    (void)argc;
+    (void)argv;
+    for (i = 0; i < PR_ARRAY_SIZE(hostile); i++)
+        for (k = 0; k < PR_ARRAY_SIZE(sel); k++)
+            check_shell(sel[k][0], sel[k][1], hostile[i], strlen(hostile[i]));
+    return 0;
 }
 
 int
@@ -469,14 +577,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pr_buf_free(&b);
     }
     /* Half the inputs (bit 2 of the first byte) also go through the
-     * shell: the first part's next bytes choose the context, the second
-     * part is the item. */
-    if (nparts > 0 && (parts[0][0] & 4)) {
-        size_t len0 = strlen(parts[0]);
-        const char *x = nparts > 1 ? parts[1] : "";
+     * shell: the first two bytes choose the command, the rest make the
+     * item (few inputs hold the NUL that the layout above needs, and
+     * libFuzzer starts with short inputs). */
+    if (size > 0 && (data[0] & 4)) {
+        struct pr_buf x = {0};
 
-        check_shell((const unsigned char *)parts[0] + 1, len0 - 1, x,
-                    strlen(x));
+        if (size > 2)
+            decode_item(data + 2, size - 2, &x);
+        pr_buf_append(&x, "", 1);
+        check_shell(data[0], size > 1 ? data[1] : 0, x.data, x.len - 1);
+        pr_buf_free(&x);
     }
     free(copy);
     return 0;

@@ -324,6 +324,56 @@ template_strip_tabs_heredoc_item_with_a_leading_tab_is_a_task_error(void)
 }
 
 static void
+template_value_after_a_variable_in_a_heredoc_keeps_the_name_apart(void)
+{
+    int rc;
+    const char *l = shell_line("cat <<EOF\n$x{}$_1{} $2{}\nEOF", "ab", &rc);
+
+    ASSERT_EQ(rc, 0);
+    ASSERT_MEM_EQ(l, strlen(l), "cat <<EOF\n${x}ab${_1}ab $2ab\nEOF");
+}
+
+static void
+template_value_after_a_special_parameter_is_accepted(void)
+{
+    int rc;
+    const char *l = shell_line("echo $${} \"$#{}\" $?{}", "a", &rc);
+
+    ASSERT_EQ(rc, 0);
+    ASSERT_MEM_EQ(l, strlen(l), "echo $$'a' \"$#\"'a'\"\" $?'a'");
+}
+
+static void
+template_backslash_newline_in_an_item_is_split_by_quotes(void)
+{
+    int rc;
+    const char *l = shell_line("echo {} 'x{}y'", "a\\\nb", &rc);
+
+    /* bash removes a backslash-newline even inside '...' when it stands
+     * in $(...) in an unquoted here-document: the pair never appears. */
+    ASSERT_EQ(rc, 0);
+    ASSERT_MEM_EQ(l, strlen(l), "echo 'a\\''\nb' 'xa\\''\nby'");
+    /* Nor with the template's text around the value. */
+    l = shell_line("echo '\\{}\n{}'", "\nz\\", &rc);
+    ASSERT_MEM_EQ(l, strlen(l), "echo '\\''\nz\\''\n''\nz\\'''");
+}
+
+static void
+template_backslash_newline_in_a_quoted_heredoc_inside_another_is_a_task_error(
+    void)
+{
+    int rc;
+
+    shell_line("cat <<EOF\n$(cat <<'E'\n{}\nE\n)\nEOF", "a\\\nb", &rc);
+    ASSERT_EQ(rc, UV_EINVAL);
+    shell_line("cat <<EOF\n$(cat <<'E'\n{}\nE\n)\nEOF", "a\\b", &rc);
+    ASSERT_EQ(rc, 0);
+    /* Alone, a quoted body keeps it. */
+    shell_line("cat <<'E'\n{}\nE", "a\\\nb", &rc);
+    ASSERT_EQ(rc, 0);
+}
+
+static void
 template_number_replacements_go_anywhere_as_digits(void)
 {
     int rc;
@@ -577,6 +627,12 @@ main(void)
         TEST_CASE(template_heredoc_item_with_a_delimiter_line_is_a_task_error),
         TEST_CASE(
             template_strip_tabs_heredoc_item_with_a_leading_tab_is_a_task_error),
+        TEST_CASE(
+            template_value_after_a_variable_in_a_heredoc_keeps_the_name_apart),
+        TEST_CASE(template_value_after_a_special_parameter_is_accepted),
+        TEST_CASE(template_backslash_newline_in_an_item_is_split_by_quotes),
+        TEST_CASE(
+            template_backslash_newline_in_a_quoted_heredoc_inside_another_is_a_task_error),
         TEST_CASE(template_number_replacements_go_anywhere_as_digits),
         TEST_CASE(template_places_sh_reads_plainly_are_accepted),
         TEST_CASE(
