@@ -672,7 +672,7 @@ lex_dollar(struct lexer *L, enum quote_ctx ctx)
                token_name(L, (enum seg_kind)(c - SYM_MARK)));
         return;
     }
-    if (c >= 0 && c < SYM_MARK && strchr("$?#!-@*0123456789", c) != NULL) {
+    if (c > 0 && c < SYM_MARK && strchr("$?#!-@*0123456789", c) != NULL) {
         /* A special parameter: $$ or $1 is whole. */
         take(L, ctx);
         take(L, ctx);
@@ -962,9 +962,7 @@ read_heredocs(struct lexer *L)
 }
 
 /* A word ends.  "case" inside $(...) brings patterns whose ) would be
- * taken for the end of $(...); "[[ (bash evaluates its operands as "
-                   "arithmetic, where a[$(cmd)] runs cmd even quoted)" is bash's
- syntax, where -eq and the
+ * taken for the end of $(...); "[[" is bash's syntax, where -eq and the
  * like evaluate an operand, quoted or not, as arithmetic (a[$(cmd)] runs
  * cmd). */
 static void
@@ -976,14 +974,10 @@ end_word(struct lexer *L, const char *kw, size_t kwlen, int plain, size_t off)
         set_unsure(L, off,
                    "case inside $(...) (a ) of its patterns hides "
                    "where $(...) ends)");
-    if (kwlen == 2 &&
-        memcmp(kw,
-               "[[ (bash evaluates its operands as "
-               "arithmetic, where a[$(cmd)] runs cmd even quoted)",
-               2) == 0)
+    if (kwlen == 2 && memcmp(kw, "[[", 2) == 0)
         set_unsure(L, off,
-                   "[[ (bash evaluates its operands as "
-                   "arithmetic, where a[$(cmd)] runs cmd even quoted)");
+                   "[[ (bash evaluates its operands as arithmetic, where "
+                   "a[$(cmd)] runs cmd even quoted)");
 }
 
 static void
