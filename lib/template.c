@@ -43,6 +43,7 @@ struct seg {
     enum quote_ctx ctx; /* a value's */
     int strip_tabs;     /* a value inside a <<- body */
     int bnl_removed;    /* ... inside $(...) in an unquoted body */
+    int in_subst;       /* ... inside $(...) */
     size_t heredoc;     /* SEG_HEREDOC(_END): index in t->heredocs */
     char *text;         /* SEG_TEXT */
     size_t len;
@@ -379,6 +380,7 @@ place(struct lexer *L, const struct sym *y, enum quote_ctx ctx)
     sg->ctx = ctx;
     sg->strip_tabs = L->strip_tabs > 0;
     sg->bnl_removed = L->bnl_removed;
+    sg->in_subst = L->subst > 0;
     L->placed = pr_xrealloc(L->placed, (L->nplaced + 1) * sizeof(*L->placed));
     L->placed[L->nplaced].off = y->off;
     L->placed[L->nplaced].kind = kind;
@@ -1515,6 +1517,22 @@ bnl_near(const char *v, size_t n)
     return 0;
 }
 
+/* A quoted body cannot escape anything: refuse an item that bash would
+ * change there.  bash removes a backslash-newline inside $(...) in an
+ * unquoted body, and bash 5.2 drops a \001 before \001 or \177 in a
+ * quoted body inside $(...) (its own quoting byte). */
+static void
+check_raw(const struct seg *sg, const char *v, size_t n, struct pr_task *task)
+{
+    if (sg->bnl_removed && bnl_near(v, n))
+        task->error_what = "an item holds a backslash-newline, which bash "
+                           "removes in a here-document inside $(...) inside "
+                           "a here-document";
+    if (sg->in_subst && memchr(v, '\001', n) != NULL)
+        task->error_what = "an item holds a \\001 byte, which bash drops in "
+                           "a quoted here-document inside $(...)";
+}
+
 static int
 expand_shell(const struct pr_template *t, struct pr_task *task)
 {
@@ -1545,11 +1563,8 @@ expand_shell(const struct pr_template *t, struct pr_task *task)
             break;
         default:
             append_value(task, sg, 1, &b);
-            if (sg->bnl_removed && sg->ctx == CTX_RAW &&
-                bnl_near(b.data + from, b.len - from))
-                task->error_what = "an item holds a backslash-newline, which "
-                                   "bash removes in a here-document inside "
-                                   "$(...) inside a here-document";
+            if (sg->ctx == CTX_RAW)
+                check_raw(sg, b.data + from, b.len - from, task);
             if (sg->strip_tabs && tab_stripped(&b, from))
                 task->error_what = "an item has a line that starts with a "
                                    "tab, which <<- would strip";

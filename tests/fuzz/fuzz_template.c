@@ -351,13 +351,14 @@ expand_one(unsigned which, unsigned flags, unsigned wraps, const char *x,
     task = pr_task_new_items(&item, 1);
     if (pr_template_expand(t, task) != 0) {
         /* Only a here-document may refuse an item: one with a line that
-         * would end it, a tab that <<- would strip, or (quoted, in $(...)
-         * in another) a backslash-newline. */
+         * would end it, a tab that <<- would strip, or (quoted, in $(...))
+         * a backslash-newline or a \001 that bash would change. */
         int bnl = n > 0 && (x[0] == '\n' || x[n - 1] == '\\' ||
                             strstr(x, "\\\n") != NULL);
 
         if (strstr(cmd.data, "<<") == NULL ||
-            (memchr(x, '\t', n) == NULL && strstr(x, "EOF") == NULL && !bnl)) {
+            (memchr(x, '\t', n) == NULL && strstr(x, "EOF") == NULL &&
+             memchr(x, '\001', n) == NULL && !bnl)) {
             fprintf(stderr, "item refused: %s\n%s\n", task->error_what,
                     task->line);
             abort();

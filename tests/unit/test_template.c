@@ -374,6 +374,20 @@ template_backslash_newline_in_a_quoted_heredoc_inside_another_is_a_task_error(
 }
 
 static void
+template_ctlesc_byte_in_a_quoted_heredoc_inside_subst_is_a_task_error(void)
+{
+    int rc;
+
+    /* bash 5.2 turns \001\001 into \001 there. */
+    shell_line("v=$(cat <<'E'\n{}\nE\n)", "a\001\001b", &rc);
+    ASSERT_EQ(rc, UV_EINVAL);
+    shell_line("cat <<'E'\n{}\nE", "a\001\001b", &rc);
+    ASSERT_EQ(rc, 0);
+    shell_line("v=$(cat <<E\n{}\nE\n)", "a\001\001b", &rc);
+    ASSERT_EQ(rc, 0);
+}
+
+static void
 template_number_replacements_go_anywhere_as_digits(void)
 {
     int rc;
@@ -633,6 +647,8 @@ main(void)
         TEST_CASE(template_backslash_newline_in_an_item_is_split_by_quotes),
         TEST_CASE(
             template_backslash_newline_in_a_quoted_heredoc_inside_another_is_a_task_error),
+        TEST_CASE(
+            template_ctlesc_byte_in_a_quoted_heredoc_inside_subst_is_a_task_error),
         TEST_CASE(template_number_replacements_go_anywhere_as_digits),
         TEST_CASE(template_places_sh_reads_plainly_are_accepted),
         TEST_CASE(
