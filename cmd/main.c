@@ -505,6 +505,7 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
 {
     struct pr_template_options to;
     struct pr_template *command;
+    struct pr_template_diag tdiag;
     struct pr_source *src;
     struct pr_pool *pool;
     struct pr_seqset done = {0};
@@ -518,7 +519,10 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
     to.nwords = cfg->ncommand;
     to.replace = cfg->replace;
     to.force_shell = cfg->force_shell;
-    command = pr_template_new(&to);
+    if (pr_template_new(&command, &to, &tdiag) != 0) {
+        fprintf(stderr, "poolrun: %s\n", tdiag.msg);
+        return EXIT_OWN_ERROR;
+    }
     cfg->pool.command = command;
     /* Tasks get fds 0-2 and nothing else, not even what we inherited. */
     pr_sys_cloexec_from(3);

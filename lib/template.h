@@ -2,10 +2,13 @@
  * template: the COMMAND of map mode, and how an item fills it.  Replacement
  * strings: {} the item, {.} without extension, {/} basename, {//} dirname,
  * {/.} basename without extension, {#} sequence number, {%} slot.  A
- * command of several words runs directly and a value fills its word as is;
- * a command that is one word with shell syntax (or --shell) runs through
- * /bin/sh -c and every value is single-quoted.  Either way an item is
- * passed literally: it never becomes code and never splits.
+ * command of several words runs directly and a value fills its word as is.
+ * A command that is one word with shell syntax (or --shell) runs through
+ * /bin/sh -c: it is scanned once, as sh would read it, and each value is
+ * quoted for the place it stands in (unquoted, '...', "...", a
+ * here-document); a place where no quoting is safe refuses the template.
+ * Either way an item is passed literally: it never becomes code and never
+ * splits.
  */
 #ifndef PR_TEMPLATE_H
 #define PR_TEMPLATE_H
@@ -24,9 +27,20 @@ struct pr_template_options {
     int force_shell;     /* --shell */
 };
 
-/* Compiles the command.  Returns a new template (free with
- * pr_template_free), or NULL when there are no words. */
-struct pr_template *pr_template_new(const struct pr_template_options *o);
+/* Why a command was refused: "COMMAND:1:7: {} is inside `...`, ...". */
+struct pr_template_diag {
+    char msg[512];
+};
+
+/* Compiles the command.  Returns 0 and in *out a new template (free with
+ * pr_template_free; NULL when there are no words), or UV_EINVAL with
+ * d->msg set when a shell command puts a replacement string where no
+ * quoting passes an item literally (inside `...`, ${...}, $((...)), a
+ * comment, a here-document's delimiter, right after $ or a backslash, an
+ * unclosed quote, or past syntax whose quoting sh leaves open). */
+int pr_template_new(struct pr_template **out,
+                    const struct pr_template_options *o,
+                    struct pr_template_diag *d);
 void pr_template_free(struct pr_template *t);
 
 /* Does the command run through /bin/sh? */
@@ -35,7 +49,8 @@ int pr_template_is_shell(const struct pr_template *t);
 /* Builds task's command from its items, seq and slot: task->line (the
  * shell line, or the pasteable form of argv) and, when run directly,
  * task->argv.  Returns 0, or UV_EINVAL with task->error_what set when an
- * item cannot be passed (a NUL byte in an argument). */
+ * item cannot be passed (a NUL byte in an argument; in a here-document, a
+ * line that would end it or a leading tab that <<- would strip). */
 int pr_template_expand(const struct pr_template *t, struct pr_task *task);
 
 /* A shell line that the shell would only split into words and run (no

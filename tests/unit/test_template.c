@@ -15,6 +15,8 @@ tmpl(int force_shell, const char *replace, int n, ...)
 {
     static char *words[8];
     struct pr_template_options o;
+    struct pr_template_diag d;
+    struct pr_template *t;
     va_list ap;
     int i;
 
@@ -27,7 +29,11 @@ tmpl(int force_shell, const char *replace, int n, ...)
     o.nwords = n;
     o.replace = replace;
     o.force_shell = force_shell;
-    return pr_template_new(&o);
+    if (pr_template_new(&t, &o, &d) != 0) {
+        fprintf(stderr, "refused: %s\n", d.msg);
+        return NULL;
+    }
+    return t;
 }
 
 static struct pr_task *
@@ -173,6 +179,371 @@ template_nul_in_an_argument_is_refused(void)
     pr_template_free(t);
 }
 
+/* The diagnostic of a refused one-word shell command, or NULL. */
+static const char *
+refusal(const char *replace, const char *cmd)
+{
+    static struct pr_template_diag d;
+    struct pr_template_options o;
+    struct pr_template *t;
+    char *words[1];
+
+    words[0] = (char *)(uintptr_t)cmd;
+    memset(&o, 0, sizeof(o));
+    o.words = words;
+    o.nwords = 1;
+    o.replace = replace;
+    o.force_shell = 1;
+    if (pr_template_new(&t, &o, &d) != 0)
+        return d.msg;
+    pr_template_free(t);
+    return NULL;
+}
+
+/* Expands a one-word shell command with one item; returns the line (a
+ * static copy) and the expansion's result in *rc. */
+static const char *
+shell_line(const char *cmd, const char *item, int *rc)
+{
+    static char line[1024];
+    struct pr_template *t = tmpl(1, NULL, 1, cmd);
+    const char *const items[] = {item};
+    struct pr_task *task;
+
+    *rc = -1;
+    if (t == NULL)
+        return "(refused)";
+    task = task_of(1, items);
+    *rc = pr_template_expand(t, task);
+    snprintf(line, sizeof(line), "%s", task->line);
+    pr_task_free(task);
+    pr_template_free(t);
+    return line;
+}
+
+static void
+template_value_inside_single_quotes_closes_and_reopens_them(void)
+{
+    int rc;
+    const char *l = shell_line("echo '<{}>'", "it's $(x)", &rc);
+
+    ASSERT_EQ(rc, 0);
+    ASSERT_MEM_EQ(l, strlen(l), "echo '<it'\\''s $(x)>'");
+    l = shell_line("echo '{}'", "", &rc);
+    ASSERT_MEM_EQ(l, strlen(l), "echo ''");
+}
+
+static void
+template_value_inside_double_quotes_is_single_quoted_between_them(void)
+{
+    int rc;
+    const char *l =
+        shell_line("echo \"a {} b\"", "$HOME `x` \"q\" \\ it's", &rc);
+
+    ASSERT_EQ(rc, 0);
+    ASSERT_MEM_EQ(l, strlen(l),
+                  "echo \"a \"'$HOME `x` \"q\" \\ it'\\''s'\" b\"");
+}
+
+static void
+template_value_inside_dquote_inside_subst_inside_dquote_is_quoted_there(void)
+{
+    int rc;
+    const char *l =
+        shell_line("echo \"$(printf %s \"{}\" '{}' {})\"", "a'b", &rc);
+
+    ASSERT_EQ(rc, 0);
+    ASSERT_MEM_EQ(l, strlen(l),
+                  "echo \"$(printf %s \"\"'a'\\''b'\"\" 'a'\\''b' "
+                  "'a'\\''b')\"");
+}
+
+static void
+template_value_in_an_unquoted_heredoc_escapes_dollar_backquote_backslash(void)
+{
+    int rc;
+    const char *l =
+        shell_line("cat <<EOF\n<{}> \"'\nEOF", "$(x) `y` \\ \"'", &rc);
+
+    ASSERT_EQ(rc, 0);
+    ASSERT_MEM_EQ(l, strlen(l),
+                  "cat <<EOF\n<\\$(x) \\`y\\` \\\\ \"'> \"'\nEOF");
+}
+
+static void
+template_value_in_a_quoted_heredoc_is_as_it_is(void)
+{
+    int rc;
+    const char *l =
+        shell_line("cat <<'EOF'\n{}\nEOF\necho '{}'", "$(x) `y` \\ '", &rc);
+
+    ASSERT_EQ(rc, 0);
+    ASSERT_MEM_EQ(l, strlen(l),
+                  "cat <<'EOF'\n$(x) `y` \\ '\nEOF\necho '$(x) `y` \\ '\\'''");
+    l = shell_line("cat <<\\EOF\n{}\nEOF", "$x", &rc);
+    ASSERT_MEM_EQ(l, strlen(l), "cat <<\\EOF\n$x\nEOF");
+    l = shell_line("cat <<E\"O\"F\n{}\nEOF", "$x", &rc);
+    ASSERT_MEM_EQ(l, strlen(l), "cat <<E\"O\"F\n$x\nEOF");
+}
+
+static void
+template_heredoc_item_with_a_delimiter_line_is_a_task_error(void)
+{
+    int rc;
+
+    shell_line("cat <<EOF\n{}\nEOF", "a\nEOF\nrm -rf x", &rc);
+    ASSERT_EQ(rc, UV_EINVAL);
+    shell_line("cat <<'EOF'\nx{}\nEOF", "\nEOF", &rc);
+    ASSERT_EQ(rc, UV_EINVAL);
+    /* The delimiter made of the template's text and the item's. */
+    shell_line("cat <<EOF\nE{}\nEOF", "OF", &rc);
+    ASSERT_EQ(rc, UV_EINVAL);
+    shell_line("cat <<-EOF\n\t{}\n\tEOF", "a\nEOF", &rc);
+    ASSERT_EQ(rc, UV_EINVAL);
+    /* Not a line of its own: fine. */
+    shell_line("cat <<EOF\n{}\nEOF", "EOF1\n EOF\nxEOF", &rc);
+    ASSERT_EQ(rc, 0);
+    /* A value inside $(...) in the body counts too. */
+    shell_line("cat <<EOF\n$(echo '{}')\nEOF", "x\nEOF\ny", &rc);
+    ASSERT_EQ(rc, UV_EINVAL);
+}
+
+static void
+template_strip_tabs_heredoc_item_with_a_leading_tab_is_a_task_error(void)
+{
+    int rc;
+    const char *l;
+
+    shell_line("cat <<-EOF\n\t{}\n\tEOF", "\tx", &rc);
+    ASSERT_EQ(rc, UV_EINVAL);
+    shell_line("cat <<-EOF\n{}\nEOF", "a\n\tb", &rc);
+    ASSERT_EQ(rc, UV_EINVAL);
+    l = shell_line("cat <<-EOF\n\t{}\n\tEOF", "a\tb", &rc);
+    ASSERT_EQ(rc, 0);
+    ASSERT_MEM_EQ(l, strlen(l), "cat <<-EOF\n\ta\tb\n\tEOF");
+}
+
+static void
+template_value_after_a_variable_in_a_heredoc_keeps_the_name_apart(void)
+{
+    int rc;
+    const char *l = shell_line("cat <<EOF\n$x{}$_1{} $2{}\nEOF", "ab", &rc);
+
+    ASSERT_EQ(rc, 0);
+    ASSERT_MEM_EQ(l, strlen(l), "cat <<EOF\n${x}ab${_1}ab $2ab\nEOF");
+}
+
+static void
+template_value_after_a_special_parameter_is_accepted(void)
+{
+    int rc;
+    const char *l = shell_line("echo $${} \"$#{}\" $?{}", "a", &rc);
+
+    ASSERT_EQ(rc, 0);
+    ASSERT_MEM_EQ(l, strlen(l), "echo $$'a' \"$#\"'a'\"\" $?'a'");
+}
+
+static void
+template_backslash_newline_in_an_item_is_split_by_quotes(void)
+{
+    int rc;
+    const char *l = shell_line("echo {} 'x{}y'", "a\\\nb", &rc);
+
+    /* bash removes a backslash-newline even inside '...' when it stands
+     * in $(...) in an unquoted here-document: the pair never appears. */
+    ASSERT_EQ(rc, 0);
+    ASSERT_MEM_EQ(l, strlen(l), "echo 'a\\''\nb' 'xa\\''\nby'");
+    /* Nor with the template's text around the value. */
+    l = shell_line("echo '\\{}\n{}'", "\nz\\", &rc);
+    ASSERT_MEM_EQ(l, strlen(l), "echo '\\''\nz\\''\n''\nz\\'''");
+}
+
+static void
+template_backslash_newline_in_a_quoted_heredoc_inside_another_is_a_task_error(
+    void)
+{
+    int rc;
+
+    shell_line("cat <<EOF\n$(cat <<'E'\n{}\nE\n)\nEOF", "a\\\nb", &rc);
+    ASSERT_EQ(rc, UV_EINVAL);
+    shell_line("cat <<EOF\n$(cat <<'E'\n{}\nE\n)\nEOF", "a\\b", &rc);
+    ASSERT_EQ(rc, 0);
+    /* Alone, a quoted body keeps it. */
+    shell_line("cat <<'E'\n{}\nE", "a\\\nb", &rc);
+    ASSERT_EQ(rc, 0);
+}
+
+static void
+template_ctlesc_byte_in_a_quoted_heredoc_inside_subst_is_a_task_error(void)
+{
+    int rc;
+
+    /* bash 5.2 turns \001\001 into \001 there. */
+    shell_line("v=$(cat <<'E'\n{}\nE\n)", "a\001\001b", &rc);
+    ASSERT_EQ(rc, UV_EINVAL);
+    shell_line("cat <<'E'\n{}\nE", "a\001\001b", &rc);
+    ASSERT_EQ(rc, 0);
+    shell_line("v=$(cat <<E\n{}\nE\n)", "a\001\001b", &rc);
+    ASSERT_EQ(rc, 0);
+}
+
+static void
+template_number_replacements_go_anywhere_as_digits(void)
+{
+    int rc;
+    const char *l =
+        shell_line("echo \"{#}\" `echo {%}` ${x:-{#}} {} # {%}", "i", &rc);
+
+    ASSERT_EQ(rc, 0);
+    ASSERT_MEM_EQ(l, strlen(l), "echo \"7\" `echo 3` ${x:-7} 'i' # 3");
+}
+
+static void
+template_places_sh_reads_plainly_are_accepted(void)
+{
+    static const char *const ok[] = {
+        "echo a#{} \\\\{} $x{} ${x}{} \"$x\"{}",
+        "case {} in a) echo \"{}\";; esac",
+        "echo a \\\n  {}",
+        "f() { echo \"$1\"; }; f {} # done",
+        "x=$(echo {}); echo \"$(echo \"{}\" | tr a b)\" \"${x}\"",
+        "cat <<EOF <<'E2'; echo {}\n$(echo \"{}\")\nEOF\n{}\nE2\necho {}",
+        "cat <<- \"A B\"\n\t{}\n\tA B",
+        "echo $(( 1 + 2 )) {} ${#x} ${x#a} \"${x%b}\" {}",
+        "echo <<<{} ( {} ) $( (echo {}) )",
+        "echo \"it's\" {} '\"' {} \"$(echo \")\")\" {}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        const char *msg = refusal(NULL, ok[i]);
+
+        if (msg != NULL) {
+            fprintf(stderr, "refused: %s\n  %s\n", ok[i], msg);
+            ASSERT_TRUE(0);
+        }
+    }
+}
+
+static void
+template_places_without_safe_quoting_are_refused_with_position(void)
+{
+    static const struct {
+        const char *cmd;
+        const char *msg;
+    } bad[] = {
+        {"echo `echo {}`", "COMMAND:1:12: {} is inside `...`"},
+        {"echo \"`{/}`\"", "COMMAND:1:8: {/} is inside `...`"},
+        {"echo ${x:-{}}", "COMMAND:1:11: {} is inside ${...}"},
+        {"echo \"${x#{}}\"", "COMMAND:1:11: {} is inside ${...}"},
+        {"echo $(( {} + 1 ))", "COMMAND:1:10: {} is inside $((...))"},
+        {"echo ${}", "COMMAND:1:7: {} follows a $"},
+        {"echo \"${.}\"", "COMMAND:1:8: {.} follows a $"},
+        {"echo \\{}", "COMMAND:1:7: {} follows a backslash"},
+        {"echo \"\\{}\"", "COMMAND:1:8: {} follows a backslash"},
+        {"echo hi # {}", "COMMAND:1:11: {} is inside a comment"},
+        {"cat <<{}\nx\n{}", "COMMAND:1:7: {} is in a here-document's"},
+        {"echo '{}", "COMMAND:1:7: {} is inside '...' opened at 1:6, which "
+                     "is never closed"},
+        {"echo \"$(echo {}\"", "COMMAND:1:16: \"...\" is never closed"},
+        {"echo $(echo {}", "COMMAND:1:13: {} is inside $(...) opened at 1:6"},
+        {"echo {} 'oops", "COMMAND:1:9: '...' is never closed"},
+        {"echo $'x' {}", "COMMAND:1:11: {} comes after $'...' at 1:6"},
+        {"x=$(case a in a) echo;; esac); echo {}",
+         "COMMAND:1:37: {} comes after case inside $(...) at 1:5"},
+        {"[[ {} -eq 1 ]]", "COMMAND:1:4: {} comes after [[ at 1:1"},
+        {"(( {} ))", "COMMAND:1:4: {} comes after (( at 1:1"},
+        {"echo \"${x-'a'}\" {}", "COMMAND:1:17: {} comes after a quote"},
+        {"cat <<EOF\na\\\nEOF\n{}\nEOF",
+         "COMMAND:4:1: {} comes after a backslash-newline in a "
+         "here-document at 2:2"},
+        {"echo a\n\necho {} `", "COMMAND:3:9: `...` is never closed"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *msg = refusal(NULL, bad[i].cmd);
+
+        if (msg == NULL || strncmp(msg, bad[i].msg, strlen(bad[i].msg))) {
+            fprintf(stderr, "%s\n  wanted: %s...\n  got:    %s\n", bad[i].cmd,
+                    bad[i].msg, msg ? msg : "(accepted)");
+            ASSERT_TRUE(0);
+        }
+    }
+}
+
+static void
+template_replace_string_is_named_in_a_refusal(void)
+{
+    const char *msg = refusal("XX", "echo `XX`");
+
+    ASSERT_TRUE(msg != NULL);
+    ASSERT_MEM_EQ(msg, strlen("COMMAND:1:7: XX is inside `...`"),
+                  "COMMAND:1:7: XX is inside `...`");
+}
+
+static void
+template_without_replacement_refuses_an_end_items_cannot_follow(void)
+{
+    const char *msg = refusal(NULL, "echo hi # comment");
+
+    ASSERT_TRUE(msg != NULL);
+    ASSERT_TRUE(strstr(msg, "has no {}") != NULL);
+    ASSERT_TRUE(strstr(msg, "ends in a comment") != NULL);
+    ASSERT_TRUE(refusal(NULL, "echo \\") != NULL);
+    ASSERT_TRUE(refusal(NULL, "cat <<EOF\nbody\nEOF") != NULL);
+    ASSERT_TRUE(refusal(NULL, "cat <<EOF\nbody") != NULL);
+    ASSERT_TRUE(refusal(NULL, "echo $'a'") != NULL);
+    /* With {}, or ending where a word can follow, all is well. */
+    ASSERT_TRUE(refusal(NULL, "echo {} # comment") == NULL);
+    ASSERT_TRUE(refusal(NULL, "cat <<EOF\nbody\nEOF\n") == NULL);
+    ASSERT_TRUE(refusal(NULL, "echo \"a b\" 'c'") == NULL);
+}
+
+static void
+template_several_items_inside_quotes_make_one_string(void)
+{
+    struct pr_template *t = tmpl(1, NULL, 1, "echo \"{}\" '{}' {}");
+    static const char *const items[] = {"a b", "c'd"};
+    struct pr_task *task = task_of(2, items);
+
+    ASSERT_EQ(pr_template_expand(t, task), 0);
+    ASSERT_MEM_EQ(task->line, task->line_len,
+                  "echo \"\"'a b'\" \"'c'\\''d'\"\" 'a b c'\\''d' 'a b' "
+                  "'c'\\''d'");
+    pr_task_free(task);
+    pr_template_free(t);
+}
+
+static void
+template_several_words_ignore_shell_syntax_in_their_words(void)
+{
+    struct pr_template *t = tmpl(0, NULL, 3, "echo", "'{}'", "`{}`");
+    static const char *const items[] = {"x"};
+    struct pr_task *task = task_of(1, items);
+
+    ASSERT_EQ(pr_template_is_shell(t), 0);
+    ASSERT_EQ(pr_template_expand(t, task), 0);
+    ASSERT_MEM_EQ(task->argv[1], strlen(task->argv[1]), "'x'");
+    ASSERT_MEM_EQ(task->argv[2], strlen(task->argv[2]), "`x`");
+    pr_task_free(task);
+    pr_template_free(t);
+}
+
+static void
+template_shell_words_are_read_as_one_line(void)
+{
+    /* --shell with words: the line is their join, read as a whole. */
+    struct pr_template *t = tmpl(1, NULL, 3, "printf", "'%s\\n'", "\"{}\"");
+    static const char *const items[] = {"$x"};
+    struct pr_task *task = task_of(1, items);
+
+    ASSERT_EQ(pr_template_expand(t, task), 0);
+    ASSERT_MEM_EQ(task->line, task->line_len, "printf '%s\\n' \"\"'$x'\"\"");
+    pr_task_free(task);
+    pr_template_free(t);
+}
+
 static void
 shell_quote_wraps_and_escapes_single_quotes(void)
 {
@@ -259,6 +630,35 @@ main(void)
             template_several_items_give_one_argument_each_for_a_bare_replacement),
         TEST_CASE(template_replace_string_takes_the_place_of_braces),
         TEST_CASE(template_nul_in_an_argument_is_refused),
+        TEST_CASE(template_value_inside_single_quotes_closes_and_reopens_them),
+        TEST_CASE(
+            template_value_inside_double_quotes_is_single_quoted_between_them),
+        TEST_CASE(
+            template_value_inside_dquote_inside_subst_inside_dquote_is_quoted_there),
+        TEST_CASE(
+            template_value_in_an_unquoted_heredoc_escapes_dollar_backquote_backslash),
+        TEST_CASE(template_value_in_a_quoted_heredoc_is_as_it_is),
+        TEST_CASE(template_heredoc_item_with_a_delimiter_line_is_a_task_error),
+        TEST_CASE(
+            template_strip_tabs_heredoc_item_with_a_leading_tab_is_a_task_error),
+        TEST_CASE(
+            template_value_after_a_variable_in_a_heredoc_keeps_the_name_apart),
+        TEST_CASE(template_value_after_a_special_parameter_is_accepted),
+        TEST_CASE(template_backslash_newline_in_an_item_is_split_by_quotes),
+        TEST_CASE(
+            template_backslash_newline_in_a_quoted_heredoc_inside_another_is_a_task_error),
+        TEST_CASE(
+            template_ctlesc_byte_in_a_quoted_heredoc_inside_subst_is_a_task_error),
+        TEST_CASE(template_number_replacements_go_anywhere_as_digits),
+        TEST_CASE(template_places_sh_reads_plainly_are_accepted),
+        TEST_CASE(
+            template_places_without_safe_quoting_are_refused_with_position),
+        TEST_CASE(template_replace_string_is_named_in_a_refusal),
+        TEST_CASE(
+            template_without_replacement_refuses_an_end_items_cannot_follow),
+        TEST_CASE(template_several_items_inside_quotes_make_one_string),
+        TEST_CASE(template_several_words_ignore_shell_syntax_in_their_words),
+        TEST_CASE(template_shell_words_are_read_as_one_line),
         TEST_CASE(shell_quote_wraps_and_escapes_single_quotes),
         TEST_CASE(simple_lines_start_without_the_shell),
         TEST_CASE(lines_with_shell_syntax_keep_the_shell),
