@@ -26,6 +26,7 @@ struct pr_spawn_ctx {
     char *read_buf;    /* shared: read callbacks consume it at once */
     size_t read_buf_size;
     struct pr_path_cache *paths; /* commands found in PATH so far */
+    struct pr_guard *guard;      /* ends our groups if poolrun dies */
 };
 
 /* Where commands were found in PATH, kept for the run as a shell's hash

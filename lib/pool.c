@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "callback.h"
+#include "guard.h"
 #include "internal.h"
 #include "joblog.h"
 #include "progress.h"
@@ -371,6 +372,8 @@ is_ours(struct pr_pool *pool, int pid)
         if (PR_CONTAINER_OF(n, struct pr_task, node)->pid == pid)
             return 1;
     if (pool->cb_running != NULL && pool->cb_running->pid == pid)
+        return 1;
+    if (pid == pr_guard_pid(pool->spawn.guard))
         return 1;
     return pool->workers != NULL && pr__workers_has_pid(pool->workers, pid);
 }
@@ -1719,6 +1722,10 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
         uv_unref((uv_handle_t *)&pool->progress_timer);
     }
     watch_stdout(pool);
+    /* Without the guard (no memfd), the parent-death signal still ends
+     * each task's main process. */
+    if (!pool->cfg.dry_run)
+        (void)pr_guard_start(&pool->spawn.guard, pool->cfg.kill_after);
     if (pool->cfg.workers != NULL && !pool->cfg.dry_run) {
         pool->workers = pr__workers_new(&pool->spawn, pool->cfg.workers,
                                         pool->cfg.jobs /
@@ -1731,6 +1738,8 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
         maybe_join(pool);
     }
     uv_run(pool->loop, UV_RUN_DEFAULT);
+    pr_guard_stop(pool->spawn.guard);
+    pool->spawn.guard = NULL;
     pool->src = NULL;
     return rc;
 }

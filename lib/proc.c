@@ -34,6 +34,24 @@ pr_proc_end_init(uv_loop_t *loop, struct pr_proc_end *e,
     e->kill_after = kill_after;
     e->term_at = 0;
     e->poll_ms = 1;
+    e->guard = NULL;
+    e->guard_slot = 0;
+}
+
+void
+pr_proc_end_guard(struct pr_proc_end *e, struct pr_guard *g, int pgid)
+{
+    e->guard = g;
+    e->guard_slot = pr_guard_add(g, pgid);
+}
+
+/* The group is gone: before its number can be reused, the guard forgets
+ * it. */
+static void
+unguard(struct pr_proc_end *e)
+{
+    pr_guard_remove(e->guard, e->guard_slot);
+    e->guard_slot = 0;
 }
 
 void
@@ -55,6 +73,7 @@ grace_ms(const struct pr_proc_end *e)
 static void
 settle(struct pr_proc_end *e)
 {
+    unguard(e);
     e->phase = PHASE_SETTLED;
     uv_timer_stop(&e->timer);
     e->ops->settled(e->data);
@@ -65,6 +84,7 @@ static void on_end_timer(uv_timer_t *timer);
 static void
 group_gone(struct pr_proc_end *e)
 {
+    unguard(e);
     if (e->ops->pipes_open(e->data)) {
         /* Only a process that left the group can still hold a pipe: give
          * it the grace too, then stop reading. */

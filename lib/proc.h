@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "guard.h"
+
 struct pr_proc_end_ops {
     /* Does the owner still read a pipe of this group? */
     int (*pipes_open)(void *data);
@@ -33,12 +35,18 @@ struct pr_proc_end {
     double kill_after; /* seconds of grace */
     uint64_t term_at;  /* uv_now() when the group got SIGTERM */
     uint64_t poll_ms;
+    struct pr_guard *guard; /* knows the group while it runs, or NULL */
+    unsigned guard_slot;
 };
 
 /* Prepares e (its timer on loop); data goes to every op. */
 void pr_proc_end_init(uv_loop_t *loop, struct pr_proc_end *e,
                       const struct pr_proc_end_ops *ops, void *data,
                       double kill_after);
+
+/* The group pgid has started: the guard (if any) ends it should poolrun
+ * die before it is gone. */
+void pr_proc_end_guard(struct pr_proc_end *e, struct pr_guard *g, int pgid);
 
 /* The group's main process (pgid) has exited.  term_at is the uv_now() of a
  * SIGTERM poolrun already sent the group (a timeout: the grace began then),

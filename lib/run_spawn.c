@@ -728,6 +728,7 @@ pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
     }
     task->pid = run->proc.pid;
     run->running = 1;
+    pr_proc_end_guard(&run->end, ctx->guard, task->pid);
     limit = task->spec != NULL && task->spec->timeout >= 0 ? task->spec->timeout
                                                            : ctx->timeout;
     if (limit > 0) {

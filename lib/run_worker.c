@@ -876,6 +876,7 @@ start_worker(struct pr_workers *ws, unsigned index)
         return;
     }
     w->pid = w->proc.pid;
+    pr_proc_end_guard(&w->end, ctx->guard, w->pid);
     pr__pool_worker_started(ctx->pool);
     uv_read_start((uv_stream_t *)&w->out, on_alloc, on_out_read);
     uv_read_start((uv_stream_t *)&w->err, on_alloc, on_err_read);

@@ -190,6 +190,7 @@ pr_sys_spawn_available(void)
  * ignored one would stay ignored across exec). */
 static sigset_t reset_set;
 static int devnull_fd = -1;
+static pid_t spawn_parent; /* poolrun, as its children see it */
 
 static void
 prepare_child_state(void)
@@ -216,6 +217,7 @@ prepare_child_state(void)
     sigaddset(&reset_set, SIGCHLD);
     sigaddset(&reset_set, SIGPIPE);
     devnull_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    spawn_parent = getpid();
 }
 
 /* The child of vfork: it shares poolrun's memory and runs on its stack
@@ -234,6 +236,12 @@ spawn_child(const struct pr_sys_spawn *o, volatile int *err)
     if (setsid() < 0 || in < 0 || dup2(in, 0) < 0 || dup2(o->out_fd, 1) < 0 ||
         dup2(o->err_fd, 2) < 0)
         goto fail;
+#ifdef PR_SET_PDEATHSIG
+    /* Should poolrun die (kill -9), the task dies with it; the guard ends
+     * the rest of its group.  A poolrun already gone is not waited for. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != spawn_parent)
+        goto fail;
+#endif
     if (o->fd3 == 3) {
         if (fcntl(3, F_SETFD, 0) < 0)
             goto fail;

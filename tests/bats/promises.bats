@@ -143,3 +143,70 @@ past() {
     [[ $stderr == *"1 process had left its task's process group"* ]]
     not_alive "$(cat gc)"
 }
+
+# ended PID...: each process is gone or a zombie (it has run its course;
+# whoever reaps it is no concern of poolrun's once poolrun is dead).
+ended() {
+    local p s
+    for p in "$@"; do
+        s=$(ps -o stat= -p "$p" 2>/dev/null) || continue
+        [[ $s == Z* ]] || return 1
+    done
+}
+
+@test "kill -9 of poolrun ends its tasks and what they started, so --resume-failed runs each once" {
+    "$POOLRUN" -j 2 --joblog jk \
+        'echo $$ >> pids; sleep 100 & echo $! >> kids; wait; echo {} >> side' \
+        ::: a b c d 2>err &
+    pr=$!
+    wait_for 10 joblog_has_rows pids 1
+    wait_for 10 test "$(wc -l < kids 2>/dev/null || echo 0)" -ge 2
+    kill -9 "$pr"
+    wait "$pr" || true
+    wait_for 10 ended $(cat pids kids)
+    run -0 --separate-stderr poolrun -j 2 --joblog jk --resume-failed \
+        'echo {} >> side' ::: a b c d
+    [ "$(sort side | tr '\n' ' ')" = 'a b c d ' ]
+}
+
+@test "after kill -9 of poolrun a task's child that ignores SIGTERM gets SIGKILL after --kill-after" {
+    "$POOLRUN" --kill-after 0.3 \
+        'trap "" TERM; sleep 100 & echo $! >> kids; wait' ::: 1 2>err &
+    pr=$!
+    wait_for 10 test -s kids
+    kill -9 "$pr"
+    wait "$pr" || true
+    wait_for 10 ended $(cat kids)
+}
+
+@test "the guardian holds none of poolrun's descriptors: a reader of its output sees the end when poolrun is killed" {
+    mkfifo out
+    cat out >copy &
+    reader=$!
+    "$POOLRUN" 'echo started; echo $$ > pid; sleep 100' ::: 1 >out 2>err &
+    pr=$!
+    wait_for 10 test -s pid
+    kill -9 "$pr"
+    wait "$pr" || true
+    wait_status "$reader" 0
+    wait_for 10 ended "$(cat pid)"
+}
+
+# guard_of PID: the pid of poolrun PID's guardian, if it has one.
+guard_of() {
+    ps --ppid "$1" -o pid=,comm= | awk '$2 == "poolrun-guard" {print $1}'
+}
+
+has_guard() {
+    [ -n "$(guard_of "$1")" ]
+}
+
+@test "after a normal run the guardian is gone" {
+    "$POOLRUN" 'until [ -e go ]; do sleep 0.01; done; echo {}' ::: 1 >out &
+    pr=$!
+    wait_for 10 has_guard "$pr"
+    guard=$(guard_of "$pr")
+    touch go
+    wait_status "$pr" 0
+    gone "$guard"
+}
