@@ -724,26 +724,12 @@ static void
 check_halt(struct pr_pool *pool, const struct pr_task *task)
 {
     const struct pr_halt *h = &pool->cfg.halt;
-    uint64_t n;
-    int hit;
+    struct pr_halt_counts c;
 
-    if (h->when == PR_HALT_NEVER || pool->halted ||
-        task->status == PR_TASK_SKIPPED)
-        return;
-    if (h->on == PR_HALT_FAIL)
-        n = task->status == PR_TASK_OK ? 0 : pool->n_failed;
-    else if (h->on == PR_HALT_SUCCESS)
-        n = task->status == PR_TASK_OK ? pool->n_ok : 0;
-    else
-        n = pool->n_ok + pool->n_failed;
-    if (n == 0)
-        return;
-    /* N% of the tasks known so far: all of them once the input ended. */
-    if (h->pct > 0)
-        hit = (double)n * 100.0 >= h->pct * (double)pool->next_seq;
-    else
-        hit = n >= h->count;
-    if (!hit)
+    c.ok = pool->n_ok;
+    c.failed = pool->n_failed;
+    c.known = pool->next_seq;
+    if (pool->halted || !pr_halt_reached(h, task->status, &c))
         return;
     pool->halted = 1;
     pool->result->halt_code = pr_task_code(task);
@@ -941,10 +927,8 @@ static int
 must_hold_output(const struct pr_pool *pool, const struct pr_task *task)
 {
     const struct pr_task_spec *spec = task->spec;
-    int retries = spec != NULL && spec->retries >= 0 ? spec->retries
-                                                     : pool->cfg.retry.retries;
 
-    if (task->attempt <= (unsigned)retries)
+    if (task->attempt <= (unsigned)pr_retry_allowed(&pool->cfg.retry, task))
         return 1;
     if (pool->cfg.on_done != NULL || pool->cfg.on_fail != NULL)
         return 1;
@@ -1269,34 +1253,6 @@ requeue(struct pr_pool *pool, struct pr_task *task)
     schedule(pool);
 }
 
-/* Does this ending call for another attempt? */
-static int
-wants_retry(const struct pr_pool *pool, const struct pr_task *task)
-{
-    const struct pr_retry_policy *r = &pool->cfg.retry;
-    int retries = r->retries;
-
-    if (task->spec != NULL && task->spec->retries >= 0)
-        retries = task->spec->retries;
-    if (pool->stopping || task->attempt > (unsigned)retries)
-        return 0;
-    switch (task->status) {
-    case PR_TASK_TIMEOUT:
-        return !r->only_listed || r->on_timeout;
-    case PR_TASK_FAILED:
-        return !r->only_listed || r->codes[task->exit_status & 255];
-    case PR_TASK_KILLED:
-        /* Not when poolrun itself sent the signal (halt, shutdown). */
-        if (task->signalled != 0)
-            return 0;
-        return !r->only_listed ||
-               (task->term_signal > 0 && task->term_signal < 65 &&
-                r->sigs[task->term_signal]);
-    default:
-        return 0;
-    }
-}
-
 static void on_retry_timer(uv_timer_t *timer);
 
 static void
@@ -1339,16 +1295,12 @@ on_retry_timer(uv_timer_t *timer)
 static void
 retry(struct pr_pool *pool, struct pr_task *task)
 {
-    const struct pr_retry_policy *r = &pool->cfg.retry;
-    double wait = r->delay;
+    double wait = pr_retry_wait(&pool->cfg.retry, task->attempt);
     struct pr_list *pos;
-    unsigned i;
 
     /* Its record and output wait until the next attempt has begun: a stop
      * before that makes this attempt the final one. */
     task->end_ns = task->start_ns ? uv_hrtime() : 0;
-    for (i = 1; i < task->attempt; i++)
-        wait *= r->factor;
     uv_update_time(pool->loop); /* the wait starts now, not at loop turn */
     /* The factor may grow the wait past any range: the conversion clamps. */
     task->retry_at = uv_now(pool->loop) + pr_seconds_to_ms(wait);
@@ -1386,7 +1338,7 @@ pr__pool_task_ended(struct pr_pool *pool, struct pr_task *task)
     /* A retry that failed to start is still an attempt of its own. */
     commit_retry(pool, task);
     task->status = final_status(task);
-    if (wants_retry(pool, task))
+    if (!pool->stopping && pr_retry_wanted(&pool->cfg.retry, task))
         retry(pool, task);
     else
         record(pool, task);

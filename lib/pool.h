@@ -13,9 +13,11 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "halt.h"
 #include "output.h"
 #include "queue.h"
 #include "results.h"
+#include "retry.h"
 #include "run_worker.h"
 #include "task.h"
 #include "template.h"
@@ -55,29 +57,6 @@ typedef void pr_pool_worker_fn(void *data, const struct pr_worker_exit *e);
 /* Called when a task could not start for lack of processes or descriptors
  * (err) and waits for one of the `running` tasks to end. */
 typedef void pr_pool_throttle_fn(void *data, int err, unsigned running);
-
-/* When a failed task runs again (--retries, --retry-on, --retry-delay). */
-struct pr_retry_policy {
-    int retries;             /* attempts after the first; a job file's
-                                "retries" overrides it per task */
-    int only_listed;         /* --retry-on given: only what it lists */
-    unsigned char codes[256]; /* exit codes to retry on */
-    unsigned char sigs[65];   /* signals to retry on */
-    int on_timeout;
-    double delay;  /* seconds before the first retry */
-    double factor; /* each later wait is this many times the last */
-};
-
-enum pr_halt_when { PR_HALT_NEVER, PR_HALT_SOON, PR_HALT_NOW };
-enum pr_halt_on { PR_HALT_FAIL, PR_HALT_SUCCESS, PR_HALT_DONE };
-
-/* --halt WHEN,ON=N or ON=N% */
-struct pr_halt {
-    enum pr_halt_when when;
-    enum pr_halt_on on;
-    uint64_t count; /* N tasks, or */
-    double pct;     /* N% of the tasks (when > 0) */
-};
 
 struct pr_pool_config {
     unsigned jobs;      /* slots; 0 means no limit */

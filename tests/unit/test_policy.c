@@ -1,0 +1,203 @@
+/*
+ * test_policy: the pure policies the pool applies, retry and halt, alone.
+ */
+#include <signal.h>
+
+#include "halt.h"
+#include "retry.h"
+#include "test.h"
+
+int pr_test_failed;
+
+static struct pr_task
+ended(enum pr_task_status status, int code, int sig, unsigned attempt)
+{
+    struct pr_task t;
+
+    memset(&t, 0, sizeof(t));
+    t.status = status;
+    t.exit_status = code;
+    t.term_signal = sig;
+    t.attempt = attempt;
+    return t;
+}
+
+static void
+retry_without_retries_never_retries(void)
+{
+    struct pr_retry_policy r = {0};
+    struct pr_task t = ended(PR_TASK_FAILED, 1, 0, 1);
+
+    ASSERT_EQ(pr_retry_wanted(&r, &t), 0);
+}
+
+static void
+retry_failed_task_retries_until_attempts_run_out(void)
+{
+    struct pr_retry_policy r = {0};
+    struct pr_task t = ended(PR_TASK_FAILED, 3, 0, 1);
+
+    r.retries = 2;
+    ASSERT_EQ(pr_retry_wanted(&r, &t), 1);
+    t.attempt = 2;
+    ASSERT_EQ(pr_retry_wanted(&r, &t), 1);
+    t.attempt = 3;
+    ASSERT_EQ(pr_retry_wanted(&r, &t), 0);
+}
+
+static void
+retry_ok_skipped_and_error_never_retry(void)
+{
+    struct pr_retry_policy r = {0};
+    struct pr_task ok = ended(PR_TASK_OK, 0, 0, 1);
+    struct pr_task skipped = ended(PR_TASK_SKIPPED, 0, 0, 1);
+    struct pr_task error = ended(PR_TASK_ERROR, 126, 0, 1);
+
+    r.retries = 5;
+    ASSERT_EQ(pr_retry_wanted(&r, &ok), 0);
+    ASSERT_EQ(pr_retry_wanted(&r, &skipped), 0);
+    ASSERT_EQ(pr_retry_wanted(&r, &error), 0);
+}
+
+static void
+retry_job_file_retries_override_the_option(void)
+{
+    struct pr_retry_policy r = {0};
+    struct pr_task_spec spec;
+    struct pr_task t = ended(PR_TASK_FAILED, 1, 0, 1);
+
+    memset(&spec, 0, sizeof(spec));
+    spec.retries = 0;
+    t.spec = &spec;
+    r.retries = 3;
+    ASSERT_EQ(pr_retry_allowed(&r, &t), 0);
+    ASSERT_EQ(pr_retry_wanted(&r, &t), 0);
+    spec.retries = -1; /* not given: the option's */
+    ASSERT_EQ(pr_retry_wanted(&r, &t), 1);
+}
+
+static void
+retry_on_list_takes_only_listed_codes_signals_and_timeouts(void)
+{
+    struct pr_retry_policy r = {0};
+    struct pr_task code75 = ended(PR_TASK_FAILED, 75, 0, 1);
+    struct pr_task code1 = ended(PR_TASK_FAILED, 1, 0, 1);
+    struct pr_task kill9 = ended(PR_TASK_KILLED, 0, SIGKILL, 1);
+    struct pr_task term = ended(PR_TASK_KILLED, 0, SIGTERM, 1);
+    struct pr_task timeout = ended(PR_TASK_TIMEOUT, 0, SIGTERM, 1);
+
+    r.retries = 1;
+    r.only_listed = 1;
+    r.codes[75] = 1;
+    r.sigs[SIGKILL] = 1;
+    ASSERT_EQ(pr_retry_wanted(&r, &code75), 1);
+    ASSERT_EQ(pr_retry_wanted(&r, &code1), 0);
+    ASSERT_EQ(pr_retry_wanted(&r, &kill9), 1);
+    ASSERT_EQ(pr_retry_wanted(&r, &term), 0);
+    ASSERT_EQ(pr_retry_wanted(&r, &timeout), 0);
+    r.on_timeout = 1;
+    ASSERT_EQ(pr_retry_wanted(&r, &timeout), 1);
+}
+
+static void
+retry_signal_poolrun_sent_is_never_retried(void)
+{
+    struct pr_retry_policy r = {0};
+    struct pr_task t = ended(PR_TASK_KILLED, 0, SIGTERM, 1);
+
+    r.retries = 3;
+    ASSERT_EQ(pr_retry_wanted(&r, &t), 1);
+    t.signalled = SIGTERM;
+    ASSERT_EQ(pr_retry_wanted(&r, &t), 0);
+}
+
+static void
+retry_wait_grows_by_the_factor_per_retry(void)
+{
+    struct pr_retry_policy r = {0};
+
+    r.delay = 0.5;
+    r.factor = 3;
+    ASSERT_EQ(pr_retry_wait(&r, 1) * 1000, 500);
+    ASSERT_EQ(pr_retry_wait(&r, 2) * 1000, 1500);
+    ASSERT_EQ(pr_retry_wait(&r, 3) * 1000, 4500);
+}
+
+static void
+halt_never_is_never_reached(void)
+{
+    struct pr_halt h = {PR_HALT_NEVER, PR_HALT_FAIL, 1, 0};
+    struct pr_halt_counts c = {0, 100, 100};
+
+    ASSERT_EQ(pr_halt_reached(&h, PR_TASK_FAILED, &c), 0);
+}
+
+static void
+halt_fail_count_is_reached_by_the_nth_failure_only(void)
+{
+    struct pr_halt h = {PR_HALT_SOON, PR_HALT_FAIL, 2, 0};
+    struct pr_halt_counts c = {5, 1, 10};
+
+    ASSERT_EQ(pr_halt_reached(&h, PR_TASK_FAILED, &c), 0);
+    c.failed = 2;
+    ASSERT_EQ(pr_halt_reached(&h, PR_TASK_TIMEOUT, &c), 1);
+    /* A success does not reach a fail limit, whatever the counts. */
+    ASSERT_EQ(pr_halt_reached(&h, PR_TASK_OK, &c), 0);
+    ASSERT_EQ(pr_halt_reached(&h, PR_TASK_SKIPPED, &c), 0);
+}
+
+static void
+halt_success_counts_successes(void)
+{
+    struct pr_halt h = {PR_HALT_NOW, PR_HALT_SUCCESS, 1, 0};
+    struct pr_halt_counts c = {1, 3, 10};
+
+    ASSERT_EQ(pr_halt_reached(&h, PR_TASK_OK, &c), 1);
+    ASSERT_EQ(pr_halt_reached(&h, PR_TASK_FAILED, &c), 0);
+}
+
+static void
+halt_done_counts_every_final_record(void)
+{
+    struct pr_halt h = {PR_HALT_NOW, PR_HALT_DONE, 3, 0};
+    struct pr_halt_counts c = {1, 1, 10};
+
+    ASSERT_EQ(pr_halt_reached(&h, PR_TASK_OK, &c), 0);
+    c.ok = 2;
+    ASSERT_EQ(pr_halt_reached(&h, PR_TASK_OK, &c), 1);
+}
+
+static void
+halt_percent_is_of_the_tasks_known_so_far(void)
+{
+    struct pr_halt h = {PR_HALT_SOON, PR_HALT_FAIL, 0, 50};
+    struct pr_halt_counts c = {0, 1, 4};
+
+    ASSERT_EQ(pr_halt_reached(&h, PR_TASK_FAILED, &c), 0);
+    c.failed = 2;
+    ASSERT_EQ(pr_halt_reached(&h, PR_TASK_FAILED, &c), 1);
+    /* More tasks read since: 2 of 10 is under 50%. */
+    c.known = 10;
+    ASSERT_EQ(pr_halt_reached(&h, PR_TASK_FAILED, &c), 0);
+}
+
+int
+main(void)
+{
+    static const struct pr_test_case cases[] = {
+        TEST_CASE(retry_without_retries_never_retries),
+        TEST_CASE(retry_failed_task_retries_until_attempts_run_out),
+        TEST_CASE(retry_ok_skipped_and_error_never_retry),
+        TEST_CASE(retry_job_file_retries_override_the_option),
+        TEST_CASE(retry_on_list_takes_only_listed_codes_signals_and_timeouts),
+        TEST_CASE(retry_signal_poolrun_sent_is_never_retried),
+        TEST_CASE(retry_wait_grows_by_the_factor_per_retry),
+        TEST_CASE(halt_never_is_never_reached),
+        TEST_CASE(halt_fail_count_is_reached_by_the_nth_failure_only),
+        TEST_CASE(halt_success_counts_successes),
+        TEST_CASE(halt_done_counts_every_final_record),
+        TEST_CASE(halt_percent_is_of_the_tasks_known_so_far),
+    };
+
+    return pr_test_run(cases, sizeof(cases) / sizeof(cases[0]));
+}
