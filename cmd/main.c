@@ -610,12 +610,9 @@ main(int argc, char **argv)
         return EXIT_OWN_ERROR;
     if (pr_options_parse(argc, argv, &cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "poolrun: %s\nTry 'poolrun --help'.\n", err);
-        free(cfg.arg_files);
-        free(cfg.job_files);
-        return EXIT_OWN_ERROR;
-    }
-    if (cfg.show_help) {
-        pr_options_usage();
+        status = EXIT_OWN_ERROR;
+    } else if (cfg.show_help) {
+        pr_options_usage(stdout);
         status = finish_stdout();
     } else if (cfg.show_version) {
         printf("poolrun %s\n", PR_VERSION);
@@ -623,7 +620,6 @@ main(int argc, char **argv)
     } else {
         status = run(&cfg, &res);
     }
-    free(cfg.arg_files);
-    free(cfg.job_files);
+    pr_options_free(&cfg);
     return status;
 }

@@ -1,139 +1,303 @@
 /*
- * options: a small table-driven parser.  Short options may be bundled
- * (-ku) and take values attached or separate (-j4, -j 4); long options take
- * --name=value or --name value.  Parsing stops at the first word that is
- * not an option, or after "--", so a command's own flags are never ours.
+ * options: the command line, parsed from one table.  Each row of opts[] is
+ * an option: its names, the kind of value it takes and the field of struct
+ * pr_config it sets, its default and its --help text; the parser, the
+ * defaults and --help all read the table, so an option is added in one row
+ * (and in the man page).  Short options may be bundled (-ku) and take values
+ * attached or separate (-j4, -j 4); long options take --name=value or
+ * --name value.  Parsing stops at the first word that is not an option, or
+ * after "--", so a command's own flags are never ours.
  */
 #include "options.h"
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
 #include "util.h"
 
-#define DEFAULT_QUEUE_SIZE  1024
-#define DEFAULT_BUFFER_SIZE ((size_t)1024 * 1024)
-#define DEFAULT_KILL_AFTER  2.0
-#define MAX_JOBS            100000
-#define DEFAULT_RESULTS_LIMIT ((size_t)64 * 1024)
-#define DEFAULT_INFLIGHT      16
-#define DEFAULT_GRACE         5.0
+#define MAX_JOBS 100000
 
-enum opt_id {
-    OPT_JOBS,
-    OPT_QUEUE_SIZE,
-    OPT_KEEP_ORDER,
-    OPT_LINE_BUFFER,
-    OPT_UNGROUP,
-    OPT_JOBLOG,
-    OPT_BUFFER_SIZE,
-    OPT_KILL_AFTER,
-    OPT_HELP,
-    OPT_VERSION,
-    OPT_SUMMARY,
-    OPT_ARG_FILE,
-    OPT_NULL,
-    OPT_DELIM,
-    OPT_MAX_ARGS,
-    OPT_NO_RUN_IF_EMPTY,
-    OPT_SENTINEL,
-    OPT_REPLACE,
-    OPT_TAG,
-    OPT_DRY_RUN,
-    OPT_SHELL,
-    OPT_ORDER,
-    OPT_FILE,
-    OPT_JSON,
-    OPT_TIMEOUT,
-    OPT_RETRIES,
-    OPT_RETRY_ON,
-    OPT_RETRY_DELAY,
-    OPT_HALT,
-    OPT_EXIT_STATUS,
-    OPT_RESULTS,
-    OPT_RESULTS_LIMIT,
-    OPT_RESUME,
-    OPT_RESUME_FAILED,
-    OPT_ON_DONE,
-    OPT_ON_FAIL,
-    OPT_ON_JOIN,
-    OPT_PROGRESS,
-    OPT_DELAY,
-    OPT_MEMFREE,
-    OPT_LOAD,
-    OPT_WORKERS,
-    OPT_PROTOCOL,
-    OPT_INFLIGHT,
-    OPT_WORKER_INIT,
-    OPT_WORKER_SENTINEL,
-    OPT_GRACE,
-    OPT_MAX_TASKS,
-    OPT_DAEMON
+/* Where --help's text column starts: a longer name pushes it two spaces
+ * past the name, on the same line. */
+#define HELP_COLUMN 24
+
+/* What an option's value is, and how it sets its field. */
+enum opt_kind {
+    K_SET,        /* takes no value: the field becomes .val */
+    K_NUMBER,     /* an integer from .min to .max */
+    K_SECONDS,    /* seconds, 0 to PR_SECONDS_MAX */
+    K_ABOVE_ZERO, /* a number above 0, written as seconds are */
+    K_SIZE,       /* bytes, 1 to 1T, with K, M or G; also 0 if .min is 0 */
+    K_WORD,       /* one of .words */
+    K_STRING,     /* any string; not empty if .what says what it must be */
+    K_LINE,       /* a string without a newline */
+    K_CUSTOM      /* .parse reads it and sets what it sets */
 };
 
-struct opt_def {
-    char shortname;
-    const char *longname;
-    int has_arg;
-    enum opt_id id;
+struct opt_word {
+    const char *word;
+    int val;
 };
 
-static const struct opt_def defs[] = {
-    {'j', "jobs", 1, OPT_JOBS},
-    {0, "queue-size", 1, OPT_QUEUE_SIZE},
-    {'k', "keep-order", 0, OPT_KEEP_ORDER},
-    {0, "line-buffer", 0, OPT_LINE_BUFFER},
-    {0, "lb", 0, OPT_LINE_BUFFER},
-    {'u', "ungroup", 0, OPT_UNGROUP},
-    {0, "joblog", 1, OPT_JOBLOG},
-    {0, "buffer-size", 1, OPT_BUFFER_SIZE},
-    {0, "kill-after", 1, OPT_KILL_AFTER},
-    {'h', "help", 0, OPT_HELP},
-    {'V', "version", 0, OPT_VERSION},
-    {0, "summary", 0, OPT_SUMMARY},
-    {'a', "arg-file", 1, OPT_ARG_FILE},
-    {'0', "null", 0, OPT_NULL},
-    {'d', "delimiter", 1, OPT_DELIM},
-    {'n', "max-args", 1, OPT_MAX_ARGS},
-    {'r', "no-run-if-empty", 0, OPT_NO_RUN_IF_EMPTY},
-    {'E', "sentinel", 1, OPT_SENTINEL},
-    {'I', "replace", 1, OPT_REPLACE},
-    {0, "tag", 0, OPT_TAG},
-    {0, "dry-run", 0, OPT_DRY_RUN},
-    {0, "shell", 0, OPT_SHELL},
-    {0, "order", 1, OPT_ORDER},
-    {'f', "file", 1, OPT_FILE},
-    {0, "json", 0, OPT_JSON},
-    {0, "timeout", 1, OPT_TIMEOUT},
-    {0, "retries", 1, OPT_RETRIES},
-    {0, "retry-on", 1, OPT_RETRY_ON},
-    {0, "retry-delay", 1, OPT_RETRY_DELAY},
-    {0, "halt", 1, OPT_HALT},
-    {0, "exit-status", 1, OPT_EXIT_STATUS},
-    {0, "results", 1, OPT_RESULTS},
-    {0, "results-limit", 1, OPT_RESULTS_LIMIT},
-    {0, "resume", 0, OPT_RESUME},
-    {0, "resume-failed", 0, OPT_RESUME_FAILED},
-    {0, "on-done", 1, OPT_ON_DONE},
-    {0, "on-fail", 1, OPT_ON_FAIL},
-    {0, "on-join", 1, OPT_ON_JOIN},
-    {0, "progress", 0, OPT_PROGRESS},
-    {0, "bar", 0, OPT_PROGRESS},
-    {0, "delay", 1, OPT_DELAY},
-    {0, "memfree", 1, OPT_MEMFREE},
-    {0, "load", 1, OPT_LOAD},
-    {0, "workers", 1, OPT_WORKERS},
-    {0, "protocol", 1, OPT_PROTOCOL},
-    {0, "inflight", 1, OPT_INFLIGHT},
-    {0, "worker-init", 1, OPT_WORKER_INIT},
-    {0, "worker-sentinel", 1, OPT_WORKER_SENTINEL},
-    {0, "grace", 1, OPT_GRACE},
-    {0, "max-tasks-per-worker", 1, OPT_MAX_TASKS},
-    {0, "daemon", 0, OPT_DAEMON},
+typedef int opt_parse_fn(struct pr_config *cfg, const char *name,
+                         const char *v, char *err, size_t errlen);
+
+struct opt {
+    const char *heading;  /* not NULL: the row starts a group of --help,
+                             with this title ("": none) */
+    char shortname;       /* 0: none */
+    const char *longname; /* without "--"; NULL: a line of --help only */
+    const char *alias;    /* another long name for it, or NULL */
+    const char *arg;      /* the value's name in --help; NULL: takes none */
+    enum opt_kind kind;
+    size_t at;            /* the field's offset in struct pr_config */
+    size_t size;          /* and size (the integer kinds) */
+    long min, max;        /* K_NUMBER's range; K_SIZE's smallest */
+    int val;              /* K_SET's value */
+    const char *what;     /* in "'V' is not <what>", or "needs <what>" */
+    const struct opt_word *words; /* K_WORD's, ending with a NULL word */
+    opt_parse_fn *parse;  /* K_CUSTOM's */
+    size_t given;         /* not 0: the offset of an int set to 1 when the
+                             command line gives the option (not its dflt) */
+    const char *dflt;     /* the value before the command line, or NULL */
+    const char *help;     /* lines separated by \n, wrapped by hand */
 };
 
+/* The field f of struct pr_config, checked at compile time to be of a type
+ * that the row's kind can set. */
+#define CFG(f)    (((struct pr_config *)0)->f)
+#define OFFSET(f) offsetof(struct pr_config, f)
+#define INT_FIELD(f)                                                           \
+    .at = _Generic(CFG(f), char: OFFSET(f), int: OFFSET(f),                   \
+                   unsigned: OFFSET(f), unsigned long: OFFSET(f),             \
+                   unsigned long long: OFFSET(f)),                            \
+    .size = sizeof(CFG(f))
+#define DOUBLE_FIELD(f)  .at = _Generic(CFG(f), double: OFFSET(f))
+#define STRING_FIELD(f)  .at = _Generic(CFG(f), const char *: OFFSET(f))
+#define FLAG(f)          .kind = K_SET, .val = 1, INT_FIELD(f)
+#define GIVEN(f)         _Generic(CFG(f), int: OFFSET(f))
+#define WORDS(...)       (const struct opt_word[]){__VA_ARGS__, {NULL, 0}}
+
+static opt_parse_fn parse_jobs, parse_delim, parse_retry_on, parse_retry_delay,
+    parse_halt, add_arg_file, add_job_file;
+
+/* The rows in --help's order.  The offset 0 is pool.jobs, never a flag, so
+ * .given = 0 means none. */
+static const struct opt opts[] = {
+    {.heading = "Input:"},
+    {.shortname = 'a', .longname = "arg-file", .arg = "FILE",
+     .kind = K_CUSTOM, .parse = add_arg_file,
+     .help = "read items from FILE (repeatable; - is stdin)"},
+    {.arg = "::: ITEM...",
+     .help = "items from the command line, after COMMAND"},
+    {.shortname = '0', .longname = "null", .kind = K_SET, .val = '\0',
+     INT_FIELD(delim), .help = "items end with NUL, not newline"},
+    {.shortname = 'd', .longname = "delimiter", .arg = "C", .kind = K_CUSTOM,
+     .parse = parse_delim, .dflt = "\\n",
+     .help = "items end with C (\\n, \\t, \\0, \\\\ allowed)"},
+    {.shortname = 'n', .longname = "max-args", .arg = "N", .kind = K_NUMBER,
+     INT_FIELD(per_task), .min = 1, .max = 1000000,
+     .what = "a number of items (1 or more)",
+     .help = "put up to N items in one task"},
+    {.shortname = 'r', .longname = "no-run-if-empty", FLAG(no_run_if_empty),
+     .help = "with no items, run nothing (default: COMMAND once)"},
+    {.shortname = 'E', .longname = "sentinel", .arg = "STR", .kind = K_STRING,
+     STRING_FIELD(sentinel), .help = "stop reading at the item STR"},
+    {.shortname = 'I', .longname = "replace", .arg = "STR", .kind = K_STRING,
+     STRING_FIELD(replace), .what = "a non-empty string",
+     .help = "STR stands for the item instead of {}"},
+    {.longname = "shell", FLAG(force_shell),
+     .help = "run COMMAND through /bin/sh -c"},
+    {.shortname = 'f', .longname = "file", .arg = "FILE", .kind = K_CUSTOM,
+     .parse = add_job_file,
+     .help = "run the tasks of JSON job file FILE (repeatable)"},
+    {.longname = "json", FLAG(json),
+     .help = "read task objects, one per line, from stdin"},
+
+    {.heading = "Pool:"},
+    {.shortname = 'j', .longname = "jobs", .arg = "N", .kind = K_CUSTOM,
+     .parse = parse_jobs, .given = GIVEN(jobs_set), .dflt = "100%",
+     .help = "run N tasks at a time (default: number of CPUs);\n"
+             "N% of the CPUs; 0 for no limit"},
+    {.longname = "queue-size", .arg = "N", .kind = K_NUMBER,
+     INT_FIELD(pool.queue_size), .min = 1, .max = 100000000,
+     .what = "a queue size (1 or more)", .dflt = "1024",
+     .help = "read at most N tasks ahead (default 1024)"},
+    {.longname = "order", .arg = "ORDER", .kind = K_WORD,
+     INT_FIELD(pool.order),
+     .words = WORDS({"fifo", PR_ORDER_FIFO}, {"lifo", PR_ORDER_LIFO},
+                    {"priority", PR_ORDER_PRIORITY}),
+     .what = "an order (fifo, lifo or priority)", .dflt = "fifo",
+     .help = "fifo (default), lifo or priority"},
+    {.longname = "timeout", .arg = "SECS", .kind = K_ABOVE_ZERO,
+     DOUBLE_FIELD(pool.timeout),
+     .what = "a number of seconds above 0 (at most " PR_SECONDS_MAX_TEXT ")",
+     .help = "end a task after SECS (fractions allowed): SIGTERM\n"
+             "to its process group, SIGKILL after --kill-after\n"
+             "(every SECS here: 0 to " PR_SECONDS_MAX_TEXT ")"},
+    {.longname = "kill-after", .arg = "SECS", .kind = K_SECONDS,
+     DOUBLE_FIELD(pool.kill_after), .dflt = "2",
+     .help = "grace between SIGTERM and SIGKILL (default 2)"},
+    {.longname = "retries", .arg = "N", .kind = K_NUMBER,
+     INT_FIELD(pool.retry.retries), .min = 0, .max = 1000000,
+     .what = "a number of retries",
+     .help = "run a failed or timed-out task up to N more times"},
+    {.longname = "retry-on", .arg = "LIST", .kind = K_CUSTOM,
+     .parse = parse_retry_on,
+     .help = "retry only on these: exit codes, timeout, signal\n"
+             "names (75,timeout,SIGKILL)"},
+    {.longname = "retry-delay", .arg = "SECS[xFACTOR]", .kind = K_CUSTOM,
+     .parse = parse_retry_delay, .dflt = "0",
+     .help = "wait before a retry, FACTOR times\n"
+             "longer each time (no slot is held meanwhile)"},
+    {.longname = "halt", .arg = "WHEN,ON=N", .kind = K_CUSTOM,
+     .parse = parse_halt, .dflt = "never",
+     .help = "stop early: WHEN is now (kill running tasks) or\n"
+             "soon (let them finish); ON is fail, success or\n"
+             "done; N a count or a percentage (now,fail=1)"},
+    {.longname = "delay", .arg = "SECS", .kind = K_SECONDS,
+     DOUBLE_FIELD(pool.delay), .help = "wait SECS between task starts"},
+    {.longname = "memfree", .arg = "SIZE", .kind = K_SIZE,
+     INT_FIELD(pool.memfree), .min = 1,
+     .help = "start a task only while SIZE of memory is\n"
+             "available (MemAvailable; K, M, G)"},
+    {.longname = "load", .arg = "N", .kind = K_ABOVE_ZERO,
+     DOUBLE_FIELD(pool.load), .what = "a load average above 0",
+     .help = "start a task only while the 1-minute load\n"
+             "average is below N"},
+    {.longname = "dry-run", FLAG(pool.dry_run),
+     .help = "print each command instead of running it"},
+
+    {.heading = "Daemon workers (a persistent process pool):"},
+    {.longname = "workers", .arg = "CMD", .kind = K_STRING,
+     STRING_FIELD(workers.cmd), .what = "a command",
+     .help = "start -j copies of CMD (through /bin/sh -c) and\n"
+             "send each task's input (its item, or a job\n"
+             "file's \"input\") to a free one"},
+    {.longname = "protocol", .arg = "P", .kind = K_WORD,
+     INT_FIELD(workers.protocol),
+     .words = WORDS({"line", PR_PROTO_LINE}, {"json", PR_PROTO_JSON}),
+     .what = "line or json", .dflt = "line",
+     .help = "line (default): one line in, one line out;\n"
+             "json: {\"seq\":N,\"input\":...} in,\n"
+             "{\"output\":...,\"exit\":N,\"error\":...} out"},
+    {.longname = "inflight", .arg = "K", .kind = K_NUMBER,
+     INT_FIELD(workers.inflight), .min = 1, .max = 4096,
+     .what = "a number of tasks (1 to 4096)", .dflt = "16",
+     .help = "send each worker up to K tasks ahead (default 16)"},
+    {.longname = "worker-init", .arg = "LINE", .kind = K_LINE,
+     STRING_FIELD(workers.init),
+     .help = "the first line each new worker gets"},
+    {.longname = "worker-sentinel", .arg = "LINE", .kind = K_LINE,
+     STRING_FIELD(workers.sentinel),
+     .help = "sent when all is done (default: close stdin)"},
+    {.longname = "grace", .arg = "SECS", .kind = K_SECONDS,
+     DOUBLE_FIELD(workers.grace), .dflt = "5",
+     .help = "wait SECS for a worker to exit (default 5)"},
+    {.longname = "max-tasks-per-worker", .arg = "N", .kind = K_NUMBER,
+     INT_FIELD(workers.max_tasks), .min = 1, .max = 1000000000,
+     .what = "a number of tasks (1 or more)",
+     .help = "replace a worker after N tasks"},
+    {.longname = "daemon", FLAG(workers.daemon),
+     .help = "terminate the workers when all is done"},
+
+    {.heading = "Output:"},
+    {.shortname = 'k', .longname = "keep-order", FLAG(pool.output.keep_order),
+     .help = "print each task's output in input order"},
+    {.longname = "line-buffer", .alias = "lb", .kind = K_SET,
+     .val = PR_OUT_LINE, INT_FIELD(pool.output.mode),
+     .help = "print whole lines as they come (alias --lb; with\n"
+             "-k, the oldest task's as they come, in order)"},
+    {.shortname = 'u', .longname = "ungroup", .kind = K_SET,
+     .val = PR_OUT_UNGROUP, INT_FIELD(pool.output.mode),
+     .help = "print bytes as they come"},
+    {.longname = "tag", FLAG(pool.tag),
+     .help = "prefix each line with the task's items and a tab"},
+    {.longname = "buffer-size", .arg = "SIZE", .kind = K_SIZE,
+     INT_FIELD(pool.output.buffer_size), .min = 1, .dflt = "1M",
+     .help = "hold up to SIZE per stream in memory,\n"
+             "then a private temporary file (default 1M)"},
+
+    {.heading = "Callbacks (through /bin/sh -c, one at a time, in the order "
+                "tasks end):"},
+    {.longname = "on-done", .arg = "CMD", .kind = K_STRING,
+     STRING_FIELD(pool.on_done), .what = "a command",
+     .help = "after a task succeeds, with its stdout on stdin\n"
+             "and POOLRUN_SEQ, _ID, _ITEM, _CMD, _STATUS, _EXIT,\n"
+             "_SIGNAL, _RUNTIME, _ATTEMPTS in the environment"},
+    {.longname = "on-fail", .arg = "CMD", .kind = K_STRING,
+     STRING_FIELD(pool.on_fail), .what = "a command",
+     .help = "the same, after a task's last failed attempt"},
+    {.longname = "on-join", .arg = "CMD", .kind = K_STRING,
+     STRING_FIELD(pool.on_join), .what = "a command",
+     .help = "once every task and callback is done, with\n"
+             "POOLRUN_TOTAL, _OK, _FAILED, _TIMEOUT, _KILLED,\n"
+             "_ERROR and _SKIPPED"},
+
+    {.heading = "Records:"},
+    {.longname = "joblog", .arg = "FILE", .kind = K_STRING,
+     STRING_FIELD(pool.joblog), .what = "a file name",
+     .help = "write GNU parallel's job log to FILE"},
+    {.longname = "results", .arg = "FILE", .kind = K_STRING,
+     STRING_FIELD(pool.results), .what = "a file name",
+     .help = "write one JSON object per attempt to FILE"},
+    {.longname = "results-limit", .arg = "SIZE", .kind = K_SIZE,
+     INT_FIELD(pool.results_limit), .min = 0, .dflt = "64K",
+     .help = "keep up to SIZE of each stream of each\n"
+             "attempt in its record (default 64K; 0: none)"},
+    {.longname = "resume", FLAG(pool.resume),
+     .help = "with --joblog: skip the tasks the job log lists\n"
+             "and add to it (and to --results); rows it\n"
+             "cannot read (one cut short) are named and skipped"},
+    {.longname = "resume-failed", FLAG(resume_failed),
+     .help = "the same, but run the failed ones again"},
+    {.longname = "summary", FLAG(summary),
+     .help = "count the tasks by status on stderr at the end,\n"
+             "and name the slowest (always when a task did\n"
+             "not succeed)"},
+    {.longname = "progress", .alias = "bar", FLAG(pool.progress),
+     .help = "show progress on stderr: a line redrawn in place\n"
+             "on a terminal, else a line per finished task"},
+    {.longname = "exit-status", .arg = "POLICY", .kind = K_WORD,
+     INT_FIELD(exit_policy),
+     .words = WORDS({"count", PR_EXIT_COUNT}, {"first", PR_EXIT_FIRST},
+                    {"last", PR_EXIT_LAST}, {"max", PR_EXIT_MAX}),
+     .what = "count, first, last or max", .dflt = "count",
+     .help = "count (default): how many tasks failed;\n"
+             "first, last or max: that failed task's code"},
+
+    {.heading = ""},
+    {.shortname = 'h', .longname = "help", FLAG(show_help),
+     .help = "show this help"},
+    {.shortname = 'V', .longname = "version", FLAG(show_version),
+     .help = "show the version"},
+};
+
+static const char usage_head[] =
+    "Usage: poolrun [OPTIONS] < LINES          each line is a shell command\n"
+    "       poolrun [OPTIONS] COMMAND [ARG...]  each item fills COMMAND\n"
+    "Run tasks in parallel on a pool of processes.\n"
+    "\n"
+    "Map (COMMAND): {} item, {.} without extension, {/} basename, {//}\n"
+    "dirname, {/.} basename without extension, {#} task number, {%} slot;\n"
+    "with none, the item is appended.  Several words run directly; one\n"
+    "word with shell syntax, or --shell, runs through /bin/sh -c with\n"
+    "each value quoted for its place ('...', \"...\", here-document);\n"
+    "a place where no quoting is safe (`...`, ${...}) is refused.\n"
+    "\n";
+
+static const char usage_tail[] =
+    "\n"
+    "Exit status: 0 all tasks succeeded; 1-100 that many failed; 101 more\n"
+    "than 100 failed; 128+N stopped by signal N (141: stdout closed);\n"
+    "255 poolrun's own error; after --halt, the halting task's code.\n"
+    "A task's code: its exit status, 128+N if signal N ended it, 124 after\n"
+    "its timeout, 126 if it could not start.  See poolrun(1).\n";
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -160,26 +324,26 @@ bad_seconds(const char *name, const char *v, char *err, size_t errlen)
 
 /* -d: one byte, or one of the escapes \n, \t, \0 and \\. */
 static int
-parse_delim(const char *name, const char *v, char *out, char *err,
+parse_delim(struct pr_config *cfg, const char *name, const char *v, char *err,
             size_t errlen)
 {
     if (v[0] != '\0' && v[1] == '\0') {
-        *out = v[0];
+        cfg->delim = v[0];
         return 0;
     }
     if (v[0] == '\\' && v[1] != '\0' && v[2] == '\0') {
         switch (v[1]) {
         case 'n':
-            *out = '\n';
+            cfg->delim = '\n';
             return 0;
         case 't':
-            *out = '\t';
+            cfg->delim = '\t';
             return 0;
         case '0':
-            *out = '\0';
+            cfg->delim = '\0';
             return 0;
         case '\\':
-            *out = '\\';
+            cfg->delim = '\\';
             return 0;
         default:
             break;
@@ -192,7 +356,7 @@ parse_delim(const char *name, const char *v, char *out, char *err,
 
 /* -j N, -j N% (of the CPUs, at least 1), -j 0 (no limit). */
 static int
-parse_jobs(const char *name, const char *v, unsigned *out, char *err,
+parse_jobs(struct pr_config *cfg, const char *name, const char *v, char *err,
            size_t errlen)
 {
     size_t len = strlen(v);
@@ -211,14 +375,14 @@ parse_jobs(const char *name, const char *v, unsigned *out, char *err,
                         "%s: '%s' is not a percentage of CPUs (1%% or more)",
                         name, v);
         n = (long)uv_available_parallelism() * n / 100;
-        *out = n < 1 ? 1 : (unsigned)n;
+        cfg->pool.jobs = n < 1 ? 1 : (unsigned)n;
         return 0;
     }
     if (pr_parse_long(v, 0, MAX_JOBS, &n) != 0)
         return fail(err, errlen,
                     "%s: '%s' is not a number of jobs (0 to %d, or N%%)", name,
                     v, MAX_JOBS);
-    *out = (unsigned)n;
+    cfg->pool.jobs = (unsigned)n;
     return 0;
 }
 
@@ -252,9 +416,10 @@ parse_size(const char *name, const char *v, size_t *out, char *err,
 
 /* --retry-on 1,75,timeout,SIGKILL: exit codes, `timeout`, signals. */
 static int
-parse_retry_on(const char *name, const char *v, struct pr_retry_policy *r,
+parse_retry_on(struct pr_config *cfg, const char *name, const char *v,
                char *err, size_t errlen)
 {
+    struct pr_retry_policy *r = &cfg->pool.retry;
     const char *p = v;
 
     r->only_listed = 1;
@@ -293,9 +458,10 @@ parse_retry_on(const char *name, const char *v, struct pr_retry_policy *r,
 
 /* --retry-delay SECS or SECSxFACTOR (2x2: 2 s, then 4, 8...). */
 static int
-parse_retry_delay(const char *name, const char *v, struct pr_retry_policy *r,
+parse_retry_delay(struct pr_config *cfg, const char *name, const char *v,
                   char *err, size_t errlen)
 {
+    struct pr_retry_policy *r = &cfg->pool.retry;
     char num[64];
     const char *x = strchr(v, 'x');
     size_t n = x != NULL ? (size_t)(x - v) : strlen(v);
@@ -316,9 +482,10 @@ parse_retry_delay(const char *name, const char *v, struct pr_retry_policy *r,
 
 /* --halt now|soon,fail|success|done=N|N%, never, or GNU's 0, 1, 2. */
 static int
-parse_halt(const char *name, const char *v, struct pr_halt *h, char *err,
+parse_halt(struct pr_config *cfg, const char *name, const char *v, char *err,
            size_t errlen)
 {
+    struct pr_halt *h = &cfg->pool.halt;
     const char *comma = strchr(v, ',');
     const char *eq;
     const char *num;
@@ -377,264 +544,159 @@ bad:
                 name, v);
 }
 
+/* -a FILE and -f FILE add to a list, in order. */
 static int
-apply(struct pr_config *cfg, const struct opt_def *d, const char *name,
-      const char *v, char *err, size_t errlen)
+append(const char ***list, int *n, const char *name, const char *v, char *err,
+       size_t errlen)
 {
-    struct pr_pool_config *p = &cfg->pool;
-    long n;
+    if (*v == '\0')
+        return fail(err, errlen, "%s: needs a file name", name);
+    *list = pr_xrealloc(*list, (size_t)(*n + 1) * sizeof(**list));
+    (*list)[(*n)++] = v;
+    return 0;
+}
 
-    if (d->has_arg && v == NULL)
-        return fail(err, errlen, "%s: needs a value", name);
-    switch (d->id) {
-    case OPT_JOBS:
-        cfg->jobs_set = 1;
-        return parse_jobs(name, v, &p->jobs, err, errlen);
-    case OPT_QUEUE_SIZE:
-        if (pr_parse_long(v, 1, 100000000, &n) != 0)
-            return fail(err, errlen, "%s: '%s' is not a queue size (1 or more)",
-                        name, v);
-        p->queue_size = (size_t)n;
-        return 0;
-    case OPT_KEEP_ORDER:
-        p->output.keep_order = 1;
-        return 0;
-    case OPT_LINE_BUFFER:
-        p->output.mode = PR_OUT_LINE;
-        return 0;
-    case OPT_UNGROUP:
-        p->output.mode = PR_OUT_UNGROUP;
-        return 0;
-    case OPT_JOBLOG:
-        if (*v == '\0')
-            return fail(err, errlen, "%s: needs a file name", name);
-        p->joblog = v;
-        return 0;
-    case OPT_BUFFER_SIZE:
-        return parse_size(name, v, &p->output.buffer_size, err, errlen);
-    case OPT_KILL_AFTER:
-        if (pr_parse_seconds(v, &p->kill_after) != 0)
-            return bad_seconds(name, v, err, errlen);
-        return 0;
-    case OPT_TIMEOUT:
-        if (pr_parse_seconds(v, &p->timeout) != 0 || p->timeout <= 0)
-            return fail(err, errlen,
-                        "%s: '%s' is not a number of seconds above 0 (at most "
-                        PR_SECONDS_MAX_TEXT ")", name, v);
-        return 0;
-    case OPT_RETRIES:
-        if (pr_parse_long(v, 0, 1000000, &n) != 0)
-            return fail(err, errlen, "%s: '%s' is not a number of retries",
-                        name, v);
-        p->retry.retries = (int)n;
-        return 0;
-    case OPT_RETRY_ON:
-        return parse_retry_on(name, v, &p->retry, err, errlen);
-    case OPT_RETRY_DELAY:
-        return parse_retry_delay(name, v, &p->retry, err, errlen);
-    case OPT_HALT:
-        return parse_halt(name, v, &p->halt, err, errlen);
-    case OPT_EXIT_STATUS:
-        if (strcmp(v, "count") == 0)
-            cfg->exit_policy = PR_EXIT_COUNT;
-        else if (strcmp(v, "first") == 0)
-            cfg->exit_policy = PR_EXIT_FIRST;
-        else if (strcmp(v, "last") == 0)
-            cfg->exit_policy = PR_EXIT_LAST;
-        else if (strcmp(v, "max") == 0)
-            cfg->exit_policy = PR_EXIT_MAX;
-        else
-            return fail(err, errlen,
-                        "%s: '%s' is not count, first, last or max", name, v);
-        return 0;
-    case OPT_RESULTS:
-        if (*v == '\0')
-            return fail(err, errlen, "%s: needs a file name", name);
-        p->results = v;
-        return 0;
-    case OPT_RESULTS_LIMIT:
-        if (strcmp(v, "0") == 0) {
-            p->results_limit = 0;
+static int
+add_arg_file(struct pr_config *cfg, const char *name, const char *v,
+             char *err, size_t errlen)
+{
+    return append(&cfg->arg_files, &cfg->narg_files, name, v, err, errlen);
+}
+
+static int
+add_job_file(struct pr_config *cfg, const char *name, const char *v,
+             char *err, size_t errlen)
+{
+    return append(&cfg->job_files, &cfg->njob_files, name, v, err, errlen);
+}
+
+/* Sets an integer field of any width that INT_FIELD accepts; memcpy, since
+ * the field's type is known only by its size. */
+static void
+set_integer(void *field, size_t size, uint64_t v)
+{
+    unsigned char u8 = (unsigned char)v;
+    uint32_t u32 = (uint32_t)v;
+
+    if (size == sizeof(u8))
+        memcpy(field, &u8, size);
+    else if (size == sizeof(u32))
+        memcpy(field, &u32, size);
+    else if (size == sizeof(v))
+        memcpy(field, &v, size);
+    else
+        abort(); /* INT_FIELD let through a width set_integer cannot set */
+}
+
+static int
+set_word(const struct opt *o, void *field, const char *name, const char *v,
+         char *err, size_t errlen)
+{
+    const struct opt_word *w;
+
+    for (w = o->words; w->word != NULL; w++) {
+        if (strcmp(v, w->word) == 0) {
+            set_integer(field, o->size, (uint64_t)w->val);
             return 0;
         }
-        return parse_size(name, v, &p->results_limit, err, errlen);
-    case OPT_RESUME:
-        p->resume = 1;
-        return 0;
-    case OPT_RESUME_FAILED:
-        p->resume = 1;
-        cfg->resume_failed = 1;
-        return 0;
-    case OPT_ON_DONE:
-    case OPT_ON_FAIL:
-    case OPT_ON_JOIN:
-        if (*v == '\0')
-            return fail(err, errlen, "%s: needs a command", name);
-        if (d->id == OPT_ON_DONE)
-            p->on_done = v;
-        else if (d->id == OPT_ON_FAIL)
-            p->on_fail = v;
-        else
-            p->on_join = v;
-        return 0;
-    case OPT_PROGRESS:
-        p->progress = 1;
-        return 0;
-    case OPT_DELAY:
-        if (pr_parse_seconds(v, &p->delay) != 0)
-            return bad_seconds(name, v, err, errlen);
-        return 0;
-    case OPT_MEMFREE: {
-        size_t size;
-
-        if (parse_size(name, v, &size, err, errlen) != 0)
-            return -1;
-        p->memfree = size;
-        return 0;
     }
-    case OPT_LOAD:
-        if (pr_parse_seconds(v, &p->load) != 0 || p->load <= 0)
-            return fail(err, errlen, "%s: '%s' is not a load average above 0",
-                        name, v);
+    return fail(err, errlen, "%s: '%s' is not %s", name, v, o->what);
+}
+
+/* Sets the option of row o from its value v (NULL if it takes none);
+ * name is the option as written, for messages. */
+static int
+apply(struct pr_config *cfg, const struct opt *o, const char *name,
+      const char *v, char *err, size_t errlen)
+{
+    char *field = (char *)cfg + o->at;
+    size_t size = 0;
+    double d;
+    long n;
+
+    if (o->arg != NULL && v == NULL)
+        return fail(err, errlen, "%s: needs a value", name);
+    switch (o->kind) {
+    case K_SET:
+        set_integer(field, o->size, (uint64_t)o->val);
         return 0;
-    case OPT_WORKERS:
-        if (*v == '\0')
-            return fail(err, errlen, "%s: needs a command", name);
-        cfg->workers.cmd = v;
-        p->workers = &cfg->workers;
+    case K_NUMBER:
+        if (pr_parse_long(v, o->min, o->max, &n) != 0)
+            return fail(err, errlen, "%s: '%s' is not %s", name, v, o->what);
+        set_integer(field, o->size, (uint64_t)n);
         return 0;
-    case OPT_PROTOCOL:
-        if (strcmp(v, "line") == 0)
-            cfg->workers.protocol = PR_PROTO_LINE;
-        else if (strcmp(v, "json") == 0)
-            cfg->workers.protocol = PR_PROTO_JSON;
-        else
-            return fail(err, errlen, "%s: '%s' is not line or json", name, v);
+    case K_SECONDS:
+        if (pr_parse_seconds(v, &d) != 0)
+            return bad_seconds(name, v, err, errlen);
+        memcpy(field, &d, sizeof(d));
         return 0;
-    case OPT_INFLIGHT:
-        if (pr_parse_long(v, 1, 4096, &n) != 0)
-            return fail(err, errlen, "%s: '%s' is not a number of tasks "
-                        "(1 to 4096)", name, v);
-        cfg->workers.inflight = (unsigned)n;
+    case K_ABOVE_ZERO:
+        if (pr_parse_seconds(v, &d) != 0 || d <= 0)
+            return fail(err, errlen, "%s: '%s' is not %s", name, v, o->what);
+        memcpy(field, &d, sizeof(d));
         return 0;
-    case OPT_WORKER_INIT:
-    case OPT_WORKER_SENTINEL:
+    case K_SIZE:
+        if (o->min == 0 && strcmp(v, "0") == 0)
+            size = 0;
+        else if (parse_size(name, v, &size, err, errlen) != 0)
+            return -1;
+        set_integer(field, o->size, size);
+        return 0;
+    case K_WORD:
+        return set_word(o, field, name, v, err, errlen);
+    case K_LINE:
         if (strchr(v, '\n') != NULL)
             return fail(err, errlen, "%s: must be one line", name);
-        if (d->id == OPT_WORKER_INIT)
-            cfg->workers.init = v;
-        else
-            cfg->workers.sentinel = v;
+        memcpy(field, &v, sizeof(v));
         return 0;
-    case OPT_GRACE:
-        if (pr_parse_seconds(v, &cfg->workers.grace) != 0)
-            return bad_seconds(name, v, err, errlen);
+    case K_STRING:
+        if (*v == '\0' && o->what != NULL)
+            return fail(err, errlen, "%s: needs %s", name, o->what);
+        memcpy(field, &v, sizeof(v));
         return 0;
-    case OPT_MAX_TASKS:
-        if (pr_parse_long(v, 1, 1000000000, &n) != 0)
-            return fail(err, errlen, "%s: '%s' is not a number of tasks (1 or "
-                        "more)", name, v);
-        cfg->workers.max_tasks = (uint64_t)n;
-        return 0;
-    case OPT_DAEMON:
-        cfg->workers.daemon = 1;
-        return 0;
-    case OPT_HELP:
-        cfg->show_help = 1;
-        return 0;
-    case OPT_VERSION:
-        cfg->show_version = 1;
-        return 0;
-    case OPT_SUMMARY:
-        cfg->summary = 1;
-        return 0;
-    case OPT_ARG_FILE:
-        if (*v == '\0')
-            return fail(err, errlen, "%s: needs a file name", name);
-        cfg->arg_files = pr_xrealloc(cfg->arg_files,
-                                     (size_t)(cfg->narg_files + 1) *
-                                         sizeof(*cfg->arg_files));
-        cfg->arg_files[cfg->narg_files++] = v;
-        return 0;
-    case OPT_NULL:
-        cfg->delim = '\0';
-        return 0;
-    case OPT_DELIM:
-        return parse_delim(name, v, &cfg->delim, err, errlen);
-    case OPT_MAX_ARGS:
-        if (pr_parse_long(v, 1, 1000000, &n) != 0)
-            return fail(err, errlen,
-                        "%s: '%s' is not a number of items (1 or more)", name,
-                        v);
-        cfg->per_task = (unsigned)n;
-        return 0;
-    case OPT_NO_RUN_IF_EMPTY:
-        cfg->no_run_if_empty = 1;
-        return 0;
-    case OPT_SENTINEL:
-        cfg->sentinel = v;
-        return 0;
-    case OPT_REPLACE:
-        if (*v == '\0')
-            return fail(err, errlen, "%s: needs a non-empty string", name);
-        cfg->replace = v;
-        return 0;
-    case OPT_TAG:
-        p->tag = 1;
-        return 0;
-    case OPT_DRY_RUN:
-        p->dry_run = 1;
-        return 0;
-    case OPT_SHELL:
-        cfg->force_shell = 1;
-        return 0;
-    case OPT_FILE:
-        if (*v == '\0')
-            return fail(err, errlen, "%s: needs a file name", name);
-        cfg->job_files = pr_xrealloc(cfg->job_files,
-                                     (size_t)(cfg->njob_files + 1) *
-                                         sizeof(*cfg->job_files));
-        cfg->job_files[cfg->njob_files++] = v;
-        return 0;
-    case OPT_JSON:
-        cfg->json = 1;
-        return 0;
-    case OPT_ORDER:
-        if (strcmp(v, "fifo") == 0)
-            p->order = PR_ORDER_FIFO;
-        else if (strcmp(v, "lifo") == 0)
-            p->order = PR_ORDER_LIFO;
-        else if (strcmp(v, "priority") == 0)
-            p->order = PR_ORDER_PRIORITY;
-        else
-            return fail(err, errlen,
-                        "%s: '%s' is not an order (fifo, lifo or priority)",
-                        name, v);
-        return 0;
+    case K_CUSTOM:
+        return o->parse(cfg, name, v, err, errlen);
     }
     return 0;
 }
 
-static const struct opt_def *
+/* apply(), for an option the command line gives. */
+static int
+take(struct pr_config *cfg, const struct opt *o, const char *name,
+     const char *v, char *err, size_t errlen)
+{
+    if (apply(cfg, o, name, v, err, errlen) != 0)
+        return -1;
+    if (o->given != 0)
+        set_integer((char *)cfg + o->given, sizeof(int), 1);
+    return 0;
+}
+
+static const struct opt *
 find_long(const char *name, size_t len)
 {
     size_t i;
 
-    for (i = 0; i < PR_ARRAY_SIZE(defs); i++)
-        if (strlen(defs[i].longname) == len &&
-            strncmp(defs[i].longname, name, len) == 0)
-            return &defs[i];
+    for (i = 0; i < PR_ARRAY_SIZE(opts); i++) {
+        const char *l = opts[i].longname;
+        const char *a = opts[i].alias;
+
+        if (l != NULL && strlen(l) == len && strncmp(l, name, len) == 0)
+            return &opts[i];
+        if (a != NULL && strlen(a) == len && strncmp(a, name, len) == 0)
+            return &opts[i];
+    }
     return NULL;
 }
 
-static const struct opt_def *
+static const struct opt *
 find_short(char c)
 {
     size_t i;
 
-    for (i = 0; i < PR_ARRAY_SIZE(defs); i++)
-        if (defs[i].shortname == c)
-            return &defs[i];
+    for (i = 0; i < PR_ARRAY_SIZE(opts); i++)
+        if (opts[i].shortname != 0 && opts[i].shortname == c)
+            return &opts[i];
     return NULL;
 }
 
@@ -645,14 +707,14 @@ parse_long_opt(int argc, char **argv, int *i, struct pr_config *cfg, char *err,
     const char *arg = argv[*i] + 2;
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-    const struct opt_def *d = find_long(arg, len);
+    const struct opt *o = find_long(arg, len);
     char name[64];
     const char *v = NULL;
 
     snprintf(name, sizeof(name), "--%.*s", (int)len, arg);
-    if (d == NULL)
+    if (o == NULL)
         return fail(err, errlen, "%s: unknown option", name);
-    if (d->has_arg) {
+    if (o->arg != NULL) {
         if (eq != NULL)
             v = eq + 1;
         else if (*i + 1 < argc)
@@ -662,7 +724,7 @@ parse_long_opt(int argc, char **argv, int *i, struct pr_config *cfg, char *err,
     } else if (eq != NULL) {
         return fail(err, errlen, "%s: takes no value", name);
     }
-    return apply(cfg, d, name, v, err, errlen);
+    return take(cfg, o, name, v, err, errlen);
 }
 
 static int
@@ -672,22 +734,84 @@ parse_short_opts(int argc, char **argv, int *i, struct pr_config *cfg,
     const char *p = argv[*i] + 1;
 
     for (; *p != '\0'; p++) {
-        const struct opt_def *d = find_short(*p);
+        const struct opt *o = find_short(*p);
         char name[3] = {'-', *p, '\0'};
 
-        if (d == NULL)
+        if (o == NULL)
             return fail(err, errlen, "%s: unknown option", name);
-        if (!d->has_arg) {
-            if (apply(cfg, d, name, NULL, err, errlen) != 0)
+        if (o->arg == NULL) {
+            if (take(cfg, o, name, NULL, err, errlen) != 0)
                 return -1;
             continue;
         }
         if (p[1] != '\0')
-            return apply(cfg, d, name, p + 1, err, errlen);
+            return take(cfg, o, name, p + 1, err, errlen);
         if (*i + 1 >= argc)
             return fail(err, errlen, "%s: needs a value", name);
-        return apply(cfg, d, name, argv[++*i], err, errlen);
+        return take(cfg, o, name, argv[++*i], err, errlen);
     }
+    return 0;
+}
+
+/* Every field's value before the command line: the rows' defaults, and
+ * what no option sets. */
+static int
+set_defaults(struct pr_config *cfg, char *err, size_t errlen)
+{
+    size_t i;
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->pool.shell = "/bin/sh";
+    cfg->pool.output.mode = PR_OUT_GROUP;
+    cfg->pool.output.out_fd = 1;
+    cfg->pool.output.err_fd = 2;
+    cfg->pool.output.first_seq = 1;
+    for (i = 0; i < PR_ARRAY_SIZE(opts); i++) {
+        char name[64];
+
+        if (opts[i].dflt == NULL)
+            continue;
+        snprintf(name, sizeof(name), "--%s", opts[i].longname);
+        if (apply(cfg, &opts[i], name, opts[i].dflt, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The options together, once all are read; args is the first word after
+ * them (COMMAND, :::), or NULL. */
+static int
+check_combined(struct pr_config *cfg, const char *args, char *err,
+               size_t errlen)
+{
+    struct pr_pool_config *p = &cfg->pool;
+
+    if (cfg->workers.cmd != NULL)
+        p->workers = &cfg->workers;
+    if (cfg->resume_failed)
+        p->resume = 1;
+    /* --line-buffer -k: the oldest task's lines go out as they come, the
+     * others' wait their turn: that is -k's grouped output, streamed. */
+    if (p->output.mode == PR_OUT_LINE && p->output.keep_order)
+        p->output.mode = PR_OUT_GROUP;
+    if (p->workers == NULL &&
+        (cfg->workers.init != NULL || cfg->workers.sentinel != NULL ||
+         cfg->workers.max_tasks != 0 || cfg->workers.daemon))
+        return fail(err, errlen, "--worker-init, --worker-sentinel, "
+                    "--max-tasks-per-worker and --daemon need --workers CMD");
+    if (p->workers != NULL && args != NULL && strcmp(args, ":::") != 0)
+        return fail(err, errlen, "%s: with --workers, input items go to the "
+                    "workers; no COMMAND", args);
+    if (p->resume && p->joblog == NULL)
+        return fail(err, errlen, "%s needs --joblog FILE: the job log says "
+                    "which tasks ran", cfg->resume_failed ? "--resume-failed"
+                                                          : "--resume");
+    if ((cfg->njob_files > 0 || cfg->json) && args != NULL)
+        return fail(err, errlen, "%s: a job file gives the commands; no "
+                    "COMMAND or ::: with -f or --json", args);
+    if (cfg->njob_files > 0 && (cfg->json || cfg->narg_files > 0))
+        return fail(err, errlen, "-f cannot be combined with %s",
+                    cfg->json ? "--json" : "-a");
     return 0;
 }
 
@@ -698,22 +822,8 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
     int line_buffer = 0;
     int i;
 
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->pool.jobs = uv_available_parallelism();
-    cfg->pool.queue_size = DEFAULT_QUEUE_SIZE;
-    cfg->pool.kill_after = DEFAULT_KILL_AFTER;
-    cfg->pool.retry.factor = 1;
-    cfg->pool.results_limit = DEFAULT_RESULTS_LIMIT;
-    cfg->workers.inflight = DEFAULT_INFLIGHT;
-    cfg->workers.grace = DEFAULT_GRACE;
-    cfg->pool.shell = "/bin/sh";
-    cfg->pool.output.mode = PR_OUT_GROUP;
-    cfg->pool.output.buffer_size = DEFAULT_BUFFER_SIZE;
-    cfg->pool.output.out_fd = 1;
-    cfg->pool.output.err_fd = 2;
-    cfg->pool.output.first_seq = 1;
-    cfg->delim = '\n';
-
+    if (set_defaults(cfg, err, errlen) != 0)
+        return -1;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         int rc;
@@ -738,29 +848,8 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
     }
     cfg->command = argv + i;
     cfg->ncommand = argc - i;
-    /* --line-buffer -k: the oldest task's lines go out as they come, the
-     * others' wait their turn: that is -k's grouped output, streamed. */
-    if (cfg->pool.output.mode == PR_OUT_LINE && cfg->pool.output.keep_order)
-        cfg->pool.output.mode = PR_OUT_GROUP;
-    if (cfg->pool.workers == NULL &&
-        (cfg->workers.init != NULL || cfg->workers.sentinel != NULL ||
-         cfg->workers.max_tasks != 0 || cfg->workers.daemon))
-        return fail(err, errlen, "--worker-init, --worker-sentinel, "
-                    "--max-tasks-per-worker and --daemon need --workers CMD");
-    if (cfg->pool.workers != NULL && argc - i > 0 &&
-        strcmp(argv[i], ":::") != 0)
-        return fail(err, errlen, "%s: with --workers, input items go to the "
-                    "workers; no COMMAND", argv[i]);
-    if (cfg->pool.resume && cfg->pool.joblog == NULL)
-        return fail(err, errlen, "%s needs --joblog FILE: the job log says "
-                    "which tasks ran", cfg->resume_failed ? "--resume-failed"
-                                                          : "--resume");
-    if ((cfg->njob_files > 0 || cfg->json) && argc - i > 0)
-        return fail(err, errlen, "%s: a job file gives the commands; no "
-                    "COMMAND or ::: with -f or --json", argv[i]);
-    if (cfg->njob_files > 0 && (cfg->json || cfg->narg_files > 0))
-        return fail(err, errlen, "-f cannot be combined with %s",
-                    cfg->json ? "--json" : "-a");
+    if (check_combined(cfg, i < argc ? argv[i] : NULL, err, errlen) != 0)
+        return -1;
     /* COMMAND ::: ITEM... (GNU parallel's): items from the command line. */
     for (; i < argc; i++) {
         if (strcmp(argv[i], ":::") == 0) {
@@ -775,123 +864,76 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
 }
 
 void
-pr_options_usage(void)
+pr_options_free(struct pr_config *cfg)
 {
-    fputs(
-        "Usage: poolrun [OPTIONS] < LINES          each line is a shell command\n"
-        "       poolrun [OPTIONS] COMMAND [ARG...]  each item fills COMMAND\n"
-        "Run tasks in parallel on a pool of processes.\n"
-        "\n"
-        "Map (COMMAND): {} item, {.} without extension, {/} basename, {//}\n"
-        "dirname, {/.} basename without extension, {#} task number, {%} slot;\n"
-        "with none, the item is appended.  Several words run directly; one\n"
-        "word with shell syntax, or --shell, runs through /bin/sh -c with\n"
-        "each value quoted for its place ('...', \"...\", here-document);\n"
-        "a place where no quoting is safe (`...`, ${...}) is refused.\n"
-        "\n"
-        "Input:\n"
-        "  -a, --arg-file FILE   read items from FILE (repeatable; - is stdin)\n"
-        "      ::: ITEM...       items from the command line, after COMMAND\n"
-        "  -0, --null            items end with NUL, not newline\n"
-        "  -d, --delimiter C     items end with C (\\n, \\t, \\0, \\\\ allowed)\n"
-        "  -n, --max-args N      put up to N items in one task\n"
-        "  -r, --no-run-if-empty with no items, run nothing (default: COMMAND once)\n"
-        "  -E, --sentinel STR    stop reading at the item STR\n"
-        "  -I, --replace STR     STR stands for the item instead of {}\n"
-        "      --shell           run COMMAND through /bin/sh -c\n"
-        "  -f, --file FILE       run the tasks of JSON job file FILE (repeatable)\n"
-        "      --json            read task objects, one per line, from stdin\n"
-        "\n",
-        stdout);
-    fputs(
-        "Pool:\n"
-        "  -j, --jobs N          run N tasks at a time (default: number of CPUs);\n"
-        "                        N% of the CPUs; 0 for no limit\n"
-        "      --queue-size N    read at most N tasks ahead (default 1024)\n"
-        "      --order ORDER     fifo (default), lifo or priority\n"
-        "      --timeout SECS    end a task after SECS (fractions allowed): SIGTERM\n"
-        "                        to its process group, SIGKILL after --kill-after\n"
-        "                        (every SECS here: 0 to 1000000000)\n"
-        "      --kill-after SECS grace between SIGTERM and SIGKILL (default 2)\n"
-        "      --retries N       run a failed or timed-out task up to N more times\n"
-        "      --retry-on LIST   retry only on these: exit codes, timeout, signal\n"
-        "                        names (75,timeout,SIGKILL)\n"
-        "      --retry-delay SECS[xFACTOR]  wait before a retry, FACTOR times\n"
-        "                        longer each time (no slot is held meanwhile)\n"
-        "      --halt WHEN,ON=N  stop early: WHEN is now (kill running tasks) or\n"
-        "                        soon (let them finish); ON is fail, success or\n"
-        "                        done; N a count or a percentage (now,fail=1)\n"
-        "      --delay SECS      wait SECS between task starts\n"
-        "      --memfree SIZE    start a task only while SIZE of memory is\n"
-        "                        available (MemAvailable; K, M, G)\n"
-        "      --load N          start a task only while the 1-minute load\n"
-        "                        average is below N\n"
-        "      --dry-run         print each command instead of running it\n"
-        "\n",
-        stdout);
-    fputs(
-        "Daemon workers (a persistent process pool):\n"
-        "      --workers CMD     start -j copies of CMD (through /bin/sh -c) and\n"
-        "                        send each task's input (its item, or a job\n"
-        "                        file's \"input\") to a free one\n"
-        "      --protocol P      line (default): one line in, one line out;\n"
-        "                        json: {\"seq\":N,\"input\":...} in,\n"
-        "                        {\"output\":...,\"exit\":N,\"error\":...} out\n"
-        "      --inflight K      send each worker up to K tasks ahead (default 16)\n"
-        "      --worker-init LINE  the first line each new worker gets\n"
-        "      --worker-sentinel LINE  sent when all is done (default: close stdin)\n"
-        "      --grace SECS      wait SECS for a worker to exit (default 5)\n"
-        "      --max-tasks-per-worker N  replace a worker after N tasks\n"
-        "      --daemon          terminate the workers when all is done\n"
-        "\n",
-        stdout);
-    fputs(
-        "Output:\n"
-        "  -k, --keep-order      print each task's output in input order\n"
-        "      --line-buffer     print whole lines as they come (alias --lb; with\n"
-        "                        -k, the oldest task's as they come, in order)\n"
-        "  -u, --ungroup         print bytes as they come\n"
-        "      --tag             prefix each line with the task's items and a tab\n"
-        "      --buffer-size SIZE  hold up to SIZE per stream in memory,\n"
-        "                        then a private temporary file (default 1M)\n"
-        "\n",
-        stdout);
-    fputs(
-        "Callbacks (through /bin/sh -c, one at a time, in the order tasks end):\n"
-        "      --on-done CMD     after a task succeeds, with its stdout on stdin\n"
-        "                        and POOLRUN_SEQ, _ID, _ITEM, _CMD, _STATUS, _EXIT,\n"
-        "                        _SIGNAL, _RUNTIME, _ATTEMPTS in the environment\n"
-        "      --on-fail CMD     the same, after a task's last failed attempt\n"
-        "      --on-join CMD     once every task and callback is done, with\n"
-        "                        POOLRUN_TOTAL, _OK, _FAILED, _TIMEOUT, _KILLED,\n"
-        "                        _ERROR and _SKIPPED\n"
-        "\n",
-        stdout);
-    fputs(
-        "Records:\n"
-        "      --joblog FILE     write GNU parallel's job log to FILE\n"
-        "      --results FILE    write one JSON object per attempt to FILE\n"
-        "      --results-limit SIZE  keep up to SIZE of each stream of each\n"
-        "                        attempt in its record (default 64K; 0: none)\n"
-        "      --resume          with --joblog: skip the tasks the job log lists\n"
-        "                        and add to it (and to --results); rows it\n"
-        "                        cannot read (one cut short) are named and skipped\n"
-        "      --resume-failed   the same, but run the failed ones again\n"
-        "      --summary         count the tasks by status on stderr at the end,\n"
-        "                        and name the slowest (always when a task did\n"
-        "                        not succeed)\n"
-        "      --progress, --bar show progress on stderr: a line redrawn in place\n"
-        "                        on a terminal, else a line per finished task\n"
-        "      --exit-status POLICY  count (default): how many tasks failed;\n"
-        "                        first, last or max: that failed task's code\n"
-        "\n"
-        "  -h, --help            show this help\n"
-        "  -V, --version         show the version\n"
-        "\n"
-        "Exit status: 0 all tasks succeeded; 1-100 that many failed; 101 more\n"
-        "than 100 failed; 128+N stopped by signal N (141: stdout closed);\n"
-        "255 poolrun's own error; after --halt, the halting task's code.\n"
-        "A task's code: its exit status, 128+N if signal N ended it, 124 after\n"
-        "its timeout, 126 if it could not start.  See poolrun(1).\n",
-          stdout);
+    free(cfg->arg_files);
+    free(cfg->job_files);
+    cfg->arg_files = NULL;
+    cfg->job_files = NULL;
+}
+
+/* Appends a and b to the string in buf, as far as they fit. */
+static void
+cat(char *buf, size_t size, const char *a, const char *b)
+{
+    size_t len = strlen(buf);
+
+    snprintf(buf + len, size - len, "%s%s", a, b);
+}
+
+/* One option's lines of --help: its names and value on the left, its text
+ * from HELP_COLUMN on.  An alias its text names is not named again. */
+static void
+print_option(FILE *out, const struct opt *o)
+{
+    char left[96] = "      ";
+    char alias[40];
+    const char *line = o->help;
+    size_t n;
+
+    if (o->shortname != 0)
+        snprintf(left, sizeof(left), "  -%c, ", o->shortname);
+    if (o->longname != NULL)
+        cat(left, sizeof(left), "--", o->longname);
+    if (o->alias != NULL) {
+        snprintf(alias, sizeof(alias), "--%s", o->alias);
+        if (strstr(o->help, alias) == NULL)
+            cat(left, sizeof(left), ", ", alias);
+    }
+    if (o->arg != NULL)
+        cat(left, sizeof(left), o->longname != NULL ? " " : "", o->arg);
+    n = strlen(left);
+    fprintf(out, "%s%*s", left, n < HELP_COLUMN ? (int)(HELP_COLUMN - n) : 2,
+            "");
+    for (;;) {
+        size_t len = strcspn(line, "\n");
+
+        fprintf(out, "%.*s\n", (int)len, line);
+        if (line[len] == '\0')
+            break;
+        line += len + 1;
+        fprintf(out, "%*s", HELP_COLUMN, "");
+    }
+}
+
+void
+pr_options_usage(FILE *out)
+{
+    size_t i;
+
+    fputs(usage_head, out);
+    for (i = 0; i < PR_ARRAY_SIZE(opts); i++) {
+        const struct opt *o = &opts[i];
+
+        if (o->heading == NULL) {
+            print_option(out, o);
+            continue;
+        }
+        /* Groups are apart by a blank line; the head ends with one. */
+        if (i > 0)
+            fputc('\n', out);
+        if (o->heading[0] != '\0')
+            fprintf(out, "%s\n", o->heading);
+    }
+    fputs(usage_tail, out);
 }

@@ -1,12 +1,14 @@
 /*
  * options: the command line, parsed into a struct pr_config before anything
- * runs.  A bad option is described in one line that names it; the caller
- * prints it and exits 255.
+ * runs, from one table of options (options.c) that also gives the defaults
+ * and --help.  A bad option is described in one line that names it; the
+ * caller prints it and exits 255.
  */
 #ifndef PR_OPTIONS_H
 #define PR_OPTIONS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "pool.h"
 #include "util.h"
@@ -40,18 +42,22 @@ struct pr_config {
     const char **job_files; /* -f FILE, in order; free the array */
     int njob_files;
     int json;               /* --json */
-    int jobs_set;           /* -j was given */
+    int jobs_set;           /* -j was given (not just its default) */
     enum pr_exit_policy exit_policy;
     int resume_failed;      /* --resume-failed (with pool.resume) */
     struct pr_worker_config workers; /* pool.workers points here */
 };
 
-/* Fills cfg from argv.  Returns 0, or -1 with a message (without the
- * "poolrun: " prefix) in err. */
+/* Fills cfg from argv (cfg points into argv: keep it).  Returns 0, or -1
+ * with a message (without the "poolrun: " prefix) in err.  Either way,
+ * free cfg with pr_options_free. */
 int pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
                      size_t errlen);
 
-/* Writes the --help text to stdout. */
-void pr_options_usage(void);
+/* Frees what pr_options_parse allocated in cfg (not cfg itself). */
+void pr_options_free(struct pr_config *cfg);
+
+/* Writes the --help text to out. */
+void pr_options_usage(FILE *out);
 
 #endif
