@@ -500,18 +500,27 @@ read_resume(const struct pr_config *cfg, struct pr_seqset *done)
     return 0;
 }
 
+/* What a run holds, set up by prepare() and let go of by teardown() alone,
+ * whatever part of it was set up. */
+struct run {
+    struct pr_template *command;
+    uv_loop_t loop;
+    int loop_open;
+    struct pr_source *src;
+    int lines; /* src reads lines (stdin or -a files) */
+    struct pr_seqset done;
+    struct pr_pool *pool;
+};
+
+/* Sets up the run in r: COMMAND, the loop, the source, --resume's job log
+ * and the pool.  Returns 0, or -1 after printing why (r then holds what
+ * was set up, for teardown). */
 static int
-run(struct pr_config *cfg, struct pr_pool_result *res)
+prepare(struct run *r, struct pr_config *cfg)
 {
     struct pr_template_options to;
-    struct pr_template *command;
     struct pr_template_diag tdiag;
-    struct pr_source *src;
-    struct pr_pool *pool;
-    struct pr_seqset done = {0};
     const char *which = NULL;
-    uv_loop_t loop;
-    int lines = 0;
     int rc;
 
     memset(&to, 0, sizeof(to));
@@ -519,75 +528,97 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
     to.nwords = cfg->ncommand;
     to.replace = cfg->replace;
     to.force_shell = cfg->force_shell;
-    if (pr_template_new(&command, &to, &tdiag) != 0) {
+    if (pr_template_new(&r->command, &to, &tdiag) != 0) {
         fprintf(stderr, "poolrun: %s\n", tdiag.msg);
-        return EXIT_OWN_ERROR;
+        return -1;
     }
-    cfg->pool.command = command;
+    cfg->pool.command = r->command;
     /* Tasks get fds 0-2 and nothing else, not even what we inherited. */
     pr_sys_cloexec_from(3);
-    if (uv_loop_init(&loop) != 0) {
+    if (uv_loop_init(&r->loop) != 0) {
         fprintf(stderr, "poolrun: cannot start the event loop\n");
-        pr_template_free(command);
-        return EXIT_OWN_ERROR;
+        return -1;
     }
-    src = make_source(&loop, cfg, &cfg->pool.jobs, &lines);
-    if (src == NULL) {
-        uv_loop_close(&loop);
-        pr_template_free(command);
-        return EXIT_OWN_ERROR;
-    }
+    r->loop_open = 1;
+    r->src = make_source(&r->loop, cfg, &cfg->pool.jobs, &r->lines);
+    if (r->src == NULL)
+        return -1;
     if (cfg->pool.resume) {
-        if (read_resume(cfg, &done) != 0) {
-            pr_seqset_free(&done);
-            src->ops->free(src);
-            uv_loop_close(&loop);
-            pr_template_free(command);
-            return EXIT_OWN_ERROR;
-        }
-        cfg->pool.resume_done = &done;
+        if (read_resume(cfg, &r->done) != 0)
+            return -1;
+        cfg->pool.resume_done = &r->done;
     }
     cfg->pool.on_record = on_record;
     cfg->pool.on_throttle = on_throttle;
     cfg->pool.on_callback = on_callback;
     cfg->pool.on_worker_exit = on_worker_exit;
-    rc = pr_pool_new(&pool, &loop, &cfg->pool, &which);
+    rc = pr_pool_new(&r->pool, &r->loop, &cfg->pool, &which);
     if (rc != 0) {
         fprintf(stderr, "poolrun: %s %s: %s\n", which,
                 strcmp(which, "--joblog") == 0 ? cfg->pool.joblog
                                                : cfg->pool.results,
                 err_text(rc));
-        pr_seqset_free(&done);
-        src->ops->free(src);
-        uv_loop_close(&loop);
-        pr_template_free(command);
-        return EXIT_OWN_ERROR;
+        return -1;
     }
-    pr_pool_run(pool, src, res);
-    if (lines && res->input_error != 0 && res->input_msg[0] == '\0' &&
-        pr_source_lines_failed_input(src) >= 0) {
-        char name[256];
+    return 0;
+}
 
-        input_name(cfg, pr_source_lines_failed_input(src), name,
-                   sizeof(name));
-        snprintf(res->input_msg, sizeof(res->input_msg), "%s: %s", name,
-                 input_err_text(res->input_error));
-    }
-    /* The handles live in the pool's and the source's memory: the loop
-     * lets go of them (and checks that every one was closed) first. */
-    rc = uv_loop_close(&loop);
-    src->ops->free(src);
-    pr_pool_free(pool);
-    pr_seqset_free(&done);
-    pr_template_free(command);
-    if (rc != 0) {
+/* The one way out of a run.  The handles live in the pool's and the
+ * source's memory, so the loop lets go of them (and checks that every one
+ * was closed) before anything is freed; if one was left open, the loop
+ * may still point into the run's memory: all of it is kept, and the run
+ * fails.  Returns 0 or -1. */
+static int
+teardown(struct run *r)
+{
+    if (r->loop_open && uv_loop_close(&r->loop) != 0) {
         fprintf(stderr, "poolrun: internal error: handles left open at exit\n");
-        return EXIT_OWN_ERROR;
+        return -1;
     }
+    if (r->src != NULL)
+        r->src->ops->free(r->src);
+    pr_pool_free(r->pool);
+    pr_seqset_free(&r->done);
+    pr_template_free(r->command);
+    return 0;
+}
+
+/* A lines source's read error, named by its input ("stdin", "-a FILE"). */
+static void
+name_failed_input(const struct run *r, const struct pr_config *cfg,
+                  struct pr_pool_result *res)
+{
+    char name[256];
+    int i;
+
+    if (!r->lines || res->input_error == 0 || res->input_msg[0] != '\0')
+        return;
+    i = pr_source_lines_failed_input(r->src);
+    if (i < 0)
+        return;
+    input_name(cfg, i, name, sizeof(name));
+    snprintf(res->input_msg, sizeof(res->input_msg), "%s: %s", name,
+             input_err_text(res->input_error));
+}
+
+static int
+run(struct pr_config *cfg, struct pr_pool_result *res)
+{
+    struct run r;
+    int ready;
+
+    memset(&r, 0, sizeof(r));
+    ready = prepare(&r, cfg) == 0;
+    if (ready) {
+        pr_pool_run(r.pool, r.src, res);
+        name_failed_input(&r, cfg, res);
+    }
+    if (teardown(&r) != 0 || !ready)
+        return EXIT_OWN_ERROR;
     if (res->escapees != 0)
         fprintf(stderr, "poolrun: %llu process%s had left %s task's process "
-                "group and still ran at the end: ended (SIGTERM, then SIGKILL)\n",
-                (unsigned long long)res->escapees,
+                "group and still ran at the end: ended (SIGTERM, then "
+                "SIGKILL)\n", (unsigned long long)res->escapees,
                 res->escapees == 1 ? "" : "es",
                 res->escapees == 1 ? "its" : "their");
     if (cfg->summary || res->services_failed != 0 ||
