@@ -56,13 +56,13 @@ struct opt {
     const char *arg;      /* the value's name in --help; NULL: takes none */
     enum opt_kind kind;
     size_t at;            /* the field's offset in struct pr_config */
-    size_t size;          /* and size (the integer kinds) */
+    size_t size;          /* and size (kinds that set an integer) */
     long min, max;        /* K_NUMBER's range; K_SIZE's smallest */
     int val;              /* K_SET's value */
     const char *what;     /* in "'V' is not <what>", or "needs <what>" */
     const struct opt_word *words; /* K_WORD's, ending with a NULL word */
     opt_parse_fn *parse;  /* K_CUSTOM's */
-    size_t given;         /* not 0: the offset of an int set to 1 when the
+    size_t given;         /* not 0: GIVEN(an int field), set to 1 when the
                              command line gives the option (not its dflt) */
     const char *dflt;     /* the value before the command line, or NULL */
     const char *help;     /* lines separated by \n, wrapped by hand */
@@ -80,14 +80,15 @@ struct opt {
 #define DOUBLE_FIELD(f)  .at = _Generic(CFG(f), double: OFFSET(f))
 #define STRING_FIELD(f)  .at = _Generic(CFG(f), const char *: OFFSET(f))
 #define FLAG(f)          .kind = K_SET, .val = 1, INT_FIELD(f)
-#define GIVEN(f)         _Generic(CFG(f), int: OFFSET(f))
+#define GIVEN(f)         (1 + _Generic(CFG(f), int: OFFSET(f)))
 #define WORDS(...)       (const struct opt_word[]){__VA_ARGS__, {NULL, 0}}
 
 static opt_parse_fn parse_jobs, parse_delim, parse_retry_on, parse_retry_delay,
     parse_halt, add_arg_file, add_job_file;
 
-/* The rows in --help's order.  The offset 0 is pool.jobs, never a flag, so
- * .given = 0 means none. */
+/* The options, in --help's order.  To add one: a row here (names, kind of
+ * value and its field, default, help text), and its entry in the man page;
+ * a value that no kind reads gets a K_CUSTOM parser below. */
 static const struct opt opts[] = {
     {.heading = "Input:"},
     {.shortname = 'a', .longname = "arg-file", .arg = "FILE",
@@ -668,7 +669,7 @@ take(struct pr_config *cfg, const struct opt *o, const char *name,
     if (apply(cfg, o, name, v, err, errlen) != 0)
         return -1;
     if (o->given != 0)
-        set_integer((char *)cfg + o->given, sizeof(int), 1);
+        set_integer((char *)cfg + o->given - 1, sizeof(int), 1);
     return 0;
 }
 
