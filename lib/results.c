@@ -22,6 +22,7 @@
 #include <uv.h>
 
 #include "joblog.h"
+#include "json.h"
 
 struct pr_results {
     int fd;
@@ -74,53 +75,6 @@ pr_results_close(struct pr_results *r)
     return rc;
 }
 
-int
-pr_json_string(struct pr_buf *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    size_t start = b->len;
-
-    pr_buf_reserve(b, n + 2);
-    pr_buf_append(b, "\"", 1);
-    while (i < n) {
-        unsigned char c = p[i];
-        size_t k;
-
-        if (c >= 0x80) {
-            k = pr_utf8_len(p + i, n - i);
-            if (k == 0) {
-                b->len = start;
-                return -1;
-            }
-            pr_buf_append(b, p + i, k);
-            i += k;
-            continue;
-        }
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-
-            pr_buf_append(b, e, 2);
-        } else if (c == '\n') {
-            pr_buf_append(b, "\\n", 2);
-        } else if (c == '\t') {
-            pr_buf_append(b, "\\t", 2);
-        } else if (c == '\r') {
-            pr_buf_append(b, "\\r", 2);
-        } else if (c < 0x20 || c == 0x7f) {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-
-            pr_buf_append(b, e, 6);
-        } else {
-            pr_buf_append(b, &c, 1);
-        }
-        i++;
-    }
-    pr_buf_append(b, "\"", 1);
-    return 0;
-}
-
 static void
 base64(struct pr_buf *b, const unsigned char *p, size_t n)
 {
@@ -156,7 +110,7 @@ field_bytes(struct pr_buf *b, const char *key, const char *s, size_t n)
     pr_buf_append(b, ",\"", 2);
     pr_buf_append(b, key, strlen(key));
     pr_buf_append(b, "\":", 2);
-    if (pr_json_string(b, s, n) == 0)
+    if (pr_json_append_string(b, s, n) == 0)
         return;
     b->len -= 2;
     pr_buf_append(b, "_base64\":", 9);
@@ -195,7 +149,7 @@ field_items(struct pr_buf *b, const struct pr_task *task)
     for (i = 0; i < task->nitems; i++) {
         if (i > 0)
             pr_buf_append(b, ",", 1);
-        if (pr_json_string(b, task->items[i].p, task->items[i].len) != 0)
+        if (pr_json_append_string(b, task->items[i].p, task->items[i].len) != 0)
             base64(b, (const unsigned char *)task->items[i].p,
                    task->items[i].len);
     }

@@ -42,10 +42,6 @@ int pr_results_write_callback(struct pr_results *r, const char *kind,
 /* Closes the file.  Returns 0 or a negative errno.  NULL is a no-op. */
 int pr_results_close(struct pr_results *r);
 
-/* Appends s[0..n) to b as a JSON string (quotes included).  Bytes that
- * are not valid UTF-8 make this return -1 and append nothing. */
-int pr_json_string(struct pr_buf *b, const char *s, size_t n);
-
 /* A set of task seqs, kept as sorted runs of consecutive seqs: its memory
  * grows with the rows put into it, never with the size of the numbers (a
  * joblog row naming seq 999999999999999 costs what one naming 7 does).

@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "json.h"
 #include "proc.h"
-#include "results.h"
 #include "sys.h"
 #include "util.h"
 
@@ -158,7 +158,7 @@ encode_task(struct worker *w, struct pr_task *task)
         size_t mark = w->outbuf.len;
 
         pr_buf_append(&w->outbuf, head, (size_t)len);
-        if (pr_json_string(&w->outbuf, p, n) != 0) {
+        if (pr_json_append_string(&w->outbuf, p, n) != 0) {
             w->outbuf.len = mark;
             pr_buf_free(&scratch);
             task->error_what = "its input is not valid UTF-8, which --protocol "

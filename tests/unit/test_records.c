@@ -1,7 +1,7 @@
 /*
- * Unit tests of results.c (JSON strings, the seq set, the --resume reader,
- * records cut short), joblog.c (appending, write errors) and progress.c
- * (the progress line).
+ * Unit tests of results.c (the seq set, the --resume reader, records cut
+ * short), joblog.c (appending, write errors) and progress.c (the progress
+ * line).  The JSON string encoder's are in test_json.c.
  */
 #include <signal.h>
 #include <stdint.h>
@@ -20,48 +20,6 @@
 #include "util.h"
 
 int pr_test_failed;
-
-static void
-json_string_escapes_quotes_controls_and_keeps_utf8(void)
-{
-    struct pr_buf b = {0};
-    static const char in[] =
-        "a\"b\\c\n\t\r\x01\x7f caf\xc3\xa9 \xf0\x9f\x98\x80";
-
-    ASSERT_EQ(pr_json_string(&b, in, sizeof(in) - 1), 0);
-    ASSERT_MEM_EQ(b.data, b.len,
-                  "\"a\\\"b\\\\c\\n\\t\\r\\u0001\\u007f caf\xc3\xa9 "
-                  "\xf0\x9f\x98\x80\"");
-    pr_buf_free(&b);
-}
-
-static void
-json_string_escapes_nul_bytes(void)
-{
-    struct pr_buf b = {0};
-
-    ASSERT_EQ(pr_json_string(&b, "a\0b", 3), 0);
-    ASSERT_MEM_EQ(b.data, b.len, "\"a\\u0000b\"");
-    pr_buf_free(&b);
-}
-
-static void
-json_string_refuses_invalid_utf8_and_appends_nothing(void)
-{
-    /* A lone continuation byte, a truncated sequence, an overlong form
-     * and a UTF-16 surrogate. */
-    static const char *const bad[] = {"\x80", "ab\xc3", "\xc0\xaf",
-                                      "\xed\xa0\x80"};
-    struct pr_buf b = {0};
-    size_t i;
-
-    pr_buf_append(&b, "x", 1);
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ASSERT_EQ(pr_json_string(&b, bad[i], strlen(bad[i])), -1);
-        ASSERT_MEM_EQ(b.data, b.len, "x");
-    }
-    pr_buf_free(&b);
-}
 
 static void
 seqset_puts_clears_and_grows(void)
@@ -518,9 +476,6 @@ int
 main(void)
 {
     static const struct pr_test_case cases[] = {
-        TEST_CASE(json_string_escapes_quotes_controls_and_keeps_utf8),
-        TEST_CASE(json_string_escapes_nul_bytes),
-        TEST_CASE(json_string_refuses_invalid_utf8_and_appends_nothing),
         TEST_CASE(seqset_puts_clears_and_grows),
         TEST_CASE(seqset_of_huge_seqs_holds_one_run_each),
         TEST_CASE(seqset_agrees_with_a_bit_array_model_under_random_puts),
