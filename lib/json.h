@@ -1,8 +1,9 @@
 /*
- * json: the one JSON string encoder (results, worker requests).  Its
- * output is what the readers of --results expect byte for byte: keep it
- * stable.  A string that is not valid UTF-8 is refused whole, so the
- * caller picks what to write instead (results.c writes base64).
+ * json: the one wrapper around cJSON, and the one JSON string encoder.
+ * Nothing else includes <cjson/cJSON.h>.  A parsed document is a tree of
+ * values read through typed getters that check the type (and a number's
+ * range) before they give anything.  The encoder's output is what the
+ * readers of --results expect byte for byte: keep it stable.
  */
 #ifndef PR_JSON_H
 #define PR_JSON_H
@@ -10,6 +11,70 @@
 #include <stddef.h>
 
 #include "util.h"
+
+struct pr_json;     /* one value of a parsed document */
+struct pr_json_doc; /* a parsed document: its values */
+
+enum pr_json_type {
+    PR_JSON_NONE, /* no value: a NULL pointer (a member not there) */
+    PR_JSON_NULL,
+    PR_JSON_BOOL,
+    PR_JSON_NUMBER,
+    PR_JSON_STRING,
+    PR_JSON_ARRAY,
+    PR_JSON_OBJECT
+};
+
+/* Parses the value at the start of text[0..len) as cJSON reads it: bytes
+ * after the value are ignored, and so are control characters between
+ * tokens; strings may hold any bytes, and a \u0000 ends one; of a key used
+ * twice, pr_json_member finds the first.  That is what a worker's answer
+ * (a shell's printf) gets.  Returns a new document (free with
+ * pr_json_free), or NULL if text does not start with a JSON value. */
+struct pr_json_doc *pr_json_parse_loose(const char *text, size_t len);
+
+/* The document's top value (NULL for a NULL doc).  Values live as long as
+ * their document. */
+const struct pr_json *pr_json_root(const struct pr_json_doc *doc);
+
+/* Frees the document and all its values.  NULL is a no-op. */
+void pr_json_free(struct pr_json_doc *doc);
+
+enum pr_json_type pr_json_type(const struct pr_json *v);
+
+/* The first member of object obj whose key is key, byte for byte; NULL if
+ * there is none or obj is not an object. */
+const struct pr_json *pr_json_member(const struct pr_json *obj,
+                                     const char *key);
+
+/* The members of an object or the elements of an array, in the order of
+ * the text: the first (NULL if none, or v holds nothing), then the one
+ * after each (NULL after the last). */
+const struct pr_json *pr_json_first(const struct pr_json *v);
+const struct pr_json *pr_json_next(const struct pr_json *v);
+
+/* The key of an object's member, or NULL for any other value. */
+const char *pr_json_key(const struct pr_json *v);
+
+/* How many members or elements v holds (0 for a scalar). */
+size_t pr_json_count(const struct pr_json *v);
+
+/* The typed getters.  Each returns 0 and sets *out, or UV_EINVAL (v is of
+ * another type, or out of the range) and leaves *out alone. */
+
+/* A string, NUL-terminated, valid while its document is. */
+int pr_json_get_string(const struct pr_json *v, const char **out);
+
+/* Any number. */
+int pr_json_get_number(const struct pr_json *v, double *out);
+
+/* A whole number from min to max (both within a long's range): neither
+ * 1.5 nor 1e300 slips through as a saturated or cut integer. */
+int pr_json_get_whole(const struct pr_json *v, double min, double max,
+                      long *out);
+
+/* true (1) or false (0). */
+int pr_json_get_bool(const struct pr_json *v, int *out);
 
 /* Appends s[0..n) to b as a JSON string, quotes included: " and \ and the
  * control characters escaped (\n, \t and \r by name, the others and 0x7f,

@@ -12,7 +12,6 @@
  */
 #include "run_worker.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -416,44 +415,47 @@ answer_broken(struct worker *w, const char *why)
     kill_worker(w, SIGKILL);
 }
 
+/* An answer's field that may be missing, null or a string: 0 (and *s, or
+ * NULL), or UV_EINVAL. */
+static int
+optional_string(const struct pr_json *v, const char **s)
+{
+    *s = NULL;
+    if (pr_json_type(v) == PR_JSON_NONE || pr_json_type(v) == PR_JSON_NULL)
+        return 0;
+    return pr_json_get_string(v, s);
+}
+
 static void
 answer_json(struct worker *w, struct pr_task *task, const char *p, size_t n)
 {
     struct pr_pool *pool = w->ws->ctx->pool;
-    cJSON *doc = cJSON_ParseWithLength(p, n);
-    const cJSON *out, *code, *err;
+    struct pr_json_doc *doc = pr_json_parse_loose(p, n);
+    const struct pr_json *root = pr_json_root(doc);
+    const struct pr_json *code = pr_json_member(root, "exit");
+    const char *out, *err;
+    long exit_code = 0;
 
-    if (!cJSON_IsObject(doc)) {
-        cJSON_Delete(doc);
+    if (pr_json_type(root) != PR_JSON_OBJECT ||
+        optional_string(pr_json_member(root, "output"), &out) != 0 ||
+        (code != NULL && pr_json_get_whole(code, 0, 255, &exit_code) != 0) ||
+        optional_string(pr_json_member(root, "error"), &err) != 0) {
+        pr_json_free(doc);
         goto bad;
     }
-    out = cJSON_GetObjectItemCaseSensitive(doc, "output");
-    code = cJSON_GetObjectItemCaseSensitive(doc, "exit");
-    err = cJSON_GetObjectItemCaseSensitive(doc, "error");
-    if ((out != NULL && !cJSON_IsString(out) && !cJSON_IsNull(out)) ||
-        (code != NULL && (!cJSON_IsNumber(code) || code->valuedouble < 0 ||
-                          code->valuedouble > 255 ||
-                          code->valuedouble != (double)code->valueint)) ||
-        (err != NULL && !cJSON_IsString(err) && !cJSON_IsNull(err))) {
-        cJSON_Delete(doc);
-        goto bad;
-    }
-    if (cJSON_IsString(out)) {
-        size_t len = strlen(out->valuestring);
+    if (out != NULL) {
+        size_t len = strlen(out);
 
-        pr__pool_task_output(pool, task, 1, out->valuestring, len);
-        if (len == 0 || out->valuestring[len - 1] != '\n')
+        pr__pool_task_output(pool, task, 1, out, len);
+        if (len == 0 || out[len - 1] != '\n')
             pr__pool_task_output(pool, task, 1, "\n", 1);
     }
-    if (cJSON_IsString(err)) {
-        pr__pool_task_output(pool, task, 2, err->valuestring,
-                             strlen(err->valuestring));
+    if (err != NULL) {
+        pr__pool_task_output(pool, task, 2, err, strlen(err));
         pr__pool_task_output(pool, task, 2, "\n", 1);
     }
-    task->exit_status = code != NULL          ? code->valueint
-                        : cJSON_IsString(err) ? 1
-                                              : 0;
-    cJSON_Delete(doc);
+    task->exit_status = code != NULL ? (int)exit_code : err != NULL ? 1 : 0;
+    pr_json_free(doc);
     task_answered(w, task);
     return;
 bad:
