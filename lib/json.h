@@ -2,7 +2,9 @@
  * json: the one wrapper around cJSON, and the one JSON string encoder.
  * Nothing else includes <cjson/cJSON.h>.  A parsed document is a tree of
  * values read through typed getters that check the type (and a number's
- * range) before they give anything.  The encoder's output is what the
+ * range) before they give anything.  A strict document (a job file, a
+ * JSON Lines line) also knows where each of its values starts, by path,
+ * since cJSON keeps no positions.  The encoder's output is what the
  * readers of --results expect byte for byte: keep it stable.
  */
 #ifndef PR_JSON_H
@@ -13,7 +15,7 @@
 #include "util.h"
 
 struct pr_json;     /* one value of a parsed document */
-struct pr_json_doc; /* a parsed document: its values */
+struct pr_json_doc; /* a parsed document: its values (and their places) */
 
 enum pr_json_type {
     PR_JSON_NONE, /* no value: a NULL pointer (a member not there) */
@@ -24,6 +26,31 @@ enum pr_json_type {
     PR_JSON_ARRAY,
     PR_JSON_OBJECT
 };
+
+/* Why pr_json_parse_strict refused a text.  Messages made of it are no
+ * longer than its fields. */
+struct pr_json_error {
+    size_t offset;   /* the byte it is about */
+    char path[1024]; /* the value it is in ("tasks[3].cmd"), or "" */
+    char why[1024];  /* "invalid UTF-8 in a string" */
+};
+
+/* Parses text[0..len) as exactly one JSON value, white space around it
+ * allowed, and refuses what cJSON alone lets through: a control character
+ * between tokens or unescaped in a string, invalid UTF-8, \u0000 (a C
+ * string would end there), bytes after the value, and a key used twice in
+ * one object (keys compare with their escapes decoded, but a \uXXXX
+ * escape only equals itself).  A value's path is its object's, a dot (not
+ * at the top) and its key, or its array's and "[index]": the top value's
+ * is "", then "tasks", "tasks[3]", "tasks[3].env.HOME".  Returns 0 and a
+ * new document in *out (free with pr_json_free), or UV_EINVAL and *err. */
+int pr_json_parse_strict(const char *text, size_t len, struct pr_json_doc **out,
+                         struct pr_json_error *err);
+
+/* The byte offset in the text where the value at path starts: of two
+ * values with one path (a key with a dot in it can make that), the first;
+ * 0 if none has it, or the document was parsed loosely. */
+size_t pr_json_place(struct pr_json_doc *doc, const char *path);
 
 /* Parses the value at the start of text[0..len) as cJSON reads it: bytes
  * after the value are ignored, and so are control characters between

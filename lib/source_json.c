@@ -1,22 +1,20 @@
 /*
- * source_json: job files.  cJSON checks the syntax and gives the values; it
- * keeps no positions and accepts some things a job file must not hold, so
- * a second pass over the (by then well-formed) text finds those and notes
- * where every value starts, by its path ("tasks[3].timeout").  Values are
- * copied into tasks and the cJSON tree is deleted at once.
+ * source_json: job files.  json.c parses them strictly (syntax, duplicate
+ * keys, \u0000, invalid UTF-8) and notes where every value starts, by its
+ * path ("tasks[3].timeout"); this file checks the schema, turns places into
+ * lines and columns for its messages, and copies the values into tasks.
+ * The parsed document is freed at once.
  */
 #include "source_json.h"
 
-#include <cjson/cJSON.h>
-#include <ctype.h>
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "json.h"
 #include "template.h"
 #include "util.h"
 
@@ -24,28 +22,17 @@
 #define MAX_JOBS 100000
 #define MAX_RETRIES 1000
 #define MAX_PRIORITY 1000000000.0
-#define MAX_LINEAR_KEYS 8
 
-/* Where each value starts, by path. */
-struct place {
-    char *path;
-    size_t offset;
-};
-
-/* The places are looked up by path once the second pass is over, once per
- * task at least (its id's place): sorted then, they are found by binary
- * search, and so are the lines by the offsets of the newlines.  A job file
- * of 20,000 ids once took 7 s in linear searches. */
+/* A line is found by binary search in the offsets of the newlines, once
+ * per task at least (its id's place): a job file of 20,000 ids once took
+ * 7 s in linear searches. */
 struct doc {
-    const char *name;  /* for messages */
+    const char *name;         /* for messages */
     const char *text;
     size_t len;
-    uint64_t first_line; /* the line text starts on (a JSON Lines line) */
-    struct place *places;
-    size_t nplaces;
-    size_t cap;
-    int sorted;        /* places are sorted by path */
-    size_t *newlines;  /* offsets of the newlines in text, once needed */
+    uint64_t first_line;      /* the line text starts on (a JSON Lines line) */
+    struct pr_json_doc *json; /* the parsed text, and its places */
+    size_t *newlines;         /* offsets of the newlines in text, once needed */
     size_t nnewlines;
     int have_newlines;
     const char *dir;   /* the file's folder, for cwd; NULL: as given */
@@ -114,42 +101,6 @@ fail_at(struct doc *doc, size_t offset, const char *what, const char *fmt,
     return -1;
 }
 
-static int
-cmp_place(const void *a, const void *b)
-{
-    const struct place *x = a;
-    const struct place *y = b;
-    int c = strcmp(x->path, y->path);
-
-    if (c != 0)
-        return c;
-    return x->offset < y->offset ? -1 : x->offset > y->offset;
-}
-
-/* Where the value at path starts (the first, should a key with a dot in
- * it make two paths alike); 0 if none does. */
-static size_t
-place_of(struct doc *doc, const char *path)
-{
-    size_t lo = 0, hi = doc->nplaces;
-
-    if (!doc->sorted) {
-        qsort(doc->places, doc->nplaces, sizeof(*doc->places), cmp_place);
-        doc->sorted = 1;
-    }
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (strcmp(doc->places[mid].path, path) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo < doc->nplaces && strcmp(doc->places[lo].path, path) == 0)
-        return doc->places[lo].offset;
-    return 0;
-}
-
 /* A schema error at the value with this path. */
 static int fail_path(struct doc *doc, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -163,7 +114,7 @@ fail_path(struct doc *doc, const char *path, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    return fail_at(doc, place_of(doc, path), path, "%s", why);
+    return fail_at(doc, pr_json_place(doc->json, path), path, "%s", why);
 }
 
 /* "name:line:column" of the value at path, in a new string. */
@@ -173,43 +124,24 @@ place_text(struct doc *doc, const char *path)
     unsigned long long line, col;
     char buf[1024];
 
-    line_col(doc, place_of(doc, path), &line, &col);
+    line_col(doc, pr_json_place(doc->json, path), &line, &col);
     snprintf(buf, sizeof(buf), "%s:%llu:%llu", doc->name, line, col);
     return pr_xstrdup(buf);
 }
 
 static void
-add_place(struct doc *doc, const struct pr_buf *path, size_t offset)
+free_doc(struct doc *doc)
 {
-    doc->sorted = 0;
-    if (doc->nplaces == doc->cap) {
-        doc->cap = doc->cap ? doc->cap * 2 : 64;
-        doc->places = pr_xrealloc(doc->places, doc->cap * sizeof(*doc->places));
-    }
-    doc->places[doc->nplaces].path =
-        pr_xmemdup(path->data ? path->data : "", path->len);
-    doc->places[doc->nplaces].offset = offset;
-    doc->nplaces++;
-}
-
-static void
-free_places(struct doc *doc)
-{
-    size_t i;
-
-    for (i = 0; i < doc->nplaces; i++)
-        free(doc->places[i].path);
-    free(doc->places);
-    doc->places = NULL;
-    doc->nplaces = doc->cap = 0;
+    pr_json_free(doc->json);
+    doc->json = NULL;
     free(doc->newlines);
     doc->newlines = NULL;
     doc->nnewlines = 0;
     doc->have_newlines = 0;
 }
 
-/* An open-addressing hash set of strings (task ids, each with the place
- * it was first used; an object's keys); it never shrinks. */
+/* An open-addressing hash set of task ids, each with the place it was
+ * first used; it never shrinks. */
 struct pr_idset {
     struct id_entry {
         char *id; /* NULL: an empty bucket */
@@ -294,291 +226,15 @@ idset_insert(struct pr_idset *set, const char *key, const char *at)
     return NULL;
 }
 
-/* The second pass.  The text is known to be well-formed JSON. */
-struct scan {
-    struct doc *doc;
-    size_t i;
-    struct pr_buf path;
-};
-
-static void
-skip_ws(struct scan *sc)
-{
-    while (sc->i < sc->doc->len && strchr(" \t\r\n", sc->doc->text[sc->i]) &&
-           sc->doc->text[sc->i] != '\0')
-        sc->i++;
-}
-
-static unsigned
-hex4(const char *p)
-{
-    unsigned v = 0;
-    int k;
-
-    for (k = 0; k < 4; k++) {
-        char c = p[k];
-
-        v <<= 4;
-        v |= (unsigned)(c >= '0' && c <= '9'   ? c - '0'
-                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                               : c - 'A' + 10);
-    }
-    return v;
-}
-
-/* Checks a string at sc->i (on its opening quote) and, if key is not
- * NULL, decodes it there.  Returns 0 or -1. */
+/* The syntax, and what JSON itself forbids, by json.c.  Returns 0 or -1. */
 static int
-scan_string(struct scan *sc, struct pr_buf *key)
-{
-    const char *t = sc->doc->text;
-
-    sc->i++;
-    while (t[sc->i] != '"') {
-        unsigned char c = (unsigned char)t[sc->i];
-
-        if (c == '\\') {
-            char e = t[sc->i + 1];
-
-            if (e == 'u') {
-                unsigned v;
-                int k;
-
-                for (k = 2; k < 6; k++)
-                    if (!isxdigit((unsigned char)t[sc->i + (size_t)k]))
-                        return fail_at(sc->doc, sc->i, sc->path.data,
-                                       "invalid \\u escape");
-                v = hex4(t + sc->i + 2);
-
-                if (v == 0)
-                    return fail_at(sc->doc, sc->i, sc->path.data,
-                                   "\\u0000 is not allowed in a string");
-                if (key != NULL) {
-                    /* Enough to compare keys: the escape's code unit. */
-                    char u[16];
-                    int n = snprintf(u, sizeof(u), "\\u%04x", v & 0xffff);
-
-                    pr_buf_append(key, u, (size_t)n);
-                }
-                sc->i += 6;
-                continue;
-            }
-            if (key != NULL) {
-                static const char from[] = "\"\\/bfnrt";
-                static const char to[] = "\"\\/\b\f\n\r\t";
-                const char *f = strchr(from, e);
-
-                if (f != NULL)
-                    pr_buf_append(key, &to[f - from], 1);
-            }
-            sc->i += 2;
-            continue;
-        }
-        if (c < 0x20)
-            return fail_at(sc->doc, sc->i, sc->path.data,
-                           "a control character must be escaped");
-        {
-            size_t n = pr_utf8_len((const unsigned char *)t + sc->i,
-                                sc->doc->len - sc->i);
-
-            if (n == 0)
-                return fail_at(sc->doc, sc->i, sc->path.data,
-                               "invalid UTF-8 in a string");
-            if (key != NULL)
-                pr_buf_append(key, t + sc->i, n);
-            sc->i += n;
-        }
-    }
-    sc->i++;
-    return 0;
-}
-
-static int scan_value(struct scan *sc);
-
-/* Cuts the path back to len bytes, keeping it NUL-terminated. */
-static void
-set_path_len(struct scan *sc, size_t len)
-{
-    sc->path.len = len;
-    pr_buf_append(&sc->path, "", 1);
-    sc->path.len--;
-}
-
-/* After a member of an object or array: back to the container's path,
- * then a comma or the closer must follow. */
-static int
-next_member(struct scan *sc, size_t base, int rc, char closer)
-{
-    set_path_len(sc, base);
-    skip_ws(sc);
-    if (rc != 0)
-        return rc;
-    if (sc->doc->text[sc->i] == ',') {
-        sc->i++;
-        skip_ws(sc);
-        return 0;
-    }
-    if (sc->doc->text[sc->i] != closer)
-        return fail_at(sc->doc, sc->i, NULL, "invalid JSON");
-    return 0;
-}
-
-static int
-scan_object(struct scan *sc)
-{
-    struct pr_buf *keys = NULL; /* this object's keys, for duplicates */
-    size_t nkeys = 0, cap = 0;
-    struct pr_idset *seen = NULL; /* the same, past a few */
-    size_t base = sc->path.len;
-    int rc = 0;
-
-    sc->i++;
-    skip_ws(sc);
-    while (rc == 0 && sc->doc->text[sc->i] != '}') {
-        struct pr_buf key = {0};
-        size_t at = sc->i;
-        int dup = 0;
-        size_t k;
-
-        rc = scan_string(sc, &key);
-        pr_buf_append(&key, "", 1);
-        if (rc == 0 && seen != NULL) {
-            dup = idset_insert(seen, key.data, NULL) != NULL;
-        } else if (rc == 0) {
-            for (k = 0; k < nkeys && !dup; k++)
-                dup = strcmp(keys[k].data, key.data) == 0;
-            /* A search per key is quadratic in an object's keys. */
-            if (nkeys == MAX_LINEAR_KEYS) {
-                seen = pr_idset_new();
-                for (k = 0; k < nkeys; k++)
-                    idset_insert(seen, keys[k].data, NULL);
-                idset_insert(seen, key.data, NULL);
-            }
-        }
-        if (dup)
-            rc = fail_at(sc->doc, at, sc->path.data, "duplicate key \"%s\"",
-                         key.data);
-        if (nkeys == cap) {
-            cap = cap ? cap * 2 : 8;
-            keys = pr_xrealloc(keys, cap * sizeof(*keys));
-        }
-        keys[nkeys++] = key;
-        if (rc != 0)
-            break;
-        if (base > 0)
-            pr_buf_append(&sc->path, ".", 1);
-        pr_buf_append(&sc->path, key.data, key.len - 1);
-        set_path_len(sc, sc->path.len);
-        skip_ws(sc);
-        if (sc->doc->text[sc->i] != ':') {
-            rc = fail_at(sc->doc, sc->i, NULL, "invalid JSON");
-            break;
-        }
-        sc->i++;
-        rc = next_member(sc, base, scan_value(sc), '}');
-    }
-    sc->i++;
-    while (nkeys > 0)
-        pr_buf_free(&keys[--nkeys]);
-    free(keys);
-    pr_idset_free(seen);
-    return rc;
-}
-
-static int
-scan_array(struct scan *sc)
-{
-    size_t base = sc->path.len;
-    unsigned idx = 0;
-    int rc = 0;
-
-    sc->i++;
-    skip_ws(sc);
-    while (rc == 0 && sc->doc->text[sc->i] != ']') {
-        char num[32];
-        int n = snprintf(num, sizeof(num), "[%u]", idx++);
-
-        pr_buf_append(&sc->path, num, (size_t)n);
-        set_path_len(sc, sc->path.len);
-        rc = next_member(sc, base, scan_value(sc), ']');
-    }
-    sc->i++;
-    return rc;
-}
-
-static int
-scan_value(struct scan *sc)
-{
-    char c;
-
-    skip_ws(sc);
-    add_place(sc->doc, &sc->path, sc->i);
-    c = sc->doc->text[sc->i];
-    if (c == '{')
-        return scan_object(sc);
-    if (c == '[')
-        return scan_array(sc);
-    if (c == '"')
-        return scan_string(sc, NULL);
-    while (sc->i < sc->doc->len &&
-           strchr("-+.0123456789eEtruefalsn", sc->doc->text[sc->i]) &&
-           sc->doc->text[sc->i] != '\0')
-        sc->i++;
-    return 0;
-}
-
-/* cJSON, then the second pass.  Returns the tree or NULL. */
-static cJSON *
 parse(struct doc *doc)
 {
-    const char *end = NULL;
-    char *copy;
-    cJSON *root;
-    struct scan sc;
-    size_t i;
-    int rc;
+    struct pr_json_error err;
 
-    /* cJSON skips every control character as if it were white space;
-     * JSON allows only tab, newline and carriage return, and none of them
-     * raw inside a string (the second pass checks that). */
-    for (i = 0; i < doc->len; i++) {
-        unsigned char c = (unsigned char)doc->text[i];
-
-        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-            fail_at(doc, i, NULL, "invalid JSON: control character 0x%02x", c);
-            return NULL;
-        }
-    }
-    /* cJSON's "nothing after the value" check wants the terminating NUL
-     * inside the length it is given. */
-    copy = pr_xmemdup(doc->text, doc->len);
-    root = cJSON_ParseWithLengthOpts(copy, doc->len + 1, &end, 1);
-    if (end != NULL)
-        end = doc->text + (end - copy);
-    free(copy);
-    if (root == NULL) {
-        size_t off = end != NULL && end >= doc->text
-                         ? (size_t)(end - doc->text)
-                         : 0;
-
-        if (off > doc->len)
-            off = doc->len;
-        fail_at(doc, off, NULL,
-                off >= doc->len ? "invalid JSON: unexpected end"
-                                : "invalid JSON (or bytes after the value)");
-        return NULL;
-    }
-    memset(&sc, 0, sizeof(sc));
-    sc.doc = doc;
-    pr_buf_append(&sc.path, "", 1);
-    sc.path.len = 0;
-    rc = scan_value(&sc);
-    pr_buf_free(&sc.path);
-    if (rc != 0) {
-        cJSON_Delete(root);
-        return NULL;
-    }
-    return root;
+    if (pr_json_parse_strict(doc->text, doc->len, &doc->json, &err) == 0)
+        return 0;
+    return fail_at(doc, err.offset, err.path, "%s", err.why);
 }
 
 static char *
@@ -596,65 +252,65 @@ join_path(const char *base, const char *field)
 }
 
 static int
-get_string(struct doc *doc, const cJSON *v, const char *path, int nonempty,
-           char **out)
+get_string(struct doc *doc, const struct pr_json *v, const char *path,
+           int nonempty, char **out)
 {
-    if (!cJSON_IsString(v) || v->valuestring == NULL)
+    const char *str;
+
+    if (pr_json_get_string(v, &str) != 0)
         return fail_path(doc, path, "must be a string");
-    if (nonempty && v->valuestring[0] == '\0')
+    if (nonempty && str[0] == '\0')
         return fail_path(doc, path, "must not be empty");
     free(*out);
-    *out = pr_xstrdup(v->valuestring);
+    *out = pr_xstrdup(str);
     return 0;
 }
 
 static int
-get_whole(struct doc *doc, const cJSON *v, const char *path, double min,
-          double max, long *out)
+get_whole(struct doc *doc, const struct pr_json *v, const char *path,
+          double min, double max, long *out)
 {
-    double x = v->valuedouble;
-
-    if (!cJSON_IsNumber(v) || !isfinite(x) || x != floor(x) || x < min ||
-        x > max)
+    if (pr_json_get_whole(v, min, max, out) != 0)
         return fail_path(doc, path, "must be a whole number from %.0f to %.0f",
                          min, max);
-    *out = (long)x;
     return 0;
 }
 
 /* env: an object of strings (set) and nulls (remove), merged over what is
  * already in *env. */
 static int
-get_env(struct doc *doc, const cJSON *v, const char *path, char ***env)
+get_env(struct doc *doc, const struct pr_json *v, const char *path, char ***env)
 {
-    const cJSON *e;
+    const struct pr_json *e;
     size_t n = 0;
 
-    if (!cJSON_IsObject(v))
+    if (pr_json_type(v) != PR_JSON_OBJECT)
         return fail_path(doc, path, "must be an object of strings or nulls");
     while (*env != NULL && (*env)[n] != NULL)
         n++;
-    cJSON_ArrayForEach(e, v)
-    {
-        char *p = join_path(path, e->string);
+    for (e = pr_json_first(v); e != NULL; e = pr_json_next(e)) {
+        const char *name = pr_json_key(e);
+        const char *val = NULL;
+        char *p = join_path(path, name);
         struct pr_buf b = {0};
-        size_t k, klen = strlen(e->string);
+        size_t k, klen = strlen(name);
 
-        if (klen == 0 || strchr(e->string, '=') != NULL) {
+        if (klen == 0 || strchr(name, '=') != NULL) {
             int rc = fail_path(doc, p, "is not a variable name");
 
             free(p);
             return rc;
         }
-        if (!cJSON_IsNull(e) && !cJSON_IsString(e)) {
+        if (pr_json_type(e) != PR_JSON_NULL &&
+            pr_json_get_string(e, &val) != 0) {
             int rc = fail_path(doc, p, "must be a string or null");
 
             free(p);
             return rc;
         }
         /* A task sees poolrun's own once, never a second copy. */
-        if (strcmp(e->string, "POOLRUN_SEQ") == 0 ||
-            strcmp(e->string, "POOLRUN_SLOT") == 0) {
+        if (strcmp(name, "POOLRUN_SEQ") == 0 ||
+            strcmp(name, "POOLRUN_SLOT") == 0) {
             int rc = fail_path(doc, p, "is set by poolrun for each task");
 
             free(p);
@@ -665,7 +321,7 @@ get_env(struct doc *doc, const cJSON *v, const char *path, char ***env)
         for (k = 0; k < n; k++) {
             const char *x = (*env)[k];
 
-            if (strncmp(x, e->string, klen) == 0 &&
+            if (strncmp(x, name, klen) == 0 &&
                 (x[klen] == '=' || x[klen] == '\0')) {
                 free((*env)[k]);
                 memmove(&(*env)[k], &(*env)[k + 1], (n - k) * sizeof(char *));
@@ -673,10 +329,10 @@ get_env(struct doc *doc, const cJSON *v, const char *path, char ***env)
                 break;
             }
         }
-        pr_buf_append(&b, e->string, klen);
-        if (cJSON_IsString(e)) {
+        pr_buf_append(&b, name, klen);
+        if (val != NULL) {
             pr_buf_append(&b, "=", 1);
-            pr_buf_append(&b, e->valuestring, strlen(e->valuestring));
+            pr_buf_append(&b, val, strlen(val));
         }
         pr_buf_append(&b, "", 1);
         *env = pr_xrealloc(*env, (n + 2) * sizeof(char *));
@@ -704,11 +360,13 @@ resolve_cwd(const struct doc *doc, const char *cwd)
 /* The fields a task and the defaults share.  Returns 1 if `f` is one of
  * them (and takes it), 0 if not, -1 on error. */
 static int
-common_field(struct doc *doc, const cJSON *f, const char *path,
+common_field(struct doc *doc, const struct pr_json *f, const char *path,
              struct pr_task_spec *spec, int *priority)
 {
-    const char *k = f->string;
+    const char *k = pr_json_key(f);
     long n = 0;
+    double x;
+    int b;
 
     if (strcmp(k, "env") == 0)
         return get_env(doc, f, path, &spec->env) ? -1 : 1;
@@ -723,11 +381,11 @@ common_field(struct doc *doc, const cJSON *f, const char *path,
         return 1;
     }
     if (strcmp(k, "timeout") == 0) {
-        if (!cJSON_IsNumber(f) || !pr_seconds_valid(f->valuedouble))
+        if (pr_json_get_number(f, &x) != 0 || !pr_seconds_valid(x))
             return fail_path(doc, path,
                              "must be a number of seconds from 0 to "
                              PR_SECONDS_MAX_TEXT);
-        spec->timeout = f->valuedouble;
+        spec->timeout = x;
         return 1;
     }
     if (strcmp(k, "retries") == 0) {
@@ -743,9 +401,9 @@ common_field(struct doc *doc, const cJSON *f, const char *path,
         return 1;
     }
     if (strcmp(k, "daemon") == 0) {
-        if (!cJSON_IsBool(f))
+        if (pr_json_get_bool(f, &b) != 0)
             return fail_path(doc, path, "must be true or false");
-        spec->daemon = cJSON_IsTrue(f);
+        spec->daemon = b;
         return 1;
     }
     if (strcmp(k, "on_done") == 0)
@@ -778,18 +436,20 @@ spec_copy(const struct pr_task_spec *d)
 }
 
 static int
-get_argv(struct doc *doc, const cJSON *f, const char *path, char ***out)
+get_argv(struct doc *doc, const struct pr_json *f, const char *path,
+         char ***out)
 {
-    const cJSON *e;
-    size_t n = 0;
+    const struct pr_json *e;
+    size_t n = 0, count = pr_json_count(f);
     char **argv;
 
-    if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) == 0)
+    if (pr_json_type(f) != PR_JSON_ARRAY || count == 0)
         return fail_path(doc, path, "must be a non-empty list of strings");
-    argv = pr_xcalloc((size_t)cJSON_GetArraySize(f) + 1, sizeof(char *));
-    cJSON_ArrayForEach(e, f)
-    {
-        if (!cJSON_IsString(e)) {
+    argv = pr_xcalloc(count + 1, sizeof(char *));
+    for (e = pr_json_first(f); e != NULL; e = pr_json_next(e)) {
+        const char *str;
+
+        if (pr_json_get_string(e, &str) != 0) {
             char idx[32];
             char *p;
             int rc;
@@ -806,7 +466,7 @@ get_argv(struct doc *doc, const cJSON *f, const char *path, char ***out)
             free(argv);
             return rc;
         }
-        argv[n++] = pr_xstrdup(e->valuestring);
+        argv[n++] = pr_xstrdup(str);
     }
     argv[n] = NULL;
     *out = argv;
@@ -815,26 +475,25 @@ get_argv(struct doc *doc, const cJSON *f, const char *path, char ***out)
 
 /* One task object at `path`, over the defaults. */
 static int
-make_task(struct doc *doc, const cJSON *obj, const char *path,
+make_task(struct doc *doc, const struct pr_json *obj, const char *path,
           const struct pr_task_spec *defaults, int def_priority,
           struct pr_task **out)
 {
     struct pr_task_spec *spec = spec_copy(defaults);
     int priority = def_priority;
-    const cJSON *f;
+    const struct pr_json *f;
     char *cmd = NULL;
     char **argv = NULL;
     struct pr_task *task;
     int rc = 0;
 
-    if (!cJSON_IsObject(obj)) {
+    if (pr_json_type(obj) != PR_JSON_OBJECT) {
         pr_task_spec_free(spec);
         return fail_path(doc, path, "must be an object");
     }
-    cJSON_ArrayForEach(f, obj)
-    {
-        char *p = join_path(path, f->string);
-        const char *k = f->string;
+    for (f = pr_json_first(obj); f != NULL; f = pr_json_next(f)) {
+        const char *k = pr_json_key(f);
+        char *p = join_path(path, k);
 
         rc = common_field(doc, f, p, spec, &priority);
         if (rc == 0) {
@@ -892,16 +551,15 @@ make_task(struct doc *doc, const cJSON *obj, const char *path,
 }
 
 static int
-load_defaults(struct doc *doc, const cJSON *v, struct pr_task_spec *spec,
-              int *priority)
+load_defaults(struct doc *doc, const struct pr_json *v,
+              struct pr_task_spec *spec, int *priority)
 {
-    const cJSON *f;
+    const struct pr_json *f;
 
-    if (!cJSON_IsObject(v))
+    if (pr_json_type(v) != PR_JSON_OBJECT)
         return fail_path(doc, "defaults", "must be an object");
-    cJSON_ArrayForEach(f, v)
-    {
-        char *p = join_path("defaults", f->string);
+    for (f = pr_json_first(v); f != NULL; f = pr_json_next(f)) {
+        char *p = join_path("defaults", pr_json_key(f));
         int rc = common_field(doc, f, p, spec, priority);
 
         if (rc == 0)
@@ -916,13 +574,14 @@ load_defaults(struct doc *doc, const cJSON *v, struct pr_task_spec *spec,
 }
 
 static int
-load_doc(struct pr_jobfile *jf, struct doc *doc, const cJSON *root)
+load_doc(struct pr_jobfile *jf, struct doc *doc)
 {
+    const struct pr_json *root = pr_json_root(doc->json);
     struct pr_task_spec defaults;
     int def_priority = 0;
-    const cJSON *f;
-    const cJSON *tasks = NULL;
-    const cJSON *t;
+    const struct pr_json *f;
+    const struct pr_json *tasks = NULL;
+    const struct pr_json *t;
     long jobs = -1;
     int rc = 0;
     size_t i = 0;
@@ -930,20 +589,21 @@ load_doc(struct pr_jobfile *jf, struct doc *doc, const cJSON *root)
     memset(&defaults, 0, sizeof(defaults));
     defaults.timeout = -1;
     defaults.retries = -1;
-    if (!cJSON_IsObject(root))
+    if (pr_json_type(root) != PR_JSON_OBJECT)
         return fail_at(doc, 0, NULL,
                        "a job file is an object with \"tasks\" (see "
                        "poolrun(1))");
-    cJSON_ArrayForEach(f, root)
-    {
-        if (strcmp(f->string, "jobs") == 0)
+    for (f = pr_json_first(root); f != NULL; f = pr_json_next(f)) {
+        const char *k = pr_json_key(f);
+
+        if (strcmp(k, "jobs") == 0)
             rc = get_whole(doc, f, "jobs", 0, MAX_JOBS, &jobs);
-        else if (strcmp(f->string, "defaults") == 0)
+        else if (strcmp(k, "defaults") == 0)
             rc = load_defaults(doc, f, &defaults, &def_priority);
-        else if (strcmp(f->string, "tasks") == 0)
+        else if (strcmp(k, "tasks") == 0)
             tasks = f;
         else
-            rc = fail_path(doc, f->string, "unknown field");
+            rc = fail_path(doc, k, "unknown field");
         if (rc != 0)
             goto out;
     }
@@ -951,12 +611,11 @@ load_doc(struct pr_jobfile *jf, struct doc *doc, const cJSON *root)
         rc = fail_at(doc, 0, NULL, "no \"tasks\" list");
         goto out;
     }
-    if (!cJSON_IsArray(tasks)) {
+    if (pr_json_type(tasks) != PR_JSON_ARRAY) {
         rc = fail_path(doc, "tasks", "must be a list of task objects");
         goto out;
     }
-    cJSON_ArrayForEach(t, tasks)
-    {
+    for (t = pr_json_first(tasks); t != NULL; t = pr_json_next(t)) {
         char path[48];
         struct pr_task *task;
 
@@ -1028,7 +687,6 @@ pr_jobfile_load_mem(struct pr_jobfile *jf, const char *name, const char *text,
                     size_t len, const char *dir, struct pr_diag *d)
 {
     struct doc doc;
-    cJSON *root;
     int rc;
 
     memset(&doc, 0, sizeof(doc));
@@ -1038,10 +696,10 @@ pr_jobfile_load_mem(struct pr_jobfile *jf, const char *name, const char *text,
     doc.len = len;
     doc.first_line = 1;
     doc.dir = dir;
-    root = parse(&doc);
-    rc = root == NULL ? -1 : load_doc(jf, &doc, root);
-    cJSON_Delete(root);
-    free_places(&doc);
+    rc = parse(&doc);
+    if (rc == 0)
+        rc = load_doc(jf, &doc);
+    free_doc(&doc);
     return rc;
 }
 
@@ -1104,7 +762,6 @@ pr_jobline_parse(const char *name, uint64_t lineno, const char *p, size_t len,
 {
     struct pr_task_spec defaults;
     struct doc doc;
-    cJSON *root;
     int rc;
 
     memset(&doc, 0, sizeof(doc));
@@ -1116,10 +773,10 @@ pr_jobline_parse(const char *name, uint64_t lineno, const char *p, size_t len,
     doc.len = len;
     doc.first_line = lineno; /* a line is its own document */
     doc.d = d;
-    root = parse(&doc);
-    rc = root == NULL ? -1 : make_task(&doc, root, "", &defaults, 0, out);
-    cJSON_Delete(root);
-    free_places(&doc);
+    rc = parse(&doc);
+    if (rc == 0)
+        rc = make_task(&doc, pr_json_root(doc.json), "", &defaults, 0, out);
+    free_doc(&doc);
     return rc;
 }
 

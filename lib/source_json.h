@@ -1,8 +1,9 @@
 /*
  * source_json: tasks from JSON job files and JSON Lines.  A file is checked
- * whole before anything runs: its syntax (by cJSON), then what cJSON lets
- * through (duplicate keys, \u0000, invalid UTF-8, trailing bytes, numbers
- * out of range), then the schema.  Every error names the place:
+ * whole before anything runs: its syntax and what plain JSON parsers let
+ * through (duplicate keys, \u0000, invalid UTF-8, trailing bytes: json.c's
+ * strict parse), then the schema (numbers out of range among it).  Every
+ * error names the place:
  * "jobs/ci.json:14:18: tasks[3].timeout: must be a number of seconds >= 0".
  */
 #ifndef PR_SOURCE_JSON_H
