@@ -1,15 +1,278 @@
 /*
- * Unit tests of json.c: the string encoder (every ASCII byte against a
- * model, UTF-8 kept or refused whole).
+ * Unit tests of json.c: the strict parser (what it refuses, and where it
+ * says), the loose one (cJSON's rules, kept for workers' answers), the
+ * typed getters (types, whole numbers in range), and the string encoder
+ * (every ASCII byte against a model, UTF-8 kept or refused whole).
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <uv.h>
 
 #include "json.h"
 #include "test.h"
 #include "util.h"
 
 int pr_test_failed;
+
+/* Parses text strictly, expecting a refusal at offset `at` in the value at
+ * path `p`, for the reason `w`. */
+#define ASSERT_REFUSED(text, at, p, w)                                         \
+    do {                                                                       \
+        struct pr_json_doc *doc_ = NULL;                                       \
+        struct pr_json_error err_;                                             \
+                                                                               \
+        ASSERT_EQ(pr_json_parse_strict((text), strlen(text), &doc_, &err_),    \
+                  UV_EINVAL);                                                  \
+        ASSERT_TRUE(doc_ == NULL);                                             \
+        ASSERT_EQ(err_.offset, (at));                                          \
+        ASSERT_MEM_EQ(err_.path, strlen(err_.path), (p));                      \
+        ASSERT_MEM_EQ(err_.why, strlen(err_.why), (w));                        \
+    } while (0)
+
+static void
+strict_parse_with_a_key_used_twice_names_the_second(void)
+{
+    /* The second "a" is at offset 22, in the object at "t[0]". */
+    ASSERT_REFUSED("{\"t\": [{\"a\": 1, \"b\": {}, \"a\": 2}]}", 25, "t[0]",
+                   "duplicate key \"a\"");
+    /* Simple escapes are decoded before keys are compared. */
+    ASSERT_REFUSED("{\"a/b\": 1, \"a\\/b\": 2}", 11, "",
+                   "duplicate key \"a/b\"");
+}
+
+static void
+strict_parse_takes_one_key_in_two_objects_and_unicode_escapes_as_written(void)
+{
+    static const char text[] =
+        "{\"a\": {\"x\": 1}, \"b\": {\"x\": 2}, \"\\u0063\": 3, \"c\": 4}";
+    struct pr_json_doc *doc = NULL;
+    struct pr_json_error err;
+
+    ASSERT_EQ(pr_json_parse_strict(text, strlen(text), &doc, &err), 0);
+    ASSERT_EQ(pr_json_count(pr_json_root(doc)), 4);
+    pr_json_free(doc);
+}
+
+static void
+strict_parse_finds_a_key_used_twice_among_many_fast(void)
+{
+    struct pr_buf b = {0};
+    struct pr_json_doc *doc = NULL;
+    struct pr_json_error err;
+    clock_t t0 = clock();
+    double cpu;
+    unsigned i;
+    char k[32];
+
+    pr_buf_append(&b, "{", 1);
+    for (i = 0; i < 100000; i++) {
+        int n = snprintf(k, sizeof(k), "\"k%u\": %u, ", i, i);
+
+        pr_buf_append(&b, k, (size_t)n);
+    }
+    pr_buf_append(&b, "\"k99998\": 0}", 12);
+    ASSERT_EQ(pr_json_parse_strict(b.data, b.len, &doc, &err), UV_EINVAL);
+    ASSERT_EQ(err.offset, b.len - 12);
+    ASSERT_MEM_EQ(err.why, strlen(err.why), "duplicate key \"k99998\"");
+    cpu = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    /* A search per key takes minutes here; hashing, a few ms. */
+    if (cpu > 2.0)
+        fprintf(stderr, "parsing took %.2f s of CPU\n", cpu);
+    ASSERT_TRUE(cpu <= 2.0);
+    /* Without the last key it is one object of 100,000. */
+    b.len -= 14;
+    pr_buf_append(&b, "}", 1);
+    ASSERT_EQ(pr_json_parse_strict(b.data, b.len, &doc, &err), 0);
+    ASSERT_EQ(pr_json_count(pr_json_root(doc)), 100000);
+    pr_json_free(doc);
+    pr_buf_free(&b);
+}
+
+static void
+strict_parse_refuses_what_cjson_lets_through(void)
+{
+    ASSERT_REFUSED("{\"a\": \"x\\u0000y\"}", 8, "a",
+                   "\\u0000 is not allowed in a string");
+    ASSERT_REFUSED("{\"a\": [\"x\ty\"]}", 9, "a[0]",
+                   "a control character must be escaped");
+    ASSERT_REFUSED("{\"a\": \"caf\xc3\"}", 10, "a",
+                   "invalid UTF-8 in a string");
+    ASSERT_REFUSED("{\"a\":\x01 1}", 5, "",
+                   "invalid JSON: control character 0x01");
+    ASSERT_REFUSED("{\"a\": 1} {}", 9, "",
+                   "invalid JSON (or bytes after the value)");
+    ASSERT_REFUSED("{\"a\": [1, 2", 11, "", "invalid JSON: unexpected end");
+    ASSERT_REFUSED("", 0, "", "invalid JSON: unexpected end");
+}
+
+static void
+strict_parse_places_every_value_by_its_path(void)
+{
+    static const char text[] =
+        " {\"t\": [1, {\"u\": \"v\"}],\n \"k.x\": 5, \"k\": {\"x\": null}}";
+    struct pr_json_doc *doc = NULL;
+    struct pr_json_error err;
+
+    ASSERT_EQ(pr_json_parse_strict(text, strlen(text), &doc, &err), 0);
+    ASSERT_EQ(pr_json_place(doc, ""), 1);
+    ASSERT_EQ(pr_json_place(doc, "t"), 7);
+    ASSERT_EQ(pr_json_place(doc, "t[0]"), 8);
+    ASSERT_EQ(pr_json_place(doc, "t[1]"), 11);
+    ASSERT_EQ(pr_json_place(doc, "t[1].u"), 17);
+    ASSERT_EQ(pr_json_place(doc, "k"), 40);
+    /* Two values have the path "k.x": the first in the text is told. */
+    ASSERT_EQ(pr_json_place(doc, "k.x"), 32);
+    ASSERT_EQ(pr_json_place(doc, "nowhere"), 0);
+    pr_json_free(doc);
+}
+
+static void
+strict_parse_gives_the_tree_in_the_order_of_the_text(void)
+{
+    static const char text[] = "{\"z\": 1, \"a\": [\"p\", \"q\"], \"m\": true}";
+    struct pr_json_doc *doc = NULL;
+    struct pr_json_error err;
+    const struct pr_json *root, *v, *e;
+    const char *s;
+
+    ASSERT_EQ(pr_json_parse_strict(text, strlen(text), &doc, &err), 0);
+    root = pr_json_root(doc);
+    ASSERT_EQ(pr_json_type(root), PR_JSON_OBJECT);
+    ASSERT_TRUE(pr_json_key(root) == NULL);
+    v = pr_json_first(root);
+    ASSERT_MEM_EQ(pr_json_key(v), strlen(pr_json_key(v)), "z");
+    v = pr_json_next(v);
+    ASSERT_MEM_EQ(pr_json_key(v), strlen(pr_json_key(v)), "a");
+    ASSERT_EQ(pr_json_type(v), PR_JSON_ARRAY);
+    ASSERT_EQ(pr_json_count(v), 2);
+    e = pr_json_next(pr_json_first(v));
+    ASSERT_EQ(pr_json_get_string(e, &s), 0);
+    ASSERT_MEM_EQ(s, strlen(s), "q");
+    ASSERT_TRUE(pr_json_next(e) == NULL);
+    v = pr_json_next(v);
+    ASSERT_MEM_EQ(pr_json_key(v), strlen(pr_json_key(v)), "m");
+    ASSERT_TRUE(pr_json_next(v) == NULL);
+    ASSERT_TRUE(pr_json_member(root, "a") == pr_json_next(pr_json_first(root)));
+    ASSERT_TRUE(pr_json_member(root, "A") == NULL);
+    ASSERT_TRUE(pr_json_first(e) == NULL);
+    ASSERT_EQ(pr_json_count(e), 0);
+    pr_json_free(doc);
+}
+
+/* The value of the only member of the object text. */
+static const struct pr_json *
+only_member(struct pr_json_doc **doc, const char *text)
+{
+    struct pr_json_error err;
+
+    if (pr_json_parse_strict(text, strlen(text), doc, &err) != 0)
+        return NULL;
+    return pr_json_first(pr_json_root(*doc));
+}
+
+static void
+json_get_whole_refuses_fractions_other_types_and_numbers_out_of_range(void)
+{
+    static const char *const bad[] = {
+        "{\"n\": 1.5}",       "{\"n\": 256}",    "{\"n\": -1}",
+        "{\"n\": 1e300}",     "{\"n\": -1e300}", "{\"n\": \"7\"}",
+        "{\"n\": true}",      "{\"n\": null}",   "{\"n\": 255.000001}",
+        "{\"n\": 2147483648}"};
+    struct pr_json_doc *doc = NULL;
+    const struct pr_json *v;
+    long x = 42;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        v = only_member(&doc, bad[i]);
+        ASSERT_TRUE(v != NULL);
+        if (pr_json_get_whole(v, 0, 255, &x) != UV_EINVAL)
+            fprintf(stderr, "taken: %s\n", bad[i]);
+        ASSERT_EQ(pr_json_get_whole(v, 0, 255, &x), UV_EINVAL);
+        ASSERT_EQ(x, 42);
+        pr_json_free(doc);
+    }
+    v = only_member(&doc, "{\"n\": 2.55e2}");
+    ASSERT_EQ(pr_json_get_whole(v, 0, 255, &x), 0);
+    ASSERT_EQ(x, 255);
+    pr_json_free(doc);
+    v = only_member(&doc, "{\"n\": -0}");
+    ASSERT_EQ(pr_json_get_whole(v, 0, 255, &x), 0);
+    ASSERT_EQ(x, 0);
+    pr_json_free(doc);
+    /* Past an int, where cJSON's valueint saturates. */
+    v = only_member(&doc, "{\"n\": -3000000000}");
+    ASSERT_EQ(pr_json_get_whole(v, -1e10, 1e10, &x), 0);
+    ASSERT_EQ(x, -3000000000L);
+    pr_json_free(doc);
+}
+
+static void
+json_getters_refuse_other_types_and_leave_out_alone(void)
+{
+    struct pr_json_doc *doc = NULL;
+    const struct pr_json *v;
+    const char *s = "keep";
+    double d = 7;
+    int b = 7;
+
+    v = only_member(&doc, "{\"v\": 0.25}");
+    ASSERT_EQ(pr_json_get_number(v, &d), 0);
+    ASSERT_TRUE(d == 0.25);
+    ASSERT_EQ(pr_json_get_string(v, &s), UV_EINVAL);
+    ASSERT_EQ(pr_json_get_bool(v, &b), UV_EINVAL);
+    ASSERT_MEM_EQ(s, strlen(s), "keep");
+    ASSERT_EQ(b, 7);
+    pr_json_free(doc);
+    v = only_member(&doc, "{\"v\": false}");
+    ASSERT_EQ(pr_json_type(v), PR_JSON_BOOL);
+    ASSERT_EQ(pr_json_get_bool(v, &b), 0);
+    ASSERT_EQ(b, 0);
+    ASSERT_EQ(pr_json_get_number(v, &d), UV_EINVAL);
+    ASSERT_TRUE(d == 0.25);
+    pr_json_free(doc);
+    v = only_member(&doc, "{\"v\": null}");
+    ASSERT_EQ(pr_json_type(v), PR_JSON_NULL);
+    ASSERT_EQ(pr_json_get_string(v, &s), UV_EINVAL);
+    pr_json_free(doc);
+    /* A missing value is no value, of no type. */
+    ASSERT_EQ(pr_json_type(NULL), PR_JSON_NONE);
+    ASSERT_EQ(pr_json_get_string(NULL, &s), UV_EINVAL);
+    ASSERT_EQ(pr_json_get_whole(NULL, 0, 1, &(long){0}), UV_EINVAL);
+    ASSERT_TRUE(pr_json_member(NULL, "v") == NULL);
+    ASSERT_TRUE(pr_json_root(NULL) == NULL);
+    pr_json_free(NULL);
+}
+
+static void
+loose_parse_keeps_cjsons_rules_for_worker_answers(void)
+{
+    /* Bytes after the value, a raw tab and a control character between
+     * tokens, a key used twice (the first counts), bytes that are not
+     * UTF-8, and a \u0000 that ends its string. */
+    static const char text[] =
+        "{\"exit\": 3,\x01 \"exit\": 4, \"output\": "
+        "\"a\tb\xff\", \"error\": \"x\\u0000y\"} trailing";
+    struct pr_json_doc *doc = pr_json_parse_loose(text, strlen(text));
+    const struct pr_json *root = pr_json_root(doc);
+    const char *s;
+    long x;
+
+    ASSERT_EQ(pr_json_type(root), PR_JSON_OBJECT);
+    ASSERT_EQ(pr_json_get_whole(pr_json_member(root, "exit"), 0, 255, &x), 0);
+    ASSERT_EQ(x, 3);
+    ASSERT_EQ(pr_json_get_string(pr_json_member(root, "output"), &s), 0);
+    ASSERT_MEM_EQ(s, strlen(s), "a\tb\xff");
+    ASSERT_EQ(pr_json_get_string(pr_json_member(root, "error"), &s), 0);
+    ASSERT_MEM_EQ(s, strlen(s), "x");
+    ASSERT_EQ(pr_json_place(doc, ""), 0);
+    pr_json_free(doc);
+    ASSERT_TRUE(pr_json_parse_loose("this is not json", 16) == NULL);
+    ASSERT_TRUE(pr_json_parse_loose("", 0) == NULL);
+    /* The length is a bound: a value cut by it is no value. */
+    ASSERT_TRUE(pr_json_parse_loose("{\"a\": 1}", 5) == NULL);
+}
 
 static void
 json_string_escapes_quotes_controls_and_keeps_utf8(void)
@@ -186,6 +449,17 @@ int
 main(void)
 {
     static const struct pr_test_case cases[] = {
+        TEST_CASE(strict_parse_with_a_key_used_twice_names_the_second),
+        TEST_CASE(
+            strict_parse_takes_one_key_in_two_objects_and_unicode_escapes_as_written),
+        TEST_CASE(strict_parse_finds_a_key_used_twice_among_many_fast),
+        TEST_CASE(strict_parse_refuses_what_cjson_lets_through),
+        TEST_CASE(strict_parse_places_every_value_by_its_path),
+        TEST_CASE(strict_parse_gives_the_tree_in_the_order_of_the_text),
+        TEST_CASE(
+            json_get_whole_refuses_fractions_other_types_and_numbers_out_of_range),
+        TEST_CASE(json_getters_refuse_other_types_and_leave_out_alone),
+        TEST_CASE(loose_parse_keeps_cjsons_rules_for_worker_answers),
         TEST_CASE(json_string_escapes_quotes_controls_and_keeps_utf8),
         TEST_CASE(json_string_escapes_nul_bytes),
         TEST_CASE(json_string_refuses_invalid_utf8_and_appends_nothing),
