@@ -146,19 +146,26 @@ pr_json_type(const struct pr_json *v)
 {
     const cJSON *c = node(v);
 
-    if (cJSON_IsNull(c))
+    /* One switch, not a call per cJSON_Is*: it is asked of every value. */
+    if (c == NULL)
+        return PR_JSON_NONE;
+    switch (c->type & 0xff) {
+    case cJSON_NULL:
         return PR_JSON_NULL;
-    if (cJSON_IsBool(c))
+    case cJSON_False:
+    case cJSON_True:
         return PR_JSON_BOOL;
-    if (cJSON_IsNumber(c))
+    case cJSON_Number:
         return PR_JSON_NUMBER;
-    if (cJSON_IsString(c) && c->valuestring != NULL)
-        return PR_JSON_STRING;
-    if (cJSON_IsArray(c))
+    case cJSON_String:
+        return c->valuestring != NULL ? PR_JSON_STRING : PR_JSON_NONE;
+    case cJSON_Array:
         return PR_JSON_ARRAY;
-    if (cJSON_IsObject(c))
+    case cJSON_Object:
         return PR_JSON_OBJECT;
-    return PR_JSON_NONE; /* NULL (cJSON's Is* take it), or cJSON's raw */
+    default:
+        return PR_JSON_NONE; /* cJSON's raw, or invalid */
+    }
 }
 
 const struct pr_json *
@@ -617,49 +624,55 @@ pr_json_parse_strict(const char *text, size_t len, struct pr_json_doc **out,
     return 0;
 }
 
+/* The escape of ASCII byte c (a quote, a backslash or a control). */
+static void
+append_escape(struct pr_buf *b, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+    char e[6] = {'\\', (char)c, '0', '0', hex[c >> 4], hex[c & 15]};
+
+    if (c == '\n' || c == '\t' || c == '\r') {
+        e[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+    } else if (c != '"' && c != '\\') {
+        e[1] = 'u';
+        pr_buf_append(b, e, 6);
+        return;
+    }
+    pr_buf_append(b, e, 2);
+}
+
 int
 pr_json_append_string(struct pr_buf *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
     size_t start = b->len;
+    size_t i = 0;
+    size_t done = 0; /* p[0..done) is in b */
 
+    /* Runs of bytes that need no escape go in with one append each: a
+     * record's output is mostly such bytes. */
     pr_buf_reserve(b, n + 2);
     pr_buf_append(b, "\"", 1);
     while (i < n) {
         unsigned char c = p[i];
-        size_t k;
 
-        if (c >= 0x80) {
-            k = pr_utf8_len(p + i, n - i);
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            i++;
+        } else if (c >= 0x80) {
+            size_t k = pr_utf8_len(p + i, n - i);
+
             if (k == 0) {
                 b->len = start;
                 return -1;
             }
-            pr_buf_append(b, p + i, k);
             i += k;
-            continue;
-        }
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-
-            pr_buf_append(b, e, 2);
-        } else if (c == '\n') {
-            pr_buf_append(b, "\\n", 2);
-        } else if (c == '\t') {
-            pr_buf_append(b, "\\t", 2);
-        } else if (c == '\r') {
-            pr_buf_append(b, "\\r", 2);
-        } else if (c < 0x20 || c == 0x7f) {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-
-            pr_buf_append(b, e, 6);
         } else {
-            pr_buf_append(b, &c, 1);
+            pr_buf_append(b, p + done, i - done);
+            append_escape(b, c);
+            done = ++i;
         }
-        i++;
     }
+    pr_buf_append(b, p + done, n - done);
     pr_buf_append(b, "\"", 1);
     return 0;
 }
