@@ -1,9 +1,12 @@
 /*
- * json: cJSON behind typed getters, and the JSON string encoder.  A value
- * handed out is a node of cJSON's tree under another name: the getters
- * cast it back, so walking a document costs what walking cJSON's does.
- * The encoder is on the path of every record of --results and of every
- * task sent to a --protocol json worker.
+ * json: cJSON behind typed getters, a strict reader on top of it, and the
+ * JSON string encoder.  A value handed out is a node of cJSON's tree under
+ * another name: the getters cast it back, so walking a document costs what
+ * walking cJSON's does.  The strict reader runs cJSON, then a second pass
+ * over the (by then well-formed) text for what cJSON lets through and for
+ * where each value starts, since cJSON keeps no positions.  The encoder is
+ * on the path of every record of --results and of every task sent to a
+ * --protocol json worker.
  */
 #include "json.h"
 
@@ -17,7 +20,7 @@
 #include <string.h>
 #include <uv.h>
 
-/* Up to this many keys an object's are compared one by one. */
+/* An object's keys are compared one by one up to this many. */
 #define MAX_LINEAR_KEYS 8
 
 /* Where each value starts, by path. */
