@@ -128,7 +128,8 @@ pr_json_place(struct pr_json_doc *doc, const char *path)
     size_t lo = 0, hi = pl->n;
 
     if (!pl->sorted) {
-        qsort(pl->v, pl->n, sizeof(*pl->v), cmp_place);
+        if (pl->n > 1) /* a loose document has none: qsort(NULL) is UB */
+            qsort(pl->v, pl->n, sizeof(*pl->v), cmp_place);
         pl->sorted = 1;
     }
     while (lo < hi) {
