@@ -1165,9 +1165,15 @@ schedule(struct pr_pool *pool)
             record(pool, task);
             continue;
         }
-        if (task->attempt > 0)
-            reset_for_retry(pool, task);
-        task->attempt++;
+        if (task->requeue) {
+            /* The attempt it was handed over for never ran: it begins now,
+             * and the attempt before it is already in the results. */
+            task->requeue = 0;
+        } else {
+            if (task->attempt > 0)
+                reset_for_retry(pool, task);
+            task->attempt++;
+        }
         task->no_stream = must_hold_output(pool, task);
         task->slot = take_slot(pool);
         pool->running++;
@@ -1237,14 +1243,16 @@ final_status(const struct pr_task *task)
 static void
 requeue(struct pr_pool *pool, struct pr_task *task)
 {
-    task->requeue = 0;
     pr_output_discard(pool->output, task);
     if (pool->stopping) {
+        task->requeue = 0;
         task->status = PR_TASK_SKIPPED;
         record(pool, task);
         return;
     }
-    task->attempt--;
+    /* It keeps its attempt number and task->requeue until it starts
+     * again: were it counted down, a retry would be taken for one that
+     * has ended, and its last attempt recorded twice (see schedule()). */
     task->pid = 0;
     task->start_ns = 0;
     task->start_wall = 0;
@@ -1502,7 +1510,7 @@ stop(struct pr_pool *pool, enum pr_pool_stop why, int sig)
     if (!pool->joined)
         uv_timer_stop(&pool->retry_timer);
     while ((task = pr_queue_get(pool->queue)) != NULL) {
-        if (task->attempt > 0) {
+        if (task->attempt > 0 && !task->requeue) {
             record(pool, task); /* a retry that was due: as above */
             continue;
         }

@@ -98,7 +98,8 @@ struct pr_task {
     const char *skip_why;   /* why a skipped task never ran, or NULL */
     int service;      /* a job file's "daemon": true task */
     int requeue;      /* a worker died holding it, not at its fault: it
-                         goes back to the queue, not an attempt */
+                         goes back to the queue, not an attempt (set
+                         until that attempt starts again) */
     int worker_error; /* its worker failed it (a bad answer, no answer) */
     int no_stream;          /* -k: its output must wait for its end (it may
                                be retried, or a callback reads it) */

@@ -1,0 +1,28 @@
+#!/usr/bin/env bats
+# A hostile review of issue 11's fixes: each test is a defect the review
+# found (it failed before its fix).
+bats_require_minimum_version 1.5.0
+
+setup() {
+    load helpers
+    cd "$BATS_TEST_TMPDIR"
+}
+
+@test "a retried task that a dying worker hands back is recorded once per attempt" {
+    # Each item kills the first worker that reads it: its task fails and is
+    # retried, and the tasks that worker held go back to the queue, retries
+    # among them.  Each attempt is one results row, whatever was requeued.
+    cat >w.sh <<'SH'
+while read -r x; do
+    if [ ! -e "$D/$x.died" ]; then : >"$D/$x.died"; exit 3; fi
+    echo "$x"
+done
+SH
+    D=$PWD run -0 --separate-stderr poolrun -j 1 --retries 3 --results r.jsonl \
+        --workers "sh $PWD/w.sh" ::: a b c d
+    [ "$(sort <<<"$output")" = $'a\nb\nc\nd' ]
+    [ "$(jq -c 'select(.final|not) | [.seq,.attempt,.exit]' r.jsonl | sort)" = \
+        $'[1,1,3]\n[2,1,3]\n[3,1,3]\n[4,1,3]' ]
+    [ "$(jq -c 'select(.final) | [.seq,.attempt,.status]' r.jsonl | sort)" = \
+        $'[1,2,"ok"]\n[2,2,"ok"]\n[3,2,"ok"]\n[4,2,"ok"]' ]
+}
