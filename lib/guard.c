@@ -231,7 +231,11 @@ pr_guard_stop(struct pr_guard *g)
 
     if (g == NULL)
         return;
+    /* SIGUSR2 alone would wait for ever for a guardian that was stopped
+     * (SIGSTOP to its pid alone, a debugger): SIGCONT wakes it to take
+     * the SIGUSR2 that waits. */
     kill(g->pid, SIGUSR2);
+    kill(g->pid, SIGCONT);
     while (waitpid(g->pid, &st, 0) < 0 && errno == EINTR)
         ;
     munmap(g->table, TABLE_SLOTS * sizeof(int32_t));

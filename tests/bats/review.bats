@@ -6,6 +6,22 @@ bats_require_minimum_version 1.5.0
 setup() {
     load helpers
     cd "$BATS_TEST_TMPDIR"
+    pid= g=
+}
+
+teardown() {
+    # A test that failed must not leave a stopped guardian and its poolrun.
+    if [ -n "$g" ]; then kill -CONT "$g" 2>/dev/null || true; fi
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+}
+
+# The pid of poolrun's guardian (its child named poolrun-guard), if any.
+guardian_of() {
+    ps -o pid=,comm= --ppid "$1" | awk '$2 == "poolrun-guard" { print $1 }'
+}
+
+has_guardian() {
+    [ -n "$(guardian_of "$1")" ]
 }
 
 @test "a retried task that a dying worker hands back is recorded once per attempt" {
@@ -25,4 +41,18 @@ SH
         $'[1,1,3]\n[2,1,3]\n[3,1,3]\n[4,1,3]' ]
     [ "$(jq -c 'select(.final) | [.seq,.attempt,.status]' r.jsonl | sort)" = \
         $'[1,2,"ok"]\n[2,2,"ok"]\n[3,2,"ok"]\n[4,2,"ok"]' ]
+}
+
+@test "a run whose guardian was stopped still ends" {
+    # SIGSTOP to the guardian's pid alone (a debugger, a supervisor):
+    # poolrun must not wait for ever for it to take its signal to go.
+    mkfifo go
+    "$POOLRUN" 'cat go; : {}' ::: a >out 2>err &
+    pid=$!
+    wait_for 10 has_guardian "$pid"
+    g=$(guardian_of "$pid")
+    kill -STOP "$g"
+    echo >go
+    wait_for 10 not_alive "$pid"
+    wait_status "$pid" 0
 }
