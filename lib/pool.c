@@ -1389,8 +1389,10 @@ static void
 service_ended(struct pr_pool *pool, struct pr_task *task)
 {
     struct pr_pool_result *res = pool->result;
-    /* Ended before poolrun told it to: on its own, and too early. */
-    int early = task->signalled == 0 && !pool->stopping;
+    /* Ended before poolrun told it to: on its own, and too early; or at
+     * its own timeout, which is no telling it to stop (its status says
+     * it timed out). */
+    int early = !pool->stopping && (task->signalled == 0 || task->timed_out);
 
     pr_list_remove(&task->node);
     pool->nservices--;

@@ -56,3 +56,15 @@ SH
     wait_for 10 not_alive "$pid"
     wait_status "$pid" 0
 }
+
+@test "a service that passes its timeout is a timeout, not a service that did its job" {
+    # The other task ends only once the service's record is written.
+    cat >jobs.json <<'JSON'
+{"tasks":[{"id":"svc","cmd":"sleep 30","daemon":true,"timeout":0.3},
+ {"cmd":"until grep -q '\"svc\"' r.jsonl 2>/dev/null; do sleep 0.01; done; echo main"}]}
+JSON
+    run -1 --separate-stderr poolrun -f jobs.json --results r.jsonl
+    [ "$output" = main ]
+    [[ $stderr == *"service (svc)"*"timed out"* ]]
+    [ "$(jq -r 'select(.id == "svc") | .status' r.jsonl)" = timeout ]
+}
