@@ -44,6 +44,11 @@ void pr__dry_start(const struct pr_spawn_ctx *ctx, struct pr_task *task);
 /* Sends sig to the task's process group, if it still has one. */
 void pr__spawn_signal(struct pr_task *task, int sig);
 
+/* Stops (pause) or resumes reading a spawned task's pipes: while stdout
+ * cannot take its output, the task waits in its own write.  Once its main
+ * process has exited it is read to the end whatever this says. */
+void pr__spawn_pause(struct pr_task *task, int pause);
+
 /* The worker runner (run_worker.c). */
 struct pr_workers;
 

@@ -42,6 +42,7 @@ struct spawn_run {
     int open_handles;
     int pipe_open[2];
     int running;     /* the main process has not exited */
+    int paused;      /* pipes not read for now: stdout is full */
     int group_alive; /* the group may have members after the exit */
     enum timer_phase phase;
     uint64_t poll_ms;
@@ -189,6 +190,7 @@ process_exited(struct spawn_run *run, uv_loop_t *loop, int exit_status,
 {
     run->task->exit_status = exit_status;
     run->task->term_signal = term_signal;
+    pr__spawn_pause(run->task, 0);
     run->running = 0;
     if (run->has_deadline)
         uv_timer_stop(&run->deadline);
@@ -759,6 +761,26 @@ pr__spawn_signal(struct pr_task *task, int sig)
         return;
     task->signalled = sig;
     kill(-task->pid, sig);
+}
+
+void
+pr__spawn_pause(struct pr_task *task, int pause)
+{
+    struct spawn_run *run = task->run;
+    int i;
+
+    if (run == NULL || run->paused == pause || (pause && !run->running))
+        return;
+    run->paused = pause;
+    for (i = 0; i < 2; i++) {
+        if (!run->pipe_open[i])
+            continue;
+        if (pause)
+            uv_read_stop((uv_stream_t *)&run->pipes[i]);
+        else
+            uv_read_start((uv_stream_t *)&run->pipes[i], on_pipe_alloc,
+                          on_pipe_read);
+    }
 }
 
 struct dry_run {

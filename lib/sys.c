@@ -10,8 +10,10 @@
 
 #include <dirent.h>
 #ifdef __linux__
+#include <sys/epoll.h>
 #include <sys/sendfile.h>
 #endif
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -26,6 +28,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "util.h"
 
 #ifdef __linux__
 /* Reads state and pgrp from /proc/PID/stat: "pid (comm) S ppid pgrp ...";
@@ -110,22 +114,161 @@ pr_sys_cloexec_from(int low)
     return 0;
 }
 
+void
+pr_sys_writer_open(struct pr_writer *w, int fd)
+{
+    struct stat st;
+    int fl;
+
+    memset(w, 0, sizeof(*w));
+    w->fd = fd;
+    w->wfd = fd;
+    w->poll_fd = -1;
+    w->kind = PR_WRITER_BLOCKING;
+    fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY || fstat(fd, &st) != 0)
+        return;
+#ifdef __linux__
+    if (S_ISFIFO(st.st_mode) || (S_ISCHR(st.st_mode) && isatty(fd))) {
+        struct stat st2;
+        char path[64];
+        int nfd;
+
+        /* Opening /proc/self/fd/N of a pipe or a terminal makes a new open
+         * file description of the same object (unlike dup): O_NONBLOCK on
+         * it does not reach fd.  A FIFO whose reader has gone refuses
+         * (ENXIO); then writes fail with EPIPE as they would anyway. */
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        nfd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (nfd < 0)
+            return;
+        if (fstat(nfd, &st2) != 0 || st2.st_dev != st.st_dev ||
+            st2.st_ino != st.st_ino || st2.st_rdev != st.st_rdev) {
+            close(nfd);
+            return;
+        }
+        w->wfd = nfd;
+        w->poll_fd = nfd;
+        w->is_pipe = S_ISFIFO(st.st_mode);
+        w->kind = PR_WRITER_OWN;
+        return;
+    }
+    if (S_ISSOCK(st.st_mode)) {
+        struct epoll_event ev;
+        int type = 0;
+        socklen_t len = sizeof(type);
+        int ep;
+
+        /* A socket cannot be opened anew.  send(MSG_DONTWAIT) does not
+         * wait, and a private epoll set watching it tells when it can
+         * take more without a flag on it (libuv sets O_NONBLOCK on what
+         * it polls). */
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+            type != SOCK_STREAM)
+            return;
+        ep = epoll_create1(EPOLL_CLOEXEC);
+        if (ep < 0)
+            return;
+        memset(&ev, 0, sizeof(ev));
+        ev.events = EPOLLOUT;
+        ev.data.fd = fd;
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            close(ep);
+            return;
+        }
+        w->poll_fd = ep;
+        w->poll_read = 1;
+        w->kind = PR_WRITER_SOCKET;
+    }
+#endif
+}
+
+void
+pr_sys_writer_close(struct pr_writer *w)
+{
+    if (w->poll_fd >= 0 && w->poll_fd != w->fd)
+        close(w->poll_fd);
+    if (w->wfd != w->fd && w->wfd != w->poll_fd)
+        close(w->wfd);
+    w->poll_fd = -1;
+    w->wfd = w->fd;
+    w->kind = PR_WRITER_BLOCKING;
+}
+
 int
-pr_sys_reopen_for_watch(int fd)
+pr_sys_writer_write(const struct pr_writer *w, const void *p, size_t n,
+                    size_t *done)
+{
+    const char *b = p;
+    size_t left = n;
+    int rc;
+
+    *done = 0;
+    if (w->kind == PR_WRITER_BLOCKING) {
+        rc = pr_write_all(w->fd, p, n);
+        if (rc == 0)
+            *done = n;
+        return rc;
+    }
+    while (left > 0) {
+        ssize_t r;
+
+#ifdef __linux__
+        if (w->kind == PR_WRITER_SOCKET)
+            r = send(w->wfd, b, left, MSG_DONTWAIT | MSG_NOSIGNAL);
+        else
+#endif
+            r = write(w->wfd, b, left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        b += r;
+        left -= (size_t)r;
+        *done += (size_t)r;
+        /* A short write: the sink is full; asking again would only say
+         * so. */
+        if (left > 0)
+            return -EAGAIN;
+    }
+    return 0;
+}
+
+int
+pr_sys_writer_copy(const struct pr_writer *w, int in_fd, off_t *off, off_t end)
 {
 #ifdef __linux__
-    struct stat st;
-    char path[64];
+    if (w->kind == PR_WRITER_SOCKET)
+        return 1; /* sendfile would wait on a blocking socket */
+    while (*off < end) {
+        size_t want = (size_t)(end - *off);
+        ssize_t n = sendfile(w->wfd, in_fd, off, want);
 
-    if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
-        return -1;
-    /* Opening /proc/self/fd/N of a pipe makes a new open file description
-     * (unlike dup), so O_NONBLOCK on it does not reach fd. */
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    return open(path, O_WRONLY | O_CLOEXEC);
+        if (n > 0) {
+            if (w->kind == PR_WRITER_OWN && (size_t)n < want)
+                return -EAGAIN; /* short: the sink is full */
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (w->kind == PR_WRITER_OWN)
+                return -EAGAIN;
+            return 1; /* someone made a shared sink non-blocking */
+        }
+        if (n < 0 && (errno == EINVAL || errno == ENOSYS))
+            return 1; /* not for this pair of files */
+        if (n < 0)
+            return -errno;
+        return 1; /* the file is shorter than it should be: read it */
+    }
+    return 0;
 #else
-    (void)fd;
-    return -1;
+    (void)w;
+    (void)in_fd;
+    (void)off;
+    (void)end;
+    return 1;
 #endif
 }
 

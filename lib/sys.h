@@ -17,11 +17,46 @@ int pr_sys_group_alive(pid_t pgid);
  * only what poolrun hands them.  Returns 0 or a negative errno. */
 int pr_sys_cloexec_from(int low);
 
-/* For fd, the write end of a pipe or a socket: returns a new descriptor of
- * the same object with its own file status flags (so that making it
- * non-blocking leaves fd alone), to watch for the reader going away.
- * Returns -1 when fd is something else or this cannot be done here. */
-int pr_sys_reopen_for_watch(int fd);
+/* How poolrun writes its stdout or stderr, descriptors it shares with the
+ * shell, without ever waiting in write() (O_NONBLOCK on them would reach
+ * every other process that uses the same open file description). */
+enum pr_writer_kind {
+    PR_WRITER_BLOCKING, /* a regular file or a device such as /dev/null,
+                           whose writes never wait for a reader (or
+                           nothing better can be done): plain write() */
+    PR_WRITER_OWN,      /* a pipe, FIFO or terminal opened anew through
+                           /proc/self/fd: a description of our own, made
+                           non-blocking */
+    PR_WRITER_SOCKET    /* a stream socket: send(MSG_DONTWAIT) */
+};
+
+struct pr_writer {
+    int fd;        /* the shared descriptor (1 or 2) */
+    int wfd;       /* what to write to: our own description, or fd */
+    int poll_fd;   /* turns ready when wfd can take bytes, or -1 */
+    int poll_read; /* poll_fd is an epoll set: ready means readable */
+    int is_pipe;   /* a pipe or FIFO: its reader can be watched */
+    enum pr_writer_kind kind;
+};
+
+/* Sets w up to write to fd (see pr_writer_kind).  Never fails: what cannot
+ * be made non-blocking here is written with blocking writes.  Close with
+ * pr_sys_writer_close. */
+void pr_sys_writer_open(struct pr_writer *w, int fd);
+void pr_sys_writer_close(struct pr_writer *w);
+
+/* Writes up to n bytes and sets *done to how many went.  Returns 0 when
+ * all did, -EAGAIN when the sink is full (wait for poll_fd), or -errno.
+ * A blocking writer writes everything or fails. */
+int pr_sys_writer_write(const struct pr_writer *w, const void *p, size_t n,
+                        size_t *done);
+
+/* Copies in_fd from *off up to end onto the writer inside the kernel
+ * (sendfile), advancing *off.  Returns 0 when *off reaches end, -EAGAIN
+ * when the sink is full, 1 when the caller must copy (read and
+ * pr_sys_writer_write) instead, or -errno. */
+int pr_sys_writer_copy(const struct pr_writer *w, int in_fd, off_t *off,
+                       off_t end);
 
 /* Copies in_fd's bytes from offset *off to its end onto out_fd, inside the
  * kernel where it can (sendfile).  Advances *off.  Returns 1 when done, 0
