@@ -433,7 +433,7 @@ static int
 write_capture(struct pr_output *out, int stream, const struct pr_capture *c,
               uint64_t *off)
 {
-    const struct pr_writer *w = &out->w[stream == 2];
+    struct pr_writer *w = &out->w[stream == 2];
     int by_hand = 0;
     size_t done;
     int rc;
@@ -777,7 +777,7 @@ splice_out(struct pr_output *out, struct pr_task *task, int stream, int fd)
 {
     struct pr_capture *c = stream == 2 ? &task->err : &task->out;
     int i = stream == 2;
-    const struct pr_writer *w = &out->w[i];
+    struct pr_writer *w = &out->w[i];
 
     if (out->splice_state[i] < 0 || !passes_through(out, task, stream))
         return 0;
@@ -901,10 +901,21 @@ release_task(struct pr_output *out, struct pr_task *task)
 static void
 pump(struct pr_output *out)
 {
+    int i;
+
     if (out->pumping)
         return;
     out->pumping = 1;
     out->waiting = 0;
+    for (i = 0; i < 2 && out->waiting == 0; i++) {
+        /* What a writer took but could not pass on yet goes first. */
+        int rc = pr_sys_writer_push(&out->w[i]);
+
+        if (rc == -EAGAIN)
+            set_wait(out, i + 1);
+        else
+            note_result(out, i + 1, rc);
+    }
     while (out->waiting == 0) {
         struct qentry *e = out->qhead;
         uint64_t before;

@@ -1493,7 +1493,7 @@ watch_events(const struct pr_pool *pool, int stream)
     const struct pr_writer *w = pr_output_writer(pool->output, stream);
     int events = 0;
 
-    if (stream == 1 && w->is_pipe && pr_output_error(pool->output) == 0)
+    if (stream == 1 && w->watch_reader && pr_output_error(pool->output) == 0)
         events |= UV_DISCONNECT;
     if (pr_output_waiting(pool->output) == stream)
         events |= w->poll_read ? UV_READABLE : UV_WRITABLE;
@@ -1573,7 +1573,7 @@ on_out_watch(uv_poll_t *handle, int status, int events)
     if (events & (UV_WRITABLE | UV_READABLE | UV_DISCONNECT))
         pr_output_flush(pool->output);
     if ((events & UV_DISCONNECT) && stream == 1 &&
-        pr_output_writer(pool->output, 1)->is_pipe &&
+        pr_output_writer(pool->output, 1)->watch_reader &&
         pool->result->output_error == 0)
         pr_output_fail(pool->output, 1, UV_EPIPE);
     update_watches(pool);

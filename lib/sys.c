@@ -114,6 +114,29 @@ pr_sys_cloexec_from(int low)
     return 0;
 }
 
+#ifdef __linux__
+/* A private epoll set watching fd for room: it turns readable when fd is
+ * writable, and libuv can poll it without touching fd (libuv sets
+ * O_NONBLOCK on what it polls).  Returns it, or -1. */
+static int
+watch_set(int fd)
+{
+    struct epoll_event ev;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+
+    if (ep < 0)
+        return -1;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLOUT;
+    ev.data.fd = fd;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        close(ep);
+        return -1;
+    }
+    return ep;
+}
+#endif
+
 void
 pr_sys_writer_open(struct pr_writer *w, int fd)
 {
@@ -124,6 +147,7 @@ pr_sys_writer_open(struct pr_writer *w, int fd)
     w->fd = fd;
     w->wfd = fd;
     w->poll_fd = -1;
+    w->bounce[0] = w->bounce[1] = -1;
     w->kind = PR_WRITER_BLOCKING;
     fl = fcntl(fd, F_GETFL);
     if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY || fstat(fd, &st) != 0)
@@ -136,47 +160,50 @@ pr_sys_writer_open(struct pr_writer *w, int fd)
 
         /* Opening /proc/self/fd/N of a pipe or a terminal makes a new open
          * file description of the same object (unlike dup): O_NONBLOCK on
-         * it does not reach fd.  A FIFO whose reader has gone refuses
-         * (ENXIO); then writes fail with EPIPE as they would anyway. */
+         * it does not reach fd. */
         snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
         nfd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-        if (nfd < 0)
-            return;
-        if (fstat(nfd, &st2) != 0 || st2.st_dev != st.st_dev ||
-            st2.st_ino != st.st_ino || st2.st_rdev != st.st_rdev) {
+        if (nfd >= 0 &&
+            (fstat(nfd, &st2) != 0 || st2.st_dev != st.st_dev ||
+             st2.st_ino != st.st_ino || st2.st_rdev != st.st_rdev)) {
             close(nfd);
+            nfd = -1;
+        }
+        if (nfd >= 0) {
+            w->wfd = nfd;
+            w->poll_fd = nfd;
+            w->watch_reader = S_ISFIFO(st.st_mode);
+            w->kind = PR_WRITER_OWN;
             return;
         }
-        w->wfd = nfd;
-        w->poll_fd = nfd;
-        w->is_pipe = S_ISFIFO(st.st_mode);
-        w->kind = PR_WRITER_OWN;
+        /* Refused: a pipe made by another user (its mode is 0600), a FIFO
+         * whose reader has gone (ENXIO).  splice(SPLICE_F_NONBLOCK) into a
+         * pipe does not wait, whatever its flags: bytes go through a pipe
+         * of our own on their way. */
+        if (S_ISFIFO(st.st_mode) && pr_sys_pipe(w->bounce) == 0) {
+            fcntl(w->bounce[0], F_SETFL, O_NONBLOCK);
+            fcntl(w->bounce[1], F_SETFL, O_NONBLOCK);
+            w->poll_fd = watch_set(fd);
+            if (w->poll_fd >= 0) {
+                w->poll_read = 1;
+                w->kind = PR_WRITER_BOUNCE;
+                return;
+            }
+            close(w->bounce[0]);
+            close(w->bounce[1]);
+        }
+        w->bounce[0] = w->bounce[1] = -1;
         return;
     }
     if (S_ISSOCK(st.st_mode)) {
-        struct epoll_event ev;
         int type = 0;
         socklen_t len = sizeof(type);
-        int ep;
 
-        /* A socket cannot be opened anew.  send(MSG_DONTWAIT) does not
-         * wait, and a private epoll set watching it tells when it can
-         * take more without a flag on it (libuv sets O_NONBLOCK on what
-         * it polls). */
+        /* A socket cannot be opened anew, but send(MSG_DONTWAIT) does not
+         * wait. */
         if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
-            type != SOCK_STREAM)
+            type != SOCK_STREAM || (w->poll_fd = watch_set(fd)) < 0)
             return;
-        ep = epoll_create1(EPOLL_CLOEXEC);
-        if (ep < 0)
-            return;
-        memset(&ev, 0, sizeof(ev));
-        ev.events = EPOLLOUT;
-        ev.data.fd = fd;
-        if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            close(ep);
-            return;
-        }
-        w->poll_fd = ep;
         w->poll_read = 1;
         w->kind = PR_WRITER_SOCKET;
     }
@@ -190,35 +217,84 @@ pr_sys_writer_close(struct pr_writer *w)
         close(w->poll_fd);
     if (w->wfd != w->fd && w->wfd != w->poll_fd)
         close(w->wfd);
+    if (w->bounce[0] >= 0) {
+        close(w->bounce[0]);
+        close(w->bounce[1]);
+    }
+    w->bounce[0] = w->bounce[1] = -1;
+    w->bounced = 0;
     w->poll_fd = -1;
     w->wfd = w->fd;
     w->kind = PR_WRITER_BLOCKING;
 }
 
 int
-pr_sys_writer_write(const struct pr_writer *w, const void *p, size_t n,
-                    size_t *done)
+pr_sys_writer_push(struct pr_writer *w)
+{
+#ifdef __linux__
+    while (w->bounced > 0) {
+        ssize_t n = splice(w->bounce[0], NULL, w->fd, NULL, w->bounced,
+                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        if (n == 0)
+            return -EIO; /* cannot be: our pipe holds them */
+        w->bounced -= (size_t)n;
+    }
+#else
+    (void)w;
+#endif
+    return 0;
+}
+
+/* One write that does not wait: bytes taken, or -1 with errno. */
+static ssize_t
+write_once(struct pr_writer *w, const char *p, size_t n)
+{
+#ifdef __linux__
+    if (w->kind == PR_WRITER_SOCKET)
+        return send(w->wfd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (w->kind == PR_WRITER_BOUNCE) {
+        ssize_t k;
+        int rc = pr_sys_writer_push(w);
+
+        if (rc == 0) {
+            /* Our pipe is empty: fill it, and pass on what fits. */
+            k = write(w->bounce[1], p, n);
+            if (k < 0)
+                return -1;
+            w->bounced += (size_t)k;
+            rc = pr_sys_writer_push(w);
+            if (rc == 0 || rc == -EAGAIN)
+                return k; /* taken; pr_sys_writer_write tells if it waits */
+        }
+        errno = -rc;
+        return -1;
+    }
+#endif
+    return write(w->wfd, p, n);
+}
+
+int
+pr_sys_writer_write(struct pr_writer *w, const void *p, size_t n, size_t *done)
 {
     const char *b = p;
     size_t left = n;
-    int rc;
 
     *done = 0;
     if (w->kind == PR_WRITER_BLOCKING) {
-        rc = pr_write_all(w->fd, p, n);
+        int rc = pr_write_all(w->fd, p, n);
+
         if (rc == 0)
             *done = n;
         return rc;
     }
     while (left > 0) {
-        ssize_t r;
+        ssize_t r = write_once(w, b, left);
 
-#ifdef __linux__
-        if (w->kind == PR_WRITER_SOCKET)
-            r = send(w->wfd, b, left, MSG_DONTWAIT | MSG_NOSIGNAL);
-        else
-#endif
-            r = write(w->wfd, b, left);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
@@ -231,28 +307,43 @@ pr_sys_writer_write(const struct pr_writer *w, const void *p, size_t n,
         if (left > 0)
             return -EAGAIN;
     }
-    return 0;
+    /* Taken, but some still in our own pipe: wait, then push. */
+    return w->bounced > 0 ? -EAGAIN : 0;
 }
 
 int
-pr_sys_writer_copy(const struct pr_writer *w, int in_fd, off_t *off, off_t end)
+pr_sys_writer_copy(struct pr_writer *w, int in_fd, off_t *off, off_t end)
 {
 #ifdef __linux__
     if (w->kind == PR_WRITER_SOCKET)
         return 1; /* sendfile would wait on a blocking socket */
     while (*off < end) {
         size_t want = (size_t)(end - *off);
-        ssize_t n = sendfile(w->wfd, in_fd, off, want);
+        ssize_t n;
 
+        if (w->kind == PR_WRITER_BOUNCE) {
+            loff_t o = *off;
+            int rc = pr_sys_writer_push(w);
+
+            if (rc != 0)
+                return rc; /* what it took earlier goes first */
+            /* Straight into the shared pipe, without waiting. */
+            n = splice(in_fd, &o, w->fd, NULL, want,
+                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (n > 0)
+                *off = (off_t)o;
+        } else {
+            n = sendfile(w->wfd, in_fd, off, want);
+        }
         if (n > 0) {
-            if (w->kind == PR_WRITER_OWN && (size_t)n < want)
+            if (w->kind != PR_WRITER_BLOCKING && (size_t)n < want)
                 return -EAGAIN; /* short: the sink is full */
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (w->kind == PR_WRITER_OWN)
+            if (w->kind != PR_WRITER_BLOCKING)
                 return -EAGAIN;
             return 1; /* someone made a shared sink non-blocking */
         }

@@ -27,36 +27,45 @@ enum pr_writer_kind {
     PR_WRITER_OWN,      /* a pipe, FIFO or terminal opened anew through
                            /proc/self/fd: a description of our own, made
                            non-blocking */
+    PR_WRITER_BOUNCE,   /* a pipe that cannot be opened anew (another
+                           user's): through a pipe of our own, spliced on
+                           with SPLICE_F_NONBLOCK */
     PR_WRITER_SOCKET    /* a stream socket: send(MSG_DONTWAIT) */
 };
 
 struct pr_writer {
-    int fd;        /* the shared descriptor (1 or 2) */
-    int wfd;       /* what to write to: our own description, or fd */
-    int poll_fd;   /* turns ready when wfd can take bytes, or -1 */
-    int poll_read; /* poll_fd is an epoll set: ready means readable */
-    int is_pipe;   /* a pipe or FIFO: its reader can be watched */
+    int fd;           /* the shared descriptor (1 or 2) */
+    int wfd;          /* what to write to: our own description, or fd */
+    int poll_fd;      /* turns ready when wfd can take bytes, or -1 */
+    int poll_read;    /* poll_fd is an epoll set: ready means readable */
+    int watch_reader; /* poll_fd also shows a pipe's reader going away */
     enum pr_writer_kind kind;
+    int bounce[2];  /* PR_WRITER_BOUNCE: our own pipe */
+    size_t bounced; /* bytes taken that wait in it */
 };
 
 /* Sets w up to write to fd (see pr_writer_kind).  Never fails: what cannot
- * be made non-blocking here is written with blocking writes.  Close with
- * pr_sys_writer_close. */
+ * be written without waiting here is written with blocking writes.  Close
+ * with pr_sys_writer_close. */
 void pr_sys_writer_open(struct pr_writer *w, int fd);
 void pr_sys_writer_close(struct pr_writer *w);
 
-/* Writes up to n bytes and sets *done to how many went.  Returns 0 when
- * all did, -EAGAIN when the sink is full (wait for poll_fd), or -errno.
- * A blocking writer writes everything or fails. */
-int pr_sys_writer_write(const struct pr_writer *w, const void *p, size_t n,
+/* Writes up to n bytes and sets *done to how many were taken.  Returns 0
+ * when all went out, -EAGAIN when the sink is full (wait for poll_fd, then
+ * pr_sys_writer_push: some taken bytes may wait inside w), or -errno.  A
+ * blocking writer writes everything or fails. */
+int pr_sys_writer_write(struct pr_writer *w, const void *p, size_t n,
                         size_t *done);
 
+/* Passes on the bytes w took but could not write yet.  Returns 0 when
+ * none wait any more, -EAGAIN, or -errno. */
+int pr_sys_writer_push(struct pr_writer *w);
+
 /* Copies in_fd from *off up to end onto the writer inside the kernel
- * (sendfile), advancing *off.  Returns 0 when *off reaches end, -EAGAIN
- * when the sink is full, 1 when the caller must copy (read and
+ * (sendfile, splice), advancing *off.  Returns 0 when *off reaches end,
+ * -EAGAIN when the sink is full, 1 when the caller must copy (read and
  * pr_sys_writer_write) instead, or -errno. */
-int pr_sys_writer_copy(const struct pr_writer *w, int in_fd, off_t *off,
-                       off_t end);
+int pr_sys_writer_copy(struct pr_writer *w, int in_fd, off_t *off, off_t end);
 
 /* Copies in_fd's bytes from offset *off to its end onto out_fd, inside the
  * kernel where it can (sendfile).  Advances *off.  Returns 1 when done, 0
