@@ -22,11 +22,31 @@ teardown() {
     for p in "${cleanup[@]}"; do
         wait_for 10 not_alive "$p" || kill -9 "$p" 2>/dev/null || true
     done
+    if [ -n "${cleanup_dir:-}" ]; then
+        rm -rf "$cleanup_dir"
+    fi
 }
 
 # A reader of the fifo `out` that never reads.
 stuck_reader() {
     sleep 1000 <out >/dev/null 2>&1 3>&- &
+    cleanup+=("$!")
+}
+
+# A reader of the fifo `out` that never reads; the file `full` appears once
+# the fifo holds a pipe's worth (64 KiB, FIONREAD): a writer waits from then
+# on.
+full_reader() {
+    perl -e '
+        while (1) {
+            my $n = pack("L", 0);
+            ioctl(STDIN, 0x541B, $n) or die "FIONREAD: $!";
+            last if unpack("L", $n) >= 65536;
+            select(undef, undef, undef, 0.01);
+        }
+        open(my $f, ">", "full") or die;
+        close($f);
+        sleep 1000;' <out >/dev/null 2>&1 3>&- &
     cleanup+=("$!")
 }
 
@@ -154,4 +174,41 @@ start_poolrun() {
     [ "$(grep -cx two got)" -eq 1 ]
     grep -vx two got >rest
     cmp big rest
+}
+
+@test "SIGTERM ends poolrun at once when stdout is another user's pipe that nobody reads" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root to run poolrun as another user"
+    full_reader
+    printf 'head -c 1000000 /dev/zero\nsleep 1000\n' >lines
+    # poolrun cannot open this pipe anew (it is root's, mode 0600).
+    setpriv --reuid=65534 --regid=65534 --clear-groups \
+        "$POOLRUN" -j 2 <lines >out 2>err &
+    pid=$!
+    cleanup+=("$pid")
+    wait_for 20 all_exist full
+    kill -TERM "$pid"
+    wait_for 10 not_alive "$pid"
+    wait_status "$pid" 143
+    grep -qx 'poolrun: 2 tasks: 1 ok, 1 killed' err
+}
+
+@test "another user's pipe: a slow reader gets every byte in order, after tasks that ended meanwhile" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root to run poolrun as another user"
+    # A place the other user can use (this test's own is root's alone).
+    shared=$(mktemp -d)
+    cleanup_dir=$shared
+    chmod 777 "$shared"
+    cp big "$shared/big"
+    gated_reader
+    printf 'cat %s/big\necho two\necho three\n' "$shared" >lines
+    setpriv --reuid=65534 --regid=65534 --clear-groups \
+        "$POOLRUN" -j 1 --buffer-size 64K --joblog "$shared/log" <lines >out 2>err &
+    pid=$!
+    cleanup+=("$pid")
+    wait_for 20 joblog_has_rows "$shared/log" 3
+    echo >go
+    wait_status "$pid" 0
+    wait "$reader"
+    { cat big; echo two; echo three; } >expected
+    cmp expected got
 }
