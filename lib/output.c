@@ -579,20 +579,22 @@ flush_lines(struct pr_output *out, int stream, struct pr_capture *c, int final)
     m->len -= upto;
 }
 
-/* The task has bytes held back (it is read no more until they are out). */
-static void
+/* The task has bytes held back, to go out once the queue is empty; it is
+ * not to be read meanwhile (returns 1). */
+static int
 hold_task(struct pr_output *out, struct pr_task *task)
 {
     size_t i;
 
     for (i = 0; i < out->nheld; i++)
         if (out->held[i] == task)
-            return;
+            return 1;
     if (out->nheld == out->held_cap) {
         out->held_cap = out->held_cap ? out->held_cap * 2 : 8;
         out->held = pr_xrealloc(out->held, out->held_cap * sizeof(*out->held));
     }
     out->held[out->nheld++] = task;
+    return 1;
 }
 
 /* Forgets task as one holding bytes back; returns 1 if it was. */
@@ -707,8 +709,8 @@ capture_add(struct pr_output *out, struct pr_capture *c, const char *p,
     out->mem_held = out->mem_held - before + c->mem.cap;
 }
 
-/* Returns 1 when the bytes were held back: the task's output would go out
- * as it comes, and something waits for the sink. */
+/* Returns 1 when the bytes would go out as they come (the caller is to
+ * stop reading this stream of the task if the sink is busy now). */
 static int
 dispatch(struct pr_output *out, struct pr_task *task, int stream, const char *p,
          size_t n)
@@ -722,8 +724,7 @@ dispatch(struct pr_output *out, struct pr_task *task, int stream, const char *p,
             if (task->streaming && out->opts.head_limit > 0)
                 head_append(out, task, stream, p, n);
             capture_add(out, c, p, n);
-            hold_task(out, task);
-            return 1;
+            return hold_task(out, task);
         }
         if (!task->streaming)
             start_streaming(out, task);
@@ -737,8 +738,7 @@ dispatch(struct pr_output *out, struct pr_task *task, int stream, const char *p,
     case PR_OUT_UNGROUP:
         if (busy(out)) {
             capture_add(out, c, p, n);
-            hold_task(out, task);
-            return 1;
+            return hold_task(out, task);
         }
         c->total += n;
         write_stream(out, stream, p, n);
@@ -746,10 +746,8 @@ dispatch(struct pr_output *out, struct pr_task *task, int stream, const char *p,
     case PR_OUT_LINE:
         c->total += n;
         pr_buf_append(&c->mem, p, n);
-        if (busy(out)) {
-            hold_task(out, task);
-            return 1;
-        }
+        if (busy(out))
+            return hold_task(out, task);
         flush_lines(out, stream, c, 0);
         return 1;
     case PR_OUT_GROUP:
@@ -778,6 +776,7 @@ splice_out(struct pr_output *out, struct pr_task *task, int stream, int fd)
     struct pr_capture *c = stream == 2 ? &task->err : &task->out;
     int i = stream == 2;
     struct pr_writer *w = &out->w[i];
+    int retried = 0;
 
     if (out->splice_state[i] < 0 || !passes_through(out, task, stream))
         return 0;
@@ -801,6 +800,7 @@ splice_out(struct pr_output *out, struct pr_task *task, int stream, int fd)
         if (n > 0) {
             out->splice_state[i] = 1;
             c->total += (size_t)n;
+            retried = 0;
             continue;
         }
         if (n == 0)
@@ -809,6 +809,13 @@ splice_out(struct pr_output *out, struct pr_task *task, int stream, int fd)
             /* An empty pipe, or a full one as the sink. */
             if (!out->sink_is_pipe[i] || pr_sys_pipe_pending(fd) == 0)
                 return 1;
+            /* The task may have written since the splice: only one that
+             * fails with bytes known to wait says the sink is full (and
+             * the owner's poll tells only when a full sink has room). */
+            if (!retried) {
+                retried = 1;
+                continue;
+            }
             /* A sink of our own waits for the owner's poll; the bytes
              * read meanwhile are held.  A shared blocking one is written
              * with write(), which waits, as without splice. */
@@ -964,17 +971,22 @@ pr_output_flush(struct pr_output *out)
 }
 
 void
-pr_output_write(struct pr_output *out, int stream, const char *p, size_t n)
+pr_output_ready(struct pr_output *out, int stream, int gone)
 {
-    write_stream(out, stream, p, n);
+    if (out->waiting == stream || gone)
+        pump(out); /* a write tells what went wrong, if anything waits */
+    if (gone && stream == 1 && out->w[0].watch_reader && out->error == 0) {
+        /* The reader went away while nothing was written: stop now. */
+        note_result(out, 1, -EPIPE);
+        pump(out);
+    }
     settle(out);
 }
 
 void
-pr_output_fail(struct pr_output *out, int stream, int err)
+pr_output_write(struct pr_output *out, int stream, const char *p, size_t n)
 {
-    note_result(out, stream, err);
-    pump(out); /* drops what waited for that stream */
+    write_stream(out, stream, p, n);
     settle(out);
 }
 

@@ -87,8 +87,8 @@ void pr_output_free(struct pr_output *out);
 
 /* Bytes that a running task wrote on stream 1 (stdout) or 2 (stderr).
  * Returns 1 when they would have gone out as they came but the sink is
- * busy: they are held, and the caller should stop reading the task until
- * pr_output_busy says 0 (on_change). */
+ * busy: they are held, and the caller should stop reading that stream of
+ * the task until pr_output_busy says 0 (on_change). */
 int pr_output_data(struct pr_output *out, struct pr_task *task, int stream,
                    const char *p, size_t n);
 
@@ -118,16 +118,22 @@ void pr_output_finish_now(struct pr_output *out, struct pr_task *task);
  * captures start empty. */
 void pr_output_discard(struct pr_output *out, struct pr_task *task);
 
-/* How stream 1 or 2 is written: the owner polls its poll_fd (readable
- * when poll_read, else writable) while pr_output_waiting names it. */
+/* How stream 1 or 2 is written: while pr_output_waiting names the stream,
+ * the owner polls its poll_fd (for reading when poll_read, else for
+ * writing), and calls pr_output_ready when it is ready. */
 const struct pr_writer *pr_output_writer(const struct pr_output *out,
                                          int stream);
 
-/* The stream whose sink is full (poll it, then pr_output_flush), or 0. */
+/* stream's sink can take more: the queue is written until a sink is full
+ * again, then the bytes that tasks held back follow.  `gone`: it failed
+ * instead (the reader of a pipe behind stdout went away: that is a failed
+ * write, EPIPE, even if nothing waited). */
+void pr_output_ready(struct pr_output *out, int stream, int gone);
+
+/* The stream whose sink is full (pr_output_ready will write), or 0. */
 int pr_output_waiting(const struct pr_output *out);
 
-/* Writes what waits, until a sink is full again; then the bytes that tasks
- * held back follow. */
+/* Writes what waits, as pr_output_ready does. */
 void pr_output_flush(struct pr_output *out);
 
 /* Something waits to be written (a run ends once it is out). */
@@ -136,10 +142,6 @@ int pr_output_busy(const struct pr_output *out);
 /* So much waits that no new task should start: 4 --buffer-size (at least
  * 4 MiB) in the queue, memory and spill files together, or 64 blocks. */
 int pr_output_congested(const struct pr_output *out);
-
-/* The sink of stream failed outside a write (the reader of a pipe went
- * away): as if a write had failed with err. */
-void pr_output_fail(struct pr_output *out, int stream, int err);
 
 /* Stopped by a signal: what waits is dropped, and from now on bytes a sink
  * cannot take at once are dropped too; nothing waits any more. */

@@ -1063,7 +1063,7 @@ pr__pool_task_output(struct pr_pool *pool, struct pr_task *task, int stream,
     if (pr_output_data(pool->output, task, stream, p, n) &&
         read_by_spawn(pool, task)) {
         /* stdout is full: the task waits in its own write meanwhile. */
-        pr__spawn_pause(task, 1);
+        pr__spawn_pause(task, stream);
         pool->paused_any = 1;
     }
 }
@@ -1485,40 +1485,59 @@ on_output_error(void *data, int err)
         stop(pool, PR_STOP_OUTPUT, SIGTERM);
 }
 
-/* The events stream's watch needs now: writable while the output waits
- * for it; for a pipe behind stdout, its reader going away, always. */
+/* What stream's watch always needs: for a pipe behind stdout, its reader
+ * going away. */
 static int
-watch_events(const struct pr_pool *pool, int stream)
+watch_base(const struct pr_pool *pool, int stream)
 {
     const struct pr_writer *w = pr_output_writer(pool->output, stream);
-    int events = 0;
 
     if (stream == 1 && w->watch_reader && pr_output_error(pool->output) == 0)
-        events |= UV_DISCONNECT;
-    if (pr_output_waiting(pool->output) == stream)
-        events |= w->poll_read ? UV_READABLE : UV_WRITABLE;
-    return events;
+        return UV_DISCONNECT;
+    return 0;
+}
+
+/* The event that says stream's sink has room. */
+static int
+watch_room(const struct pr_pool *pool, int stream)
+{
+    return pr_output_writer(pool->output, stream)->poll_read ? UV_READABLE
+                                                             : UV_WRITABLE;
 }
 
 static void on_out_watch(uv_poll_t *handle, int status, int events);
 
 static void
-update_watches(struct pr_pool *pool)
+set_watch(struct pr_pool *pool, int stream, int events)
 {
-    int i;
+    uv_poll_t *h = &pool->out_watch[stream - 1];
 
-    for (i = 0; i < 2; i++) {
-        int events = watch_events(pool, i + 1);
-        uv_poll_t *h = &pool->out_watch[i];
+    if (!pool->out_watch_on[stream - 1] || uv_is_closing((uv_handle_t *)h) ||
+        events == pool->out_watch_events[stream - 1])
+        return;
+    pool->out_watch_events[stream - 1] = events;
+    if (events != 0)
+        uv_poll_start(h, events, on_out_watch);
+    else
+        uv_poll_stop(h);
+}
 
-        if (!pool->out_watch_on[i] || uv_is_closing((uv_handle_t *)h) ||
-            events == pool->out_watch_events[i])
-            continue;
-        pool->out_watch_events[i] = events;
-        if (events != 0)
-            uv_poll_start(h, events, on_out_watch);
-        else
-            uv_poll_stop(h);
+/* The output waits for a stream: watch it for room.  A watch stays on
+ * until a wakeup finds nothing waiting (on_out_watch): a sink found full
+ * again soon after it had room, the common case with a reader that keeps
+ * up, costs no stopping and starting of the watch. */
+static void
+arm_watches(struct pr_pool *pool)
+{
+    int s;
+
+    for (s = 1; s <= 2; s++) {
+        int room = watch_room(pool, s);
+        int keep = pool->out_watch_events[s - 1] & room;
+
+        if (pr_output_waiting(pool->output) == s)
+            keep = room;
+        set_watch(pool, s, watch_base(pool, s) | keep);
     }
 }
 
@@ -1527,6 +1546,7 @@ static void
 resume_paused(struct pr_pool *pool)
 {
     struct pr_list *n;
+    int still = 0;
 
     if (!pool->paused_any)
         return;
@@ -1535,12 +1555,19 @@ resume_paused(struct pr_pool *pool)
         struct pr_task *task = PR_CONTAINER_OF(n, struct pr_task, node);
 
         if (read_by_spawn(pool, task))
-            pr__spawn_pause(task, 0);
+            still |= pr__spawn_resume(task);
     }
     for (n = pool->services.next; n != &pool->services; n = n->next)
-        pr__spawn_pause(PR_CONTAINER_OF(n, struct pr_task, node), 0);
+        still |= pr__spawn_resume(PR_CONTAINER_OF(n, struct pr_task, node));
     if (pool->cb_running != NULL)
-        pr__spawn_pause(pool->cb_running, 0);
+        still |= pr__spawn_resume(pool->cb_running);
+    pool->paused_any |= still;
+}
+
+int
+pr__pool_output_busy(const struct pr_pool *pool)
+{
+    return pr_output_busy(pool->output);
 }
 
 static void
@@ -1548,7 +1575,7 @@ on_output_change(void *data)
 {
     struct pr_pool *pool = data;
 
-    update_watches(pool);
+    arm_watches(pool);
     if (pr_output_busy(pool->output))
         return;
     resume_paused(pool);
@@ -1564,25 +1591,27 @@ on_out_watch(uv_poll_t *handle, int status, int events)
 {
     struct pr_pool *pool = handle->data;
     int stream = handle == &pool->out_watch[1] ? 2 : 1;
+    int gone = status < 0 || (events & UV_DISCONNECT) != 0;
+    int spurious;
 
-    if (status < 0) {
-        /* libuv has stopped the handle (POLLERR). */
-        pool->out_watch_events[stream - 1] = 0;
-        events = UV_DISCONNECT;
-    }
-    if (events & (UV_WRITABLE | UV_READABLE | UV_DISCONNECT))
-        pr_output_flush(pool->output);
-    if ((events & UV_DISCONNECT) && stream == 1 &&
-        pr_output_writer(pool->output, 1)->watch_reader &&
-        pool->result->output_error == 0)
-        pr_output_fail(pool->output, 1, UV_EPIPE);
-    update_watches(pool);
+    if (status < 0)
+        pool->out_watch_events[stream - 1] = 0; /* libuv stopped it */
+    spurious = !gone && pr_output_waiting(pool->output) != stream;
+    if (!spurious)
+        pr_output_ready(pool->output, stream, gone);
+    set_watch(pool, stream,
+              watch_base(pool, stream) |
+                  (spurious ? 0
+                            : pool->out_watch_events[stream - 1] &
+                                  watch_room(pool, stream)));
+    arm_watches(pool);
     if (pool->output_gated && !pr_output_congested(pool->output)) {
         pool->output_gated = 0;
         schedule(pool);
     }
 }
 
+/* The descriptors to watch belong to the output's writers. */
 static void
 watch_stdout(struct pr_pool *pool)
 {
@@ -1598,7 +1627,7 @@ watch_stdout(struct pr_pool *pool)
         pool->out_watch_on[i] = 1;
         pool->handles_open++;
     }
-    update_watches(pool);
+    arm_watches(pool);
 }
 
 /* SIGINT and SIGTERM mean now: output that waits for a slow or stuck

@@ -42,7 +42,7 @@ struct spawn_run {
     int open_handles;
     int pipe_open[2];
     int running;     /* the main process has not exited */
-    int paused;      /* pipes not read for now: stdout is full */
+    int paused[2];   /* pipes not read for now: stdout is full */
     int group_alive; /* the group may have members after the exit */
     enum timer_phase phase;
     uint64_t poll_ms;
@@ -106,6 +106,7 @@ maybe_wrap_up(struct spawn_run *run)
 }
 
 static void on_timer(uv_timer_t *timer);
+static void read_again(struct spawn_run *run, int i);
 
 static void
 group_gone(struct spawn_run *run)
@@ -190,7 +191,12 @@ process_exited(struct spawn_run *run, uv_loop_t *loop, int exit_status,
 {
     run->task->exit_status = exit_status;
     run->task->term_signal = term_signal;
-    pr__spawn_pause(run->task, 0);
+    /* Not read while stdout was full: its end must not wait for the
+     * reader, and what its group can still write is bounded now. */
+    if (run->paused[0])
+        read_again(run, 0);
+    if (run->paused[1])
+        read_again(run, 1);
     run->running = 0;
     if (run->has_deadline)
         uv_timer_stop(&run->deadline);
@@ -763,24 +769,54 @@ pr__spawn_signal(struct pr_task *task, int sig)
     kill(-task->pid, sig);
 }
 
+static void
+read_again(struct spawn_run *run, int i)
+{
+    run->paused[i] = 0;
+    if (run->pipe_open[i])
+        uv_read_start((uv_stream_t *)&run->pipes[i], on_pipe_alloc,
+                      on_pipe_read);
+}
+
 void
-pr__spawn_pause(struct pr_task *task, int pause)
+pr__spawn_pause(struct pr_task *task, int stream)
 {
     struct spawn_run *run = task->run;
+    int i = stream - 1;
+
+    if (run == NULL || !run->running || run->paused[i])
+        return;
+    run->paused[i] = 1;
+    if (run->pipe_open[i])
+        uv_read_stop((uv_stream_t *)&run->pipes[i]);
+}
+
+int
+pr__spawn_resume(struct pr_task *task)
+{
+    struct spawn_run *run = task->run;
+    int still = 0;
     int i;
 
-    if (run == NULL || run->paused == pause || (pause && !run->running))
-        return;
-    run->paused = pause;
+    if (run == NULL)
+        return 0;
     for (i = 0; i < 2; i++) {
-        if (!run->pipe_open[i])
+        uv_os_fd_t fd;
+
+        if (!run->paused[i])
             continue;
-        if (pause)
-            uv_read_stop((uv_stream_t *)&run->pipes[i]);
-        else
-            uv_read_start((uv_stream_t *)&run->pipes[i], on_pipe_alloc,
-                          on_pipe_read);
+        /* Straight on from the pipe while stdout takes it: the pipe stays
+         * the buffer, and reading stops and starts only when it empties. */
+        if (run->fast && run->pipe_open[i] &&
+            uv_fileno((uv_handle_t *)&run->pipes[i], &fd) == 0 &&
+            pr__pool_task_splice(run->ctx->pool, task, i + 1, fd) == 0 &&
+            pr__pool_output_busy(run->ctx->pool)) {
+            still = 1;
+            continue;
+        }
+        read_again(run, i);
     }
+    return still;
 }
 
 struct dry_run {

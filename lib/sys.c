@@ -115,7 +115,7 @@ pr_sys_cloexec_from(int low)
 }
 
 #ifdef __linux__
-/* A private epoll set watching fd for room: it turns readable when fd is
+/* A private epoll set watching fd for room: it is readable while fd is
  * writable, and libuv can poll it without touching fd (libuv sets
  * O_NONBLOCK on what it polls).  Returns it, or -1. */
 static int
@@ -213,9 +213,9 @@ pr_sys_writer_open(struct pr_writer *w, int fd)
 void
 pr_sys_writer_close(struct pr_writer *w)
 {
-    if (w->poll_fd >= 0 && w->poll_fd != w->fd)
+    if (w->poll_fd >= 0 && w->poll_fd != w->wfd)
         close(w->poll_fd);
-    if (w->wfd != w->fd && w->wfd != w->poll_fd)
+    if (w->wfd != w->fd)
         close(w->wfd);
     if (w->bounce[0] >= 0) {
         close(w->bounce[0]);
@@ -335,11 +335,8 @@ pr_sys_writer_copy(struct pr_writer *w, int in_fd, off_t *off, off_t end)
         } else {
             n = sendfile(w->wfd, in_fd, off, want);
         }
-        if (n > 0) {
-            if (w->kind != PR_WRITER_BLOCKING && (size_t)n < want)
-                return -EAGAIN; /* short: the sink is full */
+        if (n > 0)
             continue;
-        }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {

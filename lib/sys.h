@@ -36,9 +36,9 @@ enum pr_writer_kind {
 struct pr_writer {
     int fd;           /* the shared descriptor (1 or 2) */
     int wfd;          /* what to write to: our own description, or fd */
-    int poll_fd;      /* turns ready when wfd can take bytes, or -1 */
+    int poll_fd;      /* ready while wfd can take bytes, or -1 */
     int poll_read;    /* poll_fd is an epoll set: ready means readable */
-    int watch_reader; /* poll_fd also shows a pipe's reader going away */
+    int watch_reader; /* poll_fd is a pipe: its reader going away shows */
     enum pr_writer_kind kind;
     int bounce[2];  /* PR_WRITER_BOUNCE: our own pipe */
     size_t bounced; /* bytes taken that wait in it */

@@ -423,9 +423,11 @@ output_busy_sink_holds_ungrouped_bytes_and_asks_to_stop_reading(void)
     out = pipe_sink(PR_OUT_UNGROUP, 0, 1024);
     a = pr_task_new(1, "x", 1);
     b = pr_task_new(2, "x", 1);
-    /* The pipe takes 64 KB of a's bytes; the caller is to stop reading a. */
+    /* The pipe takes 64 KB of a's bytes, the rest waits: the caller is to
+     * stop reading a. */
     ASSERT_EQ(pr_output_data(out, a, 1, p, 100000), 1);
-    /* b's bytes wait, held in b's capture, not copied into the queue. */
+    ASSERT_EQ(pr_output_busy(out), 1);
+    /* b's bytes wait too, held in b's capture, not copied into the queue. */
     ASSERT_EQ(pr_output_data(out, b, 1, q, 3000), 1);
     ASSERT_EQ(b->out.spilled + b->out.mem.len, 3000);
     ASSERT_EQ(b->out.total, 3000);
