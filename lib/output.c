@@ -1,14 +1,14 @@
 /*
  * output: captures and the sink.  stdout and stderr are shared with the
- * shell, so they never become non-blocking themselves: a pipe or terminal
- * is written through a description of our own (see pr_sys_writer_open),
- * and whatever it cannot take at once waits, in order, in one queue for
- * both streams until the owner's poll says it can (pr_output_flush).  A
+ * shell, so they never become non-blocking themselves: a pipe, terminal or
+ * socket is written without waiting (see pr_sys_writer_open), and whatever
+ * it cannot take at once waits, in order, in one queue for both streams
+ * until the owner's poll says it can (pr_output_ready).  A
  * finished task's capture joins that queue as it is, memory and spill
  * file, never copied.  While anything waits, bytes that would have gone
  * out as they came (-u, --line-buffer, the oldest task of -k) are held in
- * their task's capture and the owner is asked to stop reading that task,
- * which then waits in its own write.  After the first failed write to
+ * their task's capture and the owner is asked to stop reading that stream
+ * of the task, which then waits in its own write.  After the first failed write to
  * stdout, stdout output is dropped and the owner is told once, so a
  * closed pipe stops the run instead of being retried for every task.
  */

@@ -6,7 +6,7 @@
  * whole lines (--line-buffer) or as raw bytes (--ungroup).  It never waits
  * for a slow reader: what a pipe, terminal or socket cannot take at once
  * waits in a queue, and the owner polls (pr_output_writer) and calls
- * pr_output_flush.  Only bytes and task records pass through here; no
+ * pr_output_ready.  Only bytes and task records pass through here; no
  * libuv handle does.
  */
 #ifndef PR_OUTPUT_H
