@@ -819,7 +819,7 @@ splice_out(struct pr_output *out, struct pr_task *task, int stream, int fd)
             /* A sink of our own waits for the owner's poll; the bytes
              * read meanwhile are held.  A shared blocking one is written
              * with write(), which waits, as without splice. */
-            if (w->kind != PR_WRITER_BLOCKING)
+            if (pr_sys_writer_can_wait(w))
                 set_wait(out, stream);
             return 0;
         }

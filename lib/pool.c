@@ -65,6 +65,7 @@ struct pr_pool {
     int output_gated;          /* a task waits for the output to shrink */
     int paused_any;            /* tasks are not read until it has */
     int close_on_drain;        /* the run is over once the output is out */
+    int closed;                /* close_own_handles has closed them */
     int handles_open;
     int input_ended;
     int stopping; /* no task starts any more */
@@ -332,6 +333,7 @@ close_own_handles(struct pr_pool *pool)
         return;
     }
     pool->close_on_drain = 0;
+    pool->closed = 1;
     for (i = 0; i < PR_ARRAY_SIZE(pool->sigs); i++)
         if (!uv_is_closing((uv_handle_t *)&pool->sigs[i]))
             uv_close((uv_handle_t *)&pool->sigs[i], on_handle_closed);
@@ -1511,7 +1513,16 @@ static void
 set_watch(struct pr_pool *pool, int stream, int events)
 {
     uv_poll_t *h = &pool->out_watch[stream - 1];
+    const struct pr_writer *w = pr_output_writer(pool->output, stream);
 
+    /* A writer may get its descriptor only when it first waits. */
+    if (!pool->out_watch_on[stream - 1] && events != 0 && w->poll_fd >= 0 &&
+        pool->result != NULL && !pool->closed &&
+        uv_poll_init(pool->loop, h, w->poll_fd) == 0) {
+        h->data = pool;
+        pool->out_watch_on[stream - 1] = 1;
+        pool->handles_open++;
+    }
     if (!pool->out_watch_on[stream - 1] || uv_is_closing((uv_handle_t *)h) ||
         events == pool->out_watch_events[stream - 1])
         return;
@@ -1615,18 +1626,6 @@ on_out_watch(uv_poll_t *handle, int status, int events)
 static void
 watch_stdout(struct pr_pool *pool)
 {
-    int i;
-
-    for (i = 0; i < 2; i++) {
-        const struct pr_writer *w = pr_output_writer(pool->output, i + 1);
-
-        if (w->poll_fd < 0 ||
-            uv_poll_init(pool->loop, &pool->out_watch[i], w->poll_fd) != 0)
-            continue;
-        pool->out_watch[i].data = pool;
-        pool->out_watch_on[i] = 1;
-        pool->handles_open++;
-    }
     arm_watches(pool);
 }
 

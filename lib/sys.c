@@ -15,6 +15,7 @@
 #endif
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
@@ -23,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,20 +181,12 @@ pr_sys_writer_open(struct pr_writer *w, int fd)
         /* Refused: a pipe made by another user (its mode is 0600), a FIFO
          * whose reader has gone (ENXIO).  splice(SPLICE_F_NONBLOCK) into a
          * pipe does not wait, whatever its flags: bytes go through a pipe
-         * of our own on their way. */
-        if (S_ISFIFO(st.st_mode) && pr_sys_pipe(w->bounce) == 0) {
-            fcntl(w->bounce[0], F_SETFL, O_NONBLOCK);
-            fcntl(w->bounce[1], F_SETFL, O_NONBLOCK);
-            w->poll_fd = watch_set(fd);
-            if (w->poll_fd >= 0) {
-                w->poll_read = 1;
-                w->kind = PR_WRITER_BOUNCE;
-                return;
-            }
-            close(w->bounce[0]);
-            close(w->bounce[1]);
+         * of our own on their way (made at the first write, see
+         * bounce_ready). */
+        if (S_ISFIFO(st.st_mode)) {
+            w->poll_read = 1;
+            w->kind = PR_WRITER_BOUNCE;
         }
-        w->bounce[0] = w->bounce[1] = -1;
         return;
     }
     if (S_ISSOCK(st.st_mode)) {
@@ -228,6 +222,42 @@ pr_sys_writer_close(struct pr_writer *w)
     w->kind = PR_WRITER_BLOCKING;
 }
 
+/* A bounce that cannot have a descriptor it needs (a run at its
+ * descriptor limit) writes with blocking writes from now on, as it would
+ * have without all this: first what its pipe still holds. */
+static void
+bounce_give_up(struct pr_writer *w)
+{
+#ifdef __linux__
+    while (w->bounced > 0) {
+        ssize_t n = splice(w->bounce[0], NULL, w->fd, NULL, w->bounced,
+                           SPLICE_F_MOVE);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* the sink failed: those bytes are lost, as written */
+        w->bounced -= (size_t)n;
+    }
+#endif
+    w->bounced = 0;
+    w->kind = PR_WRITER_BLOCKING;
+}
+
+int
+pr_sys_writer_can_wait(struct pr_writer *w)
+{
+#ifdef __linux__
+    /* A bounce makes its watch only when it first has to wait: a run at
+     * its descriptor limit may have none to spare, and most runs never
+     * need it. */
+    if (w->kind == PR_WRITER_BOUNCE && w->poll_fd < 0 &&
+        (w->poll_fd = watch_set(w->fd)) < 0)
+        bounce_give_up(w);
+#endif
+    return w->kind != PR_WRITER_BLOCKING && w->poll_fd >= 0;
+}
+
 int
 pr_sys_writer_push(struct pr_writer *w)
 {
@@ -250,6 +280,57 @@ pr_sys_writer_push(struct pr_writer *w)
     return 0;
 }
 
+#ifdef __linux__
+/* One write to a pipe we may not open again.  pwritev2(RWF_NOWAIT) does
+ * not wait and needs no descriptor of our own (pipes made by pipe(2), since
+ * Linux 6.4); else through our own pipe, spliced on with
+ * SPLICE_F_NONBLOCK.  Bytes taken, or -1 with errno. */
+static ssize_t
+bounce_write(struct pr_writer *w, const char *p, size_t n)
+{
+    ssize_t k;
+    int rc = pr_sys_writer_push(w);
+
+    if (rc != 0) {
+        errno = -rc;
+        return -1;
+    }
+#ifdef RWF_NOWAIT
+    if (!w->nowait_fails) {
+        struct iovec iov;
+
+        iov.iov_base = (void *)(uintptr_t)p;
+        iov.iov_len = n;
+        k = pwritev2(w->fd, &iov, 1, -1, RWF_NOWAIT);
+        if (k >= 0 || (errno != EOPNOTSUPP && errno != EINVAL))
+            return k;
+        w->nowait_fails = 1;
+    }
+#endif
+    if (w->bounce[0] < 0) {
+        if (pr_sys_pipe(w->bounce) != 0) {
+            w->bounce[0] = w->bounce[1] = -1;
+            bounce_give_up(w);
+            errno = EOPNOTSUPP; /* the caller writes it blocking */
+            return -1;
+        }
+        fcntl(w->bounce[0], F_SETFL, O_NONBLOCK);
+        fcntl(w->bounce[1], F_SETFL, O_NONBLOCK);
+    }
+    /* Our pipe is empty: fill it, and pass on what fits. */
+    k = write(w->bounce[1], p, n);
+    if (k < 0)
+        return -1;
+    w->bounced += (size_t)k;
+    rc = pr_sys_writer_push(w);
+    if (rc != 0 && rc != -EAGAIN) {
+        errno = -rc;
+        return -1;
+    }
+    return k; /* taken; pr_sys_writer_write tells if it must wait */
+}
+#endif
+
 /* One write that does not wait: bytes taken, or -1 with errno. */
 static ssize_t
 write_once(struct pr_writer *w, const char *p, size_t n)
@@ -257,23 +338,8 @@ write_once(struct pr_writer *w, const char *p, size_t n)
 #ifdef __linux__
     if (w->kind == PR_WRITER_SOCKET)
         return send(w->wfd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (w->kind == PR_WRITER_BOUNCE) {
-        ssize_t k;
-        int rc = pr_sys_writer_push(w);
-
-        if (rc == 0) {
-            /* Our pipe is empty: fill it, and pass on what fits. */
-            k = write(w->bounce[1], p, n);
-            if (k < 0)
-                return -1;
-            w->bounced += (size_t)k;
-            rc = pr_sys_writer_push(w);
-            if (rc == 0 || rc == -EAGAIN)
-                return k; /* taken; pr_sys_writer_write tells if it waits */
-        }
-        errno = -rc;
-        return -1;
-    }
+    if (w->kind == PR_WRITER_BOUNCE)
+        return bounce_write(w, p, n);
 #endif
     return write(w->wfd, p, n);
 }
@@ -285,30 +351,43 @@ pr_sys_writer_write(struct pr_writer *w, const void *p, size_t n, size_t *done)
     size_t left = n;
 
     *done = 0;
-    if (w->kind == PR_WRITER_BLOCKING) {
-        int rc = pr_write_all(w->fd, p, n);
+    for (;;) {
+        int full = 0;
 
-        if (rc == 0)
-            *done = n;
-        return rc;
-    }
-    while (left > 0) {
-        ssize_t r = write_once(w, b, left);
+        if (w->kind == PR_WRITER_BLOCKING) {
+            int rc = left > 0 ? pr_write_all(w->fd, b, left) : 0;
 
-        if (r < 0 && errno == EINTR)
+            if (rc == 0)
+                *done += left;
+            return rc;
+        }
+        while (left > 0 && !full) {
+            ssize_t r = write_once(w, b, left);
+
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0 && errno == EOPNOTSUPP && w->kind == PR_WRITER_BLOCKING)
+                break; /* a bounce gave up: the loop above writes it */
+            if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+                return -errno;
+            if (r < 0)
+                r = 0;
+            b += r;
+            left -= (size_t)r;
+            *done += (size_t)r;
+            /* A short write: the sink is full; asking again would only
+             * say so. */
+            full = left > 0;
+        }
+        if (w->kind == PR_WRITER_BLOCKING)
             continue;
-        if (r < 0)
-            return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
-        b += r;
-        left -= (size_t)r;
-        *done += (size_t)r;
-        /* A short write: the sink is full; asking again would only say
-         * so. */
-        if (left > 0)
+        /* Some taken bytes may still be in our own pipe: wait, then push. */
+        if (!full && w->bounced == 0)
+            return 0;
+        if (pr_sys_writer_can_wait(w))
             return -EAGAIN;
+        /* Cannot wait here after all: write the rest blocking. */
     }
-    /* Taken, but some still in our own pipe: wait, then push. */
-    return w->bounced > 0 ? -EAGAIN : 0;
 }
 
 int
@@ -325,6 +404,8 @@ pr_sys_writer_copy(struct pr_writer *w, int in_fd, off_t *off, off_t end)
             loff_t o = *off;
             int rc = pr_sys_writer_push(w);
 
+            if (rc == -EAGAIN && !pr_sys_writer_can_wait(w))
+                continue; /* gave up: blocking from now on */
             if (rc != 0)
                 return rc; /* what it took earlier goes first */
             /* Straight into the shared pipe, without waiting. */
@@ -332,6 +413,9 @@ pr_sys_writer_copy(struct pr_writer *w, int in_fd, off_t *off, off_t end)
                        SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
             if (n > 0)
                 *off = (off_t)o;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+                !pr_sys_writer_can_wait(w))
+                continue; /* gave up: blocking from now on */
         } else {
             n = sendfile(w->wfd, in_fd, off, want);
         }

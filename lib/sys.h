@@ -28,20 +28,22 @@ enum pr_writer_kind {
                            /proc/self/fd: a description of our own, made
                            non-blocking */
     PR_WRITER_BOUNCE,   /* a pipe that cannot be opened anew (another
-                           user's): through a pipe of our own, spliced on
-                           with SPLICE_F_NONBLOCK */
+                           user's): pwritev2(RWF_NOWAIT), or through a pipe
+                           of our own spliced on with SPLICE_F_NONBLOCK */
     PR_WRITER_SOCKET    /* a stream socket: send(MSG_DONTWAIT) */
 };
 
 struct pr_writer {
     int fd;           /* the shared descriptor (1 or 2) */
     int wfd;          /* what to write to: our own description, or fd */
-    int poll_fd;      /* ready while wfd can take bytes, or -1 */
+    int poll_fd;      /* ready while wfd can take bytes, or -1 (for a
+                         bounce, until its first write) */
     int poll_read;    /* poll_fd is an epoll set: ready means readable */
     int watch_reader; /* poll_fd is a pipe: its reader going away shows */
     enum pr_writer_kind kind;
-    int bounce[2];  /* PR_WRITER_BOUNCE: our own pipe */
-    size_t bounced; /* bytes taken that wait in it */
+    int bounce[2];    /* PR_WRITER_BOUNCE: our own pipe, once needed */
+    size_t bounced;   /* bytes taken that wait in it */
+    int nowait_fails; /* pwritev2(RWF_NOWAIT) is not for this pipe */
 };
 
 /* Sets w up to write to fd (see pr_writer_kind).  Never fails: what cannot
@@ -56,6 +58,11 @@ void pr_sys_writer_close(struct pr_writer *w);
  * blocking writer writes everything or fails. */
 int pr_sys_writer_write(struct pr_writer *w, const void *p, size_t n,
                         size_t *done);
+
+/* Can w write without waiting, and tell by poll_fd when it has room?
+ * (A bounce makes its watch now; if it cannot, it becomes a blocking
+ * writer.) */
+int pr_sys_writer_can_wait(struct pr_writer *w);
 
 /* Passes on the bytes w took but could not write yet.  Returns 0 when
  * none wait any more, -EAGAIN, or -errno. */

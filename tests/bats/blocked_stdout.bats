@@ -33,11 +33,11 @@ stuck_reader() {
     cleanup+=("$!")
 }
 
-# A reader of the fifo `out` that never reads; the file `full` appears once
-# the fifo holds a pipe's worth (64 KiB, FIONREAD): a writer waits from then
-# on.
+# A reader that never reads; the file `full` appears once its pipe holds a
+# pipe's worth (64 KiB, FIONREAD): a writer waits from then on.  Reads the
+# fifo `out`, or with `-p` the pipe it is started on.
 full_reader() {
-    perl -e '
+    local script='
         while (1) {
             my $n = pack("L", 0);
             ioctl(STDIN, 0x541B, $n) or die "FIONREAD: $!";
@@ -46,7 +46,11 @@ full_reader() {
         }
         open(my $f, ">", "full") or die;
         close($f);
-        sleep 1000;' <out >/dev/null 2>&1 3>&- &
+        sleep 1000;'
+    if [ "${1:-}" = -p ]; then
+        exec perl -e "$script" >/dev/null 2>&1 3>&-
+    fi
+    perl -e "$script" <out >/dev/null 2>&1 3>&- &
     cleanup+=("$!")
 }
 
@@ -178,9 +182,27 @@ start_poolrun() {
 
 @test "SIGTERM ends poolrun at once when stdout is another user's pipe that nobody reads" {
     [ "$(id -u)" -eq 0 ] || skip "needs root to run poolrun as another user"
+    # A pipe (pipe(2)) poolrun cannot open again: it is root's, mode 0600.
+    exec {pipe}> >(full_reader -p)
+    cleanup+=("$!")
+    printf 'head -c 1000000 /dev/zero\nsleep 1000\n' >lines
+    setpriv --reuid=65534 --regid=65534 --clear-groups \
+        "$POOLRUN" -j 2 <lines >&"$pipe" 2>err &
+    pid=$!
+    cleanup+=("$pid")
+    exec {pipe}>&-
+    wait_for 20 all_exist full
+    kill -TERM "$pid"
+    wait_for 10 not_alive "$pid"
+    wait_status "$pid" 143
+    grep -qx 'poolrun: 2 tasks: 1 ok, 1 killed' err
+}
+
+@test "SIGTERM ends poolrun at once when stdout is another user's FIFO that nobody reads" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root to run poolrun as another user"
     full_reader
     printf 'head -c 1000000 /dev/zero\nsleep 1000\n' >lines
-    # poolrun cannot open this pipe anew (it is root's, mode 0600).
+    # poolrun cannot open this FIFO again (it is root's, mode 0644).
     setpriv --reuid=65534 --regid=65534 --clear-groups \
         "$POOLRUN" -j 2 <lines >out 2>err &
     pid=$!
@@ -192,7 +214,7 @@ start_poolrun() {
     grep -qx 'poolrun: 2 tasks: 1 ok, 1 killed' err
 }
 
-@test "another user's pipe: a slow reader gets every byte in order, after tasks that ended meanwhile" {
+@test "another user's FIFO: a slow reader gets every byte in order, after tasks that ended meanwhile" {
     [ "$(id -u)" -eq 0 ] || skip "needs root to run poolrun as another user"
     # A place the other user can use (this test's own is root's alone).
     shared=$(mktemp -d)
