@@ -230,8 +230,8 @@ bounce_give_up(struct pr_writer *w)
 {
 #ifdef __linux__
     while (w->bounced > 0) {
-        ssize_t n = splice(w->bounce[0], NULL, w->fd, NULL, w->bounced,
-                           SPLICE_F_MOVE);
+        ssize_t n =
+            splice(w->bounce[0], NULL, w->fd, NULL, w->bounced, SPLICE_F_MOVE);
 
         if (n < 0 && errno == EINTR)
             continue;
