@@ -49,6 +49,19 @@ int pr__spawn_exited(const struct pr_task *task);
 /* Sends sig to the task's process group, if it still has one. */
 void pr__spawn_signal(struct pr_task *task, int sig);
 
+/* Stops reading a spawned task's stream 1 or 2: while stdout cannot take
+ * its output, the task waits in its own write.  Once its main process has
+ * exited it is read to the end whatever this says. */
+void pr__spawn_pause(struct pr_task *task, int stream);
+
+/* stdout can take more: a paused stream is passed on from its pipe where
+ * it may be (pr__pool_task_splice), and read again unless stdout is full
+ * again.  Returns 1 if a stream stays paused. */
+int pr__spawn_resume(struct pr_task *task);
+
+/* Runner → pool: output waits for stdout (a paused stream stays paused). */
+int pr__pool_output_busy(const struct pr_pool *pool);
+
 /* The worker runner (run_worker.c). */
 struct pr_workers;
 

@@ -3,8 +3,11 @@
  * stderr.  A capture holds one stream of one task, in memory up to a limit
  * and past it in a private, already unlinked temporary file.  The sink
  * emits captures as whole blocks (grouped, optionally in input order), as
- * whole lines (--line-buffer) or as raw bytes (--ungroup).  Only bytes and
- * task records pass through here; no libuv handle does.
+ * whole lines (--line-buffer) or as raw bytes (--ungroup).  It never waits
+ * for a slow reader: what a pipe, terminal or socket cannot take at once
+ * waits in a queue, and the owner polls (pr_output_writer) and calls
+ * pr_output_ready.  Only bytes and task records pass through here; no
+ * libuv handle does.
  */
 #ifndef PR_OUTPUT_H
 #define PR_OUTPUT_H
@@ -15,6 +18,7 @@
 #include "util.h"
 
 struct pr_task;
+struct pr_writer;
 
 struct pr_capture {
     struct pr_buf mem;
@@ -61,6 +65,9 @@ struct pr_output_options {
     /* Called before each write to out_fd or err_fd (a progress bar clears
      * its line), or NULL. */
     void (*before_write)(void *data);
+    /* Called when what pr_output_waiting, pr_output_busy or
+     * pr_output_congested say has changed, or NULL. */
+    void (*on_change)(void *data);
     void *hook_data;
     size_t head_limit; /* keep this much of a streamed task's output in its
                           head buffers (for --results); 0: none */
@@ -78,9 +85,16 @@ struct pr_output *pr_output_new(const struct pr_output_options *opts,
 /* Frees the sink and any task it still holds.  NULL is a no-op. */
 void pr_output_free(struct pr_output *out);
 
-/* Bytes that a running task wrote on stream 1 (stdout) or 2 (stderr). */
-void pr_output_data(struct pr_output *out, struct pr_task *task, int stream,
-                    const char *p, size_t n);
+/* Bytes that a running task wrote on stream 1 (stdout) or 2 (stderr).
+ * Returns 1 when they would have gone out as they came but the sink is
+ * busy: they are held, and the caller should stop reading that stream of
+ * the task until pr_output_busy says 0 (on_change). */
+int pr_output_data(struct pr_output *out, struct pr_task *task, int stream,
+                   const char *p, size_t n);
+
+/* Bytes after everything before them on stream (not a task's). */
+void pr_output_write(struct pr_output *out, int stream, const char *p,
+                     size_t n);
 
 /* A running task's stream has bytes waiting in the pipe fd.  Where they
  * may go out at once and untouched (-u, or the oldest task with -k; no
@@ -103,6 +117,35 @@ void pr_output_finish_now(struct pr_output *out, struct pr_task *task);
  * (grouped) or its unfinished lines flushed (--line-buffer), and its
  * captures start empty. */
 void pr_output_discard(struct pr_output *out, struct pr_task *task);
+
+/* How stream 1 or 2 is written: while pr_output_waiting names the stream,
+ * the owner polls its poll_fd (for reading when poll_read, else for
+ * writing), and calls pr_output_ready when it is ready. */
+const struct pr_writer *pr_output_writer(const struct pr_output *out,
+                                         int stream);
+
+/* stream's sink can take more: the queue is written until a sink is full
+ * again, then the bytes that tasks held back follow.  `gone`: it failed
+ * instead (the reader of a pipe behind stdout went away: that is a failed
+ * write, EPIPE, even if nothing waited). */
+void pr_output_ready(struct pr_output *out, int stream, int gone);
+
+/* The stream whose sink is full (pr_output_ready will write), or 0. */
+int pr_output_waiting(const struct pr_output *out);
+
+/* Writes what waits, as pr_output_ready does. */
+void pr_output_flush(struct pr_output *out);
+
+/* Something waits to be written (a run ends once it is out). */
+int pr_output_busy(const struct pr_output *out);
+
+/* So much waits that no new task should start: 4 --buffer-size (at least
+ * 4 MiB) in the queue, memory and spill files together, or 64 blocks. */
+int pr_output_congested(const struct pr_output *out);
+
+/* Stopped by a signal: what waits is dropped, and from now on bytes a sink
+ * cannot take at once are dropped too; nothing waits any more. */
+void pr_output_abandon(struct pr_output *out);
 
 /* The first error writing to out_fd, or 0. */
 int pr_output_error(const struct pr_output *out);

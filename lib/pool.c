@@ -59,8 +59,14 @@ struct pr_pool {
     uv_timer_t kill_timer;
     uv_timer_t retry_timer;  /* the earliest retry that waits */
     struct pr_list retry_list; /* tasks waiting to run again, by retry_at */
-    uv_poll_t out_watch; /* stdout's reader going away */
-    int out_watch_fd;
+    uv_poll_t out_watch[2];    /* stdout, stderr: writable again (and
+                                  stdout's reader going away) */
+    int out_watch_on[2];       /* initialised */
+    int out_watch_events[2];   /* polled for now */
+    int output_gated;          /* a task waits for the output to shrink */
+    int paused_any;            /* tasks are not read until it has */
+    int close_on_drain;        /* the run is over once the output is out */
+    int closed;                /* close_own_handles has closed them */
     int handles_open;
     int input_ended;
     int stopping; /* no task starts any more */
@@ -97,6 +103,7 @@ struct pr_pool {
 static const int handled_signals[3] = {SIGINT, SIGTERM, SIGHUP};
 
 static void on_output_error(void *data, int err);
+static void on_output_change(void *data);
 static void before_output(void *data);
 
 static void
@@ -132,7 +139,6 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
 
     pool->loop = loop;
     pool->cfg = *cfg;
-    pool->out_watch_fd = -1;
     if (cfg->joblog != NULL) {
         rc = pr_joblog_open(&pool->joblog, cfg->joblog, cfg->resume);
         if (rc != 0) {
@@ -161,6 +167,8 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     }
     if (cfg->results != NULL)
         pool->cfg.output.head_limit = cfg->results_limit;
+    pool->cfg.output.on_change = on_output_change;
+    pool->cfg.output.hook_data = pool;
     pool->output = pr_output_new(&pool->cfg.output, on_output_error, pool);
     pr_list_init(&pool->running_list);
     pr_list_init(&pool->retry_list);
@@ -208,8 +216,6 @@ pr_pool_free(struct pr_pool *pool)
     free(pool->spawn.read_buf);
     free(pool->spawn.env);
     pr__path_cache_free(pool->spawn.paths);
-    if (pool->out_watch_fd >= 0)
-        close(pool->out_watch_fd);
     free(pool);
 }
 
@@ -328,6 +334,14 @@ close_own_handles(struct pr_pool *pool)
 {
     size_t i;
 
+    if (pr_output_busy(pool->output)) {
+        /* The reader is slow, not gone: the run ends once it has it all
+         * (on_output_change), or on SIGINT or SIGTERM. */
+        pool->close_on_drain = 1;
+        return;
+    }
+    pool->close_on_drain = 0;
+    pool->closed = 1;
     for (i = 0; i < PR_ARRAY_SIZE(pool->sigs); i++)
         if (!uv_is_closing((uv_handle_t *)&pool->sigs[i]))
             uv_close((uv_handle_t *)&pool->sigs[i], on_handle_closed);
@@ -349,9 +363,10 @@ close_own_handles(struct pr_pool *pool)
         progress_counts(pool, &c);
         pr_progress_finish(pool->progress, &c);
     }
-    if (pool->out_watch_fd >= 0 &&
-        !uv_is_closing((uv_handle_t *)&pool->out_watch))
-        uv_close((uv_handle_t *)&pool->out_watch, on_handle_closed);
+    for (i = 0; i < 2; i++)
+        if (pool->out_watch_on[i] &&
+            !uv_is_closing((uv_handle_t *)&pool->out_watch[i]))
+            uv_close((uv_handle_t *)&pool->out_watch[i], on_handle_closed);
 }
 
 static void on_joined(void *data);
@@ -1114,6 +1129,12 @@ gate_open(struct pr_pool *pool)
     uint64_t now;
     uint64_t wait = 0;
 
+    /* Output waits for a slow reader: memory and spill files stay bounded
+     * by starting nothing more until it has shrunk (on_out_watch). */
+    if (pr_output_congested(pool->output)) {
+        pool->output_gated = 1;
+        return 0;
+    }
     if (pool->cfg.delay <= 0 && pool->cfg.memfree == 0 && pool->cfg.load <= 0)
         return 1;
     /* The clock, not the loop's cached time: starts are at least --delay
@@ -1199,6 +1220,15 @@ schedule(struct pr_pool *pool)
     }
 }
 
+/* Is task's output read by run_spawn (not a worker, not --dry-run)? */
+static int
+read_by_spawn(const struct pr_pool *pool, const struct pr_task *task)
+{
+    if (task->run == NULL || pool->cfg.dry_run)
+        return 0;
+    return pool->workers == NULL || task->callback != NULL || task->service;
+}
+
 void
 pr__pool_task_output(struct pr_pool *pool, struct pr_task *task, int stream,
                      const char *p, size_t n)
@@ -1211,7 +1241,12 @@ pr__pool_task_output(struct pr_pool *pool, struct pr_task *task, int stream,
         if (h->len < pool->cfg.results_limit)
             pr_buf_append(h, p, n < room ? n : room);
     }
-    pr_output_data(pool->output, task, stream, p, n);
+    if (pr_output_data(pool->output, task, stream, p, n) &&
+        read_by_spawn(pool, task)) {
+        /* stdout is full: the task waits in its own write meanwhile. */
+        pr__spawn_pause(task, stream);
+        pool->paused_any = 1;
+    }
 }
 
 int
@@ -1581,8 +1616,7 @@ pr__pool_worker_exit(struct pr_pool *pool, const struct pr_worker_exit *e)
 void
 pr__pool_worker_stderr(struct pr_pool *pool, const char *p, size_t n)
 {
-    before_output(pool);
-    (void)pr_write_all(pool->cfg.output.err_fd, p, n);
+    pr_output_write(pool->output, 2, p, n);
 }
 
 void
@@ -1605,36 +1639,159 @@ on_output_error(void *data, int err)
         stop(pool, PR_STOP_OUTPUT, SIGTERM);
 }
 
-/* The pipe behind stdout lost its reader (`poolrun | head -1`): stop now,
- * even if no task is writing, rather than when the next write fails. */
+/* What stream's watch always needs: for a pipe behind stdout, its reader
+ * going away. */
+static int
+watch_base(const struct pr_pool *pool, int stream)
+{
+    const struct pr_writer *w = pr_output_writer(pool->output, stream);
+
+    if (stream == 1 && w->watch_reader && pr_output_error(pool->output) == 0)
+        return UV_DISCONNECT;
+    return 0;
+}
+
+/* The event that says stream's sink has room. */
+static int
+watch_room(const struct pr_pool *pool, int stream)
+{
+    return pr_output_writer(pool->output, stream)->poll_read ? UV_READABLE
+                                                             : UV_WRITABLE;
+}
+
+static void on_out_watch(uv_poll_t *handle, int status, int events);
+
+static void
+set_watch(struct pr_pool *pool, int stream, int events)
+{
+    uv_poll_t *h = &pool->out_watch[stream - 1];
+    const struct pr_writer *w = pr_output_writer(pool->output, stream);
+
+    /* A writer may get its descriptor only when it first waits. */
+    if (!pool->out_watch_on[stream - 1] && events != 0 && w->poll_fd >= 0 &&
+        pool->result != NULL && !pool->closed &&
+        uv_poll_init(pool->loop, h, w->poll_fd) == 0) {
+        h->data = pool;
+        pool->out_watch_on[stream - 1] = 1;
+        pool->handles_open++;
+    }
+    if (!pool->out_watch_on[stream - 1] || uv_is_closing((uv_handle_t *)h) ||
+        events == pool->out_watch_events[stream - 1])
+        return;
+    pool->out_watch_events[stream - 1] = events;
+    if (events != 0)
+        uv_poll_start(h, events, on_out_watch);
+    else
+        uv_poll_stop(h);
+}
+
+/* The output waits for a stream: watch it for room.  A watch stays on
+ * until a wakeup finds nothing waiting (on_out_watch): a sink found full
+ * again soon after it had room, the common case with a reader that keeps
+ * up, costs no stopping and starting of the watch. */
+static void
+arm_watches(struct pr_pool *pool)
+{
+    int s;
+
+    for (s = 1; s <= 2; s++) {
+        int room = watch_room(pool, s);
+        int keep = pool->out_watch_events[s - 1] & room;
+
+        if (pr_output_waiting(pool->output) == s)
+            keep = room;
+        set_watch(pool, s, watch_base(pool, s) | keep);
+    }
+}
+
+/* Tasks that were not read while the output waited are read again. */
+static void
+resume_paused(struct pr_pool *pool)
+{
+    struct pr_list *n;
+    int still = 0;
+
+    if (!pool->paused_any)
+        return;
+    pool->paused_any = 0;
+    for (n = pool->running_list.next; n != &pool->running_list; n = n->next) {
+        struct pr_task *task = PR_CONTAINER_OF(n, struct pr_task, node);
+
+        if (read_by_spawn(pool, task))
+            still |= pr__spawn_resume(task);
+    }
+    for (n = pool->services.next; n != &pool->services; n = n->next)
+        still |= pr__spawn_resume(PR_CONTAINER_OF(n, struct pr_task, node));
+    if (pool->cb_running != NULL)
+        still |= pr__spawn_resume(pool->cb_running);
+    pool->paused_any |= still;
+}
+
+int
+pr__pool_output_busy(const struct pr_pool *pool)
+{
+    return pr_output_busy(pool->output);
+}
+
+static void
+on_output_change(void *data)
+{
+    struct pr_pool *pool = data;
+
+    arm_watches(pool);
+    if (pr_output_busy(pool->output))
+        return;
+    resume_paused(pool);
+    if (pool->close_on_drain)
+        close_own_handles(pool);
+}
+
+/* A sink can take more, or the pipe behind stdout lost its reader
+ * (`poolrun | head -1`): then stop now, even if no task is writing,
+ * rather than when the next write fails. */
 static void
 on_out_watch(uv_poll_t *handle, int status, int events)
 {
     struct pr_pool *pool = handle->data;
+    int stream = handle == &pool->out_watch[1] ? 2 : 1;
+    int gone = status < 0 || (events & UV_DISCONNECT) != 0;
+    int spurious;
 
-    if (status == 0 && (events & UV_DISCONNECT) == 0)
-        return;
-    uv_poll_stop(handle);
-    if (pool->result->output_error == 0)
-        on_output_error(pool, UV_EPIPE);
+    if (status < 0)
+        pool->out_watch_events[stream - 1] = 0; /* libuv stopped it */
+    spurious = !gone && pr_output_waiting(pool->output) != stream;
+    if (!spurious)
+        pr_output_ready(pool->output, stream, gone);
+    set_watch(pool, stream,
+              watch_base(pool, stream) |
+                  (spurious ? 0
+                            : pool->out_watch_events[stream - 1] &
+                                  watch_room(pool, stream)));
+    arm_watches(pool);
+    if (pool->output_gated && !pr_output_congested(pool->output)) {
+        pool->output_gated = 0;
+        schedule(pool);
+    }
 }
 
+/* The descriptors to watch belong to the output's writers. */
 static void
 watch_stdout(struct pr_pool *pool)
 {
-    int fd = pr_sys_reopen_for_watch(pool->cfg.output.out_fd);
+    arm_watches(pool);
+}
 
-    pool->out_watch_fd = -1;
-    if (fd < 0)
-        return;
-    if (uv_poll_init(pool->loop, &pool->out_watch, fd) != 0) {
-        close(fd);
-        return;
-    }
-    pool->out_watch_fd = fd;
-    pool->out_watch.data = pool;
-    pool->handles_open++;
-    uv_poll_start(&pool->out_watch, UV_DISCONNECT, on_out_watch);
+/* SIGINT and SIGTERM mean now: output that waits for a slow or stuck
+ * reader is dropped, so that poolrun can end (SIGHUP drains, keeping it).
+ * The tasks have had their signal first. */
+static void
+on_signal_output(uv_signal_t *handle, int signum)
+{
+    struct pr_pool *pool = handle->data;
+
+    on_signal(handle, signum);
+    if (signum != SIGHUP)
+        pr_output_abandon(pool->output);
 }
 
 int
@@ -1650,7 +1807,7 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
     for (i = 0; i < PR_ARRAY_SIZE(pool->sigs); i++) {
         uv_signal_init(pool->loop, &pool->sigs[i]);
         pool->sigs[i].data = pool;
-        uv_signal_start(&pool->sigs[i], on_signal, handled_signals[i]);
+        uv_signal_start(&pool->sigs[i], on_signal_output, handled_signals[i]);
         pool->handles_open++;
     }
     uv_timer_init(pool->loop, &pool->kill_timer);

@@ -39,6 +39,7 @@ struct spawn_run {
     int open_handles;
     int pipe_open[2];
     int running;      /* the main process has not exited */
+    int paused[2];    /* pipes not read for now: stdout is full */
     uint64_t term_at; /* uv_now() when the timeout sent SIGTERM */
 };
 
@@ -97,6 +98,8 @@ maybe_wrap_up(struct spawn_run *run)
         close_handle((uv_handle_t *)&run->deadline);
     pr_proc_end_close(&run->end, on_handle_closed);
 }
+
+static void read_again(struct spawn_run *run, int i);
 
 static int
 end_pipes_open(void *data)
@@ -162,6 +165,12 @@ process_exited(struct spawn_run *run, int exit_status, int term_signal)
 {
     run->task->exit_status = exit_status;
     run->task->term_signal = term_signal;
+    /* Not read while stdout was full: its end must not wait for the
+     * reader, and what its group can still write is bounded now. */
+    if (run->paused[0])
+        read_again(run, 0);
+    if (run->paused[1])
+        read_again(run, 1);
     run->running = 0;
     if (run->has_deadline)
         uv_timer_stop(&run->deadline);
@@ -762,6 +771,56 @@ pr__spawn_signal(struct pr_task *task, int sig)
         return;
     task->signalled = sig;
     kill(-task->pid, sig);
+}
+
+static void
+read_again(struct spawn_run *run, int i)
+{
+    run->paused[i] = 0;
+    if (run->pipe_open[i])
+        uv_read_start((uv_stream_t *)&run->pipes[i], on_pipe_alloc,
+                      on_pipe_read);
+}
+
+void
+pr__spawn_pause(struct pr_task *task, int stream)
+{
+    struct spawn_run *run = task->run;
+    int i = stream - 1;
+
+    if (run == NULL || !run->running || run->paused[i])
+        return;
+    run->paused[i] = 1;
+    if (run->pipe_open[i])
+        uv_read_stop((uv_stream_t *)&run->pipes[i]);
+}
+
+int
+pr__spawn_resume(struct pr_task *task)
+{
+    struct spawn_run *run = task->run;
+    int still = 0;
+    int i;
+
+    if (run == NULL)
+        return 0;
+    for (i = 0; i < 2; i++) {
+        uv_os_fd_t fd;
+
+        if (!run->paused[i])
+            continue;
+        /* Straight on from the pipe while stdout takes it: the pipe stays
+         * the buffer, and reading stops and starts only when it empties. */
+        if (run->fast && run->pipe_open[i] &&
+            uv_fileno((uv_handle_t *)&run->pipes[i], &fd) == 0 &&
+            pr__pool_task_splice(run->ctx->pool, task, i + 1, fd) == 0 &&
+            pr__pool_output_busy(run->ctx->pool)) {
+            still = 1;
+            continue;
+        }
+        read_again(run, i);
+    }
+    return still;
 }
 
 struct dry_run {

@@ -10,9 +10,12 @@
 
 #include <dirent.h>
 #ifdef __linux__
+#include <sys/epoll.h>
 #include <sys/sendfile.h>
 #endif
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
@@ -21,11 +24,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "util.h"
 
 #ifdef __linux__
 /* Reads state and pgrp from /proc/PID/stat: "pid (comm) S ppid pgrp ...";
@@ -110,22 +116,331 @@ pr_sys_cloexec_from(int low)
     return 0;
 }
 
-int
-pr_sys_reopen_for_watch(int fd)
+#ifdef __linux__
+/* A private epoll set watching fd for room: it is readable while fd is
+ * writable, and libuv can poll it without touching fd (libuv sets
+ * O_NONBLOCK on what it polls).  Returns it, or -1. */
+static int
+watch_set(int fd)
+{
+    struct epoll_event ev;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+
+    if (ep < 0)
+        return -1;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLOUT;
+    ev.data.fd = fd;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        close(ep);
+        return -1;
+    }
+    return ep;
+}
+#endif
+
+void
+pr_sys_writer_open(struct pr_writer *w, int fd)
+{
+    struct stat st;
+    int fl;
+
+    memset(w, 0, sizeof(*w));
+    w->fd = fd;
+    w->wfd = fd;
+    w->poll_fd = -1;
+    w->bounce[0] = w->bounce[1] = -1;
+    w->kind = PR_WRITER_BLOCKING;
+    fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY || fstat(fd, &st) != 0)
+        return;
+#ifdef __linux__
+    if (S_ISFIFO(st.st_mode) || (S_ISCHR(st.st_mode) && isatty(fd))) {
+        struct stat st2;
+        char path[64];
+        int nfd;
+
+        /* Opening /proc/self/fd/N of a pipe or a terminal makes a new open
+         * file description of the same object (unlike dup): O_NONBLOCK on
+         * it does not reach fd. */
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        nfd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (nfd >= 0 &&
+            (fstat(nfd, &st2) != 0 || st2.st_dev != st.st_dev ||
+             st2.st_ino != st.st_ino || st2.st_rdev != st.st_rdev)) {
+            close(nfd);
+            nfd = -1;
+        }
+        if (nfd >= 0) {
+            w->wfd = nfd;
+            w->poll_fd = nfd;
+            w->watch_reader = S_ISFIFO(st.st_mode);
+            w->kind = PR_WRITER_OWN;
+            return;
+        }
+        /* Refused: a pipe made by another user (its mode is 0600), a FIFO
+         * whose reader has gone (ENXIO).  splice(SPLICE_F_NONBLOCK) into a
+         * pipe does not wait, whatever its flags: bytes go through a pipe
+         * of our own on their way (made at the first write, see
+         * bounce_ready). */
+        if (S_ISFIFO(st.st_mode)) {
+            w->poll_read = 1;
+            w->kind = PR_WRITER_BOUNCE;
+        }
+        return;
+    }
+    if (S_ISSOCK(st.st_mode)) {
+        int type = 0;
+        socklen_t len = sizeof(type);
+
+        /* A socket cannot be opened anew, but send(MSG_DONTWAIT) does not
+         * wait. */
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+            type != SOCK_STREAM || (w->poll_fd = watch_set(fd)) < 0)
+            return;
+        w->poll_read = 1;
+        w->kind = PR_WRITER_SOCKET;
+    }
+#endif
+}
+
+void
+pr_sys_writer_close(struct pr_writer *w)
+{
+    if (w->poll_fd >= 0 && w->poll_fd != w->wfd)
+        close(w->poll_fd);
+    if (w->wfd != w->fd)
+        close(w->wfd);
+    if (w->bounce[0] >= 0) {
+        close(w->bounce[0]);
+        close(w->bounce[1]);
+    }
+    w->bounce[0] = w->bounce[1] = -1;
+    w->bounced = 0;
+    w->poll_fd = -1;
+    w->wfd = w->fd;
+    w->kind = PR_WRITER_BLOCKING;
+}
+
+/* A bounce that cannot have a descriptor it needs (a run at its
+ * descriptor limit) writes with blocking writes from now on, as it would
+ * have without all this: first what its pipe still holds. */
+static void
+bounce_give_up(struct pr_writer *w)
 {
 #ifdef __linux__
-    struct stat st;
-    char path[64];
+    while (w->bounced > 0) {
+        ssize_t n =
+            splice(w->bounce[0], NULL, w->fd, NULL, w->bounced, SPLICE_F_MOVE);
 
-    if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
-        return -1;
-    /* Opening /proc/self/fd/N of a pipe makes a new open file description
-     * (unlike dup), so O_NONBLOCK on it does not reach fd. */
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    return open(path, O_WRONLY | O_CLOEXEC);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* the sink failed: those bytes are lost, as written */
+        w->bounced -= (size_t)n;
+    }
+#endif
+    w->bounced = 0;
+    w->kind = PR_WRITER_BLOCKING;
+}
+
+int
+pr_sys_writer_can_wait(struct pr_writer *w)
+{
+#ifdef __linux__
+    /* A bounce makes its watch only when it first has to wait: a run at
+     * its descriptor limit may have none to spare, and most runs never
+     * need it. */
+    if (w->kind == PR_WRITER_BOUNCE && w->poll_fd < 0 &&
+        (w->poll_fd = watch_set(w->fd)) < 0)
+        bounce_give_up(w);
+#endif
+    return w->kind != PR_WRITER_BLOCKING && w->poll_fd >= 0;
+}
+
+int
+pr_sys_writer_push(struct pr_writer *w)
+{
+#ifdef __linux__
+    while (w->bounced > 0) {
+        ssize_t n = splice(w->bounce[0], NULL, w->fd, NULL, w->bounced,
+                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        if (n == 0)
+            return -EIO; /* cannot be: our pipe holds them */
+        w->bounced -= (size_t)n;
+    }
 #else
-    (void)fd;
-    return -1;
+    (void)w;
+#endif
+    return 0;
+}
+
+#ifdef __linux__
+/* One write to a pipe we may not open again.  pwritev2(RWF_NOWAIT) does
+ * not wait and needs no descriptor of our own (pipes made by pipe(2), since
+ * Linux 6.4); else through our own pipe, spliced on with
+ * SPLICE_F_NONBLOCK.  Bytes taken, or -1 with errno. */
+static ssize_t
+bounce_write(struct pr_writer *w, const char *p, size_t n)
+{
+    ssize_t k;
+    int rc = pr_sys_writer_push(w);
+
+    if (rc != 0) {
+        errno = -rc;
+        return -1;
+    }
+#ifdef RWF_NOWAIT
+    if (!w->nowait_fails) {
+        struct iovec iov;
+
+        iov.iov_base = (void *)(uintptr_t)p;
+        iov.iov_len = n;
+        k = pwritev2(w->fd, &iov, 1, -1, RWF_NOWAIT);
+        if (k >= 0 || (errno != EOPNOTSUPP && errno != EINVAL))
+            return k;
+        w->nowait_fails = 1;
+    }
+#endif
+    if (w->bounce[0] < 0) {
+        if (pr_sys_pipe(w->bounce) != 0) {
+            w->bounce[0] = w->bounce[1] = -1;
+            bounce_give_up(w);
+            errno = EOPNOTSUPP; /* the caller writes it blocking */
+            return -1;
+        }
+        fcntl(w->bounce[0], F_SETFL, O_NONBLOCK);
+        fcntl(w->bounce[1], F_SETFL, O_NONBLOCK);
+    }
+    /* Our pipe is empty: fill it, and pass on what fits. */
+    k = write(w->bounce[1], p, n);
+    if (k < 0)
+        return -1;
+    w->bounced += (size_t)k;
+    rc = pr_sys_writer_push(w);
+    if (rc != 0 && rc != -EAGAIN) {
+        errno = -rc;
+        return -1;
+    }
+    return k; /* taken; pr_sys_writer_write tells if it must wait */
+}
+#endif
+
+/* One write that does not wait: bytes taken, or -1 with errno. */
+static ssize_t
+write_once(struct pr_writer *w, const char *p, size_t n)
+{
+#ifdef __linux__
+    if (w->kind == PR_WRITER_SOCKET)
+        return send(w->wfd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (w->kind == PR_WRITER_BOUNCE)
+        return bounce_write(w, p, n);
+#endif
+    return write(w->wfd, p, n);
+}
+
+int
+pr_sys_writer_write(struct pr_writer *w, const void *p, size_t n, size_t *done)
+{
+    const char *b = p;
+    size_t left = n;
+
+    *done = 0;
+    for (;;) {
+        int full = 0;
+
+        if (w->kind == PR_WRITER_BLOCKING) {
+            int rc = left > 0 ? pr_write_all(w->fd, b, left) : 0;
+
+            if (rc == 0)
+                *done += left;
+            return rc;
+        }
+        while (left > 0 && !full) {
+            ssize_t r = write_once(w, b, left);
+
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0 && errno == EOPNOTSUPP && w->kind == PR_WRITER_BLOCKING)
+                break; /* a bounce gave up: the loop above writes it */
+            if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+                return -errno;
+            if (r < 0)
+                r = 0;
+            b += r;
+            left -= (size_t)r;
+            *done += (size_t)r;
+            /* A short write: the sink is full; asking again would only
+             * say so. */
+            full = left > 0;
+        }
+        if (w->kind == PR_WRITER_BLOCKING)
+            continue;
+        /* Some taken bytes may still be in our own pipe: wait, then push. */
+        if (!full && w->bounced == 0)
+            return 0;
+        if (pr_sys_writer_can_wait(w))
+            return -EAGAIN;
+        /* Cannot wait here after all: write the rest blocking. */
+    }
+}
+
+int
+pr_sys_writer_copy(struct pr_writer *w, int in_fd, off_t *off, off_t end)
+{
+#ifdef __linux__
+    if (w->kind == PR_WRITER_SOCKET)
+        return 1; /* sendfile would wait on a blocking socket */
+    while (*off < end) {
+        size_t want = (size_t)(end - *off);
+        ssize_t n;
+
+        if (w->kind == PR_WRITER_BOUNCE) {
+            loff_t o = *off;
+            int rc = pr_sys_writer_push(w);
+
+            if (rc == -EAGAIN && !pr_sys_writer_can_wait(w))
+                continue; /* gave up: blocking from now on */
+            if (rc != 0)
+                return rc; /* what it took earlier goes first */
+            /* Straight into the shared pipe, without waiting. */
+            n = splice(in_fd, &o, w->fd, NULL, want,
+                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (n > 0)
+                *off = (off_t)o;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+                !pr_sys_writer_can_wait(w))
+                continue; /* gave up: blocking from now on */
+        } else {
+            n = sendfile(w->wfd, in_fd, off, want);
+        }
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (w->kind != PR_WRITER_BLOCKING)
+                return -EAGAIN;
+            return 1; /* someone made a shared sink non-blocking */
+        }
+        if (n < 0 && (errno == EINVAL || errno == ENOSYS))
+            return 1; /* not for this pair of files */
+        if (n < 0)
+            return -errno;
+        return 1; /* the file is shorter than it should be: read it */
+    }
+    return 0;
+#else
+    (void)w;
+    (void)in_fd;
+    (void)off;
+    (void)end;
+    return 1;
 #endif
 }
 

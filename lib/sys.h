@@ -17,11 +17,62 @@ int pr_sys_group_alive(pid_t pgid);
  * only what poolrun hands them.  Returns 0 or a negative errno. */
 int pr_sys_cloexec_from(int low);
 
-/* For fd, the write end of a pipe or a socket: returns a new descriptor of
- * the same object with its own file status flags (so that making it
- * non-blocking leaves fd alone), to watch for the reader going away.
- * Returns -1 when fd is something else or this cannot be done here. */
-int pr_sys_reopen_for_watch(int fd);
+/* How poolrun writes its stdout or stderr, descriptors it shares with the
+ * shell, without ever waiting in write() (O_NONBLOCK on them would reach
+ * every other process that uses the same open file description). */
+enum pr_writer_kind {
+    PR_WRITER_BLOCKING, /* a regular file or a device such as /dev/null,
+                           whose writes never wait for a reader (or
+                           nothing better can be done): plain write() */
+    PR_WRITER_OWN,      /* a pipe, FIFO or terminal opened anew through
+                           /proc/self/fd: a description of our own, made
+                           non-blocking */
+    PR_WRITER_BOUNCE,   /* a pipe that cannot be opened anew (another
+                           user's): pwritev2(RWF_NOWAIT), or through a pipe
+                           of our own spliced on with SPLICE_F_NONBLOCK */
+    PR_WRITER_SOCKET    /* a stream socket: send(MSG_DONTWAIT) */
+};
+
+struct pr_writer {
+    int fd;           /* the shared descriptor (1 or 2) */
+    int wfd;          /* what to write to: our own description, or fd */
+    int poll_fd;      /* ready while wfd can take bytes, or -1 (for a
+                         bounce, until its first write) */
+    int poll_read;    /* poll_fd is an epoll set: ready means readable */
+    int watch_reader; /* poll_fd is a pipe: its reader going away shows */
+    enum pr_writer_kind kind;
+    int bounce[2];    /* PR_WRITER_BOUNCE: our own pipe, once needed */
+    size_t bounced;   /* bytes taken that wait in it */
+    int nowait_fails; /* pwritev2(RWF_NOWAIT) is not for this pipe */
+};
+
+/* Sets w up to write to fd (see pr_writer_kind).  Never fails: what cannot
+ * be written without waiting here is written with blocking writes.  Close
+ * with pr_sys_writer_close. */
+void pr_sys_writer_open(struct pr_writer *w, int fd);
+void pr_sys_writer_close(struct pr_writer *w);
+
+/* Writes up to n bytes and sets *done to how many were taken.  Returns 0
+ * when all went out, -EAGAIN when the sink is full (wait for poll_fd, then
+ * pr_sys_writer_push: some taken bytes may wait inside w), or -errno.  A
+ * blocking writer writes everything or fails. */
+int pr_sys_writer_write(struct pr_writer *w, const void *p, size_t n,
+                        size_t *done);
+
+/* Can w write without waiting, and tell by poll_fd when it has room?
+ * (A bounce makes its watch now; if it cannot, it becomes a blocking
+ * writer.) */
+int pr_sys_writer_can_wait(struct pr_writer *w);
+
+/* Passes on the bytes w took but could not write yet.  Returns 0 when
+ * none wait any more, -EAGAIN, or -errno. */
+int pr_sys_writer_push(struct pr_writer *w);
+
+/* Copies in_fd from *off up to end onto the writer inside the kernel
+ * (sendfile, splice), advancing *off.  Returns 0 when *off reaches end,
+ * -EAGAIN when the sink is full, 1 when the caller must copy (read and
+ * pr_sys_writer_write) instead, or -errno. */
+int pr_sys_writer_copy(struct pr_writer *w, int in_fd, off_t *off, off_t end);
 
 /* Copies in_fd's bytes from offset *off to its end onto out_fd, inside the
  * kernel where it can (sendfile).  Advances *off.  Returns 1 when done, 0
