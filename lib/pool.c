@@ -1215,6 +1215,10 @@ schedule(struct pr_pool *pool)
         pr__spawn_start(&pool->spawn, task);
         if (task->pid <= 0)
             break; /* it failed: try no more until something ends */
+        /* --delay counts from when the task really started, which a slow
+         * spawn puts after the gate opened. */
+        if (task->start_ns > pool->last_start)
+            pool->last_start = task->start_ns;
         commit_retry(pool, task);
         pool->live++;
     }
