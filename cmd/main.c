@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,50 @@ err_text(int err)
     return t;
 }
 
+/* While the loop runs, poolrun's messages go to stderr through the pool,
+ * behind the output already waiting there: a reader of `2>&1` that does
+ * not read must not hold the loop up.  After a run stopped by a signal
+ * they are written only as far as stderr takes them at once. */
+static struct pr_pool *msg_pool;
+static int msg_no_wait;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+say(const char *fmt, ...)
+{
+    char buf[4096];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(buf))
+        n = (int)sizeof(buf) - 1;
+    if (msg_pool != NULL) {
+        pr_pool_message(msg_pool, buf, (size_t)n);
+        return;
+    }
+    if (msg_no_wait) {
+        /* Through a writer of our own (see sys.h): O_NONBLOCK never
+         * reaches the shell's description of stderr. */
+        static struct pr_writer w;
+        static int ready;
+        size_t done;
+
+        if (!ready) {
+            pr_sys_writer_open(&w, 2);
+            ready = 1;
+        }
+        (void)pr_sys_writer_write(&w, buf, (size_t)n, &done);
+        return;
+    }
+    (void)pr_write_all(2, buf, (size_t)n);
+}
+
 /* Output that no temporary file could take (a full disk) is said, not
  * silently missing. */
 static void
@@ -76,7 +121,7 @@ report_lost(const struct pr_task *task, int stream, const struct pr_capture *c)
 {
     if (c->lost == 0)
         return;
-    fprintf(stderr,
+    say(
             "poolrun: task %llu: %llu bytes of its %s were lost: cannot write "
             "a temporary file: %s\n",
             (unsigned long long)task->seq, (unsigned long long)c->lost,
@@ -114,28 +159,28 @@ on_record(void *data, const struct pr_task *task)
     switch (task->status) {
     case PR_TASK_FAILED:
         if ((task->worker_error || task->service) && task->error_what != NULL)
-            fprintf(stderr, "poolrun: %s: %s: %s\n", who, task->error_what,
+            say("poolrun: %s: %s: %s\n", who, task->error_what,
                     cmd);
         else
-            fprintf(stderr, "poolrun: %s: exit status %d: %s\n", who,
+            say("poolrun: %s: exit status %d: %s\n", who,
                     task->exit_status, cmd);
         break;
     case PR_TASK_TIMEOUT:
-        fprintf(stderr, "poolrun: %s: timed out after %.3g s: %s\n", who,
+        say("poolrun: %s: timed out after %.3g s: %s\n", who,
                 pr_task_runtime(task), cmd);
         break;
     case PR_TASK_KILLED:
-        fprintf(stderr, "poolrun: %s: killed by signal %d (%s): %s\n", who,
+        say("poolrun: %s: killed by signal %d (%s): %s\n", who,
                 task->term_signal, pr_signal_name(task->term_signal), cmd);
         break;
     case PR_TASK_ERROR:
         if (task->error_what != NULL &&
             strcmp(task->error_what, PR_ERR_CWD) == 0)
-            fprintf(stderr, "poolrun: %s: %s %s: %s: %s\n", who,
+            say("poolrun: %s: %s %s: %s: %s\n", who,
                     task->error_what, task->spec->cwd,
                     err_text(task->error), cmd);
         else
-            fprintf(stderr, "poolrun: %s: %s: %s: %s\n", who,
+            say("poolrun: %s: %s: %s: %s\n", who,
                     task->error_what ? task->error_what : "cannot start",
                     err_text(task->error), cmd);
         break;
@@ -161,14 +206,14 @@ on_callback(void *data, const struct pr_task *cb)
                  cb->callback, (unsigned long long)cb->seq);
     shown_command(cb, cmd, sizeof(cmd));
     if (cb->status == PR_TASK_KILLED)
-        fprintf(stderr, "poolrun: %s: killed by signal %d (%s): %s\n", who,
+        say("poolrun: %s: killed by signal %d (%s): %s\n", who,
                 cb->term_signal, pr_signal_name(cb->term_signal), cmd);
     else if (cb->status == PR_TASK_ERROR)
-        fprintf(stderr, "poolrun: %s: %s: %s: %s\n", who,
+        say("poolrun: %s: %s: %s: %s\n", who,
                 cb->error_what ? cb->error_what : "cannot start",
                 err_text(cb->error), cmd);
     else
-        fprintf(stderr, "poolrun: %s: exit status %d: %s\n", who,
+        say("poolrun: %s: exit status %d: %s\n", who,
                 cb->exit_status, cmd);
 }
 
@@ -186,7 +231,7 @@ on_worker_exit(void *data, const struct pr_worker_exit *e)
         snprintf(how, sizeof(how), "exit status %d", e->exit_status);
     if (e->clean || e->replaced)
         return;
-    fprintf(stderr, "poolrun: worker %u (pid %d): %s %s, after %llu task%s\n",
+    say("poolrun: worker %u (pid %d): %s %s, after %llu task%s\n",
             e->index, e->pid, how,
             e->at_shutdown ? "at shutdown" : "while running",
             (unsigned long long)e->served, e->served == 1 ? "" : "s");
@@ -196,7 +241,7 @@ static void
 on_throttle(void *data, int err, unsigned running)
 {
     (void)data;
-    fprintf(stderr,
+    say(
             "poolrun: cannot start another task (%s): running at "
             "most %u at a time from now on\n",
             err_text(err), running);
@@ -210,27 +255,27 @@ print_summary(const struct pr_pool_result *res)
     const char *sep = ": ";
     size_t i;
 
-    fprintf(stderr, "poolrun: %llu task%s", (unsigned long long)res->total,
+    say("poolrun: %llu task%s", (unsigned long long)res->total,
             res->total == 1 ? "" : "s");
     for (i = 0; i < PR_TASK_STATUS_COUNT; i++) {
         if (res->counts[i] == 0)
             continue;
-        fprintf(stderr, "%s%llu %s", sep, (unsigned long long)res->counts[i],
+        say("%s%llu %s", sep, (unsigned long long)res->counts[i],
                 pr_task_status_name((enum pr_task_status)i));
         sep = ", ";
     }
-    fputc('\n', stderr);
+    say("\n");
     if (res->services_failed != 0)
-        fprintf(stderr, "poolrun: %llu service%s ended before the other "
+        say("poolrun: %llu service%s ended before the other "
                 "tasks did\n", (unsigned long long)res->services_failed,
                 res->services_failed == 1 ? "" : "s");
     if (res->workers_started != 0)
-        fprintf(stderr, "poolrun: %llu worker%s started, %llu ended badly at "
+        say("poolrun: %llu worker%s started, %llu ended badly at "
                 "shutdown\n", (unsigned long long)res->workers_started,
                 res->workers_started == 1 ? "" : "s",
                 (unsigned long long)res->workers_bad_exit);
     for (i = 0; i < res->nslowest; i++)
-        fprintf(stderr, "poolrun: %s task %llu (%.3f s): %s\n",
+        say("poolrun: %s task %llu (%.3f s): %s\n",
                 i == 0 ? "slowest:" : "        ",
                 (unsigned long long)res->slowest[i].seq,
                 res->slowest[i].runtime, res->slowest[i].text);
@@ -249,7 +294,7 @@ exit_status(const struct pr_pool_result *res, enum pr_exit_policy policy)
     if (res->stop == PR_STOP_HALT)
         return res->halt_code;
     if (res->stop == PR_STOP_FATAL) {
-        fprintf(stderr, "poolrun: %s\n", res->fatal_msg);
+        say("poolrun: %s\n", res->fatal_msg);
         return EXIT_OWN_ERROR;
     }
     if (res->stop == PR_STOP_DRAIN)
@@ -257,32 +302,32 @@ exit_status(const struct pr_pool_result *res, enum pr_exit_policy policy)
     if (res->output_error == UV_EPIPE)
         return EXIT_SIGNAL_BASE + SIGPIPE;
     if (res->output_error != 0) {
-        fprintf(stderr, "poolrun: writing standard output: %s\n",
+        say("poolrun: writing standard output: %s\n",
                 err_text(res->output_error));
         return EXIT_OWN_ERROR;
     }
     if (res->input_msg[0] != '\0') {
-        fprintf(stderr, "poolrun: %s\n", res->input_msg);
+        say("poolrun: %s\n", res->input_msg);
         return EXIT_OWN_ERROR;
     }
     if (res->input_error != 0) {
-        fprintf(stderr, "poolrun: reading the input: %s\n",
+        say("poolrun: reading the input: %s\n",
                 err_text(res->input_error));
         return EXIT_OWN_ERROR;
     }
     if (res->output_lost != 0) {
-        fprintf(stderr, "poolrun: the output of %llu task%s was cut short "
+        say("poolrun: the output of %llu task%s was cut short "
                 "(see above)\n", (unsigned long long)res->output_lost,
                 res->output_lost == 1 ? "" : "s");
         return EXIT_OWN_ERROR;
     }
     if (res->results_error != 0) {
-        fprintf(stderr, "poolrun: writing the results: %s\n",
+        say("poolrun: writing the results: %s\n",
                 err_text(res->results_error));
         return EXIT_OWN_ERROR;
     }
     if (res->joblog_error != 0) {
-        fprintf(stderr, "poolrun: writing the joblog: %s\n",
+        say("poolrun: writing the joblog: %s\n",
                 err_text(res->joblog_error));
         return EXIT_OWN_ERROR;
     }
@@ -610,13 +655,19 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
     memset(&r, 0, sizeof(r));
     ready = prepare(&r, cfg) == 0;
     if (ready) {
+        msg_pool = r.pool;
         pr_pool_run(r.pool, r.src, res);
+        msg_pool = NULL;
+        /* Stopped by a signal: what stderr cannot take at once is
+         * dropped, as the output waiting for stdout was. */
+        msg_no_wait = res->stop == PR_STOP_SIGNAL ||
+                      res->stop == PR_STOP_OUTPUT;
         name_failed_input(&r, cfg, res);
     }
     if (teardown(&r) != 0 || !ready)
         return EXIT_OWN_ERROR;
     if (res->escapees != 0)
-        fprintf(stderr, "poolrun: %llu process%s had left %s task's process "
+        say("poolrun: %llu process%s had left %s task's process "
                 "group and still ran at the end: ended (SIGTERM, then "
                 "SIGKILL)\n", (unsigned long long)res->escapees,
                 res->escapees == 1 ? "" : "es",

@@ -1618,6 +1618,12 @@ pr__pool_worker_exit(struct pr_pool *pool, const struct pr_worker_exit *e)
 }
 
 void
+pr_pool_message(struct pr_pool *pool, const char *p, size_t n)
+{
+    pr_output_write(pool->output, 2, p, n);
+}
+
+void
 pr__pool_worker_stderr(struct pr_pool *pool, const char *p, size_t n)
 {
     pr_output_write(pool->output, 2, p, n);

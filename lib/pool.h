@@ -154,6 +154,10 @@ void pr_pool_free(struct pr_pool *pool);
 int pr_pool_run(struct pr_pool *pool, struct pr_source *src,
                 struct pr_pool_result *result);
 
+/* For cmd: n bytes for stderr, after everything already waiting there;
+ * never waits for a slow reader (they queue with the output). */
+void pr_pool_message(struct pr_pool *pool, const char *p, size_t n);
+
 /* For sources: is there room for one more task right now? */
 int pr_pool_accepting(const struct pr_pool *pool);
 

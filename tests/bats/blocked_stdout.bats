@@ -234,3 +234,18 @@ start_poolrun() {
     { cat big; echo two; echo three; } >expected
     cmp expected got
 }
+
+@test "SIGTERM ends poolrun at once when its messages go to the same stuck pipe as its output (2>&1)" {
+    stuck_reader
+    printf 'head -c 1000000 /dev/zero\nexit 3\necho $$ >pid.tmp; mv pid.tmp pid; exec sleep 1000\n' >lines
+    "$POOLRUN" -j 3 --joblog log <lines >out 2>&1 &
+    pid=$!
+    cleanup+=("$pid")
+    # Task 2's failure is recorded: its message waits behind the output.
+    wait_for 20 joblog_has_rows log 2
+    wait_for 20 all_exist pid
+    kill -TERM "$pid"
+    wait_for 10 not_alive "$pid"
+    wait_status "$pid" 143
+    not_alive "$(cat pid)"
+}
