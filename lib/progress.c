@@ -10,10 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sys.h"
 #include "util.h"
 
 struct pr_progress {
     int fd;
+    struct pr_writer w; /* never waits for a reader that does not read */
     int bar;
     int drawn; /* the bar's line is on the screen */
     struct pr_progress_counts last;
@@ -27,12 +29,16 @@ pr_progress_new(int fd)
 
     p->fd = fd;
     p->bar = isatty(fd);
+    pr_sys_writer_open(&p->w, fd);
     return p;
 }
 
 void
 pr_progress_free(struct pr_progress *p)
 {
+    if (p == NULL)
+        return;
+    pr_sys_writer_close(&p->w);
     free(p);
 }
 
@@ -80,8 +86,12 @@ pr_progress_format(const struct pr_progress_counts *c, char *buf, size_t len)
 static void
 put(struct pr_progress *p, const char *s, size_t n)
 {
-    /* Progress is a courtesy: a failed write is not worth stopping for. */
-    (void)pr_write_all(p->fd, s, n);
+    size_t done;
+
+    /* Progress is a courtesy: a failed write is not worth stopping for,
+     * and what stderr cannot take at once (2>&1 into a stuck reader) is
+     * dropped: the next line says it all again. */
+    (void)pr_sys_writer_write(&p->w, s, n, &done);
 }
 
 static int

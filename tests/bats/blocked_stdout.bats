@@ -249,3 +249,17 @@ start_poolrun() {
     wait_status "$pid" 143
     not_alive "$(cat pid)"
 }
+
+@test "--progress into the same stuck pipe as the output (2>&1) does not hold up SIGTERM" {
+    stuck_reader
+    printf 'head -c 1000000 /dev/zero\nexit 3\necho $$ >pid.tmp; mv pid.tmp pid; exec sleep 1000\n' >lines
+    "$POOLRUN" -j 3 --progress --joblog log <lines >out 2>&1 &
+    pid=$!
+    cleanup+=("$pid")
+    wait_for 20 joblog_has_rows log 2
+    wait_for 20 all_exist pid
+    kill -TERM "$pid"
+    wait_for 10 not_alive "$pid"
+    wait_status "$pid" 143
+    not_alive "$(cat pid)"
+}
