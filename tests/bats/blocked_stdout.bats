@@ -69,15 +69,15 @@ gated_reader() {
     cleanup+=("$reader")
 }
 
-# Before task 2 goes on, task 1 writes 33 pages (head writes whole pages).
+# Before task 2 goes on, task 1 writes 32 pages (head writes whole pages):
 # stdout is a pipe of 16 pages and the task's own pipe holds 16 more, so
-# poolrun has taken at least one page that stdout could not take: it has
-# found stdout full (a poolrun that writes with write() is stuck in it by
-# then).  poolrun stops reading the task only once it has taken such a
-# page, so the task always gets this far.
-fill='head -c 135168 /dev/zero'
+# both are full when it gets this far, whether poolrun moves the pages on
+# with splice (holding none) or has read one more (it then stops reading
+# the task).  33 pages got through only when poolrun held a page, and hung
+# the test when it spliced.
+fill='head -c 131072 /dev/zero'
 # Task 1 writes `big` (seq 300000); once stdout is full, task 2 goes on.
-task1='head -c 135168 big; touch half; tail -c +135169 big; echo $$ >pid.tmp; mv pid.tmp pid'
+task1='head -c 131072 big; touch half; tail -c +131073 big; echo $$ >pid.tmp; mv pid.tmp pid'
 task2='until [ -e half ]; do sleep 0.01; done'
 
 # Starts poolrun with ARGS, the lines of the file `lines` on its stdin and
