@@ -279,23 +279,11 @@ struct keys {
     size_t tcap;   /* a power of two, at least twice n */
 };
 
-static uint64_t
-hash_str(const char *s)
-{
-    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
-
-    while (*s != '\0') {
-        h ^= (unsigned char)*s++;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 /* The bucket of key s, or the empty one where it would go. */
 static size_t *
 keys_bucket(const struct keys *k, const char *s)
 {
-    size_t i = (size_t)hash_str(s) & (k->tcap - 1);
+    size_t i = (size_t)pr_str_hash(s) & (k->tcap - 1);
 
     while (k->table[i] != 0 && strcmp(k->v[k->table[i] - 1].data, s) != 0)
         i = (i + 1) & (k->tcap - 1);

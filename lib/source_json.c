@@ -151,23 +151,11 @@ struct pr_idset {
     size_t cap; /* a power of two */
 };
 
-static uint64_t
-hash_str(const char *s)
-{
-    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
-
-    while (*s != '\0') {
-        h ^= (unsigned char)*s++;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 /* The bucket of id, or the empty one where it would go. */
 static struct id_entry *
 idset_slot(const struct pr_idset *set, const char *id)
 {
-    size_t i = (size_t)hash_str(id) & (set->cap - 1);
+    size_t i = (size_t)pr_str_hash(id) & (set->cap - 1);
 
     while (set->v[i].id != NULL && strcmp(set->v[i].id, id) != 0)
         i = (i + 1) & (set->cap - 1);

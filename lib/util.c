@@ -312,3 +312,15 @@ pr_buf_vappendf(struct pr_buf *b, const char *fmt, va_list ap)
     }
     va_end(again);
 }
+
+uint64_t
+pr_str_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+    while (*s != '\0') {
+        h ^= (unsigned char)*s++;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}

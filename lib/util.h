@@ -129,4 +129,7 @@ const char *pr_signal_name(int sig);
 /* 15 for "SIGTERM", "TERM", "term" or "15"; -1 if it names none. */
 int pr_signal_number(const char *name);
 
+/* A hash of the NUL-terminated string s (FNV-1a), for string sets. */
+uint64_t pr_str_hash(const char *s);
+
 #endif
