@@ -1,7 +1,7 @@
 /*
  * pool: slots, scheduling, final records and shutdown.  Everything runs on
  * one loop thread.  A task's end always arrives from a close callback
- * (pr__pool_task_ended), never from inside pr_pool_put, so sources and the
+ * (up->ended), never from inside pr_pool_put, so sources and the
  * scheduler are never re-entered.  The run ends when the input has ended
  * and the queue's join fires; then the pool closes its own handles and
  * uv_run returns.
@@ -18,13 +18,12 @@
 
 #include "callback.h"
 #include "guard.h"
-#include "internal.h"
+#include "runner.h"
 #include "joblog.h"
 #include "progress.h"
 #include "sys.h"
 #include "util.h"
 
-#define READ_BUF_SIZE ((size_t)64 * 1024)
 /* --memfree and --load look again this often while they hold tasks back. */
 #define GATE_RECHECK_MS 250
 #define PROGRESS_MS     100
@@ -33,8 +32,6 @@
 /* How long processes of groups poolrun killed may take to go at the end
  * before they count as escaped. */
 #define SETTLE_MS 200
-
-extern char **environ;
 
 struct pr_pool {
     uv_loop_t *loop;
@@ -78,8 +75,10 @@ struct pr_pool {
     uv_timer_t progress_timer; /* redraws the bar */
     struct pr_progress *progress;
     uint64_t started_ms;       /* uv_now() when the run began */
-    struct pr_workers *workers; /* --workers: the worker runner */
-    int workers_down;           /* the workers have all ended */
+    struct pr_runner *runner;   /* runs the tasks */
+    struct pr_runner *aux;      /* runs services and callbacks */
+    struct pr_runner_up up;     /* what the runners call */
+    int runner_down;            /* the runner has ended what it kept */
     int subreaper;              /* escaped processes become our children */
     uv_timer_t reap_timer;      /* reaps them as they exit; at the end,
                                    waits for the ones we terminate */
@@ -105,29 +104,7 @@ static const int handled_signals[3] = {SIGINT, SIGTERM, SIGHUP};
 static void on_output_error(void *data, int err);
 static void on_output_change(void *data);
 static void before_output(void *data);
-
-static void
-build_env(struct pr_pool *pool)
-{
-    size_t n = 0;
-    size_t i;
-    char **env;
-
-    for (i = 0; environ != NULL && environ[i] != NULL; i++)
-        n++;
-    env = pr_xcalloc(n + 3, sizeof(*env));
-    n = 0;
-    for (i = 0; environ != NULL && environ[i] != NULL; i++) {
-        /* Ours replace any inherited ones. */
-        if (strncmp(environ[i], "POOLRUN_SEQ=", 12) == 0 ||
-            strncmp(environ[i], "POOLRUN_SLOT=", 13) == 0)
-            continue;
-        env[n++] = environ[i];
-    }
-    pool->spawn.env = env;
-    pool->spawn.env_seq = n;
-    pool->spawn.env_slot = n + 1;
-}
+static void fill_up(struct pr_pool *pool);
 
 int
 pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
@@ -187,15 +164,9 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     for (i = cfg->jobs; i > 0; i--)
         pool->free_slots[pool->nfree++] = i;
     pool->max_slot = cfg->jobs;
-    pool->spawn.loop = loop;
-    pool->spawn.pool = pool;
-    pool->spawn.shell = pr_xstrdup(cfg->shell ? cfg->shell : "/bin/sh");
-    pool->spawn.kill_after = cfg->kill_after;
-    pool->spawn.timeout = cfg->timeout;
-    pool->spawn.read_buf = pr_xmalloc(READ_BUF_SIZE);
-    pool->spawn.read_buf_size = READ_BUF_SIZE;
-    pool->spawn.paths = pr__path_cache_new();
-    build_env(pool);
+    pr_spawn_ctx_init(&pool->spawn, loop, cfg->shell, cfg->kill_after,
+                      cfg->timeout);
+    fill_up(pool);
     *out = pool;
     return 0;
 }
@@ -210,12 +181,12 @@ pr_pool_free(struct pr_pool *pool)
     pr_joblog_close(pool->joblog);
     pr_results_close(pool->results);
     pr_progress_free(pool->progress);
-    pr__workers_free(pool->workers);
+    if (pool->runner != NULL)
+        pool->runner->ops->free(pool->runner);
+    if (pool->aux != NULL)
+        pool->aux->ops->free(pool->aux);
     free(pool->free_slots);
-    free(pool->spawn.shell);
-    free(pool->spawn.read_buf);
-    free(pool->spawn.env);
-    pr__path_cache_free(pool->spawn.paths);
+    pr_spawn_ctx_free(&pool->spawn);
     free(pool);
 }
 
@@ -378,19 +349,10 @@ static void service_ended(struct pr_pool *pool, struct pr_task *task);
 static int
 is_ours(struct pr_pool *pool, int pid)
 {
-    struct pr_list *n;
-
-    for (n = pool->running_list.next; n != &pool->running_list; n = n->next)
-        if (PR_CONTAINER_OF(n, struct pr_task, node)->pid == pid)
-            return 1;
-    for (n = pool->services.next; n != &pool->services; n = n->next)
-        if (PR_CONTAINER_OF(n, struct pr_task, node)->pid == pid)
-            return 1;
-    if (pool->cb_running != NULL && pool->cb_running->pid == pid)
-        return 1;
     if (pid == pr_guard_pid(pool->spawn.guard))
         return 1;
-    return pool->workers != NULL && pr__workers_has_pid(pool->workers, pid);
+    return pool->runner->ops->owns_pid(pool->runner, pid) ||
+           pool->aux->ops->owns_pid(pool->aux, pid);
 }
 
 /* Reaps the adopted children that have exited (never one of ours, whose
@@ -504,7 +466,9 @@ on_service_timer(uv_timer_t *timer)
     struct pr_list *n;
 
     for (n = pool->services.next; n != &pool->services; n = n->next)
-        pr__spawn_signal(PR_CONTAINER_OF(n, struct pr_task, node), SIGKILL);
+        pool->aux->ops->signal(pool->aux,
+                               PR_CONTAINER_OF(n, struct pr_task, node),
+                               SIGKILL);
 }
 
 /* SIGTERM to every service's group now, SIGKILL after the grace. */
@@ -521,19 +485,19 @@ stop_services(struct pr_pool *pool)
 
         /* One that has already exited (not yet seen: the loop was busy)
          * ended before it was told to. */
-        if (!pr__spawn_exited(svc))
-            pr__spawn_signal(svc, SIGTERM);
+        if (!pool->aux->ops->exited(pool->aux, svc))
+            pool->aux->ops->signal(pool->aux, svc, SIGTERM);
     }
     uv_timer_start(&pool->service_timer, on_service_timer,
                    (uint64_t)(pool->cfg.kill_after * 1000), 0);
 }
 
 static void
-on_workers_down(void *data)
+on_runner_down(void *data)
 {
     struct pr_pool *pool = data;
 
-    pool->workers_down = 1;
+    pool->runner_down = 1;
     on_joined(pool);
 }
 
@@ -545,8 +509,8 @@ on_joined(void *data)
 
     pool->joined = 1;
     /* Workers get their sentinel once every task is done. */
-    if (pool->workers != NULL && !pool->workers_down) {
-        pr__workers_shutdown(pool->workers, on_workers_down, pool);
+    if (pool->runner->ops->shutdown != NULL && !pool->runner_down) {
+        pool->runner->ops->shutdown(pool->runner, on_runner_down, pool);
         return;
     }
     /* Services end once every other task has. */
@@ -559,7 +523,7 @@ on_joined(void *data)
     if (pool->cfg.on_join != NULL && !pool->cb_dropped && !pool->cfg.dry_run) {
         pool->cb_running =
             pr_callback_join_new(pool->cfg.on_join, res->counts, res->total);
-        pr__spawn_start(&pool->spawn, pool->cb_running);
+        pool->aux->ops->start(pool->aux, pool->cb_running);
         return;
     }
     finish(pool);
@@ -576,7 +540,7 @@ start_callback(struct pr_pool *pool)
     cb = PR_CONTAINER_OF(pool->cb_list.next, struct pr_task, node);
     pr_list_remove(&cb->node);
     pool->cb_running = cb;
-    pr__spawn_start(&pool->spawn, cb);
+    pool->aux->ops->start(pool->aux, cb);
 }
 
 /* The callback of a task's final record, or NULL. */
@@ -652,7 +616,7 @@ drop_callbacks(struct pr_pool *pool, int sig)
         pr_queue_task_done(pool->queue);
     }
     if (pool->cb_running != NULL)
-        pr__spawn_signal(pool->cb_running, sig);
+        pool->aux->ops->signal(pool->aux, pool->cb_running, sig);
 }
 
 static void
@@ -1200,21 +1164,9 @@ schedule(struct pr_pool *pool)
         pool->running++;
         pr_list_insert_before(&pool->running_list, &task->node);
         build_command(pool, task);
-        if (pool->cfg.dry_run) {
-            pr__dry_start(&pool->spawn, task);
-            commit_retry(pool, task);
-            pool->live++;
-            continue;
-        }
-        if (pool->workers != NULL) {
-            pr__workers_start_task(pool->workers, task);
-            commit_retry(pool, task);
-            pool->live++;
-            continue;
-        }
-        pr__spawn_start(&pool->spawn, task);
-        if (task->pid <= 0)
+        if (pool->runner->ops->start(pool->runner, task) != 0)
             break; /* it failed: try no more until something ends */
+        task->live = 1;
         /* --delay counts from when the task really started, which a slow
          * spawn puts after the gate opened. */
         if (task->start_ns > pool->last_start)
@@ -1224,19 +1176,19 @@ schedule(struct pr_pool *pool)
     }
 }
 
-/* Is task's output read by run_spawn (not a worker, not --dry-run)? */
-static int
-read_by_spawn(const struct pr_pool *pool, const struct pr_task *task)
+/* The runner that runs task. */
+static struct pr_runner *
+runner_of(const struct pr_pool *pool, const struct pr_task *task)
 {
-    if (task->run == NULL || pool->cfg.dry_run)
-        return 0;
-    return pool->workers == NULL || task->callback != NULL || task->service;
+    return task->callback != NULL || task->service ? pool->aux : pool->runner;
 }
 
-void
-pr__pool_task_output(struct pr_pool *pool, struct pr_task *task, int stream,
-                     const char *p, size_t n)
+static void
+up_output(void *data, struct pr_task *task, int stream, const char *p,
+          size_t n)
 {
+    struct pr_pool *pool = data;
+
     if (pool->results != NULL && pool->cfg.output.mode != PR_OUT_GROUP) {
         /* The output goes out as it comes: keep its head for the record. */
         struct pr_buf *h = &task->head[stream == 2];
@@ -1245,18 +1197,22 @@ pr__pool_task_output(struct pr_pool *pool, struct pr_task *task, int stream,
         if (h->len < pool->cfg.results_limit)
             pr_buf_append(h, p, n < room ? n : room);
     }
-    if (pr_output_data(pool->output, task, stream, p, n) &&
-        read_by_spawn(pool, task)) {
+    if (pr_output_data(pool->output, task, stream, p, n)) {
+        struct pr_runner *r = runner_of(pool, task);
+
         /* stdout is full: the task waits in its own write meanwhile. */
-        pr__spawn_pause(task, stream);
-        pool->paused_any = 1;
+        if (r->ops->pause != NULL) {
+            r->ops->pause(r, task, stream);
+            pool->paused_any = 1;
+        }
     }
 }
 
-int
-pr__pool_task_splice(struct pr_pool *pool, struct pr_task *task, int stream,
-                     int fd)
+static int
+up_splice(void *data, struct pr_task *task, int stream, int fd)
 {
+    struct pr_pool *pool = data;
+
     /* A results file keeps the head of what goes out as it comes. */
     if (pool->results != NULL)
         return 0;
@@ -1360,9 +1316,11 @@ retry(struct pr_pool *pool, struct pr_task *task)
     arm_retry_timer(pool);
 }
 
-void
-pr__pool_task_ended(struct pr_pool *pool, struct pr_task *task)
+static void
+up_ended(void *data, struct pr_task *task)
 {
+    struct pr_pool *pool = data;
+
     if (task->callback != NULL) {
         callback_ended(pool, task);
         return;
@@ -1373,8 +1331,9 @@ pr__pool_task_ended(struct pr_pool *pool, struct pr_task *task)
     }
     pr_list_remove(&task->node);
     pool->running--;
-    if (task->pid > 0 || pool->cfg.dry_run || pool->workers != NULL)
+    if (task->live)
         pool->live--;
+    task->live = 0;
     give_slot(pool, task->slot);
     if (task->requeue) {
         requeue(pool, task);
@@ -1415,10 +1374,7 @@ start_service(struct pr_pool *pool, struct pr_task *task)
     pr_list_insert_before(&pool->services, &task->node);
     pool->nservices++;
     build_command(pool, task);
-    if (pool->cfg.dry_run)
-        pr__dry_start(&pool->spawn, task);
-    else
-        pr__spawn_start(&pool->spawn, task);
+    pool->aux->ops->start(pool->aux, task);
 }
 
 /* A service has ended.  Terminated by poolrun once the other tasks had
@@ -1507,13 +1463,9 @@ signal_running(struct pr_pool *pool, int sig)
     struct pr_list *n;
 
     for (n = pool->services.next; n != &pool->services; n = n->next)
-        pr__spawn_signal(PR_CONTAINER_OF(n, struct pr_task, node), sig);
-    if (pool->workers != NULL) {
-        pr__workers_signal(pool->workers, sig);
-        return;
-    }
-    for (n = pool->running_list.next; n != &pool->running_list; n = n->next)
-        pr__spawn_signal(PR_CONTAINER_OF(n, struct pr_task, node), sig);
+        pool->aux->ops->signal(pool->aux,
+                               PR_CONTAINER_OF(n, struct pr_task, node), sig);
+    pool->runner->ops->signal_all(pool->runner, sig);
 }
 
 static void
@@ -1524,7 +1476,7 @@ on_kill_timer(uv_timer_t *timer)
     pool->killing = 1;
     signal_running(pool, SIGKILL);
     if (pool->cb_dropped && pool->cb_running != NULL)
-        pr__spawn_signal(pool->cb_running, SIGKILL);
+        pool->aux->ops->signal(pool->aux, pool->cb_running, SIGKILL);
 }
 
 /* Stop starting tasks, record what waits on the queue as skipped, and send
@@ -1584,7 +1536,7 @@ on_signal(uv_signal_t *handle, int signum)
         pool->killing = 1;
         signal_running(pool, SIGKILL);
         if (pool->cb_running != NULL)
-            pr__spawn_signal(pool->cb_running, SIGKILL);
+            pool->aux->ops->signal(pool->aux, pool->cb_running, SIGKILL);
         return;
     }
     if (pool->stopping) {
@@ -1602,15 +1554,19 @@ on_signal(uv_signal_t *handle, int signum)
     stop(pool, PR_STOP_SIGNAL, signum);
 }
 
-void
-pr__pool_worker_started(struct pr_pool *pool)
+static void
+up_worker_started(void *data)
 {
+    struct pr_pool *pool = data;
+
     pool->result->workers_started++;
 }
 
-void
-pr__pool_worker_exit(struct pr_pool *pool, const struct pr_worker_exit *e)
+static void
+up_worker_exit(void *data, const struct pr_worker_exit *e)
 {
+    struct pr_pool *pool = data;
+
     if (e->at_shutdown && !e->clean)
         pool->result->workers_bad_exit++;
     if (pool->cfg.on_worker_exit != NULL)
@@ -1623,15 +1579,19 @@ pr_pool_message(struct pr_pool *pool, const char *p, size_t n)
     pr_output_write(pool->output, 2, p, n);
 }
 
-void
-pr__pool_worker_stderr(struct pr_pool *pool, const char *p, size_t n)
+static void
+up_message(void *data, const char *p, size_t n)
 {
+    struct pr_pool *pool = data;
+
     pr_output_write(pool->output, 2, p, n);
 }
 
-void
-pr__pool_workers_failed(struct pr_pool *pool, const char *msg)
+static void
+up_failed(void *data, const char *msg)
 {
+    struct pr_pool *pool = data;
+
     if (pool->result->fatal_msg[0] == '\0')
         snprintf(pool->result->fatal_msg, sizeof(pool->result->fatal_msg),
                  "%s", msg);
@@ -1724,23 +1684,61 @@ resume_paused(struct pr_pool *pool)
     if (!pool->paused_any)
         return;
     pool->paused_any = 0;
-    for (n = pool->running_list.next; n != &pool->running_list; n = n->next) {
-        struct pr_task *task = PR_CONTAINER_OF(n, struct pr_task, node);
-
-        if (read_by_spawn(pool, task))
-            still |= pr__spawn_resume(task);
+    if (pool->runner->ops->resume != NULL)
+        for (n = pool->running_list.next; n != &pool->running_list;
+             n = n->next)
+            still |= pool->runner->ops->resume(
+                pool->runner, PR_CONTAINER_OF(n, struct pr_task, node));
+    if (pool->aux->ops->resume != NULL) {
+        for (n = pool->services.next; n != &pool->services; n = n->next)
+            still |= pool->aux->ops->resume(
+                pool->aux, PR_CONTAINER_OF(n, struct pr_task, node));
+        if (pool->cb_running != NULL)
+            still |= pool->aux->ops->resume(pool->aux, pool->cb_running);
     }
-    for (n = pool->services.next; n != &pool->services; n = n->next)
-        still |= pr__spawn_resume(PR_CONTAINER_OF(n, struct pr_task, node));
-    if (pool->cb_running != NULL)
-        still |= pr__spawn_resume(pool->cb_running);
     pool->paused_any |= still;
 }
 
-int
-pr__pool_output_busy(const struct pr_pool *pool)
+static int
+up_output_busy(void *data)
 {
+    struct pr_pool *pool = data;
+
     return pr_output_busy(pool->output);
+}
+
+static void
+fill_up(struct pr_pool *pool)
+{
+    pool->up.data = pool;
+    pool->up.output = up_output;
+    pool->up.splice = up_splice;
+    pool->up.output_busy = up_output_busy;
+    pool->up.ended = up_ended;
+    pool->up.message = up_message;
+    pool->up.worker_started = up_worker_started;
+    pool->up.worker_exit = up_worker_exit;
+    pool->up.failed = up_failed;
+}
+
+/* The runners are chosen once, here. */
+static void
+make_runners(struct pr_pool *pool)
+{
+    const struct pr_pool_config *cfg = &pool->cfg;
+
+    if (cfg->dry_run) {
+        pool->runner = pr_runner_dry_new(&pool->spawn, &pool->up);
+        pool->aux = pr_runner_dry_new(&pool->spawn, &pool->up);
+        return;
+    }
+    pool->aux = pr_runner_spawn_new(&pool->spawn, &pool->up);
+    if (cfg->workers != NULL)
+        pool->runner = pr_runner_workers_new(
+            &pool->spawn, &pool->up, cfg->workers,
+            cfg->jobs / cfg->workers->inflight);
+    else
+        pool->runner = pr_runner_spawn_new(&pool->spawn, &pool->up);
 }
 
 static void
@@ -1855,11 +1853,7 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
      * each task's main process. */
     if (!pool->cfg.dry_run)
         (void)pr_guard_start(&pool->spawn.guard, pool->cfg.kill_after);
-    if (pool->cfg.workers != NULL && !pool->cfg.dry_run) {
-        pool->workers = pr__workers_new(&pool->spawn, pool->cfg.workers,
-                                        pool->cfg.jobs /
-                                            pool->cfg.workers->inflight);
-    }
+    make_runners(pool);
     rc = src->ops->start(src, pool);
     if (rc != 0) {
         pool->input_ended = 1;

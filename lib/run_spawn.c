@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "runner.h"
 #include "proc.h"
 #include "sys.h"
 #include "util.h"
@@ -24,9 +24,19 @@
 /* A long line is copied to its script (or printed, with --dry-run) from
  * its file this much at a time. */
 #define SCRIPT_CHUNK ((size_t)64 * 1024)
+/* Every task's pipes are read into one buffer, consumed at once. */
+#define READ_BUF_SIZE ((size_t)64 * 1024)
+
+struct spawn_runner {
+    struct pr_runner base;
+    const struct pr_spawn_ctx *ctx;
+    struct pr_list runs; /* every spawn_run of this runner */
+};
 
 struct spawn_run {
     const struct pr_spawn_ctx *ctx;
+    const struct pr_runner_up *up;
+    struct pr_list node; /* in spawn_runner.runs */
     struct pr_task *task;
     uv_process_t proc;   /* the portable path: uv_spawn */
     uv_poll_t pidpoll;   /* the fast path: a pidfd that turns readable */
@@ -56,11 +66,12 @@ on_handle_closed(uv_handle_t *handle)
 
     if (--run->open_handles == 0) {
         struct pr_task *task = run->task;
-        struct pr_pool *pool = run->ctx->pool;
+        const struct pr_runner_up *up = run->up;
 
         task->run = NULL;
+        pr_list_remove(&run->node);
         free(run);
-        pr__pool_task_ended(pool, task);
+        up->ended(up->data, task);
     }
 }
 
@@ -132,6 +143,18 @@ has_processes(const struct spawn_run *run)
 
 /* The task's time is up: SIGTERM to its whole group now, SIGKILL after
  * the grace if anything of it is left. */
+/* Has the task's main process exited, though its end may not have been
+ * seen yet (the loop was held up)? */
+static int
+main_exited(const struct pr_task *task)
+{
+    const struct spawn_run *run = task->run;
+
+    if (run == NULL || task->pid <= 0 || !run->running)
+        return 1;
+    return pr_sys_exited(task->pid) == 1;
+}
+
 static void
 on_deadline(uv_timer_t *timer)
 {
@@ -143,7 +166,7 @@ on_deadline(uv_timer_t *timer)
     /* The loop may have been held up (a stopped poolrun, a slow disk) past
      * the deadline: a task that has exited by now ended on its own, and
      * its exit is handled in this same turn of the loop. */
-    if (!task->timed_out && pr__spawn_exited(task))
+    if (!task->timed_out && main_exited(task))
         return;
     if (!task->timed_out) {
         task->timed_out = 1;
@@ -231,7 +254,7 @@ on_pipe_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
     buf->base = run->ctx->read_buf;
     buf->len = run->ctx->read_buf_size;
     if (run->fast && uv_fileno(handle, &fd) == 0)
-        pr__pool_task_splice(run->ctx->pool, run->task, i + 1, fd);
+        run->up->splice(run->up->data, run->task, i + 1, fd);
 }
 
 static void
@@ -241,7 +264,7 @@ on_pipe_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     int i = stream == (uv_stream_t *)&run->pipes[0] ? 0 : 1;
 
     if (n > 0) {
-        pr__pool_task_output(run->ctx->pool, run->task, i + 1, buf->base,
+        run->up->output(run->up->data, run->task, i + 1, buf->base,
                              (size_t)n);
         return;
     }
@@ -416,14 +439,14 @@ struct pr_path_cache {
     char *paths[PATH_CACHE_MAX];
 };
 
-struct pr_path_cache *
-pr__path_cache_new(void)
+static struct pr_path_cache *
+path_cache_new(void)
 {
     return pr_xcalloc(1, sizeof(struct pr_path_cache));
 }
 
-void
-pr__path_cache_free(struct pr_path_cache *c)
+static void
+path_cache_free(struct pr_path_cache *c)
 {
     size_t i;
 
@@ -693,20 +716,24 @@ as_shell_failure(struct spawn_run *run, int rc)
                  rc == UV_ENOENT ? "command not found" : "permission denied");
     if (n > (int)sizeof(msg) - 1)
         n = (int)sizeof(msg) - 1;
-    pr__pool_task_output(run->ctx->pool, task, 2, msg, (size_t)n);
+    run->up->output(run->up->data, task, 2, msg, (size_t)n);
     return 1;
 }
 
-void
-pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
+static int
+spawn_start(struct pr_runner *r, struct pr_task *task)
 {
+    struct spawn_runner *sr = (struct spawn_runner *)r;
+    const struct pr_spawn_ctx *ctx = sr->ctx;
     struct spawn_run *run = pr_xcalloc(1, sizeof(*run));
     double limit;
     int rc;
     int i;
 
     run->ctx = ctx;
+    run->up = r->up;
     run->task = task;
+    pr_list_insert_before(&sr->runs, &run->node);
     task->run = run;
     pr_proc_end_init(ctx->loop, &run->end, &end_ops, run, ctx->kill_after);
     run->open_handles = 1;
@@ -733,7 +760,7 @@ pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
         close_pipe(run, 0);
         close_pipe(run, 1);
         pr_proc_end_close(&run->end, on_handle_closed);
-        return;
+        return rc;
     }
     task->pid = run->proc.pid;
     run->running = 1;
@@ -750,21 +777,20 @@ pr__spawn_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
     for (i = 0; i < 2; i++)
         uv_read_start((uv_stream_t *)&run->pipes[i], on_pipe_alloc,
                       on_pipe_read);
+    return 0;
 }
 
-int
-pr__spawn_exited(const struct pr_task *task)
+static int
+spawn_exited(const struct pr_runner *r, const struct pr_task *task)
 {
-    const struct spawn_run *run = task->run;
-
-    if (run == NULL || task->pid <= 0 || !run->running)
-        return 1;
-    return pr_sys_exited(task->pid) == 1;
+    (void)r;
+    return main_exited(task);
 }
 
-void
-pr__spawn_signal(struct pr_task *task, int sig)
+static void
+spawn_signal(struct pr_runner *r, struct pr_task *task, int sig)
 {
+    (void)r;
     struct spawn_run *run = task->run;
 
     if (run == NULL || task->pid <= 0 || !has_processes(run))
@@ -782,9 +808,10 @@ read_again(struct spawn_run *run, int i)
                       on_pipe_read);
 }
 
-void
-pr__spawn_pause(struct pr_task *task, int stream)
+static void
+spawn_pause(struct pr_runner *r, struct pr_task *task, int stream)
 {
+    (void)r;
     struct spawn_run *run = task->run;
     int i = stream - 1;
 
@@ -795,13 +822,14 @@ pr__spawn_pause(struct pr_task *task, int stream)
         uv_read_stop((uv_stream_t *)&run->pipes[i]);
 }
 
-int
-pr__spawn_resume(struct pr_task *task)
+static int
+spawn_resume(struct pr_runner *r, struct pr_task *task)
 {
     struct spawn_run *run = task->run;
     int still = 0;
     int i;
 
+    (void)r;
     if (run == NULL)
         return 0;
     for (i = 0; i < 2; i++) {
@@ -813,8 +841,8 @@ pr__spawn_resume(struct pr_task *task)
          * the buffer, and reading stops and starts only when it empties. */
         if (run->fast && run->pipe_open[i] &&
             uv_fileno((uv_handle_t *)&run->pipes[i], &fd) == 0 &&
-            pr__pool_task_splice(run->ctx->pool, task, i + 1, fd) == 0 &&
-            pr__pool_output_busy(run->ctx->pool)) {
+            run->up->splice(run->up->data, task, i + 1, fd) == 0 &&
+            run->up->output_busy(run->up->data)) {
             still = 1;
             continue;
         }
@@ -823,76 +851,97 @@ pr__spawn_resume(struct pr_task *task)
     return still;
 }
 
-struct dry_run {
-    uv_timer_t timer;
-    const struct pr_spawn_ctx *ctx;
-    struct pr_task *task;
+static void
+spawn_signal_all(struct pr_runner *r, int sig)
+{
+    struct spawn_runner *sr = (struct spawn_runner *)r;
+    struct pr_list *n;
+
+    for (n = sr->runs.next; n != &sr->runs; n = n->next)
+        spawn_signal(r, PR_CONTAINER_OF(n, struct spawn_run, node)->task, sig);
+}
+
+static int
+spawn_owns_pid(const struct pr_runner *r, int pid)
+{
+    const struct spawn_runner *sr = (const struct spawn_runner *)r;
+    struct pr_list *n;
+
+    for (n = sr->runs.next; n != &sr->runs; n = n->next)
+        if (PR_CONTAINER_OF(n, struct spawn_run, node)->task->pid == pid)
+            return 1;
+    return 0;
+}
+
+static void
+spawn_free(struct pr_runner *r)
+{
+    free(r);
+}
+
+static const struct pr_runner_ops spawn_ops = {
+    .start = spawn_start,
+    .signal = spawn_signal,
+    .signal_all = spawn_signal_all,
+    .exited = spawn_exited,
+    .pause = spawn_pause,
+    .resume = spawn_resume,
+    .owns_pid = spawn_owns_pid,
+    .free = spawn_free,
 };
 
-static void
-on_dry_closed(uv_handle_t *handle)
+struct pr_runner *
+pr_runner_spawn_new(const struct pr_spawn_ctx *ctx,
+                    const struct pr_runner_up *up)
 {
-    struct dry_run *dry = handle->data;
-    struct pr_task *task = dry->task;
-    struct pr_pool *pool = dry->ctx->pool;
+    struct spawn_runner *sr = pr_xcalloc(1, sizeof(*sr));
 
-    free(dry);
-    task->run = NULL;
-    pr__pool_task_ended(pool, task);
+    sr->base.ops = &spawn_ops;
+    sr->base.up = up;
+    sr->ctx = ctx;
+    pr_list_init(&sr->runs);
+    return &sr->base;
 }
 
-/* A line too long for memory is printed from its file, a chunk at a
- * time. */
-static void
-dry_print_long(struct pr_pool *pool, struct pr_task *task)
+extern char **environ;
+
+void
+pr_spawn_ctx_init(struct pr_spawn_ctx *ctx, uv_loop_t *loop,
+                  const char *shell, double kill_after, double timeout)
 {
-    char *buf = pr_xmalloc(SCRIPT_CHUNK);
-    uint64_t off = 0;
+    size_t n = 0;
+    size_t i;
+    char **env;
 
-    while (off < task->long_len) {
-        ssize_t r = pread(task->long_fd, buf, SCRIPT_CHUNK, (off_t)off);
-
-        if (r < 0 && errno == EINTR)
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->loop = loop;
+    ctx->shell = pr_xstrdup(shell != NULL ? shell : "/bin/sh");
+    ctx->kill_after = kill_after;
+    ctx->timeout = timeout;
+    ctx->read_buf_size = READ_BUF_SIZE;
+    ctx->read_buf = pr_xmalloc(READ_BUF_SIZE);
+    ctx->paths = path_cache_new();
+    for (i = 0; environ != NULL && environ[i] != NULL; i++)
+        n++;
+    env = pr_xcalloc(n + 3, sizeof(*env));
+    n = 0;
+    for (i = 0; environ != NULL && environ[i] != NULL; i++) {
+        /* Ours replace any inherited ones. */
+        if (strncmp(environ[i], "POOLRUN_SEQ=", 12) == 0 ||
+            strncmp(environ[i], "POOLRUN_SLOT=", 13) == 0)
             continue;
-        if (r <= 0) {
-            task->error = r < 0 ? -errno : UV_EIO;
-            task->error_what = "cannot read the long line back";
-            break;
-        }
-        pr__pool_task_output(pool, task, 1, buf, (size_t)r);
-        off += (uint64_t)r;
+        env[n++] = environ[i];
     }
-    free(buf);
-}
-
-static void
-on_dry_timer(uv_timer_t *timer)
-{
-    struct dry_run *dry = timer->data;
-    struct pr_task *task = dry->task;
-
-    task->start_ns = uv_hrtime();
-    task->start_wall = pr_wall_time();
-    if (pr_task_runnable(task) == 0) {
-        if (task->long_fd >= 0)
-            dry_print_long(dry->ctx->pool, task);
-        else
-            pr__pool_task_output(dry->ctx->pool, task, 1, task->line,
-                                 task->line_len);
-        pr__pool_task_output(dry->ctx->pool, task, 1, "\n", 1);
-    }
-    uv_close((uv_handle_t *)timer, on_dry_closed);
+    ctx->env = env;
+    ctx->env_seq = n;
+    ctx->env_slot = n + 1;
 }
 
 void
-pr__dry_start(const struct pr_spawn_ctx *ctx, struct pr_task *task)
+pr_spawn_ctx_free(struct pr_spawn_ctx *ctx)
 {
-    struct dry_run *dry = pr_xcalloc(1, sizeof(*dry));
-
-    dry->ctx = ctx;
-    dry->task = task;
-    task->run = NULL;
-    uv_timer_init(ctx->loop, &dry->timer);
-    dry->timer.data = dry;
-    uv_timer_start(&dry->timer, on_dry_timer, 0, 0);
+    free(ctx->shell);
+    free(ctx->read_buf);
+    free(ctx->env);
+    path_cache_free(ctx->paths);
 }

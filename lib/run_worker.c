@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "runner.h"
 #include "json.h"
 #include "proc.h"
 #include "sys.h"
@@ -68,6 +68,8 @@ struct worker {
 };
 
 struct pr_workers {
+    struct pr_runner base;
+    const struct pr_runner_up *up;
     const struct pr_spawn_ctx *ctx;
     struct pr_worker_config cfg;
     char *cmd; /* cfg.cmd, ours to hand to exec */
@@ -332,9 +334,10 @@ dispatch_waiting(struct pr_workers *ws)
     }
 }
 
-void
-pr__workers_start_task(struct pr_workers *ws, struct pr_task *task)
+static int
+workers_start(struct pr_runner *r, struct pr_task *task)
 {
+    struct pr_workers *ws = (struct pr_workers *)r;
     struct worker *w = pick_worker(ws);
 
     if (w == NULL) {
@@ -342,9 +345,10 @@ pr__workers_start_task(struct pr_workers *ws, struct pr_task *task)
          * holding its slot. */
         pr_list_insert_before(&ws->waiting, &task->run_node);
         task->pid = -1; /* not started, but not failed either */
-        return;
+        return 0;
     }
     send_task(w, task);
+    return 0;
 }
 
 static void
@@ -357,7 +361,7 @@ on_defer(uv_timer_t *timer)
             PR_CONTAINER_OF(ws->failed.next, struct pr_task, run_node);
 
         pr_list_remove(&task->run_node);
-        pr__pool_task_ended(ws->ctx->pool, task);
+        ws->up->ended(ws->up->data, task);
     }
 }
 
@@ -395,7 +399,7 @@ task_answered(struct worker *w, struct pr_task *task)
     w->served++;
     ws->crash_streak = 0;
     arm_timeout(w);
-    pr__pool_task_ended(ws->ctx->pool, task);
+    ws->up->ended(ws->up->data, task);
     /* Recycling: a worker that has served its share is replaced. */
     if (ws->cfg.max_tasks != 0 && w->served >= ws->cfg.max_tasks &&
         w->state == W_STARTING)
@@ -429,7 +433,7 @@ optional_string(const struct pr_json *v, const char **s)
 static void
 answer_json(struct worker *w, struct pr_task *task, const char *p, size_t n)
 {
-    struct pr_pool *pool = w->ws->ctx->pool;
+    const struct pr_runner_up *up = w->ws->up;
     struct pr_json_doc *doc = pr_json_parse_loose(p, n);
     const struct pr_json *root = pr_json_root(doc);
     const struct pr_json *code = pr_json_member(root, "exit");
@@ -446,13 +450,13 @@ answer_json(struct worker *w, struct pr_task *task, const char *p, size_t n)
     if (out != NULL) {
         size_t len = strlen(out);
 
-        pr__pool_task_output(pool, task, 1, out, len);
+        up->output(up->data, task, 1, out, len);
         if (len == 0 || out[len - 1] != '\n')
-            pr__pool_task_output(pool, task, 1, "\n", 1);
+            up->output(up->data, task, 1, "\n", 1);
     }
     if (err != NULL) {
-        pr__pool_task_output(pool, task, 2, err, strlen(err));
-        pr__pool_task_output(pool, task, 2, "\n", 1);
+        up->output(up->data, task, 2, err, strlen(err));
+        up->output(up->data, task, 2, "\n", 1);
     }
     task->exit_status = code != NULL ? (int)exit_code : err != NULL ? 1 : 0;
     pr_json_free(doc);
@@ -484,8 +488,8 @@ on_answer(struct worker *w, const char *p, size_t n)
         answer_json(w, task, p, n);
         return;
     }
-    pr__pool_task_output(w->ws->ctx->pool, task, 1, p, n);
-    pr__pool_task_output(w->ws->ctx->pool, task, 1, "\n", 1);
+    w->ws->up->output(w->ws->up->data, task, 1, p, n);
+    w->ws->up->output(w->ws->up->data, task, 1, "\n", 1);
     task->exit_status = 0;
     task_answered(w, task);
 }
@@ -610,12 +614,12 @@ on_err_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
         return;
     /* Its stderr belongs to the task it is on, if any. */
     if (w->ninflight > 0)
-        pr__pool_task_output(
-            w->ws->ctx->pool,
+        w->ws->up->output(
+            w->ws->up->data,
             PR_CONTAINER_OF(w->inflight.next, struct pr_task, run_node), 2,
             buf->base, (size_t)n);
     else
-        pr__pool_worker_stderr(w->ws->ctx->pool, buf->base, (size_t)n);
+        w->ws->up->message(w->ws->up->data, buf->base, (size_t)n);
 }
 
 static void
@@ -702,7 +706,7 @@ maybe_gone(struct worker *w)
     /* Closing its stdout at once is a broken command too. */
     if (!e.at_shutdown && (!e.replaced || closed) && w->served == 0)
         ws->crash_streak++;
-    pr__pool_worker_exit(ws->ctx->pool, &e);
+    ws->up->worker_exit(ws->up->data, &e);
     /* The task it was on ends with the worker; the others it held were
      * not at fault and go back to the queue. */
     while ((task = take_oldest(w)) != NULL) {
@@ -729,7 +733,7 @@ maybe_gone(struct worker *w)
         } else {
             task->requeue = 1;
         }
-        pr__pool_task_ended(ws->ctx->pool, task);
+        ws->up->ended(ws->up->data, task);
     }
     if (ws->crash_streak >= CRASH_LOOP_MAX && !ws->stopped) {
         char msg[512];
@@ -740,7 +744,7 @@ maybe_gone(struct worker *w)
                  "answering a task (last: %s %d): %s",
                  CRASH_LOOP_MAX, w->term_signal ? "signal" : "exit status",
                  w->term_signal ? w->term_signal : w->exit_status, ws->cfg.cmd);
-        pr__pool_workers_failed(ws->ctx->pool, msg);
+        ws->up->failed(ws->up->data, msg);
     }
     pr_proc_end_close(&w->end, on_end_closed);
 }
@@ -879,7 +883,7 @@ start_worker(struct pr_workers *ws, unsigned index)
     }
     w->pid = w->proc.pid;
     pr_proc_end_guard(&w->end, ctx->guard, w->pid);
-    pr__pool_worker_started(ctx->pool);
+    ws->up->worker_started(ws->up->data);
     uv_read_start((uv_stream_t *)&w->out, on_alloc, on_out_read);
     uv_read_start((uv_stream_t *)&w->err, on_alloc, on_err_read);
     if (ws->cfg.init != NULL) {
@@ -889,13 +893,19 @@ start_worker(struct pr_workers *ws, unsigned index)
     }
 }
 
-struct pr_workers *
-pr__workers_new(const struct pr_spawn_ctx *ctx,
-                const struct pr_worker_config *cfg, unsigned n)
+static const struct pr_runner_ops workers_ops;
+
+struct pr_runner *
+pr_runner_workers_new(const struct pr_spawn_ctx *ctx,
+                      const struct pr_runner_up *up,
+                      const struct pr_worker_config *cfg, unsigned n)
 {
     struct pr_workers *ws = pr_xcalloc(1, sizeof(*ws));
     unsigned i;
 
+    ws->base.ops = &workers_ops;
+    ws->base.up = up;
+    ws->up = up;
     ws->ctx = ctx;
     ws->cfg = *cfg;
     ws->cmd = pr_xstrdup(cfg->cmd);
@@ -909,12 +919,13 @@ pr__workers_new(const struct pr_spawn_ctx *ctx,
     ws->defer.data = ws;
     for (i = 1; i <= n; i++)
         start_worker(ws, i);
-    return ws;
+    return &ws->base;
 }
 
-void
-pr__workers_signal(struct pr_workers *ws, int sig)
+static void
+workers_signal_all(struct pr_runner *r, int sig)
 {
+    struct pr_workers *ws = (struct pr_workers *)r;
     unsigned i;
 
     ws->stopped = 1;
@@ -959,9 +970,10 @@ on_own_closed(uv_handle_t *handle)
     }
 }
 
-void
-pr__workers_shutdown(struct pr_workers *ws, void (*done)(void *), void *data)
+static void
+workers_shutdown(struct pr_runner *r, void (*done)(void *), void *data)
 {
+    struct pr_workers *ws = (struct pr_workers *)r;
     unsigned i;
 
     ws->shutting_down = 1;
@@ -975,9 +987,10 @@ pr__workers_shutdown(struct pr_workers *ws, void (*done)(void *), void *data)
             begin_stop(ws->w[i]);
 }
 
-int
-pr__workers_has_pid(const struct pr_workers *ws, int pid)
+static int
+workers_owns_pid(const struct pr_runner *r, int pid)
 {
+    const struct pr_workers *ws = (const struct pr_workers *)r;
     unsigned i;
 
     for (i = 0; i < ws->n; i++)
@@ -986,12 +999,22 @@ pr__workers_has_pid(const struct pr_workers *ws, int pid)
     return 0;
 }
 
-void
-pr__workers_free(struct pr_workers *ws)
+static void
+workers_free(struct pr_runner *r)
 {
-    if (ws == NULL)
-        return;
+    struct pr_workers *ws = (struct pr_workers *)r;
+
     free(ws->w);
     free(ws->cmd);
     free(ws);
 }
+
+/* Tasks run inside the workers' own processes: the pool only ever signals
+ * them all (signal_all), and never asks after one task's process. */
+static const struct pr_runner_ops workers_ops = {
+    .start = workers_start,
+    .signal_all = workers_signal_all,
+    .shutdown = workers_shutdown,
+    .owns_pid = workers_owns_pid,
+    .free = workers_free,
+};

@@ -97,6 +97,7 @@ struct pr_task {
     int stdin_fd;           /* its stdin (owned), or -1 for /dev/null */
     const char *skip_why;   /* why a skipped task never ran, or NULL */
     int service;      /* a job file's "daemon": true task */
+    int live;         /* its runner started it: the pool counts it live */
     int requeue;      /* a worker died holding it, not at its fault: it
                          goes back to the queue, not an attempt (set
                          until that attempt starts again) */
