@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "callback.h"
@@ -21,17 +20,13 @@
 #include "runner.h"
 #include "joblog.h"
 #include "progress.h"
+#include "reaper.h"
 #include "sys.h"
 #include "util.h"
 
 /* --memfree and --load look again this often while they hold tasks back. */
 #define GATE_RECHECK_MS 250
 #define PROGRESS_MS     100
-/* Processes that escaped their task's group are reaped this often. */
-#define REAP_MS 1000
-/* How long processes of groups poolrun killed may take to go at the end
- * before they count as escaped. */
-#define SETTLE_MS 200
 
 struct pr_pool {
     uv_loop_t *loop;
@@ -79,12 +74,7 @@ struct pr_pool {
     struct pr_runner *aux;      /* runs services and callbacks */
     struct pr_runner_up up;     /* what the runners call */
     int runner_down;            /* the runner has ended what it kept */
-    int subreaper;              /* escaped processes become our children */
-    uv_timer_t reap_timer;      /* reaps them as they exit; at the end,
-                                   waits for the ones we terminate */
-    int *escapees;              /* at the end: the ones still running */
-    int nescapees;
-    uint64_t escape_term_at;
+    struct pr_reaper *reaper;   /* processes that escaped a task's group */
     struct pr_list services;    /* running services ("daemon": true) */
     unsigned nservices;
     int services_stopping;      /* the others have ended: SIGTERM sent */
@@ -181,6 +171,7 @@ pr_pool_free(struct pr_pool *pool)
     pr_joblog_close(pool->joblog);
     pr_results_close(pool->results);
     pr_progress_free(pool->progress);
+    pr_reaper_free(pool->reaper);
     if (pool->runner != NULL)
         pool->runner->ops->free(pool->runner);
     if (pool->aux != NULL)
@@ -320,8 +311,7 @@ close_own_handles(struct pr_pool *pool)
         uv_close((uv_handle_t *)&pool->kill_timer, on_handle_closed);
     if (!uv_is_closing((uv_handle_t *)&pool->retry_timer))
         uv_close((uv_handle_t *)&pool->retry_timer, on_handle_closed);
-    if (!uv_is_closing((uv_handle_t *)&pool->reap_timer))
-        uv_close((uv_handle_t *)&pool->reap_timer, on_handle_closed);
+    pr_reaper_close(pool->reaper);
     if (!uv_is_closing((uv_handle_t *)&pool->service_timer))
         uv_close((uv_handle_t *)&pool->service_timer, on_handle_closed);
     if (!uv_is_closing((uv_handle_t *)&pool->gate_timer))
@@ -347,116 +337,28 @@ static void service_ended(struct pr_pool *pool, struct pr_task *task);
  * a callback, a worker)?  Anything else among its children was adopted:
  * it left a task's process group and its parent died. */
 static int
-is_ours(struct pr_pool *pool, int pid)
+is_ours(void *data, int pid)
 {
+    struct pr_pool *pool = data;
+
     if (pid == pr_guard_pid(pool->spawn.guard))
         return 1;
     return pool->runner->ops->owns_pid(pool->runner, pid) ||
            pool->aux->ops->owns_pid(pool->aux, pid);
 }
 
-/* Reaps the adopted children that have exited (never one of ours, whose
- * runner waits for it).  Returns how many adopted ones still run, and
- * with `list` their pids. */
-static int
-reap_adopted(struct pr_pool *pool, int **list)
-{
-    int *pids = NULL;
-    int n = pr_sys_children(&pids);
-    int alive = 0;
-    int i;
-
-    for (i = 0; i < n; i++) {
-        int st;
-
-        if (is_ours(pool, pids[i]))
-            continue;
-        if (waitpid(pids[i], &st, WNOHANG) == 0)
-            pids[alive++] = pids[i];
-    }
-    if (list != NULL && alive > 0) {
-        *list = pids;
-        return alive;
-    }
-    free(pids);
-    return n < 0 ? 0 : alive;
-}
-
 static void
-on_reap_timer(uv_timer_t *timer)
+on_reaped(void *data)
 {
-    reap_adopted(timer->data, NULL);
+    close_own_handles(data);
 }
 
-static void
-on_escape_timer(uv_timer_t *timer)
-{
-    struct pr_pool *pool = timer->data;
-    uint64_t grace = (uint64_t)(pool->cfg.kill_after * 1000);
-    int *left = NULL;
-    int n = reap_adopted(pool, &left);
-    int i;
-
-    if (n == 0 || uv_now(pool->loop) - pool->escape_term_at >= grace + 1000) {
-        /* All gone (or beyond saving: init will reap them). */
-        free(left);
-        close_own_handles(pool);
-        return;
-    }
-    if (uv_now(pool->loop) - pool->escape_term_at >= grace)
-        for (i = 0; i < n; i++) {
-            kill(-left[i], SIGKILL);
-            kill(left[i], SIGKILL);
-        }
-    free(left);
-    uv_timer_start(timer, on_escape_timer, 20, 0);
-}
-
-/* Every task has ended: processes that escaped their task's group and are
- * still running get SIGTERM (with their groups), SIGKILL after the grace;
- * then the pool's handles close.  Processes of groups poolrun has just
- * killed may linger for a moment as its adopted children: they get a
- * short while to go before anything still there counts as escaped. */
-static void
-on_settle_timer(uv_timer_t *timer)
-{
-    struct pr_pool *pool = timer->data;
-    int *left = NULL;
-    int n = reap_adopted(pool, &left);
-    int i;
-
-    if (n == 0) {
-        close_own_handles(pool);
-        return;
-    }
-    if (uv_now(pool->loop) - pool->escape_term_at < SETTLE_MS) {
-        free(left);
-        uv_timer_start(timer, on_settle_timer, 5, 0);
-        return;
-    }
-    pool->result->escapees += (uint64_t)n;
-    for (i = 0; i < n; i++) {
-        kill(-left[i], SIGTERM);
-        kill(left[i], SIGTERM);
-        kill(-left[i], SIGCONT);
-        kill(left[i], SIGCONT);
-    }
-    free(left);
-    pool->escape_term_at = uv_now(pool->loop);
-    uv_timer_start(&pool->reap_timer, on_escape_timer, 10, 0);
-}
-
+/* Every task has ended: processes that escaped their tasks' groups go
+ * before the pool's own handles close. */
 static void
 finish(struct pr_pool *pool)
 {
-    if (!pool->subreaper || reap_adopted(pool, NULL) == 0) {
-        close_own_handles(pool);
-        return;
-    }
-    uv_update_time(pool->loop);
-    pool->escape_term_at = uv_now(pool->loop);
-    uv_ref((uv_handle_t *)&pool->reap_timer);
-    uv_timer_start(&pool->reap_timer, on_settle_timer, 5, 0);
+    pr_reaper_finish(pool->reaper, on_reaped, pool);
 }
 
 static void
@@ -1824,14 +1726,8 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
     uv_timer_init(pool->loop, &pool->retry_timer);
     pool->retry_timer.data = pool;
     pool->handles_open++;
-    uv_timer_init(pool->loop, &pool->reap_timer);
-    pool->reap_timer.data = pool;
-    pool->handles_open++;
-    pool->subreaper = pr_sys_become_subreaper();
-    if (pool->subreaper) {
-        uv_timer_start(&pool->reap_timer, on_reap_timer, REAP_MS, REAP_MS);
-        uv_unref((uv_handle_t *)&pool->reap_timer);
-    }
+    pool->reaper =
+        pr_reaper_new(pool->loop, pool->cfg.kill_after, is_ours, pool);
     uv_timer_init(pool->loop, &pool->service_timer);
     pool->service_timer.data = pool;
     pool->handles_open++;
@@ -1861,6 +1757,7 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
         maybe_join(pool);
     }
     uv_run(pool->loop, UV_RUN_DEFAULT);
+    result->escapees = pr_reaper_escapees(pool->reaper);
     pr_guard_stop(pool->spawn.guard);
     pool->spawn.guard = NULL;
     pool->src = NULL;
