@@ -19,6 +19,7 @@
 #include "guard.h"
 #include "runner.h"
 #include "joblog.h"
+#include "outwatch.h"
 #include "progress.h"
 #include "reaper.h"
 #include "sys.h"
@@ -51,10 +52,7 @@ struct pr_pool {
     uv_timer_t kill_timer;
     uv_timer_t retry_timer;  /* the earliest retry that waits */
     struct pr_list retry_list; /* tasks waiting to run again, by retry_at */
-    uv_poll_t out_watch[2];    /* stdout, stderr: writable again (and
-                                  stdout's reader going away) */
-    int out_watch_on[2];       /* initialised */
-    int out_watch_events[2];   /* polled for now */
+    struct pr_outwatch *outwatch; /* stdout, stderr: room again */
     int output_gated;          /* a task waits for the output to shrink */
     int paused_any;            /* tasks are not read until it has */
     int close_on_drain;        /* the run is over once the output is out */
@@ -172,6 +170,7 @@ pr_pool_free(struct pr_pool *pool)
     pr_results_close(pool->results);
     pr_progress_free(pool->progress);
     pr_reaper_free(pool->reaper);
+    pr_outwatch_free(pool->outwatch);
     if (pool->runner != NULL)
         pool->runner->ops->free(pool->runner);
     if (pool->aux != NULL)
@@ -324,10 +323,7 @@ close_own_handles(struct pr_pool *pool)
         progress_counts(pool, &c);
         pr_progress_finish(pool->progress, &c);
     }
-    for (i = 0; i < 2; i++)
-        if (pool->out_watch_on[i] &&
-            !uv_is_closing((uv_handle_t *)&pool->out_watch[i]))
-            uv_close((uv_handle_t *)&pool->out_watch[i], on_handle_closed);
+    pr_outwatch_close(pool->outwatch);
 }
 
 static void on_joined(void *data);
@@ -1511,71 +1507,6 @@ on_output_error(void *data, int err)
         stop(pool, PR_STOP_OUTPUT, SIGTERM);
 }
 
-/* What stream's watch always needs: for a pipe behind stdout, its reader
- * going away. */
-static int
-watch_base(const struct pr_pool *pool, int stream)
-{
-    const struct pr_writer *w = pr_output_writer(pool->output, stream);
-
-    if (stream == 1 && w->watch_reader && pr_output_error(pool->output) == 0)
-        return UV_DISCONNECT;
-    return 0;
-}
-
-/* The event that says stream's sink has room. */
-static int
-watch_room(const struct pr_pool *pool, int stream)
-{
-    return pr_output_writer(pool->output, stream)->poll_read ? UV_READABLE
-                                                             : UV_WRITABLE;
-}
-
-static void on_out_watch(uv_poll_t *handle, int status, int events);
-
-static void
-set_watch(struct pr_pool *pool, int stream, int events)
-{
-    uv_poll_t *h = &pool->out_watch[stream - 1];
-    const struct pr_writer *w = pr_output_writer(pool->output, stream);
-
-    /* A writer may get its descriptor only when it first waits. */
-    if (!pool->out_watch_on[stream - 1] && events != 0 && w->poll_fd >= 0 &&
-        pool->result != NULL && !pool->closed &&
-        uv_poll_init(pool->loop, h, w->poll_fd) == 0) {
-        h->data = pool;
-        pool->out_watch_on[stream - 1] = 1;
-        pool->handles_open++;
-    }
-    if (!pool->out_watch_on[stream - 1] || uv_is_closing((uv_handle_t *)h) ||
-        events == pool->out_watch_events[stream - 1])
-        return;
-    pool->out_watch_events[stream - 1] = events;
-    if (events != 0)
-        uv_poll_start(h, events, on_out_watch);
-    else
-        uv_poll_stop(h);
-}
-
-/* The output waits for a stream: watch it for room.  A watch stays on
- * until a wakeup finds nothing waiting (on_out_watch): a sink found full
- * again soon after it had room, the common case with a reader that keeps
- * up, costs no stopping and starting of the watch. */
-static void
-arm_watches(struct pr_pool *pool)
-{
-    int s;
-
-    for (s = 1; s <= 2; s++) {
-        int room = watch_room(pool, s);
-        int keep = pool->out_watch_events[s - 1] & room;
-
-        if (pr_output_waiting(pool->output) == s)
-            keep = room;
-        set_watch(pool, s, watch_base(pool, s) | keep);
-    }
-}
-
 /* Tasks that were not read while the output waited are read again. */
 static void
 resume_paused(struct pr_pool *pool)
@@ -1648,7 +1579,7 @@ on_output_change(void *data)
 {
     struct pr_pool *pool = data;
 
-    arm_watches(pool);
+    pr_outwatch_arm(pool->outwatch);
     if (pr_output_busy(pool->output))
         return;
     resume_paused(pool);
@@ -1656,39 +1587,18 @@ on_output_change(void *data)
         close_own_handles(pool);
 }
 
-/* A sink can take more, or the pipe behind stdout lost its reader
- * (`poolrun | head -1`): then stop now, even if no task is writing,
- * rather than when the next write fails. */
+/* The output went on: a task held back while it was congested may start.
+ * (A pipe behind stdout that lost its reader stops the run at once, through
+ * on_output_error, even if no task is writing.) */
 static void
-on_out_watch(uv_poll_t *handle, int status, int events)
+output_moved(void *data)
 {
-    struct pr_pool *pool = handle->data;
-    int stream = handle == &pool->out_watch[1] ? 2 : 1;
-    int gone = status < 0 || (events & UV_DISCONNECT) != 0;
-    int spurious;
+    struct pr_pool *pool = data;
 
-    if (status < 0)
-        pool->out_watch_events[stream - 1] = 0; /* libuv stopped it */
-    spurious = !gone && pr_output_waiting(pool->output) != stream;
-    if (!spurious)
-        pr_output_ready(pool->output, stream, gone);
-    set_watch(pool, stream,
-              watch_base(pool, stream) |
-                  (spurious ? 0
-                            : pool->out_watch_events[stream - 1] &
-                                  watch_room(pool, stream)));
-    arm_watches(pool);
     if (pool->output_gated && !pr_output_congested(pool->output)) {
         pool->output_gated = 0;
         schedule(pool);
     }
-}
-
-/* The descriptors to watch belong to the output's writers. */
-static void
-watch_stdout(struct pr_pool *pool)
-{
-    arm_watches(pool);
 }
 
 /* SIGINT and SIGTERM mean now: output that waits for a slow or stuck
@@ -1744,7 +1654,9 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
         /* A repeating timer must not keep the loop alive by itself. */
         uv_unref((uv_handle_t *)&pool->progress_timer);
     }
-    watch_stdout(pool);
+    pool->outwatch = pr_outwatch_new(pool->loop, pool->output, output_moved,
+                                     pool);
+    pr_outwatch_arm(pool->outwatch);
     /* Without the guard (no memfd), the parent-death signal still ends
      * each task's main process. */
     if (!pool->cfg.dry_run)
