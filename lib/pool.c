@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attempt.h"
 #include "callback.h"
 #include "guard.h"
 #include "runner.h"
@@ -208,8 +209,6 @@ slot_free(const struct pr_pool *pool)
     return pool->cfg.jobs == 0 || pool->running < pool->cfg.jobs;
 }
 
-static void undo_retry(struct pr_task *task);
-
 /* Out of processes or descriptors for now, not for good. */
 static int
 transient_error(int err)
@@ -240,7 +239,7 @@ retry_later(struct pr_pool *pool, struct pr_task *task)
     task->pid = 0;
     task->slot = 0;
     task->attempt--; /* that was no attempt */
-    undo_retry(task); /* a retry: back to the attempt before */
+    pr_attempt_undo(task); /* a retry: back to the attempt before */
     pr_queue_unget(pool->queue, task);
     return 1;
 }
@@ -812,124 +811,6 @@ must_hold_output(const struct pr_pool *pool, const struct pr_task *task)
     return spec != NULL && (spec->on_done != NULL || spec->on_fail != NULL);
 }
 
-/* A retry's last attempt, kept aside while the next one starts: written to
- * the results only once the next attempt has begun, and put back if it
- * could not (the system was at a limit), so that a run stopped meanwhile
- * records the attempt that really ran, once, with its output. */
-struct pr_attempt {
-    int pid;
-    unsigned slot;
-    double start_wall;
-    uint64_t start_ns;
-    uint64_t end_ns;
-    int exit_status;
-    int term_signal;
-    int signalled;
-    int timed_out;
-    int error;
-    const char *error_what;
-    enum pr_task_status status;
-    int streaming;
-    unsigned attempt;
-    struct pr_capture out;
-    struct pr_capture err;
-    struct pr_buf head[2];
-    int own_command; /* the command is built anew for the retry ({%}): */
-    char *line;      /* the one this attempt ran */
-    size_t line_len;
-    char **argv;
-};
-
-static void
-attempt_save(struct pr_attempt *a, struct pr_task *task)
-{
-    a->pid = task->pid;
-    a->slot = task->slot;
-    a->start_wall = task->start_wall;
-    a->start_ns = task->start_ns;
-    a->end_ns = task->end_ns;
-    a->exit_status = task->exit_status;
-    a->term_signal = task->term_signal;
-    a->signalled = task->signalled;
-    a->timed_out = task->timed_out;
-    a->error = task->error;
-    a->error_what = task->error_what;
-    a->status = task->status;
-    a->streaming = task->streaming;
-    a->attempt = task->attempt;
-    a->out = task->out;
-    a->err = task->err;
-    a->head[0] = task->head[0];
-    a->head[1] = task->head[1];
-}
-
-static void
-attempt_load(struct pr_task *task, const struct pr_attempt *a)
-{
-    task->pid = a->pid;
-    task->slot = a->slot;
-    task->start_wall = a->start_wall;
-    task->start_ns = a->start_ns;
-    task->end_ns = a->end_ns;
-    task->exit_status = a->exit_status;
-    task->term_signal = a->term_signal;
-    task->signalled = a->signalled;
-    task->timed_out = a->timed_out;
-    task->error = a->error;
-    task->error_what = a->error_what;
-    task->status = a->status;
-    task->streaming = a->streaming;
-    task->attempt = a->attempt;
-    task->out = a->out;
-    task->err = a->err;
-    task->head[0] = a->head[0];
-    task->head[1] = a->head[1];
-}
-
-/* A task about to run again sets its last attempt aside and starts clean. */
-static void
-reset_for_retry(struct pr_pool *pool, struct pr_task *task)
-{
-    struct pr_attempt *a = pr_xmalloc(sizeof(*a));
-
-    attempt_save(a, task);
-    task->prev = a;
-    task->pid = 0;
-    task->exit_status = 0;
-    task->term_signal = 0;
-    task->signalled = 0;
-    task->timed_out = 0;
-    task->error = 0;
-    task->error_what = NULL;
-    task->start_ns = 0;
-    task->end_ns = 0;
-    task->start_wall = 0;
-    task->streaming = 0;
-    pr_capture_init(&task->out);
-    pr_capture_init(&task->err);
-    memset(task->head, 0, sizeof(task->head));
-    /* {%} may name another slot this time. */
-    a->own_command = pool->cfg.command != NULL && task->nitems > 0;
-    if (a->own_command) {
-        a->line = task->line;
-        a->line_len = task->line_len;
-        a->argv = task->argv;
-        task->line = NULL;
-        task->line_len = 0;
-        task->argv = NULL;
-    }
-}
-
-static void
-attempt_command(struct pr_task *task, const struct pr_attempt *a)
-{
-    if (!a->own_command)
-        return;
-    task->line = a->line;
-    task->line_len = a->line_len;
-    task->argv = a->argv;
-}
-
 /* The retry has begun: its last attempt goes to the results, its output
  * is dropped (only the last attempt's output is shown). */
 static void
@@ -937,42 +818,12 @@ commit_retry(struct pr_pool *pool, struct pr_task *task)
 {
     struct pr_task view;
 
-    if (task->prev == NULL)
+    if (!pr_attempt_view(task, &view))
         return;
-    view = *task;
-    attempt_load(&view, task->prev);
-    attempt_command(&view, task->prev);
     write_result(pool, &view, 0);
-    pr_buf_free(&view.head[0]);
-    pr_buf_free(&view.head[1]);
     pr_output_discard(pool->output, &view);
-    if (task->prev->own_command)
-        pr_task_clear_command(&view);
-    free(task->prev);
-    task->prev = NULL;
+    pr_attempt_drop(task, &view);
     pool->result->retried++;
-}
-
-/* The retry could not start after all: the task is again the attempt that
- * ran last, waiting to run again. */
-static void
-undo_retry(struct pr_task *task)
-{
-    struct pr_attempt *a = task->prev;
-
-    if (a == NULL)
-        return;
-    pr_capture_free(&task->out);
-    pr_capture_free(&task->err);
-    pr_buf_free(&task->head[0]);
-    pr_buf_free(&task->head[1]);
-    attempt_load(task, a);
-    if (a->own_command) {
-        pr_task_clear_command(task);
-        attempt_command(task, a);
-    }
-    free(a);
-    task->prev = NULL;
 }
 
 static void schedule(struct pr_pool *pool);
@@ -1054,7 +905,8 @@ schedule(struct pr_pool *pool)
             task->requeue = 0;
         } else {
             if (task->attempt > 0)
-                reset_for_retry(pool, task);
+                pr_attempt_stash(task, pool->cfg.command != NULL &&
+                                           task->nitems > 0);
             task->attempt++;
         }
         task->no_stream = must_hold_output(pool, task);
