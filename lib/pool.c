@@ -17,6 +17,7 @@
 
 #include "attempt.h"
 #include "callback.h"
+#include "gate.h"
 #include "guard.h"
 #include "runner.h"
 #include "joblog.h"
@@ -26,8 +27,6 @@
 #include "sys.h"
 #include "util.h"
 
-/* --memfree and --load look again this often while they hold tasks back. */
-#define GATE_RECHECK_MS 250
 #define PROGRESS_MS     100
 
 struct pr_pool {
@@ -65,7 +64,7 @@ struct pr_pool {
     int joined;
     int halted;
     uv_timer_t gate_timer;     /* --delay, --memfree, --load: check again */
-    uint64_t last_start;       /* uv_hrtime() of the last task start */
+    struct pr_gate gate;       /* --delay, --memfree, --load */
     uv_timer_t progress_timer; /* redraws the bar */
     struct pr_progress *progress;
     uint64_t started_ms;       /* uv_now() when the run began */
@@ -124,6 +123,9 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
         }
     }
     pool->queue = pr_queue_new(cfg->queue_size, cfg->order);
+    pool->gate.delay = cfg->delay;
+    pool->gate.memfree = cfg->memfree;
+    pool->gate.load = cfg->load;
     if (cfg->progress) {
         pool->progress = pr_progress_new(cfg->output.err_fd);
         if (pr_progress_is_bar(pool->progress)) {
@@ -834,47 +836,43 @@ on_gate_timer(uv_timer_t *timer)
     schedule(timer->data);
 }
 
-/* --delay, --memfree, --load: may a task start now?  If not, a timer
- * asks again (when the delay is over, or every GATE_RECHECK_MS). */
+static uint64_t
+probe_free_memory(void)
+{
+    return uv_get_free_memory();
+}
+
+static double
+probe_load1(void)
+{
+    double avg[3];
+
+    uv_loadavg(avg);
+    return avg[0];
+}
+
+static const struct pr_gate_probe machine = {probe_free_memory, probe_load1};
+
+/* May a task start now?  If not, a timer asks again. */
 static int
 gate_open(struct pr_pool *pool)
 {
-    uint64_t now;
-    uint64_t wait = 0;
+    uint64_t wait;
 
     /* Output waits for a slow reader: memory and spill files stay bounded
-     * by starting nothing more until it has shrunk (on_out_watch). */
+     * by starting nothing more until it has shrunk (output_moved). */
     if (pr_output_congested(pool->output)) {
         pool->output_gated = 1;
         return 0;
     }
-    if (pool->cfg.delay <= 0 && pool->cfg.memfree == 0 && pool->cfg.load <= 0)
+    if (!pr_gate_active(&pool->gate))
         return 1;
     /* The clock, not the loop's cached time: starts are at least --delay
      * apart however long this loop turn has taken. */
-    now = uv_hrtime();
-    if (pool->cfg.delay > 0 && pool->last_start != 0) {
-        uint64_t gap = (uint64_t)(pool->cfg.delay * 1e9 + 0.5);
-
-        if (now - pool->last_start < gap)
-            wait = (pool->last_start + gap - now + 999999) / 1000000;
-    }
-    if (wait == 0 && pool->cfg.memfree != 0 &&
-        uv_get_free_memory() < pool->cfg.memfree)
-        wait = GATE_RECHECK_MS;
-    if (wait == 0 && pool->cfg.load > 0) {
-        double avg[3];
-
-        uv_loadavg(avg);
-        if (avg[0] >= pool->cfg.load)
-            wait = GATE_RECHECK_MS;
-    }
-    if (wait == 0) {
-        pool->last_start = now;
-        return 1;
-    }
-    uv_timer_start(&pool->gate_timer, on_gate_timer, wait, 0);
-    return 0;
+    wait = pr_gate_wait(&pool->gate, uv_hrtime(), &machine);
+    if (wait != 0)
+        uv_timer_start(&pool->gate_timer, on_gate_timer, wait, 0);
+    return wait == 0;
 }
 
 static void
@@ -919,8 +917,7 @@ schedule(struct pr_pool *pool)
         task->live = 1;
         /* --delay counts from when the task really started, which a slow
          * spawn puts after the gate opened. */
-        if (task->start_ns > pool->last_start)
-            pool->last_start = task->start_ns;
+        pr_gate_started(&pool->gate, task->start_ns);
         commit_retry(pool, task);
         pool->live++;
     }

@@ -1,8 +1,10 @@
 /*
- * test_policy: the pure policies the pool applies, retry and halt, alone.
+ * test_policy: the pure policies the pool applies, retry, halt and the
+ * start gate, alone.
  */
 #include <signal.h>
 
+#include "gate.h"
 #include "halt.h"
 #include "retry.h"
 #include "test.h"
@@ -181,6 +183,80 @@ halt_percent_is_of_the_tasks_known_so_far(void)
     ASSERT_EQ(pr_halt_reached(&h, PR_TASK_FAILED, &c), 0);
 }
 
+static uint64_t fake_free;
+static double fake_load;
+
+static uint64_t
+fake_free_memory(void)
+{
+    return fake_free;
+}
+
+static double
+fake_load1(void)
+{
+    return fake_load;
+}
+
+static const struct pr_gate_probe fake = {fake_free_memory, fake_load1};
+
+#define MS ((uint64_t)1000000)
+
+static void
+gate_without_options_is_inactive(void)
+{
+    struct pr_gate g = {0};
+
+    ASSERT_EQ(pr_gate_active(&g), 0);
+}
+
+static void
+gate_delay_keeps_starts_apart_and_rounds_the_wait_up(void)
+{
+    struct pr_gate g = {0};
+
+    g.delay = 0.2;
+    ASSERT_EQ(pr_gate_active(&g), 1);
+    ASSERT_EQ(pr_gate_wait(&g, 1000 * MS, &fake), 0); /* the first: now */
+    ASSERT_EQ(pr_gate_wait(&g, 1000 * MS + 50 * MS + 1, &fake), 150);
+    ASSERT_EQ(pr_gate_wait(&g, 1200 * MS - 1, &fake), 1);
+    ASSERT_EQ(pr_gate_wait(&g, 1200 * MS, &fake), 0);
+    ASSERT_EQ(g.last_start, 1200 * MS);
+}
+
+static void
+gate_delay_counts_from_the_real_start_of_a_slow_spawn(void)
+{
+    struct pr_gate g = {0};
+
+    g.delay = 0.2;
+    ASSERT_EQ(pr_gate_wait(&g, 1000 * MS, &fake), 0);
+    pr_gate_started(&g, 1030 * MS); /* the spawn took 30 ms */
+    ASSERT_EQ(pr_gate_wait(&g, 1200 * MS, &fake), 30);
+    /* A start before the gate's own time changes nothing. */
+    pr_gate_started(&g, 900 * MS);
+    ASSERT_EQ(g.last_start, 1030 * MS);
+}
+
+static void
+gate_memfree_and_load_hold_back_and_recheck(void)
+{
+    struct pr_gate g = {0};
+
+    g.memfree = 1000;
+    g.load = 2.0;
+    fake_free = 999;
+    fake_load = 0.5;
+    ASSERT_EQ(pr_gate_wait(&g, 5 * MS, &fake), PR_GATE_RECHECK_MS);
+    ASSERT_EQ(g.last_start, 0);
+    fake_free = 1000;
+    fake_load = 2.0;
+    ASSERT_EQ(pr_gate_wait(&g, 6 * MS, &fake), PR_GATE_RECHECK_MS);
+    fake_load = 1.99;
+    ASSERT_EQ(pr_gate_wait(&g, 7 * MS, &fake), 0);
+    ASSERT_EQ(g.last_start, 7 * MS);
+}
+
 int
 main(void)
 {
@@ -197,6 +273,10 @@ main(void)
         TEST_CASE(halt_success_counts_successes),
         TEST_CASE(halt_done_counts_every_final_record),
         TEST_CASE(halt_percent_is_of_the_tasks_known_so_far),
+        TEST_CASE(gate_without_options_is_inactive),
+        TEST_CASE(gate_delay_keeps_starts_apart_and_rounds_the_wait_up),
+        TEST_CASE(gate_delay_counts_from_the_real_start_of_a_slow_spawn),
+        TEST_CASE(gate_memfree_and_load_hold_back_and_recheck),
     };
 
     return pr_test_run(cases, sizeof(cases) / sizeof(cases[0]));
