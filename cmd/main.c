@@ -137,6 +137,9 @@ on_record(void *data, const struct pr_task *task)
     int n;
 
     (void)data;
+    /* A service that ended when it was told to did its job. */
+    if (task->service && task->status == PR_TASK_OK)
+        return;
     report_lost(task, 1, &task->out);
     report_lost(task, 2, &task->err);
     if (task->status == PR_TASK_OK || task->status == PR_TASK_SKIPPED)
@@ -246,6 +249,12 @@ on_throttle(void *data, int err, unsigned running)
             "most %u at a time from now on\n",
             err_text(err), running);
 }
+
+/* cmd's messages are one sink of the records among the others. */
+static const struct pr_sink_ops messages = {
+    .final = on_record,
+    .callback_done = on_callback,
+};
 
 /* "poolrun: 5 tasks: 3 ok, 1 failed, 1 skipped", statuses with no task
  * left out. */
@@ -593,9 +602,7 @@ prepare(struct run *r, struct pr_config *cfg)
             return -1;
         cfg->pool.resume_done = &r->done;
     }
-    cfg->pool.on_record = on_record;
     cfg->pool.on_throttle = on_throttle;
-    cfg->pool.on_callback = on_callback;
     cfg->pool.on_worker_exit = on_worker_exit;
     rc = pr_pool_new(&r->pool, &r->loop, &cfg->pool, &which);
     if (rc != 0) {
@@ -605,6 +612,7 @@ prepare(struct run *r, struct pr_config *cfg)
                 err_text(rc));
         return -1;
     }
+    pr_pool_add_sink(r->pool, &messages, NULL);
     return 0;
 }
 

@@ -21,21 +21,23 @@
 #include "guard.h"
 #include "runner.h"
 #include "joblog.h"
+#include "records.h"
 #include "outwatch.h"
 #include "progress.h"
+#include "results.h"
 #include "reaper.h"
 #include "sys.h"
 #include "util.h"
 
-#define PROGRESS_MS     100
 
 struct pr_pool {
     uv_loop_t *loop;
     struct pr_pool_config cfg;
     struct pr_queue *queue;
     struct pr_output *output;
-    struct pr_joblog *joblog;
-    struct pr_results *results;
+    struct pr_records records;  /* where the records go */
+    struct pr_joblog_sink joblog;
+    struct pr_results_sink results;
     struct pr_source *src;
     struct pr_pool_result *result;
     struct pr_spawn_ctx spawn;
@@ -65,7 +67,6 @@ struct pr_pool {
     int halted;
     uv_timer_t gate_timer;     /* --delay, --memfree, --load: check again */
     struct pr_gate gate;       /* --delay, --memfree, --load */
-    uv_timer_t progress_timer; /* redraws the bar */
     struct pr_progress *progress;
     uint64_t started_ms;       /* uv_now() when the run began */
     struct pr_runner *runner;   /* runs the tasks */
@@ -94,6 +95,44 @@ static void on_output_change(void *data);
 static void before_output(void *data);
 static void fill_up(struct pr_pool *pool);
 
+/* The joblog and the results file, the first sinks of the records. */
+static int
+open_sinks(struct pr_pool *pool, const char **which)
+{
+    const struct pr_pool_config *cfg = &pool->cfg;
+    int rc;
+
+    pr_records_init(&pool->records);
+    if (cfg->joblog != NULL) {
+        rc = pr_joblog_open(&pool->joblog.jl, cfg->joblog, cfg->resume);
+        if (rc != 0) {
+            *which = "--joblog";
+            return rc;
+        }
+    }
+    if (cfg->results != NULL) {
+        rc = pr_results_open(&pool->results.r, cfg->results, cfg->resume,
+                             cfg->results_limit);
+        if (rc != 0) {
+            *which = "--results";
+            pr_joblog_close(pool->joblog.jl);
+            return rc;
+        }
+        pool->results.grouped = cfg->output.mode == PR_OUT_GROUP;
+        pr_records_add(&pool->records, &pr_results_sink_ops, &pool->results);
+    }
+    if (cfg->joblog != NULL)
+        pr_records_add(&pool->records, &pr_joblog_sink_ops, &pool->joblog);
+    return 0;
+}
+
+void
+pr_pool_add_sink(struct pr_pool *pool, const struct pr_sink_ops *ops,
+                 void *data)
+{
+    pr_records_add(&pool->records, ops, data);
+}
+
 int
 pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
             const struct pr_pool_config *cfg, const char **which)
@@ -104,23 +143,10 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
 
     pool->loop = loop;
     pool->cfg = *cfg;
-    if (cfg->joblog != NULL) {
-        rc = pr_joblog_open(&pool->joblog, cfg->joblog, cfg->resume);
-        if (rc != 0) {
-            *which = "--joblog";
-            free(pool);
-            return rc;
-        }
-    }
-    if (cfg->results != NULL) {
-        rc = pr_results_open(&pool->results, cfg->results, cfg->resume,
-                             cfg->results_limit);
-        if (rc != 0) {
-            *which = "--results";
-            pr_joblog_close(pool->joblog);
-            free(pool);
-            return rc;
-        }
+    rc = open_sinks(pool, which);
+    if (rc != 0) {
+        free(pool);
+        return rc;
     }
     pool->queue = pr_queue_new(cfg->queue_size, cfg->order);
     pool->gate.delay = cfg->delay;
@@ -128,6 +154,7 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     pool->gate.load = cfg->load;
     if (cfg->progress) {
         pool->progress = pr_progress_new(cfg->output.err_fd);
+        pr_records_add(&pool->records, &pr_progress_sink_ops, pool->progress);
         if (pr_progress_is_bar(pool->progress)) {
             pool->cfg.output.before_write = before_output;
             pool->cfg.output.hook_data = pool;
@@ -169,8 +196,9 @@ pr_pool_free(struct pr_pool *pool)
         return;
     pr_queue_free(pool->queue);
     pr_output_free(pool->output);
-    pr_joblog_close(pool->joblog);
-    pr_results_close(pool->results);
+    pr_joblog_close(pool->joblog.jl);
+    pr_results_close(pool->results.r);
+    pr_records_free(&pool->records);
     pr_progress_free(pool->progress);
     pr_reaper_free(pool->reaper);
     pr_outwatch_free(pool->outwatch);
@@ -231,7 +259,7 @@ retry_later(struct pr_pool *pool, struct pr_task *task)
     if (pool->throttle == 0 || pool->live < pool->throttle) {
         pool->throttle = pool->live;
         if (pool->cfg.on_throttle != NULL)
-            pool->cfg.on_throttle(pool->cfg.record_data, task->error,
+            pool->cfg.on_throttle(pool->cfg.event_data, task->error,
                                   pool->live);
     }
     task->error = 0;
@@ -255,30 +283,15 @@ on_handle_closed(uv_handle_t *handle)
 }
 
 static void
-progress_counts(const struct pr_pool *pool, struct pr_progress_counts *c)
+progress_counts(void *data, struct pr_progress_counts *c)
 {
+    const struct pr_pool *pool = data;
+
     c->done = pool->result->total;
     c->total = pool->input_ended ? pool->next_seq : 0;
     c->running = pool->running;
     c->failed = pool->n_failed;
     c->elapsed = (double)(uv_now(pool->loop) - pool->started_ms) / 1000.0;
-}
-
-static void
-show_progress(struct pr_pool *pool)
-{
-    struct pr_progress_counts c;
-
-    if (pool->progress == NULL)
-        return;
-    progress_counts(pool, &c);
-    pr_progress_show(pool->progress, &c);
-}
-
-static void
-on_progress_timer(uv_timer_t *timer)
-{
-    show_progress(timer->data);
 }
 
 /* Output is about to reach the terminal: the bar steps aside. */
@@ -316,14 +329,7 @@ close_own_handles(struct pr_pool *pool)
         uv_close((uv_handle_t *)&pool->service_timer, on_handle_closed);
     if (!uv_is_closing((uv_handle_t *)&pool->gate_timer))
         uv_close((uv_handle_t *)&pool->gate_timer, on_handle_closed);
-    if (!uv_is_closing((uv_handle_t *)&pool->progress_timer))
-        uv_close((uv_handle_t *)&pool->progress_timer, on_handle_closed);
-    if (pool->progress != NULL) {
-        struct pr_progress_counts c;
-
-        progress_counts(pool, &c);
-        pr_progress_finish(pool->progress, &c);
-    }
+    pr_progress_close(pool->progress);
     pr_outwatch_close(pool->outwatch);
 }
 
@@ -480,15 +486,7 @@ callback_ended(struct pr_pool *pool, struct pr_task *cb)
     res->callbacks++;
     if (cb->status != PR_TASK_OK)
         res->callbacks_failed++;
-    if (pool->results != NULL) {
-        int rc = pr_results_write_callback(pool->results, cb->callback,
-                                           join ? 0 : cb->seq, cb);
-
-        if (rc != 0 && res->results_error == 0)
-            res->results_error = rc;
-    }
-    if (pool->cfg.on_callback != NULL)
-        pool->cfg.on_callback(pool->cfg.record_data, cb);
+    pr_records_callback_done(&pool->records, cb);
     pool->cb_running = NULL;
     pr_output_finish_now(pool->output, cb);
     if (join) {
@@ -579,24 +577,6 @@ note_code(struct pr_pool_result *res, const struct pr_task *task)
         res->max_code = code;
 }
 
-/* One results record: an attempt, or a skipped task. */
-static void
-write_result(struct pr_pool *pool, const struct pr_task *task, int final)
-{
-    /* Grouped output is read back from the captures, unless it went out
-     * as it came (-k, the oldest task): then the head buffers have it. */
-    int grouped = pool->cfg.output.mode == PR_OUT_GROUP && !task->streaming;
-    int rc;
-
-    if (pool->results == NULL)
-        return;
-    rc = pr_results_write(pool->results, task, final, task->skip_why,
-                          grouped ? NULL : &task->head[0],
-                          grouped ? NULL : &task->head[1]);
-    if (rc != 0 && pool->result->results_error == 0)
-        pool->result->results_error = rc;
-}
-
 /* --halt: has this final record reached the limit? */
 static void
 check_halt(struct pr_pool *pool, const struct pr_task *task)
@@ -680,25 +660,12 @@ record_one(struct pr_pool *pool, struct pr_task *task)
     }
     if (task->status == PR_TASK_SKIPPED && task->skip_why == NULL)
         task->skip_why = stop_reason(pool);
-    write_result(pool, task, 1);
     res->counts[task->status]++;
     res->total++;
     if (task->out.lost != 0 || task->err.lost != 0)
         res->output_lost++;
-    if (pool->joblog != NULL && task->status != PR_TASK_SKIPPED) {
-        int rc = pr_joblog_write(pool->joblog, task);
-
-        if (rc != 0 && res->joblog_error == 0)
-            res->joblog_error = rc;
-    }
     note_slow(res, task);
-    if (pool->progress != NULL) {
-        pr_progress_erase(pool->progress);
-        if (!pr_progress_is_bar(pool->progress))
-            show_progress(pool);
-    }
-    if (pool->cfg.on_record != NULL)
-        pool->cfg.on_record(pool->cfg.record_data, task);
+    pr_records_final(&pool->records, task);
     cb = make_callback(pool, task);
     /* What halt needs of the task outlives it. */
     copy = *task;
@@ -822,7 +789,7 @@ commit_retry(struct pr_pool *pool, struct pr_task *task)
 
     if (!pr_attempt_view(task, &view))
         return;
-    write_result(pool, &view, 0);
+    pr_records_attempt(&pool->records, &view);
     pr_output_discard(pool->output, &view);
     pr_attempt_drop(task, &view);
     pool->result->retried++;
@@ -936,7 +903,7 @@ up_output(void *data, struct pr_task *task, int stream, const char *p,
 {
     struct pr_pool *pool = data;
 
-    if (pool->results != NULL && pool->cfg.output.mode != PR_OUT_GROUP) {
+    if (pool->results.r != NULL && pool->cfg.output.mode != PR_OUT_GROUP) {
         /* The output goes out as it comes: keep its head for the record. */
         struct pr_buf *h = &task->head[stream == 2];
         size_t room = pool->cfg.results_limit - h->len;
@@ -961,7 +928,7 @@ up_splice(void *data, struct pr_task *task, int stream, int fd)
     struct pr_pool *pool = data;
 
     /* A results file keeps the head of what goes out as it comes. */
-    if (pool->results != NULL)
+    if (pool->results.r != NULL)
         return 0;
     return pr_output_splice(pool->output, task, stream, fd);
 }
@@ -1145,13 +1112,11 @@ service_ended(struct pr_pool *pool, struct pr_task *task)
         task->status = PR_TASK_FAILED;
         task->error_what = "the service exited before the other tasks ended";
     }
-    write_result(pool, task, 1);
+    pr_records_final(&pool->records, task);
     if (task->status != PR_TASK_OK) {
-        res->services_failed++;
-        if (pool->cfg.on_record != NULL)
-            pool->cfg.on_record(pool->cfg.record_data, task);
         struct pr_task copy = *task;
 
+        res->services_failed++;
         pool->n_failed++;
         note_code(res, task);
         pr_output_finish_now(pool->output, task);
@@ -1317,7 +1282,7 @@ up_worker_exit(void *data, const struct pr_worker_exit *e)
     if (e->at_shutdown && !e->clean)
         pool->result->workers_bad_exit++;
     if (pool->cfg.on_worker_exit != NULL)
-        pool->cfg.on_worker_exit(pool->cfg.record_data, e);
+        pool->cfg.on_worker_exit(pool->cfg.event_data, e);
 }
 
 void
@@ -1493,16 +1458,9 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
     uv_timer_init(pool->loop, &pool->gate_timer);
     pool->gate_timer.data = pool;
     pool->handles_open++;
-    uv_timer_init(pool->loop, &pool->progress_timer);
-    pool->progress_timer.data = pool;
-    pool->handles_open++;
     pool->started_ms = uv_now(pool->loop);
-    if (pool->progress != NULL && pr_progress_is_bar(pool->progress)) {
-        uv_timer_start(&pool->progress_timer, on_progress_timer, PROGRESS_MS,
-                       PROGRESS_MS);
-        /* A repeating timer must not keep the loop alive by itself. */
-        uv_unref((uv_handle_t *)&pool->progress_timer);
-    }
+    if (pool->progress != NULL)
+        pr_progress_start(pool->progress, pool->loop, progress_counts, pool);
     pool->outwatch = pr_outwatch_new(pool->loop, pool->output, output_moved,
                                      pool);
     pr_outwatch_arm(pool->outwatch);
@@ -1519,6 +1477,8 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
     }
     uv_run(pool->loop, UV_RUN_DEFAULT);
     result->escapees = pr_reaper_escapees(pool->reaper);
+    result->joblog_error = pool->joblog.error;
+    result->results_error = pool->results.error;
     pr_guard_stop(pool->spawn.guard);
     pool->spawn.guard = NULL;
     pool->src = NULL;

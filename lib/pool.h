@@ -16,6 +16,7 @@
 #include "halt.h"
 #include "output.h"
 #include "queue.h"
+#include "records.h"
 #include "results.h"
 #include "retry.h"
 #include "run_worker.h"
@@ -42,14 +43,6 @@ struct pr_source_ops {
 struct pr_source {
     const struct pr_source_ops *ops;
 };
-
-/* Called once per task with its final record, before its output is
- * emitted; the task is read-only and gone after the call. */
-typedef void pr_pool_record_fn(void *data, const struct pr_task *task);
-
-/* Called once per callback (its `callback` says which kind) when it has
- * ended; seq is its task's, 0 for on_join. */
-typedef void pr_pool_callback_fn(void *data, const struct pr_task *cb);
 
 /* Called when a --workers worker process has ended. */
 typedef void pr_pool_worker_fn(void *data, const struct pr_worker_exit *e);
@@ -83,12 +76,10 @@ struct pr_pool_config {
     double load;           /* --load: start below this load average */
     struct pr_retry_policy retry;
     struct pr_halt halt;
-    pr_pool_record_fn *on_record;     /* optional */
     pr_pool_throttle_fn *on_throttle; /* optional */
-    pr_pool_callback_fn *on_callback; /* optional */
     pr_pool_worker_fn *on_worker_exit; /* optional */
     const struct pr_worker_config *workers; /* --workers, or NULL */
-    void *record_data;
+    void *event_data; /* for on_throttle and on_worker_exit */
 };
 
 /* Why the run stopped early, if it did. */
@@ -147,6 +138,11 @@ int pr_task_code(const struct pr_task *task);
 int pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
                 const struct pr_pool_config *cfg, const char **which);
 void pr_pool_free(struct pr_pool *pool);
+
+/* Adds a sink for the records (see records.h), after the results file,
+ * the joblog and the progress line the options asked for. */
+void pr_pool_add_sink(struct pr_pool *pool, const struct pr_sink_ops *ops,
+                      void *data);
 
 /* Runs the loop until the input is done and every task has its final
  * record.  The pool does not take the source.  Returns 0 or a negative

@@ -20,7 +20,14 @@ struct pr_progress {
     int drawn; /* the bar's line is on the screen */
     struct pr_progress_counts last;
     int have_last;
+    uv_timer_t timer; /* redraws the bar */
+    int timer_on;
+    pr_progress_counts_fn *counts;
+    void *counts_data;
 };
+
+/* The bar is redrawn this often. */
+#define REDRAW_MS 100
 
 struct pr_progress *
 pr_progress_new(int fd)
@@ -145,3 +152,64 @@ pr_progress_finish(struct pr_progress *p, const struct pr_progress_counts *c)
         p->drawn = 0;
     }
 }
+
+static void
+show_now(struct pr_progress *p)
+{
+    struct pr_progress_counts c;
+
+    p->counts(p->counts_data, &c);
+    pr_progress_show(p, &c);
+}
+
+static void
+on_timer(uv_timer_t *timer)
+{
+    show_now(timer->data);
+}
+
+void
+pr_progress_start(struct pr_progress *p, uv_loop_t *loop,
+                  pr_progress_counts_fn *counts, void *data)
+{
+    p->counts = counts;
+    p->counts_data = data;
+    if (!p->bar)
+        return;
+    uv_timer_init(loop, &p->timer);
+    p->timer.data = p;
+    p->timer_on = 1;
+    uv_timer_start(&p->timer, on_timer, REDRAW_MS, REDRAW_MS);
+    /* A repeating timer must not keep the loop alive by itself. */
+    uv_unref((uv_handle_t *)&p->timer);
+}
+
+void
+pr_progress_close(struct pr_progress *p)
+{
+    struct pr_progress_counts c;
+
+    if (p == NULL || p->counts == NULL)
+        return;
+    if (p->timer_on && !uv_is_closing((uv_handle_t *)&p->timer))
+        uv_close((uv_handle_t *)&p->timer, NULL);
+    p->counts(p->counts_data, &c);
+    p->counts = NULL;
+    pr_progress_finish(p, &c);
+}
+
+static void
+sink_final(void *data, const struct pr_task *task)
+{
+    struct pr_progress *p = data;
+
+    if (task->service)
+        return;
+    pr_progress_erase(p);
+    if (!p->bar)
+        show_now(p);
+}
+
+const struct pr_sink_ops pr_progress_sink_ops = {
+    .final = sink_final,
+};

@@ -9,6 +9,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
+
+#include "records.h"
 
 struct pr_progress_counts {
     uint64_t done;  /* final records, skipped ones included */
@@ -38,6 +41,21 @@ void pr_progress_erase(struct pr_progress *p);
 /* The last line, complete with its newline. */
 void pr_progress_finish(struct pr_progress *p,
                         const struct pr_progress_counts *c);
+
+/* Where the counts come from while the run goes on. */
+typedef void pr_progress_counts_fn(void *data, struct pr_progress_counts *c);
+
+/* The run begins: the bar is redrawn every 100 ms on loop (a timer that
+ * does not keep the loop alive); counts(data) says what to show. */
+void pr_progress_start(struct pr_progress *p, uv_loop_t *loop,
+                       pr_progress_counts_fn *counts, void *data);
+
+/* The run is over: the last line, and the timer closes.  NULL: no-op. */
+void pr_progress_close(struct pr_progress *p);
+
+/* A record sink (data: the struct pr_progress): each final record steps
+ * the bar aside, and the plain lines show the new counts. */
+extern const struct pr_sink_ops pr_progress_sink_ops;
 
 /* Formats one line without a newline into buf (for tests, and the above). */
 void pr_progress_format(const struct pr_progress_counts *c, char *buf,

@@ -3,6 +3,7 @@
  * short), joblog.c (appending, write errors) and progress.c (the progress
  * line).  The JSON string encoder's are in test_json.c.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "joblog.h"
 #include "progress.h"
+#include "records.h"
 #include "results.h"
 #include "test.h"
 #include "util.h"
@@ -472,10 +474,122 @@ progress_line_with_and_without_a_total(void)
                   "ETA 27:46:39");
 }
 
+/* A sink that notes each call as a letter and the task's seq. */
+struct trace {
+    char log[64];
+    size_t n;
+};
+
+static void
+note(struct trace *t, char what, const struct pr_task *task)
+{
+    if (t->n + 2 < sizeof(t->log)) {
+        t->log[t->n++] = what;
+        t->log[t->n++] = (char)('0' + task->seq % 10);
+    }
+}
+
+static void
+trace_attempt(void *data, const struct pr_task *task)
+{
+    note(data, 'a', task);
+}
+
+static void
+trace_final(void *data, const struct pr_task *task)
+{
+    note(data, 'f', task);
+}
+
+static void
+trace_callback(void *data, const struct pr_task *cb)
+{
+    note(data, 'c', cb);
+}
+
+static const struct pr_sink_ops trace_all = {trace_attempt, trace_final,
+                                             trace_callback};
+static const struct pr_sink_ops trace_final_only = {NULL, trace_final, NULL};
+
+static void
+records_reach_every_sink_in_the_order_added(void)
+{
+    struct pr_records rec;
+    struct trace one = {{0}, 0};
+    struct trace two = {{0}, 0};
+    struct trace order = {{0}, 0};
+    struct pr_task t;
+    size_t i;
+
+    memset(&t, 0, sizeof(t));
+    pr_records_init(&rec);
+    pr_records_add(&rec, &trace_all, &one);
+    pr_records_add(&rec, &trace_final_only, &two);
+    /* Many sinks: the list grows past its first allocation. */
+    for (i = 0; i < 5; i++)
+        pr_records_add(&rec, &trace_final_only, &order);
+    t.seq = 1;
+    pr_records_attempt(&rec, &t);
+    t.seq = 2;
+    pr_records_final(&rec, &t);
+    t.seq = 3;
+    pr_records_callback_done(&rec, &t);
+    ASSERT_MEM_EQ(one.log, one.n, "a1f2c3");
+    /* A sink without attempt or callback_done is not called for them. */
+    ASSERT_MEM_EQ(two.log, two.n, "f2");
+    ASSERT_MEM_EQ(order.log, order.n, "f2f2f2f2f2");
+    pr_records_free(&rec);
+    ASSERT_EQ(rec.n, 0);
+}
+
+static void
+records_joblog_sink_writes_rows_only_for_tasks_that_ran(void)
+{
+    char path[] = "/tmp/pr_test_sinkXXXXXX";
+    int fd = mkstemp(path);
+    struct pr_joblog_sink s = {NULL, 0};
+    struct pr_records rec;
+    struct pr_task *ran = pr_task_new(1, "echo ran", 8);
+    struct pr_task *left = pr_task_new(2, "echo skipped", 12);
+    struct pr_task *service = pr_task_new(0, "echo service", 12);
+    char buf[4096];
+    ssize_t n;
+
+    ASSERT_TRUE(fd >= 0);
+    close(fd);
+    ASSERT_EQ(pr_joblog_open(&s.jl, path, 0), 0);
+    pr_records_init(&rec);
+    pr_records_add(&rec, &pr_joblog_sink_ops, &s);
+    ran->status = PR_TASK_OK;
+    left->status = PR_TASK_SKIPPED;
+    service->status = PR_TASK_FAILED;
+    service->service = 1;
+    pr_records_final(&rec, ran);
+    pr_records_final(&rec, left);
+    pr_records_final(&rec, service);
+    ASSERT_EQ(pr_joblog_close(s.jl), 0);
+    ASSERT_EQ(s.error, 0);
+    fd = open(path, O_RDONLY);
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    unlink(path);
+    ASSERT_TRUE(n > 0);
+    buf[n] = '\0';
+    ASSERT_TRUE(strstr(buf, "echo ran") != NULL);
+    ASSERT_TRUE(strstr(buf, "echo skipped") == NULL);
+    ASSERT_TRUE(strstr(buf, "echo service") == NULL);
+    pr_records_free(&rec);
+    pr_task_free(ran);
+    pr_task_free(left);
+    pr_task_free(service);
+}
+
 int
 main(void)
 {
     static const struct pr_test_case cases[] = {
+        TEST_CASE(records_reach_every_sink_in_the_order_added),
+        TEST_CASE(records_joblog_sink_writes_rows_only_for_tasks_that_ran),
         TEST_CASE(seqset_puts_clears_and_grows),
         TEST_CASE(seqset_of_huge_seqs_holds_one_run_each),
         TEST_CASE(seqset_agrees_with_a_bit_array_model_under_random_puts),
