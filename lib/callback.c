@@ -13,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pool.h"
 #include "util.h"
 
 /* An environment string holds no NUL, and stays well under the kernel's
@@ -147,4 +146,103 @@ pr_callback_join_new(const char *cmd, const uint64_t *counts, uint64_t total)
         env_addf(&env, name, "%llu", (unsigned long long)counts[i]);
     }
     return callback_task("on_join", cmd, &env);
+}
+
+void
+pr_callbacks_init(struct pr_callbacks *cbs, struct pr_runner *runner)
+{
+    cbs->runner = runner;
+    pr_list_init(&cbs->waiting);
+    cbs->running = NULL;
+    cbs->dropped = 0;
+    cbs->ran = 0;
+    cbs->failed = 0;
+}
+
+struct pr_task *
+pr_callbacks_make(const struct pr_callbacks *cbs, const struct pr_task *task)
+{
+    const struct pr_task_spec *spec = task->spec;
+    const char *cmd;
+    const char *kind;
+
+    if (task->status == PR_TASK_SKIPPED || cbs->dropped || cbs->off)
+        return NULL;
+    if (task->status == PR_TASK_OK) {
+        kind = "on_done";
+        cmd = spec != NULL && spec->on_done ? spec->on_done : cbs->on_done;
+    } else {
+        kind = "on_fail";
+        cmd = spec != NULL && spec->on_fail ? spec->on_fail : cbs->on_fail;
+    }
+    if (cmd == NULL)
+        return NULL;
+    return pr_callback_new(task, kind, cmd, cbs->with_stdout);
+}
+
+void
+pr_callbacks_next(struct pr_callbacks *cbs)
+{
+    struct pr_task *cb;
+
+    if (cbs->running != NULL || pr_list_empty(&cbs->waiting))
+        return;
+    cb = PR_CONTAINER_OF(cbs->waiting.next, struct pr_task, node);
+    pr_list_remove(&cb->node);
+    cbs->running = cb;
+    cbs->runner->ops->start(cbs->runner, cb);
+}
+
+int
+pr_callbacks_queue(struct pr_callbacks *cbs, struct pr_task *cb)
+{
+    if (cbs->dropped) {
+        pr_task_free(cb);
+        return 0;
+    }
+    pr_list_insert_before(&cbs->waiting, &cb->node);
+    pr_callbacks_next(cbs);
+    return 1;
+}
+
+void
+pr_callbacks_join(struct pr_callbacks *cbs, const char *cmd,
+                  const uint64_t *counts, uint64_t total)
+{
+    cbs->running = pr_callback_join_new(cmd, counts, total);
+    cbs->runner->ops->start(cbs->runner, cbs->running);
+}
+
+void
+pr_callbacks_ended(struct pr_callbacks *cbs, struct pr_task *cb)
+{
+    cb->status = cb->error != 0         ? PR_TASK_ERROR
+                 : cb->term_signal != 0 ? PR_TASK_KILLED
+                 : cb->exit_status != 0 ? PR_TASK_FAILED
+                                        : PR_TASK_OK;
+    cb->end_ns = cb->start_ns ? uv_hrtime() : 0;
+    cbs->ran++;
+    if (cb->status != PR_TASK_OK)
+        cbs->failed++;
+    if (cbs->running == cb)
+        cbs->running = NULL;
+}
+
+unsigned
+pr_callbacks_drop(struct pr_callbacks *cbs, int sig)
+{
+    unsigned n = 0;
+
+    cbs->dropped = 1;
+    while (!pr_list_empty(&cbs->waiting)) {
+        struct pr_task *cb =
+            PR_CONTAINER_OF(cbs->waiting.next, struct pr_task, node);
+
+        pr_list_remove(&cb->node);
+        pr_task_free(cb);
+        n++;
+    }
+    if (cbs->running != NULL)
+        cbs->runner->ops->signal(cbs->runner, cbs->running, sig);
+    return n;
 }

@@ -78,9 +78,7 @@ struct pr_pool {
     unsigned nservices;
     int services_stopping;      /* the others have ended: SIGTERM sent */
     uv_timer_t service_timer;   /* SIGKILL after the grace */
-    struct pr_list cb_list;     /* callbacks waiting for their turn */
-    struct pr_task *cb_running; /* the one callback that runs, or NULL */
-    int cb_dropped;             /* stopped now: no more callbacks run */
+    struct pr_callbacks cbs;    /* --on-done, --on-fail, --on-join */
     struct pr_list to_record; /* final records waiting for the one being
                                  made (see record()) */
     int recording;
@@ -168,7 +166,6 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     pr_list_init(&pool->running_list);
     pr_list_init(&pool->retry_list);
     pr_list_init(&pool->to_record);
-    pr_list_init(&pool->cb_list);
     pr_list_init(&pool->services);
     if (cfg->workers != NULL && !cfg->dry_run) {
         /* -j workers, each with up to --inflight tasks: that many slots. */
@@ -425,69 +422,21 @@ on_joined(void *data)
     }
     /* --on-join: once the batch is over, unless poolrun was told to stop
      * now; the pool's own handles close when it has ended. */
-    if (pool->cfg.on_join != NULL && !pool->cb_dropped && !pool->cfg.dry_run) {
-        pool->cb_running =
-            pr_callback_join_new(pool->cfg.on_join, res->counts, res->total);
-        pool->aux->ops->start(pool->aux, pool->cb_running);
+    if (pool->cfg.on_join != NULL && !pool->cbs.dropped && !pool->cbs.off) {
+        pr_callbacks_join(&pool->cbs, pool->cfg.on_join, res->counts,
+                          res->total);
         return;
     }
     finish(pool);
 }
 
-/* Callbacks run one at a time, in the order their tasks ended. */
-static void
-start_callback(struct pr_pool *pool)
-{
-    struct pr_task *cb;
-
-    if (pool->cb_running != NULL || pr_list_empty(&pool->cb_list))
-        return;
-    cb = PR_CONTAINER_OF(pool->cb_list.next, struct pr_task, node);
-    pr_list_remove(&cb->node);
-    pool->cb_running = cb;
-    pool->aux->ops->start(pool->aux, cb);
-}
-
-/* The callback of a task's final record, or NULL. */
-static struct pr_task *
-make_callback(struct pr_pool *pool, const struct pr_task *task)
-{
-    const struct pr_task_spec *spec = task->spec;
-    const char *cmd;
-    const char *kind;
-
-    if (task->status == PR_TASK_SKIPPED || pool->cb_dropped ||
-        pool->cfg.dry_run)
-        return NULL;
-    if (task->status == PR_TASK_OK) {
-        kind = "on_done";
-        cmd = spec != NULL && spec->on_done ? spec->on_done : pool->cfg.on_done;
-    } else {
-        kind = "on_fail";
-        cmd = spec != NULL && spec->on_fail ? spec->on_fail : pool->cfg.on_fail;
-    }
-    if (cmd == NULL)
-        return NULL;
-    return pr_callback_new(task, kind, cmd,
-                           pool->cfg.output.mode == PR_OUT_GROUP);
-}
-
 static void
 callback_ended(struct pr_pool *pool, struct pr_task *cb)
 {
-    struct pr_pool_result *res = pool->result;
     int join = strcmp(cb->callback, "on_join") == 0;
 
-    cb->status = cb->error != 0         ? PR_TASK_ERROR
-                 : cb->term_signal != 0 ? PR_TASK_KILLED
-                 : cb->exit_status != 0 ? PR_TASK_FAILED
-                                        : PR_TASK_OK;
-    cb->end_ns = cb->start_ns ? uv_hrtime() : 0;
-    res->callbacks++;
-    if (cb->status != PR_TASK_OK)
-        res->callbacks_failed++;
+    pr_callbacks_ended(&pool->cbs, cb);
     pr_records_callback_done(&pool->records, cb);
-    pool->cb_running = NULL;
     pr_output_finish_now(pool->output, cb);
     if (join) {
         finish(pool);
@@ -495,7 +444,7 @@ callback_ended(struct pr_pool *pool, struct pr_task *cb)
     }
     /* Its task is done only now: join waits for every callback. */
     pr_queue_task_done(pool->queue);
-    start_callback(pool);
+    pr_callbacks_next(&pool->cbs);
 }
 
 /* Stopped now (SIGINT, SIGTERM, stdout closed): callbacks that wait are
@@ -503,17 +452,10 @@ callback_ended(struct pr_pool *pool, struct pr_task *cb)
 static void
 drop_callbacks(struct pr_pool *pool, int sig)
 {
-    pool->cb_dropped = 1;
-    while (!pr_list_empty(&pool->cb_list)) {
-        struct pr_task *cb =
-            PR_CONTAINER_OF(pool->cb_list.next, struct pr_task, node);
+    unsigned n = pr_callbacks_drop(&pool->cbs, sig);
 
-        pr_list_remove(&cb->node);
-        pr_task_free(cb);
+    while (n-- > 0)
         pr_queue_task_done(pool->queue);
-    }
-    if (pool->cb_running != NULL)
-        pool->aux->ops->signal(pool->aux, pool->cb_running, sig);
 }
 
 static void
@@ -521,25 +463,6 @@ maybe_join(struct pr_pool *pool)
 {
     if (pool->input_ended && !pool->joined)
         pr_queue_join(pool->queue, on_joined, pool);
-}
-
-int
-pr_task_code(const struct pr_task *task)
-{
-    switch (task->status) {
-    case PR_TASK_OK:
-    case PR_TASK_SKIPPED:
-        return 0;
-    case PR_TASK_TIMEOUT:
-        return 124;
-    case PR_TASK_KILLED:
-        return 128 + task->term_signal;
-    case PR_TASK_ERROR:
-        return task->exit_status != 0 ? task->exit_status : 126;
-    case PR_TASK_FAILED:
-    default:
-        return task->exit_status;
-    }
 }
 
 static void stop(struct pr_pool *pool, enum pr_pool_stop why, int sig);
@@ -666,22 +589,14 @@ record_one(struct pr_pool *pool, struct pr_task *task)
         res->output_lost++;
     note_slow(res, task);
     pr_records_final(&pool->records, task);
-    cb = make_callback(pool, task);
+    cb = pr_callbacks_make(&pool->cbs, task);
     /* What halt needs of the task outlives it. */
     copy = *task;
     pr_output_finish(pool->output, task);
     /* The output may have failed and stopped the run: a stop drops the
      * callbacks, this one too, though it was made before. */
-    if (cb != NULL && pool->cb_dropped) {
-        pr_task_free(cb);
-        cb = NULL;
-    }
-    if (cb != NULL) {
-        pr_list_insert_before(&pool->cb_list, &cb->node);
-        start_callback(pool);
-    } else {
+    if (cb == NULL || !pr_callbacks_queue(&pool->cbs, cb))
         pr_queue_task_done(pool->queue);
-    }
     check_halt(pool, &copy);
 }
 
@@ -1187,8 +1102,8 @@ on_kill_timer(uv_timer_t *timer)
 
     pool->killing = 1;
     signal_running(pool, SIGKILL);
-    if (pool->cb_dropped && pool->cb_running != NULL)
-        pool->aux->ops->signal(pool->aux, pool->cb_running, SIGKILL);
+    if (pool->cbs.dropped && pool->cbs.running != NULL)
+        pool->aux->ops->signal(pool->aux, pool->cbs.running, SIGKILL);
 }
 
 /* Stop starting tasks, record what waits on the queue as skipped, and send
@@ -1247,8 +1162,8 @@ on_signal(uv_signal_t *handle, int signum)
         /* The same again: no more patience. */
         pool->killing = 1;
         signal_running(pool, SIGKILL);
-        if (pool->cb_running != NULL)
-            pool->aux->ops->signal(pool->aux, pool->cb_running, SIGKILL);
+        if (pool->cbs.running != NULL)
+            pool->aux->ops->signal(pool->aux, pool->cbs.running, SIGKILL);
         return;
     }
     if (pool->stopping) {
@@ -1340,8 +1255,8 @@ resume_paused(struct pr_pool *pool)
         for (n = pool->services.next; n != &pool->services; n = n->next)
             still |= pool->aux->ops->resume(
                 pool->aux, PR_CONTAINER_OF(n, struct pr_task, node));
-        if (pool->cb_running != NULL)
-            still |= pool->aux->ops->resume(pool->aux, pool->cb_running);
+        if (pool->cbs.running != NULL)
+            still |= pool->aux->ops->resume(pool->aux, pool->cbs.running);
     }
     pool->paused_any |= still;
 }
@@ -1377,9 +1292,15 @@ make_runners(struct pr_pool *pool)
     if (cfg->dry_run) {
         pool->runner = pr_runner_dry_new(&pool->spawn, &pool->up);
         pool->aux = pr_runner_dry_new(&pool->spawn, &pool->up);
+        pr_callbacks_init(&pool->cbs, pool->aux);
+        pool->cbs.off = 1;
         return;
     }
     pool->aux = pr_runner_spawn_new(&pool->spawn, &pool->up);
+    pr_callbacks_init(&pool->cbs, pool->aux);
+    pool->cbs.on_done = cfg->on_done;
+    pool->cbs.on_fail = cfg->on_fail;
+    pool->cbs.with_stdout = cfg->output.mode == PR_OUT_GROUP;
     if (cfg->workers != NULL)
         pool->runner = pr_runner_workers_new(
             &pool->spawn, &pool->up, cfg->workers,
@@ -1478,6 +1399,8 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
     uv_run(pool->loop, UV_RUN_DEFAULT);
     result->escapees = pr_reaper_escapees(pool->reaper);
     result->joblog_error = pool->joblog.error;
+    result->callbacks = pool->cbs.ran;
+    result->callbacks_failed = pool->cbs.failed;
     result->results_error = pool->results.error;
     pr_guard_stop(pool->spawn.guard);
     pool->spawn.guard = NULL;
