@@ -17,6 +17,7 @@
 
 #include "attempt.h"
 #include "callback.h"
+#include "command.h"
 #include "gate.h"
 #include "guard.h"
 #include "runner.h"
@@ -634,52 +635,6 @@ too_far_ahead(const struct pr_pool *pool, const struct pr_task *next)
     return next->seq >= pr_output_next_seq(pool->output) + window;
 }
 
-/* Items joined by sep, into a new NUL-terminated string. */
-static char *
-join_items(const struct pr_task *task, char sep, size_t *len)
-{
-    struct pr_buf b = {0};
-    unsigned i;
-
-    for (i = 0; i < task->nitems; i++) {
-        if (i > 0)
-            pr_buf_append(&b, &sep, 1);
-        pr_buf_append(&b, task->items[i].p, task->items[i].len);
-    }
-    pr_buf_append(&b, "", 1);
-    *len = b.len - 1;
-    return b.data;
-}
-
-/* A task made from items gets its command when it starts, once its slot
- * is known: COMMAND filled in, or (without one) the items as shell lines. */
-static void
-build_command(struct pr_pool *pool, struct pr_task *task)
-{
-    if (pool->cfg.tag && task->tag == NULL) {
-        size_t n;
-
-        task->tag = join_items(task, ' ', &n);
-        task->tag = pr_xrealloc(task->tag, n + 2);
-        task->tag[n] = '\t';
-        task->tag[n + 1] = '\0';
-        task->tag_len = n + 1;
-    }
-    if (task->line != NULL || task->argv != NULL)
-        return;
-    if (pool->cfg.command != NULL) {
-        int rc = pr_template_expand(pool->cfg.command, task);
-
-        if (rc != 0)
-            task->error = rc;
-        return;
-    }
-    task->line = join_items(task, '\n', &task->line_len);
-    /* `true` or `gzip -9 a.txt` need no shell to start them. */
-    if (!pr_shell_split_simple(task->line, task->line_len, &task->argv))
-        task->argv = NULL;
-}
-
 /* -k streams the oldest task's output as it comes, unless this attempt
  * may be retried (its output would then be dropped) or a callback will
  * read it. */
@@ -793,7 +748,7 @@ schedule(struct pr_pool *pool)
         task->slot = take_slot(pool);
         pool->running++;
         pr_list_insert_before(&pool->running_list, &task->node);
-        build_command(pool, task);
+        pr_command_build(task, pool->cfg.command, pool->cfg.tag);
         if (pool->runner->ops->start(pool->runner, task) != 0)
             break; /* it failed: try no more until something ends */
         task->live = 1;
@@ -1002,7 +957,7 @@ start_service(struct pr_pool *pool, struct pr_task *task)
     task->no_stream = 1;
     pr_list_insert_before(&pool->services, &task->node);
     pool->nservices++;
-    build_command(pool, task);
+    pr_command_build(task, pool->cfg.command, pool->cfg.tag);
     pool->aux->ops->start(pool->aux, task);
 }
 

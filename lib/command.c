@@ -1,0 +1,52 @@
+/*
+ * command: see command.h.
+ */
+#include "command.h"
+
+#include "util.h"
+
+/* Items joined by sep, into a new NUL-terminated string. */
+static char *
+join_items(const struct pr_task *task, char sep, size_t *len)
+{
+    struct pr_buf b = {0};
+    unsigned i;
+
+    for (i = 0; i < task->nitems; i++) {
+        if (i > 0)
+            pr_buf_append(&b, &sep, 1);
+        pr_buf_append(&b, task->items[i].p, task->items[i].len);
+    }
+    pr_buf_append(&b, "", 1);
+    *len = b.len - 1;
+    return b.data;
+}
+
+void
+pr_command_build(struct pr_task *task, const struct pr_template *command,
+                 int tag)
+{
+    if (tag && task->tag == NULL) {
+        size_t n;
+
+        task->tag = join_items(task, ' ', &n);
+        task->tag = pr_xrealloc(task->tag, n + 2);
+        task->tag[n] = '\t';
+        task->tag[n + 1] = '\0';
+        task->tag_len = n + 1;
+    }
+    if (task->line != NULL || task->argv != NULL)
+        return;
+    if (command != NULL) {
+        int rc = pr_template_expand(command, task);
+
+        if (rc != 0)
+            task->error = rc;
+        return;
+    }
+    task->line = join_items(task, '\n', &task->line_len);
+    /* `true` or `gzip -9 a.txt` need no shell to start them. */
+    if (!pr_shell_split_simple(task->line, task->line_len, &task->argv))
+        task->argv = NULL;
+}
+
