@@ -27,6 +27,7 @@
 #include "progress.h"
 #include "results.h"
 #include "reaper.h"
+#include "services.h"
 #include "sys.h"
 #include "util.h"
 
@@ -75,10 +76,7 @@ struct pr_pool {
     struct pr_runner_up up;     /* what the runners call */
     int runner_down;            /* the runner has ended what it kept */
     struct pr_reaper *reaper;   /* processes that escaped a task's group */
-    struct pr_list services;    /* running services ("daemon": true) */
-    unsigned nservices;
-    int services_stopping;      /* the others have ended: SIGTERM sent */
-    uv_timer_t service_timer;   /* SIGKILL after the grace */
+    struct pr_services services; /* "daemon": true */
     struct pr_callbacks cbs;    /* --on-done, --on-fail, --on-join */
     struct pr_list to_record; /* final records waiting for the one being
                                  made (see record()) */
@@ -167,7 +165,6 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     pr_list_init(&pool->running_list);
     pr_list_init(&pool->retry_list);
     pr_list_init(&pool->to_record);
-    pr_list_init(&pool->services);
     if (cfg->workers != NULL && !cfg->dry_run) {
         /* -j workers, each with up to --inflight tasks: that many slots. */
         if (pool->cfg.jobs == 0)
@@ -323,8 +320,7 @@ close_own_handles(struct pr_pool *pool)
     if (!uv_is_closing((uv_handle_t *)&pool->retry_timer))
         uv_close((uv_handle_t *)&pool->retry_timer, on_handle_closed);
     pr_reaper_close(pool->reaper);
-    if (!uv_is_closing((uv_handle_t *)&pool->service_timer))
-        uv_close((uv_handle_t *)&pool->service_timer, on_handle_closed);
+    pr_services_close(&pool->services);
     if (!uv_is_closing((uv_handle_t *)&pool->gate_timer))
         uv_close((uv_handle_t *)&pool->gate_timer, on_handle_closed);
     pr_progress_close(pool->progress);
@@ -363,39 +359,6 @@ finish(struct pr_pool *pool)
 }
 
 static void
-on_service_timer(uv_timer_t *timer)
-{
-    struct pr_pool *pool = timer->data;
-    struct pr_list *n;
-
-    for (n = pool->services.next; n != &pool->services; n = n->next)
-        pool->aux->ops->signal(pool->aux,
-                               PR_CONTAINER_OF(n, struct pr_task, node),
-                               SIGKILL);
-}
-
-/* SIGTERM to every service's group now, SIGKILL after the grace. */
-static void
-stop_services(struct pr_pool *pool)
-{
-    struct pr_list *n;
-
-    if (pool->services_stopping)
-        return;
-    pool->services_stopping = 1;
-    for (n = pool->services.next; n != &pool->services; n = n->next) {
-        struct pr_task *svc = PR_CONTAINER_OF(n, struct pr_task, node);
-
-        /* One that has already exited (not yet seen: the loop was busy)
-         * ended before it was told to. */
-        if (!pool->aux->ops->exited(pool->aux, svc))
-            pool->aux->ops->signal(pool->aux, svc, SIGTERM);
-    }
-    uv_timer_start(&pool->service_timer, on_service_timer,
-                   (uint64_t)(pool->cfg.kill_after * 1000), 0);
-}
-
-static void
 on_runner_down(void *data)
 {
     struct pr_pool *pool = data;
@@ -417,10 +380,8 @@ on_joined(void *data)
         return;
     }
     /* Services end once every other task has. */
-    if (pool->nservices > 0) {
-        stop_services(pool);
+    if (pr_services_stop(&pool->services))
         return;
-    }
     /* --on-join: once the batch is over, unless poolrun was told to stop
      * now; the pool's own handles close when it has ended. */
     if (pool->cfg.on_join != NULL && !pool->cbs.dropped && !pool->cbs.off) {
@@ -803,20 +764,6 @@ up_splice(void *data, struct pr_task *task, int stream, int fd)
     return pr_output_splice(pool->output, task, stream, fd);
 }
 
-static enum pr_task_status
-final_status(const struct pr_task *task)
-{
-    if (task->error != 0)
-        return PR_TASK_ERROR;
-    if (task->timed_out)
-        return PR_TASK_TIMEOUT;
-    if (task->term_signal != 0)
-        return PR_TASK_KILLED;
-    if (task->exit_status != 0)
-        return PR_TASK_FAILED;
-    return PR_TASK_OK;
-}
-
 /* A worker died holding this task, not at its fault: it runs again, and
  * that is no attempt of its own. */
 static void
@@ -927,7 +874,7 @@ up_ended(void *data, struct pr_task *task)
         return;
     /* A retry that failed to start is still an attempt of its own. */
     commit_retry(pool, task);
-    task->status = final_status(task);
+    task->status = pr_task_final_status(task);
     if (!pool->stopping && pr_retry_wanted(&pool->cfg.retry, task))
         retry(pool, task);
     else
@@ -946,42 +893,13 @@ pr_pool_accepting(const struct pr_pool *pool)
     return !pool->stopping && !pr_queue_full(pool->queue);
 }
 
-/* A service ("daemon": true): started now, outside the queue and the
- * slots; it has no number of its own (POOLRUN_SEQ=0). */
-static void
-start_service(struct pr_pool *pool, struct pr_task *task)
-{
-    task->service = 1;
-    task->seq = 0;
-    task->attempt = 1;
-    task->no_stream = 1;
-    pr_list_insert_before(&pool->services, &task->node);
-    pool->nservices++;
-    pr_command_build(task, pool->cfg.command, pool->cfg.tag);
-    pool->aux->ops->start(pool->aux, task);
-}
-
-/* A service has ended.  Terminated by poolrun once the other tasks had
- * ended, it did its job; ending before that, it failed (its output is
- * shown, and --halt counts it). */
+/* A service has ended.  One that failed is shown, and --halt counts it. */
 static void
 service_ended(struct pr_pool *pool, struct pr_task *task)
 {
     struct pr_pool_result *res = pool->result;
-    /* Ended before poolrun told it to: on its own, and too early; or at
-     * its own timeout, which is no telling it to stop (its status says
-     * it timed out). */
-    int early = !pool->stopping && (task->signalled == 0 || task->timed_out);
+    int last = pr_services_ended(&pool->services, task, pool->stopping);
 
-    pr_list_remove(&task->node);
-    pool->nservices--;
-    task->end_ns = task->start_ns ? uv_hrtime() : 0;
-    task->status = early ? final_status(task) : PR_TASK_OK;
-    if (early && task->status == PR_TASK_OK) {
-        /* Exit 0, but a service is meant to run until it is told. */
-        task->status = PR_TASK_FAILED;
-        task->error_what = "the service exited before the other tasks ended";
-    }
     pr_records_final(&pool->records, task);
     if (task->status != PR_TASK_OK) {
         struct pr_task copy = *task;
@@ -995,11 +913,8 @@ service_ended(struct pr_pool *pool, struct pr_task *task)
         pr_output_discard(pool->output, task);
         pr_task_free(task);
     }
-    if (pool->nservices == 0 && pool->services_stopping) {
-        uv_timer_stop(&pool->service_timer);
-        if (pool->joined)
-            on_joined(pool);
-    }
+    if (last && pool->joined)
+        on_joined(pool);
 }
 
 void
@@ -1008,7 +923,8 @@ pr_pool_put(struct pr_pool *pool, struct pr_task *task)
     int rc;
 
     if (task->spec != NULL && task->spec->daemon) {
-        start_service(pool, task);
+        pr_command_build(task, pool->cfg.command, pool->cfg.tag);
+        pr_services_start(&pool->services, task);
         return;
     }
     task->seq = ++pool->next_seq;
@@ -1042,11 +958,7 @@ pr_pool_input_fail(struct pr_pool *pool, const char *msg)
 static void
 signal_running(struct pr_pool *pool, int sig)
 {
-    struct pr_list *n;
-
-    for (n = pool->services.next; n != &pool->services; n = n->next)
-        pool->aux->ops->signal(pool->aux,
-                               PR_CONTAINER_OF(n, struct pr_task, node), sig);
+    pr_services_signal(&pool->services, sig);
     pool->runner->ops->signal_all(pool->runner, sig);
 }
 
@@ -1206,13 +1118,9 @@ resume_paused(struct pr_pool *pool)
              n = n->next)
             still |= pool->runner->ops->resume(
                 pool->runner, PR_CONTAINER_OF(n, struct pr_task, node));
-    if (pool->aux->ops->resume != NULL) {
-        for (n = pool->services.next; n != &pool->services; n = n->next)
-            still |= pool->aux->ops->resume(
-                pool->aux, PR_CONTAINER_OF(n, struct pr_task, node));
-        if (pool->cbs.running != NULL)
-            still |= pool->aux->ops->resume(pool->aux, pool->cbs.running);
-    }
+    still |= pr_services_resume(&pool->services);
+    if (pool->aux->ops->resume != NULL && pool->cbs.running != NULL)
+        still |= pool->aux->ops->resume(pool->aux, pool->cbs.running);
     pool->paused_any |= still;
 }
 
@@ -1328,9 +1236,6 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
     pool->handles_open++;
     pool->reaper =
         pr_reaper_new(pool->loop, pool->cfg.kill_after, is_ours, pool);
-    uv_timer_init(pool->loop, &pool->service_timer);
-    pool->service_timer.data = pool;
-    pool->handles_open++;
     uv_timer_init(pool->loop, &pool->gate_timer);
     pool->gate_timer.data = pool;
     pool->handles_open++;
@@ -1345,6 +1250,8 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
     if (!pool->cfg.dry_run)
         (void)pr_guard_start(&pool->spawn.guard, pool->cfg.kill_after);
     make_runners(pool);
+    pr_services_init(&pool->services, pool->loop, pool->aux,
+                     pool->cfg.kill_after);
     rc = src->ops->start(src, pool);
     if (rc != 0) {
         pool->input_ended = 1;

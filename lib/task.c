@@ -179,3 +179,17 @@ pr_task_code(const struct pr_task *task)
         return task->exit_status;
     }
 }
+
+enum pr_task_status
+pr_task_final_status(const struct pr_task *task)
+{
+    if (task->error != 0)
+        return PR_TASK_ERROR;
+    if (task->timed_out)
+        return PR_TASK_TIMEOUT;
+    if (task->term_signal != 0)
+        return PR_TASK_KILLED;
+    if (task->exit_status != 0)
+        return PR_TASK_FAILED;
+    return PR_TASK_OK;
+}

@@ -160,4 +160,8 @@ double pr_task_runtime(const struct pr_task *task);
  * 126 (or the status it was given) when it could not start, 0 if ok. */
 int pr_task_code(const struct pr_task *task);
 
+/* The status an attempt ended with, from its error, timeout, signal and
+ * exit status, in that order. */
+enum pr_task_status pr_task_final_status(const struct pr_task *task);
+
 #endif
