@@ -41,6 +41,7 @@ struct pr_pool {
     struct pr_joblog_sink joblog;
     struct pr_results_sink results;
     struct pr_source *src;
+    struct pr_intake intake; /* what src sees of the pool */
     struct pr_pool_result *result;
     struct pr_spawn_ctx spawn;
     uint64_t next_seq;
@@ -1212,6 +1213,32 @@ on_signal_output(uv_signal_t *handle, int signum)
         pr_output_abandon(pool->output);
 }
 
+/* The intake the source is started with: its calls go to the
+ * pr_pool_put family. */
+static int
+intake_accepting(void *data)
+{
+    return pr_pool_accepting(data);
+}
+
+static void
+intake_put(void *data, struct pr_task *task)
+{
+    pr_pool_put(data, task);
+}
+
+static void
+intake_end(void *data, int err)
+{
+    pr_pool_input_end(data, err);
+}
+
+static void
+intake_fail(void *data, const char *msg)
+{
+    pr_pool_input_fail(data, msg);
+}
+
 int
 pr_pool_run(struct pr_pool *pool, struct pr_source *src,
             struct pr_pool_result *result)
@@ -1252,7 +1279,12 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
     make_runners(pool);
     pr_services_init(&pool->services, pool->loop, pool->aux,
                      pool->cfg.kill_after);
-    rc = src->ops->start(src, pool);
+    pool->intake.data = pool;
+    pool->intake.accepting = intake_accepting;
+    pool->intake.put = intake_put;
+    pool->intake.end = intake_end;
+    pool->intake.fail = intake_fail;
+    rc = pr_source_start(src, &pool->intake);
     if (rc != 0) {
         pool->input_ended = 1;
         result->input_error = rc;

@@ -20,29 +20,11 @@
 #include "results.h"
 #include "retry.h"
 #include "run_worker.h"
+#include "source.h"
 #include "task.h"
 #include "template.h"
 
 struct pr_pool;
-struct pr_source;
-
-/* A source of tasks (stdin lines; later JSON files, a Redis queue).  The
- * source calls pr_pool_put while pr_pool_accepting is true, and
- * pr_pool_input_end exactly once. */
-struct pr_source_ops {
-    /* Begin reading; returns 0 or a negative error. */
-    int (*start)(struct pr_source *src, struct pr_pool *pool);
-    /* The queue has room again. */
-    void (*resume)(struct pr_source *src);
-    /* Stop for good: close handles and call pr_pool_input_end if not yet. */
-    void (*stop)(struct pr_source *src);
-    /* Free, after the loop has run. */
-    void (*free)(struct pr_source *src);
-};
-
-struct pr_source {
-    const struct pr_source_ops *ops;
-};
 
 /* Called when a --workers worker process has ended. */
 typedef void pr_pool_worker_fn(void *data, const struct pr_worker_exit *e);

@@ -786,10 +786,13 @@ pr_idset_add(struct pr_idset *set, const struct pr_task *task,
     return -1;
 }
 
-/* The source: the loaded tasks, put while the pool takes them. */
+/* The source: the loaded tasks, put while the intake takes them.  It has
+ * no ended or requeue: a job file is read once and acknowledges nothing,
+ * and a task not started at a stop is recorded skipped (--resume runs it
+ * next time) rather than kept by a source about to be freed. */
 struct source_tasks {
     struct pr_source base;
-    struct pr_pool *pool;
+    const struct pr_intake *in;
     struct pr_jobfile jf;
     size_t next;
     int ended;
@@ -798,24 +801,24 @@ struct source_tasks {
 static void
 tasks_pump(struct source_tasks *s)
 {
-    while (!s->ended && s->next < s->jf.ntasks && pr_pool_accepting(s->pool)) {
+    while (!s->ended && s->next < s->jf.ntasks && pr_intake_accepting(s->in)) {
         struct pr_task *t = s->jf.tasks[s->next];
 
         s->jf.tasks[s->next++] = NULL;
-        pr_pool_put(s->pool, t);
+        pr_intake_put(s->in, t);
     }
     if (!s->ended && s->next == s->jf.ntasks) {
         s->ended = 1;
-        pr_pool_input_end(s->pool, 0);
+        pr_intake_end(s->in, 0);
     }
 }
 
 static int
-tasks_start(struct pr_source *base, struct pr_pool *pool)
+tasks_start(struct pr_source *base, const struct pr_intake *in)
 {
     struct source_tasks *s = (struct source_tasks *)base;
 
-    s->pool = pool;
+    s->in = in;
     tasks_pump(s);
     return 0;
 }
@@ -834,7 +837,7 @@ tasks_stop(struct pr_source *base)
     if (s->ended)
         return;
     s->ended = 1;
-    pr_pool_input_end(s->pool, 0);
+    pr_intake_end(s->in, 0);
 }
 
 static void
@@ -850,6 +853,8 @@ static const struct pr_source_ops tasks_ops = {
     .start = tasks_start,
     .resume = tasks_resume,
     .stop = tasks_stop,
+    .ended = NULL,   /* see struct source_tasks */
+    .requeue = NULL, /* ditto */
     .free = tasks_free,
 };
 

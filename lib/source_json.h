@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pool.h"
+#include "source.h"
 #include "task.h"
 
 struct pr_idset;

@@ -8,6 +8,11 @@
  * read while the queue is full.  Several inputs (-a FILE...) are read one
  * after the other; items are grouped -n at a time; an item equal to the
  * sentinel (-E) ends the input there.
+ *
+ * Neither source has ended or requeue: a pipe, a file read once or the
+ * command line cannot take an item back, and there is nobody to
+ * acknowledge a task to; a task not started at a stop is recorded skipped
+ * (and --resume runs it next time).
  */
 #include "source_lines.h"
 
@@ -213,7 +218,7 @@ pr_splitter_pending(const struct pr_splitter *sp)
 /* What both sources do with an item: skip it when empty, stop at the
  * sentinel, group -n of them into one task. */
 struct batcher {
-    struct pr_pool *pool;
+    const struct pr_intake *in;
     struct pr_source_lines_options o;
     size_t sentinel_len;
     struct pr_item *pending;
@@ -270,7 +275,7 @@ put_pending(struct batcher *b)
 
     if (b->pending_long != 0)
         refuse_long(task, b->pending_long);
-    pr_pool_put(b->pool, task);
+    pr_intake_put(b->in, task);
     for (i = 0; i < b->npending; i++)
         free(b->pending[i].p);
     b->npending = 0;
@@ -359,15 +364,15 @@ json_item(struct batcher *b, const char *p, size_t len,
         pr_idset_add(b->ids, task, &d) != 0) {
         pr_task_free(task);
         b->failed = 1;
-        pr_pool_input_fail(b->pool, d.msg);
+        pr_intake_fail(b->in, d.msg);
         return 1;
     }
     b->nitems++;
-    pr_pool_put(b->pool, task);
+    pr_intake_put(b->in, task);
     return 0;
 }
 
-/* Takes one item (the caller has checked that the pool accepts); li is
+/* Takes one item (the caller has checked that the intake accepts); li is
  * what the splitter kept of a long one (its file is then ours), or NULL.
  * Returns 1 when nothing more is to be read (the sentinel, a bad --json
  * line). */
@@ -390,7 +395,7 @@ batcher_item(struct batcher *b, const char *p, size_t len,
         struct pr_item it = {(char *)(uintptr_t)p, len};
 
         b->nitems++;
-        pr_pool_put(b->pool, li != NULL ? long_task(b, p, len, li)
+        pr_intake_put(b->in, li != NULL ? long_task(b, p, len, li)
                                         : pr_task_new_items(&it, 1));
     } else {
         struct pr_buf shown = {0};
@@ -428,7 +433,7 @@ batcher_flush(struct batcher *b, int whole)
 
     if (!want || b->failed)
         return 0;
-    if (!pr_pool_accepting(b->pool))
+    if (!pr_intake_accepting(b->in))
         return 1;
     b->nitems++;
     put_pending(b);
@@ -463,7 +468,7 @@ struct source_lines {
     int reading;      /* a stream read or the file's idle handle is on */
     int input_eof;    /* the current input has no more bytes */
     int eof;          /* no input has any more items */
-    int ended;        /* pr_pool_input_end has been called */
+    int ended;        /* the intake's end has been called */
     int pumping;
     struct pr_splitter sp;
 };
@@ -514,7 +519,7 @@ finish(struct source_lines *s, int err)
     if (s->handle_open && !uv_is_closing(&s->h.handle))
         close_input(s, on_handle_closed);
     restore_flags(s);
-    pr_pool_input_end(s->batch.pool, err);
+    pr_intake_end(s->batch.in, err);
 }
 
 /* Reading the current input failed: the whole items read before still
@@ -650,7 +655,7 @@ next_input(struct source_lines *s)
     on_switch_closed(&s->h.handle);
 }
 
-/* Turn whole items into tasks while the pool takes them, then read more,
+/* Turn whole items into tasks while the intake takes them, then read more,
  * pause, or end. */
 static void
 pump(struct source_lines *s)
@@ -661,7 +666,7 @@ pump(struct source_lines *s)
     if (s->pumping || s->ended || s->switching)
         return;
     s->pumping = 1;
-    while (!s->eof && pr_pool_accepting(s->batch.pool)) {
+    while (!s->eof && pr_intake_accepting(s->batch.in)) {
         /* After a read error the bytes after the last delimiter are not
          * an item: the rest of it may never have been read. */
         if (!pr_splitter_next(&s->sp, s->input_eof && s->err == 0, &item,
@@ -696,7 +701,7 @@ pump(struct source_lines *s)
             finish(s, s->err);
         return;
     }
-    if (!pr_pool_accepting(s->batch.pool) ||
+    if (!pr_intake_accepting(s->batch.in) ||
         pr_task_long_files() >= MAX_LONG_FILES) {
         pause_reading(s);
         return;
@@ -774,12 +779,12 @@ open_input(struct source_lines *s)
 }
 
 static int
-lines_start(struct pr_source *base, struct pr_pool *pool)
+lines_start(struct pr_source *base, const struct pr_intake *in)
 {
     struct source_lines *s = (struct source_lines *)base;
     int rc;
 
-    s->batch.pool = pool;
+    s->batch.in = in;
     s->cur = 0;
     rc = open_input(s);
     if (rc != 0) {
@@ -828,6 +833,8 @@ static const struct pr_source_ops lines_ops = {
     .start = lines_start,
     .resume = lines_resume,
     .stop = lines_stop,
+    .ended = NULL,   /* see the top of this file */
+    .requeue = NULL, /* ditto */
     .free = lines_free,
 };
 
@@ -875,7 +882,7 @@ static void
 args_pump(struct source_args *a)
 {
     while (!a->ended && a->next < a->nitems &&
-           pr_pool_accepting(a->batch.pool)) {
+           pr_intake_accepting(a->batch.in)) {
         const char *it = a->items[a->next++];
 
         if (batcher_item(&a->batch, it, strlen(it), NULL))
@@ -884,15 +891,15 @@ args_pump(struct source_args *a)
     if (a->ended || a->next < a->nitems || batcher_flush(&a->batch, 1) != 0)
         return;
     a->ended = 1;
-    pr_pool_input_end(a->batch.pool, 0);
+    pr_intake_end(a->batch.in, 0);
 }
 
 static int
-args_start(struct pr_source *base, struct pr_pool *pool)
+args_start(struct pr_source *base, const struct pr_intake *in)
 {
     struct source_args *a = (struct source_args *)base;
 
-    a->batch.pool = pool;
+    a->batch.in = in;
     args_pump(a);
     return 0;
 }
@@ -911,7 +918,7 @@ args_stop(struct pr_source *base)
     if (a->ended)
         return;
     a->ended = 1;
-    pr_pool_input_end(a->batch.pool, 0);
+    pr_intake_end(a->batch.in, 0);
 }
 
 static void
@@ -927,6 +934,8 @@ static const struct pr_source_ops args_ops = {
     .start = args_start,
     .resume = args_resume,
     .stop = args_stop,
+    .ended = NULL,   /* see the top of this file */
+    .requeue = NULL, /* ditto */
     .free = args_free,
 };
 

@@ -3,15 +3,16 @@
  * The splitter is pure and keeps any partial item between reads, so items
  * of any length come out whole.  The stdin source reads a pipe, file or tty
  * on the loop, makes one task per non-empty item, and stops reading while
- * the pool's queue is full (backpressure), so memory stays flat.
+ * its intake is not accepting (backpressure), so memory stays flat.
  */
 #ifndef PR_SOURCE_LINES_H
 #define PR_SOURCE_LINES_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
-#include "pool.h"
+#include "source.h"
 #include "util.h"
 
 /* An item longer than PR_ITEM_MAX bytes is long: it is not held in memory
@@ -93,7 +94,7 @@ struct pr_source_lines_options {
  * normally just 0) and makes a task of every per_task non-empty items.  It
  * takes the descriptors above 2 and closes them when freed, after the loop
  * has run.  A directory, or a read error, ends the input with that error
- * (pr_pool_input_end): the whole items read before it still run, the bytes
+ * (the intake's end): the whole items read before it still run, the bytes
  * after the last delimiter do not, and nothing more is read. */
 struct pr_source *pr_source_lines_new(uv_loop_t *loop, const int *fds,
                                       int nfds,

@@ -13,6 +13,8 @@
 #include "output.h"
 #include "util.h"
 
+struct pr_source;
+
 /* The final statuses, in the order the summary prints them. */
 #define PR_TASK_STATUS_MAP(X)                                                  \
     X(OK, "ok")                                                                \
@@ -81,6 +83,14 @@ struct pr_task {
     struct pr_task_spec *spec; /* from a job file, or NULL */
     const char *callback; /* a callback: "on_done", "on_fail" or "on_join";
                              NULL for a task */
+    void *src;            /* the source's own pointer (a stream entry id,
+                             a client), for its ended and requeue (see
+                             source.h); nothing else touches it */
+    struct pr_source *origin; /* the source that put the task, set by
+                                 whoever takes it (the pool, at put): with
+                                 several sources at once, the one whose
+                                 ended and requeue it goes to; NULL for a
+                                 callback or a task made by no source */
 
     /* Filled in while the task runs. */
     unsigned slot;
