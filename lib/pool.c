@@ -552,6 +552,9 @@ record_one(struct pr_pool *pool, struct pr_task *task)
         res->output_lost++;
     note_slow(res, task);
     pr_records_final(&pool->records, task);
+    /* Every sink has it: its source may acknowledge it. */
+    if (task->origin != NULL)
+        pr_source_ended(task->origin, task);
     cb = pr_callbacks_make(&pool->cbs, task);
     /* What halt needs of the task outlives it. */
     copy = *task;
@@ -1002,6 +1005,12 @@ stop(struct pr_pool *pool, enum pr_pool_stop why, int sig)
             record(pool, task); /* a retry that was due: as above */
             continue;
         }
+        /* A source that can take it back (a durable queue) has it to hand
+         * to someone else; the pool records nothing of it. */
+        if (task->origin != NULL && pr_source_requeue(task->origin, task)) {
+            pr_queue_task_done(pool->queue);
+            continue;
+        }
         task->status = PR_TASK_SKIPPED;
         record(pool, task);
     }
@@ -1224,7 +1233,10 @@ intake_accepting(void *data)
 static void
 intake_put(void *data, struct pr_task *task)
 {
-    pr_pool_put(data, task);
+    struct pr_pool *pool = data;
+
+    task->origin = pool->src;
+    pr_pool_put(pool, task);
 }
 
 static void
