@@ -662,25 +662,6 @@ maybe_join(struct pr_pool *pool)
         pr_queue_join(pool->queue, on_joined, pool);
 }
 
-int
-pr_task_code(const struct pr_task *task)
-{
-    switch (task->status) {
-    case PR_TASK_OK:
-    case PR_TASK_SKIPPED:
-        return 0;
-    case PR_TASK_TIMEOUT:
-        return 124;
-    case PR_TASK_KILLED:
-        return 128 + task->term_signal;
-    case PR_TASK_ERROR:
-        return task->exit_status != 0 ? task->exit_status : 126;
-    case PR_TASK_FAILED:
-    default:
-        return task->exit_status;
-    }
-}
-
 static void stop(struct pr_pool *pool, enum pr_pool_stop why, int sig);
 
 static const char *

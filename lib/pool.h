@@ -136,11 +136,6 @@ struct pr_pool_result {
     int max_code;         /* and the highest */
 };
 
-/* A finished task's exit code as a shell would see it: its exit status,
- * 128+N when signal N ended it, 124 after its timeout (as timeout(1)),
- * 126 (or the status it was given) when it could not start, 0 if ok. */
-int pr_task_code(const struct pr_task *task);
-
 /* Returns a new pool on loop; free with pr_pool_free after the loop ran.
  * Fails with a negative error if the joblog (*which = "--joblog") or the
  * results file ("--results") cannot be opened. */

@@ -160,3 +160,22 @@ pr_task_runtime(const struct pr_task *task)
         return 0;
     return (double)(task->end_ns - task->start_ns) / 1e9;
 }
+
+int
+pr_task_code(const struct pr_task *task)
+{
+    switch (task->status) {
+    case PR_TASK_OK:
+    case PR_TASK_SKIPPED:
+        return 0;
+    case PR_TASK_TIMEOUT:
+        return 124;
+    case PR_TASK_KILLED:
+        return 128 + task->term_signal;
+    case PR_TASK_ERROR:
+        return task->exit_status != 0 ? task->exit_status : 126;
+    case PR_TASK_FAILED:
+    default:
+        return task->exit_status;
+    }
+}

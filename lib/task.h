@@ -154,4 +154,9 @@ const char *pr_task_status_name(enum pr_task_status status);
 /* Runtime in seconds: from start to end, or 0 if it never started. */
 double pr_task_runtime(const struct pr_task *task);
 
+/* A finished task's exit code as a shell would see it: its exit status,
+ * 128+N when signal N ended it, 124 after its timeout (as timeout(1)),
+ * 126 (or the status it was given) when it could not start, 0 if ok. */
+int pr_task_code(const struct pr_task *task);
+
 #endif
