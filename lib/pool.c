@@ -67,6 +67,7 @@ struct pr_pool {
     int stopping; /* no task starts any more */
     int killing;  /* SIGKILL has been sent to every group */
     int joined;
+    struct pr_join_waiter join_waiter; /* on the queue, once input ended */
     int halted;
     uv_timer_t gate_timer;     /* --delay, --memfree, --load: check again */
     struct pr_gate gate;       /* --delay, --memfree, --load */
@@ -425,7 +426,7 @@ static void
 maybe_join(struct pr_pool *pool)
 {
     if (pool->input_ended && !pool->joined)
-        pr_queue_join(pool->queue, on_joined, pool);
+        pr_queue_join(pool->queue, &pool->join_waiter, on_joined, pool);
 }
 
 static void stop(struct pr_pool *pool, enum pr_pool_stop why, int sig);

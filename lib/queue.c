@@ -15,10 +15,8 @@ struct pr_queue {
     struct pr_list items;
     size_t len;
     size_t capacity;
-    size_t unfinished;
     enum pr_queue_order order;
-    pr_queue_join_fn *join_fn;
-    void *join_data;
+    struct pr_join join; /* the unfinished count and its waiters */
 };
 
 struct pr_queue *
@@ -27,6 +25,7 @@ pr_queue_new(size_t capacity, enum pr_queue_order order)
     struct pr_queue *q = pr_xcalloc(1, sizeof(*q));
 
     pr_list_init(&q->items);
+    pr_join_init(&q->join);
     q->capacity = capacity;
     q->order = order;
     return q;
@@ -43,6 +42,7 @@ pr_queue_free(struct pr_queue *q)
         pr_list_remove(n);
         pr_task_free(PR_CONTAINER_OF(n, struct pr_task, node));
     }
+    pr_join_fini(&q->join);
     free(q);
 }
 
@@ -72,7 +72,7 @@ pr_queue_put(struct pr_queue *q, struct pr_task *task)
     }
     pr_list_insert_before(pos, &task->node);
     q->len++;
-    q->unfinished++;
+    pr_join_add(&q->join);
     return 0;
 }
 
@@ -104,34 +104,23 @@ pr_queue_unget(struct pr_queue *q, struct pr_task *task)
     q->len++;
 }
 
-static void
-maybe_fire_join(struct pr_queue *q)
-{
-    pr_queue_join_fn *fn = q->join_fn;
-
-    if (fn == NULL || q->unfinished != 0)
-        return;
-    /* Clear first: the callback may free the queue or join again. */
-    q->join_fn = NULL;
-    fn(q->join_data);
-}
-
 int
 pr_queue_task_done(struct pr_queue *q)
 {
-    if (q->unfinished == 0)
-        return UV_EINVAL;
-    q->unfinished--;
-    maybe_fire_join(q);
-    return 0;
+    return pr_join_done(&q->join);
 }
 
 void
-pr_queue_join(struct pr_queue *q, pr_queue_join_fn *fn, void *data)
+pr_queue_join(struct pr_queue *q, struct pr_join_waiter *w, pr_join_fn *fn,
+              void *data)
 {
-    q->join_fn = fn;
-    q->join_data = data;
-    maybe_fire_join(q);
+    pr_join_wait(&q->join, w, fn, data);
+}
+
+void
+pr_queue_join_cancel(struct pr_join_waiter *w)
+{
+    pr_join_cancel(w);
 }
 
 size_t
@@ -143,7 +132,7 @@ pr_queue_len(const struct pr_queue *q)
 size_t
 pr_queue_unfinished(const struct pr_queue *q)
 {
-    return q->unfinished;
+    return (size_t)q->join.unfinished;
 }
 
 int

@@ -1,14 +1,16 @@
 /*
  * queue: the joinable task queue, after Python's JoinableQueue.  put adds a
  * task and counts it unfinished; get hands the next one out; task_done marks
- * one finished; join fires once every task put has been marked done.  The
- * queue never blocks: put on a full queue says so and the caller pauses.
+ * one finished; join fires its waiters once every task put has been marked
+ * done (join.h's rules).  The queue never blocks: put on a full queue says
+ * so and the caller pauses.
  */
 #ifndef PR_QUEUE_H
 #define PR_QUEUE_H
 
 #include <stddef.h>
 
+#include "join.h"
 #include "task.h"
 
 enum pr_queue_order {
@@ -19,13 +21,13 @@ enum pr_queue_order {
 
 struct pr_queue;
 
-typedef void pr_queue_join_fn(void *data);
-
 /* Returns a new empty queue holding at most capacity tasks (0: no limit).
  * Free with pr_queue_free. */
 struct pr_queue *pr_queue_new(size_t capacity, enum pr_queue_order order);
 
-/* Frees the queue and any task still on it.  NULL is a no-op. */
+/* Frees the queue and any task still on it; its waiters that have not
+ * fired never will (as pr_join_fini).  NULL is a no-op.  A join waiter's
+ * fn may free the queue. */
 void pr_queue_free(struct pr_queue *q);
 
 /* Adds task and counts it unfinished.  Returns 0, or UV_ENOBUFS when the
@@ -45,14 +47,20 @@ struct pr_task *pr_queue_peek(const struct pr_queue *q);
 void pr_queue_unget(struct pr_queue *q, struct pr_task *task);
 
 /* Marks one task finished.  Returns 0, or UV_EINVAL when called more times
- * than tasks were put (Python raises ValueError there).  May fire the join
- * callback, once, when the unfinished count reaches zero. */
+ * than tasks were put (Python raises ValueError there).  Fires the join
+ * waiters when the unfinished count reaches zero. */
 int pr_queue_task_done(struct pr_queue *q);
 
-/* Calls fn(data) as soon as no task is unfinished: at once if none is now,
- * otherwise from the pr_queue_task_done that finishes the last.  A later
- * join replaces an earlier one that has not fired. */
-void pr_queue_join(struct pr_queue *q, pr_queue_join_fn *fn, void *data);
+/* w, which the caller embeds and keeps until it fires or is cancelled,
+ * calls fn(data) once as soon as no task is unfinished: at once if none
+ * is now, otherwise from the pr_queue_task_done that finishes the last.
+ * Any number of waiters wait at once and fire in join order; see
+ * pr_join_wait for what their fn may do. */
+void pr_queue_join(struct pr_queue *q, struct pr_join_waiter *w, pr_join_fn *fn,
+                   void *data);
+
+/* w will not fire; harmless if it fired or never joined. */
+void pr_queue_join_cancel(struct pr_join_waiter *w);
 
 size_t pr_queue_len(const struct pr_queue *q);
 size_t pr_queue_unfinished(const struct pr_queue *q);
