@@ -264,12 +264,12 @@ print_summary(const struct pr_pool_result *res)
     const char *sep = ": ";
     size_t i;
 
-    say("poolrun: %llu task%s", (unsigned long long)res->total,
-            res->total == 1 ? "" : "s");
+    say("poolrun: %llu task%s", (unsigned long long)res->tally.total,
+            res->tally.total == 1 ? "" : "s");
     for (i = 0; i < PR_TASK_STATUS_COUNT; i++) {
-        if (res->counts[i] == 0)
+        if (res->tally.counts[i] == 0)
             continue;
-        say("%s%llu %s", sep, (unsigned long long)res->counts[i],
+        say("%s%llu %s", sep, (unsigned long long)res->tally.counts[i],
                 pr_task_status_name((enum pr_task_status)i));
         sep = ", ";
     }
@@ -283,19 +283,19 @@ print_summary(const struct pr_pool_result *res)
                 "shutdown\n", (unsigned long long)res->workers_started,
                 res->workers_started == 1 ? "" : "s",
                 (unsigned long long)res->workers_bad_exit);
-    for (i = 0; i < res->nslowest; i++)
+    for (i = 0; i < res->tally.nslowest; i++)
         say("poolrun: %s task %llu (%.3f s): %s\n",
                 i == 0 ? "slowest:" : "        ",
-                (unsigned long long)res->slowest[i].seq,
-                res->slowest[i].runtime, res->slowest[i].text);
+                (unsigned long long)res->tally.slowest[i].seq,
+                res->tally.slowest[i].runtime, res->tally.slowest[i].text);
 }
 
 static int
 exit_status(const struct pr_pool_result *res, enum pr_exit_policy policy)
 {
-    uint64_t failed = res->counts[PR_TASK_FAILED] +
-                      res->counts[PR_TASK_TIMEOUT] +
-                      res->counts[PR_TASK_KILLED] + res->counts[PR_TASK_ERROR] +
+    uint64_t failed = res->tally.counts[PR_TASK_FAILED] +
+                      res->tally.counts[PR_TASK_TIMEOUT] +
+                      res->tally.counts[PR_TASK_KILLED] + res->tally.counts[PR_TASK_ERROR] +
                       res->services_failed;
 
     if (res->stop == PR_STOP_SIGNAL)
@@ -324,10 +324,10 @@ exit_status(const struct pr_pool_result *res, enum pr_exit_policy policy)
                 err_text(res->input_error));
         return EXIT_OWN_ERROR;
     }
-    if (res->output_lost != 0) {
+    if (res->tally.output_lost != 0) {
         say("poolrun: the output of %llu task%s was cut short "
-                "(see above)\n", (unsigned long long)res->output_lost,
-                res->output_lost == 1 ? "" : "s");
+                "(see above)\n", (unsigned long long)res->tally.output_lost,
+                res->tally.output_lost == 1 ? "" : "s");
         return EXIT_OWN_ERROR;
     }
     if (res->results_error != 0) {
@@ -342,11 +342,11 @@ exit_status(const struct pr_pool_result *res, enum pr_exit_policy policy)
     }
     switch (policy) {
     case PR_EXIT_FIRST:
-        return res->have_code ? res->first_code : EXIT_OK;
+        return res->tally.have_code ? res->tally.first_code : EXIT_OK;
     case PR_EXIT_LAST:
-        return res->have_code ? res->last_code : EXIT_OK;
+        return res->tally.have_code ? res->tally.last_code : EXIT_OK;
     case PR_EXIT_MAX:
-        return res->have_code ? res->max_code : EXIT_OK;
+        return res->tally.have_code ? res->tally.max_code : EXIT_OK;
     case PR_EXIT_COUNT:
     default:
         break;
@@ -564,7 +564,63 @@ struct run {
     int lines; /* src reads lines (stdin or -a files) */
     struct pr_seqset done;
     struct pr_pool *pool;
+    uv_signal_t sigs[3]; /* SIGINT, SIGTERM, SIGHUP */
+    int nsigs;
+    struct pr_join_waiter joined;
 };
+
+static const int handled_signals[3] = {SIGINT, SIGTERM, SIGHUP};
+
+static void
+on_signal(uv_signal_t *handle, int signum)
+{
+    struct run *r = handle->data;
+
+    pr_pool_signal(r->pool, signum);
+}
+
+static void
+watch_signals(struct run *r)
+{
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        uv_signal_init(&r->loop, &r->sigs[i]);
+        r->sigs[i].data = r;
+        uv_signal_start(&r->sigs[i], on_signal, handled_signals[i]);
+        r->nsigs++;
+    }
+}
+
+/* The pool has closed its handles: ours go too, and the loop ends. */
+static void
+on_pool_closed(void *data)
+{
+    struct run *r = data;
+    int i;
+
+    for (i = 0; i < r->nsigs; i++)
+        if (!uv_is_closing((uv_handle_t *)&r->sigs[i]))
+            uv_close((uv_handle_t *)&r->sigs[i], NULL);
+}
+
+static void
+on_joined(void *data)
+{
+    struct run *r = data;
+
+    pr_pool_close(r->pool, on_pool_closed, r);
+}
+
+/* The one-shot command is one batch: once its input has ended, the batch's
+ * join (every task and its callback done) ends the run. */
+static void
+on_input_end(void *data)
+{
+    struct run *r = data;
+
+    pr_batch_join(pr_pool_batch(r->pool), &r->joined, on_joined, r);
+}
 
 /* Sets up the run in r: COMMAND, the loop, the source, --resume's job log
  * and the pool.  Returns 0, or -1 after printing why (r then holds what
@@ -604,6 +660,8 @@ prepare(struct run *r, struct pr_config *cfg)
     }
     cfg->pool.on_throttle = on_throttle;
     cfg->pool.on_worker_exit = on_worker_exit;
+    cfg->pool.on_input_end = on_input_end;
+    cfg->pool.event_data = r;
     rc = pr_pool_new(&r->pool, &r->loop, &cfg->pool, &which);
     if (rc != 0) {
         fprintf(stderr, "poolrun: %s %s: %s\n", which,
@@ -664,7 +722,9 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
     ready = prepare(&r, cfg) == 0;
     if (ready) {
         msg_pool = r.pool;
-        pr_pool_run(r.pool, r.src, res);
+        watch_signals(&r);
+        pr_pool_start(r.pool, r.src, res);
+        uv_run(&r.loop, UV_RUN_DEFAULT);
         msg_pool = NULL;
         /* Stopped by a signal: what stderr cannot take at once is
          * dropped, as the output waiting for stdout was. */
@@ -681,7 +741,7 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
                 res->escapees == 1 ? "" : "es",
                 res->escapees == 1 ? "its" : "their");
     if (cfg->summary || res->services_failed != 0 ||
-        res->counts[PR_TASK_OK] + res->resumed != res->total)
+        res->tally.counts[PR_TASK_OK] + res->resumed != res->tally.total)
         print_summary(res);
     return exit_status(res, cfg->exit_policy);
 }

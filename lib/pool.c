@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "attempt.h"
+#include "batch.h"
 #include "callback.h"
 #include "command.h"
 #include "gate.h"
@@ -53,7 +54,6 @@ struct pr_pool {
     size_t free_cap;
     unsigned max_slot;
     unsigned throttle; /* after EAGAIN/EMFILE: run at most this many */
-    uv_signal_t sigs[3];
     uv_timer_t kill_timer;
     uv_timer_t retry_timer;  /* the earliest retry that waits */
     struct pr_list retry_list; /* tasks waiting to run again, by retry_at */
@@ -62,12 +62,13 @@ struct pr_pool {
     int paused_any;            /* tasks are not read until it has */
     int close_on_drain;        /* the run is over once the output is out */
     int closed;                /* close_own_handles has closed them */
-    int handles_open;
     int input_ended;
     int stopping; /* no task starts any more */
     int killing;  /* SIGKILL has been sent to every group */
-    int joined;
-    struct pr_join_waiter join_waiter; /* on the queue, once input ended */
+    int input_told; /* on_input_end has been called */
+    int joined;     /* pr_pool_close has been called: */
+    void (*close_done)(void *); /* called once the pool has closed */
+    void *close_data;
     int halted;
     uv_timer_t gate_timer;     /* --delay, --memfree, --load: check again */
     struct pr_gate gate;       /* --delay, --memfree, --load */
@@ -83,11 +84,9 @@ struct pr_pool {
     struct pr_list to_record; /* final records waiting for the one being
                                  made (see record()) */
     int recording;
-    uint64_t n_failed; /* final records that were not ok or skipped */
-    uint64_t n_ok;
+    struct pr_batch batch; /* the run's tasks: their count, tally, join */
 };
 
-static const int handled_signals[3] = {SIGINT, SIGTERM, SIGHUP};
 
 static void on_output_error(void *data, int err);
 static void on_output_change(void *data);
@@ -148,6 +147,7 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
         return rc;
     }
     pool->queue = pr_queue_new(cfg->queue_size, cfg->order);
+    pr_batch_init(&pool->batch);
     pool->gate.delay = cfg->delay;
     pool->gate.memfree = cfg->memfree;
     pool->gate.load = cfg->load;
@@ -191,6 +191,9 @@ pr_pool_free(struct pr_pool *pool)
 {
     if (pool == NULL)
         return;
+    /* A run that never closed (its loop was not run to the end). */
+    pr_guard_stop(pool->spawn.guard);
+    pr_batch_fini(&pool->batch);
     pr_queue_free(pool->queue);
     pr_output_free(pool->output);
     pr_joblog_close(pool->joblog.jl);
@@ -272,22 +275,14 @@ retry_later(struct pr_pool *pool, struct pr_task *task)
 }
 
 static void
-on_handle_closed(uv_handle_t *handle)
-{
-    struct pr_pool *pool = handle->data;
-
-    pool->handles_open--;
-}
-
-static void
 progress_counts(void *data, struct pr_progress_counts *c)
 {
     const struct pr_pool *pool = data;
 
-    c->done = pool->result->total;
+    c->done = pool->batch.tally.total;
     c->total = pool->input_ended ? pool->next_seq : 0;
     c->running = pool->running;
-    c->failed = pool->n_failed;
+    c->failed = pool->batch.tally.failed;
     c->elapsed = (double)(uv_now(pool->loop) - pool->started_ms) / 1000.0;
 }
 
@@ -302,10 +297,32 @@ before_output(void *data)
 }
 
 static void
+close_timer(uv_timer_t *t)
+{
+    if (!uv_is_closing((uv_handle_t *)t))
+        uv_close((uv_handle_t *)t, NULL);
+}
+
+/* What the run's result takes from the parts at the end. */
+static void
+fill_result(struct pr_pool *pool)
+{
+    struct pr_pool_result *res = pool->result;
+
+    res->tally = pool->batch.tally;
+    res->escapees = pr_reaper_escapees(pool->reaper);
+    res->joblog_error = pool->joblog.error;
+    res->results_error = pool->results.error;
+    res->callbacks = pool->cbs.ran;
+    res->callbacks_failed = pool->cbs.failed;
+    /* Every process is gone: the guardian has nothing left to watch. */
+    pr_guard_stop(pool->spawn.guard);
+    pool->spawn.guard = NULL;
+}
+
+static void
 close_own_handles(struct pr_pool *pool)
 {
-    size_t i;
-
     if (pr_output_busy(pool->output)) {
         /* The reader is slow, not gone: the run ends once it has it all
          * (on_output_change), or on SIGINT or SIGTERM. */
@@ -313,23 +330,23 @@ close_own_handles(struct pr_pool *pool)
         return;
     }
     pool->close_on_drain = 0;
+    if (pool->closed)
+        return;
     pool->closed = 1;
-    for (i = 0; i < PR_ARRAY_SIZE(pool->sigs); i++)
-        if (!uv_is_closing((uv_handle_t *)&pool->sigs[i]))
-            uv_close((uv_handle_t *)&pool->sigs[i], on_handle_closed);
-    if (!uv_is_closing((uv_handle_t *)&pool->kill_timer))
-        uv_close((uv_handle_t *)&pool->kill_timer, on_handle_closed);
-    if (!uv_is_closing((uv_handle_t *)&pool->retry_timer))
-        uv_close((uv_handle_t *)&pool->retry_timer, on_handle_closed);
+    close_timer(&pool->kill_timer);
+    close_timer(&pool->retry_timer);
     pr_reaper_close(pool->reaper);
     pr_services_close(&pool->services);
-    if (!uv_is_closing((uv_handle_t *)&pool->gate_timer))
-        uv_close((uv_handle_t *)&pool->gate_timer, on_handle_closed);
+    close_timer(&pool->gate_timer);
     pr_progress_close(pool->progress);
     pr_outwatch_close(pool->outwatch);
+    fill_result(pool);
+    if (pool->close_done != NULL)
+        pool->close_done(pool->close_data);
 }
 
-static void on_joined(void *data);
+static void close_step(struct pr_pool *pool);
+static void task_done(struct pr_pool *pool);
 static void service_ended(struct pr_pool *pool, struct pr_task *task);
 
 /* Is pid a process poolrun started and still watches (a task, a service,
@@ -366,16 +383,13 @@ on_runner_down(void *data)
     struct pr_pool *pool = data;
 
     pool->runner_down = 1;
-    on_joined(pool);
+    close_step(pool);
 }
 
+/* One step of the end of the run, each after the one before it is over. */
 static void
-on_joined(void *data)
+close_step(struct pr_pool *pool)
 {
-    struct pr_pool *pool = data;
-    struct pr_pool_result *res = pool->result;
-
-    pool->joined = 1;
     /* Workers get their sentinel once every task is done. */
     if (pool->runner->ops->shutdown != NULL && !pool->runner_down) {
         pool->runner->ops->shutdown(pool->runner, on_runner_down, pool);
@@ -387,8 +401,8 @@ on_joined(void *data)
     /* --on-join: once the batch is over, unless poolrun was told to stop
      * now; the pool's own handles close when it has ended. */
     if (pool->cfg.on_join != NULL && !pool->cbs.dropped && !pool->cbs.off) {
-        pr_callbacks_join(&pool->cbs, pool->cfg.on_join, res->counts,
-                          res->total);
+        pr_callbacks_join(&pool->cbs, pool->cfg.on_join,
+                          pool->batch.tally.counts, pool->batch.tally.total);
         return;
     }
     finish(pool);
@@ -407,7 +421,7 @@ callback_ended(struct pr_pool *pool, struct pr_task *cb)
         return;
     }
     /* Its task is done only now: join waits for every callback. */
-    pr_queue_task_done(pool->queue);
+    task_done(pool);
     pr_callbacks_next(&pool->cbs);
 }
 
@@ -419,14 +433,44 @@ drop_callbacks(struct pr_pool *pool, int sig)
     unsigned n = pr_callbacks_drop(&pool->cbs, sig);
 
     while (n-- > 0)
-        pr_queue_task_done(pool->queue);
+        task_done(pool);
 }
 
-static void
-maybe_join(struct pr_pool *pool)
+void
+pr_pool_close(struct pr_pool *pool, void (*done)(void *), void *data)
 {
-    if (pool->input_ended && !pool->joined)
-        pr_queue_join(pool->queue, &pool->join_waiter, on_joined, pool);
+    if (pool->joined)
+        return;
+    pool->joined = 1;
+    pool->close_done = done;
+    pool->close_data = data;
+    uv_timer_stop(&pool->retry_timer);
+    close_step(pool);
+}
+
+struct pr_batch *
+pr_pool_batch(struct pr_pool *pool)
+{
+    return &pool->batch;
+}
+
+/* No more tasks will come: the caller hears it once. */
+static void
+input_over(struct pr_pool *pool)
+{
+    if (!pool->input_ended || pool->input_told)
+        return;
+    pool->input_told = 1;
+    if (pool->cfg.on_input_end != NULL)
+        pool->cfg.on_input_end(pool->cfg.event_data);
+}
+
+/* One task (or its callback) is done. */
+static void
+task_done(struct pr_pool *pool)
+{
+    pr_queue_task_done(pool->queue);
+    pr_batch_done(&pool->batch);
 }
 
 static void stop(struct pr_pool *pool, enum pr_pool_stop why, int sig);
@@ -449,21 +493,6 @@ stop_reason(const struct pr_pool *pool)
     }
 }
 
-static void
-note_code(struct pr_pool_result *res, const struct pr_task *task)
-{
-    int code = pr_task_code(task);
-
-    if (!res->have_code) {
-        res->have_code = 1;
-        res->first_code = code;
-        res->max_code = code;
-    }
-    res->last_code = code;
-    if (code > res->max_code)
-        res->max_code = code;
-}
-
 /* --halt: has this final record reached the limit? */
 static void
 check_halt(struct pr_pool *pool, const struct pr_task *task)
@@ -471,8 +500,8 @@ check_halt(struct pr_pool *pool, const struct pr_task *task)
     const struct pr_halt *h = &pool->cfg.halt;
     struct pr_halt_counts c;
 
-    c.ok = pool->n_ok;
-    c.failed = pool->n_failed;
+    c.ok = pool->batch.tally.ok;
+    c.failed = pool->batch.tally.failed;
     c.known = pool->next_seq;
     if (pool->halted || !pr_halt_reached(h, task->status, &c))
         return;
@@ -488,44 +517,6 @@ check_halt(struct pr_pool *pool, const struct pr_task *task)
     stop(pool, PR_STOP_HALT, h->when == PR_HALT_NOW ? SIGTERM : 0);
 }
 
-/* Keeps the three longest-running tasks for the summary. */
-static void
-note_slow(struct pr_pool_result *res, const struct pr_task *task)
-{
-    double rt = pr_task_runtime(task);
-    struct pr_pool_slow *s;
-    unsigned i;
-
-    if (task->start_ns == 0)
-        return;
-    for (i = res->nslowest; i > 0 && res->slowest[i - 1].runtime < rt; i--)
-        ;
-    if (i >= PR_ARRAY_SIZE(res->slowest))
-        return;
-    if (res->nslowest < PR_ARRAY_SIZE(res->slowest))
-        res->nslowest++;
-    memmove(&res->slowest[i + 1], &res->slowest[i],
-            (res->nslowest - 1 - i) * sizeof(res->slowest[0]));
-    s = &res->slowest[i];
-    s->seq = task->seq;
-    s->runtime = rt;
-    s->id = NULL;
-    if (task->spec != NULL && task->spec->id != NULL) {
-        snprintf(s->text, sizeof(s->text), "%s", task->spec->id);
-        s->id = s->text;
-    } else {
-        size_t n = task->line_len < sizeof(s->text) - 1 ? task->line_len
-                                                         : sizeof(s->text) - 1;
-        size_t k;
-
-        memcpy(s->text, task->line ? task->line : "", task->line ? n : 0);
-        s->text[task->line ? n : 0] = '\0';
-        for (k = 0; s->text[k] != '\0'; k++)
-            if ((unsigned char)s->text[k] < 0x20)
-                s->text[k] = ' ';
-    }
-}
-
 /* One final record: counts, results, joblog, the caller's hook, then the
  * output (which frees the task when it has been emitted) and the task's
  * callback.  Emitting the output or reaching --halt may stop the run; that
@@ -533,25 +524,14 @@ note_slow(struct pr_pool_result *res, const struct pr_task *task)
 static void
 record_one(struct pr_pool *pool, struct pr_task *task)
 {
-    struct pr_pool_result *res = pool->result;
     struct pr_task *cb;
     struct pr_task copy;
 
     if (task->end_ns == 0)
         task->end_ns = task->start_ns ? uv_hrtime() : 0;
-    if (task->status == PR_TASK_OK)
-        pool->n_ok++;
-    else if (task->status != PR_TASK_SKIPPED) {
-        pool->n_failed++;
-        note_code(res, task);
-    }
     if (task->status == PR_TASK_SKIPPED && task->skip_why == NULL)
         task->skip_why = stop_reason(pool);
-    res->counts[task->status]++;
-    res->total++;
-    if (task->out.lost != 0 || task->err.lost != 0)
-        res->output_lost++;
-    note_slow(res, task);
+    pr_batch_tally(&pool->batch, task);
     pr_records_final(&pool->records, task);
     /* Every sink has it: its source may acknowledge it. */
     if (task->origin != NULL)
@@ -563,7 +543,7 @@ record_one(struct pr_pool *pool, struct pr_task *task)
     /* The output may have failed and stopped the run: a stop drops the
      * callbacks, this one too, though it was made before. */
     if (cb == NULL || !pr_callbacks_queue(&pool->cbs, cb))
-        pr_queue_task_done(pool->queue);
+        task_done(pool);
     check_halt(pool, &copy);
 }
 
@@ -910,8 +890,7 @@ service_ended(struct pr_pool *pool, struct pr_task *task)
         struct pr_task copy = *task;
 
         res->services_failed++;
-        pool->n_failed++;
-        note_code(res, task);
+        pr_batch_tally_failure(&pool->batch, task);
         pr_output_finish_now(pool->output, task);
         check_halt(pool, &copy);
     } else {
@@ -919,7 +898,7 @@ service_ended(struct pr_pool *pool, struct pr_task *task)
         pr_task_free(task);
     }
     if (last && pool->joined)
-        on_joined(pool);
+        close_step(pool);
 }
 
 void
@@ -937,6 +916,7 @@ pr_pool_put(struct pr_pool *pool, struct pr_task *task)
     /* Sources check pr_pool_accepting first, so the queue has room. */
     if (rc != 0)
         abort();
+    pr_batch_add(&pool->batch);
     schedule(pool);
 }
 
@@ -948,7 +928,7 @@ pr_pool_input_end(struct pr_pool *pool, int err)
     pool->input_ended = 1;
     if (err != 0 && pool->result->input_error == 0)
         pool->result->input_error = err;
-    maybe_join(pool);
+    input_over(pool);
 }
 
 void
@@ -1009,7 +989,7 @@ stop(struct pr_pool *pool, enum pr_pool_stop why, int sig)
         /* A source that can take it back (a durable queue) has it to hand
          * to someone else; the pool records nothing of it. */
         if (task->origin != NULL && pr_source_requeue(task->origin, task)) {
-            pr_queue_task_done(pool->queue);
+            task_done(pool);
             continue;
         }
         task->status = PR_TASK_SKIPPED;
@@ -1023,14 +1003,12 @@ stop(struct pr_pool *pool, enum pr_pool_stop why, int sig)
             uv_timer_start(&pool->kill_timer, on_kill_timer,
                            (uint64_t)(pool->cfg.kill_after * 1000), 0);
     }
-    maybe_join(pool);
+    input_over(pool);
 }
 
 static void
-on_signal(uv_signal_t *handle, int signum)
+on_signal(struct pr_pool *pool, int signum)
 {
-    struct pr_pool *pool = handle->data;
-
     if (signum == SIGHUP) {
         stop(pool, PR_STOP_DRAIN, 0);
         return;
@@ -1213,12 +1191,12 @@ output_moved(void *data)
 /* SIGINT and SIGTERM mean now: output that waits for a slow or stuck
  * reader is dropped, so that poolrun can end (SIGHUP drains, keeping it).
  * The tasks have had their signal first. */
-static void
-on_signal_output(uv_signal_t *handle, int signum)
+void
+pr_pool_signal(struct pr_pool *pool, int signum)
 {
-    struct pr_pool *pool = handle->data;
-
-    on_signal(handle, signum);
+    if (pool->closed)
+        return;
+    on_signal(pool, signum);
     if (signum != SIGHUP)
         pr_output_abandon(pool->output);
 }
@@ -1252,33 +1230,27 @@ intake_fail(void *data, const char *msg)
     pr_pool_input_fail(data, msg);
 }
 
-int
-pr_pool_run(struct pr_pool *pool, struct pr_source *src,
-            struct pr_pool_result *result)
+static void
+init_timer(struct pr_pool *pool, uv_timer_t *t)
 {
-    size_t i;
+    uv_timer_init(pool->loop, t);
+    t->data = pool;
+}
+
+int
+pr_pool_start(struct pr_pool *pool, struct pr_source *src,
+              struct pr_pool_result *result)
+{
     int rc;
 
     memset(result, 0, sizeof(*result));
     pool->result = result;
     pool->src = src;
-    for (i = 0; i < PR_ARRAY_SIZE(pool->sigs); i++) {
-        uv_signal_init(pool->loop, &pool->sigs[i]);
-        pool->sigs[i].data = pool;
-        uv_signal_start(&pool->sigs[i], on_signal_output, handled_signals[i]);
-        pool->handles_open++;
-    }
-    uv_timer_init(pool->loop, &pool->kill_timer);
-    pool->kill_timer.data = pool;
-    pool->handles_open++;
-    uv_timer_init(pool->loop, &pool->retry_timer);
-    pool->retry_timer.data = pool;
-    pool->handles_open++;
+    init_timer(pool, &pool->kill_timer);
+    init_timer(pool, &pool->retry_timer);
+    init_timer(pool, &pool->gate_timer);
     pool->reaper =
         pr_reaper_new(pool->loop, pool->cfg.kill_after, is_ours, pool);
-    uv_timer_init(pool->loop, &pool->gate_timer);
-    pool->gate_timer.data = pool;
-    pool->handles_open++;
     pool->started_ms = uv_now(pool->loop);
     if (pool->progress != NULL)
         pr_progress_start(pool->progress, pool->loop, progress_counts, pool);
@@ -1301,16 +1273,7 @@ pr_pool_run(struct pr_pool *pool, struct pr_source *src,
     if (rc != 0) {
         pool->input_ended = 1;
         result->input_error = rc;
-        maybe_join(pool);
+        input_over(pool);
     }
-    uv_run(pool->loop, UV_RUN_DEFAULT);
-    result->escapees = pr_reaper_escapees(pool->reaper);
-    result->joblog_error = pool->joblog.error;
-    result->callbacks = pool->cbs.ran;
-    result->callbacks_failed = pool->cbs.failed;
-    result->results_error = pool->results.error;
-    pr_guard_stop(pool->spawn.guard);
-    pool->spawn.guard = NULL;
-    pool->src = NULL;
     return rc;
 }

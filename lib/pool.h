@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "batch.h"
 #include "halt.h"
 #include "output.h"
 #include "queue.h"
@@ -61,7 +62,8 @@ struct pr_pool_config {
     pr_pool_throttle_fn *on_throttle; /* optional */
     pr_pool_worker_fn *on_worker_exit; /* optional */
     const struct pr_worker_config *workers; /* --workers, or NULL */
-    void *event_data; /* for on_throttle and on_worker_exit */
+    void (*on_input_end)(void *data); /* once: no more tasks will come */
+    void *event_data; /* for on_throttle, on_worker_exit, on_input_end */
 };
 
 /* Why the run stopped early, if it did. */
@@ -75,8 +77,8 @@ enum pr_pool_stop {
 };
 
 struct pr_pool_result {
-    uint64_t counts[PR_TASK_STATUS_COUNT];
-    uint64_t total;
+    struct pr_batch_tally tally; /* the run's final records: counts, exit
+                                    codes, the slowest tasks */
     enum pr_pool_stop stop;
     int stop_signal;  /* the signal that stopped the run */
     int output_error; /* negative errno writing stdout, or 0 */
@@ -87,26 +89,14 @@ struct pr_pool_result {
     uint64_t resumed;  /* skipped: done in an earlier run (--resume) */
     uint64_t callbacks;        /* callbacks that ran */
     uint64_t callbacks_failed; /* of those, the ones that did not succeed */
-    struct pr_pool_slow {
-        uint64_t seq;
-        double runtime;
-        const char *id;  /* NULL, or the job file id (copied below) */
-        char text[112];  /* the id, else the start of the command */
-    } slowest[3];        /* the longest-running tasks, longest first */
-    unsigned nslowest;
     uint64_t services_failed; /* services that ended on their own, badly */
     uint64_t escapees; /* processes that left their task's group and were
                           still running at the end: poolrun ended them */
     uint64_t workers_started; /* worker processes started (--workers) */
     uint64_t workers_bad_exit; /* of those, ended non-zero when told to */
     char fatal_msg[512];
-    uint64_t output_lost; /* tasks part of whose output was lost */
     uint64_t retried;     /* attempts that were run again */
     int halt_code;        /* with PR_STOP_HALT: the halting task's code */
-    int have_code;        /* some task did not succeed: */
-    int first_code;       /* the exit code (pr_task_code) of the first, */
-    int last_code;        /* of the last */
-    int max_code;         /* and the highest */
 };
 
 /* Returns a new pool on loop; free with pr_pool_free after the loop ran.
@@ -121,11 +111,36 @@ void pr_pool_free(struct pr_pool *pool);
 void pr_pool_add_sink(struct pr_pool *pool, const struct pr_sink_ops *ops,
                       void *data);
 
-/* Runs the loop until the input is done and every task has its final
- * record.  The pool does not take the source.  Returns 0 or a negative
- * error from starting the source. */
-int pr_pool_run(struct pr_pool *pool, struct pr_source *src,
-                struct pr_pool_result *result);
+/* The life of a run, which the caller drives (cmd: one batch whose join
+ * ends the run; a service: batches that stay open):
+ *
+ *   pr_pool_start   the runners, the guard and the source start; result
+ *                   is filled as the run goes on
+ *   (the caller runs the loop)
+ *   on_input_end    the config's hook: no more tasks will come (the input
+ *                   ended, or a stop); typically the caller now joins the
+ *                   batch (pr_pool_batch)
+ *   pr_pool_close   every task is done: the workers and services end, then
+ *                   --on-join, then escaped processes; then the pool closes
+ *                   its handles and calls done(data), and the loop ends
+ *                   once the caller has closed its own
+ *   pr_pool_signal  from the caller's signal handlers at any time
+ *
+ * The pool does not take the source.  Returns 0 or a negative error from
+ * starting the source (the input has then ended). */
+int pr_pool_start(struct pr_pool *pool, struct pr_source *src,
+                  struct pr_pool_result *result);
+
+/* The batch every task put through the intake belongs to. */
+struct pr_batch *pr_pool_batch(struct pr_pool *pool);
+
+void pr_pool_close(struct pr_pool *pool, void (*done)(void *), void *data);
+
+/* A signal came: SIGHUP drains (no new task starts, the running ones
+ * finish), SIGINT and SIGTERM stop now (the running tasks get it, and
+ * SIGKILL after the grace; output waiting for stdout is dropped); the same
+ * again sends SIGKILL at once. */
+void pr_pool_signal(struct pr_pool *pool, int signum);
 
 /* For cmd: n bytes for stderr, after everything already waiting there;
  * never waits for a slow reader (they queue with the output). */
