@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "results.h"
 #include "util.h"
 
 struct pr_joblog {

@@ -1,8 +1,7 @@
 /*
  * output: what a task writes, and how it reaches poolrun's stdout and
- * stderr.  A capture holds one stream of one task, in memory up to a limit
- * and past it in a private, already unlinked temporary file.  The sink
- * emits captures as whole blocks (grouped, optionally in input order), as
+ * stderr.  A task's captures (capture.h) hold its streams; the sink
+ * emits them as whole blocks (grouped, optionally in input order), as
  * whole lines (--line-buffer) or as raw bytes (--ungroup).  It never waits
  * for a slow reader: what a pipe, terminal or socket cannot take at once
  * waits in a queue, and the owner polls (pr_output_writer) and calls
@@ -15,39 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util.h"
-
 struct pr_task;
 struct pr_writer;
-
-struct pr_capture {
-    struct pr_buf mem;
-    int spill_fd; /* -1 until the capture spills to a temporary file */
-    uint64_t spilled; /* bytes in that file */
-    uint64_t total; /* every byte the task wrote */
-    uint64_t lost;  /* bytes dropped: no temporary file could take them */
-    int lost_err;   /* why (negative errno), or 0 */
-    int mid_line;   /* --tag: the last byte seen was not a newline */
-};
-
-void pr_capture_init(struct pr_capture *c);
-
-/* Appends n bytes; past `limit` bytes in memory the capture moves to a
- * temporary file.  If no file can be made or written (a full disk), the
- * capture keeps what it has, drops the rest and counts it in `lost`, so
- * memory stays bounded.  Returns 0, or the negative errno of the file. */
-int pr_capture_append(struct pr_capture *c, const void *p, size_t n,
-                      size_t limit);
-
-/* Writes the whole capture to fd.  Returns 0 or a negative errno from the
- * write (reading back a spill file that fails is reported the same way). */
-int pr_capture_emit(const struct pr_capture *c, int fd);
-
-/* Appends to b the first bytes of the capture, at most max. */
-void pr_capture_head(const struct pr_capture *c, struct pr_buf *b, size_t max);
-
-/* Releases memory and closes the spill file. */
-void pr_capture_free(struct pr_capture *c);
 
 enum pr_output_mode {
     PR_OUT_GROUP,  /* a task's output as whole blocks when it ends */

@@ -607,26 +607,3 @@ pr_results_torn_line(const char *path, unsigned long *line)
         *line = lines + 1;
     return 0;
 }
-
-int
-pr_records_fresh_line(int fd, const char *path)
-{
-    struct stat st;
-    char last;
-    int rfd, rc = 0;
-
-    if (fstat(fd, &st) != 0)
-        return -errno;
-    if (!S_ISREG(st.st_mode) || st.st_size == 0)
-        return 0;
-    /* fd may be write-only: read the last byte through a descriptor of
-     * our own.  A file we may not read we cannot check, and --resume could
-     * not have read it either. */
-    rfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (rfd < 0)
-        return 0;
-    if (pread(rfd, &last, 1, st.st_size - 1) == 1 && last != '\n')
-        rc = pr_write_all(fd, "\n", 1);
-    close(rfd);
-    return rc;
-}

@@ -103,11 +103,4 @@ int pr_resume_read(const char *path, int failed_again, struct pr_seqset *done,
  * to 0 (also for a missing file).  Returns 0 or a negative errno. */
 int pr_results_torn_line(const char *path, unsigned long *line);
 
-/* For a writer about to append to fd, opened from path: if it is a
- * regular file whose last byte is not a newline (a record cut short),
- * writes a newline, so that the next record starts a line of its own and
- * the fragment stays a line that readers skip.  Returns 0 or a negative
- * errno. */
-int pr_records_fresh_line(int fd, const char *path);
-
 #endif

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "output.h"
+#include "capture.h"
 #include "util.h"
 
 struct pr_source;

@@ -742,31 +742,14 @@ lex_comment(struct lexer *L)
     }
 }
 
-/* The delimiter word of << or <<-, read as the shell does: quote
- * removal, and any quoting makes the body literal. */
+/* The delimiter word of << or <<- into delim, read as the shell does:
+ * quote removal, and any quoting makes the body literal (p->quoted). */
 static void
-lex_heredoc_op(struct lexer *L)
+lex_delim_word(struct lexer *L, struct pending *p, struct pr_buf *delim)
 {
-    struct pending p;
-    struct pr_buf delim = {0};
     int quote = 0; /* inside '...' (1) or "..." (2) */
     size_t qoff = 0;
 
-    memset(&p, 0, sizeof(p));
-    p.off = off_at(L, 0);
-    take(L, CTX_WORD);
-    take(L, CTX_WORD);
-    if (at(L, 0) == '<') {
-        /* <<< is bash's here-string: a word follows, no body. */
-        take(L, CTX_WORD);
-        return;
-    }
-    if (at(L, 0) == '-') {
-        p.strip_tabs = 1;
-        take(L, CTX_WORD);
-    }
-    while (at(L, 0) == ' ' || at(L, 0) == '\t')
-        take(L, CTX_WORD);
     while (!L->failed) {
         int c = at(L, 0);
         size_t off = off_at(L, 0);
@@ -786,7 +769,7 @@ lex_heredoc_op(struct lexer *L)
         if (quote != 1 && c == '\\') {
             int next = at(L, 1);
 
-            p.quoted = 1;
+            p->quoted = 1;
             take(L, CTX_WORD);
             if (next == '\n')
                 set_unsure(L, off, "a backslash-newline in a delimiter");
@@ -794,10 +777,10 @@ lex_heredoc_op(struct lexer *L)
                 continue;
             /* Inside "...", a backslash quotes only $ ` " \. */
             if (quote == 2 && strchr("$`\"\\", next) == NULL)
-                pr_buf_append(&delim, "\\", 1);
+                pr_buf_append(delim, "\\", 1);
             c = next;
         } else if (quote == 0 && (c == '\'' || c == '"')) {
-            p.quoted = 1;
+            p->quoted = 1;
             quote = c == '\'' ? 1 : 2;
             qoff = off;
             take(L, CTX_WORD);
@@ -812,10 +795,36 @@ lex_heredoc_op(struct lexer *L)
         {
             char ch = (char)c;
 
-            pr_buf_append(&delim, &ch, 1);
+            pr_buf_append(delim, &ch, 1);
         }
         take(L, CTX_WORD);
     }
+}
+
+/* A << or <<- and its delimiter: the body it announces waits on the
+ * pending list until the line ends. */
+static void
+lex_heredoc_op(struct lexer *L)
+{
+    struct pending p;
+    struct pr_buf delim = {0};
+
+    memset(&p, 0, sizeof(p));
+    p.off = off_at(L, 0);
+    take(L, CTX_WORD);
+    take(L, CTX_WORD);
+    if (at(L, 0) == '<') {
+        /* <<< is bash's here-string: a word follows, no body. */
+        take(L, CTX_WORD);
+        return;
+    }
+    if (at(L, 0) == '-') {
+        p.strip_tabs = 1;
+        take(L, CTX_WORD);
+    }
+    while (at(L, 0) == ' ' || at(L, 0) == '\t')
+        take(L, CTX_WORD);
+    lex_delim_word(L, &p, &delim);
     if (delim.len == 0 && !p.quoted)
         set_unsure(L, p.off, "<< without a delimiter");
     if (L->npend == MAX_PENDING) {
@@ -982,114 +991,153 @@ end_word(struct lexer *L, const char *kw, size_t kwlen, int plain, size_t off)
                    "a[$(cmd)] runs cmd even quoted)");
 }
 
+/* What lex_cmd knows of the word it is in, and of the ( it has seen. */
+struct cmd_state {
+    int depth;  /* ( still open, inside $(...) */
+    int word;   /* inside a word, where # starts no comment */
+    int plain;  /* the word so far is plain characters */
+    char kw[4]; /* its first characters, to tell a keyword (end_word) */
+    size_t kwlen, woff;
+};
+
+/* A blank, an operator or the end ends a word; anything else is in one. */
+static void
+track_word(struct lexer *L, struct cmd_state *st, int c, size_t off)
+{
+    if (c == SYM_EOF || (c < SYM_MARK && strchr(" \t\n;&|<>()", c))) {
+        if (st->word)
+            end_word(L, st->kw, st->kwlen, st->plain, st->woff);
+        st->word = 0;
+        st->plain = 1;
+        st->kwlen = 0;
+    } else if (!st->word) {
+        st->word = 1;
+        st->woff = off;
+    }
+}
+
+/* A backslash, a quote, an expansion or a #.  Returns 0 if c is none of
+ * these, and takes nothing then. */
+static int
+lex_cmd_quoting(struct lexer *L, struct cmd_state *st, int c, size_t off)
+{
+    switch (c) {
+    case '\\':
+        /* A backslash-newline is removed: the word goes on. */
+        if (at(L, 1) != '\n')
+            st->plain = 0;
+        else if (off == st->woff)
+            st->word = 0;
+        lex_backslash(L, CTX_WORD);
+        return 1;
+    case '\'':
+        st->plain = 0;
+        take(L, CTX_WORD);
+        lex_squote(L, off);
+        return 1;
+    case '"':
+        st->plain = 0;
+        take(L, CTX_WORD);
+        lex_dquote(L, off);
+        return 1;
+    case '`':
+        st->plain = 0;
+        lex_backquote(L);
+        return 1;
+    case '$':
+        st->plain = 0;
+        lex_dollar(L, CTX_WORD);
+        return 1;
+    case '#':
+        if (off == st->woff) {
+            st->word = 0;
+            lex_comment(L);
+        } else {
+            st->plain = 0;
+            take(L, CTX_WORD);
+        }
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* An operator, a newline or a plain character.  Returns 1 at the ) that
+ * closes the $(...) being read (subst), else 0. */
+static int
+lex_cmd_operator(struct lexer *L, struct cmd_state *st, int c, size_t off,
+                 int subst)
+{
+    switch (c) {
+    case '<':
+        if (at(L, 1) == '\\' && at(L, 2) == '\n')
+            set_unsure(L, off, "a backslash-newline after <");
+        if (at(L, 1) == '<')
+            lex_heredoc_op(L);
+        else
+            take(L, CTX_WORD);
+        break;
+    case '(':
+        /* ((...)) is arithmetic to bash, two subshells to dash. */
+        if (at(L, 1) == '(')
+            set_unsure(L, off,
+                       "(( (arithmetic to bash, where a[$(cmd)] "
+                       "runs cmd even quoted)");
+        st->depth++;
+        take(L, CTX_WORD);
+        break;
+    case ')':
+        take(L, CTX_WORD);
+        if (subst && st->depth == 0) {
+            if (L->npend > 0)
+                set_unsure(L, L->pend[0].off,
+                           "a here-document with no body in $(...)");
+            return 1;
+        }
+        if (st->depth > 0)
+            st->depth--;
+        break;
+    case '\n':
+        take(L, CTX_WORD);
+        read_heredocs(L);
+        break;
+    default:
+        if (st->kwlen < sizeof(st->kw))
+            st->kw[st->kwlen] = (char)c;
+        st->kwlen++;
+        take(L, CTX_WORD);
+        break;
+    }
+    return 0;
+}
+
+/* A command line, or with subst the inside of a $(...) opened at open, up
+ * to the ) that closes it. */
 static void
 lex_cmd(struct lexer *L, int subst, size_t open)
 {
-    int depth = 0; /* ( still open, inside $(...) */
-    int word = 0;  /* inside a word, where # starts no comment */
-    int plain = 1; /* the word so far is plain characters */
-    char kw[4];
-    size_t kwlen = 0, woff = 0;
+    struct cmd_state st;
 
+    memset(&st, 0, sizeof(st));
+    st.plain = 1;
     while (!L->failed) {
         int c = at(L, 0);
         size_t off = off_at(L, 0);
 
-        if (c == SYM_EOF || (c < SYM_MARK && strchr(" \t\n;&|<>()", c))) {
-            if (word)
-                end_word(L, kw, kwlen, plain, woff);
-            word = 0;
-            plain = 1;
-            kwlen = 0;
-        } else if (!word) {
-            word = 1;
-            woff = off;
-        }
+        track_word(L, &st, c, off);
         if (c == SYM_EOF) {
             if (subst)
                 unclosed(L, "$(...)", open);
             return;
         }
         if (c >= SYM_MARK) {
-            plain = 0;
+            st.plain = 0;
             take(L, CTX_WORD);
             continue;
         }
-        switch (c) {
-        case '\\':
-            /* A backslash-newline is removed: the word goes on. */
-            if (at(L, 1) != '\n')
-                plain = 0;
-            else if (off == woff)
-                word = 0;
-            lex_backslash(L, CTX_WORD);
-            break;
-        case '\'':
-            plain = 0;
-            take(L, CTX_WORD);
-            lex_squote(L, off);
-            break;
-        case '"':
-            plain = 0;
-            take(L, CTX_WORD);
-            lex_dquote(L, off);
-            break;
-        case '`':
-            plain = 0;
-            lex_backquote(L);
-            break;
-        case '$':
-            plain = 0;
-            lex_dollar(L, CTX_WORD);
-            break;
-        case '#':
-            if (off == woff) {
-                word = 0;
-                lex_comment(L);
-            } else {
-                plain = 0;
-                take(L, CTX_WORD);
-            }
-            break;
-        case '<':
-            if (at(L, 1) == '\\' && at(L, 2) == '\n')
-                set_unsure(L, off, "a backslash-newline after <");
-            if (at(L, 1) == '<')
-                lex_heredoc_op(L);
-            else
-                take(L, CTX_WORD);
-            break;
-        case '(':
-            /* ((...)) is arithmetic to bash, two subshells to dash. */
-            if (at(L, 1) == '(')
-                set_unsure(L, off,
-                           "(( (arithmetic to bash, where a[$(cmd)] "
-                           "runs cmd even quoted)");
-            depth++;
-            take(L, CTX_WORD);
-            break;
-        case ')':
-            take(L, CTX_WORD);
-            if (subst && depth == 0) {
-                if (L->npend > 0)
-                    set_unsure(L, L->pend[0].off,
-                               "a here-document with no body in $(...)");
-                return;
-            }
-            if (depth > 0)
-                depth--;
-            break;
-        case '\n':
-            take(L, CTX_WORD);
-            read_heredocs(L);
-            break;
-        default:
-            if (kwlen < sizeof(kw))
-                kw[kwlen] = (char)c;
-            kwlen++;
-            take(L, CTX_WORD);
-            break;
-        }
+        if (!lex_cmd_quoting(L, &st, c, off) &&
+            lex_cmd_operator(L, &st, c, off, subst))
+            return;
     }
 }
 

@@ -1,7 +1,8 @@
 /*
  * util: allocation that never returns NULL, a growable byte buffer, clocks,
- * and a write loop for blocking descriptors.  Everything here is free of
- * libuv handles and safe to use from any module.
+ * a write loop for blocking descriptors and the fresh line an appended file
+ * of records starts on.  Everything here is free of libuv handles and safe
+ * to use from any module.
  */
 #ifndef PR_UTIL_H
 #define PR_UTIL_H
@@ -90,6 +91,13 @@ double pr_wall_time(void);
  * with poll() when the descriptor is non-blocking.  Returns 0 or -errno.
  */
 int pr_write_all(int fd, const void *buf, size_t n);
+
+/* For a writer of records (the joblog, the results file) about to append
+ * to fd, opened from path: if it is a regular file whose last byte is not
+ * a newline (a record cut short), writes a newline, so that the next
+ * record starts a line of its own and the fragment stays a line that
+ * readers skip.  Returns 0 or a negative errno. */
+int pr_records_fresh_line(int fd, const char *path);
 
 /*
  * Parse a whole decimal integer in [min, max] into *out.  Returns 0, or

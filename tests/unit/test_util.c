@@ -1,6 +1,10 @@
 /* Unit tests of util's time values: one range for every source, and a
- * conversion to timer milliseconds that is defined for any double. */
+ * conversion to timer milliseconds that is defined for any double.  And the
+ * fresh line an appended file of records starts on. */
+#include <fcntl.h>
 #include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "test.h"
@@ -71,6 +75,56 @@ parse_seconds_not_a_number_is_einval(void)
     ASSERT_EQ(pr_parse_seconds("1000000000", &v), 0);
 }
 
+/* The whole of the file at path, NUL-terminated, in buf. */
+static size_t
+read_file(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, cap - 1);
+
+    if (fd >= 0)
+        close(fd);
+    buf[n < 0 ? 0 : n] = '\0';
+    return n < 0 ? 0 : (size_t)n;
+}
+
+static void
+records_fresh_line_after_a_cut_record_adds_one_newline(void)
+{
+    char path[] = "/tmp/poolrun-test-XXXXXX";
+    char buf[64];
+    int fd = mkstemp(path);
+
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_EQ(pr_write_all(fd, "a\nb", 3), 0);
+    ASSERT_EQ(pr_records_fresh_line(fd, path), 0);
+    ASSERT_EQ(read_file(path, buf, sizeof(buf)), 4);
+    ASSERT_MEM_EQ(buf, 4, "a\nb\n");
+    /* On a fresh line already: nothing more. */
+    ASSERT_EQ(pr_records_fresh_line(fd, path), 0);
+    ASSERT_EQ(read_file(path, buf, sizeof(buf)), 4);
+    close(fd);
+    unlink(path);
+}
+
+static void
+records_fresh_line_on_an_empty_file_or_a_device_writes_nothing(void)
+{
+    char path[] = "/tmp/poolrun-test-XXXXXX";
+    char buf[64];
+    int fd = mkstemp(path);
+    int null_fd = open("/dev/null", O_WRONLY);
+
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_EQ(pr_records_fresh_line(fd, path), 0);
+    ASSERT_EQ(read_file(path, buf, sizeof(buf)), 0);
+    ASSERT_TRUE(null_fd >= 0);
+    ASSERT_EQ(pr_records_fresh_line(null_fd, "/dev/null"), 0);
+    close(null_fd);
+    close(fd);
+    unlink(path);
+}
+
 int
 main(void)
 {
@@ -81,6 +135,9 @@ main(void)
         TEST_CASE(seconds_to_ms_out_of_range_clamps),
         TEST_CASE(parse_seconds_out_of_range_is_erange),
         TEST_CASE(parse_seconds_not_a_number_is_einval),
+        TEST_CASE(records_fresh_line_after_a_cut_record_adds_one_newline),
+        TEST_CASE(
+            records_fresh_line_on_an_empty_file_or_a_device_writes_nothing),
     };
 
     return pr_test_run(cases, PR_ARRAY_SIZE(cases));
