@@ -603,6 +603,60 @@ spawn_as_script(struct spawn_run *run, const uv_process_options_t *opts)
     return rc;
 }
 
+/* What runs: the task's argv, or its line through the shell (from a file
+ * on fd 3, *script_fd, when it is too long for an argument). */
+static int
+set_program(struct spawn_run *run, uv_process_options_t *opts, char **args,
+            int *script_fd)
+{
+    struct pr_task *task = run->task;
+
+    if (task->argv != NULL) {
+        opts->file = task->argv[0];
+        opts->args = task->argv;
+        return 0;
+    }
+    if (memchr(task->line, '\0', task->line_len) != NULL) {
+        task->error_what = "the line contains a NUL byte";
+        return UV_EINVAL;
+    }
+    args[0] = run->ctx->shell;
+    if (task->long_fd >= 0 || task->line_len > MAX_ARG_LEN) {
+        *script_fd = write_script(task);
+        if (*script_fd < 0) {
+            task->error_what = "cannot write the long line to a file";
+            return *script_fd;
+        }
+        args[1] = dev_fd_3;
+        args[2] = NULL;
+    } else {
+        args[1] = dash_c;
+        args[2] = task->line;
+        args[3] = NULL;
+    }
+    opts->file = run->ctx->shell;
+    opts->args = args;
+    return 0;
+}
+
+/* fd 0 from the task's stdin file or nothing, 1 and 2 into our pipes, 3
+ * the script of a long line. */
+static void
+set_stdio(struct spawn_run *run, uv_stdio_container_t *stdio, int script_fd)
+{
+    stdio[0].flags = UV_IGNORE;
+    if (run->task->stdin_fd >= 0) {
+        stdio[0].flags = UV_INHERIT_FD;
+        stdio[0].data.fd = run->task->stdin_fd;
+    }
+    stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[1].data.stream = (uv_stream_t *)&run->pipes[0];
+    stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[2].data.stream = (uv_stream_t *)&run->pipes[1];
+    stdio[3].flags = UV_INHERIT_FD;
+    stdio[3].data.fd = script_fd;
+}
+
 static int
 spawn(struct spawn_run *run)
 {
@@ -620,56 +674,19 @@ spawn(struct spawn_run *run)
     if (task->error != 0)
         return task->error; /* the command could not even be built */
     rc = pr_task_runnable(task);
+    if (rc == 0 && task->spec != NULL && task->spec->cwd != NULL)
+        rc = check_cwd(task);
+    memset(&opts, 0, sizeof(opts));
+    if (rc == 0)
+        rc = set_program(run, &opts, args, &script_fd);
     if (rc != 0)
         return rc;
-    if (task->spec != NULL && task->spec->cwd != NULL) {
-        rc = check_cwd(task);
-        if (rc != 0)
-            return rc;
-    }
-    memset(&opts, 0, sizeof(opts));
-    if (task->argv != NULL) {
-        opts.file = task->argv[0];
-        opts.args = task->argv;
-    } else {
-        if (memchr(task->line, '\0', task->line_len) != NULL) {
-            task->error_what = "the line contains a NUL byte";
-            return UV_EINVAL;
-        }
-        args[0] = ctx->shell;
-        if (task->long_fd >= 0 || task->line_len > MAX_ARG_LEN) {
-            script_fd = write_script(task);
-            if (script_fd < 0) {
-                task->error_what = "cannot write the long line to a file";
-                return script_fd;
-            }
-            args[1] = dev_fd_3;
-            args[2] = NULL;
-        } else {
-            args[1] = dash_c;
-            args[2] = task->line;
-            args[3] = NULL;
-        }
-        opts.file = ctx->shell;
-        opts.args = args;
-    }
     snprintf(seq_var, sizeof(seq_var), "POOLRUN_SEQ=%llu",
              (unsigned long long)task->seq);
     snprintf(slot_var, sizeof(slot_var), "POOLRUN_SLOT=%u", task->slot);
     ctx->env[ctx->env_seq] = seq_var;
     ctx->env[ctx->env_slot] = slot_var;
-
-    stdio[0].flags = UV_IGNORE;
-    if (task->stdin_fd >= 0) {
-        stdio[0].flags = UV_INHERIT_FD;
-        stdio[0].data.fd = task->stdin_fd;
-    }
-    stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-    stdio[1].data.stream = (uv_stream_t *)&run->pipes[0];
-    stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-    stdio[2].data.stream = (uv_stream_t *)&run->pipes[1];
-    stdio[3].flags = UV_INHERIT_FD;
-    stdio[3].data.fd = script_fd;
+    set_stdio(run, stdio, script_fd);
     opts.env = ctx->env;
     if (task->spec != NULL && task->spec->env != NULL)
         opts.env = env = task_env(ctx, task->spec->env, seq_var, slot_var);

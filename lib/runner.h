@@ -12,11 +12,12 @@
 #include <stddef.h>
 #include <uv.h>
 
-#include "run_worker.h"
 #include "task.h"
 
 struct pr_guard;
 struct pr_path_cache;
+struct pr_worker_config; /* run_worker.h */
+struct pr_worker_exit;
 
 /* What the pool does for its runners: they call it, it never calls them
  * back from inside these. */
