@@ -29,6 +29,7 @@
 #include "results.h"
 #include "reaper.h"
 #include "services.h"
+#include "slots.h"
 #include "sys.h"
 #include "util.h"
 
@@ -46,14 +47,9 @@ struct pr_pool {
     struct pr_pool_result *result;
     struct pr_spawn_ctx spawn;
     uint64_t next_seq;
-    unsigned running; /* tasks holding a slot */
     unsigned live;    /* of those, the ones whose process started */
     struct pr_list running_list;
-    unsigned *free_slots; /* a stack of free slot numbers */
-    size_t nfree;
-    size_t free_cap;
-    unsigned max_slot;
-    unsigned throttle; /* after EAGAIN/EMFILE: run at most this many */
+    struct pr_slots slots;
     uv_timer_t kill_timer;
     uv_timer_t retry_timer;  /* the earliest retry that waits */
     struct pr_list retry_list; /* tasks waiting to run again, by retry_at */
@@ -136,7 +132,6 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
             const struct pr_pool_config *cfg, const char **which)
 {
     struct pr_pool *pool = pr_xcalloc(1, sizeof(*pool));
-    unsigned i;
     int rc;
 
     pool->loop = loop;
@@ -174,11 +169,7 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
         pool->cfg.jobs *= cfg->workers->inflight;
         cfg = &pool->cfg;
     }
-    pool->free_cap = cfg->jobs ? cfg->jobs : 64;
-    pool->free_slots = pr_xcalloc(pool->free_cap, sizeof(unsigned));
-    for (i = cfg->jobs; i > 0; i--)
-        pool->free_slots[pool->nfree++] = i;
-    pool->max_slot = cfg->jobs;
+    pr_slots_init(&pool->slots, cfg->jobs);
     pr_spawn_ctx_init(&pool->spawn, loop, cfg->shell, cfg->kill_after,
                       cfg->timeout);
     fill_up(pool);
@@ -206,37 +197,9 @@ pr_pool_free(struct pr_pool *pool)
         pool->runner->ops->free(pool->runner);
     if (pool->aux != NULL)
         pool->aux->ops->free(pool->aux);
-    free(pool->free_slots);
+    pr_slots_free(&pool->slots);
     pr_spawn_ctx_free(&pool->spawn);
     free(pool);
-}
-
-static unsigned
-take_slot(struct pr_pool *pool)
-{
-    if (pool->nfree > 0)
-        return pool->free_slots[--pool->nfree];
-    /* Only with no limit (-j 0): the stack grows as slots are returned. */
-    return ++pool->max_slot;
-}
-
-static void
-give_slot(struct pr_pool *pool, unsigned slot)
-{
-    if (pool->nfree == pool->free_cap) {
-        pool->free_cap *= 2;
-        pool->free_slots =
-            pr_xrealloc(pool->free_slots, pool->free_cap * sizeof(unsigned));
-    }
-    pool->free_slots[pool->nfree++] = slot;
-}
-
-static int
-slot_free(const struct pr_pool *pool)
-{
-    if (pool->throttle != 0 && pool->running >= pool->throttle)
-        return 0;
-    return pool->cfg.jobs == 0 || pool->running < pool->cfg.jobs;
 }
 
 /* Out of processes or descriptors for now, not for good. */
@@ -256,12 +219,9 @@ retry_later(struct pr_pool *pool, struct pr_task *task)
 {
     if (!transient_error(task->error) || pool->live == 0 || pool->stopping)
         return 0;
-    if (pool->throttle == 0 || pool->live < pool->throttle) {
-        pool->throttle = pool->live;
-        if (pool->cfg.on_throttle != NULL)
-            pool->cfg.on_throttle(pool->cfg.event_data, task->error,
-                                  pool->live);
-    }
+    if (pr_slots_throttle(&pool->slots, pool->live) &&
+        pool->cfg.on_throttle != NULL)
+        pool->cfg.on_throttle(pool->cfg.event_data, task->error, pool->live);
     task->error = 0;
     task->error_what = NULL;
     task->start_ns = 0;
@@ -281,7 +241,7 @@ progress_counts(void *data, struct pr_progress_counts *c)
 
     c->done = pool->batch.tally.total;
     c->total = pool->input_ended ? pool->next_seq : 0;
-    c->running = pool->running;
+    c->running = pool->slots.running;
     c->failed = pool->batch.tally.failed;
     c->elapsed = (double)(uv_now(pool->loop) - pool->started_ms) / 1000.0;
 }
@@ -661,7 +621,7 @@ gate_open(struct pr_pool *pool)
 static void
 schedule(struct pr_pool *pool)
 {
-    while (!pool->stopping && slot_free(pool)) {
+    while (!pool->stopping && pr_slots_open(&pool->slots)) {
         struct pr_task *task = pr_queue_peek(pool->queue);
 
         if (task == NULL || too_far_ahead(pool, task))
@@ -691,8 +651,7 @@ schedule(struct pr_pool *pool)
             task->attempt++;
         }
         task->no_stream = must_hold_output(pool, task);
-        task->slot = take_slot(pool);
-        pool->running++;
+        task->slot = pr_slots_take(&pool->slots);
         pr_list_insert_before(&pool->running_list, &task->node);
         pr_command_build(task, pool->cfg.command, pool->cfg.tag);
         if (pool->runner->ops->start(pool->runner, task) != 0)
@@ -846,11 +805,10 @@ up_ended(void *data, struct pr_task *task)
         return;
     }
     pr_list_remove(&task->node);
-    pool->running--;
     if (task->live)
         pool->live--;
     task->live = 0;
-    give_slot(pool, task->slot);
+    pr_slots_give(&pool->slots, task->slot);
     if (task->requeue) {
         requeue(pool, task);
         return;

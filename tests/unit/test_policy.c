@@ -1,12 +1,13 @@
 /*
- * test_policy: the pure policies the pool applies, retry, halt and the
- * start gate, alone.
+ * test_policy: the pure policies the pool applies, retry, halt, the start
+ * gate and the slots, alone.
  */
 #include <signal.h>
 
 #include "gate.h"
 #include "halt.h"
 #include "retry.h"
+#include "slots.h"
 #include "test.h"
 
 int pr_test_failed;
@@ -257,6 +258,62 @@ gate_memfree_and_load_hold_back_and_recheck(void)
     ASSERT_EQ(g.last_start, 7 * MS);
 }
 
+static void
+slots_hand_out_the_lowest_free_number_and_reuse_it(void)
+{
+    struct pr_slots s;
+
+    pr_slots_init(&s, 3);
+    ASSERT_EQ(pr_slots_take(&s), 1);
+    ASSERT_EQ(pr_slots_take(&s), 2);
+    ASSERT_EQ(pr_slots_take(&s), 3);
+    ASSERT_EQ(pr_slots_open(&s), 0);
+    pr_slots_give(&s, 2);
+    ASSERT_EQ(pr_slots_open(&s), 1);
+    ASSERT_EQ(pr_slots_take(&s), 2);
+    ASSERT_EQ(s.running, 3);
+    pr_slots_free(&s);
+}
+
+static void
+slots_without_a_limit_grow_as_needed(void)
+{
+    struct pr_slots s;
+    unsigned i;
+
+    pr_slots_init(&s, 0);
+    for (i = 1; i <= 100; i++) {
+        ASSERT_EQ(pr_slots_open(&s), 1);
+        ASSERT_EQ(pr_slots_take(&s), i);
+    }
+    for (i = 100; i >= 1; i--)
+        pr_slots_give(&s, i);
+    ASSERT_EQ(pr_slots_take(&s), 1);
+    pr_slots_free(&s);
+}
+
+static void
+slots_throttle_lowers_the_limit_only(void)
+{
+    struct pr_slots s;
+
+    pr_slots_init(&s, 8);
+    pr_slots_take(&s);
+    pr_slots_take(&s);
+    pr_slots_take(&s);
+    ASSERT_EQ(pr_slots_throttle(&s, 2), 1); /* 3 taken, 2 could start */
+    ASSERT_EQ(pr_slots_open(&s), 0);
+    ASSERT_EQ(pr_slots_throttle(&s, 2), 0); /* no lower: nothing new */
+    ASSERT_EQ(pr_slots_throttle(&s, 5), 0); /* never raised */
+    pr_slots_give(&s, 3);
+    ASSERT_EQ(pr_slots_open(&s), 0);
+    pr_slots_give(&s, 2);
+    ASSERT_EQ(pr_slots_open(&s), 1);
+    ASSERT_EQ(pr_slots_throttle(&s, 1), 1);
+    ASSERT_EQ(pr_slots_open(&s), 0);
+    pr_slots_free(&s);
+}
+
 int
 main(void)
 {
@@ -277,6 +334,9 @@ main(void)
         TEST_CASE(gate_delay_keeps_starts_apart_and_rounds_the_wait_up),
         TEST_CASE(gate_delay_counts_from_the_real_start_of_a_slow_spawn),
         TEST_CASE(gate_memfree_and_load_hold_back_and_recheck),
+        TEST_CASE(slots_hand_out_the_lowest_free_number_and_reuse_it),
+        TEST_CASE(slots_without_a_limit_grow_as_needed),
+        TEST_CASE(slots_throttle_lowers_the_limit_only),
     };
 
     return pr_test_run(cases, sizeof(cases) / sizeof(cases[0]));
