@@ -23,6 +23,7 @@
 #include "guard.h"
 #include "runner.h"
 #include "joblog.h"
+#include "later.h"
 #include "records.h"
 #include "outwatch.h"
 #include "progress.h"
@@ -51,8 +52,7 @@ struct pr_pool {
     struct pr_list running_list;
     struct pr_slots slots;
     uv_timer_t kill_timer;
-    uv_timer_t retry_timer;  /* the earliest retry that waits */
-    struct pr_list retry_list; /* tasks waiting to run again, by retry_at */
+    struct pr_later retries; /* tasks waiting to run again */
     struct pr_outwatch *outwatch; /* stdout, stderr: room again */
     int output_gated;          /* a task waits for the output to shrink */
     int paused_any;            /* tasks are not read until it has */
@@ -160,7 +160,6 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     pool->cfg.output.hook_data = pool;
     pool->output = pr_output_new(&pool->cfg.output, on_output_error, pool);
     pr_list_init(&pool->running_list);
-    pr_list_init(&pool->retry_list);
     pr_list_init(&pool->to_record);
     if (cfg->workers != NULL && !cfg->dry_run) {
         /* -j workers, each with up to --inflight tasks: that many slots. */
@@ -294,7 +293,7 @@ close_own_handles(struct pr_pool *pool)
         return;
     pool->closed = 1;
     close_timer(&pool->kill_timer);
-    close_timer(&pool->retry_timer);
+    pr_later_close(&pool->retries);
     pr_reaper_close(pool->reaper);
     pr_services_close(&pool->services);
     close_timer(&pool->gate_timer);
@@ -404,7 +403,6 @@ pr_pool_close(struct pr_pool *pool, void (*done)(void *), void *data)
     pool->joined = 1;
     pool->close_done = done;
     pool->close_data = data;
-    uv_timer_stop(&pool->retry_timer);
     close_step(pool);
 }
 
@@ -731,41 +729,19 @@ requeue(struct pr_pool *pool, struct pr_task *task)
     schedule(pool);
 }
 
-static void on_retry_timer(uv_timer_t *timer);
-
+/* A due retry goes to the front of the queue. */
 static void
-arm_retry_timer(struct pr_pool *pool)
+retry_due(void *data, struct pr_task *task)
 {
-    struct pr_task *first;
-    uint64_t now = uv_now(pool->loop);
+    struct pr_pool *pool = data;
 
-    if (pr_list_empty(&pool->retry_list)) {
-        uv_timer_stop(&pool->retry_timer);
-        return;
-    }
-    first = PR_CONTAINER_OF(pool->retry_list.next, struct pr_task, node);
-    uv_timer_start(&pool->retry_timer, on_retry_timer,
-                   first->retry_at > now ? first->retry_at - now : 0, 0);
+    pr_queue_unget(pool->queue, task);
 }
 
-/* Due retries go to the front of the queue. */
 static void
-on_retry_timer(uv_timer_t *timer)
+retries_done(void *data)
 {
-    struct pr_pool *pool = timer->data;
-    uint64_t now = uv_now(pool->loop);
-
-    while (!pr_list_empty(&pool->retry_list)) {
-        struct pr_task *task =
-            PR_CONTAINER_OF(pool->retry_list.next, struct pr_task, node);
-
-        if (task->retry_at > now)
-            break;
-        pr_list_remove(&task->node);
-        pr_queue_unget(pool->queue, task);
-    }
-    arm_retry_timer(pool);
-    schedule(pool);
+    schedule(data);
 }
 
 /* The task waits --retry-delay (grown by the factor per attempt) off the
@@ -774,21 +750,12 @@ static void
 retry(struct pr_pool *pool, struct pr_task *task)
 {
     double wait = pr_retry_wait(&pool->cfg.retry, task->attempt);
-    struct pr_list *pos;
 
     /* Its record and output wait until the next attempt has begun: a stop
      * before that makes this attempt the final one. */
     task->end_ns = task->start_ns ? uv_hrtime() : 0;
-    uv_update_time(pool->loop); /* the wait starts now, not at loop turn */
     /* The factor may grow the wait past any range: the conversion clamps. */
-    task->retry_at = uv_now(pool->loop) + pr_seconds_to_ms(wait);
-    pos = &pool->retry_list;
-    while (pos->prev != &pool->retry_list &&
-           PR_CONTAINER_OF(pos->prev, struct pr_task, node)->retry_at >
-               task->retry_at)
-        pos = pos->prev;
-    pr_list_insert_before(pos, &task->node);
-    arm_retry_timer(pool);
+    pr_later_add(&pool->retries, task, pr_seconds_to_ms(wait));
 }
 
 static void
@@ -932,13 +899,8 @@ stop(struct pr_pool *pool, enum pr_pool_stop why, int sig)
         pool->src->ops->stop(pool->src);
     pool->input_ended = 1;
     /* A task waiting to run again keeps its last attempt's result. */
-    while (!pr_list_empty(&pool->retry_list)) {
-        task = PR_CONTAINER_OF(pool->retry_list.next, struct pr_task, node);
-        pr_list_remove(&task->node);
+    while ((task = pr_later_take(&pool->retries)) != NULL)
         record(pool, task);
-    }
-    if (!pool->joined)
-        uv_timer_stop(&pool->retry_timer);
     while ((task = pr_queue_get(pool->queue)) != NULL) {
         if (task->attempt > 0 && !task->requeue) {
             record(pool, task); /* a retry that was due: as above */
@@ -1205,7 +1167,7 @@ pr_pool_start(struct pr_pool *pool, struct pr_source *src,
     pool->result = result;
     pool->src = src;
     init_timer(pool, &pool->kill_timer);
-    init_timer(pool, &pool->retry_timer);
+    pr_later_init(&pool->retries, pool->loop, retry_due, retries_done, pool);
     init_timer(pool, &pool->gate_timer);
     pool->reaper =
         pr_reaper_new(pool->loop, pool->cfg.kill_after, is_ours, pool);
