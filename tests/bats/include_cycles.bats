@@ -56,6 +56,28 @@ src() {
     [ "$output" = "include cycle: help -> opts -> help" ]
 }
 
+@test "a module split over files by a private header A_int.h is one module, not a cycle" {
+    src lib/a.h
+    src lib/a_int.h a.h b.h
+    src lib/a.c a_int.h
+    src lib/a_run.c a_int.h
+    src lib/b.h
+    src lib/b.c b.h
+    run -0 "$check" tree
+    [ "$output" = "" ]
+}
+
+@test "a cycle through a split module's private header is still found" {
+    src lib/a.h
+    src lib/a_int.h a.h
+    src lib/a.c a_int.h
+    src lib/a_run.c a_int.h b.h
+    src lib/b.h
+    src lib/b.c b.h a_int.h
+    run -1 "$check" tree
+    [ "$output" = "include cycle: a -> b -> a" ]
+}
+
 @test "an acyclic tree passes silently: own headers, a diamond, cmd on lib, system headers" {
     src lib/util.h
     src lib/util.c util.h
