@@ -26,6 +26,9 @@
 #include "template.h"
 
 struct pr_pool;
+struct pr_runner;
+struct pr_runner_up;
+struct pr_spawn_ctx;
 
 /* Called when a --workers worker process has ended. */
 typedef void pr_pool_worker_fn(void *data, const struct pr_worker_exit *e);
@@ -62,6 +65,12 @@ struct pr_pool_config {
     pr_pool_throttle_fn *on_throttle; /* optional */
     pr_pool_worker_fn *on_worker_exit; /* optional */
     const struct pr_worker_config *workers; /* --workers, or NULL */
+    /* Runs the tasks instead of the runner the options choose (a test's
+     * fake, a remote runner), or NULL. */
+    struct pr_runner *(*runner_new)(const struct pr_spawn_ctx *ctx,
+                                    const struct pr_runner_up *up,
+                                    void *data);
+    void *runner_data;
     void (*on_input_end)(void *data); /* once: no more tasks will come */
     void *event_data; /* for on_throttle, on_worker_exit, on_input_end */
 };

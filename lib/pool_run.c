@@ -315,7 +315,10 @@ make_runners(struct pr_pool *pool)
     pool->cbs.on_done = cfg->on_done;
     pool->cbs.on_fail = cfg->on_fail;
     pool->cbs.with_stdout = cfg->output.mode == PR_OUT_GROUP;
-    if (cfg->workers != NULL)
+    if (cfg->runner_new != NULL)
+        pool->runner = cfg->runner_new(&pool->spawn, &pool->up,
+                                       cfg->runner_data);
+    else if (cfg->workers != NULL)
         pool->runner = pr_runner_workers_new(
             &pool->spawn, &pool->up, cfg->workers,
             cfg->jobs / cfg->workers->inflight);
