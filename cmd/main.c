@@ -293,9 +293,9 @@ print_summary(const struct pr_pool_result *res)
 static int
 exit_status(const struct pr_pool_result *res, enum pr_exit_policy policy)
 {
-    uint64_t failed = res->tally.counts[PR_TASK_FAILED] +
-                      res->tally.counts[PR_TASK_TIMEOUT] +
-                      res->tally.counts[PR_TASK_KILLED] + res->tally.counts[PR_TASK_ERROR] +
+    const uint64_t *counts = res->tally.counts;
+    uint64_t failed = counts[PR_TASK_FAILED] + counts[PR_TASK_TIMEOUT] +
+                      counts[PR_TASK_KILLED] + counts[PR_TASK_ERROR] +
                       res->services_failed;
 
     if (res->stop == PR_STOP_SIGNAL)

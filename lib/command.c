@@ -49,4 +49,3 @@ pr_command_build(struct pr_task *task, const struct pr_template *command,
     if (!pr_shell_split_simple(task->line, task->line_len, &task->argv))
         task->argv = NULL;
 }
-

@@ -17,7 +17,7 @@ typedef void pr_later_due_fn(void *data, struct pr_task *task);
 
 struct pr_later {
     uv_loop_t *loop;
-    uv_timer_t timer;   /* the earliest task that waits */
+    uv_timer_t timer;    /* the earliest task that waits */
     struct pr_list list; /* by task->retry_at, then in order of waiting */
     pr_later_due_fn *due;
     void (*done)(void *data);

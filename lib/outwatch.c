@@ -36,7 +36,7 @@ static int
 watch_room(const struct pr_outwatch *w, int stream)
 {
     return pr_output_writer(w->out, stream)->poll_read ? UV_READABLE
-                                                        : UV_WRITABLE;
+                                                       : UV_WRITABLE;
 }
 
 static void on_poll(uv_poll_t *handle, int status, int events);
@@ -96,10 +96,10 @@ on_poll(uv_poll_t *handle, int status, int events)
     spurious = !gone && pr_output_waiting(w->out) != stream;
     if (!spurious)
         pr_output_ready(w->out, stream, gone);
-    set_watch(w, stream,
-              watch_base(w, stream) |
-                  (spurious ? 0
-                            : w->events[stream - 1] & watch_room(w, stream)));
+    set_watch(
+        w, stream,
+        watch_base(w, stream) |
+            (spurious ? 0 : w->events[stream - 1] & watch_room(w, stream)));
     pr_outwatch_arm(w);
     w->moved(w->data);
 }

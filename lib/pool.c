@@ -20,6 +20,7 @@
 
 static void service_ended(struct pr_pool *pool, struct pr_task *task);
 static void up_failed(void *data, const char *msg);
+
 /* Out of processes or descriptors for now, not for good. */
 static int
 transient_error(int err)
@@ -46,7 +47,7 @@ retry_later(struct pr_pool *pool, struct pr_task *task)
     task->start_wall = 0;
     task->pid = 0;
     task->slot = 0;
-    task->attempt--; /* that was no attempt */
+    task->attempt--;       /* that was no attempt */
     pr_attempt_undo(task); /* a retry: back to the attempt before */
     pr_queue_unget(pool->queue, task);
     return 1;
@@ -88,10 +89,11 @@ pr__pool_task_done(struct pr_pool *pool)
     pr_batch_done(&pool->batch);
 }
 
-/* One final record: counts, results, joblog, the caller's hook, then the
- * output (which frees the task when it has been emitted) and the task's
- * callback.  Emitting the output or reaching --halt may stop the run; that
- * stop's own records wait on pool->to_record (see pr__pool_record()). */
+/* One final record: the batch's tally, every sink, the source's ended,
+ * then the output (which frees the task once it has been emitted) and the
+ * task's callback.  Emitting the output or reaching --halt may stop the
+ * run; that stop's own records wait on pool->to_record (see
+ * pr__pool_record()). */
 static void
 record_one(struct pr_pool *pool, struct pr_task *task)
 {
@@ -182,7 +184,6 @@ commit_retry(struct pr_pool *pool, struct pr_task *task)
     pool->result->retried++;
 }
 
-
 static void
 on_gate_timer(uv_timer_t *timer)
 {
@@ -256,8 +257,8 @@ pr__pool_schedule(struct pr_pool *pool)
             task->requeue = 0;
         } else {
             if (task->attempt > 0)
-                pr_attempt_stash(task, pool->cfg.command != NULL &&
-                                           task->nitems > 0);
+                pr_attempt_stash(task,
+                                 pool->cfg.command != NULL && task->nitems > 0);
             task->attempt++;
         }
         task->no_stream = must_hold_output(pool, task);
@@ -283,8 +284,7 @@ runner_of(const struct pr_pool *pool, const struct pr_task *task)
 }
 
 static void
-up_output(void *data, struct pr_task *task, int stream, const char *p,
-          size_t n)
+up_output(void *data, struct pr_task *task, int stream, const char *p, size_t n)
 {
     struct pr_pool *pool = data;
 
@@ -332,7 +332,8 @@ requeue(struct pr_pool *pool, struct pr_task *task)
     }
     /* It keeps its attempt number and task->requeue until it starts
      * again: were it counted down, a retry would be taken for one that
-     * has ended, and its last attempt recorded twice (see pr__pool_schedule()). */
+     * has ended, and its last attempt recorded twice (see
+     * pr__pool_schedule()). */
     task->pid = 0;
     task->start_ns = 0;
     task->start_wall = 0;
@@ -406,7 +407,7 @@ up_ended(void *data, struct pr_task *task)
     pr__pool_schedule(pool);
     if (!pool->stopping && pr_pool_accepting(pool) && pool->src != NULL &&
         !pool->input_ended)
-        pool->src->ops->resume(pool->src);
+        pr_source_resume(pool->src);
 }
 
 int
@@ -472,8 +473,8 @@ void
 pr_pool_input_fail(struct pr_pool *pool, const char *msg)
 {
     if (pool->result->input_msg[0] == '\0')
-        snprintf(pool->result->input_msg, sizeof(pool->result->input_msg),
-                 "%s", msg);
+        snprintf(pool->result->input_msg, sizeof(pool->result->input_msg), "%s",
+                 msg);
     pr_pool_input_end(pool, UV_EINVAL);
 }
 
@@ -518,8 +519,9 @@ up_output_busy(void *data)
     return pr_output_busy(pool->output);
 }
 
-static void
-fill_up(struct pr_pool *pool)
+/* At new: what the runners call. */
+void
+pr__pool_flow_up(struct pr_pool *pool)
 {
     pool->up.data = pool;
     pool->up.output = up_output;
@@ -567,18 +569,13 @@ up_failed(void *data, const char *msg)
     struct pr_pool *pool = data;
 
     if (pool->result->fatal_msg[0] == '\0')
-        snprintf(pool->result->fatal_msg, sizeof(pool->result->fatal_msg),
-                 "%s", msg);
+        snprintf(pool->result->fatal_msg, sizeof(pool->result->fatal_msg), "%s",
+                 msg);
     if (!pool->stopping)
         pr__pool_stop(pool, PR_STOP_FATAL, SIGTERM);
 }
 
-void
-pr__pool_flow_up(struct pr_pool *pool)
-{
-    fill_up(pool);
-}
-
+/* At start: the retry timer, and the intake the source gets. */
 void
 pr__pool_flow_start(struct pr_pool *pool)
 {
@@ -589,4 +586,3 @@ pr__pool_flow_start(struct pr_pool *pool)
     pool->intake.end = intake_end;
     pool->intake.fail = intake_fail;
 }
-

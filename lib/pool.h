@@ -155,17 +155,20 @@ void pr_pool_signal(struct pr_pool *pool, int signum);
  * never waits for a slow reader (they queue with the output). */
 void pr_pool_message(struct pr_pool *pool, const char *p, size_t n);
 
-/* For sources: is there room for one more task right now? */
+/* The intake a source is started with (source.h) calls these four. */
+
+/* Is there room for one more task right now? */
 int pr_pool_accepting(const struct pr_pool *pool);
 
-/* For sources: takes the task, gives it the next seq and queues it. */
+/* Takes the task, gives it the next seq and queues it in the run's batch;
+ * a service ("daemon": true) starts at once instead. */
 void pr_pool_put(struct pr_pool *pool, struct pr_task *task);
 
-/* For sources: no more tasks will come; err is 0 or a read error. */
+/* No more tasks will come; err is 0 or a read error. */
 void pr_pool_input_end(struct pr_pool *pool, int err);
 
-/* For sources: the input is bad at this point (msg says where and why);
- * nothing more is read, and what was accepted still runs. */
+/* The input is bad at this point (msg says where and why); nothing more
+ * is read, and what was accepted still runs. */
 void pr_pool_input_fail(struct pr_pool *pool, const char *msg);
 
 #endif

@@ -33,49 +33,53 @@
 struct pr_pool {
     uv_loop_t *loop;
     struct pr_pool_config cfg;
-    struct pr_queue *queue;
-    struct pr_output *output;
-    struct pr_records records;  /* where the records go */
-    struct pr_joblog_sink joblog;
-    struct pr_results_sink results;
+    struct pr_pool_result *result; /* the caller's, filled as it goes */
+    /* Where tasks come from and wait. */
     struct pr_source *src;
     struct pr_intake intake; /* what src sees of the pool */
-    struct pr_pool_result *result;
-    struct pr_spawn_ctx spawn;
+    struct pr_queue *queue;
+    struct pr_batch batch; /* the run's tasks: their count, tally, join */
     uint64_t next_seq;
-    unsigned live;    /* of those, the ones whose process started */
-    struct pr_list running_list;
-    struct pr_slots slots;
-    uv_timer_t kill_timer;
-    struct pr_later retries; /* tasks waiting to run again */
-    struct pr_outwatch *outwatch; /* stdout, stderr: room again */
-    int output_gated;          /* a task waits for the output to shrink */
-    int paused_any;            /* tasks are not read until it has */
-    int close_on_drain;        /* the run is over once the output is out */
-    int closed;                /* close_own_handles has closed them */
     int input_ended;
+    int input_told; /* on_input_end has been called */
+    /* What runs them. */
+    struct pr_spawn_ctx spawn;
+    struct pr_runner *runner; /* runs the tasks */
+    struct pr_runner *aux;    /* runs services and callbacks */
+    struct pr_runner_up up;   /* what the runners call */
+    int runner_down;          /* the runner has ended what it kept */
+    struct pr_slots slots;
+    unsigned live; /* tasks holding a slot whose runner started them */
+    struct pr_list running_list;
+    struct pr_gate gate;         /* --delay, --memfree, --load */
+    uv_timer_t gate_timer;       /* the gate: ask again */
+    struct pr_later retries;     /* tasks waiting to run again */
+    struct pr_services services; /* "daemon": true */
+    struct pr_callbacks cbs;     /* --on-done, --on-fail, --on-join */
+    struct pr_reaper *reaper;    /* processes that escaped a task's group */
+    /* Where their records and output go. */
+    struct pr_records records; /* every sink of the final records */
+    struct pr_joblog_sink joblog;
+    struct pr_results_sink results;
+    struct pr_list to_record; /* final records waiting for the one being
+                                 made (see pr__pool_record()) */
+    int recording;
+    struct pr_output *output;
+    struct pr_outwatch *outwatch; /* stdout, stderr: room again */
+    int output_gated;             /* a task waits for the output to shrink */
+    int paused_any;               /* tasks are not read until it has */
+    struct pr_progress *progress;
+    uint64_t started_ms; /* uv_now() when the run began */
+    /* Stopping and the end. */
     int stopping; /* no task starts any more */
     int killing;  /* SIGKILL has been sent to every group */
-    int input_told; /* on_input_end has been called */
-    int joined;     /* pr_pool_close has been called: */
+    int halted;
+    uv_timer_t kill_timer;      /* SIGKILL after the grace */
+    int joined;                 /* pr_pool_close has been called */
     void (*close_done)(void *); /* called once the pool has closed */
     void *close_data;
-    int halted;
-    uv_timer_t gate_timer;     /* --delay, --memfree, --load: check again */
-    struct pr_gate gate;       /* --delay, --memfree, --load */
-    struct pr_progress *progress;
-    uint64_t started_ms;       /* uv_now() when the run began */
-    struct pr_runner *runner;   /* runs the tasks */
-    struct pr_runner *aux;      /* runs services and callbacks */
-    struct pr_runner_up up;     /* what the runners call */
-    int runner_down;            /* the runner has ended what it kept */
-    struct pr_reaper *reaper;   /* processes that escaped a task's group */
-    struct pr_services services; /* "daemon": true */
-    struct pr_callbacks cbs;    /* --on-done, --on-fail, --on-join */
-    struct pr_list to_record; /* final records waiting for the one being
-                                 made (see record()) */
-    int recording;
-    struct pr_batch batch; /* the run's tasks: their count, tally, join */
+    int close_on_drain; /* the run is over once the output is out */
+    int closed;         /* close_own_handles has closed them */
 };
 
 /* pool.c */

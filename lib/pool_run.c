@@ -85,7 +85,8 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
         pool->cfg.output.head_limit = cfg->results_limit;
     pool->cfg.output.on_change = on_output_change;
     pool->cfg.output.hook_data = pool;
-    pool->output = pr_output_new(&pool->cfg.output, pr__pool_output_error, pool);
+    pool->output =
+        pr_output_new(&pool->cfg.output, pr__pool_output_error, pool);
     pr_list_init(&pool->running_list);
     pr_list_init(&pool->to_record);
     if (cfg->workers != NULL && !cfg->dry_run) {
@@ -199,7 +200,6 @@ close_own_handles(struct pr_pool *pool)
         pool->close_done(pool->close_data);
 }
 
-
 /* Is pid a process poolrun started and still watches (a task, a service,
  * a callback, a worker)?  Anything else among its children was adopted:
  * it left a task's process group and its parent died. */
@@ -287,8 +287,7 @@ resume_paused(struct pr_pool *pool)
         return;
     pool->paused_any = 0;
     if (pool->runner->ops->resume != NULL)
-        for (n = pool->running_list.next; n != &pool->running_list;
-             n = n->next)
+        for (n = pool->running_list.next; n != &pool->running_list; n = n->next)
             still |= pool->runner->ops->resume(
                 pool->runner, PR_CONTAINER_OF(n, struct pr_task, node));
     still |= pr_services_resume(&pool->services);
@@ -316,12 +315,12 @@ make_runners(struct pr_pool *pool)
     pool->cbs.on_fail = cfg->on_fail;
     pool->cbs.with_stdout = cfg->output.mode == PR_OUT_GROUP;
     if (cfg->runner_new != NULL)
-        pool->runner = cfg->runner_new(&pool->spawn, &pool->up,
-                                       cfg->runner_data);
+        pool->runner =
+            cfg->runner_new(&pool->spawn, &pool->up, cfg->runner_data);
     else if (cfg->workers != NULL)
-        pool->runner = pr_runner_workers_new(
-            &pool->spawn, &pool->up, cfg->workers,
-            cfg->jobs / cfg->workers->inflight);
+        pool->runner =
+            pr_runner_workers_new(&pool->spawn, &pool->up, cfg->workers,
+                                  cfg->jobs / cfg->workers->inflight);
     else
         pool->runner = pr_runner_spawn_new(&pool->spawn, &pool->up);
 }
@@ -377,8 +376,8 @@ pr_pool_start(struct pr_pool *pool, struct pr_source *src,
     pool->started_ms = uv_now(pool->loop);
     if (pool->progress != NULL)
         pr_progress_start(pool->progress, pool->loop, progress_counts, pool);
-    pool->outwatch = pr_outwatch_new(pool->loop, pool->output, output_moved,
-                                     pool);
+    pool->outwatch =
+        pr_outwatch_new(pool->loop, pool->output, output_moved, pool);
     pr_outwatch_arm(pool->outwatch);
     /* Without the guard (no memfd), the parent-death signal still ends
      * each task's main process. */

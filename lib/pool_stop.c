@@ -22,7 +22,6 @@ drop_callbacks(struct pr_pool *pool, int sig)
         pr__pool_task_done(pool);
 }
 
-
 const char *
 pr__pool_stop_reason(const struct pr_pool *pool)
 {

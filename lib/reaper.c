@@ -23,8 +23,8 @@ struct pr_reaper {
     double kill_after;
     pr_reaper_owns_fn *owns;
     void *data;
-    int subreaper;     /* escaped processes become our children */
-    uint64_t term_at;  /* uv_now() of the last step of the ending */
+    int subreaper;    /* escaped processes become our children */
+    uint64_t term_at; /* uv_now() of the last step of the ending */
     uint64_t escapees;
     void (*done)(void *);
     void *done_data;

@@ -59,8 +59,7 @@ pr_records_final(const struct pr_records *rec, const struct pr_task *task)
 }
 
 void
-pr_records_callback_done(const struct pr_records *rec,
-                         const struct pr_task *cb)
+pr_records_callback_done(const struct pr_records *rec, const struct pr_task *cb)
 {
     size_t i;
 
@@ -93,8 +92,7 @@ const struct pr_sink_ops pr_joblog_sink_ops = {
 };
 
 static void
-results_write(struct pr_results_sink *s, const struct pr_task *task,
-              int final)
+results_write(struct pr_results_sink *s, const struct pr_task *task, int final)
 {
     /* Grouped output is read back from the captures, unless it went out
      * as it came (-k, the oldest task): then the head buffers have it. */

@@ -32,7 +32,7 @@ struct pr_records {
     struct pr_records_sink {
         const struct pr_sink_ops *ops;
         void *data;
-    } *sinks;
+    } * sinks;
     size_t n;
     size_t cap;
 };
@@ -47,8 +47,7 @@ void pr_records_add(struct pr_records *rec, const struct pr_sink_ops *ops,
 
 void pr_records_attempt(const struct pr_records *rec,
                         const struct pr_task *task);
-void pr_records_final(const struct pr_records *rec,
-                      const struct pr_task *task);
+void pr_records_final(const struct pr_records *rec, const struct pr_task *task);
 void pr_records_callback_done(const struct pr_records *rec,
                               const struct pr_task *cb);
 

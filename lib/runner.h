@@ -24,8 +24,8 @@ struct pr_worker_exit;
 struct pr_runner_up {
     void *data;
     /* Bytes of the task's stream 1 or 2. */
-    void (*output)(void *data, struct pr_task *task, int stream,
-                   const char *p, size_t n);
+    void (*output)(void *data, struct pr_task *task, int stream, const char *p,
+                   size_t n);
     /* Stream 1 or 2 has bytes waiting in pipe fd: moves them on inside the
      * kernel where it may.  Returns 1 if the pipe is then empty or at EOF,
      * 0 if the runner is to read it. */

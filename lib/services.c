@@ -31,8 +31,7 @@ pr_services_start(struct pr_services *s, struct pr_task *task)
 }
 
 int
-pr_services_ended(struct pr_services *s, struct pr_task *task,
-                  int run_stopping)
+pr_services_ended(struct pr_services *s, struct pr_task *task, int run_stopping)
 {
     /* Ended before poolrun told it to: on its own, and too early; or at
      * its own timeout, which is no telling it to stop (its status says

@@ -18,8 +18,8 @@ struct pr_services {
     struct pr_runner *runner;
     struct pr_list list; /* the running services */
     unsigned n;
-    int stopping;        /* the other tasks have ended: SIGTERM sent */
-    uv_timer_t timer;    /* SIGKILL after the grace */
+    int stopping;     /* the other tasks have ended: SIGTERM sent */
+    uv_timer_t timer; /* SIGKILL after the grace */
     uint64_t grace_ms;
 };
 

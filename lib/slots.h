@@ -18,7 +18,7 @@ struct pr_slots {
     unsigned *free;    /* a stack of free slot numbers */
     size_t nfree;
     size_t cap;
-    unsigned max;      /* the highest slot number handed out so far */
+    unsigned max; /* the highest slot number handed out so far */
 };
 
 void pr_slots_init(struct pr_slots *s, unsigned jobs);

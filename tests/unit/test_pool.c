@@ -250,8 +250,7 @@ trace_attempt(void *data, const struct pr_task *task)
     ((struct trace *)data)->attempts++;
 }
 
-static const struct pr_sink_ops trace_ops = {trace_attempt, trace_final,
-                                             NULL};
+static const struct pr_sink_ops trace_ops = {trace_attempt, trace_final, NULL};
 
 /* What the caller of the pool does: the one-shot command's policy. */
 struct run {
@@ -414,7 +413,7 @@ pool_stop_hands_unstarted_tasks_back_to_a_source_that_takes_them(void)
 }
 
 static void
-pool_stop_records_unstarted_tasks_skipped_when_the_source_keeps_none(void)
+pool_stop_skips_unstarted_tasks_the_source_does_not_take(void)
 {
     static const int codes[3][2] = {{0}, {0}, {0}};
     struct run r;
@@ -445,9 +444,11 @@ main(void)
 {
     static const struct pr_test_case cases[] = {
         TEST_CASE(pool_runs_every_task_once_and_tallies_the_batch),
-        TEST_CASE(pool_retries_through_the_runner_and_records_the_last_attempt_only),
-        TEST_CASE(pool_stop_hands_unstarted_tasks_back_to_a_source_that_takes_them),
-        TEST_CASE(pool_stop_records_unstarted_tasks_skipped_when_the_source_keeps_none),
+        TEST_CASE(
+            pool_retries_through_the_runner_and_records_the_last_attempt_only),
+        TEST_CASE(
+            pool_stop_hands_unstarted_tasks_back_to_a_source_that_takes_them),
+        TEST_CASE(pool_stop_skips_unstarted_tasks_the_source_does_not_take),
     };
 
     signal(SIGPIPE, SIG_IGN);

@@ -17,17 +17,16 @@ int pr_test_failed;
 
 /* The fake pool. */
 struct fake_pool {
-    struct pr_buf out;     /* stream 1, all tasks */
-    struct pr_buf err;     /* stream 2 */
+    struct pr_buf out; /* stream 1, all tasks */
+    struct pr_buf err; /* stream 2 */
     unsigned ended;
-    struct pr_task *last;  /* the last task that ended */
-    int open_at_end;       /* runner still owned its pid at the end */
+    struct pr_task *last; /* the last task that ended */
+    int open_at_end;      /* runner still owned its pid at the end */
     struct pr_runner *runner;
 };
 
 static void
-up_output(void *data, struct pr_task *task, int stream, const char *p,
-          size_t n)
+up_output(void *data, struct pr_task *task, int stream, const char *p, size_t n)
 {
     struct fake_pool *f = data;
 
