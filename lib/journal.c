@@ -328,8 +328,29 @@ pr_journal_compact(struct pr_journal *j, pr_journal_emit_fn *emit, void *data)
     return write_new(j, emit, data);
 }
 
-/* mkdir -p, each folder made 0700.  Errors are left for the open of dir
- * itself to report, except the one that stops us making it. */
+/* Makes the folder new (just made) durable, by a sync of its parent: else
+ * a crash could take the folder away with a journal synced in it. */
+static int
+sync_parent(char *path)
+{
+    char *slash = strrchr(path, '/');
+    const char *parent = slash == NULL ? "." : slash == path ? "/" : path;
+    int fd, rc = 0;
+
+    if (slash != NULL && slash != path)
+        *slash = '\0';
+    fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0)
+        rc = -errno;
+    if (fd >= 0)
+        close(fd);
+    if (slash != NULL && slash != path)
+        *slash = '/';
+    return rc;
+}
+
+/* mkdir -p, each folder made 0700.  Returns 0 or the error that stops us
+ * making one; opening dir says whether it is a folder we may use. */
 static int
 make_dirs(const char *dir)
 {
@@ -345,15 +366,16 @@ make_dirs(const char *dir)
         s += strcspn(s, "/");
         c = *s;
         *s = '\0';
-        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        if (mkdir(path, 0700) == 0) {
+            rc = sync_parent(path);
+        } else if (errno != EEXIST) {
             /* EACCES, EROFS...: fine for a folder that is there. */
             rc = -errno;
-            if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-                break;
-            rc = 0;
+            if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+                rc = 0;
         }
         *s = c;
-        if (c == '\0' || s[strspn(s, "/")] == '\0')
+        if (rc != 0 || c == '\0' || s[strspn(s, "/")] == '\0')
             break;
     }
     free(path);
