@@ -229,8 +229,12 @@ pr_journal_sync(struct pr_journal *j)
         return j->error;
     if (j->writer)
         return UV_EINVAL;
-    if (n == 0)
-        return sync_dir(j);
+    /* A compaction's rename first: records synced into a file whose name
+     * a crash could undo would not be durable. */
+    if ((rc = sync_dir(j)) != 0 || n == 0) {
+        queue_reset(j);
+        return rc;
+    }
     rc = pwrite_all(j->fd, j->queued.data, n, j->synced);
     if (rc == 0 && fdatasync(j->fd) != 0)
         rc = -errno;
@@ -241,7 +245,7 @@ pr_journal_sync(struct pr_journal *j)
         undo_write(j, rc);
     }
     queue_reset(j);
-    return rc != 0 ? rc : sync_dir(j);
+    return rc;
 }
 
 void

@@ -122,8 +122,9 @@ void pr_journal_forget(struct pr_journal *j, uint64_t bytes);
  * error or a negative errno: then the old journal stays in use (or, if the
  * queued records could not be synced, as pr_journal_sync says).  Only when
  * the folder's fsync fails after the rename is the new journal in use with
- * an error returned: every later sync retries that fsync and fails until it
- * succeeds, so nothing is acknowledged in a file a crash could undo.
+ * an error returned: every later sync retries that fsync first and fails
+ * (as a failed write does) until it succeeds, so nothing is acknowledged in
+ * a file a crash could undo.
  */
 int pr_journal_compact(struct pr_journal *j, pr_journal_emit_fn *emit,
                        void *data);
