@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "options.h"
+#include "verbs.h"
 #include "pool.h"
 #include "source_json.h"
 #include "source_lines.h"
@@ -758,6 +759,9 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (fill_stdio() != 0)
         return EXIT_OWN_ERROR;
+    /* serve, submit, status...: the queue service and its clients. */
+    if (pr_verb_run(argc, argv, &status))
+        return status;
     if (pr_options_parse(argc, argv, &cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "poolrun: %s\nTry 'poolrun --help'.\n", err);
         status = EXIT_OWN_ERROR;

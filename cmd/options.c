@@ -282,6 +282,7 @@ static const struct opt opts[] = {
 static const char usage_head[] =
     "Usage: poolrun [OPTIONS] < LINES          each line is a shell command\n"
     "       poolrun [OPTIONS] COMMAND [ARG...]  each item fills COMMAND\n"
+    "       poolrun serve|submit|status|join|wait|shutdown ...  a queue service\n"
     "Run tasks in parallel on a pool of processes.\n"
     "\n"
     "Map (COMMAND): {} item, {.} without extension, {/} basename, {//}\n"
@@ -293,6 +294,19 @@ static const char usage_head[] =
     "\n";
 
 static const char usage_tail[] =
+    "\n"
+    "Queue service (one per user, on a socket in $XDG_RUNTIME_DIR/poolrun):\n"
+    "  poolrun serve [OPTIONS]         run it in the foreground; OPTIONS are\n"
+    "                                  every queue's defaults (-j ...)\n"
+    "  poolrun submit [--queue Q] [--id ID] [--timeout S] [--retries N]\n"
+    "                 [--wait] COMMAND [ARG...] | < LINES | --json < TASKS\n"
+    "                                  starts the service if none runs;\n"
+    "                                  prints each task's id\n"
+    "  poolrun status [Q] [--json]     queues, counts, running tasks\n"
+    "  poolrun join [Q] [--timeout S]  until Q has no unfinished task\n"
+    "  poolrun wait ID... [--timeout S]   until those tasks have ended\n"
+    "  poolrun shutdown [--drain]      stop (or drain) every queue and end\n"
+    "  `poolrun -- submit ...` runs a program named submit instead.\n"
     "\n"
     "Exit status: 0 all tasks succeeded; 1-100 that many failed; 101 more\n"
     "than 100 failed; 128+N stopped by signal N (141: stdout closed);\n"

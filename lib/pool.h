@@ -143,6 +143,14 @@ int pr_pool_start(struct pr_pool *pool, struct pr_source *src,
 /* The batch every task put through the intake belongs to. */
 struct pr_batch *pr_pool_batch(struct pr_pool *pool);
 
+/* How many tasks may run at once (-j, or what the system allowed). */
+unsigned pr_pool_jobs(const struct pr_pool *pool);
+
+/* fn(data, task) for each task that holds a slot now. */
+void pr_pool_each_running(struct pr_pool *pool,
+                          void (*fn)(void *data, const struct pr_task *task),
+                          void *data);
+
 void pr_pool_close(struct pr_pool *pool, void (*done)(void *), void *data);
 
 /* A signal came: SIGHUP drains (no new task starts, the running ones

@@ -276,6 +276,27 @@ pr_pool_batch(struct pr_pool *pool)
     return &pool->batch;
 }
 
+unsigned
+pr_pool_jobs(const struct pr_pool *pool)
+{
+    const struct pr_slots *s = &pool->slots;
+
+    return s->throttle != 0 && (s->jobs == 0 || s->throttle < s->jobs)
+               ? s->throttle
+               : s->jobs;
+}
+
+void
+pr_pool_each_running(struct pr_pool *pool,
+                     void (*fn)(void *data, const struct pr_task *task),
+                     void *data)
+{
+    struct pr_list *n;
+
+    for (n = pool->running_list.next; n != &pool->running_list; n = n->next)
+        fn(data, PR_CONTAINER_OF(n, struct pr_task, node));
+}
+
 /* Tasks that were not read while the output waited are read again. */
 static void
 resume_paused(struct pr_pool *pool)

@@ -348,3 +348,13 @@ pr_str_hash(const char *s)
     }
     return h;
 }
+
+void
+pr_buf_appendf(struct pr_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    pr_buf_vappendf(b, fmt, ap);
+    va_end(ap);
+}

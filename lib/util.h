@@ -78,6 +78,8 @@ void pr_buf_free(struct pr_buf *b);
 /* Appends fmt's text, as vprintf would write it. */
 void pr_buf_vappendf(struct pr_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
+void pr_buf_appendf(struct pr_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Opens a new private temporary file in $TMPDIR (or /tmp), already
  * unlinked and close-on-exec.  Returns the descriptor or -errno. */

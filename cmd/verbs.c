@@ -1,0 +1,827 @@
+/*
+ * verbs: see verbs.h.  The client side is a few blocking system calls: it
+ * connects, sends one request, reads one reply and prints it; `submit`
+ * starts the service first when none runs.
+ */
+#include "verbs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "json.h"
+#include "options.h"
+#include "proto.h"
+#include "service.h"
+#include "sockdir.h"
+#include "sys.h"
+#include "util.h"
+
+extern char **environ;
+
+#define EXIT_OWN_ERROR 255
+#define EXIT_TIMEOUT   124
+#define SOCKET_NAME    "serve.sock"
+/* How long a client waits for a service it started to listen. */
+#define START_WAIT_MS 5000
+
+static const char *
+err_text(int rc)
+{
+    return uv_strerror(rc);
+}
+
+/* The service's socket; prints why not and returns -1. */
+static int
+socket_path(const char *verb, char *buf, size_t n)
+{
+    const char *why = NULL;
+    int rc = pr_sockdir_path(buf, n, SOCKET_NAME, &why);
+
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "poolrun: %s: the socket folder %s %s\n", verb, buf,
+            rc == UV_EPERM && why != NULL ? why : err_text(rc));
+    return -1;
+}
+
+/* --- serve -------------------------------------------------------------- */
+
+struct serve {
+    uv_loop_t loop;
+    struct pr_service *svc;
+    uv_signal_t sigs[3];
+    int nsigs;
+};
+
+static void
+on_serve_signal(uv_signal_t *h, int signum)
+{
+    struct serve *sv = h->data;
+
+    pr_service_signal(sv->svc, signum);
+}
+
+static void
+on_service_ended(void *data)
+{
+    struct serve *sv = data;
+    int i;
+
+    for (i = 0; i < sv->nsigs; i++)
+        uv_close((uv_handle_t *)&sv->sigs[i], NULL);
+    sv->nsigs = 0;
+}
+
+static void
+serve_failed(const char *state, int rc)
+{
+    if (rc == UV_EBUSY)
+        fprintf(stderr,
+                "poolrun: serve: another poolrun serve uses the state "
+                "folder %s\n",
+                state);
+    else
+        fprintf(stderr, "poolrun: serve: %s: %s\n",
+                rc == UV_EFTYPE || rc == UV_ENOTSUP || rc == UV_EINVAL
+                    ? "the journal in the state folder cannot be read"
+                    : "cannot start",
+                err_text(rc));
+}
+
+static int
+serve_loop(struct pr_config *cfg, int fd, const char *state)
+{
+    static const int sig[3] = {SIGINT, SIGTERM, SIGHUP};
+    struct pr_service_config sc;
+    struct serve sv;
+    int rc, closed;
+
+    memset(&sc, 0, sizeof(sc));
+    memset(&sv, 0, sizeof(sv));
+    sc.pool = cfg->pool;
+    sc.listen_fd = fd;
+    sc.state_dir = state;
+    sc.ended = on_service_ended;
+    sc.ended_data = &sv;
+    uv_loop_init(&sv.loop);
+    rc = pr_service_new(&sv.svc, &sv.loop, &sc);
+    if (rc == 0)
+        rc = pr_service_start(sv.svc);
+    for (; rc == 0 && sv.nsigs < 3; sv.nsigs++) {
+        uv_signal_init(&sv.loop, &sv.sigs[sv.nsigs]);
+        sv.sigs[sv.nsigs].data = &sv;
+        uv_signal_start(&sv.sigs[sv.nsigs], on_serve_signal, sig[sv.nsigs]);
+    }
+    if (rc != 0)
+        serve_failed(state, rc);
+    uv_run(&sv.loop, UV_RUN_DEFAULT);
+    closed = uv_loop_close(&sv.loop);
+    pr_service_free(sv.svc);
+    if (closed != 0)
+        fprintf(stderr, "poolrun: internal error: handles left open\n");
+    return rc != 0 || closed != 0 ? EXIT_OWN_ERROR : 0;
+}
+
+static int take_value(int argc, char **argv, int *i, const char *name,
+                      const char **out);
+
+/* --state DIR (taken out of argv), else $XDG_STATE_HOME/poolrun, else
+ * ~/.local/state/poolrun. */
+static const char *
+state_folder(int *argc, char **argv, char *buf, size_t n)
+{
+    const char *v = NULL;
+    int i, k = 1;
+
+    for (i = 1; i < *argc; i++) {
+        int r = take_value(*argc, argv, &i, "--state", &v);
+
+        if (r < 0)
+            return NULL;
+        if (r == 0)
+            argv[k++] = argv[i];
+    }
+    argv[k] = NULL;
+    *argc = k;
+    if (v != NULL)
+        return v;
+    if ((v = getenv("XDG_STATE_HOME")) != NULL && v[0] == '/')
+        snprintf(buf, n, "%s/poolrun", v);
+    else
+        snprintf(buf, n, "%s/.local/state/poolrun",
+                 getenv("HOME") ? getenv("HOME") : "/");
+    return buf;
+}
+
+/* What the service does not take (yet): an input of its own, and files
+ * that every queue would write at once.  NULL if all is well. */
+static const char *
+serve_refuses(const struct pr_config *cfg)
+{
+    if (cfg->ncommand > 0 || cfg->have_args || cfg->narg_files > 0 ||
+        cfg->njob_files > 0)
+        return "takes options only: tasks come from submit";
+    if (cfg->pool.joblog != NULL)
+        return "--joblog: not with serve (every queue would write it)";
+    if (cfg->pool.results != NULL)
+        return "--results: not with serve (every queue would write it)";
+    if (cfg->pool.resume)
+        return "--resume: not with serve";
+    return NULL;
+}
+
+/* poolrun serve [pool options]: in the foreground until a shutdown. */
+static int
+verb_serve(int argc, char **argv)
+{
+    struct pr_config cfg;
+    char err[512] = "";
+    char path[4096];
+    char statebuf[4096];
+    const char *no = NULL;
+    const char *state = state_folder(&argc, argv, statebuf, sizeof(statebuf));
+    int fd = -1;
+    int rc, status;
+
+    if (state == NULL) {
+        fprintf(stderr, "poolrun: serve: --state needs a folder\n");
+        return EXIT_OWN_ERROR;
+    }
+    if (pr_options_parse(argc, argv, &cfg, err, sizeof(err)) != 0 ||
+        (no = serve_refuses(&cfg)) != NULL) {
+        fprintf(stderr, "poolrun: serve: %s\n", err[0] != '\0' ? err : no);
+        pr_options_free(&cfg);
+        return EXIT_OWN_ERROR;
+    }
+    /* Tasks get fds 0-2 and nothing else, not even what we inherited. */
+    pr_sys_cloexec_from(3);
+    if (socket_path("serve", path, sizeof(path)) != 0) {
+        pr_options_free(&cfg);
+        return EXIT_OWN_ERROR;
+    }
+    rc = pr_sockdir_listen(path, &fd);
+    if (rc != 0) {
+        fprintf(stderr, "poolrun: serve: %s: %s\n", path,
+                rc == UV_EADDRINUSE ? "a poolrun service already runs there"
+                                    : err_text(rc));
+        pr_options_free(&cfg);
+        return EXIT_OWN_ERROR;
+    }
+    status = serve_loop(&cfg, fd, state);
+    unlink(path);
+    pr_options_free(&cfg);
+    return status;
+}
+
+/* --- the client --------------------------------------------------------- */
+
+static int json_out;             /* status --json */
+static struct pr_buf last_reply; /* the text of the last reply */
+
+static void
+null_stdio(void)
+{
+    int fd = open("/dev/null", O_RDWR);
+
+    if (fd < 0)
+        return;
+    dup2(fd, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (fd > 2)
+        close(fd);
+}
+
+/* Starts `poolrun serve` in its own session, its output to /dev/null. */
+static void
+start_service(void)
+{
+    pid_t pid = fork();
+
+    if (pid != 0) {
+        if (pid > 0)
+            waitpid(pid, NULL, 0); /* the first child exits at once */
+        return;
+    }
+    if (fork() != 0)
+        _exit(0); /* the service is not our child: nobody waits for it */
+    setsid();
+    null_stdio();
+    /* Held by nobody's folder: tasks get their submitter's cwd anyway. */
+    if (chdir("/") != 0)
+        _exit(127);
+    execl("/proc/self/exe", "poolrun", "serve", (char *)NULL);
+    _exit(127);
+}
+
+static void
+sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* Connects to the service; with start, starts one if none runs.  Returns
+ * the socket, or -1 after saying why. */
+static int
+connect_service(const char *verb, int start)
+{
+    char path[4096];
+    int fd = -1;
+    int rc;
+    long waited = 0;
+
+    if (socket_path(verb, path, sizeof(path)) != 0)
+        return -1;
+    rc = pr_sockdir_connect(path, &fd);
+    if (rc != 0 && start && (rc == UV_ENOENT || rc == UV_ECONNREFUSED)) {
+        start_service();
+        while (rc != 0 && waited < START_WAIT_MS) {
+            sleep_ms(5);
+            waited += 5;
+            rc = pr_sockdir_connect(path, &fd);
+        }
+    }
+    if (rc == 0)
+        return fd;
+    if (rc == UV_ENOENT || rc == UV_ECONNREFUSED)
+        fprintf(stderr, "poolrun: %s: no poolrun service runs (%s)\n", verb,
+                path);
+    else
+        fprintf(stderr, "poolrun: %s: %s: %s\n", verb, path, err_text(rc));
+    return -1;
+}
+
+/* Sends body as one request and reads the reply into *doc.  Returns its
+ * root object, or NULL after saying why. */
+static const struct pr_json *
+ask(const char *verb, int fd, struct pr_buf *body, struct pr_json_doc **doc)
+{
+    struct pr_proto_reader r;
+    struct pr_buf frame = {0};
+    struct pr_json_error jerr;
+    const char *msg;
+    size_t len;
+    int rc;
+
+    pr_proto_frame(&frame, body->data, body->len);
+    rc = pr_write_all(fd, frame.data, frame.len);
+    pr_buf_free(&frame);
+    pr_proto_reader_init(&r);
+    if (rc == 0) {
+        rc = pr_proto_read_blocking(fd, &r, &msg, &len);
+        rc = rc == 1 ? 0 : rc == 0 ? UV_EOF : rc;
+    }
+    if (rc == 0) {
+        last_reply.len = 0;
+        pr_buf_append(&last_reply, msg, len);
+        rc = pr_json_parse_strict(msg, len, doc, &jerr);
+    }
+    pr_proto_reader_free(&r);
+    if (rc != 0) {
+        fprintf(stderr, "poolrun: %s: no answer from the service: %s\n", verb,
+                rc == UV_EOF ? "it closed the connection" : err_text(rc));
+        return NULL;
+    }
+    return pr_json_root(*doc);
+}
+
+/* The reply's "error", printed; returns 1 if there was one. */
+static int
+said_error(const char *verb, const struct pr_json *reply)
+{
+    const char *e;
+
+    if (pr_json_get_string(pr_json_member(reply, "error"), &e) != 0)
+        return 0;
+    fprintf(stderr, "poolrun: %s: %s\n", verb, e);
+    return 1;
+}
+
+static long
+member_long(const struct pr_json *obj, const char *key)
+{
+    double v = 0;
+
+    pr_json_get_number(pr_json_member(obj, key), &v);
+    return (long)v;
+}
+
+/* The one-shot command's exit status for n failed tasks. */
+static int
+failed_status(long failed)
+{
+    return failed > 100 ? 101 : (int)failed;
+}
+
+/* --- submit ------------------------------------------------------------- */
+
+struct submit_opts {
+    const char *queue;
+    const char *id;
+    const char *timeout;
+    const char *retries;
+    int wait;
+    int json; /* stdin lines are task objects */
+    char **command;
+    int ncommand;
+};
+
+/* Options of the client verbs: "--name VALUE" or "--name=VALUE". */
+static int
+take_value(int argc, char **argv, int *i, const char *name, const char **out)
+{
+    size_t n = strlen(name);
+
+    if (strncmp(argv[*i], name, n) != 0)
+        return 0;
+    if (argv[*i][n] == '=') {
+        *out = argv[*i] + n + 1;
+        return 1;
+    }
+    if (argv[*i][n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *out = argv[++*i];
+    return 1;
+}
+
+static int
+submit_parse(int argc, char **argv, struct submit_opts *o)
+{
+    int i, r;
+
+    memset(o, 0, sizeof(*o));
+    o->queue = "default";
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        }
+        if (strcmp(argv[i], "--wait") == 0) {
+            o->wait = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--json") == 0) {
+            o->json = 1;
+            continue;
+        }
+        if ((r = take_value(argc, argv, &i, "--queue", &o->queue)) == 0 &&
+            (r = take_value(argc, argv, &i, "--id", &o->id)) == 0 &&
+            (r = take_value(argc, argv, &i, "--timeout", &o->timeout)) == 0 &&
+            (r = take_value(argc, argv, &i, "--retries", &o->retries)) == 0) {
+            fprintf(stderr, "poolrun: submit: unknown option %s\n", argv[i]);
+            return -1;
+        }
+        if (r < 0) {
+            fprintf(stderr, "poolrun: submit: %s needs a value\n", argv[i]);
+            return -1;
+        }
+    }
+    o->command = argv + i;
+    o->ncommand = argc - i;
+    return 0;
+}
+
+/* One task object: its command, then what the options say of it. */
+static void
+task_object(struct pr_buf *b, const struct submit_opts *o, const char *line,
+            size_t len)
+{
+    int i;
+
+    pr_buf_append(b, "{", 1);
+    if (line != NULL) {
+        pr_buf_appendf(b, "\"cmd\":");
+        pr_json_append_string(b, line, len);
+    } else {
+        pr_buf_appendf(b, "\"argv\":[");
+        for (i = 0; i < o->ncommand; i++) {
+            if (i > 0)
+                pr_buf_append(b, ",", 1);
+            pr_json_append_string(b, o->command[i], strlen(o->command[i]));
+        }
+        pr_buf_append(b, "]", 1);
+    }
+    if (o->id != NULL) {
+        pr_buf_appendf(b, ",\"id\":");
+        pr_json_append_string(b, o->id, strlen(o->id));
+    }
+    if (o->timeout != NULL)
+        pr_buf_appendf(b, ",\"timeout\":%s", o->timeout);
+    if (o->retries != NULL)
+        pr_buf_appendf(b, ",\"retries\":%s", o->retries);
+    pr_buf_append(b, "}\n", 2);
+}
+
+/* The tasks as JSON Lines: the COMMAND, or one per line of stdin. */
+static int
+submit_tasks(const struct submit_opts *o, struct pr_buf *jsonl)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+
+    if (o->ncommand > 0) {
+        task_object(jsonl, o, NULL, 0);
+        return 0;
+    }
+    while ((n = getline(&line, &cap, stdin)) > 0) {
+        if (line[n - 1] == '\n')
+            n--;
+        if (n == 0)
+            continue;
+        if (o->json) {
+            pr_buf_append(jsonl, line, (size_t)n);
+            pr_buf_append(jsonl, "\n", 1);
+        } else {
+            task_object(jsonl, o, line, (size_t)n);
+        }
+    }
+    free(line);
+    if (ferror(stdin)) {
+        fprintf(stderr, "poolrun: submit: stdin: %s\n", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+is_number(const char *s, int whole)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno != 0 || v < 0 || v != v)
+        return 0;
+    return !whole || (double)(long)v == v;
+}
+
+static void
+submit_message(struct pr_buf *b, const struct submit_opts *o,
+               const struct pr_buf *jsonl)
+{
+    char cwd[4096];
+    size_t i;
+
+    pr_buf_appendf(b, "{\"op\":\"submit\",\"queue\":");
+    pr_json_append_string(b, o->queue, strlen(o->queue));
+    if (getcwd(cwd, sizeof(cwd)) != NULL) {
+        pr_buf_appendf(b, ",\"cwd\":");
+        pr_json_append_string(b, cwd, strlen(cwd));
+    }
+    pr_buf_appendf(b, ",\"env\":[");
+    for (i = 0; environ != NULL && environ[i] != NULL; i++) {
+        if (i > 0)
+            pr_buf_append(b, ",", 1);
+        pr_json_append_string(b, environ[i], strlen(environ[i]));
+    }
+    pr_buf_appendf(b, "],\"jsonl\":");
+    pr_json_append_string(b, jsonl->data ? jsonl->data : "", jsonl->len);
+    pr_buf_append(b, "}", 1);
+}
+
+static int wait_ids(int fd, const struct pr_json *ids);
+
+static int
+verb_submit(int argc, char **argv)
+{
+    struct submit_opts o;
+    struct pr_buf jsonl = {0}, msg = {0};
+    struct pr_json_doc *doc = NULL;
+    const struct pr_json *reply, *ids, *v;
+    int fd, status = EXIT_OWN_ERROR;
+
+    if (submit_parse(argc, argv, &o) != 0)
+        return EXIT_OWN_ERROR;
+    if ((o.timeout != NULL && !is_number(o.timeout, 0)) ||
+        (o.retries != NULL && !is_number(o.retries, 1))) {
+        fprintf(stderr, "poolrun: submit: --%s must be a number >= 0\n",
+                o.timeout != NULL && !is_number(o.timeout, 0) ? "timeout"
+                                                              : "retries");
+        return EXIT_OWN_ERROR;
+    }
+    if (submit_tasks(&o, &jsonl) != 0)
+        return EXIT_OWN_ERROR;
+    submit_message(&msg, &o, &jsonl);
+    pr_buf_free(&jsonl);
+    fd = connect_service("submit", 1);
+    if (fd >= 0 && (reply = ask("submit", fd, &msg, &doc)) != NULL &&
+        !said_error("submit", reply)) {
+        ids = pr_json_member(reply, "ids");
+        for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v)) {
+            const char *id;
+
+            if (pr_json_get_string(v, &id) == 0)
+                printf("%s\n", id);
+        }
+        fflush(stdout);
+        status = o.wait ? wait_ids(fd, ids) : 0;
+    }
+    pr_json_free(doc);
+    pr_buf_free(&msg);
+    if (fd >= 0)
+        close(fd);
+    return status;
+}
+
+/* --- wait, join, status, shutdown --------------------------------------- */
+
+/* The exit status over the tasks of a wait reply: one task's own code,
+ * else how many did not succeed. */
+static int
+wait_status(const struct pr_json *reply)
+{
+    const struct pr_json *tasks = pr_json_member(reply, "tasks");
+    const struct pr_json *t;
+    long failed = 0;
+
+    if (pr_json_get_bool(pr_json_member(reply, "timeout"), &(int){0}) == 0)
+        return EXIT_TIMEOUT;
+    if (pr_json_count(tasks) == 1)
+        return (int)member_long(pr_json_first(tasks), "code");
+    for (t = pr_json_first(tasks); t != NULL; t = pr_json_next(t)) {
+        const char *st = "";
+
+        pr_json_get_string(pr_json_member(t, "status"), &st);
+        if (strcmp(st, "ok") != 0 && strcmp(st, "skipped") != 0)
+            failed++;
+    }
+    return failed_status(failed);
+}
+
+static int
+wait_ids(int fd, const struct pr_json *ids)
+{
+    struct pr_buf msg = {0};
+    struct pr_json_doc *doc = NULL;
+    const struct pr_json *reply, *v;
+    int status = EXIT_OWN_ERROR;
+
+    pr_buf_appendf(&msg, "{\"op\":\"wait\",\"ids\":[");
+    for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v)) {
+        const char *id = "";
+
+        pr_json_get_string(v, &id);
+        if (v != pr_json_first(ids))
+            pr_buf_append(&msg, ",", 1);
+        pr_json_append_string(&msg, id, strlen(id));
+    }
+    pr_buf_append(&msg, "]}", 2);
+    if ((reply = ask("wait", fd, &msg, &doc)) != NULL &&
+        !said_error("wait", reply))
+        status = wait_status(reply);
+    pr_json_free(doc);
+    pr_buf_free(&msg);
+    return status;
+}
+
+/* Sends one request built by the caller; prints errors; on success calls
+ * done(reply) for the exit status. */
+static int
+simple_request(const char *verb, struct pr_buf *msg,
+               int (*done)(const struct pr_json *reply))
+{
+    struct pr_json_doc *doc = NULL;
+    const struct pr_json *reply;
+    int fd = connect_service(verb, 0);
+    int status = EXIT_OWN_ERROR;
+
+    if (fd >= 0 && (reply = ask(verb, fd, msg, &doc)) != NULL &&
+        !said_error(verb, reply))
+        status = done(reply);
+    pr_json_free(doc);
+    pr_buf_free(msg);
+    if (fd >= 0)
+        close(fd);
+    return status;
+}
+
+static int
+verb_wait(int argc, char **argv)
+{
+    struct pr_buf msg = {0};
+    const char *timeout = NULL;
+    int i, n = 0;
+
+    pr_buf_appendf(&msg, "{\"op\":\"wait\",\"ids\":[");
+    for (i = 1; i < argc; i++) {
+        int r = take_value(argc, argv, &i, "--timeout", &timeout);
+
+        if (r < 0 || (r > 0 && !is_number(timeout, 0))) {
+            fprintf(stderr, "poolrun: wait: --timeout needs seconds\n");
+            pr_buf_free(&msg);
+            return EXIT_OWN_ERROR;
+        }
+        if (r > 0)
+            continue;
+        if (n++ > 0)
+            pr_buf_append(&msg, ",", 1);
+        pr_json_append_string(&msg, argv[i], strlen(argv[i]));
+    }
+    pr_buf_appendf(&msg, "],\"timeout\":%s}", timeout ? timeout : "0");
+    if (n == 0) {
+        fprintf(stderr, "poolrun: wait: which task ids?\n");
+        pr_buf_free(&msg);
+        return EXIT_OWN_ERROR;
+    }
+    return simple_request("wait", &msg, wait_status);
+}
+
+static int
+join_status(const struct pr_json *reply)
+{
+    if (pr_json_get_bool(pr_json_member(reply, "timeout"), &(int){0}) == 0)
+        return EXIT_TIMEOUT;
+    return failed_status(member_long(reply, "failed"));
+}
+
+static int
+verb_join(int argc, char **argv)
+{
+    struct pr_buf msg = {0};
+    const char *timeout = NULL;
+    const char *queue = "default";
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        int r = take_value(argc, argv, &i, "--timeout", &timeout);
+
+        if (r < 0 || (r > 0 && !is_number(timeout, 0))) {
+            fprintf(stderr, "poolrun: join: --timeout needs seconds\n");
+            return EXIT_OWN_ERROR;
+        }
+        if (r == 0)
+            queue = argv[i];
+    }
+    pr_buf_appendf(&msg, "{\"op\":\"join\",\"queue\":");
+    pr_json_append_string(&msg, queue, strlen(queue));
+    pr_buf_appendf(&msg, ",\"timeout\":%s}", timeout ? timeout : "0");
+    return simple_request("join", &msg, join_status);
+}
+
+static void
+print_running(const struct pr_json *q)
+{
+    const struct pr_json *t;
+
+    for (t = pr_json_first(pr_json_member(q, "running")); t != NULL;
+         t = pr_json_next(t)) {
+        const char *id = "", *cmd = "";
+        double rt = 0;
+
+        pr_json_get_string(pr_json_member(t, "id"), &id);
+        pr_json_get_string(pr_json_member(t, "cmd"), &cmd);
+        pr_json_get_number(pr_json_member(t, "runtime"), &rt);
+        printf("  running %s (pid %ld, %.1f s): %s\n", id,
+               member_long(t, "pid"), rt, cmd);
+    }
+}
+
+static int
+status_print(const struct pr_json *reply)
+{
+    const struct pr_json *q;
+
+    (void)reply;
+    if (json_out) {
+        fwrite(last_reply.data, 1, last_reply.len, stdout);
+        putchar('\n');
+        return fflush(stdout) == 0 ? 0 : EXIT_OWN_ERROR;
+    }
+    for (q = pr_json_first(pr_json_member(reply, "queues")); q != NULL;
+         q = pr_json_next(q)) {
+        const char *name = "";
+
+        pr_json_get_string(pr_json_member(q, "name"), &name);
+        printf("queue %s: -j %ld, %ld unfinished, %ld done (%ld ok, %ld "
+               "failed)\n",
+               name, member_long(q, "jobs"), member_long(q, "unfinished"),
+               member_long(q, "total"), member_long(q, "ok"),
+               member_long(q, "failed"));
+        print_running(q);
+    }
+    return fflush(stdout) == 0 ? 0 : EXIT_OWN_ERROR;
+}
+
+static int
+verb_status(int argc, char **argv)
+{
+    struct pr_buf msg = {0};
+    const char *queue = NULL;
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json_out = 1;
+        else if (argv[i][0] == '-') {
+            fprintf(stderr, "poolrun: status: unknown option %s\n", argv[i]);
+            return EXIT_OWN_ERROR;
+        } else
+            queue = argv[i];
+    }
+    pr_buf_appendf(&msg, "{\"op\":\"status\"");
+    if (queue != NULL) {
+        pr_buf_appendf(&msg, ",\"queue\":");
+        pr_json_append_string(&msg, queue, strlen(queue));
+    }
+    pr_buf_append(&msg, "}", 1);
+    return simple_request("status", &msg, status_print);
+}
+
+static int
+shutdown_done(const struct pr_json *reply)
+{
+    (void)reply;
+    return 0;
+}
+
+static int
+verb_shutdown(int argc, char **argv)
+{
+    struct pr_buf msg = {0};
+    int drain = argc > 1 && strcmp(argv[1], "--drain") == 0;
+
+    if (argc > 2 || (argc == 2 && !drain)) {
+        fprintf(stderr, "poolrun: shutdown: unknown argument %s\n", argv[1]);
+        return EXIT_OWN_ERROR;
+    }
+    pr_buf_appendf(&msg, "{\"op\":\"shutdown\",\"drain\":%s}",
+                   drain ? "true" : "false");
+    return simple_request("shutdown", &msg, shutdown_done);
+}
+
+int
+pr_verb_run(int argc, char **argv, int *status)
+{
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } verbs[] = {
+        {"serve", verb_serve},   {"submit", verb_submit},
+        {"status", verb_status}, {"join", verb_join},
+        {"wait", verb_wait},     {"shutdown", verb_shutdown},
+    };
+    size_t i;
+
+    if (argc < 2)
+        return 0;
+    for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        if (strcmp(argv[1], verbs[i].name) == 0) {
+            *status = verbs[i].run(argc - 1, argv + 1);
+            return 1;
+        }
+    return 0;
+}

@@ -1,0 +1,1408 @@
+/*
+ * service: see service.h.  Everything runs on the one loop: clients are
+ * read as their bytes come, replies are queued writes, and nothing waits
+ * for a slow client.
+ */
+#include "service.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "json.h"
+#include "proto.h"
+#include "sockdir.h"
+#include "source.h"
+#include "source_json.h"
+#include "util.h"
+
+extern char **environ;
+
+struct svc_queue;
+
+/* A task the service was given, found by its id. */
+struct svc_task {
+    char *id;
+    struct svc_queue *q;
+    struct pr_task *task; /* while it has no final record */
+    int done;
+    enum pr_task_status status;
+    int code;
+    struct pr_list waits; /* struct wait_ref: wait requests for it */
+};
+
+/* The ids, in an open-addressing table. */
+struct idmap {
+    struct svc_task **slot;
+    size_t cap;
+    size_t n;
+};
+
+/* A queue's source: the socket puts its tasks. */
+struct svc_src {
+    struct pr_source base;
+    const struct pr_intake *in;
+    int ended;
+};
+
+struct svc_queue {
+    struct pr_list node;
+    struct pr_service *svc;
+    char *name;
+    struct pr_pool *pool;
+    struct pr_pool_result result;
+    struct svc_src src;
+    struct pr_join_waiter closing; /* the shutdown's join */
+    int closed;
+};
+
+struct client {
+    uv_pipe_t pipe;
+    struct pr_list node;
+    struct pr_service *svc;
+    struct pr_proto_reader reader;
+    struct pr_list reqs; /* its pending join and wait requests */
+    int closing;
+};
+
+enum req_kind {
+    REQ_JOIN,
+    REQ_WAIT
+};
+
+struct wait_ref {
+    struct pr_list node; /* in svc_task.waits */
+    struct request *req;
+};
+
+/* A request that is answered later: join, wait. */
+struct request {
+    struct pr_list node; /* in client.reqs */
+    struct client *c;
+    enum req_kind kind;
+    uv_timer_t timer;
+    int timer_on;
+    struct svc_queue *q;          /* join */
+    struct pr_join_waiter waiter; /* join */
+    struct svc_task **tasks;      /* wait */
+    struct wait_ref *refs;
+    size_t ntasks;
+    size_t left;
+};
+
+struct pr_service {
+    uv_loop_t *loop;
+    struct pr_service_config cfg;
+    uv_pipe_t listener;
+    int listening;
+    struct pr_list queues;
+    struct pr_list clients;
+    struct idmap ids;
+    uint64_t next_id;
+    int shutting_down;
+    unsigned open_queues;
+    struct pr_journal *journal; /* NULL: the queues live in memory only */
+    uv_check_t sync_check;      /* end-of-turn sync of final records */
+    int journal_error;          /* the first failed sync, for status */
+    struct svc_task **replayed; /* while the journal is read: in order */
+    size_t nreplayed;
+    size_t replayed_cap;
+};
+
+/* The journal's records. */
+enum {
+    REC_SUBMIT = 1,
+    REC_FINAL = 2
+};
+
+/* --- ids ---------------------------------------------------------------- */
+
+static struct svc_task **
+idmap_find(struct idmap *m, const char *id)
+{
+    size_t i = (size_t)pr_str_hash(id) & (m->cap - 1);
+
+    while (m->slot[i] != NULL && strcmp(m->slot[i]->id, id) != 0)
+        i = (i + 1) & (m->cap - 1);
+    return &m->slot[i];
+}
+
+static void
+idmap_grow(struct idmap *m)
+{
+    struct idmap bigger;
+    size_t i;
+
+    bigger.cap = m->cap ? m->cap * 2 : 1024;
+    bigger.n = m->n;
+    bigger.slot = pr_xcalloc(bigger.cap, sizeof(*bigger.slot));
+    for (i = 0; i < m->cap; i++)
+        if (m->slot[i] != NULL)
+            *idmap_find(&bigger, m->slot[i]->id) = m->slot[i];
+    free(m->slot);
+    *m = bigger;
+}
+
+static struct svc_task *
+idmap_get(struct idmap *m, const char *id)
+{
+    return m->cap == 0 ? NULL : *idmap_find(m, id);
+}
+
+static void
+idmap_put(struct idmap *m, struct svc_task *t)
+{
+    if ((m->n + 1) * 2 > m->cap)
+        idmap_grow(m);
+    *idmap_find(m, t->id) = t;
+    m->n++;
+}
+
+/* --- replies ------------------------------------------------------------ */
+
+struct out_write {
+    uv_write_t req;
+    struct pr_buf buf;
+};
+
+static void
+on_written(uv_write_t *req, int status)
+{
+    struct out_write *w = (struct out_write *)req;
+
+    (void)status;
+    pr_buf_free(&w->buf);
+    free(w);
+}
+
+/* Sends the JSON object in body (taken) to c, as one frame. */
+static void
+reply(struct client *c, struct pr_buf *body)
+{
+    struct out_write *w;
+    uv_buf_t b;
+
+    if (c->closing) {
+        pr_buf_free(body);
+        return;
+    }
+    w = pr_xcalloc(1, sizeof(*w));
+    pr_proto_frame(&w->buf, body->data, body->len);
+    pr_buf_free(body);
+    b = uv_buf_init(w->buf.data, (unsigned)w->buf.len);
+    if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
+        pr_buf_free(&w->buf);
+        free(w);
+    }
+}
+
+static void
+reply_error(struct client *c, const char *msg)
+{
+    struct pr_buf b = {0};
+
+    pr_buf_appendf(&b, "{\"ok\":false,\"error\":");
+    pr_json_append_string(&b, msg, strlen(msg));
+    pr_buf_append(&b, "}", 1);
+    reply(c, &b);
+}
+
+static void
+append_key_string(struct pr_buf *b, const char *key, const char *s)
+{
+    pr_buf_appendf(b, "\"%s\":", key);
+    pr_json_append_string(b, s, strlen(s));
+}
+
+/* --- requests that wait ------------------------------------------------- */
+
+static void
+on_request_closed(uv_handle_t *h)
+{
+    struct request *r = h->data;
+
+    free(r->tasks);
+    free(r->refs);
+    free(r);
+}
+
+/* The request is answered or abandoned: it lets go of what it waits on. */
+static void
+request_end(struct request *r)
+{
+    size_t i;
+
+    pr_list_remove(&r->node);
+    if (r->kind == REQ_JOIN)
+        pr_batch_join_cancel(&r->waiter);
+    for (i = 0; r->refs != NULL && i < r->ntasks; i++)
+        if (r->refs[i].node.next != NULL)
+            pr_list_remove(&r->refs[i].node);
+    uv_timer_stop(&r->timer);
+    uv_close((uv_handle_t *)&r->timer, on_request_closed);
+}
+
+static struct request *
+request_new(struct client *c, enum req_kind kind)
+{
+    struct request *r = pr_xcalloc(1, sizeof(*r));
+
+    r->c = c;
+    r->kind = kind;
+    uv_timer_init(c->svc->loop, &r->timer);
+    r->timer.data = r;
+    pr_list_insert_before(&c->reqs, &r->node);
+    return r;
+}
+
+static void
+on_request_timeout(uv_timer_t *t)
+{
+    struct request *r = t->data;
+    struct pr_buf b = {0};
+
+    pr_buf_appendf(&b, "{\"ok\":false,\"timeout\":true}");
+    reply(r->c, &b);
+    request_end(r);
+}
+
+static void
+request_timeout(struct request *r, double seconds)
+{
+    if (seconds > 0)
+        uv_timer_start(&r->timer, on_request_timeout, pr_seconds_to_ms(seconds),
+                       0);
+}
+
+/* --- a queue's source --------------------------------------------------- */
+
+static int
+src_start(struct pr_source *base, const struct pr_intake *in)
+{
+    ((struct svc_src *)base)->in = in;
+    return 0;
+}
+
+static void
+src_resume(struct pr_source *base)
+{
+    (void)base; /* the socket puts only while the pool accepts */
+}
+
+static void
+src_stop(struct pr_source *base)
+{
+    struct svc_src *s = (struct svc_src *)base;
+
+    if (!s->ended) {
+        s->ended = 1;
+        pr_intake_end(s->in, 0);
+    }
+}
+
+static void wait_task_done(struct svc_task *t);
+static void journal_final(struct pr_service *s, const struct svc_task *t);
+
+/* Every sink has the task's final record: the clients waiting for it hear
+ * of it now. */
+static void
+src_ended(struct pr_source *base, const struct pr_task *task)
+{
+    struct svc_task *t = task->src;
+
+    (void)base;
+    if (t == NULL)
+        return;
+    t->done = 1;
+    t->task = NULL;
+    t->status = task->status;
+    t->code = pr_task_code(task);
+    journal_final(t->q->svc, t);
+    wait_task_done(t);
+}
+
+static void
+src_free(struct pr_source *base)
+{
+    (void)base;
+}
+
+static const struct pr_source_ops src_ops = {
+    .start = src_start,
+    .resume = src_resume,
+    .stop = src_stop,
+    .ended = src_ended,
+    .free = src_free,
+};
+
+/* --- queues ------------------------------------------------------------- */
+
+static void maybe_end(struct pr_service *s);
+
+static void
+queue_closed(void *data)
+{
+    struct svc_queue *q = data;
+
+    q->closed = 1;
+    q->svc->open_queues--;
+    maybe_end(q->svc);
+}
+
+static void
+queue_joined(void *data)
+{
+    struct svc_queue *q = data;
+
+    pr_pool_close(q->pool, queue_closed, q);
+}
+
+/* A queue's input ends only at a shutdown: then its join closes it. */
+static void
+queue_input_end(void *data)
+{
+    struct svc_queue *q = data;
+
+    pr_batch_join(pr_pool_batch(q->pool), &q->closing, queue_joined, q);
+}
+
+static struct svc_queue *
+queue_find(struct pr_service *s, const char *name)
+{
+    struct pr_list *n;
+
+    for (n = s->queues.next; n != &s->queues; n = n->next) {
+        struct svc_queue *q = PR_CONTAINER_OF(n, struct svc_queue, node);
+
+        if (strcmp(q->name, name) == 0)
+            return q;
+    }
+    return NULL;
+}
+
+/* The queue named, made on first use with the service's defaults. */
+static struct svc_queue *
+queue_get(struct pr_service *s, const char *name, const char **err)
+{
+    struct svc_queue *q = queue_find(s, name);
+    struct pr_pool_config cfg = s->cfg.pool;
+    const char *which = NULL;
+
+    if (q != NULL)
+        return q;
+    q = pr_xcalloc(1, sizeof(*q));
+    q->svc = s;
+    q->name = pr_xstrdup(name);
+    q->src.base.ops = &src_ops;
+    cfg.on_input_end = queue_input_end;
+    cfg.event_data = q;
+    if (pr_pool_new(&q->pool, s->loop, &cfg, &which) != 0) {
+        *err = "cannot open the queue's joblog or results file";
+        free(q->name);
+        free(q);
+        return NULL;
+    }
+    pr_list_insert_before(&s->queues, &q->node);
+    s->open_queues++;
+    pr_pool_start(q->pool, &q->src.base, &q->result);
+    return q;
+}
+
+/* --- submit ------------------------------------------------------------- */
+
+static size_t
+key_len(const char *e)
+{
+    return strcspn(e, "=");
+}
+
+/* "NAME=value" -> "NAME": the operation that removes the variable. */
+static char *
+dup_key(const char *e)
+{
+    size_t k = key_len(e);
+    char *r = pr_xmalloc(k + 1);
+
+    memcpy(r, e, k);
+    r[k] = '\0';
+    return r;
+}
+
+/* Is a variable of e's name in list (NULL-terminated, or n long)? */
+static int
+has_key(char *const *list, size_t n, const char *e)
+{
+    size_t k = key_len(e);
+    size_t i;
+
+    for (i = 0; i < n && list[i] != NULL; i++)
+        if (key_len(list[i]) == k && strncmp(list[i], e, k) == 0)
+            return 1;
+    return 0;
+}
+
+/* The submitter's environment as the task's env operations: its own
+ * first, then the submitter's variables it does not set, then the removal
+ * of the service's variables the submitter does not have. */
+static char **
+submit_env(char **own, char *const *client, size_t nclient)
+{
+    size_t nown = 0, nenv = 0, n = 0, i;
+    char **ops;
+
+    while (own != NULL && own[nown] != NULL)
+        nown++;
+    while (environ != NULL && environ[nenv] != NULL)
+        nenv++;
+    ops = pr_xcalloc(nown + nclient + nenv + 1, sizeof(*ops));
+    for (i = 0; i < nown; i++)
+        ops[n++] = own[i];
+    for (i = 0; i < nclient; i++)
+        if (!has_key(own, nown, client[i]))
+            ops[n++] = pr_xstrdup(client[i]);
+    for (i = 0; i < nenv; i++)
+        if (!has_key(client, nclient, environ[i]) &&
+            !has_key(own, nown, environ[i]))
+            ops[n++] = dup_key(environ[i]);
+    free(own);
+    return ops;
+}
+
+/* What a submit says for all its tasks. */
+struct submit {
+    const char *queue;
+    const char *cwd;
+    char **env; /* borrowed from the message */
+    size_t nenv;
+    const char *jsonl;
+    const struct pr_json *ids; /* on replay: the ids the tasks were given */
+    struct pr_task **tasks;
+    size_t ntasks;
+};
+
+static void
+free_tasks(struct submit *sb)
+{
+    size_t i;
+
+    for (i = 0; i < sb->ntasks; i++)
+        pr_task_free(sb->tasks[i]);
+    free(sb->tasks);
+    sb->tasks = NULL;
+    sb->ntasks = 0;
+}
+
+/* Parses every task of the submit before any is put: a bad one refuses
+ * the whole submit, naming its line. */
+static int
+parse_tasks(struct submit *sb, struct pr_diag *d)
+{
+    const char *p = sb->jsonl;
+    uint64_t lineno = 0;
+    size_t cap = 0;
+
+    while (*p != '\0') {
+        size_t len = strcspn(p, "\n");
+        struct pr_task *t;
+
+        lineno++;
+        if (len > 0) {
+            if (pr_jobline_parse("submit", lineno, p, len, &t, d) != 0)
+                return -1;
+            if (sb->ntasks == cap) {
+                cap = cap ? cap * 2 : 16;
+                sb->tasks = pr_xrealloc(sb->tasks, cap * sizeof(*sb->tasks));
+            }
+            sb->tasks[sb->ntasks++] = t;
+        }
+        p += len + (p[len] == '\n');
+    }
+    return 0;
+}
+
+static int
+check_ids(struct pr_service *s, struct submit *sb, struct pr_diag *d)
+{
+    struct pr_idset *seen = pr_idset_new();
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < sb->ntasks && rc == 0; i++) {
+        const struct pr_task_spec *spec = sb->tasks[i]->spec;
+
+        if (spec == NULL || spec->id == NULL)
+            continue;
+        if (idmap_get(&s->ids, spec->id) != NULL) {
+            snprintf(d->msg, sizeof(d->msg),
+                     "task id \"%.200s\" is already in the service", spec->id);
+            rc = -1;
+        } else {
+            rc = pr_idset_add(seen, sb->tasks[i], d);
+        }
+    }
+    pr_idset_free(seen);
+    return rc;
+}
+
+/* A numeric id taken (by a user, or read back from the journal): the
+ * service's own numbers go on past it. */
+static void
+note_id(struct pr_service *s, const char *id)
+{
+    char *end;
+    unsigned long long v = strtoull(id, &end, 10);
+
+    if (*id >= '0' && *id <= '9' && *end == '\0' && v > s->next_id)
+        s->next_id = v;
+}
+
+/* Gives each task of the submit its id: its own, the one the journal
+ * recorded (ids, on replay), or the next number. */
+static void
+assign_ids(struct pr_service *s, struct submit *sb)
+{
+    const struct pr_json *rec = pr_json_first(sb->ids);
+    size_t i;
+
+    for (i = 0; i < sb->ntasks; i++) {
+        struct pr_task *task = sb->tasks[i];
+        struct pr_task_spec *spec = task->spec;
+        const char *id = NULL;
+        char num[32];
+
+        if (spec == NULL) {
+            spec = task->spec = pr_xcalloc(1, sizeof(*spec));
+            spec->timeout = -1;
+            spec->retries = -1;
+        }
+        if (rec != NULL) {
+            pr_json_get_string(rec, &id);
+            rec = pr_json_next(rec);
+        }
+        if (spec->id == NULL && id == NULL) {
+            snprintf(num, sizeof(num), "%llu",
+                     (unsigned long long)++s->next_id);
+            id = num;
+        }
+        if (spec->id == NULL)
+            spec->id = pr_xstrdup(id);
+        note_id(s, spec->id);
+    }
+}
+
+/* The task's cwd and environment; it is found by its id from now on. */
+static struct svc_task *
+adopt(struct pr_service *s, struct svc_queue *q, const struct submit *sb,
+      struct pr_task *task)
+{
+    struct svc_task *t = pr_xcalloc(1, sizeof(*t));
+    struct pr_task_spec *spec = task->spec;
+
+    if (spec->cwd == NULL && sb->cwd != NULL)
+        spec->cwd = pr_xstrdup(sb->cwd);
+    if (sb->env != NULL)
+        spec->env = submit_env(spec->env, sb->env, sb->nenv);
+    t->id = pr_xstrdup(spec->id);
+    t->q = q;
+    t->task = task;
+    pr_list_init(&t->waits);
+    task->src = t;
+    idmap_put(&s->ids, t);
+    return t;
+}
+
+static const char *
+member_string(const struct pr_json *obj, const char *key, const char *dflt)
+{
+    const char *v;
+
+    if (pr_json_get_string(pr_json_member(obj, key), &v) != 0)
+        return dflt;
+    return v;
+}
+
+static double
+member_number(const struct pr_json *obj, const char *key)
+{
+    double v;
+
+    if (pr_json_get_number(pr_json_member(obj, key), &v) != 0)
+        return 0;
+    return v;
+}
+
+/* The submitter's environment, borrowed from the message. */
+static void
+read_env(const struct pr_json *msg, struct submit *sb)
+{
+    const struct pr_json *env = pr_json_member(msg, "env");
+    const struct pr_json *v;
+    size_t n = 0;
+
+    if (pr_json_type(env) != PR_JSON_ARRAY)
+        return;
+    sb->env = pr_xcalloc(pr_json_count(env) + 1, sizeof(*sb->env));
+    for (v = pr_json_first(env); v != NULL; v = pr_json_next(v)) {
+        const char *e;
+
+        if (pr_json_get_string(v, &e) == 0 && strchr(e, '=') != NULL)
+            sb->env[n++] = (char *)(uintptr_t)e;
+    }
+    sb->nenv = n;
+}
+
+static void
+reply_ids(struct client *c, struct pr_task **tasks, size_t n)
+{
+    struct pr_buf b = {0};
+    size_t i;
+
+    pr_buf_appendf(&b, "{\"ok\":true,\"ids\":[");
+    for (i = 0; i < n; i++) {
+        const char *id = ((struct svc_task *)tasks[i]->src)->id;
+
+        if (i > 0)
+            pr_buf_append(&b, ",", 1);
+        pr_json_append_string(&b, id, strlen(id));
+    }
+    pr_buf_append(&b, "]}", 2);
+    reply(c, &b);
+}
+
+/* The submit as the journal keeps it: enough to make its tasks again,
+ * with the ids they were given. */
+static void
+submit_record(struct pr_buf *b, const struct submit *sb)
+{
+    size_t i;
+
+    pr_buf_append(b, "{", 1);
+    append_key_string(b, "queue", sb->queue);
+    if (sb->cwd != NULL) {
+        pr_buf_append(b, ",", 1);
+        append_key_string(b, "cwd", sb->cwd);
+    }
+    pr_buf_appendf(b, ",\"env\":[");
+    for (i = 0; i < sb->nenv; i++) {
+        if (i > 0)
+            pr_buf_append(b, ",", 1);
+        pr_json_append_string(b, sb->env[i], strlen(sb->env[i]));
+    }
+    pr_buf_appendf(b, "],\"ids\":[");
+    for (i = 0; i < sb->ntasks; i++) {
+        const char *id = sb->tasks[i]->spec->id;
+
+        if (i > 0)
+            pr_buf_append(b, ",", 1);
+        pr_json_append_string(b, id, strlen(id));
+    }
+    pr_buf_append(b, "],", 2);
+    append_key_string(b, "jsonl", sb->jsonl);
+    pr_buf_append(b, "}", 1);
+}
+
+/* The submit is on disk (synced) before anyone hears it was taken. */
+static int
+journal_submit(struct pr_service *s, const struct submit *sb)
+{
+    struct pr_buf b = {0};
+    int rc;
+
+    if (s->journal == NULL)
+        return 0;
+    submit_record(&b, sb);
+    rc = pr_journal_append(s->journal, REC_SUBMIT, b.data, b.len);
+    pr_buf_free(&b);
+    if (rc == 0)
+        rc = pr_journal_sync(s->journal);
+    return rc;
+}
+
+static void
+read_submit(const struct pr_json *msg, struct submit *sb)
+{
+    memset(sb, 0, sizeof(*sb));
+    sb->queue = member_string(msg, "queue", "default");
+    sb->cwd = member_string(msg, "cwd", NULL);
+    sb->jsonl = member_string(msg, "jsonl", "");
+    sb->ids = pr_json_member(msg, "ids");
+    read_env(msg, sb);
+}
+
+static void
+do_submit(struct client *c, const struct pr_json *msg)
+{
+    struct pr_service *s = c->svc;
+    struct submit sb;
+    struct pr_diag d;
+    struct svc_queue *q = NULL;
+    const char *err = NULL;
+    char jerr[256];
+    size_t i;
+    int rc;
+
+    read_submit(msg, &sb);
+    sb.ids = NULL; /* a client does not choose the service's numbers */
+    d.msg[0] = '\0';
+    if (s->shutting_down)
+        err = "the service is shutting down";
+    else if (parse_tasks(&sb, &d) != 0 || check_ids(s, &sb, &d) != 0)
+        err = d.msg;
+    else if ((q = queue_get(s, sb.queue, &err)) != NULL &&
+             !pr_pool_accepting(q->pool))
+        err = "the queue is stopping";
+    if (err == NULL) {
+        assign_ids(s, &sb);
+        if ((rc = journal_submit(s, &sb)) != 0) {
+            snprintf(jerr, sizeof(jerr),
+                     "cannot write the journal: %s; nothing was taken",
+                     uv_strerror(rc));
+            err = jerr;
+        }
+    }
+    if (err != NULL) {
+        reply_error(c, err);
+        free_tasks(&sb);
+        free(sb.env);
+        return;
+    }
+    for (i = 0; i < sb.ntasks; i++)
+        adopt(s, q, &sb, sb.tasks[i]);
+    reply_ids(c, sb.tasks, sb.ntasks);
+    for (i = 0; i < sb.ntasks; i++)
+        pr_intake_put(q->src.in, sb.tasks[i]);
+    free(sb.tasks);
+    free(sb.env);
+}
+
+/* --- status ------------------------------------------------------------- */
+
+static void
+status_task(void *data, const struct pr_task *task)
+{
+    struct pr_buf *b = data;
+    const struct svc_task *t = task->src;
+    double runtime = (double)(uv_hrtime() - task->start_ns) / 1e9;
+
+    if (b->data[b->len - 1] != '[')
+        pr_buf_append(b, ",", 1);
+    pr_buf_append(b, "{", 1);
+    append_key_string(b, "id", t != NULL ? t->id : "");
+    pr_buf_appendf(b, ",\"pid\":%d,\"runtime\":%.3f,", task->pid,
+                   task->start_ns ? runtime : 0.0);
+    pr_buf_appendf(b, "\"cmd\":");
+    pr_json_append_string(b, task->line ? task->line : "",
+                          task->line ? task->line_len : 0);
+    pr_buf_append(b, "}", 1);
+}
+
+static void
+status_queue(struct pr_buf *b, struct svc_queue *q)
+{
+    const struct pr_batch *batch = pr_pool_batch(q->pool);
+    const struct pr_batch_tally *t = &batch->tally;
+
+    pr_buf_append(b, "{", 1);
+    append_key_string(b, "name", q->name);
+    pr_buf_appendf(b,
+                   ",\"jobs\":%u,\"unfinished\":%llu,\"total\":%llu,"
+                   "\"ok\":%llu,\"failed\":%llu,\"running\":[",
+                   pr_pool_jobs(q->pool),
+                   (unsigned long long)pr_batch_unfinished(batch),
+                   (unsigned long long)t->total, (unsigned long long)t->ok,
+                   (unsigned long long)t->failed);
+    pr_pool_each_running(q->pool, status_task, b);
+    pr_buf_append(b, "]}", 2);
+}
+
+static void
+do_status(struct client *c, const struct pr_json *msg)
+{
+    const char *only = member_string(msg, "queue", NULL);
+    struct pr_buf b = {0};
+    struct pr_list *n;
+    int first = 1;
+
+    pr_buf_appendf(&b, "{\"ok\":true,\"pid\":%d,\"queues\":[", (int)getpid());
+    for (n = c->svc->queues.next; n != &c->svc->queues; n = n->next) {
+        struct svc_queue *q = PR_CONTAINER_OF(n, struct svc_queue, node);
+
+        if (only != NULL && strcmp(only, q->name) != 0)
+            continue;
+        if (!first)
+            pr_buf_append(&b, ",", 1);
+        first = 0;
+        status_queue(&b, q);
+    }
+    pr_buf_append(&b, "]}", 2);
+    reply(c, &b);
+}
+
+/* --- join --------------------------------------------------------------- */
+
+static void
+on_join(void *data)
+{
+    struct request *r = data;
+    const struct pr_batch_tally *now = &pr_pool_batch(r->q->pool)->tally;
+    struct pr_buf b = {0};
+
+    /* Over every task put so far, which is what join waited for: as the
+     * one-shot command's status is over all of its tasks. */
+    pr_buf_appendf(&b,
+                   "{\"ok\":true,\"total\":%llu,\"failed\":%llu,"
+                   "\"last_code\":%d,\"max_code\":%d}",
+                   (unsigned long long)now->total,
+                   (unsigned long long)now->failed, now->last_code,
+                   now->max_code);
+    reply(r->c, &b);
+    request_end(r);
+}
+
+static void
+do_join(struct client *c, const struct pr_json *msg)
+{
+    const char *name = member_string(msg, "queue", "default");
+    struct svc_queue *q = queue_find(c->svc, name);
+    struct request *r;
+
+    if (q == NULL) {
+        /* A queue nobody put to has nothing unfinished. */
+        struct pr_buf b = {0};
+
+        pr_buf_appendf(&b, "{\"ok\":true,\"total\":0,\"failed\":0}");
+        reply(c, &b);
+        return;
+    }
+    r = request_new(c, REQ_JOIN);
+    r->q = q;
+    request_timeout(r, member_number(msg, "timeout"));
+    pr_batch_join(pr_pool_batch(q->pool), &r->waiter, on_join, r);
+}
+
+/* --- wait --------------------------------------------------------------- */
+
+static void
+wait_reply(struct request *r)
+{
+    struct pr_buf b = {0};
+    size_t i;
+
+    pr_buf_appendf(&b, "{\"ok\":true,\"tasks\":[");
+    for (i = 0; i < r->ntasks; i++) {
+        const struct svc_task *t = r->tasks[i];
+
+        if (i > 0)
+            pr_buf_append(&b, ",", 1);
+        pr_buf_append(&b, "{", 1);
+        append_key_string(&b, "id", t->id);
+        pr_buf_append(&b, ",", 1);
+        append_key_string(&b, "status", pr_task_status_name(t->status));
+        pr_buf_appendf(&b, ",\"code\":%d}", t->code);
+    }
+    pr_buf_append(&b, "]}", 2);
+    reply(r->c, &b);
+    request_end(r);
+}
+
+static void
+wait_task_done(struct svc_task *t)
+{
+    while (!pr_list_empty(&t->waits)) {
+        struct wait_ref *ref =
+            PR_CONTAINER_OF(t->waits.next, struct wait_ref, node);
+        struct request *r = ref->req;
+
+        pr_list_remove(&ref->node);
+        ref->node.next = NULL;
+        if (--r->left == 0)
+            wait_reply(r);
+    }
+}
+
+static void
+do_wait(struct client *c, const struct pr_json *msg)
+{
+    const struct pr_json *ids = pr_json_member(msg, "ids");
+    const struct pr_json *v;
+    struct request *r;
+    size_t n = 0;
+
+    if (pr_json_type(ids) != PR_JSON_ARRAY || pr_json_count(ids) == 0) {
+        reply_error(c, "wait: no task ids");
+        return;
+    }
+    for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v)) {
+        const char *id;
+
+        if (pr_json_get_string(v, &id) != 0 ||
+            idmap_get(&c->svc->ids, id) == NULL) {
+            char msg_[256];
+
+            snprintf(msg_, sizeof(msg_), "wait: no task %.200s",
+                     pr_json_get_string(v, &id) == 0 ? id : "(not a string)");
+            reply_error(c, msg_);
+            return;
+        }
+    }
+    r = request_new(c, REQ_WAIT);
+    r->ntasks = pr_json_count(ids);
+    r->tasks = pr_xcalloc(r->ntasks, sizeof(*r->tasks));
+    r->refs = pr_xcalloc(r->ntasks, sizeof(*r->refs));
+    for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v), n++) {
+        const char *id;
+
+        pr_json_get_string(v, &id);
+        r->tasks[n] = idmap_get(&c->svc->ids, id);
+        r->refs[n].req = r;
+        if (!r->tasks[n]->done) {
+            pr_list_insert_before(&r->tasks[n]->waits, &r->refs[n].node);
+            r->left++;
+        }
+    }
+    request_timeout(r, member_number(msg, "timeout"));
+    if (r->left == 0)
+        wait_reply(r);
+}
+
+/* --- the journal ------------------------------------------------------- */
+
+static void
+on_sync_check(uv_check_t *h)
+{
+    struct pr_service *s = h->data;
+    int rc = pr_journal_sync(s->journal);
+
+    if (rc != 0 && s->journal_error == 0)
+        s->journal_error = rc;
+    uv_check_stop(h);
+}
+
+/* A task's final record goes to the journal, synced at the end of this
+ * loop turn with every other one of the turn. */
+static void
+journal_final(struct pr_service *s, const struct svc_task *t)
+{
+    struct pr_buf b = {0};
+
+    if (s->journal == NULL)
+        return;
+    pr_buf_append(&b, "{", 1);
+    append_key_string(&b, "id", t->id);
+    pr_buf_append(&b, ",", 1);
+    append_key_string(&b, "status", pr_task_status_name(t->status));
+    pr_buf_appendf(&b, ",\"code\":%d}", t->code);
+    if (pr_journal_append(s->journal, REC_FINAL, b.data, b.len) == 0)
+        uv_check_start(&s->sync_check, on_sync_check);
+    pr_buf_free(&b);
+}
+
+static enum pr_task_status
+status_named(const char *name)
+{
+    int i;
+
+    for (i = 0; i < PR_TASK_STATUS_COUNT; i++)
+        if (strcmp(name, pr_task_status_name((enum pr_task_status)i)) == 0)
+            return (enum pr_task_status)i;
+    return PR_TASK_FAILED;
+}
+
+static int
+replay_final(struct pr_service *s, const struct pr_json *rec)
+{
+    struct svc_task *t = idmap_get(&s->ids, member_string(rec, "id", ""));
+
+    if (t == NULL)
+        return 0; /* a record of a task compacted away */
+    t->done = 1;
+    t->status = status_named(member_string(rec, "status", ""));
+    t->code = (int)member_number(rec, "code");
+    return 0;
+}
+
+static int
+replay_submit(struct pr_service *s, const struct pr_json *rec)
+{
+    struct submit sb;
+    struct pr_diag d;
+    struct svc_queue *q;
+    const char *err = NULL;
+    size_t i;
+
+    read_submit(rec, &sb);
+    if (parse_tasks(&sb, &d) != 0 ||
+        (q = queue_get(s, sb.queue, &err)) == NULL) {
+        free_tasks(&sb);
+        free(sb.env);
+        return UV_EINVAL;
+    }
+    assign_ids(s, &sb);
+    for (i = 0; i < sb.ntasks; i++) {
+        if (s->nreplayed == s->replayed_cap) {
+            s->replayed_cap = s->replayed_cap ? s->replayed_cap * 2 : 64;
+            s->replayed = pr_xrealloc(s->replayed,
+                                      s->replayed_cap * sizeof(*s->replayed));
+        }
+        s->replayed[s->nreplayed++] = adopt(s, q, &sb, sb.tasks[i]);
+    }
+    free(sb.tasks);
+    free(sb.env);
+    return 0;
+}
+
+static int
+replay(void *data, int type, const void *payload, size_t len)
+{
+    struct pr_service *s = data;
+    struct pr_json_doc *doc = NULL;
+    struct pr_json_error jerr;
+    int rc;
+
+    if (pr_json_parse_strict(payload, len, &doc, &jerr) != 0)
+        return UV_EINVAL;
+    if (type == REC_SUBMIT)
+        rc = replay_submit(s, pr_json_root(doc));
+    else if (type == REC_FINAL)
+        rc = replay_final(s, pr_json_root(doc));
+    else
+        rc = 0; /* a later version's record: not ours to judge */
+    pr_json_free(doc);
+    return rc;
+}
+
+/* After the journal was read: what had no final record runs (again: a
+ * task that was running when the service died is a new attempt). */
+static void
+resume_replayed(struct pr_service *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->nreplayed; i++) {
+        struct svc_task *t = s->replayed[i];
+
+        if (t->done) {
+            t->task->src = NULL;
+            pr_task_free(t->task);
+            t->task = NULL;
+        } else {
+            pr_intake_put(t->q->src.in, t->task);
+        }
+    }
+    free(s->replayed);
+    s->replayed = NULL;
+    s->nreplayed = 0;
+}
+
+/* --- shutdown and the end ----------------------------------------------- */
+
+static void client_close(struct client *c);
+static void client_hang_up(struct client *c);
+static void shutdown_all(struct pr_service *s, int drain, int sig);
+
+static void
+on_listener_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+/* Every queue has closed: the clients and the listener go, and with them
+ * the service's last handles. */
+static void
+maybe_end(struct pr_service *s)
+{
+    if (!s->shutting_down || s->open_queues > 0)
+        return;
+    while (!pr_list_empty(&s->clients))
+        client_close(PR_CONTAINER_OF(s->clients.next, struct client, node));
+    if (s->listening) {
+        s->listening = 0;
+        uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+    }
+    if (!uv_is_closing((uv_handle_t *)&s->sync_check))
+        uv_close((uv_handle_t *)&s->sync_check, on_listener_closed);
+    if (s->journal != NULL) {
+        pr_journal_close(s->journal);
+        s->journal = NULL;
+    }
+    if (s->cfg.ended != NULL)
+        s->cfg.ended(s->cfg.ended_data);
+}
+
+/* drain: every queue's tasks finish first; else they are stopped (sig). */
+static void
+shutdown_all(struct pr_service *s, int drain, int sig)
+{
+    struct pr_list *n;
+
+    s->shutting_down = 1;
+    for (n = s->queues.next; n != &s->queues; n = n->next) {
+        struct svc_queue *q = PR_CONTAINER_OF(n, struct svc_queue, node);
+
+        if (q->closed)
+            continue;
+        if (!drain)
+            pr_pool_signal(q->pool, sig);
+        src_stop(&q->src.base);
+    }
+    maybe_end(s);
+}
+
+static void
+do_shutdown(struct client *c, const struct pr_json *msg)
+{
+    int drain = 0;
+    struct pr_buf b = {0};
+
+    pr_json_get_bool(pr_json_member(msg, "drain"), &drain);
+    pr_buf_appendf(&b, "{\"ok\":true}");
+    reply(c, &b);
+    shutdown_all(c->svc, drain, SIGTERM);
+}
+
+void
+pr_service_signal(struct pr_service *s, int signum)
+{
+    if (signum == SIGHUP)
+        shutdown_all(s, 1, 0);
+    else
+        shutdown_all(s, 0, signum);
+}
+
+/* --- clients ------------------------------------------------------------ */
+
+/* Handles one message.  Returns -1 if it was no request at all: the
+ * connection is then closed after the reply. */
+static int
+dispatch(struct client *c, const char *p, size_t n)
+{
+    struct pr_json_doc *doc = NULL;
+    struct pr_json_error jerr;
+    const struct pr_json *msg;
+    const char *op;
+
+    if (pr_json_parse_strict(p, n, &doc, &jerr) != 0 ||
+        pr_json_type(msg = pr_json_root(doc)) != PR_JSON_OBJECT ||
+        (op = member_string(msg, "op", NULL)) == NULL) {
+        reply_error(c, "not a request: a JSON object with an \"op\"");
+        pr_json_free(doc);
+        return -1;
+    }
+    if (strcmp(op, "submit") == 0)
+        do_submit(c, msg);
+    else if (strcmp(op, "status") == 0)
+        do_status(c, msg);
+    else if (strcmp(op, "join") == 0)
+        do_join(c, msg);
+    else if (strcmp(op, "wait") == 0)
+        do_wait(c, msg);
+    else if (strcmp(op, "shutdown") == 0)
+        do_shutdown(c, msg);
+    else
+        reply_error(c, "unknown op");
+    pr_json_free(doc);
+    return 0;
+}
+
+static void
+on_client_closed(uv_handle_t *h)
+{
+    struct client *c = h->data;
+
+    pr_proto_reader_free(&c->reader);
+    free(c);
+}
+
+static void
+client_close(struct client *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    while (!pr_list_empty(&c->reqs))
+        request_end(PR_CONTAINER_OF(c->reqs.next, struct request, node));
+    pr_list_remove(&c->node);
+    uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+}
+
+static void
+on_hung_up(uv_shutdown_t *req, int status)
+{
+    struct client *c = req->data;
+
+    (void)status;
+    free(req);
+    client_close(c);
+}
+
+/* Closes c once the replies queued for it have gone out. */
+static void
+client_hang_up(struct client *c)
+{
+    uv_shutdown_t *req;
+
+    if (c->closing)
+        return;
+    uv_read_stop((uv_stream_t *)&c->pipe);
+    req = pr_xcalloc(1, sizeof(*req));
+    req->data = c;
+    if (uv_shutdown(req, (uv_stream_t *)&c->pipe, on_hung_up) != 0) {
+        free(req);
+        client_close(c);
+    }
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    static char chunk[64 * 1024];
+
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init(chunk, sizeof(chunk));
+}
+
+static void
+on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    struct client *c = stream->data;
+    const char *msg;
+    size_t len;
+    int rc;
+
+    if (nread < 0) {
+        client_close(c);
+        return;
+    }
+    pr_proto_feed(&c->reader, buf->base, (size_t)nread);
+    for (;;) {
+        if (c->closing)
+            return;
+        rc = pr_proto_next(&c->reader, &msg, &len);
+        if (rc == 0)
+            return;
+        if (rc < 0) {
+            reply_error(c, rc == UV_E2BIG ? "message too large"
+                                          : "malformed message frame");
+            break;
+        }
+        if (dispatch(c, msg, len) < 0)
+            break;
+    }
+    client_hang_up(c);
+}
+
+/* Only the user who runs the service may talk to it. */
+static int
+peer_allowed(struct client *c)
+{
+    uv_os_fd_t fd;
+    uid_t uid;
+    char msg[128];
+
+    if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
+        pr_sockdir_peer_uid(fd, &uid) != 0) {
+        reply_error(c, "cannot tell who is asking (SO_PEERCRED)");
+        return 0;
+    }
+    if (uid == getuid())
+        return 1;
+    snprintf(msg, sizeof(msg),
+             "this poolrun service belongs to uid %u; uid %u may not use it",
+             (unsigned)getuid(), (unsigned)uid);
+    reply_error(c, msg);
+    return 0;
+}
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+    struct pr_service *s = server->data;
+    struct client *c;
+
+    if (status < 0)
+        return;
+    c = pr_xcalloc(1, sizeof(*c));
+    c->svc = s;
+    pr_list_init(&c->reqs);
+    pr_proto_reader_init(&c->reader);
+    uv_pipe_init(s->loop, &c->pipe, 0);
+    c->pipe.data = c;
+    pr_list_insert_before(&s->clients, &c->node);
+    if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
+        client_close(c);
+        return;
+    }
+    if (!peer_allowed(c)) {
+        client_close(c);
+        return;
+    }
+    uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+}
+
+int
+pr_service_new(struct pr_service **out, uv_loop_t *loop,
+               const struct pr_service_config *cfg)
+{
+    struct pr_service *s = pr_xcalloc(1, sizeof(*s));
+    int rc = 0;
+
+    *out = s;
+    s->loop = loop;
+    s->cfg = *cfg;
+    pr_list_init(&s->queues);
+    pr_list_init(&s->clients);
+    uv_check_init(loop, &s->sync_check);
+    s->sync_check.data = s;
+    uv_pipe_init(loop, &s->listener, 0);
+    s->listener.data = s;
+    s->listening = 1;
+    if (cfg->state_dir != NULL) {
+        rc = pr_journal_open(&s->journal, cfg->state_dir, replay, s, NULL);
+        if (rc == 0)
+            resume_replayed(s);
+    }
+    if (rc == 0)
+        rc = uv_pipe_open(&s->listener, cfg->listen_fd);
+    /* What was made closes as at a shutdown, once the loop runs. */
+    if (rc != 0)
+        shutdown_all(s, 0, SIGTERM);
+    return rc;
+}
+
+int
+pr_service_start(struct pr_service *s)
+{
+    return uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
+}
+
+void
+pr_service_free(struct pr_service *s)
+{
+    size_t i;
+
+    if (s == NULL)
+        return;
+    if (s->journal != NULL)
+        pr_journal_close(s->journal);
+    free(s->replayed);
+    while (!pr_list_empty(&s->queues)) {
+        struct svc_queue *q =
+            PR_CONTAINER_OF(s->queues.next, struct svc_queue, node);
+
+        pr_list_remove(&q->node);
+        pr_pool_free(q->pool);
+        free(q->name);
+        free(q);
+    }
+    for (i = 0; i < s->ids.cap; i++)
+        if (s->ids.slot[i] != NULL) {
+            free(s->ids.slot[i]->id);
+            free(s->ids.slot[i]);
+        }
+    free(s->ids.slot);
+    free(s);
+}

@@ -1,0 +1,274 @@
+#!/usr/bin/env bats
+# poolrun serve and its clients: submit, status, join, wait, shutdown.
+bats_require_minimum_version 1.5.0
+
+setup() {
+    load helpers
+    cd "$BATS_TEST_TMPDIR"
+    # Each test has its own socket folder, so its own service.
+    export XDG_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
+    mkdir -m 700 "$XDG_RUNTIME_DIR"
+    # and its own journal.
+    export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
+    state="$XDG_STATE_HOME/poolrun"
+    sock="$XDG_RUNTIME_DIR/poolrun/serve.sock"
+    server=""
+}
+
+teardown() {
+    local pid
+    pid=$(service_pid) || true
+    if [ -n "$pid" ]; then
+        "$POOLRUN" shutdown >/dev/null 2>&1 || true
+        wait_for 10 not_alive "$pid" || kill -9 "$pid"
+    fi
+}
+
+# The service's pid, as status reports it.
+service_pid() {
+    "$POOLRUN" status --json 2>/dev/null | jq -e .pid
+}
+
+# start_service ARGS...: poolrun serve in the background, listening.
+start_service() {
+    "$POOLRUN" serve "$@" >"$BATS_TEST_TMPDIR/serve.out" 2>&1 &
+    server=$!
+    wait_for 10 test -S "$sock"
+}
+
+@test "submit starts the service on demand and prints the task's id at once" {
+    run -0 poolrun submit true
+    [ "$output" = "1" ]
+    run -0 poolrun wait 1
+    pid=$(service_pid)
+    alive "$pid"
+}
+
+@test "submit --wait exits with the task's own status" {
+    run -3 poolrun submit --wait sh -c 'exit 3'
+    [ "${lines[0]}" = "1" ]
+}
+
+@test "a task runs in the submitter's folder with the submitter's environment" {
+    mkdir here
+    cd here
+    MY_VAR='a b $c' run -0 poolrun submit --wait sh -c 'pwd > out; printf %s "$MY_VAR" >> out'
+    [ "$(head -n 1 out)" = "$BATS_TEST_TMPDIR/here" ]
+    [ "$(tail -n 1 out)" = 'a b $c' ]
+}
+
+@test "a variable the service has but the submitter does not is not passed on" {
+    start_service
+    run -0 env -u HOME "$POOLRUN" submit --wait sh -c 'printf "[%s]" "${HOME-unset}" > home'
+    [ "$(cat home)" = "[unset]" ]
+}
+
+@test "bulk submit takes one task per line; join waits for all and counts failures" {
+    start_service -j 3
+    printf 'echo a > a\nexit 1\necho c > c\nexit 2\n' >lines
+    run -0 poolrun submit <lines
+    [ "${#lines[@]}" -eq 4 ]
+    run -2 poolrun join
+    all_exist a c
+}
+
+@test "join --timeout gives 124 and cancels nothing" {
+    start_service
+    mkfifo gate
+    run -0 poolrun submit sh -c 'cat gate > /dev/null; echo done > done'
+    run -124 poolrun join --timeout 0.2
+    [ ! -e done ]
+    echo go >gate
+    run -0 poolrun join
+    [ "$(cat done)" = "done" ]
+}
+
+@test "status shows each queue, its -j and its running tasks with their commands" {
+    start_service -j 4
+    mkfifo gate
+    run -0 poolrun submit --queue nightly sh -c 'cat gate > /dev/null'
+    wait_for 10 sh -c '"$POOLRUN" status | grep -q "running 1"'
+    run -0 poolrun status
+    [[ "${lines[0]}" == "queue nightly: -j 4, 1 unfinished, 0 done"* ]]
+    [[ "${lines[1]}" == *"cat gate"* ]]
+    run -0 poolrun status --json
+    [ "$(jq -r '.queues[0].running[0].id' <<<"$output")" = "1" ]
+    echo go >gate
+    run -0 poolrun join nightly
+}
+
+@test "queues are joined apart: one queue's slow task does not hold another's join" {
+    start_service
+    mkfifo gate
+    run -0 poolrun submit --queue slow sh -c 'cat gate > /dev/null'
+    run -0 poolrun submit --queue fast true
+    run -0 poolrun join fast
+    run -124 poolrun join slow --timeout 0.1
+    echo go >gate
+    run -0 poolrun join slow
+}
+
+@test "a task id used twice is refused, naming it, and the first stays" {
+    start_service
+    run -0 poolrun submit --id build true
+    [ "$output" = "build" ]
+    run -255 poolrun submit --id build false
+    [ "$output" = 'poolrun: submit: task id "build" is already in the service' ]
+    run -0 poolrun wait build
+}
+
+@test "a bad task line refuses the whole submit, naming the line" {
+    start_service
+    printf '{"cmd": "true"}\n{"cmd": 5}\n' >tasks.jsonl
+    run -255 poolrun submit --json <tasks.jsonl
+    [[ "$output" == "poolrun: submit: submit:2:"* ]]
+    run -0 poolrun status --json
+    [ "$(jq '.queues | length' <<<"$output")" = "0" ]
+}
+
+@test "wait for a task the service does not know is an error" {
+    start_service
+    run -255 poolrun wait nope
+    [ "$output" = "poolrun: wait: wait: no task nope" ]
+}
+
+@test "clients without a service say so" {
+    run -255 poolrun status
+    [ "$output" = "poolrun: status: no poolrun service runs ($sock)" ]
+    run -255 poolrun join
+    [[ "$output" == "poolrun: join: no poolrun service runs"* ]]
+}
+
+@test "a second service on the same socket is refused" {
+    start_service
+    run -255 poolrun serve
+    [ "$output" = "poolrun: serve: $sock: a poolrun service already runs there" ]
+}
+
+@test "a malformed message gets an error and its connection closes; the service goes on" {
+    start_service
+    run -0 python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(struct.pack(">I", 5) + b"nope!")
+n = struct.unpack(">I", s.recv(4))[0]; print(s.recv(n).decode())
+print(repr(s.recv(10)))' "$sock"
+    [[ "${lines[0]}" == *'"error":"not a request'* ]]
+    [ "${lines[1]}" = "b''" ]
+    run -0 poolrun submit --wait true
+}
+
+@test "an oversized frame is refused and the service goes on" {
+    start_service
+    run -0 python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(struct.pack(">I", 0xffffffff))
+n = struct.unpack(">I", s.recv(4))[0]; print(s.recv(n).decode())' "$sock"
+    [[ "$output" == *'"error":"message too large"'* ]]
+    run -0 poolrun status
+}
+
+@test "another user cannot reach the service" {
+    start_service
+    chmod 755 "$BATS_TEST_TMPDIR"
+    run -255 setpriv --reuid=65534 --regid=65534 --clear-groups \
+        env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$POOLRUN" status
+    [[ "$output" == "poolrun: status: "* ]]
+    run -0 poolrun status
+}
+
+@test "a peer of another uid that reaches the socket is refused by SO_PEERCRED" {
+    # A folder every user can pass through, as a careless admin might make
+    # it: the service's own check of the peer still refuses the stranger.
+    XDG_RUNTIME_DIR=$(mktemp -d /tmp/poolrun-peercred.XXXXXX)
+    export XDG_RUNTIME_DIR
+    sock="$XDG_RUNTIME_DIR/poolrun/serve.sock"
+    start_service
+    chmod 711 "$XDG_RUNTIME_DIR" "$XDG_RUNTIME_DIR/poolrun"
+    chmod 777 "$sock"
+    run -0 setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(struct.pack(">I", 15) + b"{\"op\":\"status\"}")
+n = struct.unpack(">I", s.recv(4))[0]; print(s.recv(n).decode())' "$sock"
+    [[ "$output" == *"uid 65534 may not use it"* ]]
+    chmod 700 "$XDG_RUNTIME_DIR/poolrun"
+    run -0 poolrun status
+    run -0 poolrun shutdown
+    wait_status "$server" 0
+    rm -rf "$XDG_RUNTIME_DIR"
+}
+
+@test "shutdown --drain lets running tasks finish; the service then ends" {
+    start_service
+    mkfifo gate
+    run -0 poolrun submit sh -c 'cat gate > /dev/null; echo done > done'
+    wait_for 10 sh -c '"$POOLRUN" status | grep -q "running 1"'
+    run -0 poolrun shutdown --drain
+    echo go >gate
+    wait_status "$server" 0
+    [ "$(cat done)" = "done" ]
+    [ ! -e "$sock" ]
+}
+
+@test "shutdown stops running tasks at once" {
+    start_service
+    run -0 poolrun submit sleep 60
+    wait_for 10 sh -c '"$POOLRUN" status | grep -q "running 1"'
+    run -0 poolrun shutdown
+    wait_status "$server" 0
+}
+
+@test "after kill -9 of the service, every acknowledged task is there and runs" {
+    start_service -j 2
+    mkfifo gate1 gate2
+    run -0 poolrun submit --id done true
+    run -0 poolrun wait done
+    run -0 poolrun submit --id held sh -c 'cat gate1 > /dev/null; echo ran >> held.out'
+    run -0 poolrun submit --queue bulk --id queued sh -c 'cat gate2 > /dev/null; echo x >> q.out'
+    wait_for 10 sh -c '"$POOLRUN" status | grep -q "running held"'
+    kill -9 "$server"
+    wait "$server" || true
+    start_service -j 2
+    run -0 poolrun status --json
+    [ "$(jq -r '[.queues[].name] | sort | join(",")' <<<"$output")" = "bulk,default" ]
+    echo go >gate1
+    echo go >gate2
+    run -0 poolrun wait held queued
+    [ "$(cat held.out)" = "ran" ]
+    [ "$(cat q.out)" = "x" ]
+    # A task that had its final record before the crash does not run again.
+    run -0 poolrun wait done
+    run -0 poolrun status --json
+    [ "$(jq -r '.queues[] | select(.name == "default") | .total' <<<"$output")" = "1" ]
+}
+
+@test "a journal torn in its last record loses only that record" {
+    start_service
+    run -0 poolrun submit --id first true
+    run -0 poolrun submit --id second true
+    run -0 poolrun wait first second
+    run -0 poolrun shutdown
+    wait_status "$server" 0
+    size=$(stat -c %s "$state/journal")
+    truncate -s $((size - 3)) "$state/journal"
+    start_service
+    run -0 poolrun wait first
+    run -0 poolrun wait second
+}
+
+@test "a second service on the same state folder is refused" {
+    start_service
+    mkdir other
+    run -255 env XDG_RUNTIME_DIR="$PWD/other" "$POOLRUN" serve
+    [ "$output" = "poolrun: serve: another poolrun serve uses the state folder $state" ]
+}
+
+@test "poolrun -- submit runs a program named submit" {
+    mkdir bin
+    printf '#!/bin/sh\necho "the submit program: $*"\n' >bin/submit
+    chmod +x bin/submit
+    PATH="$PWD/bin:$PATH" run -0 poolrun -- submit ::: x
+    [ "$output" = "the submit program: x" ]
+}
