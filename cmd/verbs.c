@@ -803,6 +803,63 @@ verb_shutdown(int argc, char **argv)
     return simple_request("shutdown", &msg, shutdown_done);
 }
 
+static int
+cancel_print(const struct pr_json *reply)
+{
+    const struct pr_json *t;
+    int status = 0;
+
+    for (t = pr_json_first(pr_json_member(reply, "tasks")); t != NULL;
+         t = pr_json_next(t)) {
+        const char *id = "", *result = "";
+
+        pr_json_get_string(pr_json_member(t, "id"), &id);
+        pr_json_get_string(pr_json_member(t, "result"), &result);
+        printf("%s: %s\n", id, result);
+        if (strcmp(result, "cancelled") != 0 && strcmp(result, "stopping") != 0)
+            status = 1;
+    }
+    return fflush(stdout) == 0 ? status : EXIT_OWN_ERROR;
+}
+
+/* poolrun cancel ID...: exit 0 if each was cancelled or is being stopped,
+ * 1 if one had already ended (or cannot be cancelled). */
+static int
+verb_cancel(int argc, char **argv)
+{
+    struct pr_buf msg = {0};
+    int i;
+
+    if (argc < 2) {
+        fprintf(stderr, "poolrun: cancel: which task ids?\n");
+        return EXIT_OWN_ERROR;
+    }
+    pr_buf_appendf(&msg, "{\"op\":\"cancel\",\"ids\":[");
+    for (i = 1; i < argc; i++) {
+        if (i > 1)
+            pr_buf_append(&msg, ",", 1);
+        pr_json_append_string(&msg, argv[i], strlen(argv[i]));
+    }
+    pr_buf_append(&msg, "]}", 2);
+    return simple_request("cancel", &msg, cancel_print);
+}
+
+/* poolrun close Q: the queue takes no more tasks; join still works. */
+static int
+verb_close(int argc, char **argv)
+{
+    struct pr_buf msg = {0};
+
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "poolrun: close: which queue?\n");
+        return EXIT_OWN_ERROR;
+    }
+    pr_buf_appendf(&msg, "{\"op\":\"close\",\"queue\":");
+    pr_json_append_string(&msg, argv[1], strlen(argv[1]));
+    pr_buf_append(&msg, "}", 1);
+    return simple_request("close", &msg, shutdown_done);
+}
+
 int
 pr_verb_run(int argc, char **argv, int *status)
 {
@@ -813,6 +870,7 @@ pr_verb_run(int argc, char **argv, int *status)
         {"serve", verb_serve},   {"submit", verb_submit},
         {"status", verb_status}, {"join", verb_join},
         {"wait", verb_wait},     {"shutdown", verb_shutdown},
+        {"cancel", verb_cancel}, {"close", verb_close},
     };
     size_t i;
 

@@ -143,6 +143,13 @@ int pr_pool_start(struct pr_pool *pool, struct pr_source *src,
 /* The batch every task put through the intake belongs to. */
 struct pr_batch *pr_pool_batch(struct pr_pool *pool);
 
+/* Cancels one task the pool was given.  Waiting on the queue, it is
+ * recorded skipped ("cancelled"); waiting to run again (--retry-delay),
+ * its last attempt is its final record; running, its process group gets
+ * sig (SIGTERM, or SIGKILL to insist).  Returns 0, or UV_ENOTSUP for a
+ * task running inside a --workers process. */
+int pr_pool_cancel(struct pr_pool *pool, struct pr_task *task, int sig);
+
 /* How many tasks may run at once (-j, or what the system allowed). */
 unsigned pr_pool_jobs(const struct pr_pool *pool);
 

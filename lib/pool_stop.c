@@ -178,3 +178,25 @@ pr_pool_signal(struct pr_pool *pool, int signum)
     if (signum != SIGHUP)
         pr_output_abandon(pool->output);
 }
+
+int
+pr_pool_cancel(struct pr_pool *pool, struct pr_task *task, int sig)
+{
+    if (task->live) {
+        /* Running: it ends as a task poolrun stopped, never retried. */
+        if (pool->runner->ops->signal == NULL)
+            return UV_ENOTSUP;
+        pool->runner->ops->signal(pool->runner, task, sig);
+        return 0;
+    }
+    if (task->attempt > 0 && !task->requeue) {
+        pr_list_remove(&task->node); /* off the retry wait */
+        pr__pool_record(pool, task);
+        return 0;
+    }
+    pr_queue_remove(pool->queue, task);
+    task->status = PR_TASK_SKIPPED;
+    task->skip_why = "cancelled";
+    pr__pool_record(pool, task);
+    return 0;
+}

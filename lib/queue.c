@@ -104,6 +104,13 @@ pr_queue_unget(struct pr_queue *q, struct pr_task *task)
     q->len++;
 }
 
+void
+pr_queue_remove(struct pr_queue *q, struct pr_task *task)
+{
+    pr_list_remove(&task->node);
+    q->len--;
+}
+
 int
 pr_queue_task_done(struct pr_queue *q)
 {

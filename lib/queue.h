@@ -46,6 +46,10 @@ struct pr_task *pr_queue_peek(const struct pr_queue *q);
  * a full queue. */
 void pr_queue_unget(struct pr_queue *q, struct pr_task *task);
 
+/* Takes a task that is on the queue off it, wherever it is (a cancel), as
+ * pr_queue_get would: it stays unfinished until pr_queue_task_done. */
+void pr_queue_remove(struct pr_queue *q, struct pr_task *task);
+
 /* Marks one task finished.  Returns 0, or UV_EINVAL when called more times
  * than tasks were put (Python raises ValueError there).  Fires the join
  * waiters when the unfinished count reaches zero. */

@@ -57,6 +57,7 @@ struct svc_queue {
     struct svc_src src;
     struct pr_join_waiter closing; /* the shutdown's join */
     int closed;
+    int no_submits; /* `poolrun close`: its tasks finish, none come */
 };
 
 struct client {
@@ -107,6 +108,7 @@ struct pr_service {
     struct pr_journal *journal; /* NULL: the queues live in memory only */
     uv_check_t sync_check;      /* end-of-turn sync of final records */
     int journal_error;          /* the first failed sync, for status */
+    struct pr_list kills;       /* struct kill_later: cancels that insist */
     struct svc_task **replayed; /* while the journal is read: in order */
     size_t nreplayed;
     size_t replayed_cap;
@@ -754,6 +756,8 @@ do_submit(struct client *c, const struct pr_json *msg)
     else if ((q = queue_get(s, sb.queue, &err)) != NULL &&
              !pr_pool_accepting(q->pool))
         err = "the queue is stopping";
+    else if (q != NULL && q->no_submits)
+        err = "the queue is closed: it takes no more tasks";
     if (err == NULL) {
         assign_ids(s, &sb);
         if ((rc = journal_submit(s, &sb)) != 0) {
@@ -1097,6 +1101,121 @@ resume_replayed(struct pr_service *s)
     s->nreplayed = 0;
 }
 
+/* --- cancel and close -------------------------------------------------- */
+
+/* A cancelled task still running after the grace gets SIGKILL. */
+struct kill_later {
+    uv_timer_t timer;
+    struct pr_list node;
+    struct pr_service *s;
+    char *id;
+};
+
+static void
+on_kill_closed(uv_handle_t *h)
+{
+    struct kill_later *k = h->data;
+
+    free(k->id);
+    free(k);
+}
+
+static void
+kill_later_close(struct kill_later *k)
+{
+    pr_list_remove(&k->node);
+    uv_close((uv_handle_t *)&k->timer, on_kill_closed);
+}
+
+static void
+on_kill_later(uv_timer_t *timer)
+{
+    struct kill_later *k = timer->data;
+    struct svc_task *t = idmap_get(&k->s->ids, k->id);
+
+    if (t != NULL && !t->done && t->task != NULL)
+        pr_pool_cancel(t->q->pool, t->task, SIGKILL);
+    kill_later_close(k);
+}
+
+static void
+kill_after_grace(struct pr_service *s, const struct svc_task *t)
+{
+    struct kill_later *k = pr_xcalloc(1, sizeof(*k));
+
+    k->s = s;
+    k->id = pr_xstrdup(t->id);
+    uv_timer_init(s->loop, &k->timer);
+    k->timer.data = k;
+    pr_list_insert_before(&s->kills, &k->node);
+    uv_timer_start(&k->timer, on_kill_later,
+                   pr_seconds_to_ms(s->cfg.pool.kill_after), 0);
+}
+
+/* What a cancel did to one task: "cancelled", "stopping" (it was running:
+ * SIGTERM now, SIGKILL after the grace) or "ended" (too late). */
+static const char *
+cancel_one(struct pr_service *s, struct svc_task *t)
+{
+    int running;
+
+    if (t->done || t->task == NULL)
+        return "ended";
+    running = t->task->live;
+    if (pr_pool_cancel(t->q->pool, t->task, SIGTERM) != 0)
+        return "running in a worker: not cancelled";
+    if (!running)
+        return "cancelled";
+    kill_after_grace(s, t);
+    return "stopping";
+}
+
+static void
+do_cancel(struct client *c, const struct pr_json *msg)
+{
+    const struct pr_json *ids = pr_json_member(msg, "ids");
+    const struct pr_json *v;
+    struct pr_buf b = {0};
+    const char *id;
+
+    for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v))
+        if (pr_json_get_string(v, &id) != 0 ||
+            idmap_get(&c->svc->ids, id) == NULL) {
+            reply_error(c, "cancel: no such task");
+            return;
+        }
+    pr_buf_appendf(&b, "{\"ok\":true,\"tasks\":[");
+    for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v)) {
+        pr_json_get_string(v, &id);
+        if (v != pr_json_first(ids))
+            pr_buf_append(&b, ",", 1);
+        pr_buf_append(&b, "{", 1);
+        append_key_string(&b, "id", id);
+        pr_buf_append(&b, ",", 1);
+        append_key_string(&b, "result",
+                          cancel_one(c->svc, idmap_get(&c->svc->ids, id)));
+        pr_buf_append(&b, "}", 1);
+    }
+    pr_buf_append(&b, "]}", 2);
+    reply(c, &b);
+}
+
+static void
+do_close(struct client *c, const struct pr_json *msg)
+{
+    struct svc_queue *q =
+        queue_find(c->svc, member_string(msg, "queue", "default"));
+    struct pr_buf b = {0};
+
+    if (q == NULL) {
+        reply_error(c, "close: no such queue");
+        return;
+    }
+    q->no_submits = 1;
+    pr_buf_appendf(&b, "{\"ok\":true}");
+    reply(c, &b);
+}
+
 /* --- shutdown and the end ----------------------------------------------- */
 
 static void client_close(struct client *c);
@@ -1122,6 +1241,9 @@ maybe_end(struct pr_service *s)
         s->listening = 0;
         uv_close((uv_handle_t *)&s->listener, on_listener_closed);
     }
+    while (!pr_list_empty(&s->kills))
+        kill_later_close(
+            PR_CONTAINER_OF(s->kills.next, struct kill_later, node));
     if (!uv_is_closing((uv_handle_t *)&s->sync_check))
         uv_close((uv_handle_t *)&s->sync_check, on_listener_closed);
     if (s->journal != NULL) {
@@ -1201,6 +1323,10 @@ dispatch(struct client *c, const char *p, size_t n)
         do_wait(c, msg);
     else if (strcmp(op, "shutdown") == 0)
         do_shutdown(c, msg);
+    else if (strcmp(op, "cancel") == 0)
+        do_cancel(c, msg);
+    else if (strcmp(op, "close") == 0)
+        do_close(c, msg);
     else
         reply_error(c, "unknown op");
     pr_json_free(doc);
@@ -1355,6 +1481,7 @@ pr_service_new(struct pr_service **out, uv_loop_t *loop,
     s->cfg = *cfg;
     pr_list_init(&s->queues);
     pr_list_init(&s->clients);
+    pr_list_init(&s->kills);
     uv_check_init(loop, &s->sync_check);
     s->sync_check.data = s;
     uv_pipe_init(loop, &s->listener, 0);

@@ -265,6 +265,45 @@ n = struct.unpack(">I", s.recv(4))[0]; print(s.recv(n).decode())' "$sock"
     [ "$output" = "poolrun: serve: another poolrun serve uses the state folder $state" ]
 }
 
+@test "cancel takes a waiting task off its queue: it never runs" {
+    start_service -j 1
+    mkfifo gate
+    run -0 poolrun submit --id first sh -c 'cat gate > /dev/null'
+    run -0 poolrun submit --id second sh -c 'echo ran > second.out'
+    run -0 poolrun cancel second
+    [ "$output" = "second: cancelled" ]
+    echo go >gate
+    run -0 poolrun join
+    [ ! -e second.out ]
+    run -0 poolrun wait second
+}
+
+@test "cancel stops a running task that ignores SIGTERM: SIGKILL after the grace" {
+    start_service --kill-after 0.2
+    run -0 poolrun submit --id stubborn sh -c 'trap "" TERM; touch started; while :; do sleep 0.05; done'
+    wait_for 10 test -e started
+    run -0 poolrun cancel stubborn
+    [ "$output" = "stubborn: stopping" ]
+    run -137 poolrun wait stubborn
+    run -1 poolrun cancel stubborn
+    [ "$output" = "stubborn: ended" ]
+}
+
+@test "cancel of a task the service does not know is an error" {
+    start_service
+    run -255 poolrun cancel nope
+    [ "$output" = "poolrun: cancel: cancel: no such task" ]
+}
+
+@test "a closed queue takes no more tasks, and its join still works" {
+    start_service
+    run -0 poolrun submit --queue q true
+    run -0 poolrun close q
+    run -255 poolrun submit --queue q true
+    [ "$output" = "poolrun: submit: the queue is closed: it takes no more tasks" ]
+    run -0 poolrun join q
+}
+
 @test "poolrun -- submit runs a program named submit" {
     mkdir bin
     printf '#!/bin/sh\necho "the submit program: $*"\n' >bin/submit

@@ -448,11 +448,36 @@ queue_priority_order_matches_model_with_ties_in_put_order(void)
     check_order_against_model(PR_ORDER_PRIORITY);
 }
 
+static void
+queue_remove_takes_a_task_from_the_middle_and_keeps_it_unfinished(void)
+{
+    struct pr_queue *q = pr_queue_new(0, PR_ORDER_FIFO);
+    struct pr_task *a = mk(0);
+    struct pr_task *b = mk(0);
+    struct pr_task *c = mk(0);
+
+    pr_queue_put(q, a);
+    pr_queue_put(q, b);
+    pr_queue_put(q, c);
+    pr_queue_remove(q, b);
+    ASSERT_EQ(pr_queue_len(q), 2);
+    ASSERT_EQ(pr_queue_unfinished(q), 3);
+    ASSERT_TRUE(pr_queue_get(q) == a);
+    ASSERT_TRUE(pr_queue_get(q) == c);
+    ASSERT_TRUE(pr_queue_get(q) == NULL);
+    pr_task_free(a);
+    pr_task_free(b);
+    pr_task_free(c);
+    pr_queue_free(q);
+}
+
 int
 main(void)
 {
     static const struct pr_test_case cases[] = {
         TEST_CASE(queue_get_when_empty_returns_null),
+        TEST_CASE(
+            queue_remove_takes_a_task_from_the_middle_and_keeps_it_unfinished),
         TEST_CASE(queue_put_when_full_returns_enobufs_and_keeps_task),
         TEST_CASE(queue_capacity_zero_is_unbounded),
         TEST_CASE(queue_get_frees_room_but_task_stays_unfinished),
