@@ -371,7 +371,9 @@ struct submit_opts {
     const char *timeout;
     const char *retries;
     int wait;
-    int json; /* stdin lines are task objects */
+    int json;           /* stdin lines are task objects */
+    const char **after; /* --after ID[:ok|any], each */
+    int nafter;
     char **command;
     int ncommand;
 };
@@ -399,6 +401,7 @@ take_value(int argc, char **argv, int *i, const char *name, const char **out)
 static int
 submit_parse(int argc, char **argv, struct submit_opts *o)
 {
+    const char *v;
     int i, r;
 
     memset(o, 0, sizeof(*o));
@@ -416,7 +419,14 @@ submit_parse(int argc, char **argv, struct submit_opts *o)
             o->json = 1;
             continue;
         }
-        if ((r = take_value(argc, argv, &i, "--queue", &o->queue)) == 0 &&
+        if ((r = take_value(argc, argv, &i, "--after", &v)) > 0) {
+            o->after = pr_xrealloc(o->after,
+                                   (size_t)(o->nafter + 1) * sizeof(*o->after));
+            o->after[o->nafter++] = v;
+            continue;
+        }
+        if (r == 0 &&
+            (r = take_value(argc, argv, &i, "--queue", &o->queue)) == 0 &&
             (r = take_value(argc, argv, &i, "--id", &o->id)) == 0 &&
             (r = take_value(argc, argv, &i, "--timeout", &o->timeout)) == 0 &&
             (r = take_value(argc, argv, &i, "--retries", &o->retries)) == 0) {
@@ -430,6 +440,18 @@ submit_parse(int argc, char **argv, struct submit_opts *o)
     }
     o->command = argv + i;
     o->ncommand = argc - i;
+    for (i = 0; i < o->nafter; i++) {
+        const char *a = o->after[i];
+        const char *how = a + strcspn(a, ":");
+
+        if (how == a || (*how != '\0' && strcmp(how, ":ok") != 0 &&
+                         strcmp(how, ":any") != 0)) {
+            fprintf(stderr,
+                    "poolrun: submit: --after %s: not ID, ID:ok or ID:any\n",
+                    a);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -528,6 +550,18 @@ submit_message(struct pr_buf *b, const struct submit_opts *o,
             pr_buf_append(b, ",", 1);
         pr_json_append_string(b, environ[i], strlen(environ[i]));
     }
+    pr_buf_appendf(b, "],\"after\":[");
+    for (i = 0; i < (size_t)o->nafter; i++) {
+        const char *a = o->after[i];
+        size_t n = strcspn(a, ":");
+
+        if (i > 0)
+            pr_buf_append(b, ",", 1);
+        pr_buf_appendf(b, "{\"id\":");
+        pr_json_append_string(b, a, n);
+        pr_buf_appendf(b, ",\"any\":%s}",
+                       strcmp(a + n, ":any") == 0 ? "true" : "false");
+    }
     pr_buf_appendf(b, "],\"jsonl\":");
     pr_json_append_string(b, jsonl->data ? jsonl->data : "", jsonl->len);
     pr_buf_append(b, "}", 1);
@@ -572,6 +606,7 @@ verb_submit(int argc, char **argv)
     }
     pr_json_free(doc);
     pr_buf_free(&msg);
+    free(o.after);
     if (fd >= 0)
         close(fd);
     return status;

@@ -229,6 +229,20 @@ gate_open(struct pr_pool *pool)
     return wait == 0;
 }
 
+/* Is the task to be recorded skipped without running: done in an earlier
+ * run (--resume), or put with its reason already given (a dependency of
+ * the queue service's that failed)? */
+static int
+skipped_unrun(const struct pr_pool *pool, const struct pr_task *task)
+{
+    if (task->attempt != 0)
+        return 0;
+    if (task->skip_why != NULL)
+        return 1;
+    return pool->cfg.resume_done != NULL &&
+           pr_seqset_has(pool->cfg.resume_done, task->seq);
+}
+
 void
 pr__pool_schedule(struct pr_pool *pool)
 {
@@ -237,17 +251,15 @@ pr__pool_schedule(struct pr_pool *pool)
 
         if (task == NULL || too_far_ahead(pool, task))
             break;
-        if (!(pool->cfg.resume_done != NULL && task->attempt == 0 &&
-              pr_seqset_has(pool->cfg.resume_done, task->seq)) &&
-            !gate_open(pool))
+        if (!skipped_unrun(pool, task) && !gate_open(pool))
             break;
         pr_queue_get(pool->queue);
-        if (task->attempt == 0 && pool->cfg.resume_done != NULL &&
-            pr_seqset_has(pool->cfg.resume_done, task->seq)) {
-            /* Done in an earlier run (--resume). */
+        if (skipped_unrun(pool, task)) {
             task->status = PR_TASK_SKIPPED;
-            task->skip_why = "resume";
-            pool->result->resumed++;
+            if (task->skip_why == NULL) {
+                task->skip_why = "resume";
+                pool->result->resumed++;
+            }
             pr__pool_record(pool, task);
             continue;
         }

@@ -32,6 +32,26 @@ struct svc_task {
     enum pr_task_status status;
     int code;
     struct pr_list waits; /* struct wait_ref: wait requests for it */
+    /* --after: what it waits for, and who waits for it. */
+    struct after *after;
+    unsigned nafter;
+    struct pr_list dependents; /* struct after_edge: tasks waiting on it */
+    unsigned blocking;         /* its dependencies that have not ended */
+    int held;                  /* not put yet: it waits for them */
+    struct pr_list released;   /* on pr_service.released */
+};
+
+/* One dependency: the task named must end first; unless `any`, it must
+ * have succeeded, or the waiting task is recorded skipped. */
+struct after {
+    char *id;
+    int any;
+};
+
+struct after_edge {
+    struct pr_list node; /* in the parent's dependents */
+    struct svc_task *child;
+    int any;
 };
 
 /* The ids, in an open-addressing table. */
@@ -109,6 +129,7 @@ struct pr_service {
     uv_check_t sync_check;      /* end-of-turn sync of final records */
     int journal_error;          /* the first failed sync, for status */
     struct pr_list kills;       /* struct kill_later: cancels that insist */
+    struct pr_list released;    /* held tasks free to go at the turn's end */
     struct svc_task **replayed; /* while the journal is read: in order */
     size_t nreplayed;
     size_t replayed_cap;
@@ -307,6 +328,7 @@ src_stop(struct pr_source *base)
 
 static void wait_task_done(struct svc_task *t);
 static void journal_final(struct pr_service *s, const struct svc_task *t);
+static void after_done(struct pr_service *s, struct svc_task *parent);
 
 /* Every sink has the task's final record: the clients waiting for it hear
  * of it now. */
@@ -324,6 +346,7 @@ src_ended(struct pr_source *base, const struct pr_task *task)
     t->code = pr_task_code(task);
     journal_final(t->q->svc, t);
     wait_task_done(t);
+    after_done(t->q->svc, t);
 }
 
 static void
@@ -480,7 +503,8 @@ struct submit {
     char **env; /* borrowed from the message */
     size_t nenv;
     const char *jsonl;
-    const struct pr_json *ids; /* on replay: the ids the tasks were given */
+    const struct pr_json *ids;   /* on replay: the ids the tasks were given */
+    const struct pr_json *after; /* [{"id", "any"}...]: --after */
     struct pr_task **tasks;
     size_t ntasks;
 };
@@ -611,6 +635,8 @@ adopt(struct pr_service *s, struct svc_queue *q, const struct submit *sb,
     t->q = q;
     t->task = task;
     pr_list_init(&t->waits);
+    pr_list_init(&t->dependents);
+    pr_list_init(&t->released);
     task->src = t;
     idmap_put(&s->ids, t);
     return t;
@@ -674,6 +700,29 @@ reply_ids(struct client *c, struct pr_task **tasks, size_t n)
     reply(c, &b);
 }
 
+static void
+after_json(struct pr_buf *b, const struct pr_json *after)
+{
+    const struct pr_json *v;
+    int any;
+
+    for (v = pr_json_first(after); v != NULL; v = pr_json_next(v)) {
+        any = 0;
+        pr_json_get_bool(pr_json_member(v, "any"), &any);
+        if (v != pr_json_first(after))
+            pr_buf_append(b, ",", 1);
+        pr_buf_append(b, "{", 1);
+        append_key_string(b, "id", member_string(v, "id", ""));
+        pr_buf_appendf(b, ",\"any\":%s}", any ? "true" : "false");
+    }
+}
+
+static const char *check_after(struct pr_service *s,
+                               const struct pr_json *after, char *buf,
+                               size_t n);
+static void copy_after(struct svc_task *t, const struct pr_json *after);
+static void put_or_hold(struct pr_service *s, struct svc_task *t);
+
 /* The submit as the journal keeps it: enough to make its tasks again,
  * with the ids they were given. */
 static void
@@ -701,6 +750,8 @@ submit_record(struct pr_buf *b, const struct submit *sb)
             pr_buf_append(b, ",", 1);
         pr_json_append_string(b, id, strlen(id));
     }
+    pr_buf_appendf(b, "],\"after\":[");
+    after_json(b, sb->after);
     pr_buf_append(b, "],", 2);
     append_key_string(b, "jsonl", sb->jsonl);
     pr_buf_append(b, "}", 1);
@@ -731,6 +782,7 @@ read_submit(const struct pr_json *msg, struct submit *sb)
     sb->cwd = member_string(msg, "cwd", NULL);
     sb->jsonl = member_string(msg, "jsonl", "");
     sb->ids = pr_json_member(msg, "ids");
+    sb->after = pr_json_member(msg, "after");
     read_env(msg, sb);
 }
 
@@ -758,6 +810,8 @@ do_submit(struct client *c, const struct pr_json *msg)
         err = "the queue is stopping";
     else if (q != NULL && q->no_submits)
         err = "the queue is closed: it takes no more tasks";
+    else
+        err = check_after(s, sb.after, jerr, sizeof(jerr));
     if (err == NULL) {
         assign_ids(s, &sb);
         if ((rc = journal_submit(s, &sb)) != 0) {
@@ -774,10 +828,10 @@ do_submit(struct client *c, const struct pr_json *msg)
         return;
     }
     for (i = 0; i < sb.ntasks; i++)
-        adopt(s, q, &sb, sb.tasks[i]);
+        copy_after(adopt(s, q, &sb, sb.tasks[i]), sb.after);
     reply_ids(c, sb.tasks, sb.ntasks);
     for (i = 0; i < sb.ntasks; i++)
-        pr_intake_put(q->src.in, sb.tasks[i]);
+        put_or_hold(s, sb.tasks[i]->src);
     free(sb.tasks);
     free(sb.env);
 }
@@ -972,17 +1026,143 @@ do_wait(struct client *c, const struct pr_json *msg)
         wait_reply(r);
 }
 
-/* --- the journal ------------------------------------------------------- */
+/* --- --after ------------------------------------------------------------ */
+
+static const char after_failed[] = "a task it runs --after did not succeed";
+
+static void on_turn_end(uv_check_t *h);
+
+/* The task may go: on its queue now (recorded skipped if a dependency it
+ * needed to succeed did not). */
+static void
+release(struct svc_task *t)
+{
+    /* A queue that is stopping takes nothing: it stays held, and the
+     * journal has it for the next service. */
+    if (!pr_pool_accepting(t->q->pool))
+        return;
+    t->held = 0;
+    pr_intake_put(t->q->src.in, t->task);
+}
+
+/* A dependency ended while its pool was recording it: what it freed goes
+ * at the end of this loop turn, outside the pool's own calls. */
+static void
+release_later(struct pr_service *s, struct svc_task *t)
+{
+    pr_list_insert_before(&s->released, &t->released);
+    uv_check_start(&s->sync_check, on_turn_end);
+}
 
 static void
-on_sync_check(uv_check_t *h)
+after_done(struct pr_service *s, struct svc_task *parent)
+{
+    while (!pr_list_empty(&parent->dependents)) {
+        struct after_edge *e =
+            PR_CONTAINER_OF(parent->dependents.next, struct after_edge, node);
+        struct svc_task *child = e->child;
+
+        pr_list_remove(&e->node);
+        if (parent->status != PR_TASK_OK && !e->any &&
+            child->task->skip_why == NULL)
+            child->task->skip_why = after_failed;
+        free(e);
+        if (--child->blocking == 0)
+            release_later(s, child);
+    }
+}
+
+/* Links t to the tasks it runs after; returns 1 if it may go now. */
+static int
+wire_after(struct pr_service *s, struct svc_task *t)
+{
+    unsigned i;
+
+    for (i = 0; i < t->nafter; i++) {
+        struct svc_task *parent = idmap_get(&s->ids, t->after[i].id);
+        struct after_edge *e;
+
+        if (parent == NULL)
+            continue; /* checked at submit; gone only by compaction */
+        if (parent->done) {
+            if (parent->status != PR_TASK_OK && !t->after[i].any &&
+                t->task->skip_why == NULL)
+                t->task->skip_why = after_failed;
+            continue;
+        }
+        e = pr_xcalloc(1, sizeof(*e));
+        e->child = t;
+        e->any = t->after[i].any;
+        pr_list_insert_before(&parent->dependents, &e->node);
+        t->blocking++;
+    }
+    return t->blocking == 0;
+}
+
+static void
+put_or_hold(struct pr_service *s, struct svc_task *t)
+{
+    if (wire_after(s, t))
+        release(t);
+    else
+        t->held = 1;
+}
+
+/* The submit's --after list, copied to each of its tasks. */
+static void
+copy_after(struct svc_task *t, const struct pr_json *after)
+{
+    const struct pr_json *v;
+    unsigned n = 0;
+
+    t->nafter = (unsigned)pr_json_count(after);
+    if (t->nafter == 0)
+        return;
+    t->after = pr_xcalloc(t->nafter, sizeof(*t->after));
+    for (v = pr_json_first(after); v != NULL; v = pr_json_next(v), n++) {
+        t->after[n].id = pr_xstrdup(member_string(v, "id", ""));
+        pr_json_get_bool(pr_json_member(v, "any"), &t->after[n].any);
+    }
+}
+
+/* Every task named in --after exists.  Returns NULL or the message. */
+static const char *
+check_after(struct pr_service *s, const struct pr_json *after, char *buf,
+            size_t n)
+{
+    const struct pr_json *v;
+
+    for (v = pr_json_first(after); v != NULL; v = pr_json_next(v)) {
+        const char *id = member_string(v, "id", "");
+
+        if (idmap_get(&s->ids, id) == NULL) {
+            snprintf(buf, n, "--after %.200s: no such task", id);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+/* --- the journal ------------------------------------------------------- */
+
+/* The end of a loop turn: this turn's final records are synced, then the
+ * tasks they freed (--after) go. */
+static void
+on_turn_end(uv_check_t *h)
 {
     struct pr_service *s = h->data;
-    int rc = pr_journal_sync(s->journal);
+    int rc = s->journal != NULL ? pr_journal_sync(s->journal) : 0;
 
     if (rc != 0 && s->journal_error == 0)
         s->journal_error = rc;
     uv_check_stop(h);
+    while (!pr_list_empty(&s->released)) {
+        struct svc_task *t =
+            PR_CONTAINER_OF(s->released.next, struct svc_task, released);
+
+        pr_list_remove(&t->released);
+        release(t);
+    }
 }
 
 /* A task's final record goes to the journal, synced at the end of this
@@ -1000,7 +1180,7 @@ journal_final(struct pr_service *s, const struct svc_task *t)
     append_key_string(&b, "status", pr_task_status_name(t->status));
     pr_buf_appendf(&b, ",\"code\":%d}", t->code);
     if (pr_journal_append(s->journal, REC_FINAL, b.data, b.len) == 0)
-        uv_check_start(&s->sync_check, on_sync_check);
+        uv_check_start(&s->sync_check, on_turn_end);
     pr_buf_free(&b);
 }
 
@@ -1051,7 +1231,8 @@ replay_submit(struct pr_service *s, const struct pr_json *rec)
             s->replayed = pr_xrealloc(s->replayed,
                                       s->replayed_cap * sizeof(*s->replayed));
         }
-        s->replayed[s->nreplayed++] = adopt(s, q, &sb, sb.tasks[i]);
+        s->replayed[s->nreplayed] = adopt(s, q, &sb, sb.tasks[i]);
+        copy_after(s->replayed[s->nreplayed++], sb.after);
     }
     free(sb.tasks);
     free(sb.env);
@@ -1093,7 +1274,7 @@ resume_replayed(struct pr_service *s)
             pr_task_free(t->task);
             t->task = NULL;
         } else {
-            pr_intake_put(t->q->src.in, t->task);
+            put_or_hold(s, t);
         }
     }
     free(s->replayed);
@@ -1161,6 +1342,11 @@ cancel_one(struct pr_service *s, struct svc_task *t)
 
     if (t->done || t->task == NULL)
         return "ended";
+    if (t->held) {
+        /* Recorded skipped when its dependencies let it go. */
+        t->task->skip_why = "cancelled";
+        return "cancelled";
+    }
     running = t->task->live;
     if (pr_pool_cancel(t->q->pool, t->task, SIGTERM) != 0)
         return "running in a worker: not cancelled";
@@ -1482,6 +1668,7 @@ pr_service_new(struct pr_service **out, uv_loop_t *loop,
     pr_list_init(&s->queues);
     pr_list_init(&s->clients);
     pr_list_init(&s->kills);
+    pr_list_init(&s->released);
     uv_check_init(loop, &s->sync_check);
     s->sync_check.data = s;
     uv_pipe_init(loop, &s->listener, 0);
@@ -1506,6 +1693,26 @@ pr_service_start(struct pr_service *s)
     return uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
 }
 
+static void
+svc_task_free(struct svc_task *t)
+{
+    unsigned i;
+
+    while (!pr_list_empty(&t->dependents)) {
+        struct pr_list *n = t->dependents.next;
+
+        pr_list_remove(n);
+        free(PR_CONTAINER_OF(n, struct after_edge, node));
+    }
+    for (i = 0; i < t->nafter; i++)
+        free(t->after[i].id);
+    free(t->after);
+    if (t->held)
+        pr_task_free(t->task); /* never put: its pool never had it */
+    free(t->id);
+    free(t);
+}
+
 void
 pr_service_free(struct pr_service *s)
 {
@@ -1526,10 +1733,8 @@ pr_service_free(struct pr_service *s)
         free(q);
     }
     for (i = 0; i < s->ids.cap; i++)
-        if (s->ids.slot[i] != NULL) {
-            free(s->ids.slot[i]->id);
-            free(s->ids.slot[i]);
-        }
+        if (s->ids.slot[i] != NULL)
+            svc_task_free(s->ids.slot[i]);
     free(s->ids.slot);
     free(s);
 }

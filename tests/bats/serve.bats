@@ -304,6 +304,53 @@ n = struct.unpack(">I", s.recv(4))[0]; print(s.recv(n).decode())' "$sock"
     run -0 poolrun join q
 }
 
+@test "--after runs a task once the one it names has succeeded" {
+    start_service -j 4
+    mkfifo gate
+    run -0 poolrun submit --id build sh -c 'cat gate > /dev/null; echo built > build.out'
+    run -0 poolrun submit --id report --after build sh -c 'cat build.out > report.out'
+    [ ! -e report.out ]
+    echo go >gate
+    run -0 poolrun wait report
+    [ "$(cat report.out)" = "built" ]
+}
+
+@test "--after a failed task records the dependent skipped; :any runs it anyway" {
+    start_service -j 4
+    run -0 poolrun submit --id broken false
+    run -0 poolrun submit --id needs-ok --after broken touch ran-ok
+    run -0 poolrun submit --id needs-any --after broken:any touch ran-any
+    run -0 poolrun wait needs-ok needs-any
+    [ ! -e ran-ok ]
+    [ -e ran-any ]
+    run -0 poolrun status --json
+    [ "$(jq '.queues[0].total' <<<"$output")" = "3" ]
+}
+
+@test "a chain of --after survives kill -9 of the service" {
+    start_service -j 4
+    mkfifo gate
+    run -0 poolrun submit --id one sh -c 'cat gate > /dev/null; echo 1 >> chain'
+    run -0 poolrun submit --id two --after one sh -c 'echo 2 >> chain'
+    run -0 poolrun submit --id three --after two sh -c 'echo 3 >> chain'
+    wait_for 10 sh -c '"$POOLRUN" status | grep -q "running one"'
+    kill -9 "$server"
+    wait "$server" || true
+    start_service -j 4
+    wait_for 10 sh -c '"$POOLRUN" status | grep -q "running one"'
+    echo go >gate
+    run -0 poolrun wait three
+    [ "$(cat chain | tr '\n' ' ')" = "1 2 3 " ]
+}
+
+@test "--after a task the service does not know refuses the submit" {
+    start_service
+    run -255 poolrun submit --after nope true
+    [ "$output" = "poolrun: submit: --after nope: no such task" ]
+    run -255 poolrun submit --after x:maybe true
+    [ "$output" = "poolrun: submit: --after x:maybe: not ID, ID:ok or ID:any" ]
+}
+
 @test "poolrun -- submit runs a program named submit" {
     mkdir bin
     printf '#!/bin/sh\necho "the submit program: $*"\n' >bin/submit
