@@ -52,6 +52,32 @@ socket_path(const char *verb, char *buf, size_t n)
     return -1;
 }
 
+/* The start of the first string that was not UTF-8 text (the service
+ * carries only JSON, which is text), printable, or NULL. */
+static const char *bad_text;
+static char bad_text_buf[64];
+
+/* Appends s as a JSON string; one that is not UTF-8 text is noted in
+ * bad_text and the request is not sent (see ask). */
+static void
+text(struct pr_buf *b, const char *s, size_t n)
+{
+    size_t i;
+
+    if (pr_json_append_string(b, s, n) == 0)
+        return;
+    pr_buf_append(b, "\"\"", 2);
+    if (bad_text != NULL)
+        return;
+    for (i = 0; i < n && i < sizeof(bad_text_buf) - 1; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        bad_text_buf[i] = ch < 0x20 || ch >= 0x7f ? '?' : (char)ch;
+    }
+    bad_text_buf[i] = '\0';
+    bad_text = bad_text_buf;
+}
+
 /* --- serve -------------------------------------------------------------- */
 
 struct serve {
@@ -313,6 +339,13 @@ ask(const char *verb, int fd, struct pr_buf *body, struct pr_json_doc **doc)
     size_t len;
     int rc;
 
+    if (bad_text != NULL) {
+        fprintf(stderr,
+                "poolrun: %s: not UTF-8 text, which the service cannot "
+                "carry: %s\n",
+                verb, bad_text);
+        return NULL;
+    }
     pr_proto_frame(&frame, body->data, body->len);
     rc = pr_write_all(fd, frame.data, frame.len);
     pr_buf_free(&frame);
@@ -465,19 +498,19 @@ task_object(struct pr_buf *b, const struct submit_opts *o, const char *line,
     pr_buf_append(b, "{", 1);
     if (line != NULL) {
         pr_buf_appendf(b, "\"cmd\":");
-        pr_json_append_string(b, line, len);
+        text(b, line, len);
     } else {
         pr_buf_appendf(b, "\"argv\":[");
         for (i = 0; i < o->ncommand; i++) {
             if (i > 0)
                 pr_buf_append(b, ",", 1);
-            pr_json_append_string(b, o->command[i], strlen(o->command[i]));
+            text(b, o->command[i], strlen(o->command[i]));
         }
         pr_buf_append(b, "]", 1);
     }
     if (o->id != NULL) {
         pr_buf_appendf(b, ",\"id\":");
-        pr_json_append_string(b, o->id, strlen(o->id));
+        text(b, o->id, strlen(o->id));
     }
     if (o->timeout != NULL)
         pr_buf_appendf(b, ",\"timeout\":%s", o->timeout);
@@ -536,34 +569,41 @@ submit_message(struct pr_buf *b, const struct submit_opts *o,
                const struct pr_buf *jsonl)
 {
     char cwd[4096];
-    size_t i;
+    size_t i, n;
 
     pr_buf_appendf(b, "{\"op\":\"submit\",\"queue\":");
-    pr_json_append_string(b, o->queue, strlen(o->queue));
+    text(b, o->queue, strlen(o->queue));
     if (getcwd(cwd, sizeof(cwd)) != NULL) {
         pr_buf_appendf(b, ",\"cwd\":");
-        pr_json_append_string(b, cwd, strlen(cwd));
+        text(b, cwd, strlen(cwd));
     }
     pr_buf_appendf(b, ",\"env\":[");
-    for (i = 0; environ != NULL && environ[i] != NULL; i++) {
-        if (i > 0)
+    for (i = 0, n = 0; environ != NULL && environ[i] != NULL; i++) {
+        size_t at = b->len;
+
+        if (n > 0)
             pr_buf_append(b, ",", 1);
-        pr_json_append_string(b, environ[i], strlen(environ[i]));
+        /* A variable that is not UTF-8 text cannot be carried: the task
+         * does not get it. */
+        if (pr_json_append_string(b, environ[i], strlen(environ[i])) != 0)
+            b->len = at;
+        else
+            n++;
     }
     pr_buf_appendf(b, "],\"after\":[");
     for (i = 0; i < (size_t)o->nafter; i++) {
         const char *a = o->after[i];
-        size_t n = strcspn(a, ":");
+        size_t idlen = strcspn(a, ":");
 
         if (i > 0)
             pr_buf_append(b, ",", 1);
         pr_buf_appendf(b, "{\"id\":");
-        pr_json_append_string(b, a, n);
+        text(b, a, idlen);
         pr_buf_appendf(b, ",\"any\":%s}",
-                       strcmp(a + n, ":any") == 0 ? "true" : "false");
+                       strcmp(a + idlen, ":any") == 0 ? "true" : "false");
     }
     pr_buf_appendf(b, "],\"jsonl\":");
-    pr_json_append_string(b, jsonl->data ? jsonl->data : "", jsonl->len);
+    text(b, jsonl->data ? jsonl->data : "", jsonl->len);
     pr_buf_append(b, "}", 1);
 }
 
@@ -591,7 +631,10 @@ verb_submit(int argc, char **argv)
         return EXIT_OWN_ERROR;
     submit_message(&msg, &o, &jsonl);
     pr_buf_free(&jsonl);
-    fd = connect_service("submit", 1);
+    /* Said before a service is started for nothing. */
+    fd = bad_text == NULL ? connect_service("submit", 1) : -1;
+    if (fd < 0 && bad_text != NULL)
+        (void)ask("submit", fd, &msg, &doc);
     if (fd >= 0 && (reply = ask("submit", fd, &msg, &doc)) != NULL &&
         !said_error("submit", reply)) {
         ids = pr_json_member(reply, "ids");
@@ -652,7 +695,7 @@ wait_ids(int fd, const struct pr_json *ids)
         pr_json_get_string(v, &id);
         if (v != pr_json_first(ids))
             pr_buf_append(&msg, ",", 1);
-        pr_json_append_string(&msg, id, strlen(id));
+        text(&msg, id, strlen(id));
     }
     pr_buf_append(&msg, "]}", 2);
     if ((reply = ask("wait", fd, &msg, &doc)) != NULL &&
@@ -704,7 +747,7 @@ verb_wait(int argc, char **argv)
             continue;
         if (n++ > 0)
             pr_buf_append(&msg, ",", 1);
-        pr_json_append_string(&msg, argv[i], strlen(argv[i]));
+        text(&msg, argv[i], strlen(argv[i]));
     }
     pr_buf_appendf(&msg, "],\"timeout\":%s}", timeout ? timeout : "0");
     if (n == 0) {
@@ -742,7 +785,7 @@ verb_join(int argc, char **argv)
             queue = argv[i];
     }
     pr_buf_appendf(&msg, "{\"op\":\"join\",\"queue\":");
-    pr_json_append_string(&msg, queue, strlen(queue));
+    text(&msg, queue, strlen(queue));
     pr_buf_appendf(&msg, ",\"timeout\":%s}", timeout ? timeout : "0");
     return simple_request("join", &msg, join_status);
 }
@@ -810,7 +853,7 @@ verb_status(int argc, char **argv)
     pr_buf_appendf(&msg, "{\"op\":\"status\"");
     if (queue != NULL) {
         pr_buf_appendf(&msg, ",\"queue\":");
-        pr_json_append_string(&msg, queue, strlen(queue));
+        text(&msg, queue, strlen(queue));
     }
     pr_buf_append(&msg, "}", 1);
     return simple_request("status", &msg, status_print);
@@ -873,7 +916,7 @@ verb_cancel(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (i > 1)
             pr_buf_append(&msg, ",", 1);
-        pr_json_append_string(&msg, argv[i], strlen(argv[i]));
+        text(&msg, argv[i], strlen(argv[i]));
     }
     pr_buf_append(&msg, "]}", 2);
     return simple_request("cancel", &msg, cancel_print);
@@ -890,7 +933,7 @@ verb_close(int argc, char **argv)
         return EXIT_OWN_ERROR;
     }
     pr_buf_appendf(&msg, "{\"op\":\"close\",\"queue\":");
-    pr_json_append_string(&msg, argv[1], strlen(argv[1]));
+    text(&msg, argv[1], strlen(argv[1]));
     pr_buf_append(&msg, "}", 1);
     return simple_request("close", &msg, shutdown_done);
 }

@@ -351,6 +351,13 @@ n = struct.unpack(">I", s.recv(4))[0]; print(s.recv(n).decode())' "$sock"
     [ "$output" = "poolrun: submit: --after x:maybe: not ID, ID:ok or ID:any" ]
 }
 
+@test "a line that is not UTF-8 text is refused before any service starts" {
+    printf 'echo \376\n' >bad
+    run -255 poolrun submit <bad
+    [ "$output" = "poolrun: submit: not UTF-8 text, which the service cannot carry: echo ?" ]
+    [ ! -e "$sock" ]
+}
+
 @test "poolrun -- submit runs a program named submit" {
     mkdir bin
     printf '#!/bin/sh\necho "the submit program: $*"\n' >bin/submit
