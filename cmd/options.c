@@ -282,7 +282,7 @@ static const struct opt opts[] = {
 static const char usage_head[] =
     "Usage: poolrun [OPTIONS] < LINES          each line is a shell command\n"
     "       poolrun [OPTIONS] COMMAND [ARG...]  each item fills COMMAND\n"
-    "       poolrun serve|submit|status|join|wait|cancel|close|shutdown ...\n"
+    "       poolrun serve|submit|status|join|wait|log|cancel|close|shutdown\n"
     "Run tasks in parallel on a pool of processes.\n"
     "\n"
     "Map (COMMAND): {} item, {.} without extension, {/} basename, {//}\n"
@@ -306,6 +306,7 @@ static const char usage_tail[] =
     "  poolrun status [Q] [--json]     queues, counts, running tasks\n"
     "  poolrun join [Q] [--timeout S]  until Q has no unfinished task\n"
     "  poolrun wait ID... [--timeout S]   until those tasks have ended\n"
+    "  poolrun log ID                  an ended task's stdout and stderr\n"
     "  poolrun cancel ID...            a waiting task never runs; a running\n"
     "                                  one gets SIGTERM (SIGKILL after grace)\n"
     "  poolrun close Q                 Q takes no more tasks\n"

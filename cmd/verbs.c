@@ -938,6 +938,35 @@ verb_close(int argc, char **argv)
     return simple_request("close", &msg, shutdown_done);
 }
 
+static int
+log_print(const struct pr_json *reply)
+{
+    const char *out = "", *err = "";
+
+    pr_json_get_string(pr_json_member(reply, "stdout"), &out);
+    pr_json_get_string(pr_json_member(reply, "stderr"), &err);
+    fputs(out, stdout);
+    fputs(err, stderr);
+    return fflush(stdout) == 0 ? 0 : EXIT_OWN_ERROR;
+}
+
+/* poolrun log ID: the first bytes (--results-limit) of the task's stdout
+ * and stderr, once it has ended. */
+static int
+verb_log(int argc, char **argv)
+{
+    struct pr_buf msg = {0};
+
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "poolrun: log: which task id?\n");
+        return EXIT_OWN_ERROR;
+    }
+    pr_buf_appendf(&msg, "{\"op\":\"log\",\"id\":");
+    text(&msg, argv[1], strlen(argv[1]));
+    pr_buf_append(&msg, "}", 1);
+    return simple_request("log", &msg, log_print);
+}
+
 int
 pr_verb_run(int argc, char **argv, int *status)
 {
@@ -949,6 +978,7 @@ pr_verb_run(int argc, char **argv, int *status)
         {"status", verb_status}, {"join", verb_join},
         {"wait", verb_wait},     {"shutdown", verb_shutdown},
         {"cancel", verb_cancel}, {"close", verb_close},
+        {"log", verb_log},
     };
     size_t i;
 

@@ -5,10 +5,12 @@
  */
 #include "service.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "journal.h"
@@ -408,6 +410,72 @@ queue_find(struct pr_service *s, const char *name)
     return NULL;
 }
 
+/* --- each task's output, kept for `log` ------------------------------- */
+
+/* STATE/output/NAME.1 (stdout) or .2: NAME is the id in hex, or a hash
+ * of a long one. */
+static void
+output_path(const struct pr_service *s, const char *id, int stream, char *buf,
+            size_t n)
+{
+    size_t len = strlen(id), i, at;
+
+    at = (size_t)snprintf(buf, n, "%s/output/", s->cfg.state_dir);
+    if (len <= 100)
+        for (i = 0; i < len && at + 3 < n; i++, at += 2)
+            snprintf(buf + at, n - at, "%02x", (unsigned char)id[i]);
+    else
+        at += (size_t)snprintf(buf + at, n - at, "h%016llx",
+                               (unsigned long long)pr_str_hash(id));
+    snprintf(buf + at, n > at ? n - at : 0, ".%d", stream);
+}
+
+static void
+keep_stream(struct pr_service *s, const struct pr_task *task, int stream)
+{
+    const struct pr_capture *c = stream == 1 ? &task->out : &task->err;
+    const struct svc_task *t = task->src;
+    struct pr_buf b = {0};
+    char path[4096];
+    int fd;
+
+    if (task->streaming)
+        pr_buf_append(&b, task->head[stream - 1].data,
+                      task->head[stream - 1].len);
+    else
+        pr_capture_head(c, &b, s->cfg.pool.results_limit);
+    output_path(s, t->id, stream, path, sizeof(path));
+    if (b.len == 0) {
+        unlink(path); /* a run before this one may have left one */
+        pr_buf_free(&b);
+        return;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        (void)pr_write_all(fd, b.data, b.len);
+        close(fd);
+    }
+    pr_buf_free(&b);
+}
+
+/* A record sink of every queue: the first bytes of each stream (as
+ * --results-limit says) go to the state folder, for `poolrun log`. */
+static void
+keep_output(void *data, const struct pr_task *task)
+{
+    struct pr_service *s = data;
+    char dir[4096];
+
+    if (s->cfg.state_dir == NULL || task->src == NULL)
+        return;
+    snprintf(dir, sizeof(dir), "%s/output", s->cfg.state_dir);
+    (void)mkdir(dir, 0700);
+    keep_stream(s, task, 1);
+    keep_stream(s, task, 2);
+}
+
+static const struct pr_sink_ops output_sink = {.final = keep_output};
+
 /* The queue named, made on first use with the service's defaults. */
 static struct svc_queue *
 queue_get(struct pr_service *s, const char *name, const char **err)
@@ -430,6 +498,7 @@ queue_get(struct pr_service *s, const char *name, const char **err)
         free(q);
         return NULL;
     }
+    pr_pool_add_sink(q->pool, &output_sink, s);
     pr_list_insert_before(&s->queues, &q->node);
     s->open_queues++;
     pr_pool_start(q->pool, &q->src.base, &q->result);
@@ -1282,6 +1351,70 @@ resume_replayed(struct pr_service *s)
     s->nreplayed = 0;
 }
 
+/* --- log ---------------------------------------------------------------- */
+
+/* Output is bytes; a reply is JSON text: bytes that are not UTF-8 come out
+ * as '?'. */
+static void
+append_output(struct pr_buf *b, const char *p, size_t n)
+{
+    char *copy;
+    size_t i;
+
+    if (pr_json_append_string(b, p, n) == 0)
+        return;
+    copy = pr_xmalloc(n + 1);
+    for (i = 0; i < n; i++)
+        copy[i] = (unsigned char)p[i] >= 0x80 ? '?' : p[i];
+    pr_json_append_string(b, copy, n);
+    free(copy);
+}
+
+static void
+log_stream(struct pr_service *s, const char *id, int stream, struct pr_buf *b)
+{
+    struct pr_buf data = {0};
+    char path[4096];
+    char chunk[65536];
+    ssize_t n;
+    int fd;
+
+    output_path(s, id, stream, path, sizeof(path));
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    while (fd >= 0 && (n = read(fd, chunk, sizeof(chunk))) > 0)
+        pr_buf_append(&data, chunk, (size_t)n);
+    if (fd >= 0)
+        close(fd);
+    pr_buf_appendf(b, ",\"%s\":", stream == 1 ? "stdout" : "stderr");
+    append_output(b, data.data ? data.data : "", data.len);
+    pr_buf_free(&data);
+}
+
+static void
+do_log(struct client *c, const struct pr_json *msg)
+{
+    const char *id = member_string(msg, "id", "");
+    struct svc_task *t = idmap_get(&c->svc->ids, id);
+    struct pr_buf b = {0};
+
+    if (t == NULL) {
+        reply_error(c, "log: no such task");
+        return;
+    }
+    if (!t->done) {
+        reply_error(c, "log: the task has not ended: its output is kept "
+                       "once it has");
+        return;
+    }
+    pr_buf_appendf(&b, "{\"ok\":true");
+    if (c->svc->cfg.state_dir != NULL) {
+        log_stream(c->svc, t->id, 1, &b);
+        log_stream(c->svc, t->id, 2, &b);
+    }
+    pr_buf_append(&b, "}", 1);
+    reply(c, &b);
+}
+
 /* --- cancel and close -------------------------------------------------- */
 
 /* A cancelled task still running after the grace gets SIGKILL. */
@@ -1513,6 +1646,8 @@ dispatch(struct client *c, const char *p, size_t n)
         do_cancel(c, msg);
     else if (strcmp(op, "close") == 0)
         do_close(c, msg);
+    else if (strcmp(op, "log") == 0)
+        do_log(c, msg);
     else
         reply_error(c, "unknown op");
     pr_json_free(doc);

@@ -358,6 +358,30 @@ n = struct.unpack(">I", s.recv(4))[0]; print(s.recv(n).decode())' "$sock"
     [ ! -e "$sock" ]
 }
 
+@test "log shows a task's stdout and stderr once it has ended, also after a restart" {
+    start_service
+    run -0 poolrun submit --id talk sh -c 'echo out line; echo err line >&2'
+    run -0 poolrun wait talk
+    run -0 --separate-stderr poolrun log talk
+    [ "$output" = "out line" ]
+    [ "$stderr" = "err line" ]
+    run -0 poolrun shutdown
+    wait_status "$server" 0
+    start_service
+    run -0 --separate-stderr poolrun log talk
+    [ "$output" = "out line" ]
+}
+
+@test "log of a task that has not ended says so" {
+    start_service
+    mkfifo gate
+    run -0 poolrun submit --id held sh -c 'cat gate > /dev/null'
+    run -255 poolrun log held
+    [ "$output" = "poolrun: log: log: the task has not ended: its output is kept once it has" ]
+    echo go >gate
+    run -0 poolrun wait held
+}
+
 @test "poolrun -- submit runs a program named submit" {
     mkdir bin
     printf '#!/bin/sh\necho "the submit program: $*"\n' >bin/submit
