@@ -610,48 +610,73 @@ submit_message(struct pr_buf *b, const struct submit_opts *o,
 static int wait_ids(int fd, const struct pr_json *ids);
 
 static int
+submit_values_ok(const struct submit_opts *o)
+{
+    const char *bad = NULL;
+
+    if (o->timeout != NULL && !is_number(o->timeout, 0))
+        bad = "timeout";
+    else if (o->retries != NULL && !is_number(o->retries, 1))
+        bad = "retries";
+    if (bad != NULL)
+        fprintf(stderr, "poolrun: submit: --%s must be a number >= 0\n", bad);
+    return bad == NULL;
+}
+
+static void
+print_ids(const struct pr_json *ids)
+{
+    const struct pr_json *v;
+
+    for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v)) {
+        const char *id;
+
+        if (pr_json_get_string(v, &id) == 0)
+            printf("%s\n", id);
+    }
+    fflush(stdout);
+}
+
+/* Sends the submit msg; prints the ids; with --wait, waits for them. */
+static int
+submit_send(const struct submit_opts *o, struct pr_buf *msg)
+{
+    struct pr_json_doc *doc = NULL;
+    const struct pr_json *reply;
+    int fd, status = EXIT_OWN_ERROR;
+
+    /* Said before a service is started for nothing. */
+    if (bad_text != NULL) {
+        (void)ask("submit", -1, msg, &doc);
+        return status;
+    }
+    fd = connect_service("submit", 1);
+    if (fd >= 0 && (reply = ask("submit", fd, msg, &doc)) != NULL &&
+        !said_error("submit", reply)) {
+        print_ids(pr_json_member(reply, "ids"));
+        status = o->wait ? wait_ids(fd, pr_json_member(reply, "ids")) : 0;
+    }
+    pr_json_free(doc);
+    if (fd >= 0)
+        close(fd);
+    return status;
+}
+
+static int
 verb_submit(int argc, char **argv)
 {
     struct submit_opts o;
     struct pr_buf jsonl = {0}, msg = {0};
-    struct pr_json_doc *doc = NULL;
-    const struct pr_json *reply, *ids, *v;
-    int fd, status = EXIT_OWN_ERROR;
+    int status = EXIT_OWN_ERROR;
 
-    if (submit_parse(argc, argv, &o) != 0)
-        return EXIT_OWN_ERROR;
-    if ((o.timeout != NULL && !is_number(o.timeout, 0)) ||
-        (o.retries != NULL && !is_number(o.retries, 1))) {
-        fprintf(stderr, "poolrun: submit: --%s must be a number >= 0\n",
-                o.timeout != NULL && !is_number(o.timeout, 0) ? "timeout"
-                                                              : "retries");
-        return EXIT_OWN_ERROR;
+    if (submit_parse(argc, argv, &o) == 0 && submit_values_ok(&o) &&
+        submit_tasks(&o, &jsonl) == 0) {
+        submit_message(&msg, &o, &jsonl);
+        status = submit_send(&o, &msg);
     }
-    if (submit_tasks(&o, &jsonl) != 0)
-        return EXIT_OWN_ERROR;
-    submit_message(&msg, &o, &jsonl);
     pr_buf_free(&jsonl);
-    /* Said before a service is started for nothing. */
-    fd = bad_text == NULL ? connect_service("submit", 1) : -1;
-    if (fd < 0 && bad_text != NULL)
-        (void)ask("submit", fd, &msg, &doc);
-    if (fd >= 0 && (reply = ask("submit", fd, &msg, &doc)) != NULL &&
-        !said_error("submit", reply)) {
-        ids = pr_json_member(reply, "ids");
-        for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v)) {
-            const char *id;
-
-            if (pr_json_get_string(v, &id) == 0)
-                printf("%s\n", id);
-        }
-        fflush(stdout);
-        status = o.wait ? wait_ids(fd, ids) : 0;
-    }
-    pr_json_free(doc);
     pr_buf_free(&msg);
     free(o.after);
-    if (fd >= 0)
-        close(fd);
     return status;
 }
 
