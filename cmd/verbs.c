@@ -992,6 +992,45 @@ verb_log(int argc, char **argv)
     return simple_request("log", &msg, log_print);
 }
 
+static const char *const verb_usage[][2] = {
+    {"serve", "Usage: poolrun serve [--state DIR] [OPTIONS]\n"
+              "Runs the queue service here until shutdown.  OPTIONS are the\n"
+              "one-shot command's (-j, --timeout, --retries...): every\n"
+              "queue's defaults.  DIR keeps the journal (default\n"
+              "$XDG_STATE_HOME/poolrun).\n"},
+    {"submit", "Usage: poolrun submit [--queue Q] [--id ID] [--timeout S]\n"
+               "         [--retries N] [--after ID[:ok|:any]]... [--wait]\n"
+               "         [--json] [COMMAND [ARG...]]\n"
+               "Puts COMMAND, else each line of stdin (a task object with\n"
+               "--json), on queue Q (default: default) and prints each id.\n"
+               "--wait waits for the tasks and exits as `poolrun wait`.\n"},
+    {"status", "Usage: poolrun status [Q] [--json]\n"},
+    {"join", "Usage: poolrun join [Q] [--timeout S]\n"
+             "Exit: the number of failed tasks (101: more than 100), 124 at\n"
+             "the timeout (nothing is cancelled).\n"},
+    {"wait", "Usage: poolrun wait ID... [--timeout S]\n"
+             "Exit: one task's code, or how many did not succeed.\n"},
+    {"log", "Usage: poolrun log ID\n"},
+    {"cancel", "Usage: poolrun cancel ID...\n"},
+    {"close", "Usage: poolrun close Q\n"},
+    {"shutdown", "Usage: poolrun shutdown [--drain]\n"},
+};
+
+/* VERB --help or -h: its usage on stdout. */
+static int
+verb_help(const char *verb, int argc, char **argv)
+{
+    size_t i;
+
+    if (argc != 2 ||
+        (strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0))
+        return 0;
+    for (i = 0; i < sizeof(verb_usage) / sizeof(verb_usage[0]); i++)
+        if (strcmp(verb_usage[i][0], verb) == 0)
+            fputs(verb_usage[i][1], stdout);
+    return 1;
+}
+
 int
 pr_verb_run(int argc, char **argv, int *status)
 {
@@ -1009,10 +1048,14 @@ pr_verb_run(int argc, char **argv, int *status)
 
     if (argc < 2)
         return 0;
-    for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-        if (strcmp(argv[1], verbs[i].name) == 0) {
+    for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+        if (strcmp(argv[1], verbs[i].name) != 0)
+            continue;
+        if (verb_help(argv[1], argc - 1, argv + 1))
+            *status = fflush(stdout) == 0 ? 0 : EXIT_OWN_ERROR;
+        else
             *status = verbs[i].run(argc - 1, argv + 1);
-            return 1;
-        }
+        return 1;
+    }
     return 0;
 }

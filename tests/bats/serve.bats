@@ -382,6 +382,16 @@ n = struct.unpack(">I", s.recv(4))[0]; print(s.recv(n).decode())' "$sock"
     run -0 poolrun wait held
 }
 
+@test "each verb says its usage with --help, and --help names every verb" {
+    for verb in serve submit status join wait log cancel close shutdown; do
+        run -0 poolrun "$verb" --help
+        [[ "${lines[0]}" == "Usage: poolrun $verb"* ]]
+        run -0 poolrun --help
+        [[ "$output" == *"poolrun $verb "* ]]
+    done
+    [ ! -e "$sock" ]
+}
+
 @test "poolrun -- submit runs a program named submit" {
     mkdir bin
     printf '#!/bin/sh\necho "the submit program: $*"\n' >bin/submit
