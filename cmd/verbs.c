@@ -403,6 +403,7 @@ struct submit_opts {
     const char *id;
     const char *timeout;
     const char *retries;
+    const char *jobs; /* -j N: the queue's -j from now on */
     int wait;
     int json;           /* stdin lines are task objects */
     const char **after; /* --after ID[:ok|any], each */
@@ -462,7 +463,9 @@ submit_parse(int argc, char **argv, struct submit_opts *o)
             (r = take_value(argc, argv, &i, "--queue", &o->queue)) == 0 &&
             (r = take_value(argc, argv, &i, "--id", &o->id)) == 0 &&
             (r = take_value(argc, argv, &i, "--timeout", &o->timeout)) == 0 &&
-            (r = take_value(argc, argv, &i, "--retries", &o->retries)) == 0) {
+            (r = take_value(argc, argv, &i, "--retries", &o->retries)) == 0 &&
+            (r = take_value(argc, argv, &i, "-j", &o->jobs)) == 0 &&
+            (r = take_value(argc, argv, &i, "--jobs", &o->jobs)) == 0) {
             fprintf(stderr, "poolrun: submit: unknown option %s\n", argv[i]);
             return -1;
         }
@@ -573,6 +576,8 @@ submit_message(struct pr_buf *b, const struct submit_opts *o,
 
     pr_buf_appendf(b, "{\"op\":\"submit\",\"queue\":");
     text(b, o->queue, strlen(o->queue));
+    if (o->jobs != NULL)
+        pr_buf_appendf(b, ",\"jobs\":%ld", atol(o->jobs));
     if (getcwd(cwd, sizeof(cwd)) != NULL) {
         pr_buf_appendf(b, ",\"cwd\":");
         text(b, cwd, strlen(cwd));
@@ -615,11 +620,13 @@ submit_values_ok(const struct submit_opts *o)
     const char *bad = NULL;
 
     if (o->timeout != NULL && !is_number(o->timeout, 0))
-        bad = "timeout";
+        bad = "--timeout must be a number of seconds >= 0";
     else if (o->retries != NULL && !is_number(o->retries, 1))
-        bad = "retries";
+        bad = "--retries must be a whole number >= 0";
+    else if (o->jobs != NULL && (!is_number(o->jobs, 1) || atol(o->jobs) < 1))
+        bad = "-j must be a whole number >= 1";
     if (bad != NULL)
-        fprintf(stderr, "poolrun: submit: --%s must be a number >= 0\n", bad);
+        fprintf(stderr, "poolrun: submit: %s\n", bad);
     return bad == NULL;
 }
 
@@ -998,12 +1005,15 @@ static const char *const verb_usage[][2] = {
               "one-shot command's (-j, --timeout, --retries...): every\n"
               "queue's defaults.  DIR keeps the journal (default\n"
               "$XDG_STATE_HOME/poolrun).\n"},
-    {"submit", "Usage: poolrun submit [--queue Q] [--id ID] [--timeout S]\n"
-               "         [--retries N] [--after ID[:ok|:any]]... [--wait]\n"
-               "         [--json] [COMMAND [ARG...]]\n"
-               "Puts COMMAND, else each line of stdin (a task object with\n"
-               "--json), on queue Q (default: default) and prints each id.\n"
-               "--wait waits for the tasks and exits as `poolrun wait`.\n"},
+    {"submit",
+     "Usage: poolrun submit [--queue Q] [--id ID] [--timeout S]\n"
+     "         [--retries N] [--after ID[:ok|:any]]... [--wait]\n"
+     "         [-j N]\n"
+     "         [--json] [COMMAND [ARG...]]\n"
+     "Puts COMMAND, else each line of stdin (a task object with\n"
+     "--json), on queue Q (default: default) and prints each id.\n"
+     "--wait waits for the tasks and exits as `poolrun wait`.\n"
+     "-j N sets Q's -j from now on (the running service keeps it).\n"},
     {"status", "Usage: poolrun status [Q] [--json]\n"},
     {"join", "Usage: poolrun join [Q] [--timeout S]\n"
              "Exit: the number of failed tasks (101: more than 100), 124 at\n"

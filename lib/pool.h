@@ -150,6 +150,10 @@ struct pr_batch *pr_pool_batch(struct pr_pool *pool);
  * task running inside a --workers process. */
 int pr_pool_cancel(struct pr_pool *pool, struct pr_task *task, int sig);
 
+/* Changes -j while the pool runs: more start at once, or fewer as tasks
+ * end.  Returns 0, or UV_ENOTSUP with --workers or -j 0. */
+int pr_pool_set_jobs(struct pr_pool *pool, unsigned jobs);
+
 /* How many tasks may run at once (-j, or what the system allowed). */
 unsigned pr_pool_jobs(const struct pr_pool *pool);
 

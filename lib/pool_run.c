@@ -276,6 +276,18 @@ pr_pool_batch(struct pr_pool *pool)
     return &pool->batch;
 }
 
+int
+pr_pool_set_jobs(struct pr_pool *pool, unsigned jobs)
+{
+    if (pool->cfg.workers != NULL || jobs == 0 || pool->slots.jobs == 0)
+        return UV_ENOTSUP;
+    pr_slots_set_jobs(&pool->slots, jobs);
+    pool->cfg.jobs = jobs;
+    if (!pool->joined)
+        pr__pool_schedule(pool);
+    return 0;
+}
+
 unsigned
 pr_pool_jobs(const struct pr_pool *pool)
 {

@@ -574,6 +574,7 @@ struct submit {
     const char *jsonl;
     const struct pr_json *ids;   /* on replay: the ids the tasks were given */
     const struct pr_json *after; /* [{"id", "any"}...]: --after */
+    unsigned jobs;               /* -j for the queue from now on, or 0 */
     struct pr_task **tasks;
     size_t ntasks;
 };
@@ -801,6 +802,8 @@ submit_record(struct pr_buf *b, const struct submit *sb)
 
     pr_buf_append(b, "{", 1);
     append_key_string(b, "queue", sb->queue);
+    if (sb->jobs != 0)
+        pr_buf_appendf(b, ",\"jobs\":%u", sb->jobs);
     if (sb->cwd != NULL) {
         pr_buf_append(b, ",", 1);
         append_key_string(b, "cwd", sb->cwd);
@@ -852,6 +855,7 @@ read_submit(const struct pr_json *msg, struct submit *sb)
     sb->jsonl = member_string(msg, "jsonl", "");
     sb->ids = pr_json_member(msg, "ids");
     sb->after = pr_json_member(msg, "after");
+    sb->jobs = (unsigned)member_number(msg, "jobs");
     read_env(msg, sb);
 }
 
@@ -896,6 +900,8 @@ do_submit(struct client *c, const struct pr_json *msg)
         free(sb.env);
         return;
     }
+    if (sb.jobs != 0)
+        pr_pool_set_jobs(q->pool, sb.jobs);
     for (i = 0; i < sb.ntasks; i++)
         copy_after(adopt(s, q, &sb, sb.tasks[i]), sb.after);
     reply_ids(c, sb.tasks, sb.ntasks);
@@ -1294,6 +1300,8 @@ replay_submit(struct pr_service *s, const struct pr_json *rec)
         return UV_EINVAL;
     }
     assign_ids(s, &sb);
+    if (sb.jobs != 0)
+        pr_pool_set_jobs(q->pool, sb.jobs);
     for (i = 0; i < sb.ntasks; i++) {
         if (s->nreplayed == s->replayed_cap) {
             s->replayed_cap = s->replayed_cap ? s->replayed_cap * 2 : 64;

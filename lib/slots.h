@@ -19,6 +19,8 @@ struct pr_slots {
     size_t nfree;
     size_t cap;
     unsigned max; /* the highest slot number handed out so far */
+    unsigned char *used; /* used[n]: slot n is handed out now */
+    size_t used_cap;
 };
 
 void pr_slots_init(struct pr_slots *s, unsigned jobs);
@@ -33,6 +35,11 @@ unsigned pr_slots_take(struct pr_slots *s);
 
 /* The task in slot n has ended. */
 void pr_slots_give(struct pr_slots *s, unsigned n);
+
+/* -j changes while tasks run (the queue service): more slots take the
+ * next numbers; fewer take effect as tasks end (a slot past the new limit
+ * is not handed out again).  Neither side may be 0 (no limit). */
+void pr_slots_set_jobs(struct pr_slots *s, unsigned jobs);
 
 /* A start failed for lack of resources while `live` tasks run: run at
  * most that many from now on.  Returns 1 if that lowered the limit. */

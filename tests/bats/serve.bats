@@ -392,6 +392,25 @@ n = struct.unpack(">I", s.recv(4))[0]; print(s.recv(n).decode())' "$sock"
     [ ! -e "$sock" ]
 }
 
+@test "submit -j changes a queue's -j while it runs; status shows it" {
+    start_service -j 1
+    mkfifo a b
+    run -0 poolrun submit --id a sh -c 'cat a > /dev/null'
+    run -0 poolrun submit --id b sh -c 'cat b > /dev/null'
+    wait_for 10 sh -c '"$POOLRUN" status | grep -q "running a"'
+    run -0 poolrun status
+    [[ "${lines[0]}" == "queue default: -j 1, 2 unfinished"* ]]
+    run -0 poolrun submit -j 2 true
+    wait_for 10 sh -c '"$POOLRUN" status | grep -q "running b"'
+    run -0 poolrun status
+    [[ "${lines[0]}" == "queue default: -j 2,"* ]]
+    echo go >a
+    echo go >b
+    run -0 poolrun join
+    run -255 poolrun submit -j 0 true
+    [ "$output" = "poolrun: submit: -j must be a whole number >= 1" ]
+}
+
 @test "poolrun -- submit runs a program named submit" {
     mkdir bin
     printf '#!/bin/sh\necho "the submit program: $*"\n' >bin/submit

@@ -314,6 +314,38 @@ slots_throttle_lowers_the_limit_only(void)
     pr_slots_free(&s);
 }
 
+static void
+slots_set_jobs_raises_and_lowers_the_limit_while_tasks_run(void)
+{
+    struct pr_slots s;
+
+    pr_slots_init(&s, 2);
+    ASSERT_EQ(pr_slots_take(&s), 1);
+    ASSERT_EQ(pr_slots_take(&s), 2);
+    ASSERT_EQ(pr_slots_open(&s), 0);
+    pr_slots_set_jobs(&s, 4);
+    ASSERT_EQ(pr_slots_take(&s), 3);
+    ASSERT_EQ(pr_slots_take(&s), 4);
+    ASSERT_EQ(pr_slots_open(&s), 0);
+    /* Lowered under what runs: nothing new starts until enough end, and a
+     * slot past the limit is not handed out again. */
+    pr_slots_set_jobs(&s, 2);
+    pr_slots_give(&s, 4);
+    pr_slots_give(&s, 1);
+    ASSERT_EQ(pr_slots_open(&s), 0);
+    pr_slots_give(&s, 3);
+    ASSERT_EQ(pr_slots_open(&s), 1);
+    ASSERT_EQ(pr_slots_take(&s), 1);
+    ASSERT_EQ(pr_slots_open(&s), 0);
+    /* Raised again while slot 2 is still out: 2 is not handed out twice. */
+    pr_slots_set_jobs(&s, 3);
+    ASSERT_EQ(pr_slots_take(&s), 3);
+    ASSERT_EQ(pr_slots_open(&s), 0);
+    pr_slots_give(&s, 2);
+    ASSERT_EQ(pr_slots_take(&s), 2);
+    pr_slots_free(&s);
+}
+
 int
 main(void)
 {
@@ -337,6 +369,7 @@ main(void)
         TEST_CASE(slots_hand_out_the_lowest_free_number_and_reuse_it),
         TEST_CASE(slots_without_a_limit_grow_as_needed),
         TEST_CASE(slots_throttle_lowers_the_limit_only),
+        TEST_CASE(slots_set_jobs_raises_and_lowers_the_limit_while_tasks_run),
     };
 
     return pr_test_run(cases, sizeof(cases) / sizeof(cases[0]));
