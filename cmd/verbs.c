@@ -403,7 +403,8 @@ struct submit_opts {
     const char *id;
     const char *timeout;
     const char *retries;
-    const char *jobs; /* -j N: the queue's -j from now on */
+    const char *jobs;    /* -j N: the queue's -j from now on */
+    const char *jobfile; /* -f FILE */
     int wait;
     int json;           /* stdin lines are task objects */
     const char **after; /* --after ID[:ok|any], each */
@@ -465,6 +466,7 @@ submit_parse(int argc, char **argv, struct submit_opts *o)
             (r = take_value(argc, argv, &i, "--timeout", &o->timeout)) == 0 &&
             (r = take_value(argc, argv, &i, "--retries", &o->retries)) == 0 &&
             (r = take_value(argc, argv, &i, "-j", &o->jobs)) == 0 &&
+            (r = take_value(argc, argv, &i, "-f", &o->jobfile)) == 0 &&
             (r = take_value(argc, argv, &i, "--jobs", &o->jobs)) == 0) {
             fprintf(stderr, "poolrun: submit: unknown option %s\n", argv[i]);
             return -1;
@@ -522,6 +524,26 @@ task_object(struct pr_buf *b, const struct submit_opts *o, const char *line,
     pr_buf_append(b, "}\n", 2);
 }
 
+/* -f FILE: the job file's text, as the service reads it. */
+static int
+read_jobfile(const char *path, struct pr_buf *b)
+{
+    char chunk[65536];
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        fprintf(stderr, "poolrun: submit: -f %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+        pr_buf_append(b, chunk, (size_t)n);
+    if (n < 0)
+        fprintf(stderr, "poolrun: submit: -f %s: %s\n", path, strerror(errno));
+    close(fd);
+    return n < 0 ? -1 : 0;
+}
+
 /* The tasks as JSON Lines: the COMMAND, or one per line of stdin. */
 static int
 submit_tasks(const struct submit_opts *o, struct pr_buf *jsonl)
@@ -530,6 +552,8 @@ submit_tasks(const struct submit_opts *o, struct pr_buf *jsonl)
     size_t cap = 0;
     ssize_t n;
 
+    if (o->jobfile != NULL)
+        return 0;
     if (o->ncommand > 0) {
         task_object(jsonl, o, NULL, 0);
         return 0;
@@ -567,9 +591,32 @@ is_number(const char *s, int whole)
     return !whole || (double)(long)v == v;
 }
 
+/* A job file's "cwd" values are relative to the file's own folder. */
+static void
+jobfile_dir(struct pr_buf *b, const char *path)
+{
+    struct pr_buf dir = {0};
+    const char *slash = strrchr(path, '/');
+    char cwd[4096];
+
+    if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL) {
+        pr_buf_append(&dir, cwd, strlen(cwd));
+        pr_buf_append(&dir, "/", 1);
+    }
+    if (slash != NULL)
+        pr_buf_append(&dir, path, (size_t)(slash - path) + (slash == path));
+    if (dir.len > 1 && dir.data[dir.len - 1] == '/')
+        dir.len--;
+    if (dir.len > 0) {
+        pr_buf_appendf(b, ",\"jobfile_dir\":");
+        text(b, dir.data, dir.len);
+    }
+    pr_buf_free(&dir);
+}
+
 static void
 submit_message(struct pr_buf *b, const struct submit_opts *o,
-               const struct pr_buf *jsonl)
+               const struct pr_buf *jsonl, const struct pr_buf *jobfile)
 {
     char cwd[4096];
     size_t i, n;
@@ -609,6 +656,13 @@ submit_message(struct pr_buf *b, const struct submit_opts *o,
     }
     pr_buf_appendf(b, "],\"jsonl\":");
     text(b, jsonl->data ? jsonl->data : "", jsonl->len);
+    if (o->jobfile != NULL) {
+        pr_buf_appendf(b, ",\"jobfile\":");
+        text(b, jobfile->data ? jobfile->data : "", jobfile->len);
+        pr_buf_appendf(b, ",\"jobfile_name\":");
+        text(b, o->jobfile, strlen(o->jobfile));
+        jobfile_dir(b, o->jobfile);
+    }
     pr_buf_append(b, "}", 1);
 }
 
@@ -625,6 +679,8 @@ submit_values_ok(const struct submit_opts *o)
         bad = "--retries must be a whole number >= 0";
     else if (o->jobs != NULL && (!is_number(o->jobs, 1) || atol(o->jobs) < 1))
         bad = "-j must be a whole number >= 1";
+    else if (o->jobfile != NULL && o->ncommand > 0)
+        bad = "-f and a COMMAND: one or the other";
     if (bad != NULL)
         fprintf(stderr, "poolrun: submit: %s\n", bad);
     return bad == NULL;
@@ -673,15 +729,17 @@ static int
 verb_submit(int argc, char **argv)
 {
     struct submit_opts o;
-    struct pr_buf jsonl = {0}, msg = {0};
+    struct pr_buf jsonl = {0}, msg = {0}, jobfile = {0};
     int status = EXIT_OWN_ERROR;
 
     if (submit_parse(argc, argv, &o) == 0 && submit_values_ok(&o) &&
+        (o.jobfile == NULL || read_jobfile(o.jobfile, &jobfile) == 0) &&
         submit_tasks(&o, &jsonl) == 0) {
-        submit_message(&msg, &o, &jsonl);
+        submit_message(&msg, &o, &jsonl, &jobfile);
         status = submit_send(&o, &msg);
     }
     pr_buf_free(&jsonl);
+    pr_buf_free(&jobfile);
     pr_buf_free(&msg);
     free(o.after);
     return status;

@@ -572,6 +572,9 @@ struct submit {
     char **env; /* borrowed from the message */
     size_t nenv;
     const char *jsonl;
+    const char *jobfile;         /* a job file's text (-f), or NULL */
+    const char *jobfile_name;    /* its name, for messages */
+    const char *jobfile_dir;     /* its folder: "cwd" values start there */
     const struct pr_json *ids;   /* on replay: the ids the tasks were given */
     const struct pr_json *after; /* [{"id", "any"}...]: --after */
     unsigned jobs;               /* -j for the queue from now on, or 0 */
@@ -593,10 +596,47 @@ free_tasks(struct submit *sb)
 
 /* Parses every task of the submit before any is put: a bad one refuses
  * the whole submit, naming its line. */
+/* -f: the job file's tasks, checked as the one-shot command checks them;
+ * a service ("daemon": true) needs a run of its own. */
+static int
+parse_jobfile(struct submit *sb, struct pr_diag *d)
+{
+    struct pr_jobfile jf;
+    size_t i;
+    int rc;
+
+    pr_jobfile_init(&jf);
+    rc = pr_jobfile_load_mem(&jf, sb->jobfile_name, sb->jobfile,
+                             strlen(sb->jobfile), sb->jobfile_dir, d);
+    if (rc == 0)
+        rc = pr_jobfile_check_ids(&jf, d);
+    for (i = 0; rc == 0 && i < jf.ntasks; i++)
+        if (jf.tasks[i]->spec != NULL && jf.tasks[i]->spec->daemon) {
+            snprintf(d->msg, sizeof(d->msg),
+                     "%s: a service (\"daemon\": true) needs a poolrun run "
+                     "of its own, not the queue service",
+                     sb->jobfile_name);
+            rc = -1;
+        }
+    if (rc == 0) {
+        if (sb->jobs == 0 && jf.jobs > 0)
+            sb->jobs = (unsigned)jf.jobs;
+        sb->tasks = jf.tasks;
+        sb->ntasks = jf.ntasks;
+        jf.tasks = NULL;
+        jf.ntasks = 0;
+    }
+    pr_jobfile_free(&jf);
+    return rc;
+}
+
 static int
 parse_tasks(struct submit *sb, struct pr_diag *d)
 {
     const char *p = sb->jsonl;
+
+    if (sb->jobfile != NULL)
+        return parse_jobfile(sb, d);
     uint64_t lineno = 0;
     size_t cap = 0;
 
@@ -826,6 +866,16 @@ submit_record(struct pr_buf *b, const struct submit *sb)
     after_json(b, sb->after);
     pr_buf_append(b, "],", 2);
     append_key_string(b, "jsonl", sb->jsonl);
+    if (sb->jobfile != NULL) {
+        pr_buf_append(b, ",", 1);
+        append_key_string(b, "jobfile", sb->jobfile);
+        pr_buf_append(b, ",", 1);
+        append_key_string(b, "jobfile_name", sb->jobfile_name);
+        if (sb->jobfile_dir != NULL) {
+            pr_buf_append(b, ",", 1);
+            append_key_string(b, "jobfile_dir", sb->jobfile_dir);
+        }
+    }
     pr_buf_append(b, "}", 1);
 }
 
@@ -853,6 +903,9 @@ read_submit(const struct pr_json *msg, struct submit *sb)
     sb->queue = member_string(msg, "queue", "default");
     sb->cwd = member_string(msg, "cwd", NULL);
     sb->jsonl = member_string(msg, "jsonl", "");
+    sb->jobfile = member_string(msg, "jobfile", NULL);
+    sb->jobfile_name = member_string(msg, "jobfile_name", "job file");
+    sb->jobfile_dir = member_string(msg, "jobfile_dir", sb->cwd);
     sb->ids = pr_json_member(msg, "ids");
     sb->after = pr_json_member(msg, "after");
     sb->jobs = (unsigned)member_number(msg, "jobs");

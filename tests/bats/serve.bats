@@ -411,6 +411,37 @@ n = struct.unpack(">I", s.recv(4))[0]; print(s.recv(n).decode())' "$sock"
     [ "$output" = "poolrun: submit: -j must be a whole number >= 1" ]
 }
 
+@test "submit -f puts a job file's tasks, with their ids, on a queue" {
+    start_service
+    mkdir sub
+    cat >sub/jobs.json <<'JSON'
+{"jobs": 3, "tasks": [
+  {"id": "a", "cmd": "pwd > a.out"},
+  {"id": "b", "argv": ["sh", "-c", "exit 4"], "cwd": "."}
+]}
+JSON
+    run -0 poolrun submit --queue files -f sub/jobs.json
+    [ "${lines[0]}" = "a" ]
+    [ "${lines[1]}" = "b" ]
+    run -4 poolrun wait b
+    run -1 poolrun join files
+    [ "$(cat a.out)" = "$BATS_TEST_TMPDIR" ]
+    run -0 poolrun status
+    [[ "${lines[0]}" == "queue files: -j 3,"* ]]
+}
+
+@test "submit -f refuses a bad job file, naming the place, and a service task" {
+    start_service
+    printf '{"tasks": [{"cmd": 5}]}\n' >bad.json
+    run -255 poolrun submit -f bad.json
+    [[ "$output" == "poolrun: submit: bad.json:1:"* ]]
+    printf '{"tasks": [{"cmd": "sleep 9", "daemon": true}]}\n' >svc.json
+    run -255 poolrun submit -f svc.json
+    [[ "$output" == *"a service (\"daemon\": true) needs a poolrun run of its own"* ]]
+    run -255 poolrun submit -f missing.json
+    [ "$output" = "poolrun: submit: -f missing.json: No such file or directory" ]
+}
+
 @test "poolrun -- submit runs a program named submit" {
     mkdir bin
     printf '#!/bin/sh\necho "the submit program: $*"\n' >bin/submit
