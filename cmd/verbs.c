@@ -667,6 +667,7 @@ submit_message(struct pr_buf *b, const struct submit_opts *o,
 }
 
 static int wait_ids(int fd, const struct pr_json *ids);
+static void print_logs(int fd, const struct pr_json *ids);
 
 static int
 submit_values_ok(const struct submit_opts *o)
@@ -716,8 +717,11 @@ submit_send(const struct submit_opts *o, struct pr_buf *msg)
     fd = connect_service("submit", 1);
     if (fd >= 0 && (reply = ask("submit", fd, msg, &doc)) != NULL &&
         !said_error("submit", reply)) {
-        print_ids(pr_json_member(reply, "ids"));
+        if (!o->wait)
+            print_ids(pr_json_member(reply, "ids"));
         status = o->wait ? wait_ids(fd, pr_json_member(reply, "ids")) : 0;
+        if (o->wait && status != EXIT_OWN_ERROR && status != EXIT_TIMEOUT)
+            print_logs(fd, pr_json_member(reply, "ids"));
     }
     pr_json_free(doc);
     if (fd >= 0)
@@ -768,6 +772,33 @@ wait_status(const struct pr_json *reply)
             failed++;
     }
     return failed_status(failed);
+}
+
+static int log_print(const struct pr_json *reply);
+
+/* submit --wait: each task's output once it has ended, as if it had run
+ * here (its first --results-limit bytes of each stream). */
+static void
+print_logs(int fd, const struct pr_json *ids)
+{
+    const struct pr_json *v;
+
+    for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v)) {
+        struct pr_buf msg = {0};
+        struct pr_json_doc *doc = NULL;
+        const struct pr_json *reply;
+        const char *id = "";
+
+        pr_json_get_string(v, &id);
+        pr_buf_appendf(&msg, "{\"op\":\"log\",\"id\":");
+        text(&msg, id, strlen(id));
+        pr_buf_append(&msg, "}", 1);
+        if ((reply = ask("submit", fd, &msg, &doc)) != NULL &&
+            !said_error("submit", reply))
+            log_print(reply);
+        pr_json_free(doc);
+        pr_buf_free(&msg);
+    }
 }
 
 static int

@@ -44,9 +44,10 @@ start_service() {
     alive "$pid"
 }
 
-@test "submit --wait exits with the task's own status" {
-    run -3 poolrun submit --wait sh -c 'exit 3'
-    [ "${lines[0]}" = "1" ]
+@test "submit --wait prints the task's output and exits with its status, as running it would" {
+    run -3 --separate-stderr poolrun submit --wait sh -c 'echo to out; echo to err >&2; exit 3'
+    [ "$output" = "to out" ]
+    [ "$stderr" = "to err" ]
 }
 
 @test "a task runs in the submitter's folder with the submitter's environment" {
