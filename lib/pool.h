@@ -72,6 +72,10 @@ struct pr_pool_config {
                                     void *data);
     void *runner_data;
     void (*on_input_end)(void *data); /* once: no more tasks will come */
+    /* Is pid a process another part of this program waits for (another
+     * pool of the queue service)?  The pool then never reaps or ends it
+     * as an escaped one.  Optional. */
+    int (*owns_pid)(void *data, int pid);
     void *event_data; /* for on_throttle, on_worker_exit, on_input_end */
 };
 
@@ -153,6 +157,10 @@ int pr_pool_cancel(struct pr_pool *pool, struct pr_task *task, int sig);
 /* Changes -j while the pool runs: more start at once, or fewer as tasks
  * end.  Returns 0, or UV_ENOTSUP with --workers or -j 0. */
 int pr_pool_set_jobs(struct pr_pool *pool, unsigned jobs);
+
+/* Is pid a process the pool started and waits for (a task, a service, a
+ * callback, a worker, its guardian)? */
+int pr_pool_owns_pid(const struct pr_pool *pool, int pid);
 
 /* How many tasks may run at once (-j, or what the system allowed). */
 unsigned pr_pool_jobs(const struct pr_pool *pool);

@@ -208,6 +208,19 @@ is_ours(void *data, int pid)
 {
     struct pr_pool *pool = data;
 
+    if (pr_pool_owns_pid(pool, pid))
+        return 1;
+    /* Other pools of the same process (the queue service's) wait for
+     * their own. */
+    return pool->cfg.owns_pid != NULL &&
+           pool->cfg.owns_pid(pool->cfg.event_data, pid);
+}
+
+int
+pr_pool_owns_pid(const struct pr_pool *pool, int pid)
+{
+    if (pool->runner == NULL)
+        return 0;
     if (pid == pr_guard_pid(pool->spawn.guard))
         return 1;
     return pool->runner->ops->owns_pid(pool->runner, pid) ||

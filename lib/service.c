@@ -41,6 +41,8 @@ struct svc_task {
     unsigned blocking;         /* its dependencies that have not ended */
     int held;                  /* not put yet: it waits for them */
     struct pr_list released;   /* on pr_service.released */
+    struct pr_list held_node;  /* on pr_service.held while held */
+    int counted; /* held, and counted unfinished in its queue's batch */
 };
 
 /* One dependency: the task named must end first; unless `any`, it must
@@ -132,6 +134,7 @@ struct pr_service {
     int journal_error;          /* the first failed sync, for status */
     struct pr_list kills;       /* struct kill_later: cancels that insist */
     struct pr_list released;    /* held tasks free to go at the turn's end */
+    struct pr_list held;        /* every held task (--after) */
     struct svc_task **replayed; /* while the journal is read: in order */
     size_t nreplayed;
     size_t replayed_cap;
@@ -476,6 +479,24 @@ keep_output(void *data, const struct pr_task *task)
 
 static const struct pr_sink_ops output_sink = {.final = keep_output};
 
+/* Every queue's pool is a subreaper of the same process: each must leave
+ * the others' processes alone. */
+static int
+queue_owns_pid(void *data, int pid)
+{
+    const struct svc_queue *q = data;
+    struct pr_list *n;
+
+    for (n = q->svc->queues.next; n != &q->svc->queues; n = n->next) {
+        const struct svc_queue *other =
+            PR_CONTAINER_OF(n, struct svc_queue, node);
+
+        if (other->pool != NULL && pr_pool_owns_pid(other->pool, pid))
+            return 1;
+    }
+    return 0;
+}
+
 /* The queue named, made on first use with the service's defaults. */
 static struct svc_queue *
 queue_get(struct pr_service *s, const char *name, const char **err)
@@ -491,6 +512,7 @@ queue_get(struct pr_service *s, const char *name, const char **err)
     q->name = pr_xstrdup(name);
     q->src.base.ops = &src_ops;
     cfg.on_input_end = queue_input_end;
+    cfg.owns_pid = queue_owns_pid;
     cfg.event_data = q;
     if (pr_pool_new(&q->pool, s->loop, &cfg, &which) != 0) {
         *err = "cannot open the queue's joblog or results file";
@@ -747,6 +769,7 @@ adopt(struct pr_service *s, struct svc_queue *q, const struct submit *sb,
     pr_list_init(&t->waits);
     pr_list_init(&t->dependents);
     pr_list_init(&t->released);
+    pr_list_init(&t->held_node);
     task->src = t;
     idmap_put(&s->ids, t);
     return t;
@@ -1160,17 +1183,30 @@ static const char after_failed[] = "a task it runs --after did not succeed";
 
 static void on_turn_end(uv_check_t *h);
 
+/* The task no longer holds its queue's join (after being put, which
+ * counts it again, or at a stop). */
+static void
+uncount(struct svc_task *t)
+{
+    if (!t->counted)
+        return;
+    t->counted = 0;
+    pr_batch_done(pr_pool_batch(t->q->pool));
+}
+
 /* The task may go: on its queue now (recorded skipped if a dependency it
  * needed to succeed did not). */
 static void
 release(struct svc_task *t)
 {
-    /* A queue that is stopping takes nothing: it stays held, and the
-     * journal has it for the next service. */
-    if (!pr_pool_accepting(t->q->pool))
-        return;
-    t->held = 0;
-    pr_intake_put(t->q->src.in, t->task);
+    /* A queue that is stopping takes nothing: it stays held (the journal
+     * has it for the next service), but no longer holds the queue's join. */
+    if (pr_pool_accepting(t->q->pool)) {
+        t->held = 0;
+        pr_list_remove(&t->held_node);
+        pr_intake_put(t->q->src.in, t->task);
+    }
+    uncount(t);
 }
 
 /* A dependency ended while its pool was recording it: what it freed goes
@@ -1230,10 +1266,15 @@ wire_after(struct pr_service *s, struct svc_task *t)
 static void
 put_or_hold(struct pr_service *s, struct svc_task *t)
 {
-    if (wire_after(s, t))
+    if (wire_after(s, t)) {
         release(t);
-    else
-        t->held = 1;
+        return;
+    }
+    /* A held task is put already, for join: it counts as unfinished. */
+    t->held = 1;
+    t->counted = 1;
+    pr_list_insert_before(&s->held, &t->held_node);
+    pr_batch_add(pr_pool_batch(t->q->pool));
 }
 
 /* The submit's --after list, copied to each of its tasks. */
@@ -1641,6 +1682,9 @@ shutdown_all(struct pr_service *s, int drain, int sig)
     struct pr_list *n;
 
     s->shutting_down = 1;
+    /* Stopped now: a held task will not run in this service. */
+    for (n = s->held.next; !drain && n != &s->held; n = n->next)
+        uncount(PR_CONTAINER_OF(n, struct svc_task, held_node));
     for (n = s->queues.next; n != &s->queues; n = n->next) {
         struct svc_queue *q = PR_CONTAINER_OF(n, struct svc_queue, node);
 
@@ -1845,7 +1889,7 @@ on_connection(uv_stream_t *server, int status)
         return;
     }
     if (!peer_allowed(c)) {
-        client_close(c);
+        client_hang_up(c); /* after the refusal has gone out */
         return;
     }
     uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
@@ -1865,6 +1909,7 @@ pr_service_new(struct pr_service **out, uv_loop_t *loop,
     pr_list_init(&s->clients);
     pr_list_init(&s->kills);
     pr_list_init(&s->released);
+    pr_list_init(&s->held);
     uv_check_init(loop, &s->sync_check);
     s->sync_check.data = s;
     uv_pipe_init(loop, &s->listener, 0);

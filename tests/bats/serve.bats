@@ -351,6 +351,35 @@ n = struct.unpack(">I", s.recv(4))[0]; print(s.recv(n).decode())' "$sock"
     [ "$(cat chain | tr '\n' ' ')" = "1 2 3 " ]
 }
 
+@test "join waits for a task held by --after on a task of another queue" {
+    start_service
+    mkfifo gate
+    run -0 poolrun submit --queue first --id parent sh -c 'cat gate > /dev/null'
+    run -0 poolrun submit --queue second --id child --after parent touch child.out
+    run -124 poolrun join second --timeout 0.2
+    run -0 poolrun status --json
+    [ "$(jq '.queues[] | select(.name == "second") | .unfinished' <<<"$output")" = "1" ]
+    echo go >gate
+    run -0 poolrun join second
+    [ -e child.out ]
+}
+
+@test "shutdown with tasks held by --after ends; they run after a restart" {
+    start_service
+    mkfifo gate
+    run -0 poolrun submit --id parent sh -c 'cat gate > /dev/null; touch parent.out'
+    run -0 poolrun submit --queue later --id child --after parent:any touch child.out
+    run -0 poolrun shutdown
+    wait_status "$server" 0
+    [ ! -e child.out ]
+    # The parent was stopped (a final record: killed); the child, which
+    # runs after it whatever its end, had not started: it runs now.
+    start_service
+    run -0 poolrun wait child
+    [ -e child.out ]
+    [ ! -e parent.out ]
+}
+
 @test "--after a task the service does not know refuses the submit" {
     start_service
     run -255 poolrun submit --after nope true
