@@ -91,6 +91,7 @@ struct client {
     struct pr_proto_reader reader;
     struct pr_list reqs; /* its pending join and wait requests */
     int closing;
+    int hanging_up; /* answered for the last time: it reads to the end */
 };
 
 enum req_kind {
@@ -1780,14 +1781,19 @@ client_close(struct client *c)
     uv_close((uv_handle_t *)&c->pipe, on_client_closed);
 }
 
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
 static void
 on_hung_up(uv_shutdown_t *req, int status)
 {
     struct client *c = req->data;
 
-    (void)status;
     free(req);
-    client_close(c);
+    /* The last reply is out; the client sees the end of the stream once
+     * it has read it, and its own end closes the connection (on_read). */
+    if (status < 0)
+        client_close(c);
 }
 
 /* Closes c once the replies queued for it have gone out. */
@@ -1796,9 +1802,13 @@ client_hang_up(struct client *c)
 {
     uv_shutdown_t *req;
 
-    if (c->closing)
+    if (c->closing || c->hanging_up)
         return;
-    uv_read_stop((uv_stream_t *)&c->pipe);
+    /* What it still sends is read and dropped, so that a client that
+     * writes before it reads (its request, refused at connect) gets the
+     * refusal, not a broken pipe. */
+    c->hanging_up = 1;
+    uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
     req = pr_xcalloc(1, sizeof(*req));
     req->data = c;
     if (uv_shutdown(req, (uv_stream_t *)&c->pipe, on_hung_up) != 0) {
@@ -1829,6 +1839,8 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         client_close(c);
         return;
     }
+    if (c->hanging_up)
+        return;
     pr_proto_feed(&c->reader, buf->base, (size_t)nread);
     for (;;) {
         if (c->closing)
