@@ -512,6 +512,10 @@ queue_get(struct pr_service *s, const char *name, const char **err)
     q->svc = s;
     q->name = pr_xstrdup(name);
     q->src.base.ops = &src_ops;
+    /* A submit is taken whole, and the journal has it: the queue holds
+     * every waiting task (the one-shot --queue-size bounds what is read
+     * ahead of a pipe; here nothing is read ahead). */
+    cfg.queue_size = 0;
     cfg.on_input_end = queue_input_end;
     cfg.owns_pid = queue_owns_pid;
     cfg.event_data = q;

@@ -479,6 +479,22 @@ JSON
     [ "$output" = "poolrun: submit: -f missing.json: No such file or directory" ]
 }
 
+@test "a queue holds more waiting tasks than the one-shot command reads ahead, also after a restart" {
+    start_service -j 1
+    mkfifo gate
+    run -0 poolrun submit --id first sh -c 'cat gate > /dev/null'
+    seq 1500 | sed 's/^/echo /' >lines
+    run -0 poolrun submit <lines
+    [ "${#lines[@]}" -eq 1500 ]
+    kill -9 "$server"
+    wait "$server" || true
+    start_service -j 4
+    echo go >gate
+    run -0 poolrun join
+    run -0 poolrun status --json
+    [ "$(jq '.queues[0].total' <<<"$output")" = "1501" ]
+}
+
 @test "poolrun -- submit runs a program named submit" {
     mkdir bin
     printf '#!/bin/sh\necho "the submit program: $*"\n' >bin/submit
