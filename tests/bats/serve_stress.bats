@@ -347,7 +347,6 @@ zombie() {
 }
 
 @test "a task's end is its own queue's: another queue does not reap it" {
-    skip "BUG: each queue's reaper (lib/reaper.c) reaps every child its own pool does not own, so another queue's exited task is reaped from under its runner and never ends"
     start_service -j 2
     run -0 poolrun submit --queue other true
     run -0 poolrun wait 1
@@ -368,7 +367,6 @@ zombie() {
 }
 
 @test "a queue holds more waiting tasks than the one-shot command reads ahead, and so does a restart" {
-    skip "BUG: a queue is a pool with the one-shot --queue-size (1024): a submit past it aborts the service in pr_pool_put, and so does every restart that replays it"
     start_service -j 1
     mkfifo gate
     run -0 poolrun submit --id first sh -c 'cat gate >/dev/null'
