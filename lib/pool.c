@@ -422,6 +422,12 @@ up_ended(void *data, struct pr_task *task)
         pr_source_resume(pool->src);
 }
 
+size_t
+pr_pool_queued(const struct pr_pool *pool)
+{
+    return pr_queue_len(pool->queue);
+}
+
 int
 pr_pool_accepting(const struct pr_pool *pool)
 {

@@ -154,6 +154,14 @@ struct pr_batch *pr_pool_batch(struct pr_pool *pool);
  * task running inside a --workers process. */
 int pr_pool_cancel(struct pr_pool *pool, struct pr_task *task, int sig);
 
+/* Records a task the pool was never given skipped, for why ("cancelled"),
+ * as if it had been put and cancelled: every sink and the source's ended
+ * see it.  For a source that keeps its waiting tasks itself. */
+void pr_pool_skip(struct pr_pool *pool, struct pr_task *task, const char *why);
+
+/* How many tasks wait on the pool's queue now (not retries, not running). */
+size_t pr_pool_queued(const struct pr_pool *pool);
+
 /* Changes -j while the pool runs: more start at once, or fewer as tasks
  * end.  Returns 0, or UV_ENOTSUP with --workers or -j 0. */
 int pr_pool_set_jobs(struct pr_pool *pool, unsigned jobs);

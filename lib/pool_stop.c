@@ -200,3 +200,15 @@ pr_pool_cancel(struct pr_pool *pool, struct pr_task *task, int sig)
     pr__pool_record(pool, task);
     return 0;
 }
+
+void
+pr_pool_skip(struct pr_pool *pool, struct pr_task *task, const char *why)
+{
+    task->seq = ++pool->next_seq;
+    task->origin = pool->src;
+    pr_queue_count(pool->queue);
+    pr_batch_add(&pool->batch);
+    task->status = PR_TASK_SKIPPED;
+    task->skip_why = why;
+    pr__pool_record(pool, task);
+}

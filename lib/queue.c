@@ -111,6 +111,12 @@ pr_queue_remove(struct pr_queue *q, struct pr_task *task)
     q->len--;
 }
 
+void
+pr_queue_count(struct pr_queue *q)
+{
+    pr_join_add(&q->join);
+}
+
 int
 pr_queue_task_done(struct pr_queue *q)
 {

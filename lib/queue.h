@@ -50,6 +50,11 @@ void pr_queue_unget(struct pr_queue *q, struct pr_task *task);
  * pr_queue_get would: it stays unfinished until pr_queue_task_done. */
 void pr_queue_remove(struct pr_queue *q, struct pr_task *task);
 
+/* Counts a task that was never put (its final record was made without
+ * it waiting here: a cancel before it was put) as put and handed out: it
+ * stays unfinished until pr_queue_task_done, as any other. */
+void pr_queue_count(struct pr_queue *q);
+
 /* Marks one task finished.  Returns 0, or UV_EINVAL when called more times
  * than tasks were put (Python raises ValueError there).  Fires the join
  * waiters when the unfinished count reaches zero. */

@@ -25,24 +25,59 @@ extern char **environ;
 
 struct svc_queue;
 
-/* A task the service was given, found by its id. */
+struct svc_group;
+struct svc_task;
+
+static void copy_after(struct svc_task *t, const struct pr_json *after);
+
+/* A task the service was given, found by its id.  Until its queue's pool
+ * takes it, a task is this and its line in its submit's text (a pr_task
+ * is hundreds of bytes, and a queue may hold millions). */
 struct svc_task {
-    char *id;
     struct svc_queue *q;
-    struct pr_task *task; /* while it has no final record */
-    int done;
+    struct svc_group *g;  /* its submit's shared part, until its end */
+    struct pr_task *task; /* once made, until its final record */
+    const char *skip_why; /* recorded skipped when it goes: --after, cancel */
+    uint64_t order;       /* submit order: the first goes first */
+    int priority;
+    uint32_t off, len;  /* its line in g->text */
+    uint32_t heap_at;   /* its place in its queue's waiting heap */
+    unsigned done : 1;
+    unsigned held : 1;    /* not waiting yet: its dependencies have not ended */
+    unsigned counted : 1; /* not in its pool yet: counted in its queue's join */
+    unsigned waiting : 1; /* in its queue's heap */
+    unsigned in_pool : 1; /* its pool has its pr_task */
+    unsigned made : 1;    /* its pr_task has its submit's cwd and env */
+    unsigned own_id : 1;  /* id is the submitter's, not a number given */
     enum pr_task_status status;
     int code;
+    struct svc_links *x; /* made for the few tasks that need it */
+    char id[];
+};
+
+/* What only some tasks have: clients waiting for them, --after. */
+struct svc_links {
+    struct svc_task *t;
     struct pr_list waits; /* struct wait_ref: wait requests for it */
     /* --after: what it waits for, and who waits for it. */
     struct after *after;
     unsigned nafter;
     struct pr_list dependents; /* struct after_edge: tasks waiting on it */
     unsigned blocking;         /* its dependencies that have not ended */
-    int held;                  /* not put yet: it waits for them */
     struct pr_list released;   /* on pr_service.released */
     struct pr_list held_node;  /* on pr_service.held while held */
-    int counted; /* held, and counted unfinished in its queue's batch */
+};
+
+/* What the tasks of one submit share, kept once: the submit's JSON Lines,
+ * its cwd and its environment.  Each task holds it until its final record
+ * (a running task's env is the group's, borrowed). */
+struct svc_group {
+    size_t refs;
+    char *text;    /* the JSON Lines; NULL for a job file (tasks made) */
+    char *cwd;     /* or NULL */
+    char **client; /* the submitter's NAME=value, nclient of them */
+    size_t nclient;
+    char **ops; /* the env of a task with no "env" of its own, or NULL */
 };
 
 /* One dependency: the task named must end first; unless `any`, it must
@@ -82,6 +117,13 @@ struct svc_queue {
     struct pr_join_waiter closing; /* the shutdown's join */
     int closed;
     int no_submits; /* `poolrun close`: its tasks finish, none come */
+    int stopped;    /* its pool takes no more: the rest wait for the next
+                       service */
+    /* Its waiting tasks, a heap: highest --priority, then first submitted.
+     * Its pool is handed a few at a time (feed). */
+    struct svc_task **heap;
+    size_t nheap;
+    size_t heap_cap;
 };
 
 struct client {
@@ -128,6 +170,7 @@ struct pr_service {
     struct pr_list clients;
     struct idmap ids;
     uint64_t next_id;
+    uint64_t order; /* of the last task submitted */
     int shutting_down;
     unsigned open_queues;
     struct pr_journal *journal; /* NULL: the queues live in memory only */
@@ -146,6 +189,20 @@ enum {
     REC_SUBMIT = 1,
     REC_FINAL = 2
 };
+
+static struct svc_links *
+links(struct svc_task *t)
+{
+    if (t->x == NULL) {
+        t->x = pr_xcalloc(1, sizeof(*t->x));
+        t->x->t = t;
+        pr_list_init(&t->x->waits);
+        pr_list_init(&t->x->dependents);
+        pr_list_init(&t->x->released);
+        pr_list_init(&t->x->held_node);
+    }
+    return t->x;
+}
 
 /* --- ids ---------------------------------------------------------------- */
 
@@ -306,6 +363,109 @@ request_timeout(struct request *r, double seconds)
                        0);
 }
 
+/* --- a queue's waiting tasks ------------------------------------------ */
+
+static int
+goes_before(const struct svc_task *a, const struct svc_task *b)
+{
+    if (a->priority != b->priority)
+        return a->priority > b->priority;
+    return a->order < b->order;
+}
+
+static void
+heap_set(struct svc_queue *q, size_t i, struct svc_task *t)
+{
+    q->heap[i] = t;
+    t->heap_at = (uint32_t)i;
+}
+
+static void
+heap_up(struct svc_queue *q, size_t i, struct svc_task *t)
+{
+    while (i > 0 && goes_before(t, q->heap[(i - 1) / 2])) {
+        heap_set(q, i, q->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    heap_set(q, i, t);
+}
+
+static void
+heap_down(struct svc_queue *q, size_t i, struct svc_task *t)
+{
+    size_t c;
+
+    while ((c = 2 * i + 1) < q->nheap) {
+        if (c + 1 < q->nheap && goes_before(q->heap[c + 1], q->heap[c]))
+            c++;
+        if (!goes_before(q->heap[c], t))
+            break;
+        heap_set(q, i, q->heap[c]);
+        i = c;
+    }
+    heap_set(q, i, t);
+}
+
+static void
+waiting_push(struct svc_queue *q, struct svc_task *t)
+{
+    if (q->nheap == q->heap_cap) {
+        q->heap_cap = q->heap_cap ? q->heap_cap * 2 : 64;
+        q->heap = pr_xrealloc(q->heap, q->heap_cap * sizeof(*q->heap));
+    }
+    t->waiting = 1;
+    heap_up(q, q->nheap++, t);
+}
+
+static void
+waiting_remove(struct svc_queue *q, struct svc_task *t)
+{
+    size_t i = t->heap_at;
+    struct svc_task *last = q->heap[--q->nheap];
+
+    t->waiting = 0;
+    if (i == q->nheap)
+        return;
+    heap_up(q, i, last);
+    heap_down(q, last->heap_at, last);
+}
+
+/* The task no longer holds its queue's join (after being put, which
+ * counts it again, or at a stop). */
+static void
+uncount(struct svc_task *t)
+{
+    if (!t->counted)
+        return;
+    t->counted = 0;
+    pr_batch_done(pr_pool_batch(t->q->pool));
+}
+
+static struct pr_task *make_task(struct svc_task *t);
+
+/* How many made tasks wait in a queue's pool at most: enough that a free
+ * slot never waits for the service, few enough that the rest stay small. */
+static size_t
+window(const struct svc_queue *q)
+{
+    return 2 * (size_t)pr_pool_jobs(q->pool) + 16;
+}
+
+/* Hands the queue's first waiting tasks to its pool, as it has room. */
+static void
+feed(struct svc_queue *q)
+{
+    while (q->nheap > 0 && !q->stopped && pr_pool_accepting(q->pool) &&
+           pr_pool_queued(q->pool) < window(q)) {
+        struct svc_task *t = q->heap[0];
+
+        waiting_remove(q, t);
+        t->in_pool = 1;
+        pr_intake_put(q->src.in, make_task(t));
+        uncount(t);
+    }
+}
+
 /* --- a queue's source --------------------------------------------------- */
 
 static int
@@ -318,26 +478,50 @@ src_start(struct pr_source *base, const struct pr_intake *in)
 static void
 src_resume(struct pr_source *base)
 {
-    (void)base; /* the socket puts only while the pool accepts */
+    feed(PR_CONTAINER_OF(base, struct svc_queue, src.base));
 }
 
+/* The queue's pool stops (a shutdown, --halt): what waits stays in the
+ * journal for the next service, and no longer holds the queue's join. */
 static void
 src_stop(struct pr_source *base)
 {
     struct svc_src *s = (struct svc_src *)base;
+    struct svc_queue *q = PR_CONTAINER_OF(base, struct svc_queue, src.base);
+    size_t i;
 
+    q->stopped = 1;
+    for (i = 0; i < q->nheap; i++)
+        uncount(q->heap[i]);
     if (!s->ended) {
         s->ended = 1;
         pr_intake_end(s->in, 0);
     }
 }
 
+/* A task the stopping pool had not started: the service keeps it (the
+ * journal has it) rather than recording it skipped. */
+static int
+src_requeue(struct pr_source *base, struct pr_task *task)
+{
+    struct svc_task *t = task->src;
+
+    (void)base;
+    if (t == NULL)
+        return 0;
+    t->in_pool = 0;
+    return 1;
+}
+
 static void wait_task_done(struct svc_task *t);
 static void journal_final(struct pr_service *s, const struct svc_task *t);
 static void after_done(struct pr_service *s, struct svc_task *parent);
+static void group_unref(struct svc_group *g);
+static void on_turn_end(uv_check_t *h);
 
 /* Every sink has the task's final record: the clients waiting for it hear
- * of it now. */
+ * of it now, and its queue's pool has room for another (at the turn's
+ * end: not inside the pool's own call). */
 static void
 src_ended(struct pr_source *base, const struct pr_task *task)
 {
@@ -347,12 +531,17 @@ src_ended(struct pr_source *base, const struct pr_task *task)
     if (t == NULL)
         return;
     t->done = 1;
+    t->in_pool = 0;
     t->task = NULL;
     t->status = task->status;
     t->code = pr_task_code(task);
+    group_unref(t->g);
+    t->g = NULL;
     journal_final(t->q->svc, t);
     wait_task_done(t);
     after_done(t->q->svc, t);
+    if (t->q->nheap > 0)
+        uv_check_start(&t->q->svc->sync_check, on_turn_end);
 }
 
 static void
@@ -366,6 +555,7 @@ static const struct pr_source_ops src_ops = {
     .resume = src_resume,
     .stop = src_stop,
     .ended = src_ended,
+    .requeue = src_requeue,
     .free = src_free,
 };
 
@@ -512,10 +702,11 @@ queue_get(struct pr_service *s, const char *name, const char **err)
     q->svc = s;
     q->name = pr_xstrdup(name);
     q->src.base.ops = &src_ops;
-    /* A submit is taken whole, and the journal has it: the queue holds
-     * every waiting task (the one-shot --queue-size bounds what is read
-     * ahead of a pipe; here nothing is read ahead). */
+    /* The queue keeps its waiting tasks (its heap) and feeds its pool a
+     * window of them, so the pool's queue needs no bound of its own; the
+     * window keeps the heap's order (--priority, then submit order). */
     cfg.queue_size = 0;
+    cfg.order = PR_ORDER_PRIORITY;
     cfg.on_input_end = queue_input_end;
     cfg.owns_pid = queue_owns_pid;
     cfg.event_data = q;
@@ -602,32 +793,85 @@ struct submit {
     const char *jobfile;         /* a job file's text (-f), or NULL */
     const char *jobfile_name;    /* its name, for messages */
     const char *jobfile_dir;     /* its folder: "cwd" values start there */
-    const struct pr_json *ids;   /* on replay: the ids the tasks were given */
+    uint64_t next;               /* the service's last number before it */
     const struct pr_json *after; /* [{"id", "any"}...]: --after */
     unsigned jobs;               /* -j for the queue from now on, or 0 */
-    struct pr_task **tasks;
+    struct svc_task **tasks;     /* read, not yet the service's */
     size_t ntasks;
 };
 
+/* A task of the submit, with its id if the submitter gave one (else the
+ * service numbers it, once the submit is taken: assign_ids). */
+static struct svc_task *
+svc_task_new(struct submit *sb, const struct pr_task *task)
+{
+    const char *id = task->spec != NULL ? task->spec->id : NULL;
+    size_t n = id != NULL ? strlen(id) + 1 : 1;
+    struct svc_task *t = pr_xcalloc(1, sizeof(*t) + n);
+
+    if (id != NULL) {
+        memcpy(t->id, id, n);
+        t->own_id = 1;
+    }
+    t->priority = task->priority;
+    if ((sb->ntasks & (sb->ntasks - 1)) == 0)
+        sb->tasks = pr_xrealloc(sb->tasks, (sb->ntasks ? 2 * sb->ntasks : 16) *
+                                               sizeof(*sb->tasks));
+    sb->tasks[sb->ntasks++] = t;
+    return t;
+}
+
+static void svc_task_free(struct svc_task *t);
+
+/* A submit refused: its tasks were never the service's. */
 static void
 free_tasks(struct submit *sb)
 {
     size_t i;
 
     for (i = 0; i < sb->ntasks; i++)
-        pr_task_free(sb->tasks[i]);
+        svc_task_free(sb->tasks[i]);
     free(sb->tasks);
     sb->tasks = NULL;
     sb->ntasks = 0;
 }
 
-/* Parses every task of the submit before any is put: a bad one refuses
- * the whole submit, naming its line. */
-/* -f: the job file's tasks, checked as the one-shot command checks them;
- * a service ("daemon": true) needs a run of its own. */
+/* A task id the submit gives: new to the service (s NULL on replay, where
+ * the journal was checked when it was written) and to the submit. */
 static int
-parse_jobfile(struct submit *sb, struct pr_diag *d)
+id_is_new(struct pr_service *s, struct pr_idset *seen,
+          const struct pr_task *task, struct pr_diag *d)
 {
+    const struct pr_task_spec *spec = task->spec;
+
+    if (spec == NULL || spec->id == NULL)
+        return 1;
+    if (s != NULL && idmap_get(&s->ids, spec->id) != NULL) {
+        snprintf(d->msg, sizeof(d->msg),
+                 "task id \"%.200s\" is already in the service", spec->id);
+        return 0;
+    }
+    return pr_idset_add(seen, task, d) == 0;
+}
+
+static int
+is_service(const struct pr_task *task, const char *name, struct pr_diag *d)
+{
+    if (task->spec == NULL || !task->spec->daemon)
+        return 0;
+    snprintf(d->msg, sizeof(d->msg),
+             "%s: a service (\"daemon\": true) needs a poolrun run of its "
+             "own, not the queue service",
+             name);
+    return 1;
+}
+
+/* -f: the job file's tasks, checked as the one-shot command checks them,
+ * made now (a job file is small; its lines are not kept). */
+static int
+parse_jobfile(struct pr_service *s, struct submit *sb, struct pr_diag *d)
+{
+    struct pr_idset *seen = pr_idset_new();
     struct pr_jobfile jf;
     size_t i;
     int rc;
@@ -638,73 +882,70 @@ parse_jobfile(struct submit *sb, struct pr_diag *d)
     if (rc == 0)
         rc = pr_jobfile_check_ids(&jf, d);
     for (i = 0; rc == 0 && i < jf.ntasks; i++)
-        if (jf.tasks[i]->spec != NULL && jf.tasks[i]->spec->daemon) {
-            snprintf(d->msg, sizeof(d->msg),
-                     "%s: a service (\"daemon\": true) needs a poolrun run "
-                     "of its own, not the queue service",
-                     sb->jobfile_name);
+        if (is_service(jf.tasks[i], sb->jobfile_name, d) ||
+            !id_is_new(s, seen, jf.tasks[i], d))
             rc = -1;
-        }
     if (rc == 0) {
         if (sb->jobs == 0 && jf.jobs > 0)
             sb->jobs = (unsigned)jf.jobs;
-        sb->tasks = jf.tasks;
-        sb->ntasks = jf.ntasks;
+        for (i = 0; i < jf.ntasks; i++)
+            svc_task_new(sb, jf.tasks[i])->task = jf.tasks[i];
+        free(jf.tasks);
         jf.tasks = NULL;
         jf.ntasks = 0;
     }
     pr_jobfile_free(&jf);
+    pr_idset_free(seen);
     return rc;
 }
 
+/* One line of a submit's JSON Lines, checked as a job file's line is; the
+ * task keeps where the line is, its id and priority, not what it made. */
 static int
-parse_tasks(struct submit *sb, struct pr_diag *d)
+parse_line(struct pr_service *s, struct submit *sb, struct pr_idset *seen,
+           uint64_t lineno, size_t off, size_t len, struct pr_diag *d)
 {
-    const char *p = sb->jsonl;
-
-    if (sb->jobfile != NULL)
-        return parse_jobfile(sb, d);
-    uint64_t lineno = 0;
-    size_t cap = 0;
-
-    while (*p != '\0') {
-        size_t len = strcspn(p, "\n");
-        struct pr_task *t;
-
-        lineno++;
-        if (len > 0) {
-            if (pr_jobline_parse("submit", lineno, p, len, &t, d) != 0)
-                return -1;
-            if (sb->ntasks == cap) {
-                cap = cap ? cap * 2 : 16;
-                sb->tasks = pr_xrealloc(sb->tasks, cap * sizeof(*sb->tasks));
-            }
-            sb->tasks[sb->ntasks++] = t;
-        }
-        p += len + (p[len] == '\n');
-    }
-    return 0;
-}
-
-static int
-check_ids(struct pr_service *s, struct submit *sb, struct pr_diag *d)
-{
-    struct pr_idset *seen = pr_idset_new();
-    size_t i;
+    struct pr_task *task;
+    struct svc_task *t;
     int rc = 0;
 
-    for (i = 0; i < sb->ntasks && rc == 0; i++) {
-        const struct pr_task_spec *spec = sb->tasks[i]->spec;
+    if (len > UINT32_MAX || off > UINT32_MAX) {
+        snprintf(d->msg, sizeof(d->msg), "submit: more than 4 GiB of tasks");
+        return -1;
+    }
+    if (pr_jobline_parse("submit", lineno, sb->jsonl + off, len, &task, d) != 0)
+        return -1;
+    if (is_service(task, "submit", d) || !id_is_new(s, seen, task, d)) {
+        rc = -1;
+    } else {
+        t = svc_task_new(sb, task);
+        t->off = (uint32_t)off;
+        t->len = (uint32_t)len;
+    }
+    pr_task_free(task);
+    return rc;
+}
 
-        if (spec == NULL || spec->id == NULL)
-            continue;
-        if (idmap_get(&s->ids, spec->id) != NULL) {
-            snprintf(d->msg, sizeof(d->msg),
-                     "task id \"%.200s\" is already in the service", spec->id);
-            rc = -1;
-        } else {
-            rc = pr_idset_add(seen, sb->tasks[i], d);
-        }
+/* Reads every task of the submit before any is taken: a bad one refuses
+ * the whole submit, naming its line. */
+static int
+parse_tasks(struct pr_service *s, struct submit *sb, struct pr_diag *d)
+{
+    struct pr_idset *seen;
+    size_t off = 0;
+    uint64_t lineno = 0;
+    int rc = 0;
+
+    if (sb->jobfile != NULL)
+        return parse_jobfile(s, sb, d);
+    seen = pr_idset_new();
+    while (rc == 0 && sb->jsonl[off] != '\0') {
+        size_t len = strcspn(sb->jsonl + off, "\n");
+
+        lineno++;
+        if (len > 0)
+            rc = parse_line(s, sb, seen, lineno, off, len, d);
+        off += len + (sb->jsonl[off + len] == '\n');
     }
     pr_idset_free(seen);
     return rc;
@@ -722,62 +963,128 @@ note_id(struct pr_service *s, const char *id)
         s->next_id = v;
 }
 
-/* Gives each task of the submit its id: its own, the one the journal
- * recorded (ids, on replay), or the next number. */
+/* Gives each task of the submit its id: its own, or the next number.  The
+ * journal records the number before, so a replay gives the same ids. */
 static void
 assign_ids(struct pr_service *s, struct submit *sb)
 {
-    const struct pr_json *rec = pr_json_first(sb->ids);
     size_t i;
 
     for (i = 0; i < sb->ntasks; i++) {
-        struct pr_task *task = sb->tasks[i];
-        struct pr_task_spec *spec = task->spec;
-        const char *id = NULL;
+        struct svc_task *t = sb->tasks[i];
         char num[32];
+        int n;
 
-        if (spec == NULL) {
-            spec = task->spec = pr_xcalloc(1, sizeof(*spec));
-            spec->timeout = -1;
-            spec->retries = -1;
+        if (!t->own_id) {
+            /* Nothing points to it yet: it may move. */
+            n = snprintf(num, sizeof(num), "%llu",
+                         (unsigned long long)++s->next_id);
+            t = sb->tasks[i] = pr_xrealloc(t, sizeof(*t) + (size_t)n + 1);
+            memcpy(t->id, num, (size_t)n + 1);
         }
-        if (rec != NULL) {
-            pr_json_get_string(rec, &id);
-            rec = pr_json_next(rec);
-        }
-        if (spec->id == NULL && id == NULL) {
-            snprintf(num, sizeof(num), "%llu",
-                     (unsigned long long)++s->next_id);
-            id = num;
-        }
-        if (spec->id == NULL)
-            spec->id = pr_xstrdup(id);
-        note_id(s, spec->id);
+        note_id(s, t->id);
     }
 }
 
-/* The task's cwd and environment; it is found by its id from now on. */
-static struct svc_task *
-adopt(struct pr_service *s, struct svc_queue *q, const struct submit *sb,
-      struct pr_task *task)
+static struct svc_group *
+group_new(const struct submit *sb)
 {
-    struct svc_task *t = pr_xcalloc(1, sizeof(*t));
-    struct pr_task_spec *spec = task->spec;
+    struct svc_group *g = pr_xcalloc(1, sizeof(*g));
+    size_t i;
 
-    if (spec->cwd == NULL && sb->cwd != NULL)
-        spec->cwd = pr_xstrdup(sb->cwd);
-    if (sb->env != NULL)
-        spec->env = submit_env(spec->env, sb->env, sb->nenv);
-    t->id = pr_xstrdup(spec->id);
-    t->q = q;
+    g->text = sb->jobfile == NULL ? pr_xstrdup(sb->jsonl) : NULL;
+    g->cwd = sb->cwd != NULL ? pr_xstrdup(sb->cwd) : NULL;
+    if (sb->env != NULL) {
+        g->client = pr_xcalloc(sb->nenv + 1, sizeof(*g->client));
+        for (i = 0; i < sb->nenv; i++)
+            g->client[i] = pr_xstrdup(sb->env[i]);
+        g->nclient = sb->nenv;
+        g->ops = submit_env(NULL, g->client, g->nclient);
+    }
+    return g;
+}
+
+static void
+group_unref(struct svc_group *g)
+{
+    size_t i;
+
+    if (g == NULL || --g->refs > 0)
+        return;
+    free(g->text);
+    free(g->cwd);
+    for (i = 0; i < g->nclient; i++)
+        free(g->client[i]);
+    free(g->client);
+    for (i = 0; g->ops != NULL && g->ops[i] != NULL; i++)
+        free(g->ops[i]);
+    free(g->ops);
+    free(g);
+}
+
+/* The submit's tasks are the service's: found by their ids, sharing its
+ * cwd and environment. */
+static void
+adopt_all(struct pr_service *s, struct svc_queue *q, struct submit *sb)
+{
+    struct svc_group *g = group_new(sb);
+    size_t i;
+
+    for (i = 0; i < sb->ntasks; i++) {
+        struct svc_task *t = sb->tasks[i];
+
+        t->q = q;
+        t->g = g;
+        g->refs++;
+        t->order = ++s->order;
+        idmap_put(&s->ids, t);
+        copy_after(t, sb->after);
+    }
+    if (g->refs == 0) {
+        g->refs = 1;
+        group_unref(g);
+    }
+}
+
+/* The task as its pool runs it: made from its line when the pool takes
+ * it, with its submit's cwd and environment (borrowed: the group outlives
+ * it). */
+static struct pr_task *
+make_task(struct svc_task *t)
+{
+    struct pr_task *task = t->task;
+    struct svc_group *g = t->g;
+    struct pr_diag d;
+
+    if (task == NULL && pr_jobline_parse("submit", 1, g->text + t->off, t->len,
+                                         &task, &d) != 0) {
+        /* It was read when it was submitted: the same bytes read the same. */
+        task = pr_task_new(0, "", 0);
+        t->skip_why = "its line could not be read again";
+    }
     t->task = task;
-    pr_list_init(&t->waits);
-    pr_list_init(&t->dependents);
-    pr_list_init(&t->released);
-    pr_list_init(&t->held_node);
     task->src = t;
-    idmap_put(&s->ids, t);
-    return t;
+    if (t->skip_why != NULL)
+        task->skip_why = t->skip_why;
+    if (task->spec == NULL) {
+        task->spec = pr_xcalloc(1, sizeof(*task->spec));
+        task->spec->timeout = -1;
+        task->spec->retries = -1;
+    }
+    if (task->spec->id == NULL)
+        task->spec->id = pr_xstrdup(t->id);
+    if (t->made)
+        return task;
+    t->made = 1;
+    if (task->spec->cwd == NULL && g->cwd != NULL)
+        task->spec->cwd = pr_xstrdup(g->cwd);
+    if (g->ops != NULL && task->spec->env == NULL) {
+        task->spec->env = g->ops;
+        task->spec->env_borrowed = 1;
+    } else if (g->ops != NULL) {
+        task->spec->env = submit_env(task->spec->env, g->client, g->nclient);
+    }
+    return task;
 }
 
 static const char *
@@ -821,14 +1128,14 @@ read_env(const struct pr_json *msg, struct submit *sb)
 }
 
 static void
-reply_ids(struct client *c, struct pr_task **tasks, size_t n)
+reply_ids(struct client *c, struct svc_task **tasks, size_t n)
 {
     struct pr_buf b = {0};
     size_t i;
 
     pr_buf_appendf(&b, "{\"ok\":true,\"ids\":[");
     for (i = 0; i < n; i++) {
-        const char *id = ((struct svc_task *)tasks[i]->src)->id;
+        const char *id = tasks[i]->id;
 
         if (i > 0)
             pr_buf_append(&b, ",", 1);
@@ -882,15 +1189,8 @@ submit_record(struct pr_buf *b, const struct submit *sb)
             pr_buf_append(b, ",", 1);
         pr_json_append_string(b, sb->env[i], strlen(sb->env[i]));
     }
-    pr_buf_appendf(b, "],\"ids\":[");
-    for (i = 0; i < sb->ntasks; i++) {
-        const char *id = sb->tasks[i]->spec->id;
-
-        if (i > 0)
-            pr_buf_append(b, ",", 1);
-        pr_json_append_string(b, id, strlen(id));
-    }
-    pr_buf_appendf(b, "],\"after\":[");
+    pr_buf_appendf(b, "],\"next\":%llu,\"after\":[",
+                   (unsigned long long)sb->next);
     after_json(b, sb->after);
     pr_buf_append(b, "],", 2);
     append_key_string(b, "jsonl", sb->jsonl);
@@ -934,7 +1234,7 @@ read_submit(const struct pr_json *msg, struct submit *sb)
     sb->jobfile = member_string(msg, "jobfile", NULL);
     sb->jobfile_name = member_string(msg, "jobfile_name", "job file");
     sb->jobfile_dir = member_string(msg, "jobfile_dir", sb->cwd);
-    sb->ids = pr_json_member(msg, "ids");
+    sb->next = (uint64_t)member_number(msg, "next");
     sb->after = pr_json_member(msg, "after");
     sb->jobs = (unsigned)member_number(msg, "jobs");
     read_env(msg, sb);
@@ -953,21 +1253,20 @@ do_submit(struct client *c, const struct pr_json *msg)
     int rc;
 
     read_submit(msg, &sb);
-    sb.ids = NULL; /* a client does not choose the service's numbers */
     d.msg[0] = '\0';
     if (s->shutting_down)
         err = "the service is shutting down";
-    else if (parse_tasks(&sb, &d) != 0 || check_ids(s, &sb, &d) != 0)
+    else if (parse_tasks(s, &sb, &d) != 0)
         err = d.msg;
-    else if ((q = queue_get(s, sb.queue, &err)) != NULL &&
-             !pr_pool_accepting(q->pool))
+    else if ((q = queue_get(s, sb.queue, &err)) != NULL && q->stopped)
         err = "the queue is stopping";
     else if (q != NULL && q->no_submits)
         err = "the queue is closed: it takes no more tasks";
     else
         err = check_after(s, sb.after, jerr, sizeof(jerr));
     if (err == NULL) {
-        assign_ids(s, &sb);
+        /* A client does not choose the service's numbers. */
+        sb.next = s->next_id;
         if ((rc = journal_submit(s, &sb)) != 0) {
             snprintf(jerr, sizeof(jerr),
                      "cannot write the journal: %s; nothing was taken",
@@ -981,13 +1280,14 @@ do_submit(struct client *c, const struct pr_json *msg)
         free(sb.env);
         return;
     }
+    assign_ids(s, &sb);
     if (sb.jobs != 0)
         pr_pool_set_jobs(q->pool, sb.jobs);
-    for (i = 0; i < sb.ntasks; i++)
-        copy_after(adopt(s, q, &sb, sb.tasks[i]), sb.after);
+    adopt_all(s, q, &sb);
     reply_ids(c, sb.tasks, sb.ntasks);
     for (i = 0; i < sb.ntasks; i++)
-        put_or_hold(s, sb.tasks[i]->src);
+        put_or_hold(s, sb.tasks[i]);
+    feed(q);
     free(sb.tasks);
     free(sb.env);
 }
@@ -1125,9 +1425,9 @@ wait_reply(struct request *r)
 static void
 wait_task_done(struct svc_task *t)
 {
-    while (!pr_list_empty(&t->waits)) {
+    while (t->x != NULL && !pr_list_empty(&t->x->waits)) {
         struct wait_ref *ref =
-            PR_CONTAINER_OF(t->waits.next, struct wait_ref, node);
+            PR_CONTAINER_OF(t->x->waits.next, struct wait_ref, node);
         struct request *r = ref->req;
 
         pr_list_remove(&ref->node);
@@ -1173,7 +1473,8 @@ do_wait(struct client *c, const struct pr_json *msg)
         r->tasks[n] = idmap_get(&c->svc->ids, id);
         r->refs[n].req = r;
         if (!r->tasks[n]->done) {
-            pr_list_insert_before(&r->tasks[n]->waits, &r->refs[n].node);
+            pr_list_insert_before(&links(r->tasks[n])->waits,
+                                  &r->refs[n].node);
             r->left++;
         }
     }
@@ -1188,17 +1489,6 @@ static const char after_failed[] = "a task it runs --after did not succeed";
 
 static void on_turn_end(uv_check_t *h);
 
-/* The task no longer holds its queue's join (after being put, which
- * counts it again, or at a stop). */
-static void
-uncount(struct svc_task *t)
-{
-    if (!t->counted)
-        return;
-    t->counted = 0;
-    pr_batch_done(pr_pool_batch(t->q->pool));
-}
-
 /* The task may go: on its queue now (recorded skipped if a dependency it
  * needed to succeed did not). */
 static void
@@ -1206,12 +1496,14 @@ release(struct svc_task *t)
 {
     /* A queue that is stopping takes nothing: it stays held (the journal
      * has it for the next service), but no longer holds the queue's join. */
-    if (pr_pool_accepting(t->q->pool)) {
-        t->held = 0;
-        pr_list_remove(&t->held_node);
-        pr_intake_put(t->q->src.in, t->task);
+    if (t->q->stopped) {
+        uncount(t);
+        return;
     }
-    uncount(t);
+    t->held = 0;
+    pr_list_remove(&t->x->held_node);
+    waiting_push(t->q, t);
+    feed(t->q);
 }
 
 /* A dependency ended while its pool was recording it: what it freed goes
@@ -1219,24 +1511,23 @@ release(struct svc_task *t)
 static void
 release_later(struct pr_service *s, struct svc_task *t)
 {
-    pr_list_insert_before(&s->released, &t->released);
+    pr_list_insert_before(&s->released, &links(t)->released);
     uv_check_start(&s->sync_check, on_turn_end);
 }
 
 static void
 after_done(struct pr_service *s, struct svc_task *parent)
 {
-    while (!pr_list_empty(&parent->dependents)) {
-        struct after_edge *e =
-            PR_CONTAINER_OF(parent->dependents.next, struct after_edge, node);
+    while (parent->x != NULL && !pr_list_empty(&parent->x->dependents)) {
+        struct after_edge *e = PR_CONTAINER_OF(parent->x->dependents.next,
+                                               struct after_edge, node);
         struct svc_task *child = e->child;
 
         pr_list_remove(&e->node);
-        if (parent->status != PR_TASK_OK && !e->any &&
-            child->task->skip_why == NULL)
-            child->task->skip_why = after_failed;
+        if (parent->status != PR_TASK_OK && !e->any && child->skip_why == NULL)
+            child->skip_why = after_failed;
         free(e);
-        if (--child->blocking == 0)
+        if (--child->x->blocking == 0)
             release_later(s, child);
     }
 }
@@ -1245,41 +1536,43 @@ after_done(struct pr_service *s, struct svc_task *parent)
 static int
 wire_after(struct pr_service *s, struct svc_task *t)
 {
+    struct svc_links *x = t->x;
     unsigned i;
 
-    for (i = 0; i < t->nafter; i++) {
-        struct svc_task *parent = idmap_get(&s->ids, t->after[i].id);
+    for (i = 0; x != NULL && i < x->nafter; i++) {
+        struct svc_task *parent = idmap_get(&s->ids, x->after[i].id);
         struct after_edge *e;
 
         if (parent == NULL)
             continue; /* checked at submit; gone only by compaction */
         if (parent->done) {
-            if (parent->status != PR_TASK_OK && !t->after[i].any &&
-                t->task->skip_why == NULL)
-                t->task->skip_why = after_failed;
+            if (parent->status != PR_TASK_OK && !x->after[i].any &&
+                t->skip_why == NULL)
+                t->skip_why = after_failed;
             continue;
         }
         e = pr_xcalloc(1, sizeof(*e));
         e->child = t;
-        e->any = t->after[i].any;
-        pr_list_insert_before(&parent->dependents, &e->node);
-        t->blocking++;
+        e->any = x->after[i].any;
+        pr_list_insert_before(&links(parent)->dependents, &e->node);
+        x->blocking++;
     }
-    return t->blocking == 0;
+    return x == NULL || x->blocking == 0;
 }
 
+/* A new task waits (fed to its pool by the caller's feed) or is held by
+ * --after; either way it counts as unfinished in its queue's join. */
 static void
 put_or_hold(struct pr_service *s, struct svc_task *t)
 {
+    t->counted = 1;
+    pr_batch_add(pr_pool_batch(t->q->pool));
     if (wire_after(s, t)) {
-        release(t);
+        waiting_push(t->q, t);
         return;
     }
-    /* A held task is put already, for join: it counts as unfinished. */
     t->held = 1;
-    t->counted = 1;
-    pr_list_insert_before(&s->held, &t->held_node);
-    pr_batch_add(pr_pool_batch(t->q->pool));
+    pr_list_insert_before(&s->held, &t->x->held_node);
 }
 
 /* The submit's --after list, copied to each of its tasks. */
@@ -1287,15 +1580,17 @@ static void
 copy_after(struct svc_task *t, const struct pr_json *after)
 {
     const struct pr_json *v;
+    struct svc_links *x;
     unsigned n = 0;
 
-    t->nafter = (unsigned)pr_json_count(after);
-    if (t->nafter == 0)
+    if (pr_json_count(after) == 0)
         return;
-    t->after = pr_xcalloc(t->nafter, sizeof(*t->after));
+    x = links(t);
+    x->nafter = (unsigned)pr_json_count(after);
+    x->after = pr_xcalloc(x->nafter, sizeof(*x->after));
     for (v = pr_json_first(after); v != NULL; v = pr_json_next(v), n++) {
-        t->after[n].id = pr_xstrdup(member_string(v, "id", ""));
-        pr_json_get_bool(pr_json_member(v, "any"), &t->after[n].any);
+        x->after[n].id = pr_xstrdup(member_string(v, "id", ""));
+        pr_json_get_bool(pr_json_member(v, "any"), &x->after[n].any);
     }
 }
 
@@ -1320,23 +1615,27 @@ check_after(struct pr_service *s, const struct pr_json *after, char *buf,
 /* --- the journal ------------------------------------------------------- */
 
 /* The end of a loop turn: this turn's final records are synced, then the
- * tasks they freed (--after) go. */
+ * tasks they freed (--after) go, and the pools that have room are fed. */
 static void
 on_turn_end(uv_check_t *h)
 {
     struct pr_service *s = h->data;
     int rc = s->journal != NULL ? pr_journal_sync(s->journal) : 0;
 
+    struct pr_list *n;
+
     if (rc != 0 && s->journal_error == 0)
         s->journal_error = rc;
     uv_check_stop(h);
     while (!pr_list_empty(&s->released)) {
         struct svc_task *t =
-            PR_CONTAINER_OF(s->released.next, struct svc_task, released);
+            PR_CONTAINER_OF(s->released.next, struct svc_links, released)->t;
 
-        pr_list_remove(&t->released);
+        pr_list_remove(&t->x->released);
         release(t);
     }
+    for (n = s->queues.next; n != &s->queues; n = n->next)
+        feed(PR_CONTAINER_OF(n, struct svc_queue, node));
 }
 
 /* A task's final record goes to the journal, synced at the end of this
@@ -1392,23 +1691,24 @@ replay_submit(struct pr_service *s, const struct pr_json *rec)
     size_t i;
 
     read_submit(rec, &sb);
-    if (parse_tasks(&sb, &d) != 0 ||
+    if (parse_tasks(NULL, &sb, &d) != 0 ||
         (q = queue_get(s, sb.queue, &err)) == NULL) {
         free_tasks(&sb);
         free(sb.env);
         return UV_EINVAL;
     }
+    s->next_id = sb.next;
     assign_ids(s, &sb);
     if (sb.jobs != 0)
         pr_pool_set_jobs(q->pool, sb.jobs);
+    adopt_all(s, q, &sb);
     for (i = 0; i < sb.ntasks; i++) {
         if (s->nreplayed == s->replayed_cap) {
             s->replayed_cap = s->replayed_cap ? s->replayed_cap * 2 : 64;
             s->replayed = pr_xrealloc(s->replayed,
                                       s->replayed_cap * sizeof(*s->replayed));
         }
-        s->replayed[s->nreplayed] = adopt(s, q, &sb, sb.tasks[i]);
-        copy_after(s->replayed[s->nreplayed++], sb.after);
+        s->replayed[s->nreplayed++] = sb.tasks[i];
     }
     free(sb.tasks);
     free(sb.env);
@@ -1440,19 +1740,23 @@ replay(void *data, int type, const void *payload, size_t len)
 static void
 resume_replayed(struct pr_service *s)
 {
+    struct pr_list *n;
     size_t i;
 
     for (i = 0; i < s->nreplayed; i++) {
         struct svc_task *t = s->replayed[i];
 
         if (t->done) {
-            t->task->src = NULL;
-            pr_task_free(t->task);
+            pr_task_free(t->task); /* a job file's, made at submit */
             t->task = NULL;
+            group_unref(t->g);
+            t->g = NULL;
         } else {
             put_or_hold(s, t);
         }
     }
+    for (n = s->queues.next; n != &s->queues; n = n->next)
+        feed(PR_CONTAINER_OF(n, struct svc_queue, node));
     free(s->replayed);
     s->replayed = NULL;
     s->nreplayed = 0;
@@ -1580,13 +1884,22 @@ cancel_one(struct pr_service *s, struct svc_task *t)
 {
     int running;
 
-    if (t->done || t->task == NULL)
+    if (t->done)
         return "ended";
     if (t->held) {
         /* Recorded skipped when its dependencies let it go. */
-        t->task->skip_why = "cancelled";
+        t->skip_why = "cancelled";
         return "cancelled";
     }
+    if (t->waiting) {
+        waiting_remove(t->q, t);
+        t->in_pool = 1;
+        pr_pool_skip(t->q->pool, make_task(t), "cancelled");
+        uncount(t);
+        return "cancelled";
+    }
+    if (!t->in_pool)
+        return "not cancelled: its queue is stopping";
     running = t->task->live;
     if (pr_pool_cancel(t->q->pool, t->task, SIGTERM) != 0)
         return "running in a worker: not cancelled";
@@ -1689,7 +2002,7 @@ shutdown_all(struct pr_service *s, int drain, int sig)
     s->shutting_down = 1;
     /* Stopped now: a held task will not run in this service. */
     for (n = s->held.next; !drain && n != &s->held; n = n->next)
-        uncount(PR_CONTAINER_OF(n, struct svc_task, held_node));
+        uncount(PR_CONTAINER_OF(n, struct svc_links, held_node)->t);
     for (n = s->queues.next; n != &s->queues; n = n->next) {
         struct svc_queue *q = PR_CONTAINER_OF(n, struct svc_queue, node);
 
@@ -1953,20 +2266,23 @@ pr_service_start(struct pr_service *s)
 static void
 svc_task_free(struct svc_task *t)
 {
+    struct svc_links *x = t->x;
     unsigned i;
 
-    while (!pr_list_empty(&t->dependents)) {
-        struct pr_list *n = t->dependents.next;
+    while (x != NULL && !pr_list_empty(&x->dependents)) {
+        struct pr_list *n = x->dependents.next;
 
         pr_list_remove(n);
         free(PR_CONTAINER_OF(n, struct after_edge, node));
     }
-    for (i = 0; i < t->nafter; i++)
-        free(t->after[i].id);
-    free(t->after);
-    if (t->held)
-        pr_task_free(t->task); /* never put: its pool never had it */
-    free(t->id);
+    for (i = 0; x != NULL && i < x->nafter; i++)
+        free(x->after[i].id);
+    if (x != NULL)
+        free(x->after);
+    free(x);
+    if (!t->done && !t->in_pool)
+        pr_task_free(t->task); /* not its pool's: waiting, held, requeued */
+    group_unref(t->g);
     free(t);
 }
 

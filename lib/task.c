@@ -72,7 +72,8 @@ pr_task_spec_free(struct pr_task_spec *spec)
         return;
     free(spec->id);
     free(spec->id_at);
-    free_argv(spec->env);
+    if (!spec->env_borrowed)
+        free_argv(spec->env);
     free(spec->cwd);
     free(spec->input);
     free(spec->on_done);

@@ -47,6 +47,8 @@ struct pr_task_spec {
     char *id;         /* or NULL */
     char *id_at;      /* "file:line:column" of the id, for messages */
     char **env;       /* "NAME=value" sets, "NAME" removes; NULL-terminated */
+    int env_borrowed; /* env is its owner's (the queue service's submit,
+                         shared by its tasks): freeing the spec leaves it */
     char *cwd;        /* already resolved against the job file's folder */
     double timeout;   /* seconds; < 0: none */
     int retries;      /* -1: not given */

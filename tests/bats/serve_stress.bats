@@ -38,7 +38,20 @@ while off + 10 <= len(data):
     if crc32c(crc32c(0, data[off + 1:off + 6]), payload) != crc:
         break
     rec = json.loads(payload)
-    ids = rec.get('ids', []) if typ == 1 else [rec.get('id', '')]
+    ids = [rec.get('id', '')]
+    if typ == 1:
+        # The ids the service gave: a line's own, else its next number.
+        ids, nxt = [], rec.get('next', 0)
+        for line in rec.get('jsonl', '').split('\n'):
+            if not line:
+                continue
+            own = json.loads(line).get('id')
+            if own is None:
+                nxt += 1
+                own = str(nxt)
+            elif own.isdigit() and int(own) > nxt:
+                nxt = int(own)
+            ids.append(own)
     print(off, end, typ, *ids)
     off = end
 PY
