@@ -1,8 +1,9 @@
 /*
  * journal: append-only records with group commit (see journal.h for the
  * format).  Invariants: every byte of the file before `synced` is a whole
- * record that has been fdatasync()ed (or, for a compaction's writer,
- * written); nothing ever lies past `synced` once a call returns, because a
+ * record that has been fdatasync()ed (or only written: by
+ * pr_journal_write, until the next sync, and by a compaction's writer);
+ * nothing ever lies past `synced` once a call returns, because a
  * failed write is truncated away before the error is returned.  The file is
  * only ever replaced whole, by a rename of a fsynced journal.new.
  */
@@ -40,7 +41,8 @@ struct pr_journal {
     int lock_fd;             /* holds the folder's flock (-1 for a writer) */
     struct pr_buf queued;    /* encoded records waiting for a sync */
     uint64_t queued_records; /* how many records queued holds */
-    uint64_t synced;         /* the file's size, all of it durable */
+    uint64_t synced;         /* the file's size, durable unless unsynced */
+    int unsynced;            /* pr_journal_write wrote since the last sync */
     uint64_t records;        /* records in the file before synced */
     uint64_t dead;           /* bytes pr_journal_forget was told of */
     int error;               /* the file could not be brought back: unusable */
@@ -231,21 +233,53 @@ pr_journal_sync(struct pr_journal *j)
         return UV_EINVAL;
     /* A compaction's rename first: records synced into a file whose name
      * a crash could undo would not be durable. */
-    if ((rc = sync_dir(j)) != 0 || n == 0) {
+    if ((rc = sync_dir(j)) != 0 || (n == 0 && !j->unsynced)) {
         queue_reset(j);
         return rc;
     }
-    rc = pwrite_all(j->fd, j->queued.data, n, j->synced);
+    if (n > 0)
+        rc = pwrite_all(j->fd, j->queued.data, n, j->synced);
     if (rc == 0 && fdatasync(j->fd) != 0)
         rc = -errno;
     if (rc == 0) {
         j->synced += n;
         j->records += j->queued_records;
+        j->unsynced = 0;
     } else {
         undo_write(j, rc);
     }
     queue_reset(j);
     return rc;
+}
+
+int
+pr_journal_write(struct pr_journal *j)
+{
+    size_t n = j->queued.len;
+    int rc;
+
+    if (j->error != 0)
+        return j->error;
+    if (j->writer)
+        return UV_EINVAL;
+    if (n == 0)
+        return 0;
+    rc = pwrite_all(j->fd, j->queued.data, n, j->synced);
+    if (rc == 0) {
+        j->synced += n;
+        j->records += j->queued_records;
+        j->unsynced = 1;
+    } else {
+        undo_write(j, rc);
+    }
+    queue_reset(j);
+    return rc;
+}
+
+int
+pr_journal_unsynced(const struct pr_journal *j)
+{
+    return j->unsynced || j->queued.len > 0;
 }
 
 void

@@ -107,6 +107,15 @@ int pr_journal_append(struct pr_journal *j, int type, const void *p, size_t n);
  */
 int pr_journal_sync(struct pr_journal *j);
 
+/* Writes every queued record into the file without waiting for the disk
+ * (no fdatasync): a crash of the process loses none of them, a crash of
+ * the machine may.  The next pr_journal_sync makes them durable, even with
+ * nothing queued then.  Errors as pr_journal_sync's. */
+int pr_journal_write(struct pr_journal *j);
+
+/* Is anything queued or written but not yet synced? */
+int pr_journal_unsynced(const struct pr_journal *j);
+
 /* Tells the journal that records worth `bytes` (the sum of their
  * PR_JOURNAL_RECORD_SIZE) are superseded: compaction would leave them out.
  * Only lowers stats' live_bytes, for the caller's choice of when to

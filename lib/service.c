@@ -5,6 +5,7 @@
  */
 #include "service.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "sockdir.h"
 #include "source.h"
 #include "source_json.h"
+#include "template.h"
 #include "util.h"
 
 extern char **environ;
@@ -40,8 +42,8 @@ struct svc_task {
     const char *skip_why; /* recorded skipped when it goes: --after, cancel */
     uint64_t order;       /* submit order: the first goes first */
     int priority;
-    uint32_t off, len;  /* its line in g->text */
-    uint32_t heap_at;   /* its place in its queue's waiting heap */
+    uint32_t off, len; /* its line in g->text */
+    uint32_t heap_at;  /* its place in its queue's waiting heap */
     unsigned done : 1;
     unsigned held : 1;    /* not waiting yet: its dependencies have not ended */
     unsigned counted : 1; /* not in its pool yet: counted in its queue's join */
@@ -49,6 +51,7 @@ struct svc_task {
     unsigned in_pool : 1; /* its pool has its pr_task */
     unsigned made : 1;    /* its pr_task has its submit's cwd and env */
     unsigned own_id : 1;  /* id is the submitter's, not a number given */
+    unsigned rerun : 1;   /* it was running when a service before ended */
     enum pr_task_status status;
     int code;
     struct svc_links *x; /* made for the few tasks that need it */
@@ -171,10 +174,12 @@ struct pr_service {
     struct idmap ids;
     uint64_t next_id;
     uint64_t order; /* of the last task submitted */
+    int output_dir; /* STATE/output is there */
     int shutting_down;
     unsigned open_queues;
     struct pr_journal *journal; /* NULL: the queues live in memory only */
-    uv_check_t sync_check;      /* end-of-turn sync of final records */
+    uv_check_t sync_check;      /* end-of-turn write of final records */
+    uv_timer_t sync_timer;      /* ...made durable within a second */
     int journal_error;          /* the first failed sync, for status */
     struct pr_list kills;       /* struct kill_later: cancels that insist */
     struct pr_list released;    /* held tasks free to go at the turn's end */
@@ -640,7 +645,8 @@ keep_stream(struct pr_service *s, const struct pr_task *task, int stream)
         pr_capture_head(c, &b, s->cfg.pool.results_limit);
     output_path(s, t->id, stream, path, sizeof(path));
     if (b.len == 0) {
-        unlink(path); /* a run before this one may have left one */
+        if (t->rerun)
+            unlink(path); /* its run before this one may have left one */
         pr_buf_free(&b);
         return;
     }
@@ -662,8 +668,10 @@ keep_output(void *data, const struct pr_task *task)
 
     if (s->cfg.state_dir == NULL || task->src == NULL)
         return;
-    snprintf(dir, sizeof(dir), "%s/output", s->cfg.state_dir);
-    (void)mkdir(dir, 0700);
+    if (!s->output_dir) {
+        snprintf(dir, sizeof(dir), "%s/output", s->cfg.state_dir);
+        s->output_dir = mkdir(dir, 0700) == 0 || errno == EEXIST;
+    }
     keep_stream(s, task, 1);
     keep_stream(s, task, 2);
 }
@@ -756,9 +764,23 @@ has_key(char *const *list, size_t n, const char *e)
     return 0;
 }
 
+/* Is e ("NAME=value") in list, the same? */
+static int
+has_exact(char *const *list, const char *e)
+{
+    size_t i;
+
+    for (i = 0; list != NULL && list[i] != NULL; i++)
+        if (strcmp(list[i], e) == 0)
+            return 1;
+    return 0;
+}
+
 /* The submitter's environment as the task's env operations: its own
- * first, then the submitter's variables it does not set, then the removal
- * of the service's variables the submitter does not have. */
+ * first, then the submitter's variables it does not set and the service
+ * does not have as they are, then the removal of the service's variables
+ * the submitter does not have.  A submitter with the service's PATH sets
+ * none, and its tasks start by the fast spawn (which needs poolrun's). */
 static char **
 submit_env(char **own, char *const *client, size_t nclient)
 {
@@ -773,7 +795,7 @@ submit_env(char **own, char *const *client, size_t nclient)
     for (i = 0; i < nown; i++)
         ops[n++] = own[i];
     for (i = 0; i < nclient; i++)
-        if (!has_key(own, nown, client[i]))
+        if (!has_key(own, nown, client[i]) && !has_exact(environ, client[i]))
             ops[n++] = pr_xstrdup(client[i]);
     for (i = 0; i < nenv; i++)
         if (!has_key(client, nclient, environ[i]) &&
@@ -1064,6 +1086,11 @@ make_task(struct svc_task *t)
     }
     t->task = task;
     task->src = t;
+    /* `true` or `make test` needs no shell to start it, as a line of the
+     * one-shot command's stdin does not. */
+    if (task->line != NULL && task->argv == NULL && task->long_fd < 0 &&
+        !pr_shell_split_simple(task->line, task->line_len, &task->argv))
+        task->argv = NULL;
     if (t->skip_why != NULL)
         task->skip_why = t->skip_why;
     if (task->spec == NULL) {
@@ -1473,8 +1500,7 @@ do_wait(struct client *c, const struct pr_json *msg)
         r->tasks[n] = idmap_get(&c->svc->ids, id);
         r->refs[n].req = r;
         if (!r->tasks[n]->done) {
-            pr_list_insert_before(&links(r->tasks[n])->waits,
-                                  &r->refs[n].node);
+            pr_list_insert_before(&links(r->tasks[n])->waits, &r->refs[n].node);
             r->left++;
         }
     }
@@ -1614,18 +1640,35 @@ check_after(struct pr_service *s, const struct pr_json *after, char *buf,
 
 /* --- the journal ------------------------------------------------------- */
 
-/* The end of a loop turn: this turn's final records are synced, then the
+/* Final records are written at the end of their loop turn, where the
+ * service's own crash cannot lose them, and synced a second later (or by
+ * the next submit's sync): a crash of the machine in between runs those
+ * tasks again, as it would a task it ended while running.  One fdatasync
+ * per task end would cost a quick task a fifth of its time. */
+static void
+on_sync_timer(uv_timer_t *timer)
+{
+    struct pr_service *s = timer->data;
+    int rc = s->journal != NULL ? pr_journal_sync(s->journal) : 0;
+
+    if (rc != 0 && s->journal_error == 0)
+        s->journal_error = rc;
+}
+
+/* The end of a loop turn: this turn's final records are written, then the
  * tasks they freed (--after) go, and the pools that have room are fed. */
 static void
 on_turn_end(uv_check_t *h)
 {
     struct pr_service *s = h->data;
-    int rc = s->journal != NULL ? pr_journal_sync(s->journal) : 0;
-
+    int rc = s->journal != NULL ? pr_journal_write(s->journal) : 0;
     struct pr_list *n;
 
     if (rc != 0 && s->journal_error == 0)
         s->journal_error = rc;
+    if (s->journal != NULL && pr_journal_unsynced(s->journal) &&
+        !uv_is_active((uv_handle_t *)&s->sync_timer))
+        uv_timer_start(&s->sync_timer, on_sync_timer, 1000, 0);
     uv_check_stop(h);
     while (!pr_list_empty(&s->released)) {
         struct svc_task *t =
@@ -1638,7 +1681,7 @@ on_turn_end(uv_check_t *h)
         feed(PR_CONTAINER_OF(n, struct svc_queue, node));
 }
 
-/* A task's final record goes to the journal, synced at the end of this
+/* A task's final record goes to the journal, written at the end of this
  * loop turn with every other one of the turn. */
 static void
 journal_final(struct pr_service *s, const struct svc_task *t)
@@ -1752,6 +1795,7 @@ resume_replayed(struct pr_service *s)
             group_unref(t->g);
             t->g = NULL;
         } else {
+            t->rerun = 1;
             put_or_hold(s, t);
         }
     }
@@ -1983,8 +2027,10 @@ maybe_end(struct pr_service *s)
     while (!pr_list_empty(&s->kills))
         kill_later_close(
             PR_CONTAINER_OF(s->kills.next, struct kill_later, node));
-    if (!uv_is_closing((uv_handle_t *)&s->sync_check))
+    if (!uv_is_closing((uv_handle_t *)&s->sync_check)) {
         uv_close((uv_handle_t *)&s->sync_check, on_listener_closed);
+        uv_close((uv_handle_t *)&s->sync_timer, on_listener_closed);
+    }
     if (s->journal != NULL) {
         pr_journal_close(s->journal);
         s->journal = NULL;
@@ -2241,6 +2287,8 @@ pr_service_new(struct pr_service **out, uv_loop_t *loop,
     pr_list_init(&s->held);
     uv_check_init(loop, &s->sync_check);
     s->sync_check.data = s;
+    uv_timer_init(loop, &s->sync_timer);
+    s->sync_timer.data = s;
     uv_pipe_init(loop, &s->listener, 0);
     s->listener.data = s;
     s->listening = 1;
