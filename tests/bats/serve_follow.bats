@@ -26,6 +26,12 @@ teardown() {
     if [ -n "$server" ] && alive "$server"; then
         kill -9 "$server"
     fi
+    # A sanitized service says at its end what it leaked or broke (a
+    # follower that went away must leave nothing behind).
+    if [ -e "$BATS_TEST_TMPDIR/serve.out" ] &&
+        grep -aE 'Sanitizer|runtime error' "$BATS_TEST_TMPDIR/serve.out" >&2; then
+        return 1
+    fi
 }
 
 # The service's pid, as status reports it.

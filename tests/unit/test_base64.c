@@ -20,7 +20,8 @@ encode_rfc4648_vectors(void)
         struct pr_buf b = {0};
 
         pr_base64_encode(&b, in[i], strlen(in[i]));
-        ASSERT_MEM_EQ(b.data, b.len, out[i]);
+        ASSERT_EQ(b.len, strlen(out[i]));
+        ASSERT_TRUE(b.len == 0 || memcmp(b.data, out[i], b.len) == 0);
         pr_buf_free(&b);
     }
 }
