@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "base64.h"
 #include "json.h"
 #include "options.h"
 #include "proto.h"
@@ -666,8 +667,7 @@ submit_message(struct pr_buf *b, const struct submit_opts *o,
     pr_buf_append(b, "}", 1);
 }
 
-static int wait_ids(int fd, const struct pr_json *ids);
-static void print_logs(int fd, const struct pr_json *ids);
+static int follow_ids(int fd, const struct pr_json *ids);
 
 static int
 submit_values_ok(const struct submit_opts *o)
@@ -719,9 +719,7 @@ submit_send(const struct submit_opts *o, struct pr_buf *msg)
         !said_error("submit", reply)) {
         if (!o->wait)
             print_ids(pr_json_member(reply, "ids"));
-        status = o->wait ? wait_ids(fd, pr_json_member(reply, "ids")) : 0;
-        if (o->wait && status != EXIT_OWN_ERROR && status != EXIT_TIMEOUT)
-            print_logs(fd, pr_json_member(reply, "ids"));
+        status = o->wait ? follow_ids(fd, pr_json_member(reply, "ids")) : 0;
     }
     pr_json_free(doc);
     if (fd >= 0)
@@ -774,57 +772,136 @@ wait_status(const struct pr_json *reply)
     return failed_status(failed);
 }
 
-static int log_print(const struct pr_json *reply);
+/* --- following a task's output: log --follow, submit --wait ----------- */
 
-/* submit --wait: each task's output once it has ended, as if it had run
- * here (its first --results-limit bytes of each stream). */
-static void
-print_logs(int fd, const struct pr_json *ids)
+/* How a followed task ended, from the follow's final frame. */
+struct follow_end {
+    int code;   /* as `wait` gives it */
+    int failed; /* its status is neither ok nor skipped */
+    int status; /* ours, when it is not the task's: 141 (stdout closed), 255 */
+};
+
+/* Writes n decoded bytes of a frame to stream's file, at once. */
+static int
+follow_write(const char *verb, int stream, const struct pr_buf *b,
+             struct follow_end *end)
 {
-    const struct pr_json *v;
+    FILE *to = stream == 2 ? stderr : stdout;
 
-    for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v)) {
-        struct pr_buf msg = {0};
-        struct pr_json_doc *doc = NULL;
-        const struct pr_json *reply;
-        const char *id = "";
-
-        pr_json_get_string(v, &id);
-        pr_buf_appendf(&msg, "{\"op\":\"log\",\"id\":");
-        text(&msg, id, strlen(id));
-        pr_buf_append(&msg, "}", 1);
-        if ((reply = ask("submit", fd, &msg, &doc)) != NULL &&
-            !said_error("submit", reply))
-            log_print(reply);
-        pr_json_free(doc);
-        pr_buf_free(&msg);
-    }
+    if (b->len == 0 ||
+        (fwrite(b->data, 1, b->len, to) == b->len && fflush(to) == 0))
+        return 0;
+    if (stream == 2)
+        return 0; /* nowhere to say it */
+    /* A closed stdout ends the client as it ends the one-shot command. */
+    end->status = errno == EPIPE ? 128 + SIGPIPE : EXIT_OWN_ERROR;
+    if (errno != EPIPE)
+        fprintf(stderr, "poolrun: %s: writing standard output: %s\n", verb,
+                strerror(errno));
+    return -1;
 }
 
+/* One frame of a follow: output, a note of bytes left out, or the final
+ * one.  Returns 1 for the final one (end filled in), 0 to go on, or -1
+ * after saying what went wrong. */
 static int
-wait_ids(int fd, const struct pr_json *ids)
+follow_frame(const char *verb, const char *id, const struct pr_json *f,
+             struct follow_end *end)
+{
+    const char *b64, *st = "", *why = "";
+    double stream = 1, skipped;
+    int ok, rc = 0;
+
+    if (pr_json_get_bool(pr_json_member(f, "ok"), &ok) == 0) {
+        if (!ok && !said_error(verb, f))
+            fprintf(stderr, "poolrun: %s: the service refused\n", verb);
+        pr_json_get_string(pr_json_member(f, "status"), &st);
+        end->code = (int)member_long(f, "code");
+        end->failed = strcmp(st, "ok") != 0 && strcmp(st, "skipped") != 0;
+        return ok ? 1 : -1;
+    }
+    pr_json_get_number(pr_json_member(f, "stream"), &stream);
+    if (pr_json_get_string(pr_json_member(f, "base64"), &b64) == 0) {
+        struct pr_buf b = {0};
+
+        if (pr_base64_decode(&b, b64, strlen(b64)) != 0) {
+            fprintf(stderr, "poolrun: %s: task %s: bad output frame\n", verb,
+                    id);
+            rc = -1;
+        } else {
+            rc = follow_write(verb, (int)stream, &b, end);
+        }
+        pr_buf_free(&b);
+    }
+    if (pr_json_get_number(pr_json_member(f, "skipped"), &skipped) == 0) {
+        pr_json_get_string(pr_json_member(f, "why"), &why);
+        fflush(stdout);
+        fprintf(stderr,
+                "poolrun: %s: task %s: %.0f bytes of its %s left out: %s\n",
+                verb, id, skipped, stream == 2 ? "stderr" : "stdout", why);
+    }
+    return rc;
+}
+
+/* Asks the service for the task's output as it comes and prints it, until
+ * the task has its final record.  Returns 0 (end filled in), or -1 after
+ * saying why (end->status may say how to exit). */
+static int
+follow_task(const char *verb, int fd, const char *id, struct follow_end *end)
 {
     struct pr_buf msg = {0};
-    struct pr_json_doc *doc = NULL;
-    const struct pr_json *reply, *v;
-    int status = EXIT_OWN_ERROR;
+    struct pr_proto_reader r;
+    const char *p;
+    size_t len;
+    int rc, done = 0;
 
-    pr_buf_appendf(&msg, "{\"op\":\"wait\",\"ids\":[");
+    pr_buf_appendf(&msg, "{\"op\":\"log\",\"follow\":true,\"id\":");
+    text(&msg, id, strlen(id));
+    pr_buf_append(&msg, "}", 1);
+    pr_proto_reader_init(&r);
+    rc = bad_text != NULL ? UV_EINVAL
+                          : pr_proto_write_all(fd, msg.data, msg.len);
+    while (rc == 0 && done == 0) {
+        struct pr_json_doc *doc = NULL;
+        struct pr_json_error jerr;
+
+        rc = pr_proto_read_blocking(fd, &r, &p, &len);
+        rc = rc == 1 ? 0 : rc == 0 ? UV_EOF : rc;
+        if (rc == 0 && (rc = pr_json_parse_strict(p, len, &doc, &jerr)) == 0)
+            done = follow_frame(verb, id, pr_json_root(doc), end);
+        pr_json_free(doc);
+    }
+    pr_proto_reader_free(&r);
+    pr_buf_free(&msg);
+    if (bad_text != NULL)
+        fprintf(stderr,
+                "poolrun: %s: not UTF-8 text, which the service cannot "
+                "carry: %s\n",
+                verb, bad_text);
+    else if (rc != 0)
+        fprintf(stderr, "poolrun: %s: no answer from the service: %s\n", verb,
+                rc == UV_EOF ? "it closed the connection" : err_text(rc));
+    return rc == 0 && done == 1 ? 0 : -1;
+}
+
+/* submit --wait: each task's output as it comes, one task after the
+ * other, as if they had run here; the exit status is `wait`'s. */
+static int
+follow_ids(int fd, const struct pr_json *ids)
+{
+    const struct pr_json *v;
+    long failed = 0;
+    struct follow_end end = {0, 0, EXIT_OWN_ERROR};
+
     for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v)) {
         const char *id = "";
 
         pr_json_get_string(v, &id);
-        if (v != pr_json_first(ids))
-            pr_buf_append(&msg, ",", 1);
-        text(&msg, id, strlen(id));
+        if (follow_task("submit", fd, id, &end) != 0)
+            return end.status;
+        failed += end.failed;
     }
-    pr_buf_append(&msg, "]}", 2);
-    if ((reply = ask("wait", fd, &msg, &doc)) != NULL &&
-        !said_error("wait", reply))
-        status = wait_status(reply);
-    pr_json_free(doc);
-    pr_buf_free(&msg);
-    return status;
+    return pr_json_count(ids) == 1 ? end.code : failed_status(failed);
 }
 
 /* Sends one request built by the caller; prints errors; on success calls
@@ -1071,19 +1148,45 @@ log_print(const struct pr_json *reply)
     return fflush(stdout) == 0 ? 0 : EXIT_OWN_ERROR;
 }
 
+/* poolrun log ID --follow: its output so far, then as it comes, until it
+ * ends; exits with its status, as `wait ID` does. */
+static int
+log_follow(const char *id)
+{
+    struct follow_end end = {0, 0, EXIT_OWN_ERROR};
+    int fd = connect_service("log", 0);
+    int rc = fd >= 0 ? follow_task("log", fd, id, &end) : -1;
+
+    if (fd >= 0)
+        close(fd);
+    return rc == 0 ? end.code : end.status;
+}
+
 /* poolrun log ID: the first bytes (--results-limit) of the task's stdout
- * and stderr, once it has ended. */
+ * and stderr, once it has ended; with --follow, as they come. */
 static int
 verb_log(int argc, char **argv)
 {
     struct pr_buf msg = {0};
+    const char *id = NULL;
+    int i, follow = 0, bad = 0;
 
-    if (argc != 2 || argv[1][0] == '-') {
-        fprintf(stderr, "poolrun: log: which task id?\n");
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
+            follow = 1;
+        else if (argv[i][0] != '-' && id == NULL)
+            id = argv[i];
+        else
+            bad = 1; /* an unknown option, or a second id */
+    }
+    if (id == NULL || bad) {
+        fprintf(stderr, "poolrun: log: which task id? (log ID [--follow])\n");
         return EXIT_OWN_ERROR;
     }
+    if (follow)
+        return log_follow(id);
     pr_buf_appendf(&msg, "{\"op\":\"log\",\"id\":");
-    text(&msg, argv[1], strlen(argv[1]));
+    text(&msg, id, strlen(id));
     pr_buf_append(&msg, "}", 1);
     return simple_request("log", &msg, log_print);
 }
@@ -1101,7 +1204,8 @@ static const char *const verb_usage[][2] = {
      "         [--json] [COMMAND [ARG...]]\n"
      "Puts COMMAND, else each line of stdin (a task object with\n"
      "--json), on queue Q (default: default) and prints each id.\n"
-     "--wait waits for the tasks and exits as `poolrun wait`.\n"
+     "--wait prints each task's output as it comes (one task after the\n"
+     "other), as `log ID --follow` does, and exits as `poolrun wait`.\n"
      "-j N sets Q's -j from now on (the running service keeps it).\n"},
     {"status", "Usage: poolrun status [Q] [--json]\n"},
     {"join", "Usage: poolrun join [Q] [--timeout S]\n"
@@ -1109,7 +1213,14 @@ static const char *const verb_usage[][2] = {
              "the timeout (nothing is cancelled).\n"},
     {"wait", "Usage: poolrun wait ID... [--timeout S]\n"
              "Exit: one task's code, or how many did not succeed.\n"},
-    {"log", "Usage: poolrun log ID\n"},
+    {"log", "Usage: poolrun log ID [--follow]\n"
+            "Prints what the service kept of the task's stdout and stderr\n"
+            "(the first --results-limit bytes of each) once it has ended.\n"
+            "--follow, -f: what it has written so far, then its output as it\n"
+            "comes, until it ends (a queued task is waited for); exits with\n"
+            "the task's status, as `poolrun wait ID`.  Interrupting it leaves\n"
+            "the task alone.  More than 4 MiB waiting for a slow reader:\n"
+            "bytes are left out, and a line on stderr says how many.\n"},
     {"cancel", "Usage: poolrun cancel ID...\n"},
     {"close", "Usage: poolrun close Q\n"},
     {"shutdown", "Usage: poolrun shutdown [--drain]\n"},

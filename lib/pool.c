@@ -300,6 +300,8 @@ up_output(void *data, struct pr_task *task, int stream, const char *p, size_t n)
 {
     struct pr_pool *pool = data;
 
+    if (pool->cfg.on_output != NULL)
+        pool->cfg.on_output(pool->cfg.event_data, task, stream, p, n);
     if (pool->results.r != NULL && pool->cfg.output.mode != PR_OUT_GROUP) {
         /* The output goes out as it comes: keep its head for the record. */
         struct pr_buf *h = &task->head[stream == 2];
@@ -324,8 +326,9 @@ up_splice(void *data, struct pr_task *task, int stream, int fd)
 {
     struct pr_pool *pool = data;
 
-    /* A results file keeps the head of what goes out as it comes. */
-    if (pool->results.r != NULL)
+    /* A results file keeps the head of what goes out as it comes; an
+     * on_output hook sees every byte. */
+    if (pool->results.r != NULL || pool->cfg.on_output != NULL)
         return 0;
     return pr_output_splice(pool->output, task, stream, fd);
 }

@@ -76,7 +76,14 @@ struct pr_pool_config {
      * pool of the queue service)?  The pool then never reaps or ends it
      * as an escaped one.  Optional. */
     int (*owns_pid)(void *data, int pid);
-    void *event_data; /* for on_throttle, on_worker_exit, on_input_end */
+    /* Each chunk a task writes on stream 1 or 2, as it comes and before
+     * the output has it (the queue service passes it on to the clients
+     * that follow the task).  Set, no output is spliced past it.  NULL in
+     * the one-shot command: its read path does nothing more.  Optional. */
+    void (*on_output)(void *data, const struct pr_task *task, int stream,
+                      const char *p, size_t n);
+    void *event_data; /* for on_throttle, on_worker_exit, on_input_end,
+                         owns_pid, on_output */
 };
 
 /* Why the run stopped early, if it did. */

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "journal.h"
 #include "json.h"
 #include "proto.h"
@@ -69,6 +70,7 @@ struct svc_links {
     unsigned blocking;         /* its dependencies that have not ended */
     struct pr_list released;   /* on pr_service.released */
     struct pr_list held_node;  /* on pr_service.held while held */
+    struct request *followers; /* log --follow, submit --wait: a list */
 };
 
 /* What the tasks of one submit share, kept once: the submit's JSON Lines,
@@ -141,7 +143,8 @@ struct client {
 
 enum req_kind {
     REQ_JOIN,
-    REQ_WAIT
+    REQ_WAIT,
+    REQ_FOLLOW
 };
 
 struct wait_ref {
@@ -162,6 +165,10 @@ struct request {
     struct wait_ref *refs;
     size_t ntasks;
     size_t left;
+    struct svc_task *followed;     /* follow: the task */
+    struct request *next_follower; /* follow: in followed->followers */
+    uint64_t skipped[2];           /* follow: bytes not sent, per stream */
+    int skipping;                  /* follow: too much waits for the client */
 };
 
 struct pr_service {
@@ -269,25 +276,30 @@ on_written(uv_write_t *req, int status)
     free(w);
 }
 
-/* Sends the JSON object in body (taken) to c, as one frame. */
+/* Sends the JSON object json[0..n) to c, as one frame. */
 static void
-reply(struct client *c, struct pr_buf *body)
+send_frame(struct client *c, const char *json, size_t n)
 {
     struct out_write *w;
     uv_buf_t b;
 
-    if (c->closing) {
-        pr_buf_free(body);
+    if (c->closing)
         return;
-    }
     w = pr_xcalloc(1, sizeof(*w));
-    pr_proto_frame(&w->buf, body->data, body->len);
-    pr_buf_free(body);
+    pr_proto_frame(&w->buf, json, n);
     b = uv_buf_init(w->buf.data, (unsigned)w->buf.len);
     if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
         pr_buf_free(&w->buf);
         free(w);
     }
+}
+
+/* Sends the JSON object in body (taken) to c, as one frame. */
+static void
+reply(struct client *c, struct pr_buf *body)
+{
+    send_frame(c, body->data, body->len);
+    pr_buf_free(body);
 }
 
 static void
@@ -320,6 +332,8 @@ on_request_closed(uv_handle_t *h)
     free(r);
 }
 
+static void unfollow(struct request *r);
+
 /* The request is answered or abandoned: it lets go of what it waits on. */
 static void
 request_end(struct request *r)
@@ -329,6 +343,8 @@ request_end(struct request *r)
     pr_list_remove(&r->node);
     if (r->kind == REQ_JOIN)
         pr_batch_join_cancel(&r->waiter);
+    if (r->kind == REQ_FOLLOW)
+        unfollow(r);
     for (i = 0; r->refs != NULL && i < r->ntasks; i++)
         if (r->refs[i].node.next != NULL)
             pr_list_remove(&r->refs[i].node);
@@ -519,6 +535,7 @@ src_requeue(struct pr_source *base, struct pr_task *task)
 }
 
 static void wait_task_done(struct svc_task *t);
+static void follow_end(struct svc_task *t);
 static void journal_final(struct pr_service *s, const struct svc_task *t);
 static void after_done(struct pr_service *s, struct svc_task *parent);
 static void group_unref(struct svc_group *g);
@@ -543,6 +560,7 @@ src_ended(struct pr_source *base, const struct pr_task *task)
     group_unref(t->g);
     t->g = NULL;
     journal_final(t->q->svc, t);
+    follow_end(t);
     wait_task_done(t);
     after_done(t->q->svc, t);
     if (t->q->nheap > 0)
@@ -678,6 +696,9 @@ keep_output(void *data, const struct pr_task *task)
 
 static const struct pr_sink_ops output_sink = {.final = keep_output};
 
+static void follow_output(void *data, const struct pr_task *task, int stream,
+                          const char *p, size_t n);
+
 /* Every queue's pool is a subreaper of the same process: each must leave
  * the others' processes alone. */
 static int
@@ -717,6 +738,7 @@ queue_get(struct pr_service *s, const char *name, const char **err)
     cfg.order = PR_ORDER_PRIORITY;
     cfg.on_input_end = queue_input_end;
     cfg.owns_pid = queue_owns_pid;
+    cfg.on_output = follow_output;
     cfg.event_data = q;
     if (pr_pool_new(&q->pool, s->loop, &cfg, &which) != 0) {
         *err = "cannot open the queue's joblog or results file";
@@ -1825,25 +1847,37 @@ append_output(struct pr_buf *b, const char *p, size_t n)
     free(copy);
 }
 
+/* Appends what keep_stream kept of the task's stream to data. */
 static void
-log_stream(struct pr_service *s, const char *id, int stream, struct pr_buf *b)
+read_kept(struct pr_service *s, const char *id, int stream, struct pr_buf *data)
 {
-    struct pr_buf data = {0};
     char path[4096];
     char chunk[65536];
     ssize_t n;
     int fd;
 
+    if (s->cfg.state_dir == NULL)
+        return;
     output_path(s, id, stream, path, sizeof(path));
     fd = open(path, O_RDONLY | O_CLOEXEC);
     while (fd >= 0 && (n = read(fd, chunk, sizeof(chunk))) > 0)
-        pr_buf_append(&data, chunk, (size_t)n);
+        pr_buf_append(data, chunk, (size_t)n);
     if (fd >= 0)
         close(fd);
+}
+
+static void
+log_stream(struct pr_service *s, const char *id, int stream, struct pr_buf *b)
+{
+    struct pr_buf data = {0};
+
+    read_kept(s, id, stream, &data);
     pr_buf_appendf(b, ",\"%s\":", stream == 1 ? "stdout" : "stderr");
     append_output(b, data.data ? data.data : "", data.len);
     pr_buf_free(&data);
 }
+
+static void do_follow(struct client *c, struct svc_task *t);
 
 static void
 do_log(struct client *c, const struct pr_json *msg)
@@ -1851,9 +1885,15 @@ do_log(struct client *c, const struct pr_json *msg)
     const char *id = member_string(msg, "id", "");
     struct svc_task *t = idmap_get(&c->svc->ids, id);
     struct pr_buf b = {0};
+    int follow = 0;
 
     if (t == NULL) {
         reply_error(c, "log: no such task");
+        return;
+    }
+    pr_json_get_bool(pr_json_member(msg, "follow"), &follow);
+    if (follow) {
+        do_follow(c, t);
         return;
     }
     if (!t->done) {
@@ -1868,6 +1908,225 @@ do_log(struct client *c, const struct pr_json *msg)
     }
     pr_buf_append(&b, "}", 1);
     reply(c, &b);
+}
+
+/* --- following a task's output: log --follow, submit --wait ----------- */
+
+/* A follow is answered by frames {"stream": 1 or 2, "base64": bytes} (the
+ * output is bytes, JSON is text), {"stream", "skipped": N, "why"} where
+ * bytes were left out, and a final {"ok": true, "id", "status", "code"}
+ * once the task has its final record. */
+
+/* What may wait, framed, for one follower: past it, the task's bytes are
+ * skipped until half of it has gone out, then a "skipped" frame says how
+ * many.  The task never waits for a reader, and a reader that stopped
+ * costs the service this much and no more. */
+#define FOLLOW_QUEUE_MAX ((size_t)4 << 20)
+/* Output bytes per frame, when the service cuts them (kept files). */
+#define FOLLOW_CHUNK  ((size_t)48 << 10)
+#define FOLLOW_BEHIND "more than 4 MiB waited for this reader (it fell behind)"
+#define FOLLOW_UNKEPT                                                          \
+    "written before this follow began, and not kept (serve -u, "               \
+    "--line-buffer, -k or --tag)"
+
+/* May a frame of n output bytes go to r now?  Else they are skipped. */
+static int
+follow_room(struct request *r, size_t n)
+{
+    size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&r->c->pipe);
+    size_t framed = n / 3 * 4 + 64;
+
+    if (r->skipping && queued <= FOLLOW_QUEUE_MAX / 2)
+        r->skipping = 0;
+    if (!r->skipping && queued + framed > FOLLOW_QUEUE_MAX)
+        r->skipping = 1;
+    return !r->skipping;
+}
+
+static void
+follow_skipped(struct request *r, int stream, uint64_t n, const char *why)
+{
+    struct pr_buf b = {0};
+
+    pr_buf_appendf(&b, "{\"stream\":%d,\"skipped\":%llu,", stream,
+                   (unsigned long long)n);
+    append_key_string(&b, "why", why);
+    pr_buf_append(&b, "}", 1);
+    reply(r->c, &b);
+}
+
+/* What was skipped since the last frame, before the next one. */
+static void
+follow_gaps(struct request *r)
+{
+    int i;
+
+    for (i = 0; i < 2; i++)
+        if (r->skipped[i] > 0) {
+            follow_skipped(r, i + 1, r->skipped[i], FOLLOW_BEHIND);
+            r->skipped[i] = 0;
+        }
+}
+
+static void
+data_frame(struct pr_buf *b, int stream, const char *p, size_t n)
+{
+    pr_buf_appendf(b, "{\"stream\":%d,\"base64\":\"", stream);
+    pr_base64_encode(b, p, n);
+    pr_buf_append(b, "\"}", 2);
+}
+
+/* Output to r in frames of FOLLOW_CHUNK; `bounded`: as far as there is
+ * room (else all of it, as much as `log` would send). */
+static void
+follow_bytes(struct request *r, int stream, const char *p, size_t n,
+             int bounded)
+{
+    size_t at, k;
+
+    for (at = 0; at < n; at += k) {
+        struct pr_buf b = {0};
+
+        k = n - at < FOLLOW_CHUNK ? n - at : FOLLOW_CHUNK;
+        if (bounded && !follow_room(r, k)) {
+            r->skipped[stream - 1] += k;
+            continue;
+        }
+        follow_gaps(r);
+        data_frame(&b, stream, p + at, k);
+        reply(r->c, &b);
+    }
+}
+
+/* The pool's on_output: each chunk a task writes goes to its followers
+ * as it comes, encoded once for all of them. */
+static void
+follow_output(void *data, const struct pr_task *task, int stream, const char *p,
+              size_t n)
+{
+    struct svc_task *t = task->src;
+    struct pr_buf b = {0};
+    struct request *r;
+
+    (void)data;
+    if (t == NULL || n == 0 || t->x == NULL)
+        return;
+    for (r = t->x->followers; r != NULL; r = r->next_follower) {
+        if (!follow_room(r, n)) {
+            r->skipped[stream - 1] += n;
+            continue;
+        }
+        follow_gaps(r);
+        if (b.len == 0)
+            data_frame(&b, stream, p, n);
+        send_frame(r->c, b.data, b.len);
+    }
+    pr_buf_free(&b);
+}
+
+/* What a running task has written so far, from its captures: then the
+ * pool's on_output has every later byte, none twice.  The captures hold
+ * it all only with grouped output (the default), and not for -k's oldest
+ * task, whose output went out as it came, nor with --tag. */
+static void
+follow_catch_up(struct request *r, const struct pr_task *task, int stream)
+{
+    const struct pr_capture *c = stream == 1 ? &task->out : &task->err;
+    const struct pr_pool_config *cfg = &r->c->svc->cfg.pool;
+    struct pr_buf b = {0};
+    uint64_t held = c->spill_fd >= 0 ? c->spilled + c->mem.len : c->mem.len;
+
+    if (cfg->output.mode != PR_OUT_GROUP || task->streaming ||
+        task->tag != NULL) {
+        if (c->total > 0)
+            follow_skipped(r, stream, c->total, FOLLOW_UNKEPT);
+        return;
+    }
+    /* Never read more than may wait for the follower. */
+    pr_capture_head(c, &b,
+                    held < FOLLOW_QUEUE_MAX / 4 * 3 ? (size_t)held
+                                                    : FOLLOW_QUEUE_MAX / 4 * 3);
+    follow_bytes(r, stream, b.data, b.len, 1);
+    /* Past the head read, and what a full disk lost (c->lost). */
+    r->skipped[stream - 1] += c->total - b.len;
+    pr_buf_free(&b);
+}
+
+static void
+follow_final(struct client *c, const struct svc_task *t)
+{
+    struct pr_buf b = {0};
+
+    pr_buf_appendf(&b, "{\"ok\":true,");
+    append_key_string(&b, "id", t->id);
+    pr_buf_append(&b, ",", 1);
+    append_key_string(&b, "status", pr_task_status_name(t->status));
+    pr_buf_appendf(&b, ",\"code\":%d}", t->code);
+    reply(c, &b);
+}
+
+/* A finished task: what is kept of it, as `log` sends it, then its end. */
+static void
+follow_kept(struct client *c, struct svc_task *t)
+{
+    struct request r = {0};
+    int stream;
+
+    r.c = c;
+    for (stream = 1; stream <= 2; stream++) {
+        struct pr_buf data = {0};
+
+        read_kept(c->svc, t->id, stream, &data);
+        follow_bytes(&r, stream, data.data, data.len, 0);
+        pr_buf_free(&data);
+    }
+    follow_final(c, t);
+}
+
+static void
+do_follow(struct client *c, struct svc_task *t)
+{
+    struct request *r;
+
+    if (t->done) {
+        follow_kept(c, t);
+        return;
+    }
+    r = request_new(c, REQ_FOLLOW);
+    r->followed = t;
+    r->next_follower = links(t)->followers;
+    t->x->followers = r;
+    /* A task still queued has written nothing yet. */
+    if (t->task != NULL) {
+        follow_catch_up(r, t->task, 1);
+        follow_catch_up(r, t->task, 2);
+    }
+}
+
+/* The task has its final record: each follower gets what it missed, then
+ * the end. */
+static void
+follow_end(struct svc_task *t)
+{
+    while (t->x != NULL && t->x->followers != NULL) {
+        struct request *r = t->x->followers;
+
+        follow_gaps(r);
+        follow_final(r->c, t);
+        request_end(r); /* unfollow: takes it off the list */
+    }
+}
+
+static void
+unfollow(struct request *r)
+{
+    struct request **at = &r->followed->x->followers;
+
+    while (*at != NULL && *at != r)
+        at = &(*at)->next_follower;
+    if (*at == r)
+        *at = r->next_follower;
+    r->next_follower = NULL;
 }
 
 /* --- cancel and close -------------------------------------------------- */

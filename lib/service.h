@@ -14,6 +14,11 @@
  *             {"ok": false, "timeout": true}
  *   wait     {"ids": [...], "timeout"?} -> once each has its final record:
  *             {"ok": true, "tasks": [{"id", "status", "code"}]}
+ *   log      {"id"} -> {"ok": true, "stdout", "stderr"}: what was kept of
+ *             an ended task; with "follow": true, frames {"stream": 1|2,
+ *             "base64"} as the task writes (its captures first if it
+ *             runs), {"stream", "skipped": N, "why"} for bytes left out,
+ *             and at its final record {"ok": true, "id", "status", "code"}
  *   shutdown {"drain"?} -> {"ok": true}; the service ends once its queues
  *             have (drain: their tasks finish; else they are stopped)
  *
