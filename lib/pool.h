@@ -76,7 +76,12 @@ struct pr_pool_config {
      * pool of the queue service)?  The pool then never reaps or ends it
      * as an escaped one.  Optional. */
     int (*owns_pid)(void *data, int pid);
-    void *event_data; /* for on_throttle, on_worker_exit, on_input_end */
+    /* An attempt of task has started (its runner took it).  Optional.  It
+     * may renumber task->attempt (the queue service counts the attempts
+     * begun before it restarted) but must not put, cancel or end tasks. */
+    void (*on_task_start)(void *data, struct pr_task *task);
+    void *event_data; /* for on_throttle, on_worker_exit, on_input_end,
+                         on_task_start */
 };
 
 /* Why the run stopped early, if it did. */

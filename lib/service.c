@@ -43,6 +43,8 @@ struct svc_task {
     struct pr_list released;   /* on pr_service.released */
     struct pr_list held_node;  /* on pr_service.held while held */
     int counted; /* held, and counted unfinished in its queue's batch */
+    unsigned earlier; /* attempts begun before the service restarted */
+    int paused;       /* held by --start-paused until a resume */
 };
 
 /* One dependency: the task named must end first; unless `any`, it must
@@ -82,6 +84,8 @@ struct svc_queue {
     struct pr_join_waiter closing; /* the shutdown's join */
     int closed;
     int no_submits; /* `poolrun close`: its tasks finish, none come */
+    char *joblog;   /* its own --joblog and --results files, or NULL */
+    char *results;
 };
 
 struct client {
@@ -133,6 +137,7 @@ struct pr_service {
     struct pr_journal *journal; /* NULL: the queues live in memory only */
     uv_check_t sync_check;      /* end-of-turn sync of final records */
     int journal_error;          /* the first failed sync, for status */
+    int sync_due;               /* this turn's records need a sync */
     struct pr_list kills;       /* struct kill_later: cancels that insist */
     struct pr_list released;    /* held tasks free to go at the turn's end */
     struct pr_list held;        /* every held task (--after) */
@@ -144,7 +149,8 @@ struct pr_service {
 /* The journal's records. */
 enum {
     REC_SUBMIT = 1,
-    REC_FINAL = 2
+    REC_FINAL = 2,
+    REC_START = 3 /* {"id", "attempt"}: an attempt of the task began */
 };
 
 /* --- ids ---------------------------------------------------------------- */
@@ -498,13 +504,72 @@ queue_owns_pid(void *data, int pid)
     return 0;
 }
 
+static void journal_start(struct pr_service *s, const struct svc_task *t,
+                          unsigned attempt);
+
+/* An attempt began: the journal hears of it, for --start-paused.  Its
+ * number goes on from the attempts begun before a restart, as a retry's
+ * does, so that the results file counts them. */
+static void
+queue_task_started(void *data, struct pr_task *task)
+{
+    struct svc_queue *q = data;
+    struct svc_task *t = task->src;
+
+    if (t == NULL)
+        return;
+    task->attempt += t->earlier;
+    t->earlier = 0;
+    journal_start(q->svc, t, task->attempt);
+}
+
+/* The queue's own file: tmpl with each {queue} replaced by its name.  In
+ * the name, a byte other than a letter, digit, '.', '_' or '-' (a '/'),
+ * and a leading '.' (as in ".."), is written %XX, so that no queue's file
+ * lies outside the folder tmpl names, and two names never share one. */
+static char *
+queue_file(const char *tmpl, const char *name)
+{
+    struct pr_buf b = {0};
+    const char *at;
+    size_t i;
+
+    while ((at = strstr(tmpl, "{queue}")) != NULL) {
+        pr_buf_append(&b, tmpl, (size_t)(at - tmpl));
+        for (i = 0; name[i] != '\0'; i++) {
+            unsigned char c = (unsigned char)name[i];
+
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+                (c == '.' && i > 0))
+                pr_buf_append(&b, name + i, 1);
+            else
+                pr_buf_appendf(&b, "%%%02X", c);
+        }
+        tmpl = at + strlen("{queue}");
+    }
+    pr_buf_append(&b, tmpl, strlen(tmpl) + 1);
+    return b.data;
+}
+
+static void
+queue_free(struct svc_queue *q)
+{
+    free(q->joblog);
+    free(q->results);
+    free(q->name);
+    free(q);
+}
+
 /* The queue named, made on first use with the service's defaults. */
 static struct svc_queue *
 queue_get(struct pr_service *s, const char *name, const char **err)
 {
+    static char msg[512];
     struct svc_queue *q = queue_find(s, name);
     struct pr_pool_config cfg = s->cfg.pool;
     const char *which = NULL;
+    int rc;
 
     if (q != NULL)
         return q;
@@ -518,11 +583,21 @@ queue_get(struct pr_service *s, const char *name, const char **err)
     cfg.queue_size = 0;
     cfg.on_input_end = queue_input_end;
     cfg.owns_pid = queue_owns_pid;
+    cfg.on_task_start = queue_task_started;
     cfg.event_data = q;
-    if (pr_pool_new(&q->pool, s->loop, &cfg, &which) != 0) {
-        *err = "cannot open the queue's joblog or results file";
-        free(q->name);
-        free(q);
+    /* Appended to: the rows of the tasks a service before this one ran
+     * stay (the one-shot command truncates, unless --resume). */
+    cfg.resume = 1;
+    if (cfg.joblog != NULL)
+        cfg.joblog = q->joblog = queue_file(cfg.joblog, name);
+    if (cfg.results != NULL)
+        cfg.results = q->results = queue_file(cfg.results, name);
+    if ((rc = pr_pool_new(&q->pool, s->loop, &cfg, &which)) != 0) {
+        snprintf(msg, sizeof(msg), "%s %.400s: %s", which,
+                 strcmp(which, "--joblog") == 0 ? q->joblog : q->results,
+                 uv_strerror(rc));
+        *err = msg;
+        queue_free(q);
         return NULL;
     }
     pr_pool_add_sink(q->pool, &output_sink, s);
@@ -1013,6 +1088,31 @@ status_task(void *data, const struct pr_task *task)
     pr_buf_append(b, "}", 1);
 }
 
+/* The queue's tasks that --start-paused holds: id, the attempts they
+ * began before, command. */
+static void
+status_paused(struct pr_buf *b, const struct svc_queue *q)
+{
+    struct pr_list *n;
+
+    for (n = q->svc->held.next; n != &q->svc->held; n = n->next) {
+        const struct svc_task *t =
+            PR_CONTAINER_OF(n, struct svc_task, held_node);
+        const struct pr_task *task = t->task;
+
+        if (t->q != q || !t->paused)
+            continue;
+        if (b->data[b->len - 1] != '[')
+            pr_buf_append(b, ",", 1);
+        pr_buf_append(b, "{", 1);
+        append_key_string(b, "id", t->id);
+        pr_buf_appendf(b, ",\"attempts\":%u,\"cmd\":", t->earlier);
+        pr_json_append_string(b, task->line ? task->line : "",
+                              task->line ? task->line_len : 0);
+        pr_buf_append(b, "}", 1);
+    }
+}
+
 static void
 status_queue(struct pr_buf *b, struct svc_queue *q)
 {
@@ -1029,6 +1129,8 @@ status_queue(struct pr_buf *b, struct svc_queue *q)
                    (unsigned long long)t->total, (unsigned long long)t->ok,
                    (unsigned long long)t->failed);
     pr_pool_each_running(q->pool, status_task, b);
+    pr_buf_appendf(b, "],\"paused\":[");
+    status_paused(b, q);
     pr_buf_append(b, "]}", 2);
 }
 
@@ -1325,8 +1427,13 @@ static void
 on_turn_end(uv_check_t *h)
 {
     struct pr_service *s = h->data;
-    int rc = s->journal != NULL ? pr_journal_sync(s->journal) : 0;
+    int rc = 0;
 
+    /* Start records alone are written, not synced (see journal_start). */
+    if (s->journal != NULL)
+        rc = s->sync_due ? pr_journal_sync(s->journal)
+                         : pr_journal_write(s->journal);
+    s->sync_due = 0;
     if (rc != 0 && s->journal_error == 0)
         s->journal_error = rc;
     uv_check_stop(h);
@@ -1353,7 +1460,36 @@ journal_final(struct pr_service *s, const struct svc_task *t)
     pr_buf_append(&b, ",", 1);
     append_key_string(&b, "status", pr_task_status_name(t->status));
     pr_buf_appendf(&b, ",\"code\":%d}", t->code);
-    if (pr_journal_append(s->journal, REC_FINAL, b.data, b.len) == 0)
+    if (pr_journal_append(s->journal, REC_FINAL, b.data, b.len) == 0) {
+        s->sync_due = 1;
+        uv_check_start(&s->sync_check, on_turn_end);
+    }
+    pr_buf_free(&b);
+}
+
+/*
+ * An attempt of the task began: so that a service started after a crash
+ * with --start-paused knows which tasks were running.  The record makes no
+ * promise to a client, so it gets no fdatasync of its own (one per task
+ * started would cost as much as every submit's): it is written to the file
+ * at the end of this loop turn and made durable by the next sync (a
+ * submit's, a final record's).  Written, it survives the service's own
+ * death (kill -9, a crash), which is what --start-paused is about.  Only a
+ * crash of the machine before that sync can lose it; the task then runs
+ * again as a new attempt, as it does without --start-paused: the option
+ * holds a task only when the journal knows it began, never less than that.
+ */
+static void
+journal_start(struct pr_service *s, const struct svc_task *t, unsigned attempt)
+{
+    struct pr_buf b = {0};
+
+    if (s->journal == NULL)
+        return;
+    pr_buf_append(&b, "{", 1);
+    append_key_string(&b, "id", t->id);
+    pr_buf_appendf(&b, ",\"attempt\":%u}", attempt);
+    if (pr_journal_append(s->journal, REC_START, b.data, b.len) == 0)
         uv_check_start(&s->sync_check, on_turn_end);
     pr_buf_free(&b);
 }
@@ -1379,6 +1515,18 @@ replay_final(struct pr_service *s, const struct pr_json *rec)
     t->done = 1;
     t->status = status_named(member_string(rec, "status", ""));
     t->code = (int)member_number(rec, "code");
+    return 0;
+}
+
+/* The last attempt the journal saw begin, for a task not ended. */
+static int
+replay_start(struct pr_service *s, const struct pr_json *rec)
+{
+    struct svc_task *t = idmap_get(&s->ids, member_string(rec, "id", ""));
+    double attempt = member_number(rec, "attempt");
+
+    if (t != NULL && !t->done && attempt > t->earlier && attempt < 1e9)
+        t->earlier = (unsigned)attempt;
     return 0;
 }
 
@@ -1429,14 +1577,29 @@ replay(void *data, int type, const void *payload, size_t len)
         rc = replay_submit(s, pr_json_root(doc));
     else if (type == REC_FINAL)
         rc = replay_final(s, pr_json_root(doc));
+    else if (type == REC_START)
+        rc = replay_start(s, pr_json_root(doc));
     else
         rc = 0; /* a later version's record: not ours to judge */
     pr_json_free(doc);
     return rc;
 }
 
+/* --start-paused: a task that was running when the service died waits
+ * for a resume; it counts as unfinished in its queue's join meanwhile. */
+static void
+pause_task(struct svc_task *t)
+{
+    t->held = 1;
+    t->paused = 1;
+    t->counted = 1;
+    pr_list_insert_before(&t->q->svc->held, &t->held_node);
+    pr_batch_add(pr_pool_batch(t->q->pool));
+}
+
 /* After the journal was read: what had no final record runs (again: a
- * task that was running when the service died is a new attempt). */
+ * task that was running when the service died is a new attempt, or with
+ * --start-paused waits for a resume; one that never began runs). */
 static void
 resume_replayed(struct pr_service *s)
 {
@@ -1449,6 +1612,8 @@ resume_replayed(struct pr_service *s)
             t->task->src = NULL;
             pr_task_free(t->task);
             t->task = NULL;
+        } else if (t->earlier > 0 && s->cfg.start_paused) {
+            pause_task(t);
         } else {
             put_or_hold(s, t);
         }
@@ -1583,8 +1748,13 @@ cancel_one(struct pr_service *s, struct svc_task *t)
     if (t->done || t->task == NULL)
         return "ended";
     if (t->held) {
-        /* Recorded skipped when its dependencies let it go. */
+        /* Recorded skipped when its dependencies let it go; a paused one
+         * goes now, as nothing else would let it go. */
         t->task->skip_why = "cancelled";
+        if (t->paused) {
+            t->paused = 0;
+            release(t);
+        }
         return "cancelled";
     }
     running = t->task->live;
@@ -1642,6 +1812,87 @@ do_close(struct client *c, const struct pr_json *msg)
     reply(c, &b);
 }
 
+/* --- resume: what --start-paused holds goes ---------------------------- */
+
+static void
+resume_result(struct pr_buf *b, const struct svc_task *t, const char *result)
+{
+    if (b->data[b->len - 1] != '[')
+        pr_buf_append(b, ",", 1);
+    pr_buf_append(b, "{", 1);
+    append_key_string(b, "id", t->id);
+    pr_buf_append(b, ",", 1);
+    append_key_string(b, "result", result);
+    pr_buf_append(b, "}", 1);
+}
+
+/* Lets go of t; it runs as a new attempt. */
+static void
+resume_one(struct svc_task *t)
+{
+    t->paused = 0;
+    release(t);
+}
+
+/* Every paused task of queue q (NULL: of every queue), in journal order. */
+static void
+resume_all(struct pr_service *s, const struct svc_queue *q, struct pr_buf *b)
+{
+    struct pr_list *n = s->held.next;
+
+    while (n != &s->held) {
+        struct svc_task *t = PR_CONTAINER_OF(n, struct svc_task, held_node);
+
+        n = n->next; /* release takes t off the list */
+        if (!t->paused || (q != NULL && t->q != q))
+            continue;
+        resume_result(b, t, "resumed");
+        resume_one(t);
+    }
+}
+
+/* {"ids": [...]}, {"queue": Q} or neither (every queue): the tasks named
+ * that are paused run; the reply says of each "resumed" or "not paused". */
+static void
+do_resume(struct client *c, const struct pr_json *msg)
+{
+    struct pr_service *s = c->svc;
+    const struct pr_json *ids = pr_json_member(msg, "ids");
+    const char *queue = member_string(msg, "queue", NULL);
+    struct svc_queue *q = queue != NULL ? queue_find(s, queue) : NULL;
+    const struct pr_json *v;
+    struct pr_buf b = {0};
+    const char *id;
+
+    if (s->shutting_down) {
+        reply_error(c, "resume: the service is shutting down");
+        return;
+    }
+    if (queue != NULL && q == NULL) {
+        reply_error(c, "resume: no such queue");
+        return;
+    }
+    for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v))
+        if (pr_json_get_string(v, &id) != 0 || idmap_get(&s->ids, id) == NULL) {
+            reply_error(c, "resume: no such task");
+            return;
+        }
+    pr_buf_appendf(&b, "{\"ok\":true,\"tasks\":[");
+    if (pr_json_count(ids) == 0)
+        resume_all(s, q, &b);
+    for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v)) {
+        struct svc_task *t;
+
+        pr_json_get_string(v, &id);
+        t = idmap_get(&s->ids, id);
+        resume_result(&b, t, t->paused ? "resumed" : "not paused");
+        if (t->paused)
+            resume_one(t);
+    }
+    pr_buf_append(&b, "]}", 2);
+    reply(c, &b);
+}
+
 /* --- shutdown and the end ----------------------------------------------- */
 
 static void client_close(struct client *c);
@@ -1687,9 +1938,14 @@ shutdown_all(struct pr_service *s, int drain, int sig)
     struct pr_list *n;
 
     s->shutting_down = 1;
-    /* Stopped now: a held task will not run in this service. */
-    for (n = s->held.next; !drain && n != &s->held; n = n->next)
-        uncount(PR_CONTAINER_OF(n, struct svc_task, held_node));
+    /* Stopped now: a held task will not run in this service.  Nor does a
+     * paused one in a drain, which gives no resume: the journal keeps it. */
+    for (n = s->held.next; n != &s->held; n = n->next) {
+        struct svc_task *t = PR_CONTAINER_OF(n, struct svc_task, held_node);
+
+        if (!drain || t->paused)
+            uncount(t);
+    }
     for (n = s->queues.next; n != &s->queues; n = n->next) {
         struct svc_queue *q = PR_CONTAINER_OF(n, struct svc_queue, node);
 
@@ -1758,6 +2014,8 @@ dispatch(struct client *c, const char *p, size_t n)
         do_close(c, msg);
     else if (strcmp(op, "log") == 0)
         do_log(c, msg);
+    else if (strcmp(op, "resume") == 0)
+        do_resume(c, msg);
     else
         reply_error(c, "unknown op");
     pr_json_free(doc);
@@ -1986,8 +2244,7 @@ pr_service_free(struct pr_service *s)
 
         pr_list_remove(&q->node);
         pr_pool_free(q->pool);
-        free(q->name);
-        free(q);
+        queue_free(q);
     }
     for (i = 0; i < s->ids.cap; i++)
         if (s->ids.slot[i] != NULL)
