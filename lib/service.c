@@ -1039,7 +1039,7 @@ do_submit(struct client *c, const struct pr_json *msg)
         err = "the queue is stopping";
     else if (q != NULL && q->no_submits)
         err = "the queue is closed: it takes no more tasks";
-    else
+    else if (q != NULL) /* else queue_get said why */
         err = check_after(s, sb.after, jerr, sizeof(jerr));
     if (err == NULL) {
         assign_ids(s, &sb);
@@ -1863,18 +1863,22 @@ do_resume(struct client *c, const struct pr_json *msg)
     const struct pr_json *v;
     struct pr_buf b = {0};
     const char *id;
+    char why[256];
 
     if (s->shutting_down) {
-        reply_error(c, "resume: the service is shutting down");
+        reply_error(c, "the service is shutting down");
         return;
     }
     if (queue != NULL && q == NULL) {
-        reply_error(c, "resume: no such queue");
+        snprintf(why, sizeof(why), "no such queue %.200s", queue);
+        reply_error(c, why);
         return;
     }
     for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v))
         if (pr_json_get_string(v, &id) != 0 || idmap_get(&s->ids, id) == NULL) {
-            reply_error(c, "resume: no such task");
+            snprintf(why, sizeof(why), "no such task %.200s",
+                     pr_json_get_string(v, &id) == 0 ? id : "(not a string)");
+            reply_error(c, why);
             return;
         }
     pr_buf_appendf(&b, "{\"ok\":true,\"tasks\":[");
