@@ -199,6 +199,17 @@ running_ids() {
     run -0 poolrun wait t
 }
 
+@test "resume and serve say their usage with --help, and --help names resume" {
+    run -0 poolrun resume --help
+    [ "${lines[0]}" = "Usage: poolrun resume [ID...|--queue Q]" ]
+    run -0 poolrun serve --help
+    [[ "$output" == *"--start-paused: a task that was running when the service"* ]]
+    [[ "$output" == *"{queue} replaced by the queue's name"* ]]
+    run -0 poolrun --help
+    [[ "$output" == *"  poolrun resume [ID...|--queue Q]"* ]]
+    [ ! -e "$sock" ]
+}
+
 @test "serve --joblog and --results with {queue}: each queue writes its own file" {
     mkdir logs
     start_service --joblog 'logs/{queue}.log' --results 'logs/{queue}.jsonl'
