@@ -282,7 +282,8 @@ static const struct opt opts[] = {
 static const char usage_head[] =
     "Usage: poolrun [OPTIONS] < LINES          each line is a shell command\n"
     "       poolrun [OPTIONS] COMMAND [ARG...]  each item fills COMMAND\n"
-    "       poolrun serve|submit|status|join|wait|log|cancel|close|shutdown\n"
+    "       poolrun serve|submit|status|join|wait|log|cancel|resume|close|\n"
+    "               shutdown\n"
     "Run tasks in parallel on a pool of processes.\n"
     "\n"
     "Map (COMMAND): {} item, {.} without extension, {/} basename, {//}\n"
@@ -304,6 +305,8 @@ static const char usage_tail[] =
     "  poolrun wait ID...              until those tasks have ended\n"
     "  poolrun log ID                  an ended task's stdout and stderr\n"
     "  poolrun cancel ID...            take tasks off their queue, or stop\n"
+    "  poolrun resume [ID...|--queue Q]  run tasks serve --start-paused\n"
+    "                                  holds (all, with no argument)\n"
     "  poolrun close Q                 Q takes no more tasks\n"
     "  poolrun shutdown                stop every queue and end\n"
     "  `poolrun -- submit ...` runs a program named submit instead.\n"

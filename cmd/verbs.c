@@ -124,7 +124,7 @@ serve_failed(const char *state, int rc)
 }
 
 static int
-serve_loop(struct pr_config *cfg, int fd, const char *state)
+serve_loop(struct pr_config *cfg, int fd, const char *state, int paused)
 {
     static const int sig[3] = {SIGINT, SIGTERM, SIGHUP};
     struct pr_service_config sc;
@@ -136,6 +136,7 @@ serve_loop(struct pr_config *cfg, int fd, const char *state)
     sc.pool = cfg->pool;
     sc.listen_fd = fd;
     sc.state_dir = state;
+    sc.start_paused = paused;
     sc.ended = on_service_ended;
     sc.ended_data = &sv;
     uv_loop_init(&sv.loop);
@@ -188,18 +189,40 @@ state_folder(int *argc, char **argv, char *buf, size_t n)
     return buf;
 }
 
-/* What the service does not take (yet): an input of its own, and files
- * that every queue would write at once.  NULL if all is well. */
+/* --start-paused, taken out of argv: is it there? */
+static int
+take_start_paused(int *argc, char **argv)
+{
+    int i, k = 1, found = 0;
+
+    for (i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--start-paused") == 0)
+            found = 1;
+        else
+            argv[k++] = argv[i];
+    }
+    argv[k] = NULL;
+    *argc = k;
+    return found;
+}
+
+/* What the service does not take (yet): an input of its own, and a
+ * joblog or results file that every queue would write at once (a file
+ * named without {queue}: each queue numbers its tasks from 1, so its rows
+ * could not be told apart).  NULL if all is well. */
 static const char *
 serve_refuses(const struct pr_config *cfg)
 {
     if (cfg->ncommand > 0 || cfg->have_args || cfg->narg_files > 0 ||
         cfg->njob_files > 0)
         return "takes options only: tasks come from submit";
-    if (cfg->pool.joblog != NULL)
-        return "--joblog: not with serve (every queue would write it)";
-    if (cfg->pool.results != NULL)
-        return "--results: not with serve (every queue would write it)";
+    if (cfg->pool.joblog != NULL && strstr(cfg->pool.joblog, "{queue}") == NULL)
+        return "--joblog: the file name needs {queue}, which each queue's "
+               "name replaces (each queue writes its own)";
+    if (cfg->pool.results != NULL &&
+        strstr(cfg->pool.results, "{queue}") == NULL)
+        return "--results: the file name needs {queue}, which each queue's "
+               "name replaces (each queue writes its own)";
     if (cfg->pool.resume)
         return "--resume: not with serve";
     return NULL;
@@ -215,6 +238,7 @@ verb_serve(int argc, char **argv)
     char statebuf[4096];
     const char *no = NULL;
     const char *state = state_folder(&argc, argv, statebuf, sizeof(statebuf));
+    int paused = take_start_paused(&argc, argv);
     int fd = -1;
     int rc, status;
 
@@ -242,7 +266,7 @@ verb_serve(int argc, char **argv)
         pr_options_free(&cfg);
         return EXIT_OWN_ERROR;
     }
-    status = serve_loop(&cfg, fd, state);
+    status = serve_loop(&cfg, fd, state, paused);
     unlink(path);
     pr_options_free(&cfg);
     return status;
@@ -1004,6 +1028,16 @@ print_running(const struct pr_json *q)
         printf("  running %s (pid %ld, %.1f s): %s\n", id,
                member_long(t, "pid"), rt, cmd);
     }
+    for (t = pr_json_first(pr_json_member(q, "paused")); t != NULL;
+         t = pr_json_next(t)) {
+        const char *id = "", *cmd = "";
+
+        pr_json_get_string(pr_json_member(t, "id"), &id);
+        pr_json_get_string(pr_json_member(t, "cmd"), &cmd);
+        printf("  paused %s (was running when the service died; `poolrun "
+               "resume %s` runs it): %s\n",
+               id, id, cmd);
+    }
 }
 
 static int
@@ -1120,6 +1154,66 @@ verb_cancel(int argc, char **argv)
     return simple_request("cancel", &msg, cancel_print);
 }
 
+static int
+resume_print(const struct pr_json *reply)
+{
+    const struct pr_json *t;
+    int status = 0;
+
+    for (t = pr_json_first(pr_json_member(reply, "tasks")); t != NULL;
+         t = pr_json_next(t)) {
+        const char *id = "", *result = "";
+
+        pr_json_get_string(pr_json_member(t, "id"), &id);
+        pr_json_get_string(pr_json_member(t, "result"), &result);
+        printf("%s: %s\n", id, result);
+        if (strcmp(result, "resumed") != 0)
+            status = 1;
+    }
+    return fflush(stdout) == 0 ? status : EXIT_OWN_ERROR;
+}
+
+/* poolrun resume [ID...|--queue Q]: the tasks serve --start-paused holds
+ * run (those named, Q's, or all); exit 1 if one named was not paused. */
+static int
+verb_resume(int argc, char **argv)
+{
+    struct pr_buf msg = {0};
+    const char *queue = NULL;
+    int i, n = 0, r;
+
+    pr_buf_appendf(&msg, "{\"op\":\"resume\",\"ids\":[");
+    for (i = 1; i < argc; i++) {
+        if ((r = take_value(argc, argv, &i, "--queue", &queue)) != 0) {
+            if (r > 0)
+                continue;
+            fprintf(stderr, "poolrun: resume: --queue needs a value\n");
+            pr_buf_free(&msg);
+            return EXIT_OWN_ERROR;
+        }
+        if (argv[i][0] == '-') {
+            fprintf(stderr, "poolrun: resume: unknown option %s\n", argv[i]);
+            pr_buf_free(&msg);
+            return EXIT_OWN_ERROR;
+        }
+        if (n++ > 0)
+            pr_buf_append(&msg, ",", 1);
+        text(&msg, argv[i], strlen(argv[i]));
+    }
+    pr_buf_append(&msg, "]", 1);
+    if (queue != NULL && n > 0) {
+        fprintf(stderr, "poolrun: resume: task ids or --queue, not both\n");
+        pr_buf_free(&msg);
+        return EXIT_OWN_ERROR;
+    }
+    if (queue != NULL) {
+        pr_buf_appendf(&msg, ",\"queue\":");
+        text(&msg, queue, strlen(queue));
+    }
+    pr_buf_append(&msg, "}", 1);
+    return simple_request("resume", &msg, resume_print);
+}
+
 /* poolrun close Q: the queue takes no more tasks; join still works. */
 static int
 verb_close(int argc, char **argv)
@@ -1192,11 +1286,16 @@ verb_log(int argc, char **argv)
 }
 
 static const char *const verb_usage[][2] = {
-    {"serve", "Usage: poolrun serve [--state DIR] [OPTIONS]\n"
+    {"serve", "Usage: poolrun serve [--state DIR] [--start-paused] [OPTIONS]\n"
               "Runs the queue service here until shutdown.  OPTIONS are the\n"
               "one-shot command's (-j, --timeout, --retries...): every\n"
               "queue's defaults.  DIR keeps the journal (default\n"
-              "$XDG_STATE_HOME/poolrun).\n"},
+              "$XDG_STATE_HOME/poolrun).\n"
+              "--start-paused: a task that was running when the service\n"
+              "died waits for `poolrun resume` instead of running again\n"
+              "(tasks that never started run as usual).\n"
+              "--joblog FILE, --results FILE: each queue its own, FILE with\n"
+              "{queue} replaced by the queue's name; added to, never cut.\n"},
     {"submit",
      "Usage: poolrun submit [--queue Q] [--id ID] [--timeout S]\n"
      "         [--retries N] [--after ID[:ok|:any]]... [--wait]\n"
@@ -1222,6 +1321,10 @@ static const char *const verb_usage[][2] = {
             "the task alone.  More than 4 MiB waiting for a slow reader:\n"
             "bytes are left out, and a line on stderr says how many.\n"},
     {"cancel", "Usage: poolrun cancel ID...\n"},
+    {"resume", "Usage: poolrun resume [ID...|--queue Q]\n"
+               "Runs the tasks serve --start-paused holds: those named, Q's,\n"
+               "or with no argument all of them; each as a new attempt.\n"
+               "Exit: 1 if a task named was not paused.\n"},
     {"close", "Usage: poolrun close Q\n"},
     {"shutdown", "Usage: poolrun shutdown [--drain]\n"},
 };
@@ -1252,7 +1355,7 @@ pr_verb_run(int argc, char **argv, int *status)
         {"status", verb_status}, {"join", verb_join},
         {"wait", verb_wait},     {"shutdown", verb_shutdown},
         {"cancel", verb_cancel}, {"close", verb_close},
-        {"log", verb_log},
+        {"log", verb_log},       {"resume", verb_resume},
     };
     size_t i;
 

@@ -1,11 +1,12 @@
 /*
  * journal: append-only records with group commit (see journal.h for the
  * format).  Invariants: every byte of the file before `synced` is a whole
- * record that has been fdatasync()ed (or only written: by
- * pr_journal_write, until the next sync, and by a compaction's writer);
- * nothing ever lies past `synced` once a call returns, because a
- * failed write is truncated away before the error is returned.  The file is
- * only ever replaced whole, by a rename of a fsynced journal.new.
+ * record that has been fdatasync()ed (or, for a compaction's writer,
+ * written); between `synced` and `written` lie whole records written by
+ * pr_journal_write and not yet synced; nothing ever lies past `written` once
+ * a call returns, because a failed write is truncated away before the error
+ * is returned.  The file is only ever replaced whole, by a rename of a
+ * fsynced journal.new.
  */
 /* flock() is a BSD call, outside the POSIX level the build asks for. */
 #define _DEFAULT_SOURCE
@@ -41,9 +42,10 @@ struct pr_journal {
     int lock_fd;             /* holds the folder's flock (-1 for a writer) */
     struct pr_buf queued;    /* encoded records waiting for a sync */
     uint64_t queued_records; /* how many records queued holds */
-    uint64_t synced;         /* the file's size, durable unless unsynced */
-    int unsynced;            /* pr_journal_write wrote since the last sync */
-    uint64_t records;        /* records in the file before synced */
+    uint64_t synced;         /* the durable part of the file */
+    uint64_t written;        /* synced, and the unsynced records after */
+    uint64_t records;        /* records in the file before written */
+    uint64_t unsynced;       /* of those, the ones past synced */
     uint64_t dead;           /* bytes pr_journal_forget was told of */
     int error;               /* the file could not be brought back: unusable */
     int dir_dirty;           /* a rename not yet known to be durable */
@@ -158,6 +160,7 @@ write_out(struct pr_journal *j)
 
     if (rc == 0) {
         j->synced += j->queued.len;
+        j->written = j->synced;
         j->records += j->queued_records;
     }
     queue_reset(j);
@@ -208,7 +211,9 @@ sync_dir(struct pr_journal *j)
 
 /* A write or its sync failed with rc: takes the file back to its last
  * durable size, so that no fragment lies before the records of a later
- * sync.  Only if that fails is the journal unusable. */
+ * sync.  What pr_journal_write wrote since goes too: after a failed
+ * fdatasync nothing says those pages reached the disk.  Only if the
+ * truncation fails is the journal unusable. */
 static int
 undo_write(struct pr_journal *j, int rc)
 {
@@ -218,37 +223,9 @@ undo_write(struct pr_journal *j, int rc)
             break;
         }
     }
-    return rc;
-}
-
-int
-pr_journal_sync(struct pr_journal *j)
-{
-    size_t n = j->queued.len;
-    int rc;
-
-    if (j->error != 0)
-        return j->error;
-    if (j->writer)
-        return UV_EINVAL;
-    /* A compaction's rename first: records synced into a file whose name
-     * a crash could undo would not be durable. */
-    if ((rc = sync_dir(j)) != 0 || (n == 0 && !j->unsynced)) {
-        queue_reset(j);
-        return rc;
-    }
-    if (n > 0)
-        rc = pwrite_all(j->fd, j->queued.data, n, j->synced);
-    if (rc == 0 && fdatasync(j->fd) != 0)
-        rc = -errno;
-    if (rc == 0) {
-        j->synced += n;
-        j->records += j->queued_records;
-        j->unsynced = 0;
-    } else {
-        undo_write(j, rc);
-    }
-    queue_reset(j);
+    j->written = j->synced;
+    j->records -= j->unsynced;
+    j->unsynced = 0;
     return rc;
 }
 
@@ -264,11 +241,42 @@ pr_journal_write(struct pr_journal *j)
         return UV_EINVAL;
     if (n == 0)
         return 0;
-    rc = pwrite_all(j->fd, j->queued.data, n, j->synced);
+    rc = pwrite_all(j->fd, j->queued.data, n, j->written);
     if (rc == 0) {
-        j->synced += n;
+        j->written += n;
         j->records += j->queued_records;
-        j->unsynced = 1;
+        j->unsynced += j->queued_records;
+    } else {
+        undo_write(j, rc);
+    }
+    queue_reset(j);
+    return rc;
+}
+
+int
+pr_journal_sync(struct pr_journal *j)
+{
+    size_t n = j->queued.len;
+    int rc;
+
+    if (j->error != 0)
+        return j->error;
+    if (j->writer)
+        return UV_EINVAL;
+    /* A compaction's rename first: records synced into a file whose name
+     * a crash could undo would not be durable. */
+    if ((rc = sync_dir(j)) != 0 || (n == 0 && j->written == j->synced)) {
+        queue_reset(j);
+        return rc;
+    }
+    rc = pwrite_all(j->fd, j->queued.data, n, j->written);
+    if (rc == 0 && fdatasync(j->fd) != 0)
+        rc = -errno;
+    if (rc == 0) {
+        j->synced = j->written + n;
+        j->written = j->synced;
+        j->records += j->queued_records;
+        j->unsynced = 0;
     } else {
         undo_write(j, rc);
     }
@@ -279,7 +287,7 @@ pr_journal_write(struct pr_journal *j)
 int
 pr_journal_unsynced(const struct pr_journal *j)
 {
-    return j->unsynced || j->queued.len > 0;
+    return j->written != j->synced || j->queued.len > 0;
 }
 
 void
@@ -291,7 +299,7 @@ pr_journal_forget(struct pr_journal *j, uint64_t bytes)
 void
 pr_journal_stats(const struct pr_journal *j, struct pr_journal_stats *st)
 {
-    uint64_t total = j->synced + j->queued.len;
+    uint64_t total = j->written + j->queued.len;
     uint64_t records = total - PR_JOURNAL_FILE_HEADER;
 
     memset(st, 0, sizeof(*st));
@@ -344,8 +352,9 @@ write_new(struct pr_journal *j, pr_journal_emit_fn *emit, void *data)
     if (j->fd >= 0)
         close(j->fd);
     j->fd = w.fd;
-    j->synced = w.synced;
+    j->synced = j->written = w.synced;
     j->records = w.records;
+    j->unsynced = 0;
     j->dead = 0;
     /* Until the folder is synced the rename may be lost: every sync retries
      * it, so that no record is acknowledged in a file a crash would undo. */
@@ -618,7 +627,7 @@ replay_records(struct pr_journal *j, pr_journal_replay_fn *fn, void *data)
         rc = cut_tail(j, r.off, (uint64_t)st.st_size, why);
     else if (rc == REC_END)
         rc = 0;
-    j->synced = r.off;
+    j->synced = j->written = r.off;
     return rc;
 }
 

@@ -96,24 +96,30 @@ int pr_journal_append(struct pr_journal *j, int type, const void *p, size_t n);
 
 /*
  * Writes every queued record (one write() in the common case) and
- * fdatasync()s the file: when it returns 0, they are all durable.  On an
- * error (UV_ENOSPC, UV_EFBIG, UV_EIO...) the file is truncated back to its
- * size after the last good sync, the queued records are dropped (the caller
- * must treat them as never written: refuse the submits they carried), and
- * the error is returned; the journal can take records again, and a later
- * sync may succeed.  Only if that truncation fails too is the journal left
- * unusable: every later call returns the error.  With nothing queued it
- * does nothing.
+ * fdatasync()s the file: when it returns 0, they are all durable, with the
+ * records pr_journal_write wrote before.  On an error (UV_ENOSPC, UV_EFBIG,
+ * UV_EIO...) the file is truncated back to its size after the last good
+ * sync, the queued records are dropped (the caller must treat them as
+ * never written: refuse the submits they carried), and the error is
+ * returned; the journal can take records again, and a later sync may
+ * succeed.  Only if that truncation fails too is the journal left
+ * unusable: every later call returns the error.  With nothing queued or
+ * written since the last sync it does nothing.
  */
 int pr_journal_sync(struct pr_journal *j);
 
-/* Writes every queued record into the file without waiting for the disk
- * (no fdatasync): a crash of the process loses none of them, a crash of
- * the machine may.  The next pr_journal_sync makes them durable, even with
- * nothing queued then.  Errors as pr_journal_sync's. */
+/*
+ * Writes every queued record to the file without a sync: they survive
+ * this process's death (a kill -9, a crash), not the machine's, until a
+ * later pr_journal_sync makes them durable with the rest.  For records
+ * whose loss costs little and that come too often for an fdatasync each.
+ * On an error the file goes back to its size after the last good sync
+ * (records written this way since are lost too) and the queued records
+ * are dropped, as pr_journal_sync says.  Returns 0 or the error.
+ */
 int pr_journal_write(struct pr_journal *j);
 
-/* Is anything queued or written but not yet synced? */
+/* Is anything queued, or written and not yet synced? */
 int pr_journal_unsynced(const struct pr_journal *j);
 
 /* Tells the journal that records worth `bytes` (the sum of their

@@ -285,6 +285,8 @@ pr__pool_schedule(struct pr_pool *pool)
         pr_gate_started(&pool->gate, task->start_ns);
         commit_retry(pool, task);
         pool->live++;
+        if (pool->cfg.on_task_start != NULL)
+            pool->cfg.on_task_start(pool->cfg.event_data, task);
     }
 }
 

@@ -82,8 +82,12 @@ struct pr_pool_config {
      * the one-shot command: its read path does nothing more.  Optional. */
     void (*on_output)(void *data, const struct pr_task *task, int stream,
                       const char *p, size_t n);
+    /* An attempt of task has started (its runner took it).  Optional.  It
+     * may renumber task->attempt (the queue service counts the attempts
+     * begun before it restarted) but must not put, cancel or end tasks. */
+    void (*on_task_start)(void *data, struct pr_task *task);
     void *event_data; /* for on_throttle, on_worker_exit, on_input_end,
-                         owns_pid, on_output */
+                         owns_pid, on_output, on_task_start */
 };
 
 /* Why the run stopped early, if it did. */

@@ -53,6 +53,7 @@ struct svc_task {
     unsigned made : 1;    /* its pr_task has its submit's cwd and env */
     unsigned own_id : 1;  /* id is the submitter's, not a number given */
     unsigned rerun : 1;   /* it was running when a service before ended */
+    unsigned paused : 1;  /* held by --start-paused until a resume */
     enum pr_task_status status;
     int code;
     struct svc_links *x; /* made for the few tasks that need it */
@@ -71,6 +72,7 @@ struct svc_links {
     struct pr_list released;   /* on pr_service.released */
     struct pr_list held_node;  /* on pr_service.held while held */
     struct request *followers; /* log --follow, submit --wait: a list */
+    unsigned earlier;          /* attempts begun before the service restarted */
 };
 
 /* What the tasks of one submit share, kept once: the submit's JSON Lines,
@@ -129,6 +131,8 @@ struct svc_queue {
     struct svc_task **heap;
     size_t nheap;
     size_t heap_cap;
+    char *joblog; /* its own --joblog and --results files, or NULL */
+    char *results;
 };
 
 struct client {
@@ -199,7 +203,8 @@ struct pr_service {
 /* The journal's records. */
 enum {
     REC_SUBMIT = 1,
-    REC_FINAL = 2
+    REC_FINAL = 2,
+    REC_START = 3 /* {"id", "attempt"}: an attempt of the task began */
 };
 
 static struct svc_links *
@@ -717,13 +722,74 @@ queue_owns_pid(void *data, int pid)
     return 0;
 }
 
+static void journal_start(struct pr_service *s, const struct svc_task *t,
+                          unsigned attempt);
+
+/* An attempt began: the journal hears of it, for --start-paused.  Its
+ * number goes on from the attempts begun before a restart, as a retry's
+ * does, so that the results file counts them. */
+static void
+queue_task_started(void *data, struct pr_task *task)
+{
+    struct svc_queue *q = data;
+    struct svc_task *t = task->src;
+
+    if (t == NULL)
+        return;
+    if (t->x != NULL) {
+        task->attempt += t->x->earlier;
+        t->x->earlier = 0;
+    }
+    journal_start(q->svc, t, task->attempt);
+}
+
+/* The queue's own file: tmpl with each {queue} replaced by its name.  In
+ * the name, a byte other than a letter, digit, '.', '_' or '-' (a '/'),
+ * and a leading '.' (as in ".."), is written %XX, so that no queue's file
+ * lies outside the folder tmpl names, and two names never share one. */
+static char *
+queue_file(const char *tmpl, const char *name)
+{
+    struct pr_buf b = {0};
+    const char *at;
+    size_t i;
+
+    while ((at = strstr(tmpl, "{queue}")) != NULL) {
+        pr_buf_append(&b, tmpl, (size_t)(at - tmpl));
+        for (i = 0; name[i] != '\0'; i++) {
+            unsigned char c = (unsigned char)name[i];
+
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+                (c == '.' && i > 0))
+                pr_buf_append(&b, name + i, 1);
+            else
+                pr_buf_appendf(&b, "%%%02X", c);
+        }
+        tmpl = at + strlen("{queue}");
+    }
+    pr_buf_append(&b, tmpl, strlen(tmpl) + 1);
+    return b.data;
+}
+
+static void
+queue_free(struct svc_queue *q)
+{
+    free(q->joblog);
+    free(q->results);
+    free(q->name);
+    free(q);
+}
+
 /* The queue named, made on first use with the service's defaults. */
 static struct svc_queue *
 queue_get(struct pr_service *s, const char *name, const char **err)
 {
+    static char msg[512];
     struct svc_queue *q = queue_find(s, name);
     struct pr_pool_config cfg = s->cfg.pool;
     const char *which = NULL;
+    int rc;
 
     if (q != NULL)
         return q;
@@ -739,11 +805,21 @@ queue_get(struct pr_service *s, const char *name, const char **err)
     cfg.on_input_end = queue_input_end;
     cfg.owns_pid = queue_owns_pid;
     cfg.on_output = follow_output;
+    cfg.on_task_start = queue_task_started;
     cfg.event_data = q;
-    if (pr_pool_new(&q->pool, s->loop, &cfg, &which) != 0) {
-        *err = "cannot open the queue's joblog or results file";
-        free(q->name);
-        free(q);
+    /* Appended to: the rows of the tasks a service before this one ran
+     * stay (the one-shot command truncates, unless --resume). */
+    cfg.resume = 1;
+    if (cfg.joblog != NULL)
+        cfg.joblog = q->joblog = queue_file(cfg.joblog, name);
+    if (cfg.results != NULL)
+        cfg.results = q->results = queue_file(cfg.results, name);
+    if ((rc = pr_pool_new(&q->pool, s->loop, &cfg, &which)) != 0) {
+        snprintf(msg, sizeof(msg), "%s %.400s: %s", which,
+                 strcmp(which, "--joblog") == 0 ? q->joblog : q->results,
+                 uv_strerror(rc));
+        *err = msg;
+        queue_free(q);
         return NULL;
     }
     pr_pool_add_sink(q->pool, &output_sink, s);
@@ -1311,7 +1387,7 @@ do_submit(struct client *c, const struct pr_json *msg)
         err = "the queue is stopping";
     else if (q != NULL && q->no_submits)
         err = "the queue is closed: it takes no more tasks";
-    else
+    else if (q != NULL) /* else queue_get said why */
         err = check_after(s, sb.after, jerr, sizeof(jerr));
     if (err == NULL) {
         /* A client does not choose the service's numbers. */
@@ -1362,6 +1438,31 @@ status_task(void *data, const struct pr_task *task)
     pr_buf_append(b, "}", 1);
 }
 
+/* The queue's tasks that --start-paused holds: id, the attempts they
+ * began before, command. */
+static void
+status_paused(struct pr_buf *b, const struct svc_queue *q)
+{
+    struct pr_list *n;
+
+    for (n = q->svc->held.next; n != &q->svc->held; n = n->next) {
+        struct svc_task *t = PR_CONTAINER_OF(n, struct svc_links, held_node)->t;
+        const struct pr_task *task;
+
+        if (t->q != q || !t->paused)
+            continue;
+        task = make_task(t); /* its line, for the command */
+        if (b->data[b->len - 1] != '[')
+            pr_buf_append(b, ",", 1);
+        pr_buf_append(b, "{", 1);
+        append_key_string(b, "id", t->id);
+        pr_buf_appendf(b, ",\"attempts\":%u,\"cmd\":", t->x->earlier);
+        pr_json_append_string(b, task->line ? task->line : "",
+                              task->line ? task->line_len : 0);
+        pr_buf_append(b, "}", 1);
+    }
+}
+
 static void
 status_queue(struct pr_buf *b, struct svc_queue *q)
 {
@@ -1378,6 +1479,8 @@ status_queue(struct pr_buf *b, struct svc_queue *q)
                    (unsigned long long)t->total, (unsigned long long)t->ok,
                    (unsigned long long)t->failed);
     pr_pool_each_running(q->pool, status_task, b);
+    pr_buf_appendf(b, "],\"paused\":[");
+    status_paused(b, q);
     pr_buf_append(b, "]}", 2);
 }
 
@@ -1717,7 +1820,35 @@ journal_final(struct pr_service *s, const struct svc_task *t)
     pr_buf_append(&b, ",", 1);
     append_key_string(&b, "status", pr_task_status_name(t->status));
     pr_buf_appendf(&b, ",\"code\":%d}", t->code);
-    if (pr_journal_append(s->journal, REC_FINAL, b.data, b.len) == 0)
+    if (pr_journal_append(s->journal, REC_FINAL, b.data, b.len) == 0) {
+        uv_check_start(&s->sync_check, on_turn_end);
+    }
+    pr_buf_free(&b);
+}
+
+/*
+ * An attempt of the task began: so that a service started after a crash
+ * with --start-paused knows which tasks were running.  The record makes no
+ * promise to a client, so it gets no fdatasync of its own (one per task
+ * started would cost as much as every submit's): it is written to the file
+ * at the end of this loop turn and made durable by the next sync (a
+ * submit's, a final record's).  Written, it survives the service's own
+ * death (kill -9, a crash), which is what --start-paused is about.  Only a
+ * crash of the machine before that sync can lose it; the task then runs
+ * again as a new attempt, as it does without --start-paused: the option
+ * holds a task only when the journal knows it began, never less than that.
+ */
+static void
+journal_start(struct pr_service *s, const struct svc_task *t, unsigned attempt)
+{
+    struct pr_buf b = {0};
+
+    if (s->journal == NULL)
+        return;
+    pr_buf_append(&b, "{", 1);
+    append_key_string(&b, "id", t->id);
+    pr_buf_appendf(&b, ",\"attempt\":%u}", attempt);
+    if (pr_journal_append(s->journal, REC_START, b.data, b.len) == 0)
         uv_check_start(&s->sync_check, on_turn_end);
     pr_buf_free(&b);
 }
@@ -1743,6 +1874,19 @@ replay_final(struct pr_service *s, const struct pr_json *rec)
     t->done = 1;
     t->status = status_named(member_string(rec, "status", ""));
     t->code = (int)member_number(rec, "code");
+    return 0;
+}
+
+/* The last attempt the journal saw begin, for a task not ended. */
+static int
+replay_start(struct pr_service *s, const struct pr_json *rec)
+{
+    struct svc_task *t = idmap_get(&s->ids, member_string(rec, "id", ""));
+    double attempt = member_number(rec, "attempt");
+
+    if (t != NULL && !t->done && attempt < 1e9 &&
+        (t->x != NULL ? t->x->earlier : 0) < attempt)
+        links(t)->earlier = (unsigned)attempt;
     return 0;
 }
 
@@ -1794,14 +1938,29 @@ replay(void *data, int type, const void *payload, size_t len)
         rc = replay_submit(s, pr_json_root(doc));
     else if (type == REC_FINAL)
         rc = replay_final(s, pr_json_root(doc));
+    else if (type == REC_START)
+        rc = replay_start(s, pr_json_root(doc));
     else
         rc = 0; /* a later version's record: not ours to judge */
     pr_json_free(doc);
     return rc;
 }
 
+/* --start-paused: a task that was running when the service died waits
+ * for a resume; it counts as unfinished in its queue's join meanwhile. */
+static void
+pause_task(struct svc_task *t)
+{
+    t->held = 1;
+    t->paused = 1;
+    t->counted = 1;
+    pr_list_insert_before(&t->q->svc->held, &t->x->held_node);
+    pr_batch_add(pr_pool_batch(t->q->pool));
+}
+
 /* After the journal was read: what had no final record runs (again: a
- * task that was running when the service died is a new attempt). */
+ * task that was running when the service died is a new attempt, or with
+ * --start-paused waits for a resume; one that never began runs). */
 static void
 resume_replayed(struct pr_service *s)
 {
@@ -1816,6 +1975,8 @@ resume_replayed(struct pr_service *s)
             t->task = NULL;
             group_unref(t->g);
             t->g = NULL;
+        } else if (t->x != NULL && t->x->earlier > 0 && s->cfg.start_paused) {
+            pause_task(t);
         } else {
             t->rerun = 1;
             put_or_hold(s, t);
@@ -2180,6 +2341,15 @@ kill_after_grace(struct pr_service *s, const struct svc_task *t)
                    pr_seconds_to_ms(s->cfg.pool.kill_after), 0);
 }
 
+/* A task not in its pool, cancelled: recorded skipped at once. */
+static void
+skip_now(struct svc_task *t)
+{
+    t->in_pool = 1;
+    pr_pool_skip(t->q->pool, make_task(t), "cancelled");
+    uncount(t);
+}
+
 /* What a cancel did to one task: "cancelled", "stopping" (it was running:
  * SIGTERM now, SIGKILL after the grace) or "ended" (too late). */
 static const char *
@@ -2189,16 +2359,22 @@ cancel_one(struct pr_service *s, struct svc_task *t)
 
     if (t->done)
         return "ended";
-    if (t->held) {
+    if (t->held && !t->paused) {
         /* Recorded skipped when its dependencies let it go. */
         t->skip_why = "cancelled";
         return "cancelled";
     }
+    if (t->paused && !t->q->stopped) {
+        /* Nothing else would let it go: it is recorded now. */
+        t->paused = 0;
+        t->held = 0;
+        pr_list_remove(&t->x->held_node);
+        skip_now(t);
+        return "cancelled";
+    }
     if (t->waiting) {
         waiting_remove(t->q, t);
-        t->in_pool = 1;
-        pr_pool_skip(t->q->pool, make_task(t), "cancelled");
-        uncount(t);
+        skip_now(t);
         return "cancelled";
     }
     if (!t->in_pool)
@@ -2258,6 +2434,91 @@ do_close(struct client *c, const struct pr_json *msg)
     reply(c, &b);
 }
 
+/* --- resume: what --start-paused holds goes ---------------------------- */
+
+static void
+resume_result(struct pr_buf *b, const struct svc_task *t, const char *result)
+{
+    if (b->data[b->len - 1] != '[')
+        pr_buf_append(b, ",", 1);
+    pr_buf_append(b, "{", 1);
+    append_key_string(b, "id", t->id);
+    pr_buf_append(b, ",", 1);
+    append_key_string(b, "result", result);
+    pr_buf_append(b, "}", 1);
+}
+
+/* Lets go of t; it runs as a new attempt. */
+static void
+resume_one(struct svc_task *t)
+{
+    t->paused = 0;
+    release(t);
+}
+
+/* Every paused task of queue q (NULL: of every queue), in journal order. */
+static void
+resume_all(struct pr_service *s, const struct svc_queue *q, struct pr_buf *b)
+{
+    struct pr_list *n = s->held.next;
+
+    while (n != &s->held) {
+        struct svc_task *t = PR_CONTAINER_OF(n, struct svc_links, held_node)->t;
+
+        n = n->next; /* release takes t off the list */
+        if (!t->paused || (q != NULL && t->q != q))
+            continue;
+        resume_result(b, t, "resumed");
+        resume_one(t);
+    }
+}
+
+/* {"ids": [...]}, {"queue": Q} or neither (every queue): the tasks named
+ * that are paused run; the reply says of each "resumed" or "not paused". */
+static void
+do_resume(struct client *c, const struct pr_json *msg)
+{
+    struct pr_service *s = c->svc;
+    const struct pr_json *ids = pr_json_member(msg, "ids");
+    const char *queue = member_string(msg, "queue", NULL);
+    struct svc_queue *q = queue != NULL ? queue_find(s, queue) : NULL;
+    const struct pr_json *v;
+    struct pr_buf b = {0};
+    const char *id;
+    char why[256];
+
+    if (s->shutting_down) {
+        reply_error(c, "the service is shutting down");
+        return;
+    }
+    if (queue != NULL && q == NULL) {
+        snprintf(why, sizeof(why), "no such queue %.200s", queue);
+        reply_error(c, why);
+        return;
+    }
+    for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v))
+        if (pr_json_get_string(v, &id) != 0 || idmap_get(&s->ids, id) == NULL) {
+            snprintf(why, sizeof(why), "no such task %.200s",
+                     pr_json_get_string(v, &id) == 0 ? id : "(not a string)");
+            reply_error(c, why);
+            return;
+        }
+    pr_buf_appendf(&b, "{\"ok\":true,\"tasks\":[");
+    if (pr_json_count(ids) == 0)
+        resume_all(s, q, &b);
+    for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v)) {
+        struct svc_task *t;
+
+        pr_json_get_string(v, &id);
+        t = idmap_get(&s->ids, id);
+        resume_result(&b, t, t->paused ? "resumed" : "not paused");
+        if (t->paused)
+            resume_one(t);
+    }
+    pr_buf_append(&b, "]}", 2);
+    reply(c, &b);
+}
+
 /* --- shutdown and the end ----------------------------------------------- */
 
 static void client_close(struct client *c);
@@ -2305,9 +2566,14 @@ shutdown_all(struct pr_service *s, int drain, int sig)
     struct pr_list *n;
 
     s->shutting_down = 1;
-    /* Stopped now: a held task will not run in this service. */
-    for (n = s->held.next; !drain && n != &s->held; n = n->next)
-        uncount(PR_CONTAINER_OF(n, struct svc_links, held_node)->t);
+    /* Stopped now: a held task will not run in this service.  Nor does a
+     * paused one in a drain, which gives no resume: the journal keeps it. */
+    for (n = s->held.next; n != &s->held; n = n->next) {
+        struct svc_task *t = PR_CONTAINER_OF(n, struct svc_links, held_node)->t;
+
+        if (!drain || t->paused)
+            uncount(t);
+    }
     for (n = s->queues.next; n != &s->queues; n = n->next) {
         struct svc_queue *q = PR_CONTAINER_OF(n, struct svc_queue, node);
 
@@ -2376,6 +2642,8 @@ dispatch(struct client *c, const char *p, size_t n)
         do_close(c, msg);
     else if (strcmp(op, "log") == 0)
         do_log(c, msg);
+    else if (strcmp(op, "resume") == 0)
+        do_resume(c, msg);
     else
         reply_error(c, "unknown op");
     pr_json_free(doc);
@@ -2609,8 +2877,7 @@ pr_service_free(struct pr_service *s)
 
         pr_list_remove(&q->node);
         pr_pool_free(q->pool);
-        free(q->name);
-        free(q);
+        queue_free(q);
     }
     for (i = 0; i < s->ids.cap; i++)
         if (s->ids.slot[i] != NULL)

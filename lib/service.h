@@ -8,7 +8,8 @@
  *            -> {"ok": true, "ids": [...]}
  *   status   {"queue"?} -> {"ok": true, "queues": [{"name", "jobs",
  *             "unfinished", "total", "ok", "failed", "running": [{"id",
- *             "pid", "runtime", "cmd"}]}]}
+ *             "pid", "runtime", "cmd"}], "paused": [{"id", "attempts",
+ *             "cmd"}]}]}
  *   join     {"queue", "timeout"?} -> when the queue's unfinished count is
  *             zero: {"ok": true, "total", "failed", ...}, or at the timeout
  *             {"ok": false, "timeout": true}
@@ -19,6 +20,9 @@
  *             "base64"} as the task writes (its captures first if it
  *             runs), {"stream", "skipped": N, "why"} for bytes left out,
  *             and at its final record {"ok": true, "id", "status", "code"}
+ *   resume   {"ids"?: [...], "queue"?} -> {"ok": true, "tasks": [{"id",
+ *             "result": "resumed" or "not paused"}]}: tasks held by
+ *             start_paused run (named ones, a queue's, or all)
  *   shutdown {"drain"?} -> {"ok": true}; the service ends once its queues
  *             have (drain: their tasks finish; else they are stopped)
  *
@@ -43,6 +47,9 @@ struct pr_service_config {
     struct pr_pool_config pool; /* every queue's defaults (-j, ...) */
     int listen_fd;              /* a listening Unix socket, taken */
     const char *state_dir;      /* the journal's folder, or NULL */
+    /* A task that was running when the service died waits for a resume,
+     * instead of running again. */
+    int start_paused;
     /* Called once every queue has ended after a shutdown, and the
      * service's handles are closing: the caller closes its own. */
     void (*ended)(void *data);
@@ -50,10 +57,11 @@ struct pr_service_config {
 };
 
 /* Reads the journal (its queues and their unfinished tasks come back; a
- * task that was running runs again) and returns 0 and the new service in
- * *out, or a negative error: UV_EBUSY when another service holds the
- * state folder.  Free *out with pr_service_free either way, after running
- * the loop until its handles have closed. */
+ * task that was running runs again, or waits with start_paused) and
+ * returns 0 and the new service in *out, or a negative error: UV_EBUSY
+ * when another service holds the state folder.  Free *out with
+ * pr_service_free either way, after running the loop until its handles
+ * have closed. */
 int pr_service_new(struct pr_service **out, uv_loop_t *loop,
                    const struct pr_service_config *cfg);
 

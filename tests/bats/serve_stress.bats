@@ -8,7 +8,7 @@ setup_file() {
     # What a service left on disk, read as it reads it (lib/journal.h):
     # one line per whole record up to the first bad one (a torn tail):
     # "START END TYPE ID...", TYPE 1 a submit (its tasks' ids), 2 a final
-    # record (its task's id).
+    # record, 3 an attempt's start (its task's id).
     cat >"$BATS_FILE_TMPDIR/journal.py" <<'PY'
 import json, struct, sys
 
@@ -412,7 +412,11 @@ zombie() {
     run -0 poolrun shutdown
     wait_status "$server" 0
     cp "$state/journal" whole
-    journal_records >records
+    journal_records >all
+    # Each task's start record (type 3) is left out of the cuts below: a
+    # cut there loses what follows as any other does.
+    [ "$(awk '$3 == 3' all | wc -l)" -eq 7 ]
+    awk '$3 != 3' all >records
     # 4 submits, 4 final records, a bulk submit and its 3 final records.
     [ "$(wc -l <records)" -eq 12 ]
     cuts=0

@@ -591,6 +591,103 @@ journal_full_disk_sync_fails_keeps_whole_records_and_recovers(void)
     got_free(&g);
 }
 
+/* Records written without a sync are there for the next open after the
+ * process dies (no close); those only queued are not. */
+static void
+journal_write_survives_the_process_and_sync_follows_it(void)
+{
+    static const struct spec a[] = {{1, 10, 1}, {2, 20, 2}};
+    static const struct spec w[] = {{3, 30, 3}};
+    static const struct spec q[] = {{4, 40, 4}};
+    static const struct spec b[] = {{5, 50, 5}};
+    struct pr_journal *j;
+    struct pr_journal_stats st;
+    struct got g = {0};
+    int status = -1;
+    pid_t pid;
+
+    fresh_dir();
+    pid = fork();
+    ASSERT_TRUE(pid >= 0);
+    if (pid == 0) {
+        int ok = pr_journal_open(&j, dir, NULL, NULL, NULL) == 0 &&
+                 append_specs(j, a, 2) == 0 && pr_journal_sync(j) == 0 &&
+                 append_specs(j, w, 1) == 0 && pr_journal_write(j) == 0 &&
+                 append_specs(j, q, 1) == 0;
+
+        _exit(ok ? 7 : 1); /* as a kill -9 would: no close, no sync */
+    }
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 7);
+    ASSERT_EQ(open_collect(&j, &g, &st), 0);
+    ASSERT_EQ(g.n, 3);
+    ASSERT_TRUE(got_equal(&g, 0, a, 2));
+    ASSERT_TRUE(got_equal(&g, 2, w, 1));
+    /* A sync after a write appends after what was written. */
+    ASSERT_EQ(append_specs(j, w, 1), 0);
+    ASSERT_EQ(pr_journal_write(j), 0);
+    pr_journal_stats(j, &st);
+    ASSERT_EQ(st.queued_bytes, 0);
+    ASSERT_EQ(st.records, 4);
+    ASSERT_EQ(append_specs(j, b, 1), 0);
+    ASSERT_EQ(pr_journal_sync(j), 0);
+    ASSERT_EQ(pr_journal_close(j), 0);
+    ASSERT_EQ(file_size(file_in("journal")),
+              PR_JOURNAL_FILE_HEADER + specs_bytes(a, 2) +
+                  2 * specs_bytes(w, 1) + specs_bytes(b, 1));
+    ASSERT_EQ(open_collect(&j, &g, NULL), 0);
+    ASSERT_EQ(g.n, 5);
+    ASSERT_TRUE(got_equal(&g, 3, w, 1));
+    ASSERT_TRUE(got_equal(&g, 4, b, 1));
+    ASSERT_EQ(pr_journal_close(j), 0);
+    got_free(&g);
+}
+
+/* A failed sync takes back what was written unsynced before it too, and
+ * leaves no fragment. */
+static void
+journal_failed_sync_after_a_write_goes_back_to_the_last_sync(void)
+{
+    static const struct spec a[] = {{1, 100, 1}};
+    static const struct spec w[] = {{2, 100, 2}};
+    static const struct spec big[] = {{3, 100, 3}, {4, 100, 4}};
+    struct pr_journal *j;
+    struct pr_journal_stats st;
+    struct rlimit old;
+    struct got g = {0};
+    long long synced, after_fail;
+    int rc_limit, rc_write, rc_sync;
+
+    fresh_dir();
+    signal(SIGXFSZ, SIG_IGN);
+    ASSERT_EQ(pr_journal_open(&j, dir, NULL, NULL, NULL), 0);
+    ASSERT_EQ(append_specs(j, a, 1), 0);
+    ASSERT_EQ(pr_journal_sync(j), 0);
+    synced = file_size(file_in("journal"));
+    rc_limit = set_fsize_limit((rlim_t)synced + 170, &old);
+    append_specs(j, w, 1);
+    rc_write = pr_journal_write(j);
+    append_specs(j, big, 2);
+    rc_sync = pr_journal_sync(j);
+    after_fail = file_size(file_in("journal"));
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, SIG_DFL);
+    ASSERT_EQ(rc_limit, 0);
+    ASSERT_EQ(rc_write, 0);
+    ASSERT_EQ(rc_sync, UV_EFBIG);
+    ASSERT_EQ(after_fail, synced);
+    pr_journal_stats(j, &st);
+    ASSERT_EQ(st.records, 1);
+    ASSERT_EQ(st.total_bytes, synced);
+    ASSERT_EQ(pr_journal_close(j), 0);
+    ASSERT_EQ(open_collect(&j, &g, &st), 0);
+    ASSERT_EQ(st.cut_bytes, 0);
+    ASSERT_EQ(g.n, 1);
+    ASSERT_EQ(pr_journal_close(j), 0);
+    got_free(&g);
+}
+
 struct emit_ctx {
     const struct spec *s;
     size_t n;
@@ -832,6 +929,8 @@ main(void)
         TEST_CASE(journal_append_bad_type_or_size_is_refused),
         TEST_CASE(
             journal_full_disk_sync_fails_keeps_whole_records_and_recovers),
+        TEST_CASE(journal_write_survives_the_process_and_sync_follows_it),
+        TEST_CASE(journal_failed_sync_after_a_write_goes_back_to_the_last_sync),
         TEST_CASE(journal_compact_keeps_exactly_the_emitted_records),
         TEST_CASE(journal_compact_failing_emit_keeps_the_old_journal),
         TEST_CASE(
