@@ -578,6 +578,18 @@ submit_parse(int argc, char **argv, struct submit_opts *o)
     push_arg(&o->oneshot, &o->noneshot, dashdash);
     for (; i < argc; i++)
         push_arg(&o->oneshot, &o->noneshot, argv[i]);
+    for (i = 0; i < o->nafter; i++) {
+        const char *a = o->after[i];
+        const char *how = a + strcspn(a, ":");
+
+        if (how == a || (*how != '\0' && strcmp(how, ":ok") != 0 &&
+                         strcmp(how, ":any") != 0)) {
+            fprintf(stderr,
+                    "poolrun: submit: --after %s: not ID, ID:ok or ID:any\n",
+                    a);
+            return -1;
+        }
+    }
     return 0;
 }
 
