@@ -1542,12 +1542,22 @@ static const char *const verb_usage[][2] = {
               "queue's defaults.  DIR keeps the journal (default\n"
               "$XDG_STATE_HOME/poolrun).\n"},
     {"submit",
-     "Usage: poolrun submit [--queue Q] [--id ID] [--timeout S]\n"
-     "         [--retries N] [--after ID[:ok|:any]]... [--wait]\n"
-     "         [-j N]\n"
-     "         [--json] [COMMAND [ARG...]]\n"
-     "Puts COMMAND, else each line of stdin (a task object with\n"
-     "--json), on queue Q (default: default) and prints each id.\n"
+     "Usage: poolrun submit [--queue Q] [--id ID] [--after ID[:ok|:any]]...\n"
+     "         [--wait] [-j N] [TASK OPTIONS] [COMMAND [ARG...]]\n"
+     "       poolrun submit [OPTIONS] [INPUT OPTIONS] COMMAND [ARG...]\n"
+     "         ::: ITEM...   (or -a FILE; -a - reads stdin)\n"
+     "       poolrun submit [OPTIONS] [--json] < LINES\n"
+     "       poolrun submit [OPTIONS] -f JOBS.json\n"
+     "Puts COMMAND on queue Q (default: default) as one task, its words as\n"
+     "they are; with items, one task per item, filled in as `poolrun\n"
+     "COMMAND ::: ITEM...` would ({} {.} {/} {//} {/.}, {#} counts the\n"
+     "submit's tasks); else each line of stdin (a task object with\n"
+     "--json).  Prints each id.  An item is never run as code.\n"
+     "INPUT OPTIONS: -a FILE, -0, -d C, -n N, -r, -E STR, -I STR, --shell.\n"
+     "TASK OPTIONS: --timeout S, --retries N, --retry-on LIST,\n"
+     "  --on-done CMD, --on-fail CMD, --env NAME=VALUE (repeatable),\n"
+     "  --cwd DIR (default: here, and this environment), --priority N\n"
+     "  (the highest waiting task starts first).\n"
      "--wait waits for the tasks and exits as `poolrun wait`.\n"
      "-j N sets Q's -j from now on (the running service keeps it).\n"},
     {"status", "Usage: poolrun status [Q] [--json]\n"},

@@ -278,3 +278,15 @@ args_of() {
     [ "$(cat sub/out.1)" = 'v 1' ]
     [ "$(cat sub/out.2)" = 'v 2' ]
 }
+
+@test "a task object's retry_on, as in a job file, retries only what it lists" {
+    printf '%s\n' '{"cmd":"echo x >> tries; exit 3","retries":2,"retry_on":"3,timeout"}' >t.jsonl
+    run -3 poolrun submit --wait --json <t.jsonl
+    [ "$(wc -l <tries)" -eq 3 ]
+}
+
+@test "a job file's bad retry_on refuses the submit, naming the field" {
+    echo '{"tasks":[{"cmd":"true","retry_on":"3,bogus"}]}' >j.json
+    run -255 poolrun submit -f j.json
+    [[ $output == *'tasks[0].retry_on: must be a list of exit codes (0-255), timeout and signal names, separated by commas'* ]]
+}
