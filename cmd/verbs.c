@@ -830,15 +830,20 @@ collect_fail(void *data, const char *msg)
     c->failed = 1;
 }
 
-/* The input files of -a, opened (- is stdin); NULL after saying why. */
+/* The input files of -a, opened (- is stdin; none: stdin); NULL after
+ * saying why. */
 static int *
-open_inputs(const struct pr_config *cfg)
+open_inputs(const struct pr_config *cfg, int *n)
 {
-    int *fds = pr_xcalloc((size_t)cfg->narg_files + 1, sizeof(int));
+    static const char *const dash = "-";
+    const char *const *paths = cfg->narg_files > 0 ? cfg->arg_files : &dash;
+    int *fds;
     int i;
 
-    for (i = 0; i < cfg->narg_files; i++) {
-        const char *path = cfg->arg_files[i];
+    *n = cfg->narg_files > 0 ? cfg->narg_files : 1;
+    fds = pr_xcalloc((size_t)*n, sizeof(int));
+    for (i = 0; i < *n; i++) {
+        const char *path = paths[i];
         struct stat st;
         int err = 0;
 
@@ -875,18 +880,19 @@ map_tasks(const struct submit_opts *o, struct pr_buf *jsonl)
     struct pr_source *src;
     uv_loop_t loop;
     int *fds = NULL;
+    int nfds = 0;
 
     memset(&so, 0, sizeof(so));
     so.delim = cfg->delim;
     so.per_task = cfg->per_task;
     so.sentinel = cfg->sentinel;
     so.run_once_if_empty = o->ncommand > 0 && !cfg->no_run_if_empty;
-    if (!cfg->have_args && (fds = open_inputs(cfg)) == NULL)
+    if (!cfg->have_args && (fds = open_inputs(cfg, &nfds)) == NULL)
         return -1;
     uv_loop_init(&loop);
     src = cfg->have_args
               ? pr_source_args_new(cfg->args, cfg->nargs, &so)
-              : pr_source_lines_new(&loop, fds, cfg->narg_files, &so);
+              : pr_source_lines_new(&loop, fds, nfds, &so);
     free(fds);
     if (pr_source_start(src, &in) != 0)
         c.err = UV_EIO;

@@ -290,3 +290,16 @@ args_of() {
     run -255 poolrun submit -f j.json
     [[ $output == *'tasks[0].retry_on: must be a list of exit codes (0-255), timeout and signal names, separated by commas'* ]]
 }
+
+@test "without a COMMAND, -n N runs N lines of stdin as one script" {
+    run -0 poolrun submit --wait -n 2 < <(printf 'echo a\necho b\necho c\n')
+    [ "$output" = $'a\nb\nc' ]
+    run -0 poolrun status --json
+    [ "$(jq '[.queues[].total] | add' <<<"$output")" -eq 2 ]
+}
+
+@test "an item that cannot be an argument refuses the whole submit, naming its task" {
+    run -255 poolrun submit -a - echo < <(printf 'ok\na\0b\n')
+    [ "$output" = 'poolrun: submit: task 2 (echo a): an argument contains a NUL byte' ]
+    [ ! -e "$sock" ]
+}
