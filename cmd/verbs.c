@@ -890,9 +890,8 @@ map_tasks(const struct submit_opts *o, struct pr_buf *jsonl)
     if (!cfg->have_args && (fds = open_inputs(cfg, &nfds)) == NULL)
         return -1;
     uv_loop_init(&loop);
-    src = cfg->have_args
-              ? pr_source_args_new(cfg->args, cfg->nargs, &so)
-              : pr_source_lines_new(&loop, fds, nfds, &so);
+    src = cfg->have_args ? pr_source_args_new(cfg->args, cfg->nargs, &so)
+                         : pr_source_lines_new(&loop, fds, nfds, &so);
     free(fds);
     if (pr_source_start(src, &in) != 0)
         c.err = UV_EIO;

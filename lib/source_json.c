@@ -578,9 +578,10 @@ load_defaults(struct doc *doc, const struct pr_json *v,
         int rc = common_field(doc, f, p, spec, priority);
 
         if (rc == 0)
-            rc = fail_path(doc, p, "unknown field (defaults may hold env, "
-                                   "cwd, timeout, retries, retry_on, "
-                                   "priority, daemon, on_done and on_fail)");
+            rc = fail_path(doc, p,
+                           "unknown field (defaults may hold env, "
+                           "cwd, timeout, retries, retry_on, "
+                           "priority, daemon, on_done and on_fail)");
         free(p);
         if (rc < 0)
             return -1;
