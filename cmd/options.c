@@ -438,40 +438,24 @@ parse_retry_on(struct pr_config *cfg, const char *name, const char *v,
                char *err, size_t errlen)
 {
     struct pr_retry_policy *r = &cfg->pool.retry;
-    const char *p = v;
+    struct pr_retry_on on;
+    const char *bad;
+    size_t badlen;
 
-    r->only_listed = 1;
-    memset(r->codes, 0, sizeof(r->codes));
-    memset(r->sigs, 0, sizeof(r->sigs));
-    r->on_timeout = 0;
-    while (1) {
-        size_t n = strcspn(p, ",");
-        char word[32];
-        long code;
-        int sig;
-
-        if (n == 0 || n >= sizeof(word))
+    if (pr_retry_on_parse(&on, v, &bad, &badlen) != 0) {
+        if (badlen == 0)
             return fail(err, errlen,
                         "%s: '%s': give exit codes, timeout or signal names, "
                         "separated by commas", name, v);
-        memcpy(word, p, n);
-        word[n] = '\0';
-        if (strcmp(word, "timeout") == 0)
-            r->on_timeout = 1;
-        else if (pr_parse_long(word, 0, 255, &code) == 0)
-            r->codes[code] = 1;
-        else if ((word[0] < '0' || word[0] > '9') &&
-                 (sig = pr_signal_number(word)) > 0)
-            r->sigs[sig] = 1;
-        else
-            return fail(err, errlen,
-                        "%s: '%s' is not an exit code (0-255), timeout or a "
-                        "signal name", name, word);
-        p += n;
-        if (*p == '\0')
-            return 0;
-        p++;
+        return fail(err, errlen,
+                    "%s: '%.*s' is not an exit code (0-255), timeout or a "
+                    "signal name", name, (int)badlen, bad);
     }
+    r->only_listed = 1;
+    memcpy(r->codes, on.codes, sizeof(r->codes));
+    memcpy(r->sigs, on.sigs, sizeof(r->sigs));
+    r->on_timeout = on.on_timeout;
+    return 0;
 }
 
 /* --retry-delay SECS or SECSxFACTOR (2x2: 2 s, then 4, 8...). */

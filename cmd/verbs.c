@@ -8,21 +8,27 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "base64.h"
+#include "command.h"
 #include "json.h"
 #include "options.h"
 #include "proto.h"
+#include "retry.h"
 #include "service.h"
 #include "sockdir.h"
+#include "source_lines.h"
 #include "sys.h"
+#include "template.h"
 #include "util.h"
 
 extern char **environ;
@@ -252,6 +258,10 @@ verb_serve(int argc, char **argv)
         pr_options_free(&cfg);
         return EXIT_OWN_ERROR;
     }
+    /* submit --priority means something: the highest first, ties in
+     * submit order (which is fifo's order when no task has one). */
+    if (cfg.pool.order == PR_ORDER_FIFO)
+        cfg.pool.order = PR_ORDER_PRIORITY;
     /* Tasks get fds 0-2 and nothing else, not even what we inherited. */
     pr_sys_cloexec_from(3);
     if (socket_path("serve", path, sizeof(path)) != 0) {
@@ -428,6 +438,13 @@ struct submit_opts {
     const char *id;
     const char *timeout;
     const char *retries;
+    const char *retry_on; /* --retry-on LIST */
+    const char *on_done;
+    const char *on_fail;
+    const char *priority;
+    const char *cwd;  /* --cwd DIR, as given */
+    const char **env; /* --env NAME=VALUE, each */
+    int nenv;
     const char *jobs;    /* -j N: the queue's -j from now on */
     const char *jobfile; /* -f FILE */
     int wait;
@@ -436,6 +453,16 @@ struct submit_opts {
     int nafter;
     char **command;
     int ncommand;
+    /* The one-shot command's input options (-a, -0, -d, -n, -r, -E, -I,
+     * --shell), then "--", COMMAND and its ::: items: cfg is what the
+     * one-shot's parser makes of them. */
+    char **oneshot;
+    int noneshot;
+    const char *input_opt; /* the first of them other than -a, or NULL */
+    struct pr_config cfg;
+    int map;                      /* tasks come from items (the source) */
+    struct pr_template *template; /* map mode's COMMAND, or NULL */
+    struct pr_buf fields;         /* ,"id":...: the same for every task */
 };
 
 /* Options of the client verbs: "--name VALUE" or "--name=VALUE". */
@@ -458,14 +485,98 @@ take_value(int argc, char **argv, int *i, const char *name, const char **out)
     return 1;
 }
 
+static void
+push_arg(char ***v, int *n, char *arg)
+{
+    *v = pr_xrealloc(*v, (size_t)(*n + 2) * sizeof(**v));
+    (*v)[(*n)++] = arg;
+    (*v)[*n] = NULL;
+}
+
+/* The one-shot command's input options that submit takes as they are: 1
+ * if argv[*i] is one (kept in o->oneshot for its parser), -1 if its value
+ * is missing, 0 if not. */
+static int
+oneshot_option(int argc, char **argv, int *i, struct submit_opts *o)
+{
+    static const struct {
+        const char *name;
+        int value;
+    } opts[] = {
+        {"-a", 1}, {"--arg-file", 1},        {"-0", 0},      {"--null", 0},
+        {"-d", 1}, {"--delimiter", 1},       {"-n", 1},      {"--max-args", 1},
+        {"-r", 0}, {"--no-run-if-empty", 0}, {"-E", 1},      {"--sentinel", 1},
+        {"-I", 1}, {"--replace", 1},         {"--shell", 0},
+    };
+    const char *a = argv[*i];
+    size_t k, n;
+
+    for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+        n = strlen(opts[k].name);
+        if (strncmp(a, opts[k].name, n) != 0 ||
+            (a[n] != '\0' && !(opts[k].value && (n == 2 || a[n] == '='))))
+            continue;
+        if (a[n] == '\0' && opts[k].value && *i + 1 >= argc)
+            return -1;
+        if (o->input_opt == NULL && strcmp(opts[k].name, "-a") != 0 &&
+            strcmp(opts[k].name, "--arg-file") != 0)
+            o->input_opt = opts[k].name;
+        push_arg(&o->oneshot, &o->noneshot, argv[*i]);
+        if (a[n] == '\0' && opts[k].value)
+            push_arg(&o->oneshot, &o->noneshot, argv[++*i]);
+        return 1;
+    }
+    return 0;
+}
+
+/* One option of submit's own; returns as take_value does. */
+static int
+submit_option(int argc, char **argv, int *i, struct submit_opts *o)
+{
+    static const struct {
+        const char *name;
+        size_t field;
+    } opts[] = {
+        {"--queue", offsetof(struct submit_opts, queue)},
+        {"--id", offsetof(struct submit_opts, id)},
+        {"--timeout", offsetof(struct submit_opts, timeout)},
+        {"--retries", offsetof(struct submit_opts, retries)},
+        {"--retry-on", offsetof(struct submit_opts, retry_on)},
+        {"--on-done", offsetof(struct submit_opts, on_done)},
+        {"--on-fail", offsetof(struct submit_opts, on_fail)},
+        {"--priority", offsetof(struct submit_opts, priority)},
+        {"--cwd", offsetof(struct submit_opts, cwd)},
+        {"-j", offsetof(struct submit_opts, jobs)},
+        {"--jobs", offsetof(struct submit_opts, jobs)},
+        {"-f", offsetof(struct submit_opts, jobfile)},
+    };
+    const char *v;
+    size_t k;
+    int r;
+
+    if ((r = take_value(argc, argv, i, "--after", &v)) > 0) {
+        o->after =
+            pr_xrealloc(o->after, (size_t)(o->nafter + 1) * sizeof(*o->after));
+        o->after[o->nafter++] = v;
+    } else if (r == 0 && (r = take_value(argc, argv, i, "--env", &v)) > 0) {
+        o->env = pr_xrealloc(o->env, (size_t)(o->nenv + 1) * sizeof(*o->env));
+        o->env[o->nenv++] = v;
+    }
+    for (k = 0; r == 0 && k < sizeof(opts) / sizeof(opts[0]); k++)
+        r = take_value(argc, argv, i, opts[k].name,
+                       (const char **)(void *)((char *)o + opts[k].field));
+    return r;
+}
+
 static int
 submit_parse(int argc, char **argv, struct submit_opts *o)
 {
-    const char *v;
+    static char dashdash[] = "--";
     int i, r;
 
     memset(o, 0, sizeof(*o));
     o->queue = "default";
+    push_arg(&o->oneshot, &o->noneshot, argv[0]);
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--") == 0) {
             i++;
@@ -479,20 +590,8 @@ submit_parse(int argc, char **argv, struct submit_opts *o)
             o->json = 1;
             continue;
         }
-        if ((r = take_value(argc, argv, &i, "--after", &v)) > 0) {
-            o->after = pr_xrealloc(o->after,
-                                   (size_t)(o->nafter + 1) * sizeof(*o->after));
-            o->after[o->nafter++] = v;
-            continue;
-        }
-        if (r == 0 &&
-            (r = take_value(argc, argv, &i, "--queue", &o->queue)) == 0 &&
-            (r = take_value(argc, argv, &i, "--id", &o->id)) == 0 &&
-            (r = take_value(argc, argv, &i, "--timeout", &o->timeout)) == 0 &&
-            (r = take_value(argc, argv, &i, "--retries", &o->retries)) == 0 &&
-            (r = take_value(argc, argv, &i, "-j", &o->jobs)) == 0 &&
-            (r = take_value(argc, argv, &i, "-f", &o->jobfile)) == 0 &&
-            (r = take_value(argc, argv, &i, "--jobs", &o->jobs)) == 0) {
+        if ((r = submit_option(argc, argv, &i, o)) == 0 &&
+            (r = oneshot_option(argc, argv, &i, o)) == 0) {
             fprintf(stderr, "poolrun: submit: unknown option %s\n", argv[i]);
             return -1;
         }
@@ -501,8 +600,9 @@ submit_parse(int argc, char **argv, struct submit_opts *o)
             return -1;
         }
     }
-    o->command = argv + i;
-    o->ncommand = argc - i;
+    push_arg(&o->oneshot, &o->noneshot, dashdash);
+    for (; i < argc; i++)
+        push_arg(&o->oneshot, &o->noneshot, argv[i]);
     for (i = 0; i < o->nafter; i++) {
         const char *a = o->after[i];
         const char *how = a + strcspn(a, ":");
@@ -518,10 +618,135 @@ submit_parse(int argc, char **argv, struct submit_opts *o)
     return 0;
 }
 
-/* One task object: its command, then what the options say of it. */
+/* What the one-shot's parser makes of the input options, COMMAND and its
+ * ::: items; the map mode.  Returns 0, or -1 after saying why. */
+static int
+submit_input(struct submit_opts *o)
+{
+    struct pr_template_options to;
+    struct pr_template_diag tdiag;
+    char err[512] = "";
+    const char *bad = NULL;
+
+    if (pr_options_parse(o->noneshot, o->oneshot, &o->cfg, err, sizeof(err)) !=
+        0) {
+        fprintf(stderr, "poolrun: submit: %s\n", err);
+        return -1;
+    }
+    o->command = o->cfg.command;
+    o->ncommand = o->cfg.ncommand;
+    /* A COMMAND alone is one task, its words as they are (`find -exec
+     * {} +`): only ::: or -a give it items. */
+    o->map = o->cfg.have_args || o->cfg.narg_files > 0 ||
+             (o->ncommand == 0 && o->input_opt != NULL);
+    if (o->jobfile != NULL && (o->ncommand > 0 || o->map)) {
+        fprintf(stderr, "poolrun: submit: -f and a COMMAND or items: one "
+                        "or the other\n");
+        return -1;
+    }
+    if (o->ncommand > 0 && !o->map && o->input_opt != NULL)
+        bad = "is for items: give them with ::: or -a (- for stdin); a "
+              "COMMAND alone is one task";
+    else if (o->map && o->json)
+        bad = "is for items: not with --json";
+    if (bad != NULL) {
+        fprintf(stderr, "poolrun: submit: %s %s\n",
+                o->input_opt != NULL ? o->input_opt
+                : o->cfg.have_args   ? ":::"
+                                     : "-a",
+                bad);
+        return -1;
+    }
+    if (!o->map || o->ncommand == 0)
+        return 0;
+    memset(&to, 0, sizeof(to));
+    to.words = o->command;
+    to.nwords = o->ncommand;
+    to.replace = o->cfg.replace;
+    to.force_shell = o->cfg.force_shell;
+    if (pr_template_new(&o->template, &to, &tdiag) != 0) {
+        fprintf(stderr, "poolrun: submit: %s\n", tdiag.msg);
+        return -1;
+    }
+    if (pr_template_uses_slot(o->template)) {
+        fprintf(stderr, "poolrun: submit: {%%} (the slot) is known only when "
+                        "the task starts: use $POOLRUN_SLOT\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+submit_opts_free(struct submit_opts *o)
+{
+    pr_template_free(o->template);
+    pr_options_free(&o->cfg);
+    pr_buf_free(&o->fields);
+    free(o->oneshot);
+    free(o->after);
+    free(o->env);
+}
+
+/* --env NAME=VALUE...: the task's "env" object, the last value of a name
+ * winning (a JSON object may not hold a name twice). */
+static void
+env_object(struct pr_buf *b, const struct submit_opts *o)
+{
+    int i, k, n = 0;
+
+    pr_buf_appendf(b, ",\"env\":{");
+    for (i = 0; i < o->nenv; i++) {
+        const char *e = o->env[i];
+        size_t klen = strcspn(e, "=");
+
+        for (k = i + 1; k < o->nenv; k++)
+            if (strncmp(o->env[k], e, klen + 1) == 0)
+                break;
+        if (k < o->nenv)
+            continue;
+        if (n++ > 0)
+            pr_buf_append(b, ",", 1);
+        text(b, e, klen);
+        pr_buf_append(b, ":", 1);
+        text(b, e + klen + 1, strlen(e + klen + 1));
+    }
+    pr_buf_append(b, "}", 1);
+}
+
+static void
+string_field(struct pr_buf *b, const char *key, const char *v)
+{
+    if (v == NULL)
+        return;
+    pr_buf_appendf(b, ",\"%s\":", key);
+    text(b, v, strlen(v));
+}
+
+/* What the options say of every task, once: ,"id":...,"timeout":... */
+static void
+task_fields(struct submit_opts *o, const char *cwd)
+{
+    struct pr_buf *b = &o->fields;
+
+    string_field(b, "id", o->id);
+    if (o->timeout != NULL)
+        pr_buf_appendf(b, ",\"timeout\":%s", o->timeout);
+    if (o->retries != NULL)
+        pr_buf_appendf(b, ",\"retries\":%s", o->retries);
+    string_field(b, "retry_on", o->retry_on);
+    string_field(b, "on_done", o->on_done);
+    string_field(b, "on_fail", o->on_fail);
+    if (o->priority != NULL)
+        pr_buf_appendf(b, ",\"priority\":%ld", atol(o->priority));
+    string_field(b, "cwd", cwd);
+    if (o->nenv > 0)
+        env_object(b, o);
+}
+
+/* One task object: its shell line, or its argv; then the options. */
 static void
 task_object(struct pr_buf *b, const struct submit_opts *o, const char *line,
-            size_t len)
+            size_t len, char *const *argv, int argc)
 {
     int i;
 
@@ -531,21 +756,14 @@ task_object(struct pr_buf *b, const struct submit_opts *o, const char *line,
         text(b, line, len);
     } else {
         pr_buf_appendf(b, "\"argv\":[");
-        for (i = 0; i < o->ncommand; i++) {
+        for (i = 0; i < argc; i++) {
             if (i > 0)
                 pr_buf_append(b, ",", 1);
-            text(b, o->command[i], strlen(o->command[i]));
+            text(b, argv[i], strlen(argv[i]));
         }
         pr_buf_append(b, "]", 1);
     }
-    if (o->id != NULL) {
-        pr_buf_appendf(b, ",\"id\":");
-        text(b, o->id, strlen(o->id));
-    }
-    if (o->timeout != NULL)
-        pr_buf_appendf(b, ",\"timeout\":%s", o->timeout);
-    if (o->retries != NULL)
-        pr_buf_appendf(b, ",\"retries\":%s", o->retries);
+    pr_buf_append(b, o->fields.data ? o->fields.data : "", o->fields.len);
     pr_buf_append(b, "}\n", 2);
 }
 
@@ -569,7 +787,151 @@ read_jobfile(const char *path, struct pr_buf *b)
     return n < 0 ? -1 : 0;
 }
 
-/* The tasks as JSON Lines: the COMMAND, or one per line of stdin. */
+/* Map mode's intake: each task the one-shot's source makes from the items
+ * becomes a task object at once (memory stays flat). */
+struct collect {
+    const struct submit_opts *o;
+    struct pr_buf *jsonl;
+    uint64_t n;
+    int failed; /* a task that cannot be carried, or bad input: said */
+    int err;    /* the input's read error, or 0 */
+};
+
+static int
+collect_accepting(void *data)
+{
+    (void)data;
+    return 1;
+}
+
+static void
+collect_put(void *data, struct pr_task *task)
+{
+    struct collect *c = data;
+    const struct submit_opts *o = c->o;
+
+    task->seq = ++c->n; /* {#}: its number in this submit */
+    if (!c->failed && task->long_error != 0) {
+        fprintf(stderr, "poolrun: submit: task %llu: %s\n",
+                (unsigned long long)task->seq, task->long_why);
+        c->failed = 1;
+    }
+    if (!c->failed)
+        pr_command_build(task, o->template, 0);
+    if (!c->failed && task->error != 0) {
+        fprintf(stderr, "poolrun: submit: task %llu (%s): %s\n",
+                (unsigned long long)task->seq, task->line ? task->line : "",
+                task->error_what ? task->error_what : err_text(task->error));
+        c->failed = 1;
+    }
+    /* Without a COMMAND the items are a shell line, as the one-shot's;
+     * with one, its argv, unless the COMMAND is a shell command. */
+    if (!c->failed && o->template != NULL && task->argv != NULL) {
+        int n = 0;
+
+        while (task->argv[n] != NULL)
+            n++;
+        task_object(c->jsonl, o, NULL, 0, task->argv, n);
+    } else if (!c->failed) {
+        task_object(c->jsonl, o, task->line, task->line_len, NULL, 0);
+    }
+    pr_task_free(task);
+}
+
+static void
+collect_end(void *data, int err)
+{
+    struct collect *c = data;
+
+    c->err = err;
+}
+
+static void
+collect_fail(void *data, const char *msg)
+{
+    struct collect *c = data;
+
+    fprintf(stderr, "poolrun: submit: %s\n", msg);
+    c->failed = 1;
+}
+
+/* The input files of -a, opened (- is stdin; none: stdin); NULL after
+ * saying why. */
+static int *
+open_inputs(const struct pr_config *cfg, int *n)
+{
+    static const char *const dash = "-";
+    const char *const *paths = cfg->narg_files > 0 ? cfg->arg_files : &dash;
+    int *fds;
+    int i;
+
+    *n = cfg->narg_files > 0 ? cfg->narg_files : 1;
+    fds = pr_xcalloc((size_t)*n, sizeof(int));
+    for (i = 0; i < *n; i++) {
+        const char *path = paths[i];
+        struct stat st;
+        int err = 0;
+
+        fds[i] = strcmp(path, "-") == 0 ? fcntl(0, F_DUPFD_CLOEXEC, 3)
+                                        : open(path, O_RDONLY | O_CLOEXEC);
+        if (fds[i] < 0)
+            err = errno;
+        else if (fstat(fds[i], &st) == 0 && S_ISDIR(st.st_mode))
+            err = EISDIR;
+        if (err != 0) {
+            fprintf(stderr, "poolrun: submit: -a %s: %s\n", path,
+                    strerror(err));
+            for (i++; i-- > 0;)
+                if (fds[i] >= 0)
+                    close(fds[i]);
+            free(fds);
+            return NULL;
+        }
+    }
+    return fds;
+}
+
+/* Map mode: the one-shot's own source splits the items (::: or -a files;
+ * -0, -d, -n, -E, -r) and the one-shot's template fills COMMAND with each
+ * task's, quoted for its place: an item is never code. */
+static int
+map_tasks(const struct submit_opts *o, struct pr_buf *jsonl)
+{
+    const struct pr_config *cfg = &o->cfg;
+    struct collect c = {o, jsonl, 0, 0, 0};
+    struct pr_intake in = {&c, collect_accepting, collect_put, collect_end,
+                           collect_fail};
+    struct pr_source_lines_options so;
+    struct pr_source *src;
+    uv_loop_t loop;
+    int *fds = NULL;
+    int nfds = 0;
+
+    memset(&so, 0, sizeof(so));
+    so.delim = cfg->delim;
+    so.per_task = cfg->per_task;
+    so.sentinel = cfg->sentinel;
+    so.run_once_if_empty = o->ncommand > 0 && !cfg->no_run_if_empty;
+    if (!cfg->have_args && (fds = open_inputs(cfg, &nfds)) == NULL)
+        return -1;
+    uv_loop_init(&loop);
+    src = cfg->have_args ? pr_source_args_new(cfg->args, cfg->nargs, &so)
+                         : pr_source_lines_new(&loop, fds, nfds, &so);
+    free(fds);
+    if (pr_source_start(src, &in) != 0)
+        c.err = UV_EIO;
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (c.err != 0 && !c.failed)
+        fprintf(stderr, "poolrun: submit: %s: %s\n",
+                cfg->have_args ? ":::" : "-a", err_text(c.err));
+    src->ops->free(src);
+    if (uv_loop_close(&loop) != 0)
+        fprintf(stderr, "poolrun: internal error: handles left open\n");
+    return c.failed || c.err != 0 ? -1 : 0;
+}
+
+/* The tasks as JSON Lines: the COMMAND, the items of map mode, or one per
+ * line of stdin. */
 static int
 submit_tasks(const struct submit_opts *o, struct pr_buf *jsonl)
 {
@@ -579,8 +941,10 @@ submit_tasks(const struct submit_opts *o, struct pr_buf *jsonl)
 
     if (o->jobfile != NULL)
         return 0;
+    if (o->map)
+        return map_tasks(o, jsonl);
     if (o->ncommand > 0) {
-        task_object(jsonl, o, NULL, 0);
+        task_object(jsonl, o, NULL, 0, o->command, o->ncommand);
         return 0;
     }
     while ((n = getline(&line, &cap, stdin)) > 0) {
@@ -592,7 +956,7 @@ submit_tasks(const struct submit_opts *o, struct pr_buf *jsonl)
             pr_buf_append(jsonl, line, (size_t)n);
             pr_buf_append(jsonl, "\n", 1);
         } else {
-            task_object(jsonl, o, line, (size_t)n);
+            task_object(jsonl, o, line, (size_t)n, NULL, 0);
         }
     }
     free(line);
@@ -693,22 +1057,102 @@ submit_message(struct pr_buf *b, const struct submit_opts *o,
 
 static int follow_ids(int fd, const struct pr_json *ids);
 
+/* --priority N: a job file's range. */
+#define PRIORITY_MAX 1000000000L
+
+/* --env NAME=VALUE: a name the task may be given. */
+static int
+env_ok(const char *e)
+{
+    size_t k = strcspn(e, "=");
+
+    return k > 0 && e[k] == '=' &&
+           !(k == 11 && strncmp(e, "POOLRUN_SEQ", 11) == 0) &&
+           !(k == 12 && strncmp(e, "POOLRUN_SLOT", 12) == 0);
+}
+
+/* Each task option's value, as the one-shot checks it: one line naming
+ * the option, and 0. */
 static int
 submit_values_ok(const struct submit_opts *o)
 {
-    const char *bad = NULL;
+    struct pr_retry_on on;
+    const char *bad = NULL, *word;
+    size_t wlen;
+    long n;
+    int i;
 
     if (o->timeout != NULL && !is_number(o->timeout, 0))
         bad = "--timeout must be a number of seconds >= 0";
     else if (o->retries != NULL && !is_number(o->retries, 1))
         bad = "--retries must be a whole number >= 0";
+    else if (o->retry_on != NULL &&
+             pr_retry_on_parse(&on, o->retry_on, &word, &wlen) != 0) {
+        if (wlen == 0)
+            fprintf(stderr,
+                    "poolrun: submit: --retry-on: '%s': give exit codes, "
+                    "timeout or signal names, separated by commas\n",
+                    o->retry_on);
+        else
+            fprintf(stderr,
+                    "poolrun: submit: --retry-on: '%.*s' is not an exit code "
+                    "(0-255), timeout or a signal name\n",
+                    (int)wlen, word);
+        return 0;
+    } else if (o->on_done != NULL && o->on_done[0] == '\0')
+        bad = "--on-done needs a command";
+    else if (o->on_fail != NULL && o->on_fail[0] == '\0')
+        bad = "--on-fail needs a command";
+    else if (o->priority != NULL &&
+             pr_parse_long(o->priority, -PRIORITY_MAX, PRIORITY_MAX, &n) != 0)
+        bad = "--priority must be a whole number from -1000000000 to "
+              "1000000000";
+    else if (o->cwd != NULL && o->cwd[0] == '\0')
+        bad = "--cwd needs a folder";
     else if (o->jobs != NULL && (!is_number(o->jobs, 1) || atol(o->jobs) < 1))
         bad = "-j must be a whole number >= 1";
-    else if (o->jobfile != NULL && o->ncommand > 0)
-        bad = "-f and a COMMAND: one or the other";
+    for (i = 0; bad == NULL && i < o->nenv; i++)
+        if (!env_ok(o->env[i])) {
+            fprintf(stderr,
+                    "poolrun: submit: --env %s: not NAME=VALUE (POOLRUN_SEQ "
+                    "and POOLRUN_SLOT are set for each task)\n",
+                    o->env[i]);
+            return 0;
+        }
     if (bad != NULL)
         fprintf(stderr, "poolrun: submit: %s\n", bad);
     return bad == NULL;
+}
+
+/* --cwd DIR, checked now and made absolute (the service runs in /):
+ * NULL after saying why. */
+static char *
+task_cwd(const char *dir)
+{
+    struct pr_buf b = {0};
+    struct stat st;
+    char here[4096];
+
+    if (dir[0] != '/') {
+        if (getcwd(here, sizeof(here)) == NULL) {
+            fprintf(stderr, "poolrun: submit: --cwd %s: %s\n", dir,
+                    strerror(errno));
+            return NULL;
+        }
+        pr_buf_append(&b, here, strlen(here));
+        if (b.len > 1)
+            pr_buf_append(&b, "/", 1);
+    }
+    pr_buf_append(&b, dir, strlen(dir));
+    pr_buf_append(&b, "", 1);
+    if (stat(b.data, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "poolrun: submit: --cwd %s: %s\n", dir,
+                errno != 0 && !S_ISDIR(st.st_mode) ? strerror(errno)
+                                                   : "not a folder");
+        pr_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
 }
 
 static void
@@ -756,18 +1200,26 @@ verb_submit(int argc, char **argv)
 {
     struct submit_opts o;
     struct pr_buf jsonl = {0}, msg = {0}, jobfile = {0};
+    char *cwd = NULL;
     int status = EXIT_OWN_ERROR;
 
     if (submit_parse(argc, argv, &o) == 0 && submit_values_ok(&o) &&
-        (o.jobfile == NULL || read_jobfile(o.jobfile, &jobfile) == 0) &&
-        submit_tasks(&o, &jsonl) == 0) {
-        submit_message(&msg, &o, &jsonl, &jobfile);
-        status = submit_send(&o, &msg);
+        submit_input(&o) == 0 &&
+        (o.cwd == NULL || (cwd = task_cwd(o.cwd)) != NULL) &&
+        (o.jobfile == NULL || read_jobfile(o.jobfile, &jobfile) == 0)) {
+        task_fields(&o, cwd);
+        status = submit_tasks(&o, &jsonl) == 0 ? 0 : EXIT_OWN_ERROR;
+        /* -r with no items: nothing to put, nothing to wait for. */
+        if (status == 0 && (!o.map || jsonl.len > 0 || o.jobs != NULL)) {
+            submit_message(&msg, &o, &jsonl, &jobfile);
+            status = submit_send(&o, &msg);
+        }
     }
     pr_buf_free(&jsonl);
     pr_buf_free(&jobfile);
     pr_buf_free(&msg);
-    free(o.after);
+    free(cwd);
+    submit_opts_free(&o);
     return status;
 }
 
@@ -1297,12 +1749,22 @@ static const char *const verb_usage[][2] = {
               "--joblog FILE, --results FILE: each queue its own, FILE with\n"
               "{queue} replaced by the queue's name; added to, never cut.\n"},
     {"submit",
-     "Usage: poolrun submit [--queue Q] [--id ID] [--timeout S]\n"
-     "         [--retries N] [--after ID[:ok|:any]]... [--wait]\n"
-     "         [-j N]\n"
-     "         [--json] [COMMAND [ARG...]]\n"
-     "Puts COMMAND, else each line of stdin (a task object with\n"
-     "--json), on queue Q (default: default) and prints each id.\n"
+     "Usage: poolrun submit [--queue Q] [--id ID] [--after ID[:ok|:any]]...\n"
+     "         [--wait] [-j N] [TASK OPTIONS] [COMMAND [ARG...]]\n"
+     "       poolrun submit [OPTIONS] [INPUT OPTIONS] COMMAND [ARG...]\n"
+     "         ::: ITEM...   (or -a FILE; -a - reads stdin)\n"
+     "       poolrun submit [OPTIONS] [--json] < LINES\n"
+     "       poolrun submit [OPTIONS] -f JOBS.json\n"
+     "Puts COMMAND on queue Q (default: default) as one task, its words as\n"
+     "they are; with items, one task per item, filled in as `poolrun\n"
+     "COMMAND ::: ITEM...` would ({} {.} {/} {//} {/.}, {#} counts the\n"
+     "submit's tasks); else each line of stdin (a task object with\n"
+     "--json).  Prints each id.  An item is never run as code.\n"
+     "INPUT OPTIONS: -a FILE, -0, -d C, -n N, -r, -E STR, -I STR, --shell.\n"
+     "TASK OPTIONS: --timeout S, --retries N, --retry-on LIST,\n"
+     "  --on-done CMD, --on-fail CMD, --env NAME=VALUE (repeatable),\n"
+     "  --cwd DIR (default: here, and this environment), --priority N\n"
+     "  (the highest waiting task starts first).\n"
      "--wait prints each task's output as it comes (one task after the\n"
      "other), as `log ID --follow` does, and exits as `poolrun wait`.\n"
      "-j N sets Q's -j from now on (the running service keeps it).\n"},

@@ -80,6 +80,42 @@ callback_task(const char *kind, const char *cmd, struct env_list *env)
     return cb;
 }
 
+/* Is a variable of e's name (e is "NAME" or "NAME=value") among the first
+ * n of env, or one the runner sets for every task? */
+static int
+env_has(const struct env_list *env, size_t n, const char *e)
+{
+    size_t klen = strcspn(e, "=");
+    size_t k;
+
+    if ((klen == 11 && strncmp(e, "POOLRUN_SEQ", 11) == 0) ||
+        (klen == 12 && strncmp(e, "POOLRUN_SLOT", 12) == 0))
+        return 1;
+    for (k = 0; k < n; k++)
+        if (strncmp(env->v[k], e, klen) == 0 && env->v[k][klen] == '=')
+            return 1;
+    return 0;
+}
+
+/* A callback runs with its task's environment (a job file's env, what a
+ * submit captured), under the variables that describe the task. */
+static void
+env_inherit(struct env_list *env, const struct pr_task_spec *spec)
+{
+    size_t n = env->n;
+    size_t i;
+
+    for (i = 0; spec != NULL && spec->env != NULL && spec->env[i] != NULL;
+         i++) {
+        struct pr_buf b = {0};
+
+        if (env_has(env, n, spec->env[i]))
+            continue;
+        pr_buf_append(&b, spec->env[i], strlen(spec->env[i]));
+        env_push(env, &b);
+    }
+}
+
 struct pr_task *
 pr_callback_new(const struct pr_task *task, const char *kind, const char *cmd,
                 int with_stdout)
@@ -117,7 +153,11 @@ pr_callback_new(const struct pr_task *task, const char *kind, const char *cmd,
     env_addf(&env, "POOLRUN_RUNTIME", "%.3f", pr_task_runtime(task));
     env_addf(&env, "POOLRUN_ATTEMPTS", "%u", task->attempt);
     pr_buf_free(&items);
+    env_inherit(&env, task->spec);
     cb = callback_task(kind, cmd, &env);
+    /* ... and in its task's folder, where its relative paths point. */
+    if (task->spec != NULL && task->spec->cwd != NULL)
+        cb->spec->cwd = pr_xstrdup(task->spec->cwd);
     cb->seq = task->seq; /* its POOLRUN_SEQ is the task's */
     cb->stdin_fd = fd;
     if (rc != 0) {

@@ -124,9 +124,11 @@ struct svc_queue {
     struct pr_join_waiter closing; /* the shutdown's join */
     int closed;
     int no_submits; /* `poolrun close`: its tasks finish, none come */
+    int lifo;       /* serve --order lifo: the last submitted first */
     int stopped;    /* its pool takes no more: the rest wait for the next
                        service */
-    /* Its waiting tasks, a heap: highest --priority, then first submitted.
+    /* Its waiting tasks, a heap: highest --priority, then first submitted
+     * (with --order lifo: the last submitted first).
      * Its pool is handed a few at a time (feed). */
     struct svc_task **heap;
     size_t nheap;
@@ -184,8 +186,11 @@ struct pr_service {
     struct pr_list clients;
     struct idmap ids;
     uint64_t next_id;
-    uint64_t order; /* of the last task submitted */
-    int output_dir; /* STATE/output is there */
+    uint64_t order;           /* of the last task submitted */
+    int output_dir;           /* STATE/output is there */
+    struct svc_group **unref; /* groups to let go of at the turn's end */
+    size_t nunref;
+    size_t unref_cap;
     int shutting_down;
     unsigned open_queues;
     struct pr_journal *journal; /* NULL: the queues live in memory only */
@@ -394,9 +399,9 @@ request_timeout(struct request *r, double seconds)
 static int
 goes_before(const struct svc_task *a, const struct svc_task *b)
 {
-    if (a->priority != b->priority)
+    if (a->priority != b->priority && !a->q->lifo)
         return a->priority > b->priority;
-    return a->order < b->order;
+    return a->q->lifo ? a->order > b->order : a->order < b->order;
 }
 
 static void
@@ -546,6 +551,16 @@ static void after_done(struct pr_service *s, struct svc_task *parent);
 static void group_unref(struct svc_group *g);
 static void on_turn_end(uv_check_t *h);
 
+static void
+unref_later(struct pr_service *s, struct svc_group *g)
+{
+    if (s->nunref == s->unref_cap) {
+        s->unref_cap = s->unref_cap ? 2 * s->unref_cap : 16;
+        s->unref = pr_xrealloc(s->unref, s->unref_cap * sizeof(*s->unref));
+    }
+    s->unref[s->nunref++] = g;
+}
+
 /* Every sink has the task's final record: the clients waiting for it hear
  * of it now, and its queue's pool has room for another (at the turn's
  * end: not inside the pool's own call). */
@@ -562,14 +577,15 @@ src_ended(struct pr_source *base, const struct pr_task *task)
     t->task = NULL;
     t->status = task->status;
     t->code = pr_task_code(task);
-    group_unref(t->g);
+    /* The pool is still recording it (its callbacks copy its env, which
+     * is the group's): the group goes at the end of the turn. */
+    unref_later(t->q->svc, t->g);
     t->g = NULL;
     journal_final(t->q->svc, t);
     follow_end(t);
     wait_task_done(t);
     after_done(t->q->svc, t);
-    if (t->q->nheap > 0)
-        uv_check_start(&t->q->svc->sync_check, on_turn_end);
+    uv_check_start(&t->q->svc->sync_check, on_turn_end);
 }
 
 static void
@@ -775,6 +791,7 @@ queue_file(const char *tmpl, const char *name)
 static void
 queue_free(struct svc_queue *q)
 {
+    free(q->heap);
     free(q->joblog);
     free(q->results);
     free(q->name);
@@ -801,7 +818,9 @@ queue_get(struct pr_service *s, const char *name, const char **err)
      * window of them, so the pool's queue needs no bound of its own; the
      * window keeps the heap's order (--priority, then submit order). */
     cfg.queue_size = 0;
-    cfg.order = PR_ORDER_PRIORITY;
+    if (cfg.order == PR_ORDER_FIFO)
+        cfg.order = PR_ORDER_PRIORITY; /* the same, unless one is given */
+    q->lifo = cfg.order == PR_ORDER_LIFO;
     cfg.on_input_end = queue_input_end;
     cfg.owns_pid = queue_owns_pid;
     cfg.on_output = follow_output;
@@ -1802,6 +1821,8 @@ on_turn_end(uv_check_t *h)
         pr_list_remove(&t->x->released);
         release(t);
     }
+    while (s->nunref > 0)
+        group_unref(s->unref[--s->nunref]);
     for (n = s->queues.next; n != &s->queues; n = n->next)
         feed(PR_CONTAINER_OF(n, struct svc_queue, node));
 }
@@ -2871,6 +2892,9 @@ pr_service_free(struct pr_service *s)
     if (s->journal != NULL)
         pr_journal_close(s->journal);
     free(s->replayed);
+    while (s->nunref > 0)
+        group_unref(s->unref[--s->nunref]);
+    free(s->unref);
     while (!pr_list_empty(&s->queues)) {
         struct svc_queue *q =
             PR_CONTAINER_OF(s->queues.next, struct svc_queue, node);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "json.h"
+#include "retry.h"
 #include "template.h"
 #include "util.h"
 
@@ -345,6 +346,26 @@ resolve_cwd(const struct doc *doc, const char *cwd)
     return b.data;
 }
 
+/* retry_on: a --retry-on list, "75,timeout,SIGKILL". */
+static int
+get_retry_on(struct doc *doc, const struct pr_json *f, const char *path,
+             struct pr_task_spec *spec)
+{
+    struct pr_retry_on on;
+    const char *str, *bad;
+    size_t badlen;
+
+    if (pr_json_get_string(f, &str) != 0 ||
+        pr_retry_on_parse(&on, str, &bad, &badlen) != 0)
+        return fail_path(doc, path,
+                         "must be a list of exit codes (0-255), timeout and "
+                         "signal names, separated by commas");
+    if (spec->retry_on == NULL)
+        spec->retry_on = pr_xmalloc(sizeof(*spec->retry_on));
+    *spec->retry_on = on;
+    return 1;
+}
+
 /* The fields a task and the defaults share.  Returns 1 if `f` is one of
  * them (and takes it), 0 if not, -1 on error. */
 static int
@@ -398,6 +419,8 @@ common_field(struct doc *doc, const struct pr_json *f, const char *path,
         return get_string(doc, f, path, 1, &spec->on_done) ? -1 : 1;
     if (strcmp(k, "on_fail") == 0)
         return get_string(doc, f, path, 1, &spec->on_fail) ? -1 : 1;
+    if (strcmp(k, "retry_on") == 0)
+        return get_retry_on(doc, f, path, spec);
     return 0;
 }
 
@@ -413,6 +436,10 @@ spec_copy(const struct pr_task_spec *d)
     s->cwd = d->cwd ? pr_xstrdup(d->cwd) : NULL;
     s->on_done = d->on_done ? pr_xstrdup(d->on_done) : NULL;
     s->on_fail = d->on_fail ? pr_xstrdup(d->on_fail) : NULL;
+    if (d->retry_on != NULL) {
+        s->retry_on = pr_xmalloc(sizeof(*s->retry_on));
+        *s->retry_on = *d->retry_on;
+    }
     while (d->env != NULL && d->env[n] != NULL)
         n++;
     if (n > 0) {
@@ -551,9 +578,10 @@ load_defaults(struct doc *doc, const struct pr_json *v,
         int rc = common_field(doc, f, p, spec, priority);
 
         if (rc == 0)
-            rc = fail_path(doc, p, "unknown field (defaults may hold env, "
-                                   "cwd, timeout, retries, priority, daemon, "
-                                   "on_done and on_fail)");
+            rc = fail_path(doc, p,
+                           "unknown field (defaults may hold env, "
+                           "cwd, timeout, retries, retry_on, "
+                           "priority, daemon, on_done and on_fail)");
         free(p);
         if (rc < 0)
             return -1;

@@ -78,6 +78,7 @@ pr_task_spec_free(struct pr_task_spec *spec)
     free(spec->input);
     free(spec->on_done);
     free(spec->on_fail);
+    free(spec->retry_on);
     free(spec);
 }
 

@@ -13,6 +13,7 @@
 #include "capture.h"
 #include "util.h"
 
+struct pr_retry_on;
 struct pr_source;
 
 /* The final statuses, in the order the summary prints them. */
@@ -56,6 +57,7 @@ struct pr_task_spec {
     int daemon;
     char *on_done;
     char *on_fail;
+    struct pr_retry_on *retry_on; /* its own --retry-on list, or NULL */
 };
 
 struct pr_task {

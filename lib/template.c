@@ -1288,6 +1288,18 @@ pr_template_is_shell(const struct pr_template *t)
     return t->shell;
 }
 
+int
+pr_template_uses_slot(const struct pr_template *t)
+{
+    size_t i, k;
+
+    for (i = 0; t != NULL && i < t->nwords; i++)
+        for (k = 0; k < t->words[i].nsegs; k++)
+            if (t->words[i].segs[k].kind == SEG_SLOT)
+                return 1;
+    return 0;
+}
+
 static int
 is_safe_char(unsigned char c)
 {

@@ -46,6 +46,9 @@ void pr_template_free(struct pr_template *t);
 /* Does the command run through /bin/sh? */
 int pr_template_is_shell(const struct pr_template *t);
 
+/* Does the command hold {%}, which only a task's start can fill? */
+int pr_template_uses_slot(const struct pr_template *t);
+
 /* Builds task's command from its items, seq and slot: task->line (the
  * shell line, or the pasteable form of argv) and, when run directly,
  * task->argv.  Returns 0, or UV_EINVAL with task->error_what set when an

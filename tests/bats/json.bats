@@ -130,7 +130,7 @@ JSON
 @test "an unknown field is refused, so a typo never passes" {
     refused '{"tasks":[{"cmd":"touch ran","tmeout":5}]}' '1:39: tasks[0].tmeout: unknown field'
     refused '{"taks":[]}' '1:9: taks: unknown field'
-    refused '{"defaults":{"cmd":"x"},"tasks":[{"cmd":"touch ran"}]}' '1:20: defaults.cmd: unknown field (defaults may hold env, cwd, timeout, retries, priority, daemon, on_done and on_fail)'
+    refused '{"defaults":{"cmd":"x"},"tasks":[{"cmd":"touch ran"}]}' '1:20: defaults.cmd: unknown field (defaults may hold env, cwd, timeout, retries, retry_on, priority, daemon, on_done and on_fail)'
 }
 
 @test "a duplicate id is refused, across files too" {

@@ -3,6 +3,7 @@
  * gate and the slots, alone.
  */
 #include <signal.h>
+#include <uv.h>
 
 #include "gate.h"
 #include "halt.h"
@@ -100,6 +101,52 @@ retry_on_list_takes_only_listed_codes_signals_and_timeouts(void)
     ASSERT_EQ(pr_retry_wanted(&r, &timeout), 0);
     r.on_timeout = 1;
     ASSERT_EQ(pr_retry_wanted(&r, &timeout), 1);
+}
+
+static void
+retry_on_parse_takes_codes_timeout_and_signal_names(void)
+{
+    struct pr_retry_on on;
+    const char *bad = NULL;
+    size_t badlen = 0;
+
+    ASSERT_EQ(pr_retry_on_parse(&on, "75,timeout,SIGKILL,term", &bad, &badlen),
+              0);
+    ASSERT_EQ(on.codes[75], 1);
+    ASSERT_EQ(on.codes[1], 0);
+    ASSERT_EQ(on.on_timeout, 1);
+    ASSERT_EQ(on.sigs[SIGKILL], 1);
+    ASSERT_EQ(on.sigs[SIGTERM], 1);
+    ASSERT_EQ(pr_retry_on_parse(&on, "3,bogus", &bad, &badlen), UV_EINVAL);
+    ASSERT_EQ(badlen, 5);
+    ASSERT_EQ(strncmp(bad, "bogus", 5), 0);
+    ASSERT_EQ(pr_retry_on_parse(&on, "3,,4", &bad, &badlen), UV_EINVAL);
+    ASSERT_EQ(badlen, 0);
+    ASSERT_EQ(pr_retry_on_parse(&on, "256", &bad, &badlen), UV_EINVAL);
+}
+
+static void
+retry_task_own_list_wins_over_the_policy(void)
+{
+    struct pr_retry_policy r = {0};
+    struct pr_task_spec spec;
+    struct pr_retry_on on;
+    struct pr_task code3 = ended(PR_TASK_FAILED, 3, 0, 1);
+    struct pr_task code4 = ended(PR_TASK_FAILED, 4, 0, 1);
+    const char *bad;
+    size_t badlen;
+
+    memset(&spec, 0, sizeof(spec));
+    spec.retries = -1;
+    ASSERT_EQ(pr_retry_on_parse(&on, "3", &bad, &badlen), 0);
+    spec.retry_on = &on;
+    code3.spec = &spec;
+    code4.spec = &spec;
+    r.retries = 1;
+    r.only_listed = 1;
+    r.codes[4] = 1;
+    ASSERT_EQ(pr_retry_wanted(&r, &code3), 1);
+    ASSERT_EQ(pr_retry_wanted(&r, &code4), 0);
 }
 
 static void
@@ -355,6 +402,8 @@ main(void)
         TEST_CASE(retry_ok_skipped_and_error_never_retry),
         TEST_CASE(retry_job_file_retries_override_the_option),
         TEST_CASE(retry_on_list_takes_only_listed_codes_signals_and_timeouts),
+        TEST_CASE(retry_on_parse_takes_codes_timeout_and_signal_names),
+        TEST_CASE(retry_task_own_list_wins_over_the_policy),
         TEST_CASE(retry_signal_poolrun_sent_is_never_retried),
         TEST_CASE(retry_wait_grows_by_the_factor_per_retry),
         TEST_CASE(halt_never_is_never_reached),
