@@ -427,6 +427,12 @@ up_ended(void *data, struct pr_task *task)
         pr_source_resume(pool->src);
 }
 
+int
+pr_pool_slot_free(const struct pr_pool *pool)
+{
+    return pr_slots_open(&pool->slots);
+}
+
 size_t
 pr_pool_queued(const struct pr_pool *pool)
 {

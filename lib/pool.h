@@ -56,20 +56,19 @@ struct pr_pool_config {
     const char *on_done; /* callbacks (a job file's task may override) */
     const char *on_fail;
     const char *on_join;
-    int progress;          /* --progress or --bar: on stderr */
-    double delay;          /* --delay: seconds between task starts */
-    uint64_t memfree;      /* --memfree: bytes that must be available */
-    double load;           /* --load: start below this load average */
+    int progress;     /* --progress or --bar: on stderr */
+    double delay;     /* --delay: seconds between task starts */
+    uint64_t memfree; /* --memfree: bytes that must be available */
+    double load;      /* --load: start below this load average */
     struct pr_retry_policy retry;
     struct pr_halt halt;
-    pr_pool_throttle_fn *on_throttle; /* optional */
-    pr_pool_worker_fn *on_worker_exit; /* optional */
+    pr_pool_throttle_fn *on_throttle;       /* optional */
+    pr_pool_worker_fn *on_worker_exit;      /* optional */
     const struct pr_worker_config *workers; /* --workers, or NULL */
     /* Runs the tasks instead of the runner the options choose (a test's
      * fake, a remote runner), or NULL. */
     struct pr_runner *(*runner_new)(const struct pr_spawn_ctx *ctx,
-                                    const struct pr_runner_up *up,
-                                    void *data);
+                                    const struct pr_runner_up *up, void *data);
     void *runner_data;
     void (*on_input_end)(void *data); /* once: no more tasks will come */
     /* Is pid a process another part of this program waits for (another
@@ -104,23 +103,23 @@ struct pr_pool_result {
     struct pr_batch_tally tally; /* the run's final records: counts, exit
                                     codes, the slowest tasks */
     enum pr_pool_stop stop;
-    int stop_signal;  /* the signal that stopped the run */
-    int output_error; /* negative errno writing stdout, or 0 */
-    int input_error;  /* negative error reading input, or 0 */
-    char input_msg[1024]; /* what was wrong with the input, if said */
-    int joblog_error; /* negative errno writing the joblog, or 0 */
-    int results_error; /* negative errno writing the results, or 0 */
-    uint64_t resumed;  /* skipped: done in an earlier run (--resume) */
+    int stop_signal;           /* the signal that stopped the run */
+    int output_error;          /* negative errno writing stdout, or 0 */
+    int input_error;           /* negative error reading input, or 0 */
+    char input_msg[1024];      /* what was wrong with the input, if said */
+    int joblog_error;          /* negative errno writing the joblog, or 0 */
+    int results_error;         /* negative errno writing the results, or 0 */
+    uint64_t resumed;          /* skipped: done in an earlier run (--resume) */
     uint64_t callbacks;        /* callbacks that ran */
     uint64_t callbacks_failed; /* of those, the ones that did not succeed */
-    uint64_t services_failed; /* services that ended on their own, badly */
-    uint64_t escapees; /* processes that left their task's group and were
-                          still running at the end: poolrun ended them */
+    uint64_t services_failed;  /* services that ended on their own, badly */
+    uint64_t escapees;        /* processes that left their task's group and were
+                                 still running at the end: poolrun ended them */
     uint64_t workers_started; /* worker processes started (--workers) */
     uint64_t workers_bad_exit; /* of those, ended non-zero when told to */
     char fatal_msg[512];
-    uint64_t retried;     /* attempts that were run again */
-    int halt_code;        /* with PR_STOP_HALT: the halting task's code */
+    uint64_t retried; /* attempts that were run again */
+    int halt_code;    /* with PR_STOP_HALT: the halting task's code */
 };
 
 /* Returns a new pool on loop; free with pr_pool_free after the loop ran.
@@ -172,6 +171,10 @@ void pr_pool_skip(struct pr_pool *pool, struct pr_task *task, const char *why);
 
 /* How many tasks wait on the pool's queue now (not retries, not running). */
 size_t pr_pool_queued(const struct pr_pool *pool);
+
+/* Is a slot free: would a task put now start at once (unless --delay or
+ * --load hold it)? */
+int pr_pool_slot_free(const struct pr_pool *pool);
 
 /* Changes -j while the pool runs: more start at once, or fewer as tasks
  * end.  Returns 0, or UV_ENOTSUP with --workers or -j 0. */

@@ -474,20 +474,17 @@ uncount(struct svc_task *t)
 
 static struct pr_task *make_task(struct svc_task *t);
 
-/* How many made tasks wait in a queue's pool at most: enough that a free
- * slot never waits for the service, few enough that the rest stay small. */
-static size_t
-window(const struct svc_queue *q)
-{
-    return 2 * (size_t)pr_pool_jobs(q->pool) + 16;
-}
-
-/* Hands the queue's first waiting tasks to its pool, as it has room. */
+/* Hands the queue's first waiting task to its pool while a slot is free
+ * for it: the pool's queue holds none of them (but one that --delay or
+ * --load hold back), so a task of higher --priority submitted later is
+ * next, and the rest stay compact.  Called when a submit or a release
+ * adds tasks, from the pool when a task has ended (src_resume), and at the
+ * end of a loop turn. */
 static void
 feed(struct svc_queue *q)
 {
     while (q->nheap > 0 && !q->stopped && pr_pool_accepting(q->pool) &&
-           pr_pool_queued(q->pool) < window(q)) {
+           pr_pool_queued(q->pool) == 0 && pr_pool_slot_free(q->pool)) {
         struct svc_task *t = q->heap[0];
 
         waiting_remove(q, t);
@@ -814,9 +811,8 @@ queue_get(struct pr_service *s, const char *name, const char **err)
     q->svc = s;
     q->name = pr_xstrdup(name);
     q->src.base.ops = &src_ops;
-    /* The queue keeps its waiting tasks (its heap) and feeds its pool a
-     * window of them, so the pool's queue needs no bound of its own; the
-     * window keeps the heap's order (--priority, then submit order). */
+    /* The queue keeps its waiting tasks (its heap) and feeds its pool one
+     * at a time (feed), so the pool's queue needs no bound of its own. */
     cfg.queue_size = 0;
     if (cfg.order == PR_ORDER_FIFO)
         cfg.order = PR_ORDER_PRIORITY; /* the same, unless one is given */
@@ -942,9 +938,8 @@ struct submit {
 /* A task of the submit, with its id if the submitter gave one (else the
  * service numbers it, once the submit is taken: assign_ids). */
 static struct svc_task *
-svc_task_new(struct submit *sb, const struct pr_task *task)
+svc_task_new(struct submit *sb, const char *id, int priority)
 {
-    const char *id = task->spec != NULL ? task->spec->id : NULL;
     size_t n = id != NULL ? strlen(id) + 1 : 1;
     struct svc_task *t = pr_xcalloc(1, sizeof(*t) + n);
 
@@ -952,7 +947,7 @@ svc_task_new(struct submit *sb, const struct pr_task *task)
         memcpy(t->id, id, n);
         t->own_id = 1;
     }
-    t->priority = task->priority;
+    t->priority = priority;
     if ((sb->ntasks & (sb->ntasks - 1)) == 0)
         sb->tasks = pr_xrealloc(sb->tasks, (sb->ntasks ? 2 * sb->ntasks : 16) *
                                                sizeof(*sb->tasks));
@@ -961,6 +956,30 @@ svc_task_new(struct submit *sb, const struct pr_task *task)
 }
 
 static void svc_task_free(struct svc_task *t);
+
+static const char *
+task_id(const struct pr_task *task)
+{
+    return task->spec != NULL ? task->spec->id : NULL;
+}
+
+/* {"cmd":"LINE"} with LINE printable ASCII and no escape: a shell line as
+ * `poolrun submit` sends most, which the JSON parser would read the same
+ * (a task with that line and nothing else) only slower. */
+static int
+plain_line(const char *p, size_t len)
+{
+    static const char head[] = "{\"cmd\":\"";
+    size_t i;
+
+    if (len < sizeof(head) + 2 || memcmp(p, head, sizeof(head) - 1) != 0 ||
+        p[len - 2] != '"' || p[len - 1] != '}')
+        return 0;
+    for (i = sizeof(head) - 1; i < len - 2; i++)
+        if (p[i] < 0x20 || p[i] > 0x7e || p[i] == '"' || p[i] == '\\')
+            return 0;
+    return 1;
+}
 
 /* A submit refused: its tasks were never the service's. */
 static void
@@ -1028,7 +1047,8 @@ parse_jobfile(struct pr_service *s, struct submit *sb, struct pr_diag *d)
         if (sb->jobs == 0 && jf.jobs > 0)
             sb->jobs = (unsigned)jf.jobs;
         for (i = 0; i < jf.ntasks; i++)
-            svc_task_new(sb, jf.tasks[i])->task = jf.tasks[i];
+            svc_task_new(sb, task_id(jf.tasks[i]), jf.tasks[i]->priority)
+                ->task = jf.tasks[i];
         free(jf.tasks);
         jf.tasks = NULL;
         jf.ntasks = 0;
@@ -1052,12 +1072,18 @@ parse_line(struct pr_service *s, struct submit *sb, struct pr_idset *seen,
         snprintf(d->msg, sizeof(d->msg), "submit: more than 4 GiB of tasks");
         return -1;
     }
+    if (plain_line(sb->jsonl + off, len)) {
+        t = svc_task_new(sb, NULL, 0);
+        t->off = (uint32_t)off;
+        t->len = (uint32_t)len;
+        return 0;
+    }
     if (pr_jobline_parse("submit", lineno, sb->jsonl + off, len, &task, d) != 0)
         return -1;
     if (is_service(task, "submit", d) || !id_is_new(s, seen, task, d)) {
         rc = -1;
     } else {
-        t = svc_task_new(sb, task);
+        t = svc_task_new(sb, task_id(task), task->priority);
         t->off = (uint32_t)off;
         t->len = (uint32_t)len;
     }
@@ -1319,6 +1345,8 @@ submit_record(struct pr_buf *b, const struct submit *sb)
 {
     size_t i;
 
+    /* Its bulk is the JSON Lines, a quarter longer once escaped. */
+    pr_buf_reserve(b, strlen(sb->jsonl) / 4 * 5 + 4096);
     pr_buf_append(b, "{", 1);
     append_key_string(b, "queue", sb->queue);
     if (sb->jobs != 0)

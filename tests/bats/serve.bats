@@ -502,3 +502,63 @@ JSON
     PATH="$PWD/bin:$PATH" run -0 poolrun -- submit ::: x
     [ "$output" = "the submit program: x" ]
 }
+
+@test "a waiting task that is cancelled has its final record at once, while the queue is busy" {
+    start_service -j 1
+    mkfifo gate
+    run -0 poolrun submit --id first sh -c 'cat gate > /dev/null'
+    run -0 poolrun submit --id second sh -c 'echo ran > second.out'
+    run -0 poolrun cancel second
+    # Ended before the only slot is free.
+    run -0 poolrun wait --timeout 10 second
+    run -0 poolrun status --json
+    [ "$(jq '.queues[0].running | length' <<<"$output")" -eq 1 ]
+    echo go >gate
+    run -0 poolrun join
+    [ ! -e second.out ]
+}
+
+@test "shutdown keeps the tasks that had not started for the next service" {
+    start_service -j 1
+    mkfifo gate
+    run -0 poolrun submit --id first sh -c 'cat gate > /dev/null'
+    run -0 poolrun submit --id second sh -c 'echo ran >> second.out'
+    wait_for 10 sh -c '"$POOLRUN" status | grep -q "running first"'
+    run -0 poolrun shutdown
+    wait_status "$server" 0
+    [ ! -e second.out ]
+    start_service -j 1
+    run -0 poolrun wait --timeout 10 second
+    [ "$(cat second.out)" = ran ]
+    # The first was stopped: it has its final record and does not run again.
+    run -143 poolrun wait first
+}
+
+@test "a high --priority task submitted behind many waiting ones starts next" {
+    start_service -j 1
+    mkfifo gate
+    run -0 poolrun submit --id first sh -c 'cat gate > /dev/null'
+    wait_for 10 sh -c '"$POOLRUN" status | grep -q "running first"'
+    # More than the few waiting tasks a queue hands its pool at a time.
+    for n in $(seq 40); do echo "echo low$n >> order"; done >low
+    run -0 poolrun submit <low
+    run -0 poolrun submit --id high --priority 5 sh -c 'echo high >> order'
+    echo go >gate
+    run -0 poolrun join
+    [ "$(head -n 1 order)" = high ]
+    [ "$(sed -n 2p order)" = low1 ]
+    [ "$(wc -l <order)" -eq 41 ]
+}
+
+@test "serve --order lifo starts the last submitted task first" {
+    start_service -j 1 --order lifo
+    mkfifo gate
+    run -0 poolrun submit --id first sh -c 'cat gate > /dev/null'
+    wait_for 10 sh -c '"$POOLRUN" status | grep -q "running first"'
+    for n in 1 2 3; do
+        run -0 poolrun submit sh -c "echo $n >> order"
+    done
+    echo go >gate
+    run -0 poolrun join
+    [ "$(tr '\n' ' ' <order)" = "3 2 1 " ]
+}
