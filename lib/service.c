@@ -40,11 +40,14 @@ struct svc_task {
     struct svc_queue *q;
     struct svc_group *g;  /* its submit's shared part, until its end */
     struct pr_task *task; /* once made, until its final record */
-    const char *skip_why; /* recorded skipped when it goes: --after, cancel */
+    struct svc_links *x;  /* made for the few tasks that need it */
     uint64_t order;       /* submit order: the first goes first */
     int priority;
     uint32_t off, len; /* its line in g->text */
     uint32_t heap_at;  /* its place in its queue's waiting heap */
+    int code;
+    unsigned status : 4; /* enum pr_task_status, once done */
+    unsigned skip : 2;   /* SKIP_*: recorded skipped when it goes */
     unsigned done : 1;
     unsigned held : 1;    /* not waiting yet: its dependencies have not ended */
     unsigned counted : 1; /* not in its pool yet: counted in its queue's join */
@@ -54,10 +57,23 @@ struct svc_task {
     unsigned own_id : 1;  /* id is the submitter's, not a number given */
     unsigned rerun : 1;   /* it was running when a service before ended */
     unsigned paused : 1;  /* held by --start-paused until a resume */
-    enum pr_task_status status;
-    int code;
-    struct svc_links *x; /* made for the few tasks that need it */
     char id[];
+};
+
+/* Why a task is recorded skipped when it goes (svc_task.skip), in two
+ * bits: a queue of millions keeps each task in one cache line. */
+enum {
+    SKIP_NONE,
+    SKIP_AFTER, /* a dependency it needed to succeed did not */
+    SKIP_CANCELLED,
+    SKIP_UNREADABLE
+};
+
+static const char *const skip_reason[] = {
+    NULL,
+    "a task it runs --after did not succeed",
+    "cancelled",
+    "its line could not be read again",
 };
 
 /* What only some tasks have: clients waiting for them, --after. */
@@ -1225,7 +1241,7 @@ make_task(struct svc_task *t)
                                          &task, &d) != 0) {
         /* It was read when it was submitted: the same bytes read the same. */
         task = pr_task_new(0, "", 0);
-        t->skip_why = "its line could not be read again";
+        t->skip = SKIP_UNREADABLE;
     }
     t->task = task;
     task->src = t;
@@ -1234,8 +1250,8 @@ make_task(struct svc_task *t)
     if (task->line != NULL && task->argv == NULL && task->long_fd < 0 &&
         !pr_shell_split_simple(task->line, task->line_len, &task->argv))
         task->argv = NULL;
-    if (t->skip_why != NULL)
-        task->skip_why = t->skip_why;
+    if (t->skip != SKIP_NONE)
+        task->skip_why = skip_reason[t->skip];
     if (task->spec == NULL) {
         task->spec = pr_xcalloc(1, sizeof(*task->spec));
         task->spec->timeout = -1;
@@ -1683,8 +1699,6 @@ do_wait(struct client *c, const struct pr_json *msg)
 
 /* --- --after ------------------------------------------------------------ */
 
-static const char after_failed[] = "a task it runs --after did not succeed";
-
 static void on_turn_end(uv_check_t *h);
 
 /* The task may go: on its queue now (recorded skipped if a dependency it
@@ -1722,8 +1736,8 @@ after_done(struct pr_service *s, struct svc_task *parent)
         struct svc_task *child = e->child;
 
         pr_list_remove(&e->node);
-        if (parent->status != PR_TASK_OK && !e->any && child->skip_why == NULL)
-            child->skip_why = after_failed;
+        if (parent->status != PR_TASK_OK && !e->any && child->skip == SKIP_NONE)
+            child->skip = SKIP_AFTER;
         free(e);
         if (--child->x->blocking == 0)
             release_later(s, child);
@@ -1745,8 +1759,8 @@ wire_after(struct pr_service *s, struct svc_task *t)
             continue; /* checked at submit; gone only by compaction */
         if (parent->done) {
             if (parent->status != PR_TASK_OK && !x->after[i].any &&
-                t->skip_why == NULL)
-                t->skip_why = after_failed;
+                t->skip == SKIP_NONE)
+                t->skip = SKIP_AFTER;
             continue;
         }
         e = pr_xcalloc(1, sizeof(*e));
@@ -2410,7 +2424,7 @@ cancel_one(struct pr_service *s, struct svc_task *t)
         return "ended";
     if (t->held && !t->paused) {
         /* Recorded skipped when its dependencies let it go. */
-        t->skip_why = "cancelled";
+        t->skip = SKIP_CANCELLED;
         return "cancelled";
     }
     if (t->paused && !t->q->stopped) {
