@@ -96,9 +96,10 @@ struct svc_links {
  * (a running task's env is the group's, borrowed). */
 struct svc_group {
     size_t refs;
-    char *text;    /* the JSON Lines; NULL for a job file (tasks made) */
-    char *cwd;     /* or NULL */
-    char **client; /* the submitter's NAME=value, nclient of them */
+    struct pr_json_doc *doc; /* the submit's message: what follows is in it */
+    const char *text; /* the JSON Lines; NULL for a job file (tasks made) */
+    const char *cwd;  /* or NULL */
+    char **client;    /* the submitter's NAME=value, nclient of them */
     size_t nclient;
     char **ops; /* the env of a task with no "env" of its own, or NULL */
 };
@@ -945,6 +946,7 @@ struct submit {
     const char *jobfile_name;    /* its name, for messages */
     const char *jobfile_dir;     /* its folder: "cwd" values start there */
     uint64_t next;               /* the service's last number before it */
+    struct pr_json_doc **doc;    /* its message's, which its group takes */
     const struct pr_json *after; /* [{"id", "any"}...]: --after */
     unsigned jobs;               /* -j for the queue from now on, or 0 */
     struct svc_task **tasks;     /* read, not yet the service's */
@@ -1167,20 +1169,23 @@ assign_ids(struct pr_service *s, struct submit *sb)
     }
 }
 
+/* The group keeps the message the submit came in (the JSON Lines are
+ * most of it): its text, cwd and environment are the message's strings,
+ * not copies. */
 static struct svc_group *
-group_new(const struct submit *sb)
+group_new(struct submit *sb)
 {
     struct svc_group *g = pr_xcalloc(1, sizeof(*g));
-    size_t i;
 
-    g->text = sb->jobfile == NULL ? pr_xstrdup(sb->jsonl) : NULL;
-    g->cwd = sb->cwd != NULL ? pr_xstrdup(sb->cwd) : NULL;
+    g->doc = *sb->doc;
+    *sb->doc = NULL;
+    g->text = sb->jobfile == NULL ? sb->jsonl : NULL;
+    g->cwd = sb->cwd;
     if (sb->env != NULL) {
-        g->client = pr_xcalloc(sb->nenv + 1, sizeof(*g->client));
-        for (i = 0; i < sb->nenv; i++)
-            g->client[i] = pr_xstrdup(sb->env[i]);
+        g->client = sb->env;
         g->nclient = sb->nenv;
         g->ops = submit_env(NULL, g->client, g->nclient);
+        sb->env = NULL;
     }
     return g;
 }
@@ -1192,10 +1197,7 @@ group_unref(struct svc_group *g)
 
     if (g == NULL || --g->refs > 0)
         return;
-    free(g->text);
-    free(g->cwd);
-    for (i = 0; i < g->nclient; i++)
-        free(g->client[i]);
+    pr_json_free(g->doc);
     free(g->client);
     for (i = 0; g->ops != NULL && g->ops[i] != NULL; i++)
         free(g->ops[i]);
@@ -1429,7 +1431,7 @@ read_submit(const struct pr_json *msg, struct submit *sb)
 }
 
 static void
-do_submit(struct client *c, const struct pr_json *msg)
+do_submit(struct client *c, const struct pr_json *msg, struct pr_json_doc **doc)
 {
     struct pr_service *s = c->svc;
     struct submit sb;
@@ -1441,6 +1443,7 @@ do_submit(struct client *c, const struct pr_json *msg)
     int rc;
 
     read_submit(msg, &sb);
+    sb.doc = doc;
     d.msg[0] = '\0';
     if (s->shutting_down)
         err = "the service is shutting down";
@@ -1954,7 +1957,8 @@ replay_start(struct pr_service *s, const struct pr_json *rec)
 }
 
 static int
-replay_submit(struct pr_service *s, const struct pr_json *rec)
+replay_submit(struct pr_service *s, const struct pr_json *rec,
+              struct pr_json_doc **doc)
 {
     struct submit sb;
     struct pr_diag d;
@@ -1963,6 +1967,7 @@ replay_submit(struct pr_service *s, const struct pr_json *rec)
     size_t i;
 
     read_submit(rec, &sb);
+    sb.doc = doc;
     if (parse_tasks(NULL, &sb, &d) != 0 ||
         (q = queue_get(s, sb.queue, &err)) == NULL) {
         free_tasks(&sb);
@@ -1998,7 +2003,7 @@ replay(void *data, int type, const void *payload, size_t len)
     if (pr_json_parse_strict(payload, len, &doc, &jerr) != 0)
         return UV_EINVAL;
     if (type == REC_SUBMIT)
-        rc = replay_submit(s, pr_json_root(doc));
+        rc = replay_submit(s, pr_json_root(doc), &doc);
     else if (type == REC_FINAL)
         rc = replay_final(s, pr_json_root(doc));
     else if (type == REC_START)
@@ -2690,7 +2695,7 @@ dispatch(struct client *c, const char *p, size_t n)
         return -1;
     }
     if (strcmp(op, "submit") == 0)
-        do_submit(c, msg);
+        do_submit(c, msg, &doc);
     else if (strcmp(op, "status") == 0)
         do_status(c, msg);
     else if (strcmp(op, "join") == 0)
