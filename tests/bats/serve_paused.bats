@@ -206,7 +206,7 @@ running_ids() {
     [[ "$output" == *"--start-paused: a task that was running when the service"* ]]
     [[ "$output" == *"{queue} replaced by the queue's name"* ]]
     run -0 poolrun --help
-    [[ "$output" == *"  poolrun resume [ID...|--queue Q]"* ]]
+    [[ "$output" == *"  poolrun resume [ID...]          run tasks a paused restart holds"* ]]
     [ ! -e "$sock" ]
 }
 
