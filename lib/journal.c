@@ -198,6 +198,33 @@ pr_journal_append(struct pr_journal *j, int type, const void *p, size_t n)
     return 0;
 }
 
+int
+pr_journal_append_buf(struct pr_journal *j, int type, struct pr_buf *b)
+{
+    size_t n = b->len - PR_JOURNAL_REC_HEADER;
+    unsigned char *h = (unsigned char *)b->data;
+    int rc;
+
+    if (j->error != 0 || j->queued.len > 0 || j->writer) {
+        rc = pr_journal_append(j, type, b->data + PR_JOURNAL_REC_HEADER, n);
+        pr_buf_free(b);
+        return rc;
+    }
+    if (type < 1 || type > 255 || n > PR_JOURNAL_MAX_PAYLOAD) {
+        pr_buf_free(b);
+        return type < 1 || type > 255 ? UV_EINVAL : UV_E2BIG;
+    }
+    h[0] = REC_MAGIC;
+    h[1] = (unsigned char)type;
+    put32(h + 2, (uint32_t)n);
+    put32(h + 6, record_crc(h, (uint32_t)n));
+    pr_buf_free(&j->queued);
+    j->queued = *b;
+    memset(b, 0, sizeof(*b));
+    j->queued_records = 1;
+    return 0;
+}
+
 static int
 sync_dir(struct pr_journal *j)
 {

@@ -40,6 +40,7 @@
 #define PR_JOURNAL_RECORD_SIZE(n) ((uint64_t)PR_JOURNAL_REC_HEADER + (n))
 
 struct pr_journal;
+struct pr_buf;
 
 /* Called by pr_journal_open for each valid record, in file order.  The
  * payload is valid only during the call.  Return 0 to go on, or a negative
@@ -93,6 +94,12 @@ int pr_journal_open(struct pr_journal **out, const char *dir,
  * 255, UV_E2BIG past PR_JOURNAL_MAX_PAYLOAD, or the error that left the
  * journal unusable (see pr_journal_sync). */
 int pr_journal_append(struct pr_journal *j, int type, const void *p, size_t n);
+
+/* As pr_journal_append, for a payload built in b after PR_JOURNAL_REC_HEADER
+ * bytes the caller left for the header: with nothing queued, b's memory
+ * becomes the queue (a submit of a million lines is not copied again).
+ * Takes b either way (it is empty after). */
+int pr_journal_append_buf(struct pr_journal *j, int type, struct pr_buf *b);
 
 /*
  * Writes every queued record (one write() in the common case) and

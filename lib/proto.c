@@ -162,6 +162,12 @@ drop_done(struct pr_proto_reader *r)
     r->done = 0;
 }
 
+void
+pr_proto_release(struct pr_proto_reader *r)
+{
+    drop_done(r);
+}
+
 static int
 fail(struct pr_proto_reader *r, int err)
 {

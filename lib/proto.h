@@ -68,6 +68,11 @@ void pr_proto_feed(struct pr_proto_reader *r, const void *p, size_t n);
  * long as that chunk does. */
 int pr_proto_next(struct pr_proto_reader *r, const char **msg, size_t *len);
 
+/* The frame pr_proto_next handed out last is no longer needed (its message
+ * has been parsed): a large one's memory is let go now, not at the next
+ * call. */
+void pr_proto_release(struct pr_proto_reader *r);
+
 /* Are there bytes of an unfinished frame in r?  (A peer that closes the
  * stream now cut a message short.) */
 int pr_proto_pending(const struct pr_proto_reader *r);

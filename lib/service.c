@@ -255,13 +255,17 @@ idmap_find(struct idmap *m, const char *id)
     return &m->slot[i];
 }
 
+/* Room for n more ids, made at once (a million-task submit does not
+ * leave a trail of freed smaller tables). */
 static void
-idmap_grow(struct idmap *m)
+idmap_grow(struct idmap *m, size_t n)
 {
     struct idmap bigger;
     size_t i;
 
     bigger.cap = m->cap ? m->cap * 2 : 1024;
+    while ((m->n + n) * 2 > bigger.cap)
+        bigger.cap *= 2;
     bigger.n = m->n;
     bigger.slot = pr_xcalloc(bigger.cap, sizeof(*bigger.slot));
     for (i = 0; i < m->cap; i++)
@@ -281,7 +285,7 @@ static void
 idmap_put(struct idmap *m, struct svc_task *t)
 {
     if ((m->n + 1) * 2 > m->cap)
-        idmap_grow(m);
+        idmap_grow(m, 1);
     *idmap_find(m, t->id) = t;
     m->n++;
 }
@@ -951,6 +955,7 @@ struct submit {
     unsigned jobs;               /* -j for the queue from now on, or 0 */
     struct svc_task **tasks;     /* read, not yet the service's */
     size_t ntasks;
+    size_t cap;
 };
 
 /* A task of the submit, with its id if the submitter gave one (else the
@@ -966,9 +971,10 @@ svc_task_new(struct submit *sb, const char *id, int priority)
         t->own_id = 1;
     }
     t->priority = priority;
-    if ((sb->ntasks & (sb->ntasks - 1)) == 0)
-        sb->tasks = pr_xrealloc(sb->tasks, (sb->ntasks ? 2 * sb->ntasks : 16) *
-                                               sizeof(*sb->tasks));
+    if (sb->ntasks == sb->cap) {
+        sb->cap = sb->cap ? 2 * sb->cap : 16;
+        sb->tasks = pr_xrealloc(sb->tasks, sb->cap * sizeof(*sb->tasks));
+    }
     sb->tasks[sb->ntasks++] = t;
     return t;
 }
@@ -1121,6 +1127,11 @@ parse_tasks(struct pr_service *s, struct submit *sb, struct pr_diag *d)
 
     if (sb->jobfile != NULL)
         return parse_jobfile(s, sb, d);
+    /* One task a line, at most: no array grown by doubling. */
+    for (sb->cap = 1; sb->jsonl[off] != '\0'; off++)
+        sb->cap += sb->jsonl[off] == '\n';
+    off = 0;
+    sb->tasks = pr_xmalloc(sb->cap * sizeof(*sb->tasks));
     seen = pr_idset_new();
     while (rc == 0 && sb->jsonl[off] != '\0') {
         size_t len = strcspn(sb->jsonl + off, "\n");
@@ -1213,6 +1224,12 @@ adopt_all(struct pr_service *s, struct svc_queue *q, struct submit *sb)
     struct svc_group *g = group_new(sb);
     size_t i;
 
+    if ((s->ids.n + sb->ntasks) * 2 > s->ids.cap)
+        idmap_grow(&s->ids, sb->ntasks);
+    if (q->nheap + sb->ntasks > q->heap_cap) {
+        q->heap_cap = q->nheap + sb->ntasks;
+        q->heap = pr_xrealloc(q->heap, q->heap_cap * sizeof(*q->heap));
+    }
     for (i = 0; i < sb->ntasks; i++) {
         struct svc_task *t = sb->tasks[i];
 
@@ -1404,11 +1421,13 @@ journal_submit(struct pr_service *s, const struct submit *sb)
     struct pr_buf b = {0};
     int rc;
 
+    static const char header[PR_JOURNAL_REC_HEADER];
+
     if (s->journal == NULL)
         return 0;
+    pr_buf_append(&b, header, sizeof(header));
     submit_record(&b, sb);
-    rc = pr_journal_append(s->journal, REC_SUBMIT, b.data, b.len);
-    pr_buf_free(&b);
+    rc = pr_journal_append_buf(s->journal, REC_SUBMIT, &b);
     if (rc == 0)
         rc = pr_journal_sync(s->journal);
     return rc;
@@ -2694,6 +2713,8 @@ dispatch(struct client *c, const char *p, size_t n)
         pr_json_free(doc);
         return -1;
     }
+    /* Parsed: a million-line submit's frame goes before its tasks come. */
+    pr_proto_release(&c->reader);
     if (strcmp(op, "submit") == 0)
         do_submit(c, msg, &doc);
     else if (strcmp(op, "status") == 0)

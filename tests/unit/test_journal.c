@@ -289,6 +289,43 @@ journal_round_trip_many_types_and_sizes_replays_in_order(void)
     free(s);
 }
 
+/* pr_journal_append_buf: the payload after the caller's header room, with
+ * nothing queued (b's memory becomes the queue) and behind another record
+ * (copied): both come back as pr_journal_append's would, and b is taken. */
+static void
+journal_append_buf_taken_or_copied_replays_the_same(void)
+{
+    static const char room[PR_JOURNAL_REC_HEADER];
+    struct spec s[3] = {{1, 5000, 11}, {2, 40, 12}, {1, 0, 13}};
+    struct pr_journal *j;
+    struct got g = {0};
+    size_t i;
+
+    fresh_dir();
+    ASSERT_EQ(open_collect(&j, &g, NULL), 0);
+    for (i = 0; i < 3; i++) {
+        struct pr_buf b = {0};
+        unsigned char *p = pr_xmalloc(s[i].len + 1);
+
+        fill(p, s[i].len, s[i].seed);
+        pr_buf_append(&b, room, sizeof(room));
+        pr_buf_append(&b, p, s[i].len);
+        free(p);
+        ASSERT_EQ(pr_journal_append_buf(j, s[i].type, &b), 0);
+        ASSERT_TRUE(b.data == NULL);
+        ASSERT_EQ(b.len, 0);
+        /* The first alone (taken), then two queued together (copied). */
+        if (i == 0)
+            ASSERT_EQ(pr_journal_sync(j), 0);
+    }
+    ASSERT_EQ(pr_journal_close(j), 0);
+    ASSERT_EQ(open_collect(&j, &g, NULL), 0);
+    ASSERT_EQ(g.n, 3);
+    ASSERT_TRUE(got_equal(&g, 0, s, 3));
+    ASSERT_EQ(pr_journal_close(j), 0);
+    got_free(&g);
+}
+
 static void
 journal_open_makes_missing_folders_private(void)
 {
@@ -920,6 +957,7 @@ main(void)
     static const struct pr_test_case cases[] = {
         TEST_CASE(crc32c_check_value_matches),
         TEST_CASE(journal_round_trip_many_types_and_sizes_replays_in_order),
+        TEST_CASE(journal_append_buf_taken_or_copied_replays_the_same),
         TEST_CASE(journal_open_makes_missing_folders_private),
         TEST_CASE(journal_torn_tail_at_every_offset_cuts_only_the_last_record),
         TEST_CASE(journal_flipped_byte_in_a_middle_record_cuts_from_there),
