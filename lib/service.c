@@ -568,6 +568,8 @@ static void follow_end(struct svc_task *t);
 static void journal_final(struct pr_service *s, const struct svc_task *t);
 static void forget_start(struct pr_service *s, const struct svc_task *t,
                          unsigned attempt);
+static void group_track(struct pr_service *s, struct svc_group *g);
+static void group_gone(struct svc_group *g);
 static void after_done(struct pr_service *s, struct svc_task *parent);
 static void group_unref(struct svc_group *g);
 static void on_turn_end(uv_check_t *h);
@@ -1147,35 +1149,6 @@ assign_ids(struct pr_service *s, struct submit *sb)
     }
 }
 
-/* The group is the service's, with the submit record just written (or
- * being read back), if any. */
-static void
-group_track(struct pr_service *s, struct svc_group *g)
-{
-    g->svc = s;
-    g->rec_off = s->sub_off;
-    g->rec_len = s->sub_len;
-    s->sub_len = 0;
-    pr_list_insert_before(&s->groups, &g->node);
-}
-
-/* Its last task has its final record: its submit record is superseded. */
-static void
-group_gone(struct svc_group *g)
-{
-    struct pr_service *s = g->svc;
-    uint64_t n = g->rec_len ? PR_JOURNAL_RECORD_SIZE(g->rec_len) : 0;
-
-    if (g->node.next != NULL)
-        pr_list_remove(&g->node);
-    if (s == NULL)
-        return;
-    if (s->journal != NULL)
-        pr_journal_forget(s->journal, n);
-    else
-        s->replay_dead += n;
-}
-
 static struct svc_group *
 group_new(const struct submit *sb)
 {
@@ -1201,7 +1174,6 @@ group_unref(struct svc_group *g)
 
     if (g == NULL || --g->refs > 0)
         return;
-    group_gone(g);
     free(g->text);
     free(g->cwd);
     for (i = 0; i < g->nclient; i++)
@@ -1210,6 +1182,7 @@ group_unref(struct svc_group *g)
     for (i = 0; g->ops != NULL && g->ops[i] != NULL; i++)
         free(g->ops[i]);
     free(g->ops);
+    group_gone(g);
     free(g);
 }
 
@@ -2343,6 +2316,35 @@ compact_emit(void *data, struct pr_journal *w)
         (rc = emit_starts(c)) == 0)
         rc = emit_queues(c, 1);
     return rc;
+}
+
+/* The group is the service's, with the submit record just written (or
+ * being read back), if any. */
+static void
+group_track(struct pr_service *s, struct svc_group *g)
+{
+    g->svc = s;
+    g->rec_off = s->sub_off;
+    g->rec_len = s->sub_len;
+    s->sub_len = 0;
+    pr_list_insert_before(&s->groups, &g->node);
+}
+
+/* Its last task has its final record: its submit record is superseded. */
+static void
+group_gone(struct svc_group *g)
+{
+    struct pr_service *s = g->svc;
+    uint64_t n = g->rec_len ? PR_JOURNAL_RECORD_SIZE(g->rec_len) : 0;
+
+    if (g->node.next != NULL)
+        pr_list_remove(&g->node);
+    if (s == NULL)
+        return;
+    if (s->journal != NULL)
+        pr_journal_forget(s->journal, n);
+    else
+        s->replay_dead += n;
 }
 
 /* Compacts the journal once it is past its floor and what is superseded
