@@ -135,6 +135,7 @@ serve_loop(struct pr_config *cfg, int fd, const char *state, int paused)
     static const int sig[3] = {SIGINT, SIGTERM, SIGHUP};
     struct pr_service_config sc;
     struct serve sv;
+    const char *v;
     int rc, closed;
 
     memset(&sc, 0, sizeof(sc));
@@ -143,6 +144,10 @@ serve_loop(struct pr_config *cfg, int fd, const char *state, int paused)
     sc.listen_fd = fd;
     sc.state_dir = state;
     sc.start_paused = paused;
+    /* An internal knob, for the tests: the journal size below which the
+     * service never compacts it (lib/service.c; default 1 MiB). */
+    if ((v = getenv("POOLRUN_COMPACT_MIN")) != NULL)
+        sc.compact_min = strtoull(v, NULL, 10);
     sc.ended = on_service_ended;
     sc.ended_data = &sv;
     uv_loop_init(&sv.loop);

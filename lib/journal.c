@@ -339,6 +339,55 @@ pr_journal_stats(const struct pr_journal *j, struct pr_journal_stats *st)
     st->cut_reason = j->cut_reason;
 }
 
+uint64_t
+pr_journal_end(const struct pr_journal *j)
+{
+    return j->written + j->queued.len;
+}
+
+static int
+pread_all(int fd, void *buf, size_t n, uint64_t off)
+{
+    char *p = buf;
+
+    while (n > 0) {
+        ssize_t r = pread(fd, p, n, (off_t)off);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            return UV_EINVAL; /* past the end: no such record */
+        p += r;
+        n -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return 0;
+}
+
+int
+pr_journal_read(struct pr_journal *j, uint64_t off, int type, void *payload,
+                size_t n)
+{
+    unsigned char h[PR_JOURNAL_REC_HEADER];
+    uint32_t crc;
+    int rc;
+
+    if (j->error != 0)
+        return j->error;
+    if (off < PR_JOURNAL_FILE_HEADER || n > PR_JOURNAL_MAX_PAYLOAD ||
+        off + PR_JOURNAL_RECORD_SIZE(n) > j->written)
+        return UV_EINVAL;
+    if ((rc = pread_all(j->fd, h, sizeof(h), off)) != 0 ||
+        (rc = pread_all(j->fd, payload, n, off + sizeof(h))) != 0)
+        return rc;
+    if (h[0] != REC_MAGIC || h[1] != type || get32(h + 2) != n)
+        return UV_EINVAL;
+    crc = pr_journal_crc32c(pr_journal_crc32c(0, h + 1, 5), payload, n);
+    return crc == get32(h + 6) ? 0 : UV_EINVAL;
+}
+
 /*
  * Writes journal.new (the file header, then what emit appends), fsyncs it
  * and renames it over the journal, which j then appends to.  Before the

@@ -151,6 +151,18 @@ void pr_journal_forget(struct pr_journal *j, uint64_t bytes);
 int pr_journal_compact(struct pr_journal *j, pr_journal_emit_fn *emit,
                        void *data);
 
+/* The offset in j's file at which the next record appended will begin:
+ * for a compaction's writer, in journal.new.  With pr_journal_read, lets a
+ * caller copy a record it wrote into a compacted journal as it was. */
+uint64_t pr_journal_end(const struct pr_journal *j);
+
+/* Reads the record at offset off of j's file into payload: it must be a
+ * record of type with n bytes of payload, whole in the file (written) and
+ * with its checksum right.  Returns 0, UV_EINVAL when it is not such a
+ * record, or a negative errno. */
+int pr_journal_read(struct pr_journal *j, uint64_t off, int type,
+                    void *payload, size_t n);
+
 /* The journal's sizes now, and the cut made by open. */
 void pr_journal_stats(const struct pr_journal *j,
                       struct pr_journal_stats *stats);

@@ -102,6 +102,13 @@ struct svc_group {
     char **client;    /* the submitter's NAME=value, nclient of them */
     size_t nclient;
     char **ops; /* the env of a task with no "env" of its own, or NULL */
+    /* For compaction: while it has tasks, a group is on its service's
+     * list of groups, in submit order, and its submit record is copied
+     * from the journal as it is (rec_len 0: not in the journal). */
+    struct pr_list node;
+    struct pr_service *svc;
+    uint64_t rec_off;
+    uint32_t rec_len;
 };
 
 /* One dependency: the task named must end first; unless `any`, it must
@@ -220,13 +227,25 @@ struct pr_service {
     struct svc_task **replayed; /* while the journal is read: in order */
     size_t nreplayed;
     size_t replayed_cap;
+    struct pr_list groups;  /* struct svc_group with tasks, submit order */
+    uint64_t sub_off;       /* the submit record being adopted: where, */
+    uint32_t sub_len;       /* and its size (0: none) */
+    uint64_t replay_off;    /* while the journal is read: where the record is */
+    uint64_t replay_dead;   /* ...and the bytes it found superseded */
+    uint64_t compact_min;   /* a journal smaller is never compacted */
+    uint64_t compact_retry; /* after a failed compaction: not below this */
 };
 
 /* The journal's records. */
 enum {
     REC_SUBMIT = 1,
     REC_FINAL = 2,
-    REC_START = 3 /* {"id", "attempt"}: an attempt of the task began */
+    REC_START = 3, /* {"id", "attempt"}: an attempt of the task began */
+    /* Finished tasks, written by compaction in place of their submits and
+     * final records: {"queue", "next", "jobs"?, "tasks": [[id, status,
+     * code]...]} ("next": the service's last number then; "jobs": the
+     * queue's -j). */
+    REC_DONE = 4
 };
 
 static struct svc_links *
@@ -565,6 +584,10 @@ src_requeue(struct pr_source *base, struct pr_task *task)
 static void wait_task_done(struct svc_task *t);
 static void follow_end(struct svc_task *t);
 static void journal_final(struct pr_service *s, const struct svc_task *t);
+static void forget_start(struct pr_service *s, const struct svc_task *t,
+                         unsigned attempt);
+static void group_track(struct pr_service *s, struct svc_group *g);
+static void group_gone(struct svc_group *g);
 static void after_done(struct pr_service *s, struct svc_task *parent);
 static void group_unref(struct svc_group *g);
 static void on_turn_end(uv_check_t *h);
@@ -599,6 +622,7 @@ src_ended(struct pr_source *base, const struct pr_task *task)
      * is the group's): the group goes at the end of the turn. */
     unref_later(t->q->svc, t->g);
     t->g = NULL;
+    forget_start(t->q->svc, t, task->attempt);
     journal_final(t->q->svc, t);
     follow_end(t);
     wait_task_done(t);
@@ -1213,6 +1237,7 @@ group_unref(struct svc_group *g)
     for (i = 0; g->ops != NULL && g->ops[i] != NULL; i++)
         free(g->ops[i]);
     free(g->ops);
+    group_gone(g);
     free(g);
 }
 
@@ -1230,6 +1255,7 @@ adopt_all(struct pr_service *s, struct svc_queue *q, struct submit *sb)
         q->heap_cap = q->nheap + sb->ntasks;
         q->heap = pr_xrealloc(q->heap, q->heap_cap * sizeof(*q->heap));
     }
+    group_track(s, g);
     for (i = 0; i < sb->ntasks; i++) {
         struct svc_task *t = sb->tasks[i];
 
@@ -1427,6 +1453,9 @@ journal_submit(struct pr_service *s, const struct submit *sb)
         return 0;
     pr_buf_append(&b, header, sizeof(header));
     submit_record(&b, sb);
+    /* Where its group finds it, for compaction (adopt_all). */
+    s->sub_off = pr_journal_end(s->journal);
+    s->sub_len = (uint32_t)(b.len - PR_JOURNAL_REC_HEADER);
     rc = pr_journal_append_buf(s->journal, REC_SUBMIT, &b);
     if (rc == 0)
         rc = pr_journal_sync(s->journal);
@@ -1863,8 +1892,12 @@ on_sync_timer(uv_timer_t *timer)
         s->journal_error = rc;
 }
 
+static void maybe_compact(struct pr_service *s);
+
 /* The end of a loop turn: this turn's final records are written, then the
- * tasks they freed (--after) go, and the pools that have room are fed. */
+ * tasks they freed (--after) go, and the pools that have room are fed;
+ * last, the journal is compacted if finished records dominate it (here,
+ * where no pool is in the middle of a call). */
 static void
 on_turn_end(uv_check_t *h)
 {
@@ -1889,6 +1922,7 @@ on_turn_end(uv_check_t *h)
         group_unref(s->unref[--s->nunref]);
     for (n = s->queues.next; n != &s->queues; n = n->next)
         feed(PR_CONTAINER_OF(n, struct svc_queue, node));
+    maybe_compact(s);
 }
 
 /* A task's final record goes to the journal, written at the end of this
@@ -1907,8 +1941,43 @@ journal_final(struct pr_service *s, const struct svc_task *t)
     pr_buf_appendf(&b, ",\"code\":%d}", t->code);
     if (pr_journal_append(s->journal, REC_FINAL, b.data, b.len) == 0) {
         uv_check_start(&s->sync_check, on_turn_end);
+        /* Compaction writes the task as a few bytes of a REC_DONE. */
+        pr_journal_forget(s->journal, PR_JOURNAL_RECORD_SIZE(b.len));
     }
     pr_buf_free(&b);
+}
+
+static void
+start_record(struct pr_buf *b, const char *id, unsigned attempt)
+{
+    pr_buf_append(b, "{", 1);
+    append_key_string(b, "id", id);
+    pr_buf_appendf(b, ",\"attempt\":%u}", attempt);
+}
+
+/* The bytes the journal's start record of that attempt takes: computed
+ * again when it is superseded, rather than kept per task. */
+static uint64_t
+start_size(const char *id, unsigned attempt)
+{
+    struct pr_buf b = {0};
+    uint64_t n;
+
+    start_record(&b, id, attempt);
+    n = PR_JOURNAL_RECORD_SIZE(b.len);
+    pr_buf_free(&b);
+    return n;
+}
+
+/* The task ended after `attempt` attempts (or after those a service
+ * before this one began): its last start record is superseded. */
+static void
+forget_start(struct pr_service *s, const struct svc_task *t, unsigned attempt)
+{
+    if (t->x != NULL && t->x->earlier > attempt)
+        attempt = t->x->earlier;
+    if (s->journal != NULL && attempt > 0)
+        pr_journal_forget(s->journal, start_size(t->id, attempt));
 }
 
 /*
@@ -1930,11 +1999,13 @@ journal_start(struct pr_service *s, const struct svc_task *t, unsigned attempt)
 
     if (s->journal == NULL)
         return;
-    pr_buf_append(&b, "{", 1);
-    append_key_string(&b, "id", t->id);
-    pr_buf_appendf(&b, ",\"attempt\":%u}", attempt);
-    if (pr_journal_append(s->journal, REC_START, b.data, b.len) == 0)
+    start_record(&b, t->id, attempt);
+    if (pr_journal_append(s->journal, REC_START, b.data, b.len) == 0) {
         uv_check_start(&s->sync_check, on_turn_end);
+        /* Only the last attempt's start counts. */
+        if (attempt > 1)
+            pr_journal_forget(s->journal, start_size(t->id, attempt - 1));
+    }
     pr_buf_free(&b);
 }
 
@@ -1956,6 +2027,8 @@ replay_final(struct pr_service *s, const struct pr_json *rec)
 
     if (t == NULL)
         return 0; /* a record of a task compacted away */
+    if (t->x != NULL && t->x->earlier > 0)
+        s->replay_dead += start_size(t->id, t->x->earlier);
     t->done = 1;
     t->status = status_named(member_string(rec, "status", ""));
     t->code = (int)member_number(rec, "code");
@@ -1970,8 +2043,11 @@ replay_start(struct pr_service *s, const struct pr_json *rec)
     double attempt = member_number(rec, "attempt");
 
     if (t != NULL && !t->done && attempt < 1e9 &&
-        (t->x != NULL ? t->x->earlier : 0) < attempt)
+        (t->x != NULL ? t->x->earlier : 0) < attempt) {
+        if (t->x != NULL && t->x->earlier > 0)
+            s->replay_dead += start_size(t->id, t->x->earlier);
         links(t)->earlier = (unsigned)attempt;
+    }
     return 0;
 }
 
@@ -1983,6 +2059,7 @@ replay_submit(struct pr_service *s, const struct pr_json *rec,
     struct pr_diag d;
     struct svc_queue *q;
     const char *err = NULL;
+    uint64_t before;
     size_t i;
 
     read_submit(rec, &sb);
@@ -1993,8 +2070,14 @@ replay_submit(struct pr_service *s, const struct pr_json *rec,
         free(sb.env);
         return UV_EINVAL;
     }
+    /* The numbers it gave; but a compacted journal may hold it after
+     * finished tasks numbered past it: the service's next number never
+     * goes back. */
+    before = s->next_id;
     s->next_id = sb.next;
     assign_ids(s, &sb);
+    if (s->next_id < before)
+        s->next_id = before;
     if (sb.jobs != 0)
         pr_pool_set_jobs(q->pool, sb.jobs);
     adopt_all(s, q, &sb);
@@ -2011,6 +2094,59 @@ replay_submit(struct pr_service *s, const struct pr_json *rec,
     return 0;
 }
 
+/* A finished task of a compacted journal: [id, status, code].  Made bare
+ * (no group, no line), or, if a submit written again made it, ended. */
+static int
+replay_done_task(struct pr_service *s, struct svc_queue *q,
+                 const struct pr_json *v)
+{
+    const struct pr_json *e = pr_json_first(v);
+    const char *id, *status;
+    struct svc_task *t;
+    double code;
+    size_t n;
+
+    if (pr_json_count(v) != 3 || pr_json_get_string(e, &id) != 0 ||
+        pr_json_get_string(pr_json_next(e), &status) != 0 ||
+        pr_json_get_number(pr_json_next(pr_json_next(e)), &code) != 0)
+        return UV_EINVAL;
+    if ((t = idmap_get(&s->ids, id)) == NULL) {
+        n = strlen(id) + 1;
+        t = pr_xcalloc(1, sizeof(*t) + n);
+        memcpy(t->id, id, n);
+        t->q = q;
+        idmap_put(&s->ids, t);
+        note_id(s, t->id);
+    }
+    t->done = 1;
+    t->status = status_named(status);
+    t->code = (int)code;
+    return 0;
+}
+
+static int
+replay_done(struct pr_service *s, const struct pr_json *rec)
+{
+    const char *err = NULL;
+    struct svc_queue *q =
+        queue_get(s, member_string(rec, "queue", "default"), &err);
+    double jobs = member_number(rec, "jobs");
+    double next = member_number(rec, "next");
+    const struct pr_json *v;
+    int rc = 0;
+
+    if (q == NULL)
+        return UV_EINVAL;
+    if (jobs >= 1 && jobs <= UINT32_MAX)
+        pr_pool_set_jobs(q->pool, (unsigned)jobs);
+    if (next > (double)s->next_id)
+        s->next_id = (uint64_t)next;
+    v = pr_json_first(pr_json_member(rec, "tasks"));
+    for (; rc == 0 && v != NULL; v = pr_json_next(v))
+        rc = replay_done_task(s, q, v);
+    return rc;
+}
+
 static int
 replay(void *data, int type, const void *payload, size_t len)
 {
@@ -2019,6 +2155,11 @@ replay(void *data, int type, const void *payload, size_t len)
     struct pr_json_error jerr;
     int rc;
 
+    /* Records lie back to back after the file header: where a submit's
+     * group finds its record for compaction. */
+    s->sub_off = s->replay_off;
+    s->sub_len = (uint32_t)len;
+    s->replay_off += PR_JOURNAL_RECORD_SIZE(len);
     if (pr_json_parse_strict(payload, len, &doc, &jerr) != 0)
         return UV_EINVAL;
     if (type == REC_SUBMIT)
@@ -2027,9 +2168,14 @@ replay(void *data, int type, const void *payload, size_t len)
         rc = replay_final(s, pr_json_root(doc));
     else if (type == REC_START)
         rc = replay_start(s, pr_json_root(doc));
+    else if (type == REC_DONE)
+        rc = replay_done(s, pr_json_root(doc));
     else
         rc = 0; /* a later version's record: not ours to judge */
     pr_json_free(doc);
+    s->sub_len = 0;
+    if (type == REC_FINAL)
+        s->replay_dead += PR_JOURNAL_RECORD_SIZE(len);
     return rc;
 }
 
@@ -2074,6 +2220,248 @@ resume_replayed(struct pr_service *s)
     free(s->replayed);
     s->replayed = NULL;
     s->nreplayed = 0;
+}
+
+/* --- compaction ------------------------------------------------------- */
+
+/* Below this size a journal is never compacted (serve's compact_min, from
+ * POOLRUN_COMPACT_MIN, overrides it: the tests' knob). */
+#define COMPACT_MIN_DEFAULT (1u << 20)
+/* Finished tasks per REC_DONE record: about 100 KiB each. */
+#define DONE_CHUNK 4096
+
+/*
+ * A compacted journal holds, in order: a REC_DONE naming each queue (so
+ * that they come back in their order); the submit record of each group
+ * that still has a task without its final record, copied as it is, in
+ * submit order (its tasks get the same ids again: they come from the
+ * record's "next"); the start record of each such task that began an
+ * attempt; and per queue, REC_DONE records of its finished tasks, with
+ * the queue's -j (after the submits, whose own "jobs" may be older) and
+ * the service's last number.
+ */
+struct compact {
+    struct pr_service *s;
+    struct pr_journal *w;
+    struct pr_buf b;
+    uint64_t *offs;         /* each group's submit record in the new file */
+    struct svc_task **done; /* the finished tasks */
+    size_t ndone;
+};
+
+static int
+emit_record(struct compact *c, int type)
+{
+    int rc = pr_journal_append(c->w, type, c->b.data, c->b.len);
+
+    c->b.len = 0;
+    return rc;
+}
+
+static void
+done_head(struct compact *c, const struct svc_queue *q, int full)
+{
+    pr_buf_append(&c->b, "{", 1);
+    append_key_string(&c->b, "queue", q->name);
+    pr_buf_appendf(&c->b, ",\"next\":%llu", (unsigned long long)c->s->next_id);
+    if (full)
+        pr_buf_appendf(&c->b, ",\"jobs\":%u", pr_pool_jobs(q->pool));
+    pr_buf_appendf(&c->b, ",\"tasks\":[");
+}
+
+static void
+done_task(struct pr_buf *b, const struct svc_task *t, int first)
+{
+    pr_buf_append(b, first ? "[" : ",[", first ? 1 : 2);
+    pr_json_append_string(b, t->id, strlen(t->id));
+    pr_buf_append(b, ",", 1);
+    pr_json_append_string(b, pr_task_status_name(t->status),
+                          strlen(pr_task_status_name(t->status)));
+    pr_buf_appendf(b, ",%d]", t->code);
+}
+
+/* One REC_DONE per queue (full: with its -j and its finished tasks, in
+ * as many records as DONE_CHUNK asks). */
+static int
+emit_queue(struct compact *c, const struct svc_queue *q, int full)
+{
+    size_t i, n = 0;
+    int rc;
+
+    done_head(c, q, full);
+    for (i = 0; full && i < c->ndone; i++) {
+        if (c->done[i]->q != q)
+            continue;
+        if (n == DONE_CHUNK) {
+            pr_buf_append(&c->b, "]}", 2);
+            if ((rc = emit_record(c, REC_DONE)) != 0)
+                return rc;
+            done_head(c, q, full);
+            n = 0;
+        }
+        done_task(&c->b, c->done[i], n++ == 0);
+    }
+    pr_buf_append(&c->b, "]}", 2);
+    return emit_record(c, REC_DONE);
+}
+
+static int
+emit_queues(struct compact *c, int full)
+{
+    struct pr_list *n;
+    int rc = 0;
+
+    for (n = c->s->queues.next; rc == 0 && n != &c->s->queues; n = n->next)
+        rc = emit_queue(c, PR_CONTAINER_OF(n, struct svc_queue, node), full);
+    return rc;
+}
+
+/* Each group with tasks: its submit record, read back from the journal. */
+static int
+emit_groups(struct compact *c)
+{
+    struct pr_list *n;
+    size_t i = 0;
+    int rc = 0;
+
+    for (n = c->s->groups.next; rc == 0 && n != &c->s->groups; n = n->next) {
+        struct svc_group *g = PR_CONTAINER_OF(n, struct svc_group, node);
+
+        if (g->rec_len == 0)
+            return UV_EINVAL; /* not in the journal: nothing to copy */
+        pr_buf_reserve(&c->b, g->rec_len);
+        rc = pr_journal_read(c->s->journal, g->rec_off, REC_SUBMIT, c->b.data,
+                             g->rec_len);
+        c->b.len = g->rec_len;
+        c->offs[i++] = pr_journal_end(c->w);
+        if (rc == 0)
+            rc = emit_record(c, REC_SUBMIT);
+    }
+    c->b.len = 0;
+    return rc;
+}
+
+/* The start records of the tasks that began an attempt and have not
+ * ended; the finished tasks are gathered for emit_queue. */
+static int
+emit_starts(struct compact *c)
+{
+    const struct idmap *m = &c->s->ids;
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; rc == 0 && i < m->cap; i++) {
+        const struct svc_task *t = m->slot[i];
+        unsigned attempt;
+
+        if (t == NULL)
+            continue;
+        if (t->done) {
+            c->done[c->ndone++] = m->slot[i];
+            continue;
+        }
+        attempt = (t->task != NULL ? t->task->attempt : 0) +
+                  (t->x != NULL ? t->x->earlier : 0);
+        if (attempt == 0)
+            continue;
+        start_record(&c->b, t->id, attempt);
+        rc = emit_record(c, REC_START);
+    }
+    return rc;
+}
+
+static int
+compact_emit(void *data, struct pr_journal *w)
+{
+    struct compact *c = data;
+    int rc;
+
+    c->w = w;
+    if ((rc = emit_queues(c, 0)) == 0 && (rc = emit_groups(c)) == 0 &&
+        (rc = emit_starts(c)) == 0)
+        rc = emit_queues(c, 1);
+    return rc;
+}
+
+/* The group is the service's, with the submit record just written (or
+ * being read back), if any. */
+static void
+group_track(struct pr_service *s, struct svc_group *g)
+{
+    g->svc = s;
+    g->rec_off = s->sub_off;
+    g->rec_len = s->sub_len;
+    s->sub_len = 0;
+    pr_list_insert_before(&s->groups, &g->node);
+}
+
+/* Its last task has its final record: its submit record is superseded. */
+static void
+group_gone(struct svc_group *g)
+{
+    struct pr_service *s = g->svc;
+    uint64_t n = g->rec_len ? PR_JOURNAL_RECORD_SIZE(g->rec_len) : 0;
+
+    if (g->node.next != NULL)
+        pr_list_remove(&g->node);
+    if (s == NULL)
+        return;
+    if (s->journal != NULL)
+        pr_journal_forget(s->journal, n);
+    else
+        s->replay_dead += n;
+}
+
+/* Compacts the journal once it is past its floor and what is superseded
+ * (final records, their starts, the submits of ended groups) is more
+ * than half of it: the new journal's size is then at most the half that
+ * is live plus a few bytes per finished task, so compactions come ever
+ * further apart as a journal grows. */
+static void
+maybe_compact(struct pr_service *s)
+{
+    struct pr_journal_stats st, after;
+    struct compact c = {.s = s};
+    struct pr_list *n;
+    size_t ngroups = 0, i = 0;
+    int rc;
+
+    if (s->journal == NULL)
+        return;
+    pr_journal_stats(s->journal, &st);
+    if (st.total_bytes < s->compact_min || st.total_bytes < s->compact_retry ||
+        st.live_bytes >= st.total_bytes / 2)
+        return;
+    /* What is queued first, with its error kept as the sync timer's is
+     * (compaction's own failures leave the journal as it was). */
+    if ((rc = pr_journal_sync(s->journal)) != 0) {
+        if (s->journal_error == 0)
+            s->journal_error = rc;
+        return;
+    }
+    for (n = s->groups.next; n != &s->groups; n = n->next)
+        ngroups++;
+    c.offs = pr_xcalloc(ngroups + 1, sizeof(*c.offs));
+    c.done = pr_xcalloc(s->ids.n + 1, sizeof(*c.done));
+    rc = pr_journal_compact(s->journal, compact_emit, &c);
+    pr_journal_stats(s->journal, &after);
+    /* Only a rename resets what was forgotten: the new file is in use
+     * (after an error too, when only the folder's fsync failed). */
+    if (after.live_bytes == after.total_bytes) {
+        for (n = s->groups.next; n != &s->groups; n = n->next)
+            PR_CONTAINER_OF(n, struct svc_group, node)->rec_off = c.offs[i++];
+        s->compact_retry = 0;
+    } else {
+        /* A full disk: the old journal stays, and is tried again only once
+         * it has grown by half. */
+        s->compact_retry = st.total_bytes + st.total_bytes / 2;
+    }
+    if (rc != 0 && after.live_bytes == after.total_bytes &&
+        s->journal_error == 0)
+        s->journal_error = rc; /* every sync fails until the folder's does */
+    pr_buf_free(&c.b);
+    free(c.offs);
+    free(c.done);
 }
 
 /* --- log ---------------------------------------------------------------- */
@@ -2901,6 +3289,9 @@ pr_service_new(struct pr_service **out, uv_loop_t *loop,
     pr_list_init(&s->kills);
     pr_list_init(&s->released);
     pr_list_init(&s->held);
+    pr_list_init(&s->groups);
+    s->replay_off = PR_JOURNAL_FILE_HEADER;
+    s->compact_min = cfg->compact_min ? cfg->compact_min : COMPACT_MIN_DEFAULT;
     uv_check_init(loop, &s->sync_check);
     s->sync_check.data = s;
     uv_timer_init(loop, &s->sync_timer);
@@ -2910,8 +3301,10 @@ pr_service_new(struct pr_service **out, uv_loop_t *loop,
     s->listening = 1;
     if (cfg->state_dir != NULL) {
         rc = pr_journal_open(&s->journal, cfg->state_dir, replay, s, NULL);
-        if (rc == 0)
+        if (rc == 0) {
+            pr_journal_forget(s->journal, s->replay_dead);
             resume_replayed(s);
+        }
     }
     if (rc == 0)
         rc = uv_pipe_open(&s->listener, cfg->listen_fd);
@@ -2959,6 +3352,7 @@ pr_service_free(struct pr_service *s)
         return;
     if (s->journal != NULL)
         pr_journal_close(s->journal);
+    s->journal = NULL; /* the groups freed below forget nothing */
     free(s->replayed);
     while (s->nunref > 0)
         group_unref(s->unref[--s->nunref]);

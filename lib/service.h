@@ -50,6 +50,9 @@ struct pr_service_config {
     /* A task that was running when the service died waits for a resume,
      * instead of running again. */
     int start_paused;
+    /* A journal smaller than this many bytes is never compacted; 0: the
+     * default, 1 MiB. */
+    uint64_t compact_min;
     /* Called once every queue has ended after a shutdown, and the
      * service's handles are closing: the caller closes its own. */
     void (*ended)(void *data);

@@ -8,7 +8,8 @@ setup_file() {
     # What a service left on disk, read as it reads it (lib/journal.h):
     # one line per whole record up to the first bad one (a torn tail):
     # "START END TYPE ID...", TYPE 1 a submit (its tasks' ids), 2 a final
-    # record, 3 an attempt's start (its task's id).
+    # record, 3 an attempt's start (its task's id), 4 finished tasks that
+    # compaction wrote (their ids).
     cat >"$BATS_FILE_TMPDIR/journal.py" <<'PY'
 import json, struct, sys
 
@@ -39,6 +40,8 @@ while off + 10 <= len(data):
         break
     rec = json.loads(payload)
     ids = [rec.get('id', '')]
+    if typ == 4:
+        ids = [t[0] for t in rec.get('tasks', [])]
     if typ == 1:
         # The ids the service gave: a line's own, else its next number.
         ids, nxt = [], rec.get('next', 0)

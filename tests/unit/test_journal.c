@@ -951,6 +951,62 @@ journal_group_commit_rate_is_printed(void)
     ASSERT_EQ(pr_journal_close(j), 0);
 }
 
+/* pr_journal_end says where a record lands; pr_journal_read gives it back
+ * whole, in the journal and in a compaction's writer, and refuses anything
+ * but that record. */
+static int
+copy_back(void *data, struct pr_journal *w)
+{
+    struct pr_journal *old = data;
+    uint64_t at = pr_journal_end(w);
+    char buf[5];
+    int rc = pr_journal_read(old, PR_JOURNAL_FILE_HEADER, 7, buf, 5);
+
+    if (rc == 0)
+        rc = pr_journal_append(w, 7, buf, 5);
+    /* Where it landed in journal.new: just after the file header. */
+    return rc == 0 && at != PR_JOURNAL_FILE_HEADER ? -1 : rc;
+}
+
+static void
+journal_read_gives_back_a_written_record(void)
+{
+    struct pr_journal *j;
+    char buf[16];
+
+    fresh_dir();
+    ASSERT_EQ(pr_journal_open(&j, dir, NULL, NULL, NULL), 0);
+    ASSERT_EQ(pr_journal_end(j), PR_JOURNAL_FILE_HEADER);
+    ASSERT_EQ(pr_journal_append(j, 7, "hello", 5), 0);
+    ASSERT_EQ(pr_journal_end(j), PR_JOURNAL_FILE_HEADER + 15);
+    /* Queued, not in the file yet. */
+    ASSERT_EQ(pr_journal_read(j, PR_JOURNAL_FILE_HEADER, 7, buf, 5),
+              UV_EINVAL);
+    ASSERT_EQ(pr_journal_append(j, 8, "world!", 6), 0);
+    ASSERT_EQ(pr_journal_sync(j), 0);
+    memset(buf, 0, sizeof(buf));
+    ASSERT_EQ(pr_journal_read(j, PR_JOURNAL_FILE_HEADER, 7, buf, 5), 0);
+    ASSERT_TRUE(memcmp(buf, "hello", 5) == 0);
+    ASSERT_EQ(pr_journal_read(j, PR_JOURNAL_FILE_HEADER + 15, 8, buf, 6), 0);
+    ASSERT_TRUE(memcmp(buf, "world!", 6) == 0);
+    /* Another type, size or offset is no such record. */
+    ASSERT_EQ(pr_journal_read(j, PR_JOURNAL_FILE_HEADER, 8, buf, 5),
+              UV_EINVAL);
+    ASSERT_EQ(pr_journal_read(j, PR_JOURNAL_FILE_HEADER, 7, buf, 4),
+              UV_EINVAL);
+    ASSERT_EQ(pr_journal_read(j, PR_JOURNAL_FILE_HEADER + 1, 7, buf, 5),
+              UV_EINVAL);
+    ASSERT_EQ(pr_journal_read(j, PR_JOURNAL_FILE_HEADER + 15, 8, buf, 7),
+              UV_EINVAL);
+    /* Copied into a compacted journal, it is its only record. */
+    ASSERT_EQ(pr_journal_compact(j, copy_back, j), 0);
+    ASSERT_EQ(pr_journal_end(j), PR_JOURNAL_FILE_HEADER + 15);
+    memset(buf, 0, sizeof(buf));
+    ASSERT_EQ(pr_journal_read(j, PR_JOURNAL_FILE_HEADER, 7, buf, 5), 0);
+    ASSERT_TRUE(memcmp(buf, "hello", 5) == 0);
+    ASSERT_EQ(pr_journal_close(j), 0);
+}
+
 int
 main(void)
 {
@@ -974,6 +1030,7 @@ main(void)
         TEST_CASE(
             journal_compaction_crashed_before_rename_leaves_the_old_journal),
         TEST_CASE(journal_writer_refuses_sync_and_compact),
+        TEST_CASE(journal_read_gives_back_a_written_record),
         TEST_CASE(journal_group_commit_rate_is_printed),
     };
     int rc = pr_test_run(cases, PR_ARRAY_SIZE(cases));
