@@ -41,7 +41,13 @@ service_pid() {
 start_service() {
     "$POOLRUN" serve "$@" >"$BATS_TEST_TMPDIR/serve.out" 2>&1 &
     server=$!
-    wait_for 10 test -S "$sock"
+    # Its own answer, not a socket a killed service left behind.
+    wait_for 10 serving "$server"
+}
+
+# serving PID: the service that answers on the socket is PID.
+serving() {
+    [ "$("$POOLRUN" status --json 2>/dev/null | jq .pid)" = "$1" ]
 }
 
 @test "submit starts the service on demand and prints the task's id at once" {

@@ -43,7 +43,13 @@ service_pid() {
 start_service() {
     "$POOLRUN" serve "$@" >"$BATS_TEST_TMPDIR/serve.out" 2>&1 &
     server=$!
-    wait_for 10 test -S "$sock"
+    # Its own answer, not a socket a killed service left behind.
+    wait_for 10 serving "$server"
+}
+
+# serving PID: the service that answers on the socket is PID.
+serving() {
+    [ "$("$POOLRUN" status --json 2>/dev/null | jq .pid)" = "$1" ]
 }
 
 # in_read PID: the process sleeps in read(2) or poll(2): a client whose
