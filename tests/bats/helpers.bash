@@ -66,3 +66,14 @@ wait_status() {
         return 1
     fi
 }
+
+# public_poolrun: a copy of poolrun that uid 65534 may run (the build tree
+# may sit in a folder only root can enter), in a new folder under /tmp;
+# prints that folder.  The caller removes it.
+public_poolrun() {
+    local dir
+    dir=$(mktemp -d /tmp/poolrun-public.XXXXXX)
+    chmod 755 "$dir"
+    cp "$POOLRUN" "$dir/poolrun"
+    echo "$dir"
+}

@@ -187,8 +187,9 @@ n = struct.unpack(">I", s.recv(4))[0]; print(s.recv(n).decode())' "$sock"
 @test "another user cannot reach the service" {
     start_service
     chmod 755 "$BATS_TEST_TMPDIR"
+    peer_dir=$(public_poolrun)
     run -255 setpriv --reuid=65534 --regid=65534 --clear-groups \
-        env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$POOLRUN" status
+        env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$peer_dir/poolrun" status
     [[ "$output" == "poolrun: status: "* ]]
     run -0 poolrun status
 }

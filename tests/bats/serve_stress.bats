@@ -71,6 +71,7 @@ setup() {
     server=""
     holder=""
     mounted=""
+    public=""
     # A python without a version manager's shim in front (it costs a second).
     PY=/usr/bin/python3
     [ -x "$PY" ] || PY=python3
@@ -78,6 +79,7 @@ setup() {
 
 teardown() {
     local pid
+    [ -z "$public" ] || rm -rf "$public"
     # Tasks (and tasks of killed services) waiting at the gate end.
     [ -z "$holder" ] || gate_open
     # A test that stopped its service.
@@ -600,14 +602,15 @@ as_nobody() {
     run -0 poolrun submit --id mine true
     run -0 poolrun wait mine
     pid=$(service_pid)
+    public=$(public_poolrun)
     for verb in status "submit true" "wait mine" join shutdown; do
-        run -255 as_nobody "$POOLRUN" $verb
+        run -255 as_nobody "$public/poolrun" $verb
         [ "${#lines[@]}" -eq 1 ]
         [[ "$output" == "poolrun: ${verb%% *}: the socket folder $XDG_RUNTIME_DIR/poolrun"*"permission denied" ]]
     done
     chmod 711 "$XDG_RUNTIME_DIR"
     for verb in status "submit true" shutdown; do
-        run -255 as_nobody "$POOLRUN" $verb
+        run -255 as_nobody "$public/poolrun" $verb
         [[ "$output" == "poolrun: ${verb%% *}: the socket folder $XDG_RUNTIME_DIR/poolrun"*"is owned by another user" ]]
     done
     # Through a folder opened up by hand the service itself refuses the
