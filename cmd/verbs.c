@@ -150,6 +150,9 @@ serve_loop(struct pr_config *cfg, int fd, const char *state, int paused)
         sc.compact_min = strtoull(v, NULL, 10);
     sc.ended = on_service_ended;
     sc.ended_data = &sv;
+    /* A million-line submit's transients (its message, its journal record)
+     * do not stay in the service's memory after it. */
+    pr_sys_return_large_blocks(1 << 20);
     uv_loop_init(&sv.loop);
     rc = pr_service_new(&sv.svc, &sv.loop, &sc);
     if (rc == 0)

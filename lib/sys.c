@@ -8,6 +8,10 @@
 #endif
 #include "sys.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <dirent.h>
 #ifdef __linux__
 #include <sys/epoll.h>
@@ -850,5 +854,15 @@ pr_sys_children(int **out)
 #else
     (void)out;
     return -ENOSYS;
+#endif
+}
+
+void
+pr_sys_return_large_blocks(size_t bytes)
+{
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
+    (void)mallopt(M_MMAP_THRESHOLD, (int)bytes);
+#else
+    (void)bytes;
 #endif
 }

@@ -13,6 +13,12 @@
  * it can neither run nor hold a pipe.  Returns 1 or 0. */
 int pr_sys_group_alive(pid_t pgid);
 
+/* Large blocks (from `bytes` up) are mapped apart and given back to the
+ * system once freed, whatever was freed before (glibc otherwise raises the
+ * mark after each large free, and a long-lived process keeps its peak):
+ * the queue service's large submits come and go.  Nothing elsewhere. */
+void pr_sys_return_large_blocks(size_t bytes);
+
 /* Marks every descriptor from `low` up close-on-exec, so that tasks get
  * only what poolrun hands them.  Returns 0 or a negative errno. */
 int pr_sys_cloexec_from(int low);
