@@ -1750,8 +1750,6 @@ do_wait(struct client *c, const struct pr_json *msg)
 
 /* --- --after ------------------------------------------------------------ */
 
-static void on_turn_end(uv_check_t *h);
-
 /* The task may go: on its queue now (recorded skipped if a dependency it
  * needed to succeed did not). */
 static void

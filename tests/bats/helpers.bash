@@ -77,3 +77,9 @@ public_poolrun() {
     cp "$POOLRUN" "$dir/poolrun"
     echo "$dir"
 }
+
+# serving PID: the queue service that answers on the socket is PID (not
+# one a killed service left a socket file for).
+serving() {
+    [ "$("$POOLRUN" status --json 2>/dev/null | jq .pid)" = "$1" ]
+}

@@ -17,7 +17,8 @@ refused() {
         echo "got: $stderr" >&2
         return 1
     }
-    [ ! -e ran ] && [ -z "$output" ]
+    [ ! -e ran ] || return 1
+    [ -z "$output" ]
 }
 
 @test "a job file runs its tasks: cmd through the shell, argv directly" {

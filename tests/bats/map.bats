@@ -15,7 +15,9 @@ hostile_items() {
 }
 
 no_code_ran() {
-    [ ! -e pwned1 ] && [ ! -e pwned2 ] && [ ! -e pwned3 ]
+    [ ! -e pwned1 ] || return 1
+    [ ! -e pwned2 ] || return 1
+    [ ! -e pwned3 ]
 }
 
 @test "every replacement string takes its part of the item" {

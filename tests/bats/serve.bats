@@ -45,10 +45,6 @@ start_service() {
     wait_for 10 serving "$server"
 }
 
-# serving PID: the service that answers on the socket is PID.
-serving() {
-    [ "$("$POOLRUN" status --json 2>/dev/null | jq .pid)" = "$1" ]
-}
 
 @test "submit starts the service on demand and prints the task's id at once" {
     run -0 poolrun submit true

@@ -47,10 +47,6 @@ start_service() {
     wait_for 10 serving "$server"
 }
 
-# serving PID: the service that answers on the socket is PID.
-serving() {
-    [ "$("$POOLRUN" status --json 2>/dev/null | jq .pid)" = "$1" ]
-}
 
 # in_read PID: the process sleeps in read(2) or poll(2): a client whose
 # request has gone out, waiting for the service's answer.

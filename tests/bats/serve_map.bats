@@ -41,10 +41,6 @@ start_service() {
     wait_for 10 serving "$server"
 }
 
-# serving PID: the service that answers on the socket is PID.
-serving() {
-    [ "$("$POOLRUN" status --json 2>/dev/null | jq .pid)" = "$1" ]
-}
 
 # Items that would do harm if they ran as code, or split, or were options.
 hostile=('a b' "it's" 'say "hi"' '$(touch pwned)' '`touch pwned`' '-n' '--help' $'two\nlines' '*' ';touch pwned')

@@ -43,10 +43,6 @@ start_service() {
     wait_for 10 serving "$server"
 }
 
-# serving PID: the service that answers on the socket is PID.
-serving() {
-    [ "$("$POOLRUN" status --json 2>/dev/null | jq .pid)" = "$1" ]
-}
 
 # blocked ID GATE [SUBMIT OPTIONS...]: submits task ID, which writes
 # "started" to ID.side, waits for a line on the fifo GATE, then writes
