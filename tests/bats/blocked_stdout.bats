@@ -165,9 +165,15 @@ start_poolrun() {
     cmp big got
 }
 
+# --line-buffer writes whole lines, so the pipe to the reader holds less
+# than 16 full pages (a write that ends inside a page leaves the rest of it
+# unused): task 1 counts only on its own pipe, 16 pages, before task 2 goes
+# on; it then writes 2 MB more, far more than every buffer holds.
+task1_lines='head -c 65536 big; touch half; tail -c +65537 big; echo $$ >pid.tmp; mv pid.tmp pid'
+
 @test "--line-buffer: a slow reader gets whole lines, after a task that ended meanwhile" {
     gated_reader
-    printf '%s\n%s; echo two\n' "$task1" "$task2" >lines
+    printf '%s\n%s; echo two\n' "$task1_lines" "$task2" >lines
     start_poolrun -j 2 --line-buffer --joblog log
     wait_for 20 joblog_has_rows log 1
     [ "$(joblog_rows log | cut -f1)" = 2 ]
