@@ -1328,10 +1328,12 @@ follow_frame(const char *verb, const char *id, const struct pr_json *f,
 }
 
 /* Asks the service for the task's output as it comes and prints it, until
- * the task has its final record.  Returns 0 (end filled in), or -1 after
- * saying why (end->status may say how to exit). */
+ * the task has its final record (without follow: only if it has one
+ * already).  Returns 0 (end filled in), or -1 after saying why
+ * (end->status may say how to exit). */
 static int
-follow_task(const char *verb, int fd, const char *id, struct follow_end *end)
+follow_task(const char *verb, int fd, const char *id, int follow,
+            struct follow_end *end)
 {
     struct pr_buf msg = {0};
     struct pr_proto_reader r;
@@ -1339,7 +1341,8 @@ follow_task(const char *verb, int fd, const char *id, struct follow_end *end)
     size_t len;
     int rc, done = 0;
 
-    pr_buf_appendf(&msg, "{\"op\":\"log\",\"follow\":true,\"id\":");
+    pr_buf_appendf(&msg, "{\"op\":\"log\",\"follow\":%s,\"id\":",
+                   follow ? "true" : "false");
     text(&msg, id, strlen(id));
     pr_buf_append(&msg, "}", 1);
     pr_proto_reader_init(&r);
@@ -1381,7 +1384,7 @@ follow_ids(int fd, const struct pr_json *ids)
         const char *id = "";
 
         pr_json_get_string(v, &id);
-        if (follow_task("submit", fd, id, &end) != 0)
+        if (follow_task("submit", fd, id, 1, &end) != 0)
             return end.status;
         failed += end.failed;
     }
@@ -1690,30 +1693,21 @@ verb_close(int argc, char **argv)
     return simple_request("close", &msg, shutdown_done);
 }
 
-static int
-log_print(const struct pr_json *reply)
-{
-    const char *out = "", *err = "";
-
-    pr_json_get_string(pr_json_member(reply, "stdout"), &out);
-    pr_json_get_string(pr_json_member(reply, "stderr"), &err);
-    fputs(out, stdout);
-    fputs(err, stderr);
-    return fflush(stdout) == 0 ? 0 : EXIT_OWN_ERROR;
-}
-
 /* poolrun log ID --follow: its output so far, then as it comes, until it
- * ends; exits with its status, as `wait ID` does. */
+ * ends; exits with its status, as `wait ID` does.  Without --follow: an
+ * ended task's output, and 0. */
 static int
-log_follow(const char *id)
+log_task(const char *id, int follow)
 {
     struct follow_end end = {0, 0, EXIT_OWN_ERROR};
     int fd = connect_service("log", 0);
-    int rc = fd >= 0 ? follow_task("log", fd, id, &end) : -1;
+    int rc = fd >= 0 ? follow_task("log", fd, id, follow, &end) : -1;
 
     if (fd >= 0)
         close(fd);
-    return rc == 0 ? end.code : end.status;
+    if (rc != 0)
+        return end.status;
+    return follow ? end.code : 0;
 }
 
 /* poolrun log ID: the first bytes (--results-limit) of the task's stdout
@@ -1721,7 +1715,6 @@ log_follow(const char *id)
 static int
 verb_log(int argc, char **argv)
 {
-    struct pr_buf msg = {0};
     const char *id = NULL;
     int i, follow = 0, bad = 0;
 
@@ -1737,12 +1730,7 @@ verb_log(int argc, char **argv)
         fprintf(stderr, "poolrun: log: which task id? (log ID [--follow])\n");
         return EXIT_OWN_ERROR;
     }
-    if (follow)
-        return log_follow(id);
-    pr_buf_appendf(&msg, "{\"op\":\"log\",\"id\":");
-    text(&msg, id, strlen(id));
-    pr_buf_append(&msg, "}", 1);
-    return simple_request("log", &msg, log_print);
+    return log_task(id, follow);
 }
 
 static const char *const verb_usage[][2] = {

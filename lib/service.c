@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,18 +35,23 @@ struct svc_task;
 static void copy_after(struct svc_task *t, const struct pr_json *after);
 
 /* A task the service was given, found by its id.  Until its queue's pool
- * takes it, a task is this and its line in its submit's text (a pr_task
- * is hundreds of bytes, and a queue may hold millions). */
+ * takes it, a task is these 64 bytes in the service's store and its line
+ * in its submit's text (a pr_task is hundreds of bytes, and a queue may
+ * hold millions). */
 struct svc_task {
     struct svc_queue *q;
     struct svc_group *g;  /* its submit's shared part, until its end */
     struct pr_task *task; /* once made, until its final record */
     struct svc_links *x;  /* made for the few tasks that need it */
-    uint64_t order;       /* submit order: the first goes first */
+    union {
+        uint64_t num; /* the service's number for it (own_id 0) */
+        char *name;   /* the id its submitter gave it (own_id 1) */
+    } id;
     int priority;
-    uint32_t off, len; /* its line in g->text */
-    uint32_t heap_at;  /* its place in its queue's waiting heap */
-    int code;
+    uint32_t off, len;   /* its line in g->text */
+    uint32_t heap_at;    /* its place in its queue's waiting heap */
+    uint32_t seq;        /* its place in the store: submit order */
+    uint8_t code;        /* pr_task_code: 0 to 255 */
     unsigned status : 4; /* enum pr_task_status, once done */
     unsigned skip : 2;   /* SKIP_*: recorded skipped when it goes */
     unsigned done : 1;
@@ -57,11 +63,13 @@ struct svc_task {
     unsigned own_id : 1;  /* id is the submitter's, not a number given */
     unsigned rerun : 1;   /* it was running when a service before ended */
     unsigned paused : 1;  /* held by --start-paused until a resume */
-    char id[];
 };
 
+/* A queue of millions keeps each task in one cache line. */
+_Static_assert(sizeof(struct svc_task) == 64, "svc_task is 64 bytes");
+
 /* Why a task is recorded skipped when it goes (svc_task.skip), in two
- * bits: a queue of millions keeps each task in one cache line. */
+ * bits. */
 enum {
     SKIP_NONE,
     SKIP_AFTER, /* a dependency it needed to succeed did not */
@@ -124,11 +132,39 @@ struct after_edge {
     int any;
 };
 
-/* The ids, in an open-addressing table. */
+/* Every task the service has taken, in submit order, in chunks that
+ * never move: the id table and the queues' heaps name a task by its place
+ * here (svc_task.seq) in 4 bytes.  Tasks are not freed while the service
+ * runs (status and wait answer from them), so 2^32 of them (256 GiB) are
+ * never reached; a refused submit's tasks, the last made, are taken back. */
+#define STORE_SHIFT 14 /* 16,384 tasks, 1 MiB, in a chunk */
+#define STORE_CHUNK ((uint32_t)1 << STORE_SHIFT)
+
+struct store {
+    struct svc_task **chunk;
+    size_t nchunk;
+    uint32_t n;
+};
+
+/* The ids, in an open-addressing table of seq + 1 (0: empty). */
 struct idmap {
-    struct svc_task **slot;
+    uint32_t *slot;
     size_t cap;
     size_t n;
+};
+
+/* An id looked for: a number as the service writes it ("0", or no
+ * leading zero) is matched by number, so a numbered task keeps no text. */
+struct idkey {
+    const char *s;
+    uint64_t num;
+    int is_num;
+    uint64_t hash;
+};
+
+/* A task's id as text, for a task the service numbered. */
+struct idtext {
+    char s[24];
 };
 
 /* A queue's source: the socket puts its tasks. */
@@ -154,7 +190,7 @@ struct svc_queue {
     /* Its waiting tasks, a heap: highest --priority, then first submitted
      * (with --order lifo: the last submitted first).
      * Its pool is handed a few at a time (feed). */
-    struct svc_task **heap;
+    uint32_t *heap; /* seq */
     size_t nheap;
     size_t heap_cap;
     char *joblog; /* its own --joblog and --results files, or NULL */
@@ -208,9 +244,9 @@ struct pr_service {
     int listening;
     struct pr_list queues;
     struct pr_list clients;
+    struct store tasks;
     struct idmap ids;
     uint64_t next_id;
-    uint64_t order;           /* of the last task submitted */
     int output_dir;           /* STATE/output is there */
     struct svc_group **unref; /* groups to let go of at the turn's end */
     size_t nunref;
@@ -224,12 +260,9 @@ struct pr_service {
     struct pr_list kills;       /* struct kill_later: cancels that insist */
     struct pr_list released;    /* held tasks free to go at the turn's end */
     struct pr_list held;        /* every held task (--after) */
-    struct svc_task **replayed; /* while the journal is read: in order */
-    size_t nreplayed;
-    size_t replayed_cap;
-    struct pr_list groups;  /* struct svc_group with tasks, submit order */
-    uint64_t sub_off;       /* the submit record being adopted: where, */
-    uint32_t sub_len;       /* and its size (0: none) */
+    struct pr_list groups;      /* struct svc_group with tasks, submit order */
+    uint64_t sub_off;           /* the submit record being adopted: where, */
+    uint32_t sub_len;           /* and its size (0: none) */
     uint64_t replay_off;    /* while the journal is read: where the record is */
     uint64_t replay_dead;   /* ...and the bytes it found superseded */
     uint64_t compact_min;   /* a journal smaller is never compacted */
@@ -262,14 +295,129 @@ links(struct svc_task *t)
     return t->x;
 }
 
-/* --- ids ---------------------------------------------------------------- */
+/* --- the store and the ids ------------------------------------------- */
 
-static struct svc_task **
-idmap_find(struct idmap *m, const char *id)
+static struct svc_task *
+store_at(const struct store *st, uint32_t seq)
 {
-    size_t i = (size_t)pr_str_hash(id) & (m->cap - 1);
+    return &st->chunk[seq >> STORE_SHIFT][seq & (STORE_CHUNK - 1)];
+}
 
-    while (m->slot[i] != NULL && strcmp(m->slot[i]->id, id) != 0)
+/* A new task, zeroed, at the end of the store.  A chunk is 1 MiB: mapped
+ * apart from the heap (serve's mmap threshold), so untouched tasks cost
+ * nothing. */
+static struct svc_task *
+store_new(struct store *st)
+{
+    struct svc_task *t;
+
+    if (st->n == UINT32_MAX)
+        abort(); /* 256 GiB of tasks: pr_xmalloc has died long before */
+    if ((st->n >> STORE_SHIFT) == st->nchunk) {
+        st->chunk =
+            pr_xrealloc(st->chunk, (st->nchunk + 1) * sizeof(*st->chunk));
+        st->chunk[st->nchunk++] = pr_xmalloc(STORE_CHUNK * sizeof(*t));
+    }
+    t = store_at(st, st->n);
+    memset(t, 0, sizeof(*t));
+    t->seq = st->n++;
+    return t;
+}
+
+static void svc_task_release(struct svc_task *t);
+
+/* Takes back the tasks made from n on (a refused submit's). */
+static void
+store_truncate(struct store *st, uint32_t n)
+{
+    while (st->n > n)
+        svc_task_release(store_at(st, --st->n));
+}
+
+static void
+store_free(struct store *st)
+{
+    size_t i;
+
+    store_truncate(st, 0);
+    for (i = 0; i < st->nchunk; i++)
+        free(st->chunk[i]);
+    free(st->chunk);
+}
+
+static uint64_t
+num_hash(uint64_t v)
+{
+    v ^= v >> 33;
+    v *= 0xff51afd7ed558ccdULL;
+    v ^= v >> 33;
+    return v;
+}
+
+static struct idkey
+key_of(const char *id)
+{
+    struct idkey k = {id, 0, 0, 0};
+    const char *p = id;
+
+    if (*p == '0' && p[1] == '\0') {
+        k.is_num = 1;
+    } else if (*p >= '1' && *p <= '9') {
+        for (k.is_num = 1; k.is_num && *p != '\0'; p++) {
+            unsigned d = (unsigned)(*p - '0');
+
+            if (d > 9 || k.num > (UINT64_MAX - d) / 10)
+                k.is_num = 0;
+            else
+                k.num = k.num * 10 + d;
+        }
+    }
+    k.hash = k.is_num ? num_hash(k.num) : pr_str_hash(id);
+    return k;
+}
+
+static const char *
+tid(const struct svc_task *t, struct idtext *b)
+{
+    if (t->own_id)
+        return t->id.name;
+    snprintf(b->s, sizeof(b->s), "%" PRIu64, t->id.num);
+    return b->s;
+}
+
+/* The same, in a buffer that lives to the end of the enclosing block. */
+#define TID(t) tid((t), &(struct idtext){{0}})
+
+static struct idkey
+task_key(const struct svc_task *t)
+{
+    struct idkey k = {NULL, t->id.num, 1, num_hash(t->id.num)};
+
+    return t->own_id ? key_of(t->id.name) : k;
+}
+
+/* Does the key name task t?  A key made from a numbered task has no
+ * text (while the table grows). */
+static int
+key_names(const struct idkey *k, const struct svc_task *t)
+{
+    struct idkey own;
+
+    if (t->own_id && k->s != NULL)
+        return strcmp(t->id.name, k->s) == 0;
+    if (t->own_id) {
+        own = key_of(t->id.name);
+        return own.is_num && own.num == k->num;
+    }
+    return k->is_num && t->id.num == k->num;
+}
+
+static uint32_t *
+idmap_find(const struct store *st, struct idmap *m, const struct idkey *k)
+{
+    size_t i = (size_t)k->hash & (m->cap - 1);
+
+    while (m->slot[i] != 0 && !key_names(k, store_at(st, m->slot[i] - 1)))
         i = (i + 1) & (m->cap - 1);
     return &m->slot[i];
 }
@@ -277,8 +425,9 @@ idmap_find(struct idmap *m, const char *id)
 /* Room for n more ids, made at once (a million-task submit does not
  * leave a trail of freed smaller tables). */
 static void
-idmap_grow(struct idmap *m, size_t n)
+idmap_grow(struct pr_service *s, size_t n)
 {
+    struct idmap *m = &s->ids;
     struct idmap bigger;
     size_t i;
 
@@ -287,26 +436,39 @@ idmap_grow(struct idmap *m, size_t n)
         bigger.cap *= 2;
     bigger.n = m->n;
     bigger.slot = pr_xcalloc(bigger.cap, sizeof(*bigger.slot));
-    for (i = 0; i < m->cap; i++)
-        if (m->slot[i] != NULL)
-            *idmap_find(&bigger, m->slot[i]->id) = m->slot[i];
+    for (i = 0; i < m->cap; i++) {
+        if (m->slot[i] != 0) {
+            struct idkey k = task_key(store_at(&s->tasks, m->slot[i] - 1));
+
+            *idmap_find(&s->tasks, &bigger, &k) = m->slot[i];
+        }
+    }
     free(m->slot);
     *m = bigger;
 }
 
 static struct svc_task *
-idmap_get(struct idmap *m, const char *id)
+id_get(struct pr_service *s, const char *id)
 {
-    return m->cap == 0 ? NULL : *idmap_find(m, id);
+    struct idkey k;
+    uint32_t v;
+
+    if (s->ids.cap == 0)
+        return NULL;
+    k = key_of(id);
+    v = *idmap_find(&s->tasks, &s->ids, &k);
+    return v == 0 ? NULL : store_at(&s->tasks, v - 1);
 }
 
 static void
-idmap_put(struct idmap *m, struct svc_task *t)
+id_put(struct pr_service *s, struct svc_task *t)
 {
-    if ((m->n + 1) * 2 > m->cap)
-        idmap_grow(m, 1);
-    *idmap_find(m, t->id) = t;
-    m->n++;
+    struct idkey k = task_key(t);
+
+    if ((s->ids.n + 1) * 2 > s->ids.cap)
+        idmap_grow(s, 1);
+    *idmap_find(&s->tasks, &s->ids, &k) = t->seq + 1;
+    s->ids.n++;
 }
 
 /* --- replies ------------------------------------------------------------ */
@@ -441,21 +603,27 @@ goes_before(const struct svc_task *a, const struct svc_task *b)
 {
     if (a->priority != b->priority && !a->q->lifo)
         return a->priority > b->priority;
-    return a->q->lifo ? a->order > b->order : a->order < b->order;
+    return a->q->lifo ? a->seq > b->seq : a->seq < b->seq;
+}
+
+static struct svc_task *
+heap_at(const struct svc_queue *q, size_t i)
+{
+    return store_at(&q->svc->tasks, q->heap[i]);
 }
 
 static void
 heap_set(struct svc_queue *q, size_t i, struct svc_task *t)
 {
-    q->heap[i] = t;
+    q->heap[i] = t->seq;
     t->heap_at = (uint32_t)i;
 }
 
 static void
 heap_up(struct svc_queue *q, size_t i, struct svc_task *t)
 {
-    while (i > 0 && goes_before(t, q->heap[(i - 1) / 2])) {
-        heap_set(q, i, q->heap[(i - 1) / 2]);
+    while (i > 0 && goes_before(t, heap_at(q, (i - 1) / 2))) {
+        heap_set(q, i, heap_at(q, (i - 1) / 2));
         i = (i - 1) / 2;
     }
     heap_set(q, i, t);
@@ -467,11 +635,11 @@ heap_down(struct svc_queue *q, size_t i, struct svc_task *t)
     size_t c;
 
     while ((c = 2 * i + 1) < q->nheap) {
-        if (c + 1 < q->nheap && goes_before(q->heap[c + 1], q->heap[c]))
+        if (c + 1 < q->nheap && goes_before(heap_at(q, c + 1), heap_at(q, c)))
             c++;
-        if (!goes_before(q->heap[c], t))
+        if (!goes_before(heap_at(q, c), t))
             break;
-        heap_set(q, i, q->heap[c]);
+        heap_set(q, i, heap_at(q, c));
         i = c;
     }
     heap_set(q, i, t);
@@ -492,7 +660,7 @@ static void
 waiting_remove(struct svc_queue *q, struct svc_task *t)
 {
     size_t i = t->heap_at;
-    struct svc_task *last = q->heap[--q->nheap];
+    struct svc_task *last = heap_at(q, --q->nheap);
 
     t->waiting = 0;
     if (i == q->nheap)
@@ -525,7 +693,7 @@ feed(struct svc_queue *q)
 {
     while (q->nheap > 0 && !q->stopped && pr_pool_accepting(q->pool) &&
            pr_pool_queued(q->pool) == 0 && pr_pool_slot_free(q->pool)) {
-        struct svc_task *t = q->heap[0];
+        struct svc_task *t = heap_at(q, 0);
 
         waiting_remove(q, t);
         t->in_pool = 1;
@@ -560,7 +728,7 @@ src_stop(struct pr_source *base)
 
     q->stopped = 1;
     for (i = 0; i < q->nheap; i++)
-        uncount(q->heap[i]);
+        uncount(heap_at(q, i));
     if (!s->ended) {
         s->ended = 1;
         pr_intake_end(s->in, 0);
@@ -724,7 +892,7 @@ keep_stream(struct pr_service *s, const struct pr_task *task, int stream)
                       task->head[stream - 1].len);
     else
         pr_capture_head(c, &b, s->cfg.pool.results_limit);
-    output_path(s, t->id, stream, path, sizeof(path));
+    output_path(s, TID(t), stream, path, sizeof(path));
     if (b.len == 0) {
         if (t->rerun)
             unlink(path); /* its run before this one may have left one */
@@ -977,33 +1145,35 @@ struct submit {
     struct pr_json_doc **doc;    /* its message's, which its group takes */
     const struct pr_json *after; /* [{"id", "any"}...]: --after */
     unsigned jobs;               /* -j for the queue from now on, or 0 */
-    struct svc_task **tasks;     /* read, not yet the service's */
+    /* Its tasks, read, not yet the service's: the last ntasks of the
+     * store, from seq first on. */
+    struct pr_service *svc;
+    uint32_t first;
     size_t ntasks;
-    size_t cap;
 };
+
+static struct svc_task *
+sb_task(const struct submit *sb, size_t i)
+{
+    return store_at(&sb->svc->tasks, sb->first + (uint32_t)i);
+}
 
 /* A task of the submit, with its id if the submitter gave one (else the
  * service numbers it, once the submit is taken: assign_ids). */
 static struct svc_task *
 svc_task_new(struct submit *sb, const char *id, int priority)
 {
-    size_t n = id != NULL ? strlen(id) + 1 : 1;
-    struct svc_task *t = pr_xcalloc(1, sizeof(*t) + n);
+    struct svc_task *t = store_new(&sb->svc->tasks);
 
     if (id != NULL) {
-        memcpy(t->id, id, n);
+        t->id.name = pr_xstrdup(id);
         t->own_id = 1;
     }
     t->priority = priority;
-    if (sb->ntasks == sb->cap) {
-        sb->cap = sb->cap ? 2 * sb->cap : 16;
-        sb->tasks = pr_xrealloc(sb->tasks, sb->cap * sizeof(*sb->tasks));
-    }
-    sb->tasks[sb->ntasks++] = t;
+    if (sb->ntasks++ == 0)
+        sb->first = t->seq;
     return t;
 }
-
-static void svc_task_free(struct svc_task *t);
 
 static const char *
 task_id(const struct pr_task *task)
@@ -1033,12 +1203,8 @@ plain_line(const char *p, size_t len)
 static void
 free_tasks(struct submit *sb)
 {
-    size_t i;
-
-    for (i = 0; i < sb->ntasks; i++)
-        svc_task_free(sb->tasks[i]);
-    free(sb->tasks);
-    sb->tasks = NULL;
+    if (sb->ntasks > 0)
+        store_truncate(&sb->svc->tasks, sb->first);
     sb->ntasks = 0;
 }
 
@@ -1052,7 +1218,7 @@ id_is_new(struct pr_service *s, struct pr_idset *seen,
 
     if (spec == NULL || spec->id == NULL)
         return 1;
-    if (s != NULL && idmap_get(&s->ids, spec->id) != NULL) {
+    if (s != NULL && id_get(s, spec->id) != NULL) {
         snprintf(d->msg, sizeof(d->msg),
                  "task id \"%.200s\" is already in the service", spec->id);
         return 0;
@@ -1151,11 +1317,6 @@ parse_tasks(struct pr_service *s, struct submit *sb, struct pr_diag *d)
 
     if (sb->jobfile != NULL)
         return parse_jobfile(s, sb, d);
-    /* One task a line, at most: no array grown by doubling. */
-    for (sb->cap = 1; sb->jsonl[off] != '\0'; off++)
-        sb->cap += sb->jsonl[off] == '\n';
-    off = 0;
-    sb->tasks = pr_xmalloc(sb->cap * sizeof(*sb->tasks));
     seen = pr_idset_new();
     while (rc == 0 && sb->jsonl[off] != '\0') {
         size_t len = strcspn(sb->jsonl + off, "\n");
@@ -1172,13 +1333,12 @@ parse_tasks(struct pr_service *s, struct submit *sb, struct pr_diag *d)
 /* A numeric id taken (by a user, or read back from the journal): the
  * service's own numbers go on past it. */
 static void
-note_id(struct pr_service *s, const char *id)
+note_id(struct pr_service *s, const struct svc_task *t)
 {
-    char *end;
-    unsigned long long v = strtoull(id, &end, 10);
+    struct idkey k = task_key(t);
 
-    if (*id >= '0' && *id <= '9' && *end == '\0' && v > s->next_id)
-        s->next_id = v;
+    if (k.is_num && k.num > s->next_id)
+        s->next_id = k.num;
 }
 
 /* Gives each task of the submit its id: its own, or the next number.  The
@@ -1189,18 +1349,11 @@ assign_ids(struct pr_service *s, struct submit *sb)
     size_t i;
 
     for (i = 0; i < sb->ntasks; i++) {
-        struct svc_task *t = sb->tasks[i];
-        char num[32];
-        int n;
+        struct svc_task *t = sb_task(sb, i);
 
-        if (!t->own_id) {
-            /* Nothing points to it yet: it may move. */
-            n = snprintf(num, sizeof(num), "%llu",
-                         (unsigned long long)++s->next_id);
-            t = sb->tasks[i] = pr_xrealloc(t, sizeof(*t) + (size_t)n + 1);
-            memcpy(t->id, num, (size_t)n + 1);
-        }
-        note_id(s, t->id);
+        if (!t->own_id)
+            t->id.num = ++s->next_id;
+        note_id(s, t);
     }
 }
 
@@ -1250,20 +1403,19 @@ adopt_all(struct pr_service *s, struct svc_queue *q, struct submit *sb)
     size_t i;
 
     if ((s->ids.n + sb->ntasks) * 2 > s->ids.cap)
-        idmap_grow(&s->ids, sb->ntasks);
+        idmap_grow(s, sb->ntasks);
     if (q->nheap + sb->ntasks > q->heap_cap) {
         q->heap_cap = q->nheap + sb->ntasks;
         q->heap = pr_xrealloc(q->heap, q->heap_cap * sizeof(*q->heap));
     }
     group_track(s, g);
     for (i = 0; i < sb->ntasks; i++) {
-        struct svc_task *t = sb->tasks[i];
+        struct svc_task *t = sb_task(sb, i);
 
         t->q = q;
         t->g = g;
         g->refs++;
-        t->order = ++s->order;
-        idmap_put(&s->ids, t);
+        id_put(s, t);
         copy_after(t, sb->after);
     }
     if (g->refs == 0) {
@@ -1303,7 +1455,7 @@ make_task(struct svc_task *t)
         task->spec->retries = -1;
     }
     if (task->spec->id == NULL)
-        task->spec->id = pr_xstrdup(t->id);
+        task->spec->id = pr_xstrdup(TID(t));
     if (t->made)
         return task;
     t->made = 1;
@@ -1359,14 +1511,15 @@ read_env(const struct pr_json *msg, struct submit *sb)
 }
 
 static void
-reply_ids(struct client *c, struct svc_task **tasks, size_t n)
+reply_ids(struct client *c, const struct submit *sb)
 {
     struct pr_buf b = {0};
     size_t i;
 
     pr_buf_appendf(&b, "{\"ok\":true,\"ids\":[");
-    for (i = 0; i < n; i++) {
-        const char *id = tasks[i]->id;
+    for (i = 0; i < sb->ntasks; i++) {
+        struct idtext ib;
+        const char *id = tid(sb_task(sb, i), &ib);
 
         if (i > 0)
             pr_buf_append(&b, ",", 1);
@@ -1463,9 +1616,10 @@ journal_submit(struct pr_service *s, const struct submit *sb)
 }
 
 static void
-read_submit(const struct pr_json *msg, struct submit *sb)
+read_submit(struct pr_service *s, const struct pr_json *msg, struct submit *sb)
 {
     memset(sb, 0, sizeof(*sb));
+    sb->svc = s;
     sb->queue = member_string(msg, "queue", "default");
     sb->cwd = member_string(msg, "cwd", NULL);
     sb->jsonl = member_string(msg, "jsonl", "");
@@ -1490,7 +1644,7 @@ do_submit(struct client *c, const struct pr_json *msg, struct pr_json_doc **doc)
     size_t i;
     int rc;
 
-    read_submit(msg, &sb);
+    read_submit(s, msg, &sb);
     sb.doc = doc;
     d.msg[0] = '\0';
     if (s->shutting_down)
@@ -1523,11 +1677,10 @@ do_submit(struct client *c, const struct pr_json *msg, struct pr_json_doc **doc)
     if (sb.jobs != 0)
         pr_pool_set_jobs(q->pool, sb.jobs);
     adopt_all(s, q, &sb);
-    reply_ids(c, sb.tasks, sb.ntasks);
+    reply_ids(c, &sb);
     for (i = 0; i < sb.ntasks; i++)
-        put_or_hold(s, sb.tasks[i]);
+        put_or_hold(s, sb_task(&sb, i));
     feed(q);
-    free(sb.tasks);
     free(sb.env);
 }
 
@@ -1543,7 +1696,7 @@ status_task(void *data, const struct pr_task *task)
     if (b->data[b->len - 1] != '[')
         pr_buf_append(b, ",", 1);
     pr_buf_append(b, "{", 1);
-    append_key_string(b, "id", t != NULL ? t->id : "");
+    append_key_string(b, "id", t != NULL ? TID(t) : "");
     pr_buf_appendf(b, ",\"pid\":%d,\"runtime\":%.3f,", task->pid,
                    task->start_ns ? runtime : 0.0);
     pr_buf_appendf(b, "\"cmd\":");
@@ -1569,7 +1722,7 @@ status_paused(struct pr_buf *b, const struct svc_queue *q)
         if (b->data[b->len - 1] != '[')
             pr_buf_append(b, ",", 1);
         pr_buf_append(b, "{", 1);
-        append_key_string(b, "id", t->id);
+        append_key_string(b, "id", TID(t));
         pr_buf_appendf(b, ",\"attempts\":%u,\"cmd\":", t->x->earlier);
         pr_json_append_string(b, task->line ? task->line : "",
                               task->line ? task->line_len : 0);
@@ -1678,7 +1831,7 @@ wait_reply(struct request *r)
         if (i > 0)
             pr_buf_append(&b, ",", 1);
         pr_buf_append(&b, "{", 1);
-        append_key_string(&b, "id", t->id);
+        append_key_string(&b, "id", TID(t));
         pr_buf_append(&b, ",", 1);
         append_key_string(&b, "status", pr_task_status_name(t->status));
         pr_buf_appendf(&b, ",\"code\":%d}", t->code);
@@ -1718,8 +1871,7 @@ do_wait(struct client *c, const struct pr_json *msg)
     for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v)) {
         const char *id;
 
-        if (pr_json_get_string(v, &id) != 0 ||
-            idmap_get(&c->svc->ids, id) == NULL) {
+        if (pr_json_get_string(v, &id) != 0 || id_get(c->svc, id) == NULL) {
             char msg_[256];
 
             snprintf(msg_, sizeof(msg_), "wait: no task %.200s",
@@ -1736,7 +1888,7 @@ do_wait(struct client *c, const struct pr_json *msg)
         const char *id;
 
         pr_json_get_string(v, &id);
-        r->tasks[n] = idmap_get(&c->svc->ids, id);
+        r->tasks[n] = id_get(c->svc, id);
         r->refs[n].req = r;
         if (!r->tasks[n]->done) {
             pr_list_insert_before(&links(r->tasks[n])->waits, &r->refs[n].node);
@@ -1801,7 +1953,7 @@ wire_after(struct pr_service *s, struct svc_task *t)
     unsigned i;
 
     for (i = 0; x != NULL && i < x->nafter; i++) {
-        struct svc_task *parent = idmap_get(&s->ids, x->after[i].id);
+        struct svc_task *parent = id_get(s, x->after[i].id);
         struct after_edge *e;
 
         if (parent == NULL)
@@ -1865,7 +2017,7 @@ check_after(struct pr_service *s, const struct pr_json *after, char *buf,
     for (v = pr_json_first(after); v != NULL; v = pr_json_next(v)) {
         const char *id = member_string(v, "id", "");
 
-        if (idmap_get(&s->ids, id) == NULL) {
+        if (id_get(s, id) == NULL) {
             snprintf(buf, n, "--after %.200s: no such task", id);
             return buf;
         }
@@ -1933,7 +2085,7 @@ journal_final(struct pr_service *s, const struct svc_task *t)
     if (s->journal == NULL)
         return;
     pr_buf_append(&b, "{", 1);
-    append_key_string(&b, "id", t->id);
+    append_key_string(&b, "id", TID(t));
     pr_buf_append(&b, ",", 1);
     append_key_string(&b, "status", pr_task_status_name(t->status));
     pr_buf_appendf(&b, ",\"code\":%d}", t->code);
@@ -1975,7 +2127,7 @@ forget_start(struct pr_service *s, const struct svc_task *t, unsigned attempt)
     if (t->x != NULL && t->x->earlier > attempt)
         attempt = t->x->earlier;
     if (s->journal != NULL && attempt > 0)
-        pr_journal_forget(s->journal, start_size(t->id, attempt));
+        pr_journal_forget(s->journal, start_size(TID(t), attempt));
 }
 
 /*
@@ -1997,12 +2149,12 @@ journal_start(struct pr_service *s, const struct svc_task *t, unsigned attempt)
 
     if (s->journal == NULL)
         return;
-    start_record(&b, t->id, attempt);
+    start_record(&b, TID(t), attempt);
     if (pr_journal_append(s->journal, REC_START, b.data, b.len) == 0) {
         uv_check_start(&s->sync_check, on_turn_end);
         /* Only the last attempt's start counts. */
         if (attempt > 1)
-            pr_journal_forget(s->journal, start_size(t->id, attempt - 1));
+            pr_journal_forget(s->journal, start_size(TID(t), attempt - 1));
     }
     pr_buf_free(&b);
 }
@@ -2021,12 +2173,12 @@ status_named(const char *name)
 static int
 replay_final(struct pr_service *s, const struct pr_json *rec)
 {
-    struct svc_task *t = idmap_get(&s->ids, member_string(rec, "id", ""));
+    struct svc_task *t = id_get(s, member_string(rec, "id", ""));
 
     if (t == NULL)
         return 0; /* a record of a task compacted away */
     if (t->x != NULL && t->x->earlier > 0)
-        s->replay_dead += start_size(t->id, t->x->earlier);
+        s->replay_dead += start_size(TID(t), t->x->earlier);
     t->done = 1;
     t->status = status_named(member_string(rec, "status", ""));
     t->code = (int)member_number(rec, "code");
@@ -2037,13 +2189,13 @@ replay_final(struct pr_service *s, const struct pr_json *rec)
 static int
 replay_start(struct pr_service *s, const struct pr_json *rec)
 {
-    struct svc_task *t = idmap_get(&s->ids, member_string(rec, "id", ""));
+    struct svc_task *t = id_get(s, member_string(rec, "id", ""));
     double attempt = member_number(rec, "attempt");
 
     if (t != NULL && !t->done && attempt < 1e9 &&
         (t->x != NULL ? t->x->earlier : 0) < attempt) {
         if (t->x != NULL && t->x->earlier > 0)
-            s->replay_dead += start_size(t->id, t->x->earlier);
+            s->replay_dead += start_size(TID(t), t->x->earlier);
         links(t)->earlier = (unsigned)attempt;
     }
     return 0;
@@ -2058,9 +2210,8 @@ replay_submit(struct pr_service *s, const struct pr_json *rec,
     struct svc_queue *q;
     const char *err = NULL;
     uint64_t before;
-    size_t i;
 
-    read_submit(rec, &sb);
+    read_submit(s, rec, &sb);
     sb.doc = doc;
     if (parse_tasks(NULL, &sb, &d) != 0 ||
         (q = queue_get(s, sb.queue, &err)) == NULL) {
@@ -2079,15 +2230,6 @@ replay_submit(struct pr_service *s, const struct pr_json *rec,
     if (sb.jobs != 0)
         pr_pool_set_jobs(q->pool, sb.jobs);
     adopt_all(s, q, &sb);
-    for (i = 0; i < sb.ntasks; i++) {
-        if (s->nreplayed == s->replayed_cap) {
-            s->replayed_cap = s->replayed_cap ? s->replayed_cap * 2 : 64;
-            s->replayed = pr_xrealloc(s->replayed,
-                                      s->replayed_cap * sizeof(*s->replayed));
-        }
-        s->replayed[s->nreplayed++] = sb.tasks[i];
-    }
-    free(sb.tasks);
     free(sb.env);
     return 0;
 }
@@ -2102,23 +2244,29 @@ replay_done_task(struct pr_service *s, struct svc_queue *q,
     const char *id, *status;
     struct svc_task *t;
     double code;
-    size_t n;
 
     if (pr_json_count(v) != 3 || pr_json_get_string(e, &id) != 0 ||
         pr_json_get_string(pr_json_next(e), &status) != 0 ||
         pr_json_get_number(pr_json_next(pr_json_next(e)), &code) != 0)
         return UV_EINVAL;
-    if ((t = idmap_get(&s->ids, id)) == NULL) {
-        n = strlen(id) + 1;
-        t = pr_xcalloc(1, sizeof(*t) + n);
-        memcpy(t->id, id, n);
+    if ((t = id_get(s, id)) == NULL) {
+        struct idkey k = key_of(id);
+
+        t = store_new(&s->tasks);
+        /* A number reads back as the service wrote it: its own number. */
+        if (k.is_num && strcmp(id, "0") != 0) {
+            t->id.num = k.num;
+        } else {
+            t->id.name = pr_xstrdup(id);
+            t->own_id = 1;
+        }
         t->q = q;
-        idmap_put(&s->ids, t);
-        note_id(s, t->id);
+        id_put(s, t);
+        note_id(s, t);
     }
     t->done = 1;
     t->status = status_named(status);
-    t->code = (int)code;
+    t->code = code >= 0 && code <= 255 ? (uint8_t)code : 255;
     return 0;
 }
 
@@ -2196,10 +2344,11 @@ static void
 resume_replayed(struct pr_service *s)
 {
     struct pr_list *n;
-    size_t i;
+    uint32_t i;
 
-    for (i = 0; i < s->nreplayed; i++) {
-        struct svc_task *t = s->replayed[i];
+    /* The store holds what the journal made, in its order. */
+    for (i = 0; i < s->tasks.n; i++) {
+        struct svc_task *t = store_at(&s->tasks, i);
 
         if (t->done) {
             pr_task_free(t->task); /* a job file's, made at submit */
@@ -2215,9 +2364,6 @@ resume_replayed(struct pr_service *s)
     }
     for (n = s->queues.next; n != &s->queues; n = n->next)
         feed(PR_CONTAINER_OF(n, struct svc_queue, node));
-    free(s->replayed);
-    s->replayed = NULL;
-    s->nreplayed = 0;
 }
 
 /* --- compaction ------------------------------------------------------- */
@@ -2270,8 +2416,10 @@ done_head(struct compact *c, const struct svc_queue *q, int full)
 static void
 done_task(struct pr_buf *b, const struct svc_task *t, int first)
 {
+    const char *id = TID(t);
+
     pr_buf_append(b, first ? "[" : ",[", first ? 1 : 2);
-    pr_json_append_string(b, t->id, strlen(t->id));
+    pr_json_append_string(b, id, strlen(id));
     pr_buf_append(b, ",", 1);
     pr_json_append_string(b, pr_task_status_name(t->status),
                           strlen(pr_task_status_name(t->status)));
@@ -2344,25 +2492,24 @@ emit_groups(struct compact *c)
 static int
 emit_starts(struct compact *c)
 {
-    const struct idmap *m = &c->s->ids;
-    size_t i;
+    const struct store *st = &c->s->tasks;
+    uint32_t i;
     int rc = 0;
 
-    for (i = 0; rc == 0 && i < m->cap; i++) {
-        const struct svc_task *t = m->slot[i];
+    for (i = 0; rc == 0 && i < st->n; i++) {
+        struct svc_task *t = store_at(st, i);
+        struct idtext ib;
         unsigned attempt;
 
-        if (t == NULL)
-            continue;
         if (t->done) {
-            c->done[c->ndone++] = m->slot[i];
+            c->done[c->ndone++] = t;
             continue;
         }
         attempt = (t->task != NULL ? t->task->attempt : 0) +
                   (t->x != NULL ? t->x->earlier : 0);
         if (attempt == 0)
             continue;
-        start_record(&c->b, t->id, attempt);
+        start_record(&c->b, tid(t, &ib), attempt);
         rc = emit_record(c, REC_START);
     }
     return rc;
@@ -2440,7 +2587,7 @@ maybe_compact(struct pr_service *s)
     for (n = s->groups.next; n != &s->groups; n = n->next)
         ngroups++;
     c.offs = pr_xcalloc(ngroups + 1, sizeof(*c.offs));
-    c.done = pr_xcalloc(s->ids.n + 1, sizeof(*c.done));
+    c.done = pr_xcalloc(s->tasks.n + 1, sizeof(*c.done));
     rc = pr_journal_compact(s->journal, compact_emit, &c);
     pr_journal_stats(s->journal, &after);
     /* Only a rename resets what was forgotten: the new file is in use
@@ -2464,23 +2611,6 @@ maybe_compact(struct pr_service *s)
 
 /* --- log ---------------------------------------------------------------- */
 
-/* Output is bytes; a reply is JSON text: bytes that are not UTF-8 come out
- * as '?'. */
-static void
-append_output(struct pr_buf *b, const char *p, size_t n)
-{
-    char *copy;
-    size_t i;
-
-    if (pr_json_append_string(b, p, n) == 0)
-        return;
-    copy = pr_xmalloc(n + 1);
-    for (i = 0; i < n; i++)
-        copy[i] = (unsigned char)p[i] >= 0x80 ? '?' : p[i];
-    pr_json_append_string(b, copy, n);
-    free(copy);
-}
-
 /* Appends what keep_stream kept of the task's stream to data. */
 static void
 read_kept(struct pr_service *s, const char *id, int stream, struct pr_buf *data)
@@ -2500,25 +2630,13 @@ read_kept(struct pr_service *s, const char *id, int stream, struct pr_buf *data)
         close(fd);
 }
 
-static void
-log_stream(struct pr_service *s, const char *id, int stream, struct pr_buf *b)
-{
-    struct pr_buf data = {0};
-
-    read_kept(s, id, stream, &data);
-    pr_buf_appendf(b, ",\"%s\":", stream == 1 ? "stdout" : "stderr");
-    append_output(b, data.data ? data.data : "", data.len);
-    pr_buf_free(&data);
-}
-
 static void do_follow(struct client *c, struct svc_task *t);
 
 static void
 do_log(struct client *c, const struct pr_json *msg)
 {
     const char *id = member_string(msg, "id", "");
-    struct svc_task *t = idmap_get(&c->svc->ids, id);
-    struct pr_buf b = {0};
+    struct svc_task *t = id_get(c->svc, id);
     int follow = 0;
 
     if (t == NULL) {
@@ -2526,22 +2644,14 @@ do_log(struct client *c, const struct pr_json *msg)
         return;
     }
     pr_json_get_bool(pr_json_member(msg, "follow"), &follow);
-    if (follow) {
-        do_follow(c, t);
-        return;
-    }
-    if (!t->done) {
+    if (!follow && !t->done) {
         reply_error(c, "log: the task has not ended: its output is kept "
                        "once it has");
         return;
     }
-    pr_buf_appendf(&b, "{\"ok\":true");
-    if (c->svc->cfg.state_dir != NULL) {
-        log_stream(c->svc, t->id, 1, &b);
-        log_stream(c->svc, t->id, 2, &b);
-    }
-    pr_buf_append(&b, "}", 1);
-    reply(c, &b);
+    /* An ended task's output is sent as a follower gets it, so every byte
+     * comes back as it was written (JSON strings carry only UTF-8). */
+    do_follow(c, t);
 }
 
 /* --- following a task's output: log --follow, submit --wait ----------- */
@@ -2692,7 +2802,7 @@ follow_final(struct client *c, const struct svc_task *t)
     struct pr_buf b = {0};
 
     pr_buf_appendf(&b, "{\"ok\":true,");
-    append_key_string(&b, "id", t->id);
+    append_key_string(&b, "id", TID(t));
     pr_buf_append(&b, ",", 1);
     append_key_string(&b, "status", pr_task_status_name(t->status));
     pr_buf_appendf(&b, ",\"code\":%d}", t->code);
@@ -2710,7 +2820,7 @@ follow_kept(struct client *c, struct svc_task *t)
     for (stream = 1; stream <= 2; stream++) {
         struct pr_buf data = {0};
 
-        read_kept(c->svc, t->id, stream, &data);
+        read_kept(c->svc, TID(t), stream, &data);
         follow_bytes(&r, stream, data.data, data.len, 0);
         pr_buf_free(&data);
     }
@@ -2793,7 +2903,7 @@ static void
 on_kill_later(uv_timer_t *timer)
 {
     struct kill_later *k = timer->data;
-    struct svc_task *t = idmap_get(&k->s->ids, k->id);
+    struct svc_task *t = id_get(k->s, k->id);
 
     if (t != NULL && !t->done && t->task != NULL)
         pr_pool_cancel(t->q->pool, t->task, SIGKILL);
@@ -2806,7 +2916,7 @@ kill_after_grace(struct pr_service *s, const struct svc_task *t)
     struct kill_later *k = pr_xcalloc(1, sizeof(*k));
 
     k->s = s;
-    k->id = pr_xstrdup(t->id);
+    k->id = pr_xstrdup(TID(t));
     uv_timer_init(s->loop, &k->timer);
     k->timer.data = k;
     pr_list_insert_before(&s->kills, &k->node);
@@ -2870,8 +2980,7 @@ do_cancel(struct client *c, const struct pr_json *msg)
     const char *id;
 
     for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v))
-        if (pr_json_get_string(v, &id) != 0 ||
-            idmap_get(&c->svc->ids, id) == NULL) {
+        if (pr_json_get_string(v, &id) != 0 || id_get(c->svc, id) == NULL) {
             reply_error(c, "cancel: no such task");
             return;
         }
@@ -2883,8 +2992,7 @@ do_cancel(struct client *c, const struct pr_json *msg)
         pr_buf_append(&b, "{", 1);
         append_key_string(&b, "id", id);
         pr_buf_append(&b, ",", 1);
-        append_key_string(&b, "result",
-                          cancel_one(c->svc, idmap_get(&c->svc->ids, id)));
+        append_key_string(&b, "result", cancel_one(c->svc, id_get(c->svc, id)));
         pr_buf_append(&b, "}", 1);
     }
     pr_buf_append(&b, "]}", 2);
@@ -2915,7 +3023,7 @@ resume_result(struct pr_buf *b, const struct svc_task *t, const char *result)
     if (b->data[b->len - 1] != '[')
         pr_buf_append(b, ",", 1);
     pr_buf_append(b, "{", 1);
-    append_key_string(b, "id", t->id);
+    append_key_string(b, "id", TID(t));
     pr_buf_append(b, ",", 1);
     append_key_string(b, "result", result);
     pr_buf_append(b, "}", 1);
@@ -2970,7 +3078,7 @@ do_resume(struct client *c, const struct pr_json *msg)
         return;
     }
     for (v = pr_json_first(ids); v != NULL; v = pr_json_next(v))
-        if (pr_json_get_string(v, &id) != 0 || idmap_get(&s->ids, id) == NULL) {
+        if (pr_json_get_string(v, &id) != 0 || id_get(s, id) == NULL) {
             snprintf(why, sizeof(why), "no such task %.200s",
                      pr_json_get_string(v, &id) == 0 ? id : "(not a string)");
             reply_error(c, why);
@@ -2983,7 +3091,7 @@ do_resume(struct client *c, const struct pr_json *msg)
         struct svc_task *t;
 
         pr_json_get_string(v, &id);
-        t = idmap_get(&s->ids, id);
+        t = id_get(s, id);
         resume_result(&b, t, t->paused ? "resumed" : "not paused");
         if (t->paused)
             resume_one(t);
@@ -3318,8 +3426,9 @@ pr_service_start(struct pr_service *s)
     return uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
 }
 
+/* What a task holds; the store holds the task. */
 static void
-svc_task_free(struct svc_task *t)
+svc_task_release(struct svc_task *t)
 {
     struct svc_links *x = t->x;
     unsigned i;
@@ -3338,20 +3447,18 @@ svc_task_free(struct svc_task *t)
     if (!t->done && !t->in_pool)
         pr_task_free(t->task); /* not its pool's: waiting, held, requeued */
     group_unref(t->g);
-    free(t);
+    if (t->own_id)
+        free(t->id.name);
 }
 
 void
 pr_service_free(struct pr_service *s)
 {
-    size_t i;
-
     if (s == NULL)
         return;
     if (s->journal != NULL)
         pr_journal_close(s->journal);
     s->journal = NULL; /* the groups freed below forget nothing */
-    free(s->replayed);
     while (s->nunref > 0)
         group_unref(s->unref[--s->nunref]);
     free(s->unref);
@@ -3363,9 +3470,7 @@ pr_service_free(struct pr_service *s)
         pr_pool_free(q->pool);
         queue_free(q);
     }
-    for (i = 0; i < s->ids.cap; i++)
-        if (s->ids.slot[i] != NULL)
-            svc_task_free(s->ids.slot[i]);
+    store_free(&s->tasks);
     free(s->ids.slot);
     free(s);
 }

@@ -142,7 +142,7 @@ in_read() {
     [ "$output" = "$(printf '1\n3')" ]
 }
 
-@test "a NUL byte and bytes that are not UTF-8 come out of submit --wait and log --follow as the task wrote them" {
+@test "a NUL byte and bytes that are not UTF-8 come out of submit --wait, log --follow and log as the task wrote them" {
     start_service
     printf 'a\0b\377c\n\303\251\n' >expected
     printf '\0\376' >expected_err
@@ -152,6 +152,9 @@ in_read() {
     poolrun log bin --follow >out2 2>err2
     cmp expected out2
     cmp expected_err err2
+    poolrun log bin >out3 2>err3
+    cmp expected out3
+    cmp expected_err err3
 }
 
 @test "a follower that stops reading while its task writes 10 MB: the service answers, and the follower is told what it missed" {
