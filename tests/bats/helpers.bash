@@ -83,3 +83,12 @@ public_poolrun() {
 serving() {
     [ "$("$POOLRUN" status --json 2>/dev/null | jq .pid)" = "$1" ]
 }
+
+# The man page's examples, as a shell would read them, one per line.
+man_examples() {
+    awk '/^\.SH / {in_ex = ($2 == "EXAMPLES")}
+         in_ex && /^\.nf/ {on = 1; ex = ""; next}
+         in_ex && /^\.fi/ {on = 0; print ex; next}
+         on {ex = ex (ex == "" ? "" : "\n") $0}' "$PR_SRC/man/poolrun.1" |
+        sed 's/\\-/-/g; s/\\e/\\/g; s/\\(aq/'"'"'/g'
+}

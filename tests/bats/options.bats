@@ -125,15 +125,6 @@ bad_option() {
     [ -z "$output" ]
 }
 
-# The man page's examples, as a shell would read them, one per line.
-man_examples() {
-    awk '/^\.SH / {in_ex = ($2 == "EXAMPLES")}
-         in_ex && /^\.nf/ {on = 1; ex = ""; next}
-         in_ex && /^\.fi/ {on = 0; print ex; next}
-         on {ex = ex (ex == "" ? "" : "\n") $0}' "$PR_SRC/man/poolrun.1" |
-        sed 's/\\-/-/g; s/\\e/\\/g; s/\\(aq/'"'"'/g'
-}
-
 @test "the man page's job file example is a valid job file" {
     awk '/^\.SH JOB FILES/ {on = 1} on && /^\.nf/ {p = 1; next} p && /^\.fi/ {exit} p' \
         "$PR_SRC/man/poolrun.1" | sed 's/\\-/-/g; s/\\e/\\/g' >example.json

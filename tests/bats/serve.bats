@@ -54,6 +54,18 @@ start_service() {
     alive "$pid"
 }
 
+@test "the man page's queue service example runs as documented" {
+    man_examples >examples
+    PATH="$(dirname "$POOLRUN"):$PATH"
+    # Example 6: the ids, then what the second task printed, then join's 0.
+    run -0 --separate-stderr bash -c "$(sed -n '12,15p' examples)"
+    [ "$output" = $'build\nbuilt\n0' ]
+    [ -z "$stderr" ]
+    # shutdown --drain ends the service the first submit started (it
+    # answers first, then goes).
+    wait_for 10 test ! -e "$sock"
+}
+
 @test "submit --wait prints the task's output and exits with its status, as running it would" {
     run -3 --separate-stderr poolrun submit --wait sh -c 'echo to out; echo to err >&2; exit 3'
     [ "$output" = "to out" ]
