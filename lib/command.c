@@ -45,7 +45,7 @@ pr_command_build(struct pr_task *task, const struct pr_template *command,
         return;
     }
     task->line = join_items(task, '\n', &task->line_len);
-    /* `true` or `gzip -9 a.txt` need no shell to start them. */
-    if (!pr_shell_split_simple(task->line, task->line_len, &task->argv))
-        task->argv = NULL;
+    /* `true` or `gzip -9 a.txt` need no shell to start them; a worker
+     * takes the line as it is, so splitting waits for a spawn. */
+    task->plain_line = 1;
 }

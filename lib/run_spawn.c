@@ -17,6 +17,7 @@
 #include "runner.h"
 #include "proc.h"
 #include "sys.h"
+#include "template.h"
 #include "util.h"
 
 /* Linux refuses one argument of 128 KiB or more (MAX_ARG_STRLEN). */
@@ -611,6 +612,10 @@ set_program(struct spawn_run *run, uv_process_options_t *opts, char **args,
 {
     struct pr_task *task = run->task;
 
+    /* `true` or `gzip -9 a.txt` need no shell to start them. */
+    if (task->argv == NULL && task->plain_line && task->long_fd < 0 &&
+        !pr_shell_split_simple(task->line, task->line_len, &task->argv))
+        task->argv = NULL;
     if (task->argv != NULL) {
         opts->file = task->argv[0];
         opts->args = task->argv;

@@ -1444,9 +1444,8 @@ make_task(struct svc_task *t)
     task->src = t;
     /* `true` or `make test` needs no shell to start it, as a line of the
      * one-shot command's stdin does not. */
-    if (task->line != NULL && task->argv == NULL && task->long_fd < 0 &&
-        !pr_shell_split_simple(task->line, task->line_len, &task->argv))
-        task->argv = NULL;
+    if (task->line != NULL && task->argv == NULL && task->long_fd < 0)
+        task->plain_line = 1;
     if (t->skip != SKIP_NONE)
         task->skip_why = skip_reason[t->skip];
     if (task->spec == NULL) {

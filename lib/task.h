@@ -69,6 +69,9 @@ struct pr_task {
                             the command reads when pasted into a shell */
     size_t line_len;     /* may contain NUL bytes before line_len */
     char **argv;         /* run directly (execvp) when set */
+    int plain_line;      /* its line may run without a shell if it is a
+                            simple command: a runner that starts programs
+                            splits it (pr_shell_split_simple) */
     struct pr_item *items; /* the input items the task was made from */
     unsigned nitems;
     char *tag;           /* --tag: prefix of each output line, or NULL */
