@@ -189,8 +189,11 @@ static const struct opt opts[] = {
              "{\"output\":...,\"exit\":N,\"error\":...} out"},
     {.longname = "inflight", .arg = "K", .kind = K_NUMBER,
      INT_FIELD(workers.inflight), .min = 1, .max = 4096,
-     .what = "a number of tasks (1 to 4096)", .dflt = "16",
-     .help = "send each worker up to K tasks ahead (default 16)"},
+     .given = GIVEN(workers.inflight_fixed),
+     .what = "a number of tasks (1 to 4096)", .dflt = "256",
+     .help = "send each worker K tasks ahead (default: from 1 up to\n"
+             "256, more while it answers within 1 ms, fewer while\n"
+             "it takes over 20 ms)"},
     {.longname = "worker-init", .arg = "LINE", .kind = K_LINE,
      STRING_FIELD(workers.init),
      .help = "the first line each new worker gets"},

@@ -19,9 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runner.h"
 #include "json.h"
 #include "proc.h"
+#include "runner.h"
 #include "sys.h"
 #include "util.h"
 
@@ -54,14 +54,15 @@ struct worker {
     int pid;
     struct pr_list inflight; /* tasks sent, oldest first */
     unsigned ninflight;
+    unsigned window; /* how many it may hold now (adapt_window) */
     uint64_t served;
     struct pr_buf outbuf;   /* to write to its stdin */
     int writing;            /* a uv_write is under way */
     struct pr_buf line;     /* a partial answer line */
     int timed_out;          /* the oldest task passed its timeout */
     int broken;             /* a malformed answer: it is being replaced */
-    int closed_out;  /* it closed its stdout while it had to answer */
-    int sent_signal; /* the last signal poolrun sent its group */
+    int closed_out;         /* it closed its stdout while it had to answer */
+    int sent_signal;        /* the last signal poolrun sent its group */
     const char *broken_msg; /* why (a constant string) */
     uv_write_t wreq;
     struct pr_buf wbuf; /* the bytes of the write under way */
@@ -79,6 +80,10 @@ struct pr_workers {
     uv_prepare_t flush;     /* writes what the loop turn queued */
     uv_timer_t defer;       /* ends tasks that failed at hand-over */
     struct pr_list failed;  /* those tasks */
+    /* The clock, read once per wake-up that needs it (stamp), not per
+     * task: a worker answers thousands of tasks a read. */
+    uint64_t now_ns;
+    double now_wall;
     int handles_open;
     int shutting_down;
     int stopped; /* the pool stopped now (signal): no replacements */
@@ -101,6 +106,35 @@ static int
 worker_alive(const struct worker *w)
 {
     return w != NULL && w->state != W_DEAD;
+}
+
+static void
+stamp(struct pr_workers *ws)
+{
+    ws->now_ns = uv_hrtime();
+    ws->now_wall = pr_wall_time();
+}
+
+/* Without --inflight, a worker's window adapts: it starts at one task,
+ * doubles with each answer that came back fast (the worker is waiting on
+ * us, not working), and halves with each slow one, so a worker busy with
+ * a long task is not sent more that another could take.  --inflight K
+ * fixes it at K. */
+#define WINDOW_FAST_NS ((uint64_t)1000000)  /* 1 ms */
+#define WINDOW_SLOW_NS ((uint64_t)20000000) /* 20 ms */
+
+static void
+adapt_window(struct worker *w, const struct pr_task *task)
+{
+    uint64_t took = task->end_ns - task->start_ns;
+
+    if (w->ws->cfg.inflight_fixed)
+        return;
+    if (took < WINDOW_FAST_NS && w->window < w->ws->cfg.inflight)
+        w->window = w->window * 2 < w->ws->cfg.inflight ? w->window * 2
+                                                        : w->ws->cfg.inflight;
+    else if (took > WINDOW_SLOW_NS && w->window > 1)
+        w->window /= 2;
 }
 
 /* The task's input: the job file's "input", else its items. */
@@ -270,7 +304,9 @@ arm_timeout(struct worker *w)
         return;
     }
     limit_ms = pr_seconds_to_ms(limit);
-    elapsed_ms = (uv_hrtime() - oldest->start_ns) / 1000000;
+    elapsed_ms = w->ws->now_ns > oldest->start_ns
+                     ? (w->ws->now_ns - oldest->start_ns) / 1000000
+                     : 0;
     uv_timer_start(&w->timer, on_worker_timer,
                    elapsed_ms < limit_ms ? limit_ms - elapsed_ms : 0, 0);
 }
@@ -278,8 +314,13 @@ arm_timeout(struct worker *w)
 static void
 send_task(struct worker *w, struct pr_task *task)
 {
-    task->start_ns = uv_hrtime();
-    task->start_wall = pr_wall_time();
+    /* It starts now if the worker is idle; else once the worker turns to
+     * it (take_oldest). */
+    if (w->ninflight == 0)
+        stamp(w->ws);
+    task->start_ns = w->ws->now_ns;
+    task->start_wall = w->ws->now_wall;
+    task->end_ns = 0;
     if (pr_task_runnable(task) != 0 || encode_task(w, task) != 0) {
         /* Ends later, never inside the pool's call. */
         if (task->error == 0)
@@ -307,8 +348,7 @@ pick_worker(struct pr_workers *ws)
     for (i = 0; i < ws->n; i++) {
         struct worker *w = ws->w[i];
 
-        if (w == NULL || w->state != W_STARTING ||
-            w->ninflight >= ws->cfg.inflight)
+        if (w == NULL || w->state != W_STARTING || w->ninflight >= w->window)
             continue;
         if (ws->cfg.max_tasks != 0 &&
             w->served + w->ninflight >= ws->cfg.max_tasks)
@@ -377,14 +417,16 @@ take_oldest(struct worker *w)
     pr_list_remove(&task->run_node);
     w->ninflight--;
     task->run = NULL;
+    task->end_ns =
+        w->ws->now_ns > task->start_ns ? w->ws->now_ns : task->start_ns;
     if (w->ninflight > 0) {
         /* The worker turns to the next one now: its runtime and timeout
          * count from here, not from when it was sent ahead. */
         struct pr_task *next =
             PR_CONTAINER_OF(w->inflight.next, struct pr_task, run_node);
 
-        next->start_ns = uv_hrtime();
-        next->start_wall = pr_wall_time();
+        next->start_ns = w->ws->now_ns;
+        next->start_wall = w->ws->now_wall;
     }
     return task;
 }
@@ -398,6 +440,7 @@ task_answered(struct worker *w, struct pr_task *task)
 
     w->served++;
     ws->crash_streak = 0;
+    adapt_window(w, task);
     arm_timeout(w);
     ws->up->ended(ws->up->data, task);
     /* Recycling: a worker that has served its share is replaced. */
@@ -568,13 +611,14 @@ on_out_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     const char *p = buf->base;
     const char *end = p + (n > 0 ? n : 0);
 
+    stamp(w->ws); /* for every answer in this read */
     if (n < 0) {
         close_pipe(w, &w->out, &w->out_open);
         /* A worker that is not being stopped, and not dying either, can
          * never answer again: it is as good as dead, however long its
          * process lives on. */
-        if ((w->state == W_STARTING || w->state == W_DRAINING) &&
-            !w->exited && !pr_sys_exiting(w->pid)) {
+        if ((w->state == W_STARTING || w->state == W_DRAINING) && !w->exited &&
+            !pr_sys_exiting(w->pid)) {
             w->closed_out = 1;
             kill_worker(w, SIGTERM);
         }
@@ -707,6 +751,7 @@ maybe_gone(struct worker *w)
     if (!e.at_shutdown && (!e.replaced || closed) && w->served == 0)
         ws->crash_streak++;
     ws->up->worker_exit(ws->up->data, &e);
+    stamp(ws);
     /* The task it was on ends with the worker; the others it held were
      * not at fault and go back to the queue. */
     while ((task = take_oldest(w)) != NULL) {
@@ -719,9 +764,9 @@ maybe_gone(struct worker *w)
             if (w->timed_out)
                 task->timed_out = 1;
             if (w->broken || closed) {
-                task->error_what = w->broken
-                                       ? w->broken_msg
-                                       : "the worker closed its standard output";
+                task->error_what =
+                    w->broken ? w->broken_msg
+                              : "the worker closed its standard output";
                 task->exit_status = 1;
                 task->term_signal = 0;
                 task->worker_error = 1;
@@ -832,6 +877,7 @@ start_worker(struct pr_workers *ws, unsigned index)
     w->ws = ws;
     w->index = index;
     w->state = W_STARTING;
+    w->window = ws->cfg.inflight_fixed ? ws->cfg.inflight : 1;
     pr_list_init(&w->inflight);
     ws->w[index - 1] = w;
     ws->handles_open++;

@@ -20,7 +20,8 @@ enum pr_protocol {
 struct pr_worker_config {
     const char *cmd; /* --workers CMD, run through /bin/sh -c */
     enum pr_protocol protocol;
-    unsigned inflight;    /* tasks sent ahead per worker (K) */
+    unsigned inflight;    /* tasks sent ahead per worker: at most */
+    int inflight_fixed;   /* --inflight K: always K, never adapted */
     const char *init;     /* --worker-init: first line to each worker */
     const char *sentinel; /* --worker-sentinel, or NULL: close stdin */
     double grace;         /* seconds to wait for a worker to exit */

@@ -6,6 +6,7 @@ bats_require_minimum_version 1.5.0
 setup() {
     load helpers
     cd "$BATS_TEST_TMPDIR"
+    pid=""
     # A line worker: records its pid, answers each line.
     cat >echo-worker.sh <<'EOF'
 echo $$ >> pids
@@ -14,6 +15,13 @@ while IFS= read -r x; do
     printf 'got %s from %s\n' "$x" "$$"
 done
 EOF
+}
+
+# A test that failed while its poolrun waited on a gate leaves none behind.
+teardown() {
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null || true
+    fi
 }
 
 # No process of a worker listed in FILE is left.
@@ -310,4 +318,56 @@ JSON
     echo 'while IFS= read -r x; do sleep 0.2; echo "got $x"; done' >w.sh
     run -0 --separate-stderr poolrun -j 1 --inflight 3 --timeout 0.35 -k --workers 'sh w.sh' ::: a b c
     [ "$output" = "$(printf 'got a\ngot b\ngot c')" ]
+}
+
+# A line worker that answers at once, but for the item "slow" only once a
+# line arrives on the fifo `gate`.
+gated_worker() {
+    mkfifo gate
+    cat >gated.sh <<'EOF2'
+while IFS= read -r x; do
+    if [ "$x" = slow ]; then read -r _ <gate; fi
+    printf 'done %s\n' "$x"
+done
+EOF2
+}
+
+# answered N: the file `out` has N answers to numbered items.
+answered() {
+    [ "$(grep -c '^done [0-9]' out)" -eq "$1" ]
+}
+
+# logged N: the joblog `log` has N rows.
+logged() {
+    [ "$(joblog_rows log | wc -l)" -eq "$1" ]
+}
+
+@test "without --inflight, a worker busy with a slow task is sent nothing more: the other worker takes every other task" {
+    gated_worker
+    { echo slow; seq 50; } >items
+    poolrun -j 2 --workers 'exec sh gated.sh' -a items >out 2>err 3>&- &
+    pid=$!
+    # Every other task is answered while "slow" still waits for the gate:
+    # none was sent behind it.
+    wait_for 20 answered 50
+    alive "$pid"
+    echo go >gate
+    wait_status "$pid" 0
+    [ "$(tail -n 1 out)" = "done slow" ]
+    [ "$(wc -l <out)" -eq 51 ]
+}
+
+@test "--inflight K fixes the window: tasks sent behind a slow one wait for it" {
+    gated_worker
+    { echo slow; seq 50; } >items
+    poolrun -j 2 --inflight 4 -k --joblog log --workers 'exec sh gated.sh' -a items >out 2>err 3>&- &
+    pid=$!
+    # With -k, out is in input order: it fills only once "slow" is done.
+    # The joblog shows the tasks ended meanwhile: 50 less the three sent
+    # behind "slow" to its worker.
+    wait_for 20 logged 47
+    alive "$pid"
+    echo go >gate
+    wait_status "$pid" 0
+    logged 51
 }

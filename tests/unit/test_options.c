@@ -52,7 +52,8 @@ options_none_given_sets_every_default(void)
     ASSERT_TRUE(c.pool.kill_after == 2.0);
     ASSERT_EQ(c.pool.output.buffer_size, 1024 * 1024);
     ASSERT_EQ(c.pool.results_limit, 64 * 1024);
-    ASSERT_EQ(c.workers.inflight, 16);
+    ASSERT_EQ(c.workers.inflight, 256);
+    ASSERT_EQ(c.workers.inflight_fixed, 0);
     ASSERT_TRUE(c.workers.grace == 5.0);
     ASSERT_EQ(c.pool.order, PR_ORDER_FIFO);
     ASSERT_EQ(c.workers.protocol, PR_PROTO_LINE);
@@ -80,6 +81,19 @@ options_jobs_given_marks_jobs_set(void)
     ASSERT_EQ(rc, 0);
     ASSERT_EQ(c.pool.jobs, 3);
     ASSERT_EQ(c.jobs_set, 1);
+}
+
+static void
+options_inflight_given_fixes_the_window(void)
+{
+    struct pr_config c;
+    char err[256] = "";
+    int rc = PARSE(&c, err, "--inflight", "4");
+
+    pr_options_free(&c);
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(c.workers.inflight, 4);
+    ASSERT_EQ(c.workers.inflight_fixed, 1);
 }
 
 static void
@@ -308,6 +322,7 @@ main(void)
     static const struct pr_test_case cases[] = {
         TEST_CASE(options_none_given_sets_every_default),
         TEST_CASE(options_jobs_given_marks_jobs_set),
+        TEST_CASE(options_inflight_given_fixes_the_window),
         TEST_CASE(options_bundle_with_attached_value_sets_each),
         TEST_CASE(options_alias_sets_what_its_name_sets),
         TEST_CASE(options_every_kind_of_value_sets_its_field),
