@@ -1,0 +1,607 @@
+/*
+ * source_rq: `poolrun worker`'s source, a consumer NODE of the queue's
+ * group (DESIGN.md, "Scale-out").  It holds at most `slots` entries: it
+ * asks for as many as are free (XREADGROUP on a connection of its own,
+ * since a blocked read holds its connection up), takes those idle past the
+ * lease from dead peers (the reclaim script), renews its own every
+ * renew_ms, and acknowledges each task in ended with the ack script, once
+ * every sink has its record.  On a stop it hands back what it holds and
+ * has not run to its end (the release script), and closes its handles
+ * once nothing is in flight: the loop can then end.
+ */
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+#include "rq.h"
+#include "rq_int.h"
+#include "source_json.h"
+#include "task.h"
+#include "util.h"
+
+#define KEY_MAX 600
+
+enum { K_S, K_RESULTS, K_META };
+
+/* One stream entry this worker holds: its task is the pool's. */
+struct entry {
+    struct entry *prev, *next;
+    char *eid;           /* the stream entry's id */
+    char *tid;           /* the task's id */
+    long long delivered; /* deliveries so far: the attempt */
+};
+
+struct rqsrc {
+    struct pr_source base;
+    struct pr_rq_worker_config cfg;
+    struct pr_rq_url url; /* a copy: the caller's may go first */
+    uv_loop_t *loop;
+    const struct pr_intake *in;
+    struct pr_rq_conn *main;  /* scripts, acks */
+    struct pr_rq_conn *fetch; /* XREADGROUP ... BLOCK */
+    char keys[3][KEY_MAX];
+    struct entry held; /* list head */
+    unsigned nheld;
+    unsigned inflight; /* commands on main whose answer has not come */
+    uv_timer_t renew;
+    uint64_t last_reclaim;
+    char cursor[64]; /* XAUTOCLAIM's */
+    int fetching;
+    int stopped;
+    int ended; /* end was called */
+    int releasing;
+    int closed;
+};
+
+static void fetch(struct rqsrc *s);
+static void maybe_close(struct rqsrc *s);
+
+static struct entry *
+entry_new(struct rqsrc *s, const char *eid, size_t elen, const char *tid,
+          size_t tlen, long long delivered)
+{
+    struct entry *e = pr_xcalloc(1, sizeof(*e));
+
+    e->eid = pr_xmemdup(eid, elen);
+    e->tid = pr_xmemdup(tid, tlen);
+    e->delivered = delivered;
+    e->next = s->held.next;
+    e->prev = &s->held;
+    s->held.next->prev = e;
+    s->held.next = e;
+    s->nheld++;
+    return e;
+}
+
+static void
+entry_free(struct rqsrc *s, struct entry *e)
+{
+    e->prev->next = e->next;
+    e->next->prev = e->prev;
+    s->nheld--;
+    free(e->eid);
+    free(e->tid);
+    free(e);
+}
+
+/* Said once, and the input ends: running tasks finish, but nothing more
+ * is fetched or acknowledged. */
+static void
+fail(struct rqsrc *s, const char *what, struct pr_rq_conn *c)
+{
+    char msg[512];
+
+    if (s->ended)
+        return;
+    snprintf(msg, sizeof(msg), "redis://%s:%d: %s%s%s", s->url.host,
+             s->url.port, what, c != NULL && pr__rq_conn_error(c)[0] ? ": " : "",
+             c != NULL ? pr__rq_conn_error(c) : "");
+    s->ended = 1;
+    s->stopped = 1;
+    if (s->cfg.on_error != NULL)
+        s->cfg.on_error(s->cfg.data, msg);
+    pr_intake_fail(s->in, msg);
+    pr_intake_end(s->in, UV_EINVAL);
+}
+
+/* EVAL script with the keys named (indexes into s->keys) on main. */
+static int
+eval(struct rqsrc *s, const char *script, int nkeys, int nargs,
+     const char **args, pr_rq_reply_fn *fn, void *data)
+{
+    const char **v = pr_xcalloc((size_t)(3 + nkeys + nargs), sizeof(*v));
+    char nk[8];
+    int i, rc;
+
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    v[0] = "EVAL";
+    v[1] = script;
+    v[2] = nk;
+    for (i = 0; i < nkeys; i++)
+        v[3 + i] = s->keys[i];
+    for (i = 0; i < nargs; i++)
+        v[3 + nkeys + i] = args[i];
+    rc = pr__rq_command(s->main, pr_seconds_to_ms(s->cfg.conn.timeout), fn,
+                        data, 3 + nkeys + nargs, v, NULL);
+    free(v);
+    if (rc == 0)
+        s->inflight++;
+    return rc;
+}
+
+/* --- putting tasks -------------------------------------------------------- */
+
+static void on_ack(void *data, int err, redisReply *r);
+
+/* A task that cannot be run (its JSON is not a task): its result says
+ * why, and it is counted failed. */
+static void
+refuse(struct rqsrc *s, struct entry *e, const char *why)
+{
+    struct pr_buf res = {0};
+    const char *args[4];
+
+    pr_buf_appendf(&res, "{\"id\":");
+    pr_json_append_string(&res, e->tid, strlen(e->tid));
+    pr_buf_appendf(&res, ",\"status\":\"error\",\"why\":");
+    if (pr_json_append_string(&res, why, strlen(why)) != 0)
+        pr_buf_appendf(&res, "\"\"");
+    pr_buf_appendf(&res, ",\"node\":");
+    pr_json_append_string(&res, s->cfg.node, strlen(s->cfg.node));
+    pr_buf_append(&res, "}", 2);
+    args[0] = e->eid;
+    args[1] = e->tid;
+    args[2] = res.data;
+    args[3] = "1";
+    if (eval(s, pr__rq_script_ack, 3, 4, args, on_ack, s) != 0)
+        fail(s, "cannot acknowledge", s->main);
+    pr_buf_free(&res);
+    entry_free(s, e);
+}
+
+/* One entry: its task goes to the pool. */
+static void
+put_entry(struct rqsrc *s, const redisReply *eid, const char *tid,
+          size_t tlen, const redisReply *task, long long delivered)
+{
+    struct entry *e;
+    struct pr_task *t = NULL;
+    struct pr_diag d;
+
+    e = entry_new(s, eid->str, eid->len, tid, tlen, delivered);
+    if (task == NULL || pr_jobline_parse("redis", 1, task->str, task->len, &t,
+                                         &d) != 0) {
+        refuse(s, e, task == NULL ? "no task in the entry" : d.msg);
+        return;
+    }
+    if (t->spec != NULL && t->spec->id == NULL)
+        t->spec->id = pr_xstrdup(e->tid);
+    t->src = e;
+    pr_intake_put(s->in, t);
+}
+
+/* XREADGROUP's entry: [eid, [field, value, ...]]. */
+static void
+put_read(struct rqsrc *s, const redisReply *ent)
+{
+    const redisReply *f, *tid = NULL, *task = NULL;
+    size_t i;
+
+    if (ent->type != REDIS_REPLY_ARRAY || ent->elements != 2 ||
+        ent->element[1]->type != REDIS_REPLY_ARRAY)
+        return;
+    f = ent->element[1];
+    for (i = 0; i + 1 < f->elements; i += 2) {
+        if (strcmp(f->element[i]->str, "id") == 0)
+            tid = f->element[i + 1];
+        else if (strcmp(f->element[i]->str, "task") == 0)
+            task = f->element[i + 1];
+    }
+    put_entry(s, ent->element[0], tid ? tid->str : "", tid ? tid->len : 0,
+              task, 1);
+}
+
+static void
+on_read(void *data, int err, redisReply *r)
+{
+    struct rqsrc *s = data;
+    size_t i;
+
+    s->fetching = 0;
+    if (s->stopped)
+        return;
+    if (err != 0) {
+        fail(s, "reading the queue", s->fetch);
+        return;
+    }
+    /* [[stream, [entry...]]], or nil after BLOCK ms with nothing. */
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+        r->element[0]->elements == 2)
+        for (i = 0; i < r->element[0]->element[1]->elements; i++)
+            put_read(s, r->element[0]->element[1]->element[i]);
+    fetch(s);
+}
+
+/* The reclaim script's answer: {cursor, {{eid, id, task, n}...}}. */
+static void
+on_reclaim(void *data, int err, redisReply *r)
+{
+    struct rqsrc *s = data;
+    const redisReply *list;
+    size_t i;
+
+    s->inflight--;
+    s->fetching = 0;
+    if (s->stopped) {
+        maybe_close(s);
+        return;
+    }
+    if (err != 0 || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        fail(s, "reclaiming idle tasks", s->main);
+        return;
+    }
+    snprintf(s->cursor, sizeof(s->cursor), "%.*s", (int)r->element[0]->len,
+             r->element[0]->str);
+    list = r->element[1];
+    for (i = 0; i < list->elements; i++) {
+        const redisReply *x = list->element[i];
+
+        if (x->elements == 4)
+            put_entry(s, x->element[0], x->element[1]->str,
+                      x->element[1]->len, x->element[2],
+                      x->element[3]->integer);
+    }
+    fetch(s);
+}
+
+static void
+reclaim(struct rqsrc *s, unsigned count)
+{
+    char n[16], idle[24], att[16];
+    const char *args[5];
+
+    snprintf(n, sizeof(n), "%u", count);
+    snprintf(idle, sizeof(idle), "%u", s->cfg.lease_ms);
+    snprintf(att, sizeof(att), "%u", s->cfg.attempts);
+    args[0] = s->cfg.node;
+    args[1] = idle;
+    args[2] = n;
+    args[3] = att;
+    args[4] = s->cursor;
+    s->last_reclaim = uv_now(s->loop);
+    s->fetching = 1;
+    if (eval(s, pr__rq_script_reclaim, 3, 5, args, on_reclaim, s) != 0) {
+        s->fetching = 0;
+        fail(s, "reclaiming idle tasks", s->main);
+    }
+}
+
+/* Asks for as many entries as slots are free: those idle past the lease
+ * first, every renew_ms, then new ones. */
+static void
+fetch(struct rqsrc *s)
+{
+    char n[16], block[16];
+    const char *argv[11] = {"XREADGROUP", "GROUP", "w", s->cfg.node,
+                            "COUNT", n, "BLOCK", block, "STREAMS", NULL, ">"};
+    unsigned free_slots;
+
+    if (s->stopped || s->fetching || s->nheld >= s->cfg.slots ||
+        !pr_intake_accepting(s->in))
+        return;
+    free_slots = s->cfg.slots - s->nheld;
+    if (uv_now(s->loop) - s->last_reclaim >= s->cfg.renew_ms) {
+        reclaim(s, free_slots);
+        return;
+    }
+    snprintf(n, sizeof(n), "%u", free_slots);
+    snprintf(block, sizeof(block), "%u", s->cfg.block_ms);
+    argv[9] = s->keys[K_S];
+    s->fetching = 1;
+    if (pr__rq_command(s->fetch,
+                       s->cfg.block_ms + pr_seconds_to_ms(s->cfg.conn.timeout),
+                       on_read, s, 11, argv, NULL) != 0) {
+        s->fetching = 0;
+        fail(s, "reading the queue", s->fetch);
+    }
+}
+
+/* --- acknowledging, renewing, handing back --------------------------------- */
+
+static void
+on_ack(void *data, int err, redisReply *r)
+{
+    struct rqsrc *s = data;
+
+    (void)r;
+    s->inflight--;
+    /* A result that could not be written: its entry stays pending here,
+     * and a peer runs the task again after the lease (at least once). */
+    if (err != 0)
+        fail(s, "writing a result", s->main);
+    maybe_close(s);
+}
+
+/* The result of a task as JSON: what join --results prints. */
+static void
+result_json(struct rqsrc *s, const struct pr_task *t, const struct entry *e,
+            struct pr_buf *b)
+{
+    struct pr_buf out = {0};
+    const struct pr_buf *h = &t->head[0];
+
+    pr_buf_appendf(b, "{\"id\":");
+    pr_json_append_string(b, e->tid, strlen(e->tid));
+    pr_buf_appendf(b, ",\"status\":\"%s\",\"exit\":%d,\"signal\":%d",
+                   pr_task_status_name(t->status), t->exit_status,
+                   t->term_signal);
+    pr_buf_appendf(b, ",\"attempt\":%lld,\"node\":", e->delivered);
+    pr_json_append_string(b, s->cfg.node, strlen(s->cfg.node));
+    pr_buf_appendf(b, ",\"start\":%.3f,\"runtime\":%.3f", t->start_wall,
+                   pr_task_runtime(t));
+    if (h->len == 0) {
+        pr_capture_head(&t->out, &out, s->cfg.output_limit);
+        h = &out;
+    }
+    pr_buf_appendf(b, ",\"stdout_bytes\":%llu",
+                   (unsigned long long)t->out.total);
+    if (s->cfg.output_limit > 0) {
+        size_t at = b->len;
+
+        pr_buf_appendf(b, ",\"stdout\":");
+        /* Bytes that are not UTF-8 text cannot be a JSON string. */
+        if (pr_json_append_string(b, h->data ? h->data : "", h->len) != 0)
+            b->len = at;
+    }
+    pr_buf_append(b, "}", 2);
+    pr_buf_free(&out);
+}
+
+static void
+ended(struct pr_source *src, const struct pr_task *t)
+{
+    struct rqsrc *s = (struct rqsrc *)src;
+    struct entry *e = t->src;
+    struct pr_buf res = {0};
+    const char *args[4];
+    int failed = t->status != PR_TASK_OK && t->status != PR_TASK_SKIPPED;
+
+    if (e == NULL)
+        return;
+    /* Ended by our stop (past --grace), or never run: not its result; a
+     * peer runs it (release, at the close). */
+    if (s->stopped && (t->signalled != 0 || t->status == PR_TASK_SKIPPED)) {
+        entry_free(s, e);
+        maybe_close(s);
+        return;
+    }
+    result_json(s, t, e, &res);
+    args[0] = e->eid;
+    args[1] = e->tid;
+    args[2] = res.data;
+    args[3] = failed ? "1" : "0";
+    if (s->main != NULL && eval(s, pr__rq_script_ack, 3, 4, args, on_ack, s) !=
+                               0)
+        fail(s, "writing a result", s->main);
+    pr_buf_free(&res);
+    entry_free(s, e);
+    if (!s->stopped)
+        fetch(s);
+    maybe_close(s);
+}
+
+static void
+on_renew(void *data, int err, redisReply *r)
+{
+    struct rqsrc *s = data;
+
+    (void)r;
+    s->inflight--;
+    if (err != 0)
+        fail(s, "renewing the lease of running tasks", s->main);
+    maybe_close(s);
+}
+
+/* Every renew_ms: the entries held here are ours for another lease. */
+static void
+on_renew_timer(uv_timer_t *h)
+{
+    struct rqsrc *s = h->data;
+    const char **args;
+    struct entry *e;
+    int n = 1;
+
+    if (s->nheld == 0 || s->main == NULL)
+        return;
+    args = pr_xcalloc(s->nheld + 1, sizeof(*args));
+    args[0] = s->cfg.node;
+    for (e = s->held.next; e != &s->held; e = e->next)
+        args[n++] = e->eid;
+    if (eval(s, pr__rq_script_renew, 1, n, args, on_renew, s) != 0)
+        fail(s, "renewing the lease of running tasks", s->main);
+    free(args);
+}
+
+static void
+close_all(struct rqsrc *s)
+{
+    if (s->closed)
+        return;
+    s->closed = 1;
+    pr__rq_conn_close(s->main);
+    pr__rq_conn_close(s->fetch);
+    s->main = s->fetch = NULL;
+    if (!uv_is_closing((uv_handle_t *)&s->renew))
+        uv_close((uv_handle_t *)&s->renew, NULL);
+}
+
+static void
+on_release(void *data, int err, redisReply *r)
+{
+    struct rqsrc *s = data;
+
+    (void)err;
+    (void)r;
+    s->inflight--;
+    close_all(s);
+}
+
+/* Stopped and nothing left running: what is still ours goes back to the
+ * group (idle, so that a peer takes it at once), then the handles close. */
+static void
+maybe_close(struct rqsrc *s)
+{
+    const char *args[1];
+
+    if (!s->stopped || s->closed || s->releasing || s->nheld > 0 ||
+        s->inflight > 0)
+        return;
+    if (s->main == NULL) {
+        close_all(s);
+        return;
+    }
+    s->releasing = 1;
+    args[0] = s->cfg.node;
+    if (eval(s, pr__rq_script_release, 1, 1, args, on_release, s) != 0)
+        close_all(s);
+}
+
+/* --- the source ---------------------------------------------------------- */
+
+static void
+on_lost(void *data)
+{
+    struct rqsrc *s = data;
+
+    fail(s, "the connection was lost", NULL);
+    maybe_close(s);
+}
+
+static void
+on_init(void *data, int err, redisReply *r)
+{
+    struct rqsrc *s = data;
+
+    (void)r;
+    s->inflight--;
+    if (err != 0)
+        fail(s, "cannot use the queue", s->main);
+    maybe_close(s);
+}
+
+static int
+start(struct pr_source *src, const struct pr_intake *in)
+{
+    struct rqsrc *s = (struct rqsrc *)src;
+    struct pr_rq_config c = s->cfg.conn;
+    int rc;
+
+    s->in = in;
+    c.url = &s->url;
+    rc = pr__rq_conn_open(&s->main, s->loop, &c, on_lost, s);
+    if (rc == 0)
+        rc = pr__rq_conn_open(&s->fetch, s->loop, &c, on_lost, s);
+    if (rc == 0)
+        rc = eval(s, pr__rq_script_init, 1, 0, NULL, on_init, s);
+    if (rc != 0) {
+        s->stopped = s->ended = 1;
+        close_all(s);
+        return rc;
+    }
+    uv_timer_start(&s->renew, on_renew_timer, s->cfg.renew_ms,
+                   s->cfg.renew_ms);
+    /* The first fetch reclaims what dead peers left. */
+    s->last_reclaim = uv_now(s->loop) - s->cfg.renew_ms;
+    fetch(s);
+    return 0;
+}
+
+static void
+resume(struct pr_source *src)
+{
+    fetch((struct rqsrc *)src);
+}
+
+static void
+stop(struct pr_source *src)
+{
+    struct rqsrc *s = (struct rqsrc *)src;
+    struct pr_rq_conn *f = s->fetch;
+
+    if (s->stopped && s->ended)
+        return;
+    s->stopped = 1;
+    /* A read blocked in Redis is dropped with its connection. */
+    s->fetch = NULL;
+    pr__rq_conn_close(f);
+    if (!s->ended) {
+        s->ended = 1;
+        pr_intake_end(s->in, 0);
+    }
+    maybe_close(s);
+}
+
+/* A task that never started goes back (the release at the close makes
+ * its entry idle for the peers). */
+static int
+requeue(struct pr_source *src, struct pr_task *t)
+{
+    struct rqsrc *s = (struct rqsrc *)src;
+
+    if (t->src != NULL)
+        entry_free(s, t->src);
+    pr_task_free(t);
+    maybe_close(s);
+    return 1;
+}
+
+static void
+source_free(struct pr_source *src)
+{
+    struct rqsrc *s = (struct rqsrc *)src;
+
+    while (s->held.next != &s->held)
+        entry_free(s, s->held.next);
+    pr_rq_url_free(&s->url);
+    free((char *)(uintptr_t)s->cfg.node);
+    free(s);
+}
+
+static const struct pr_source_ops rq_ops = {
+    .start = start,
+    .resume = resume,
+    .stop = stop,
+    .ended = ended,
+    .requeue = requeue,
+    .free = source_free,
+};
+
+int
+pr_rq_source_new(struct pr_source **out, uv_loop_t *loop,
+                 const struct pr_rq_worker_config *cfg)
+{
+    static const char *const parts[3] = {"s", "results", "meta"};
+    struct rqsrc *s = pr_xcalloc(1, sizeof(*s));
+    int i;
+
+    s->base.ops = &rq_ops;
+    s->cfg = *cfg;
+    s->cfg.node = pr_xstrdup(cfg->node);
+    s->url = *cfg->conn.url;
+    s->url.user = cfg->conn.url->user ? pr_xstrdup(cfg->conn.url->user) : NULL;
+    s->url.host = pr_xstrdup(cfg->conn.url->host);
+    s->url.name = pr_xstrdup(cfg->conn.url->name);
+    s->cfg.conn.url = &s->url;
+    s->loop = loop;
+    s->held.next = s->held.prev = &s->held;
+    snprintf(s->cursor, sizeof(s->cursor), "0-0");
+    for (i = 0; i < 3; i++)
+        pr__rq_key(s->keys[i], KEY_MAX, s->url.name, parts[i]);
+    uv_timer_init(loop, &s->renew);
+    s->renew.data = s;
+    *out = &s->base;
+    return 0;
+}
