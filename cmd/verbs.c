@@ -1913,6 +1913,7 @@ rq_failed(const char *verb, const struct pr_rq_url *u,
     const char *what = rc == UV_EACCES     ? "not allowed (password?)"
                        : rc == UV_ETIMEDOUT ? "no answer in time"
                        : rc == UV_EPERM     ? "the queue is closed"
+                       : rc == UV_ECONNREFUSED ? "cannot connect"
                                             : err_text(rc);
 
     fprintf(stderr, "poolrun: %s: redis://%s:%d/%s: %s%s%s\n", verb, u->host,

@@ -25,7 +25,7 @@ struct pr_rq_conn {
     int closing;           /* pr__rq_conn_close was called */
     int err;               /* why the connection went, or 0 */
     char errmsg[256];
-    void (*on_lost)(void *data);
+    void (*on_lost)(void *data, struct pr_rq_conn *c);
     void *data;
 };
 
@@ -54,6 +54,12 @@ pr__rq_conn_error(const struct pr_rq_conn *c)
     return c->errmsg;
 }
 
+int
+pr__rq_conn_err(const struct pr_rq_conn *c)
+{
+    return c->err;
+}
+
 static void
 conn_maybe_free(struct pr_rq_conn *c)
 {
@@ -74,7 +80,7 @@ conn_gone(struct pr_rq_conn *c, int err, const char *why)
             snprintf(c->errmsg, sizeof(c->errmsg), "%s", why);
     }
     if (lost && c->on_lost != NULL)
-        c->on_lost(c->data);
+        c->on_lost(c->data, c);
 }
 
 static void
@@ -114,6 +120,10 @@ reply_err(struct pr_rq_conn *c, const redisReply *r)
         return c->closing ? UV_ECANCELED : c->err != 0 ? c->err : UV_ECONNRESET;
     if (r->type != REDIS_REPLY_ERROR)
         return 0;
+    /* After a refused AUTH, its WRONGPASS says more than the NOAUTH of
+     * the commands behind it. */
+    if (c->err == UV_EACCES)
+        return UV_EACCES;
     snprintf(c->errmsg, sizeof(c->errmsg), "%.*s", (int)r->len, r->str);
     if (strncmp(r->str, "NOAUTH", 6) == 0 ||
         strncmp(r->str, "WRONGPASS", 9) == 0)
@@ -227,10 +237,67 @@ conn_hello(struct pr_rq_conn *c, const struct pr_rq_config *cfg,
     }
 }
 
+/* hiredis's libuv adapter does nothing when libuv says a poll failed
+ * (POLLERR: a refused connect, a reset), and libuv has stopped the poll
+ * then: hiredis would never hear of it, and only our timers would end the
+ * wait.  So the adapter's poll callback is wrapped: on an error, hiredis
+ * looks at the socket itself (a connect's SO_ERROR, a read's errno). */
+static void
+on_poll(uv_poll_t *h, int status, int events)
+{
+    redisLibuvEvents *p = h->data;
+
+    if (status < 0 && p->context != NULL) {
+        if (!(p->context->c.flags & REDIS_CONNECTED))
+            redisAsyncHandleWrite(p->context);
+        else
+            redisAsyncHandleRead(p->context);
+        return;
+    }
+    redisLibuvPoll(h, status, events);
+}
+
+static void
+poll_again(void *privdata)
+{
+    redisLibuvEvents *p = privdata;
+
+    if (p->events != 0)
+        uv_poll_start(&p->handle, p->events, on_poll);
+}
+
+static void
+add_read(void *privdata)
+{
+    redisLibuvAddRead(privdata);
+    poll_again(privdata);
+}
+
+static void
+del_read(void *privdata)
+{
+    redisLibuvDelRead(privdata);
+    poll_again(privdata);
+}
+
+static void
+add_write(void *privdata)
+{
+    redisLibuvAddWrite(privdata);
+    poll_again(privdata);
+}
+
+static void
+del_write(void *privdata)
+{
+    redisLibuvDelWrite(privdata);
+    poll_again(privdata);
+}
+
 int
 pr__rq_conn_open(struct pr_rq_conn **out, uv_loop_t *loop,
-                 const struct pr_rq_config *cfg, void (*on_lost)(void *data),
-                 void *data)
+                 const struct pr_rq_config *cfg,
+                 void (*on_lost)(void *data, struct pr_rq_conn *c), void *data)
 {
     struct pr_rq_conn *c = pr_xcalloc(1, sizeof(*c));
     redisAsyncContext *ac = redisAsyncConnect(cfg->url->host, cfg->url->port);
@@ -255,6 +322,10 @@ pr__rq_conn_open(struct pr_rq_conn **out, uv_loop_t *loop,
         c->err = UV_ENOMEM;
         return c->err;
     }
+    ac->ev.addRead = add_read;
+    ac->ev.delRead = del_read;
+    ac->ev.addWrite = add_write;
+    ac->ev.delWrite = del_write;
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     conn_hello(c, cfg, pr_seconds_to_ms(cfg->timeout));

@@ -28,7 +28,8 @@ typedef void pr_rq_reply_fn(void *data, int err, struct redisReply *reply);
  * than by pr__rq_conn_close. */
 int pr__rq_conn_open(struct pr_rq_conn **out, uv_loop_t *loop,
                      const struct pr_rq_config *c,
-                     void (*on_lost)(void *data), void *data);
+                     void (*on_lost)(void *data, struct pr_rq_conn *c),
+                     void *data);
 
 /* Sends one command; fn comes exactly once, later (never from inside this
  * call).  Returns 0, or a negative code (no connection) and fn never
@@ -43,6 +44,9 @@ void pr__rq_conn_close(struct pr_rq_conn *c);
 
 /* The server's words for the last error, or the connection's, or "". */
 const char *pr__rq_conn_error(const struct pr_rq_conn *c);
+
+/* Why the connection went (a code as pr_rq_reply_fn's), or 0. */
+int pr__rq_conn_err(const struct pr_rq_conn *c);
 
 /* The key of one part ("s", "ids", "results", "meta") of queue name:
  * poolrun:{name}:part, into buf. */

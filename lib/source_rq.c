@@ -52,7 +52,9 @@ struct rqsrc {
     int fetching;
     int stopped;
     int ended; /* end was called */
+    int handed_back; /* the entries that never started went back */
     int releasing;
+    int timer_open;
     int closed;
 };
 
@@ -96,6 +98,12 @@ fail(struct rqsrc *s, const char *what, struct pr_rq_conn *c)
 
     if (s->ended)
         return;
+    if (c != NULL && pr__rq_conn_err(c) == UV_EACCES)
+        what = "not allowed (password?)";
+    else if (c != NULL && pr__rq_conn_err(c) == UV_ETIMEDOUT)
+        what = "no answer in time";
+    else if (c != NULL && pr__rq_conn_err(c) == UV_ECONNREFUSED)
+        what = "cannot connect";
     snprintf(msg, sizeof(msg), "redis://%s:%d: %s%s%s", s->url.host,
              s->url.port, what, c != NULL && pr__rq_conn_error(c)[0] ? ": " : "",
              c != NULL ? pr__rq_conn_error(c) : "");
@@ -405,22 +413,31 @@ on_renew(void *data, int err, redisReply *r)
     maybe_close(s);
 }
 
-/* Every renew_ms: the entries held here are ours for another lease. */
+/* Every renew_ms: the entries held here are ours for another lease.
+ * Just after a stop: every other entry of ours (the tasks the pool handed
+ * back, those a dropped read brought) goes back to the group at once. */
 static void
 on_renew_timer(uv_timer_t *h)
 {
     struct rqsrc *s = h->data;
+    const char *script = pr__rq_script_renew;
     const char **args;
     struct entry *e;
     int n = 1;
 
-    if (s->nheld == 0 || s->main == NULL)
+    if (s->main == NULL || s->closed || s->releasing)
         return;
+    if (s->stopped && !s->handed_back) {
+        s->handed_back = 1;
+        script = pr__rq_script_release;
+    } else if (s->nheld == 0) {
+        return;
+    }
     args = pr_xcalloc(s->nheld + 1, sizeof(*args));
     args[0] = s->cfg.node;
     for (e = s->held.next; e != &s->held; e = e->next)
         args[n++] = e->eid;
-    if (eval(s, pr__rq_script_renew, 1, n, args, on_renew, s) != 0)
+    if (eval(s, script, 1, n, args, on_renew, s) != 0)
         fail(s, "renewing the lease of running tasks", s->main);
     free(args);
 }
@@ -434,8 +451,9 @@ close_all(struct rqsrc *s)
     pr__rq_conn_close(s->main);
     pr__rq_conn_close(s->fetch);
     s->main = s->fetch = NULL;
-    if (!uv_is_closing((uv_handle_t *)&s->renew))
+    if (s->timer_open)
         uv_close((uv_handle_t *)&s->renew, NULL);
+    s->timer_open = 0;
 }
 
 static void
@@ -472,11 +490,11 @@ maybe_close(struct rqsrc *s)
 /* --- the source ---------------------------------------------------------- */
 
 static void
-on_lost(void *data)
+on_lost(void *data, struct pr_rq_conn *c)
 {
     struct rqsrc *s = data;
 
-    fail(s, "the connection was lost", NULL);
+    fail(s, "the connection was lost", c);
     maybe_close(s);
 }
 
@@ -501,6 +519,9 @@ start(struct pr_source *src, const struct pr_intake *in)
 
     s->in = in;
     c.url = &s->url;
+    uv_timer_init(s->loop, &s->renew);
+    s->renew.data = s;
+    s->timer_open = 1;
     rc = pr__rq_conn_open(&s->main, s->loop, &c, on_lost, s);
     if (rc == 0)
         rc = pr__rq_conn_open(&s->fetch, s->loop, &c, on_lost, s);
@@ -537,6 +558,8 @@ stop(struct pr_source *src)
     /* A read blocked in Redis is dropped with its connection. */
     s->fetch = NULL;
     pr__rq_conn_close(f);
+    if (s->timer_open)
+        uv_timer_start(&s->renew, on_renew_timer, 0, s->cfg.renew_ms);
     if (!s->ended) {
         s->ended = 1;
         pr_intake_end(s->in, 0);
@@ -600,8 +623,6 @@ pr_rq_source_new(struct pr_source **out, uv_loop_t *loop,
     snprintf(s->cursor, sizeof(s->cursor), "0-0");
     for (i = 0; i < 3; i++)
         pr__rq_key(s->keys[i], KEY_MAX, s->url.name, parts[i]);
-    uv_timer_init(loop, &s->renew);
-    s->renew.data = s;
     *out = &s->base;
     return 0;
 }
