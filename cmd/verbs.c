@@ -1212,7 +1212,8 @@ submit_send(const struct submit_opts *o, struct pr_buf *msg)
 
 static const char *rq_target(const char *given);
 static const char *queue_option(int argc, char **argv);
-static int rq_submit(const struct submit_opts *o, struct pr_buf *jsonl);
+static int rq_submit(const struct submit_opts *o, struct pr_buf *jsonl,
+                     const struct pr_buf *jobfile);
 static int rq_join(int argc, char **argv);
 static int rq_status(int argc, char **argv);
 static int rq_close(int argc, char **argv);
@@ -1234,7 +1235,7 @@ verb_submit(int argc, char **argv)
         status = submit_tasks(&o, &jsonl) == 0 ? 0 : EXIT_OWN_ERROR;
         if (status == 0 && rq_target(o.queue) != NULL) {
             o.queue = rq_target(o.queue);
-            status = rq_submit(&o, &jsonl);
+            status = rq_submit(&o, &jsonl, &jobfile);
         } else if (status == 0 &&
                    (!o.map || jsonl.len > 0 || o.jobs != NULL)) {
             /* -r with no items: nothing to put, nothing to wait for. */
@@ -2003,10 +2004,130 @@ free_strings(char **v, long n)
     free(v);
 }
 
+/* A value of a parsed document as JSON text again. */
+static void
+json_value(struct pr_buf *b, const struct pr_json *v)
+{
+    const struct pr_json *m;
+    const char *str;
+    double x;
+    int t, n = 0;
+
+    switch (pr_json_type(v)) {
+    case PR_JSON_BOOL:
+        pr_json_get_bool(v, &t);
+        pr_buf_appendf(b, "%s", t ? "true" : "false");
+        return;
+    case PR_JSON_NUMBER:
+        pr_json_get_number(v, &x);
+        pr_buf_appendf(b, "%.17g", x);
+        return;
+    case PR_JSON_STRING:
+        pr_json_get_string(v, &str);
+        text(b, str, strlen(str));
+        return;
+    case PR_JSON_ARRAY:
+    case PR_JSON_OBJECT:
+        t = pr_json_type(v) == PR_JSON_OBJECT;
+        pr_buf_append(b, t ? "{" : "[", 1);
+        for (m = pr_json_first(v); m != NULL; m = pr_json_next(m)) {
+            if (n++ > 0)
+                pr_buf_append(b, ",", 1);
+            if (t) {
+                text(b, pr_json_key(m), strlen(pr_json_key(m)));
+                pr_buf_append(b, ":", 1);
+            }
+            json_value(b, m);
+        }
+        pr_buf_append(b, t ? "}" : "]", 1);
+        return;
+    default:
+        pr_buf_appendf(b, "null");
+    }
+}
+
+/* ,"key":value, or the task's resolved cwd for "cwd". */
+static void
+json_member(struct pr_buf *b, const struct pr_json *m, const char *cwd)
+{
+    if (b->data[b->len - 1] != '{')
+        pr_buf_append(b, ",", 1);
+    text(b, pr_json_key(m), strlen(pr_json_key(m)));
+    pr_buf_append(b, ":", 1);
+    if (strcmp(pr_json_key(m), "cwd") == 0 && cwd != NULL)
+        text(b, cwd, strlen(cwd));
+    else
+        json_value(b, m);
+}
+
+/* Task t of a job file as a line of JSON Lines that stands alone: the
+ * defaults it does not override in it, env merged by name (the task's
+ * win), cwd resolved against the file's folder (as the one-shot's). */
+static void
+jobfile_task(struct pr_buf *b, const struct pr_json *def,
+             const struct pr_json *t, const char *cwd)
+{
+    const struct pr_json *denv = pr_json_member(def, "env");
+    const struct pr_json *tenv = pr_json_member(t, "env");
+    const struct pr_json *m;
+
+    pr_buf_append(b, "{", 1);
+    for (m = pr_json_first(def); m != NULL; m = pr_json_next(m))
+        if (pr_json_member(t, pr_json_key(m)) == NULL)
+            json_member(b, m, cwd);
+    for (m = pr_json_first(t); m != NULL; m = pr_json_next(m))
+        if (m != tenv || denv == NULL)
+            json_member(b, m, cwd);
+    if (tenv != NULL && denv != NULL) {
+        pr_buf_appendf(b, ",\"env\":{");
+        for (m = pr_json_first(denv); m != NULL; m = pr_json_next(m))
+            if (pr_json_member(tenv, pr_json_key(m)) == NULL)
+                json_member(b, m, NULL);
+        for (m = pr_json_first(tenv); m != NULL; m = pr_json_next(m))
+            json_member(b, m, NULL);
+        pr_buf_append(b, "}", 1);
+    }
+    pr_buf_append(b, "}\n", 2);
+}
+
+/* submit -f FILE to Redis: the file checked whole as the one-shot checks
+ * it, then each task as a line of JSON Lines.  Returns 0, or -1 after
+ * saying why. */
+static int
+rq_jobfile(const char *path, const struct pr_buf *file, struct pr_buf *jsonl)
+{
+    struct pr_jobfile jf;
+    struct pr_json_doc *doc = NULL;
+    struct pr_json_error jerr;
+    struct pr_diag d;
+    const struct pr_json *root, *t;
+    size_t i = 0;
+    int rc;
+
+    pr_jobfile_init(&jf);
+    rc = pr_jobfile_load(&jf, path, &d);
+    if (rc == 0)
+        rc = pr_jobfile_check_ids(&jf, &d);
+    if (rc != 0)
+        fprintf(stderr, "poolrun: submit: %s\n", d.msg);
+    if (rc == 0 && pr_json_parse_strict(file->data, file->len, &doc, &jerr) ==
+                       0) {
+        root = pr_json_root(doc);
+        for (t = pr_json_first(pr_json_member(root, "tasks"));
+             t != NULL && i < jf.ntasks; t = pr_json_next(t), i++)
+            jobfile_task(jsonl, pr_json_member(root, "defaults"), t,
+                         jf.tasks[i]->spec ? jf.tasks[i]->spec->cwd : NULL);
+    }
+    pr_json_free(doc);
+    pr_jobfile_free(&jf);
+    return rc == 0 ? 0 : -1;
+}
+
 /* submit --queue redis://...: the tasks go to the stream, each id once;
  * prints each task's id. */
 static int
-rq_submit(const struct submit_opts *o, struct pr_buf *jsonl)
+rq_submit(const struct submit_opts *o, struct pr_buf *jsonl,
+          const struct pr_buf *jobfile)
 {
     struct rq_opts ro = {o->queue, o->password_file, o->redis_timeout};
     struct pr_rq_client *c;
@@ -2016,12 +2137,18 @@ rq_submit(const struct submit_opts *o, struct pr_buf *jsonl)
     long n = 0, i;
     int rc;
 
-    if (o->jobfile != NULL || o->wait || o->nafter > 0 || o->jobs != NULL) {
+    if (o->wait || o->nafter > 0 || o->jobs != NULL) {
         fprintf(stderr, "poolrun: submit: %s: not with a Redis queue (yet)\n",
-                o->jobfile ? "-f"
-                : o->wait  ? "--wait"
-                : o->jobs  ? "-j"
-                           : "--after");
+                o->wait   ? "--wait"
+                : o->jobs ? "-j"
+                          : "--after");
+        return EXIT_OWN_ERROR;
+    }
+    if (o->jobfile != NULL && rq_jobfile(o->jobfile, jobfile, jsonl) != 0)
+        return EXIT_OWN_ERROR;
+    if (bad_text != NULL) {
+        fprintf(stderr, "poolrun: submit: not UTF-8 text, which a task in "
+                        "Redis cannot carry: %s\n", bad_text);
         return EXIT_OWN_ERROR;
     }
     if (rq_tasks(o, jsonl, &ids, &tasks, &n) != 0) {

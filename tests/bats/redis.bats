@@ -114,6 +114,39 @@ done_count() {
     [ "$(jq -r .stdout <<<"$output")" = "hi there" ]
 }
 
+@test "submit -f takes a job file's ids, its defaults and its folder for cwd" {
+    start_redis
+    mkdir -p jobs/sub
+    cat >jobs/j.json <<'EOF'
+{
+  "defaults": { "env": { "A": "from-defaults", "B": "b" }, "cwd": "sub" },
+  "tasks": [
+    { "id": "one", "cmd": "echo \"$A $B\" > out" },
+    { "id": "two", "cmd": "echo \"$A $B\" > out2", "env": { "A": "own" } }
+  ]
+}
+EOF
+    run -0 poolrun submit --queue "$queue" -f jobs/j.json
+    [ "$output" = "$(printf 'one\ntwo')" ]
+    start_worker w -j 2
+    run -0 poolrun join --queue "$queue" --timeout 20
+    [ "$(cat jobs/sub/out)" = "from-defaults b" ]
+    [ "$(cat jobs/sub/out2)" = "own b" ]
+}
+
+@test "submit --json takes each line's id, and refuses a bad line naming it" {
+    start_redis
+    printf '{"id": "x", "cmd": "true"}\n{"cmd": "true"}\n' >tasks.jsonl
+    run -0 poolrun submit --queue "$queue" --json <tasks.jsonl
+    [ "${lines[0]}" = "x" ]
+    [[ ${lines[1]} == t* ]]
+    printf '{"cmd": "true"}\n{"cmd": 5}\n' >bad.jsonl
+    run -255 poolrun submit --queue "$queue" --json <bad.jsonl
+    [[ $output == "poolrun: submit: stdin:2:"* ]]
+    run -0 poolrun status --queue "$queue" --json
+    [ "$(jq .submitted <<<"$output")" -eq 2 ]
+}
+
 @test "submitting the same tasks again changes nothing" {
     start_redis
     printf 'echo 1 >>ran\necho 2 >>ran\n' >tasks
@@ -177,6 +210,22 @@ done_count() {
     [ "$(jq -r .attempt res.jsonl)" = "2" ]
     run -0 poolrun status --queue "$queue" --json
     [ "$(jq .done <<<"$output")" -eq 1 ]
+}
+
+@test "a task whose worker dies each time ends lost after --attempts, and join counts it" {
+    start_redis
+    run -0 poolrun submit --queue "$queue" --id poison sh -c 'echo run >>runs; kill -9 $PPID'
+    start_worker w1 -j 1 --attempts 2
+    wait_for 10 not_alive "$worker"
+    start_worker w2 -j 1 --attempts 2
+    wait_for 10 not_alive "$worker"
+    start_worker w3 -j 1 --attempts 2
+    run -1 poolrun join --queue "$queue" --timeout 20 --results res.jsonl
+    [ "$(jq -r .status res.jsonl)" = "lost" ]
+    [ "$(jq -r .attempt res.jsonl)" = "2" ]
+    [ "$(wc -l <runs)" -eq 2 ]
+    run -0 poolrun status --queue "$queue"
+    [ "$output" = "queue q: 1 submitted, 1 done (1 failed), 0 running, 0 waiting, 3 workers" ]
 }
 
 @test "a task longer than the lease is not taken from its live worker" {
