@@ -2573,6 +2573,10 @@ verb_worker(int argc, char **argv)
     return status;
 }
 
+#define REDIS_OPTIONS                                                          \
+    "REDIS OPTIONS: --password-file FILE (else $POOLRUN_REDIS_PASSWORD;\n"     \
+    "  never in the URL), --redis-timeout S (10).\n"
+
 static const char *const verb_usage[][2] = {
     {"serve", "Usage: poolrun serve [--state DIR] [--start-paused] [OPTIONS]\n"
               "Runs the queue service here until shutdown.  OPTIONS are the\n"
@@ -2603,11 +2607,20 @@ static const char *const verb_usage[][2] = {
      "  (the highest waiting task starts first).\n"
      "--wait prints each task's output as it comes (one task after the\n"
      "other), as `log ID --follow` does, and exits as `poolrun wait`.\n"
-     "-j N sets Q's -j from now on (the running service keeps it).\n"},
-    {"status", "Usage: poolrun status [Q] [--json]\n"},
+     "-j N sets Q's -j from now on (the running service keeps it).\n"
+     "With --queue redis://[USER@]HOST[:PORT][/DB]/NAME (or $POOLRUN_QUEUE)\n"
+     "the tasks go to that Redis queue, each with a stable id (its own, or\n"
+     "one made of its place and text): submitting again changes nothing.\n"
+     REDIS_OPTIONS},
+    {"status", "Usage: poolrun status [Q] [--json]\n"
+               "       poolrun status --queue URL [--json] [REDIS OPTIONS]\n"
+               REDIS_OPTIONS},
     {"join", "Usage: poolrun join [Q] [--timeout S]\n"
+             "       poolrun join --queue URL [--timeout S] [--results FILE]\n"
              "Exit: the number of failed tasks (101: more than 100), 124 at\n"
-             "the timeout (nothing is cancelled).\n"},
+             "the timeout (nothing is cancelled).  --results FILE (- for\n"
+             "stdout): a Redis queue's results, one JSON object a line.\n"
+             REDIS_OPTIONS},
     {"wait", "Usage: poolrun wait ID... [--timeout S]\n"
              "Exit: one task's code, or how many did not succeed.\n"},
     {"log", "Usage: poolrun log ID [--follow]\n"
@@ -2618,12 +2631,25 @@ static const char *const verb_usage[][2] = {
             "the task's status, as `poolrun wait ID`.  Interrupting it leaves\n"
             "the task alone.  More than 4 MiB waiting for a slow reader:\n"
             "bytes are left out, and a line on stderr says how many.\n"},
-    {"cancel", "Usage: poolrun cancel ID...\n"},
+    {"cancel", "Usage: poolrun cancel ID...\n"
+               "       poolrun cancel --queue URL ID...\n" REDIS_OPTIONS},
     {"resume", "Usage: poolrun resume [ID...|--queue Q]\n"
                "Runs the tasks serve --start-paused holds: those named, Q's,\n"
                "or with no argument all of them; each as a new attempt.\n"
                "Exit: 1 if a task named was not paused.\n"},
-    {"close", "Usage: poolrun close Q\n"},
+    {"close", "Usage: poolrun close Q\n"
+              "       poolrun close --queue URL\n" REDIS_OPTIONS},
+    {"worker",
+     "Usage: poolrun worker --queue URL [WORKER OPTIONS] [OPTIONS]\n"
+     "Runs the tasks of the Redis queue at URL (or $POOLRUN_QUEUE) here,\n"
+     "with the one-shot command's OPTIONS (-j, --timeout, --retries,\n"
+     "--workers...), until SIGINT or SIGTERM: then it hands back the tasks\n"
+     "it had not started, and lets the running ones finish within --grace\n"
+     "S (5) before it stops them and hands them back too.\n"
+     "WORKER OPTIONS: --node NAME (HOST:PID), --lease S (20: a task idle\n"
+     "  this long is taken by another worker), --renew S (5), --block S\n"
+     "  (2), --attempts N (3: past it a task is recorded lost).\n"
+     REDIS_OPTIONS},
     {"shutdown", "Usage: poolrun shutdown [--drain]\n"},
 };
 

@@ -320,6 +320,26 @@ EOF
     [ "$output" = "poolrun: status: redis://127.0.0.1:$port/q: cannot connect: Connection refused" ]
 }
 
+@test "worker --help names every worker option, and --help names worker" {
+    run -0 poolrun worker --help
+    for opt in --queue --node --lease --renew --block --attempts --grace \
+        --password-file --redis-timeout; do
+        [[ $output == *"$opt"* ]] || { echo "missing $opt" >&2; return 1; }
+    done
+    run -0 poolrun --help
+    [[ $output == *"poolrun worker --queue URL"* ]]
+}
+
+@test "the man page documents every worker option" {
+    command -v mandoc >/dev/null || skip "mandoc is not installed"
+    # col -b: the page as plain text, without overstruck bold.
+    run -0 sh -c 'mandoc -Tascii "$1" | col -b' _ "$PR_SRC/man/poolrun.1"
+    for opt in --queue --node --lease --renew --block --attempts \
+        --password-file --redis-timeout POOLRUN_REDIS_PASSWORD POOLRUN_QUEUE; do
+        [[ $output == *"$opt"* ]] || { echo "missing $opt" >&2; return 1; }
+    done
+}
+
 @test "a poolrun built without Redis support says so" {
     run -255 poolrun status --queue redis://127.0.0.1:1/q
     [[ $output == *"built without Redis support"* ]]
