@@ -327,7 +327,7 @@ EOF
         [[ $output == *"$opt"* ]] || { echo "missing $opt" >&2; return 1; }
     done
     run -0 poolrun --help
-    [[ $output == *"poolrun worker --queue URL"* ]]
+    [[ $output == *"poolrun worker [OPTIONS]"* ]]
 }
 
 @test "the man page documents every worker option" {
