@@ -263,6 +263,23 @@ EOF
     [ "$(jq -r 'select(.id == "first") | .node' res.jsonl)" != "$(jq -r 'select(.id == "second") | .node' res.jsonl)" ]
 }
 
+@test "SIGTERM: a task still running after --grace is stopped and run again by a peer" {
+    start_redis
+    run -0 poolrun submit --queue "$queue" --id stubborn sh -c \
+        'echo run >>runs; [ -e first ] && exit 0; touch first; exec sleep 60'
+    start_worker w1 -j 1 --grace 0.3
+    wait_for 10 all_exist first
+    w1=$worker
+    kill -TERM "$w1"
+    wait_status "$w1" 143
+    "$POOLRUN" worker --queue "$queue" --block 0.2 -j 1 >w2.out 2>w2.err &
+    workers+=("$!")
+    run -0 poolrun join --queue "$queue" --timeout 15 --results res.jsonl
+    [ "$(wc -l <runs)" -eq 2 ]
+    [ "$(jq -r .status res.jsonl)" = "ok" ]
+    [ "$(jq -r .attempt res.jsonl)" = "1" ]
+}
+
 @test "close refuses later submits; cancel records a waiting task skipped" {
     start_redis
     run -0 poolrun submit --queue "$queue" --id later true
