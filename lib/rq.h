@@ -102,15 +102,14 @@ struct pr_rq_worker_config {
     unsigned lease_ms;     /* reclaim entries idle past this */
     unsigned attempts;     /* past this many deliveries: lost */
     size_t output_limit;   /* stdout bytes kept in a result */
-    /* Said once when the worker stops on an error of Redis's (msg is one
-     * line, without "poolrun: "); optional. */
-    void (*on_error)(void *data, const char *msg);
-    void *data;
 };
 
 /* A source that takes tasks from the queue.  Returns 0 and the source in
  * *out (free with pr_source_free after the loop ran), or a negative
- * code. */
+ * code.  When Redis fails (it cannot be reached, refuses the password,
+ * does not answer in time), the source says why through the intake's
+ * fail ("redis://HOST:PORT: WHAT: REDIS'S WORDS") and ends: the tasks
+ * running finish, and their entries go to a peer after the lease. */
 int pr_rq_source_new(struct pr_source **out, uv_loop_t *loop,
                      const struct pr_rq_worker_config *cfg);
 

@@ -109,8 +109,6 @@ fail(struct rqsrc *s, const char *what, struct pr_rq_conn *c)
              c != NULL ? pr__rq_conn_error(c) : "");
     s->ended = 1;
     s->stopped = 1;
-    if (s->cfg.on_error != NULL)
-        s->cfg.on_error(s->cfg.data, msg);
     pr_intake_fail(s->in, msg);
     pr_intake_end(s->in, UV_EINVAL);
 }
@@ -179,6 +177,11 @@ put_entry(struct rqsrc *s, const redisReply *eid, const char *tid,
     struct pr_task *t = NULL;
     struct pr_diag d;
 
+    /* Ended (Redis failed while this answer was read): nothing more is
+     * put; the entry stays pending here, and a peer takes it after the
+     * lease. */
+    if (s->ended)
+        return;
     e = entry_new(s, eid->str, eid->len, tid, tlen, delivered);
     if (task == NULL || pr_jobline_parse("redis", 1, task->str, task->len, &t,
                                          &d) != 0) {
