@@ -170,8 +170,10 @@ EOF
         echo "echo $i >>ran.\$POOLRUN_SLOT.\$\$"
     done >tasks
     run -0 poolrun submit --queue "$queue" <tasks
-    start_worker w1 -j 3
-    start_worker w2 -j 3
+    # A lease no stall of a loaded machine reaches: a worker slower than
+    # its lease may see its task run again elsewhere (at least once).
+    start_worker w1 -j 3 --lease 30
+    start_worker w2 -j 3 --lease 30
     run -0 poolrun join --queue "$queue" --timeout 30 --results res.jsonl
     [ "$(cat ran.* | sort -n | uniq | wc -l)" -eq 60 ]
     [ "$(cat ran.* | wc -l)" -eq 60 ]
@@ -228,13 +230,35 @@ EOF
     [ "$output" = "queue q: 1 submitted, 1 done (1 failed), 0 running, 0 waiting, 3 workers" ]
 }
 
+@test "a worker stopped past the lease: its task runs again elsewhere, and is counted once" {
+    start_redis
+    run -0 poolrun submit --queue "$queue" --id t sh -c \
+        'echo run >>runs; until [ -e go ]; do sleep 0.05; done'
+    start_worker w1 -j 1
+    w1=$worker
+    wait_for 10 all_exist runs
+    kill -STOP "$w1"
+    start_worker w2 -j 1
+    wait_for 15 sh -c '[ "$(wc -l <runs)" -eq 2 ]'
+    touch go
+    run -0 poolrun join --queue "$queue" --timeout 15
+    kill -CONT "$w1"
+    kill -TERM "$w1"
+    wait_status "$w1" 143
+    run -0 poolrun status --queue "$queue" --json
+    [ "$(jq .done <<<"$output")" -eq 1 ]
+    [ "$(jq .failed <<<"$output")" -eq 0 ]
+    run -0 poolrun join --queue "$queue" --results res.jsonl
+    [ "$(wc -l <res.jsonl)" -eq 1 ]
+}
+
 @test "a task longer than the lease is not taken from its live worker" {
     start_redis
     run -0 poolrun submit --queue "$queue" --id long sh -c \
-        'echo run >>runs; sleep 2.5'
-    start_worker w1 -j 1
+        'echo run >>runs; sleep 4'
+    start_worker w1 -j 1 --lease 2
     wait_for 10 all_exist runs
-    start_worker w2 -j 1
+    start_worker w2 -j 1 --lease 2
     run -0 poolrun join --queue "$queue" --timeout 20 --results res.jsonl
     [ "$(wc -l <runs)" -eq 1 ]
     [ "$(jq -r .attempt res.jsonl)" = "1" ]
