@@ -118,10 +118,13 @@ static int
 eval(struct rqsrc *s, const char *script, int nkeys, int nargs,
      const char **args, pr_rq_reply_fn *fn, void *data)
 {
-    const char **v = pr_xcalloc((size_t)(3 + nkeys + nargs), sizeof(*v));
+    const char **v;
     char nk[8];
     int i, rc;
 
+    if (s->main == NULL)
+        return UV_ENOTCONN; /* closed */
+    v = pr_xcalloc((size_t)(3 + nkeys + nargs), sizeof(*v));
     snprintf(nk, sizeof(nk), "%d", nkeys);
     v[0] = "EVAL";
     v[1] = script;
@@ -394,8 +397,7 @@ ended(struct pr_source *src, const struct pr_task *t)
     args[1] = e->tid;
     args[2] = res.data;
     args[3] = failed ? "1" : "0";
-    if (s->main != NULL && eval(s, pr__rq_script_ack, 3, 4, args, on_ack, s) !=
-                               0)
+    if (eval(s, pr__rq_script_ack, 3, 4, args, on_ack, s) != 0)
         fail(s, "writing a result", s->main);
     pr_buf_free(&res);
     entry_free(s, e);

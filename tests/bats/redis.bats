@@ -147,6 +147,20 @@ EOF
     [ "$(jq .submitted <<<"$output")" -eq 2 ]
 }
 
+@test "a worker runs its tasks with the local options: --timeout, --workers" {
+    start_redis
+    run -0 poolrun submit --queue "$queue" --id slow sleep 30
+    start_worker w1 -j 1 --timeout 0.2
+    run -1 poolrun join --queue "$queue" --timeout 20 --results res.jsonl
+    [ "$(jq -r .status res.jsonl)" = "timeout" ]
+    queue="redis://127.0.0.1:$port/words"
+    printf '%s\n' "$PR_SRC/jobs/files/a.txt" >files
+    run -0 poolrun submit --queue "$queue" <files
+    start_worker w2 -j 1 --workers "sh $PR_SRC/jobs/workers/wordcount.sh" --worker-init words:
+    run -0 poolrun join --queue "$queue" --timeout 20 --results -
+    [ "$(jq -r .stdout <<<"$output")" = "words: 2 $PR_SRC/jobs/files/a.txt" ]
+}
+
 @test "submitting the same tasks again changes nothing" {
     start_redis
     printf 'echo 1 >>ran\necho 2 >>ran\n' >tasks
