@@ -1236,8 +1236,7 @@ verb_submit(int argc, char **argv)
         if (status == 0 && rq_target(o.queue) != NULL) {
             o.queue = rq_target(o.queue);
             status = rq_submit(&o, &jsonl, &jobfile);
-        } else if (status == 0 &&
-                   (!o.map || jsonl.len > 0 || o.jobs != NULL)) {
+        } else if (status == 0 && (!o.map || jsonl.len > 0 || o.jobs != NULL)) {
             /* -r with no items: nothing to put, nothing to wait for. */
             submit_message(&msg, &o, &jsonl, &jobfile);
             status = submit_send(&o, &msg);
@@ -1777,7 +1776,7 @@ verb_log(int argc, char **argv)
     return simple_request("log", &msg, log_print);
 }
 
-/* --- a queue in Redis: --queue redis://... or $POOLRUN_QUEUE -------------- */
+/* --- a queue in Redis: --queue redis://... or $POOLRUN_QUEUE ---------- */
 
 /* How long one Redis command may take, unless --redis-timeout says. */
 #define RQ_TIMEOUT_S 10.0
@@ -1911,11 +1910,11 @@ rq_failed(const char *verb, const struct pr_rq_url *u,
           const struct pr_rq_client *c, int rc)
 {
     const char *words = pr_rq_client_error(c);
-    const char *what = rc == UV_EACCES     ? "not allowed (password?)"
-                       : rc == UV_ETIMEDOUT ? "no answer in time"
-                       : rc == UV_EPERM     ? "the queue is closed"
+    const char *what = rc == UV_EACCES         ? "not allowed (password?)"
+                       : rc == UV_ETIMEDOUT    ? "no answer in time"
+                       : rc == UV_EPERM        ? "the queue is closed"
                        : rc == UV_ECONNREFUSED ? "cannot connect"
-                                            : err_text(rc);
+                                               : err_text(rc);
 
     fprintf(stderr, "poolrun: %s: redis://%s:%d/%s: %s%s%s\n", verb, u->host,
             u->port, u->name, what, words[0] != '\0' ? ": " : "", words);
@@ -1982,10 +1981,10 @@ rq_tasks(const struct submit_opts *o, struct pr_buf *jsonl, char ***ids,
         *ids = pr_xrealloc(*ids, (n + 1) * sizeof(**ids));
         *tasks = pr_xrealloc(*tasks, (n + 1) * sizeof(**tasks));
         rq_made_id(made, sizeof(made), n + 1, jsonl->data + at, len);
-        (*ids)[n] = pr_xstrdup(t->spec != NULL && t->spec->id != NULL
-                                   ? t->spec->id
-                               : o->id != NULL ? o->id
-                                               : made);
+        (*ids)[n] =
+            pr_xstrdup(t->spec != NULL && t->spec->id != NULL ? t->spec->id
+                       : o->id != NULL                        ? o->id
+                                                              : made);
         (*tasks)[n++] = pr_xmemdup(jsonl->data + at, len);
         *count = (long)n;
         pr_task_free(t);
@@ -2110,8 +2109,8 @@ rq_jobfile(const char *path, const struct pr_buf *file, struct pr_buf *jsonl)
         rc = pr_jobfile_check_ids(&jf, &d);
     if (rc != 0)
         fprintf(stderr, "poolrun: submit: %s\n", d.msg);
-    if (rc == 0 && pr_json_parse_strict(file->data, file->len, &doc, &jerr) ==
-                       0) {
+    if (rc == 0 &&
+        pr_json_parse_strict(file->data, file->len, &doc, &jerr) == 0) {
         root = pr_json_root(doc);
         for (t = pr_json_first(pr_json_member(root, "tasks"));
              t != NULL && i < jf.ntasks; t = pr_json_next(t), i++)
@@ -2147,8 +2146,10 @@ rq_submit(const struct submit_opts *o, struct pr_buf *jsonl,
     if (o->jobfile != NULL && rq_jobfile(o->jobfile, jobfile, jsonl) != 0)
         return EXIT_OWN_ERROR;
     if (bad_text != NULL) {
-        fprintf(stderr, "poolrun: submit: not UTF-8 text, which a task in "
-                        "Redis cannot carry: %s\n", bad_text);
+        fprintf(stderr,
+                "poolrun: submit: not UTF-8 text, which a task in "
+                "Redis cannot carry: %s\n",
+                bad_text);
         return EXIT_OWN_ERROR;
     }
     if (rq_tasks(o, jsonl, &ids, &tasks, &n) != 0) {
@@ -2331,8 +2332,8 @@ rq_join(int argc, char **argv)
 
     if (rq_parse("join", argc, argv, 1, &a) != 0)
         goto out;
-    if (a.nwords > 0 || (a.timeout != NULL &&
-                         pr_parse_seconds(a.timeout, &limit) != 0)) {
+    if (a.nwords > 0 ||
+        (a.timeout != NULL && pr_parse_seconds(a.timeout, &limit) != 0)) {
         fprintf(stderr, "poolrun: join: %s\n",
                 a.nwords > 0 ? "--queue names the queue"
                              : "--timeout needs seconds");
@@ -2412,7 +2413,7 @@ rq_cancel(int argc, char **argv)
     return fflush(stdout) == 0 ? status : EXIT_OWN_ERROR;
 }
 
-/* --- poolrun worker --------------------------------------------------------- */
+/* --- poolrun worker ---------------------------------------------------- */
 
 /* The worker's own options; the rest are the one-shot command's. */
 struct worker_opts {
@@ -2472,8 +2473,10 @@ worker_ms(const char *name, const char *v, unsigned *ms)
     if (v == NULL)
         return 0;
     if (pr_parse_seconds(v, &s) != 0 || s <= 0 || s > 86400) {
-        fprintf(stderr, "poolrun: worker: %s must be seconds from 0 to 86400 "
-                        "(not 0)\n", name);
+        fprintf(stderr,
+                "poolrun: worker: %s must be seconds from 0 to 86400 "
+                "(not 0)\n",
+                name);
         return -1;
     }
     *ms = (unsigned)pr_seconds_to_ms(s);
@@ -2610,17 +2613,17 @@ static const char *const verb_usage[][2] = {
      "-j N sets Q's -j from now on (the running service keeps it).\n"
      "With --queue redis://[USER@]HOST[:PORT][/DB]/NAME (or $POOLRUN_QUEUE)\n"
      "the tasks go to that Redis queue, each with a stable id (its own, or\n"
-     "one made of its place and text): submitting again changes nothing.\n"
-     REDIS_OPTIONS},
+     "one made of its place and text): submitting again changes "
+     "nothing.\n" REDIS_OPTIONS},
     {"status", "Usage: poolrun status [Q] [--json]\n"
-               "       poolrun status --queue URL [--json] [REDIS OPTIONS]\n"
-               REDIS_OPTIONS},
+               "       poolrun status --queue URL [--json] [REDIS "
+               "OPTIONS]\n" REDIS_OPTIONS},
     {"join", "Usage: poolrun join [Q] [--timeout S]\n"
              "       poolrun join --queue URL [--timeout S] [--results FILE]\n"
              "Exit: the number of failed tasks (101: more than 100), 124 at\n"
              "the timeout (nothing is cancelled).  --results FILE (- for\n"
-             "stdout): a Redis queue's results, one JSON object a line.\n"
-             REDIS_OPTIONS},
+             "stdout): a Redis queue's results, one JSON object a "
+             "line.\n" REDIS_OPTIONS},
     {"wait", "Usage: poolrun wait ID... [--timeout S]\n"
              "Exit: one task's code, or how many did not succeed.\n"},
     {"log", "Usage: poolrun log ID [--follow]\n"
@@ -2648,8 +2651,8 @@ static const char *const verb_usage[][2] = {
      "S (5) before it stops them and hands them back too.\n"
      "WORKER OPTIONS: --node NAME (HOST:PID), --lease S (20: a task idle\n"
      "  this long is taken by another worker), --renew S (5), --block S\n"
-     "  (2), --attempts N (3: past it a task is recorded lost).\n"
-     REDIS_OPTIONS},
+     "  (2), --attempts N (3: past it a task is recorded "
+     "lost).\n" REDIS_OPTIONS},
     {"shutdown", "Usage: poolrun shutdown [--drain]\n"},
 };
 

@@ -215,8 +215,7 @@ on_select(void *data, int err, redisReply *r)
 
 /* AUTH [user] password, then SELECT db: the first commands on the wire. */
 static void
-conn_hello(struct pr_rq_conn *c, const struct pr_rq_config *cfg,
-           uint64_t ms)
+conn_hello(struct pr_rq_conn *c, const struct pr_rq_config *cfg, uint64_t ms)
 {
     const char *argv[3];
     char db[16];
@@ -480,7 +479,7 @@ static const char script_cancel[] =
     "end\n"
     "return 'cancelled'\n";
 
-/* --- the client: blocking calls over a private loop ---------------------- */
+/* --- the client: blocking calls over a private loop -------------------- */
 
 #define KEY_MAX 600
 
@@ -492,7 +491,12 @@ struct pr_rq_client {
     char keys[4][KEY_MAX]; /* s ids results meta */
 };
 
-enum { K_S, K_IDS, K_RESULTS, K_META };
+enum {
+    K_S,
+    K_IDS,
+    K_RESULTS,
+    K_META
+};
 
 /* What a caller makes of a reply, inside the reply's callback (hiredis
  * frees it after): 0, or a negative code. */
@@ -521,8 +525,8 @@ sync_call(struct pr_rq_client *c, reply_take_fn *take, void *data, int argc,
           const char **argv, const size_t *lens)
 {
     struct sync s = {0, 0, take, data};
-    int rc = pr__rq_command(c->conn, c->ms, on_sync_reply, &s, argc, argv,
-                            lens);
+    int rc =
+        pr__rq_command(c->conn, c->ms, on_sync_reply, &s, argc, argv, lens);
 
     if (rc != 0)
         return rc;
@@ -720,8 +724,7 @@ pr_rq_each_result(struct pr_rq_client *c,
                   void *data)
 {
     struct scan s = {"0", fn, data};
-    const char *argv[5] = {"HSCAN", c->keys[K_RESULTS], NULL, "COUNT",
-                           "1000"};
+    const char *argv[5] = {"HSCAN", c->keys[K_RESULTS], NULL, "COUNT", "1000"};
     int rc;
 
     do {
@@ -769,8 +772,7 @@ pr_rq_cancel(struct pr_rq_client *c, const char *id, const char **result)
     args[0] = id;
     args[1] = res.data;
     *result = NULL;
-    rc = sync_eval(c, script_cancel, keys, 4, 2, args, NULL, take_word,
-                   result);
+    rc = sync_eval(c, script_cancel, keys, 4, 2, args, NULL, take_word, result);
     pr_buf_free(&res);
     return rc;
 }

@@ -70,8 +70,8 @@ int pr_rq_submit(struct pr_rq_client *c, size_t n, const char *const *ids,
 struct pr_rq_counts {
     uint64_t submitted, done, failed;
     int closed;
-    uint64_t pending;  /* delivered to a worker, not acknowledged */
-    uint64_t waiting;  /* never delivered yet */
+    uint64_t pending;   /* delivered to a worker, not acknowledged */
+    uint64_t waiting;   /* never delivered yet */
     uint64_t consumers; /* workers the group knows */
 };
 
@@ -95,13 +95,13 @@ int pr_rq_cancel(struct pr_rq_client *c, const char *id, const char **result);
 
 struct pr_rq_worker_config {
     struct pr_rq_config conn;
-    const char *node;      /* this worker's consumer name */
-    unsigned slots;        /* -j: at most this many entries held */
-    unsigned block_ms;     /* XREADGROUP BLOCK */
-    unsigned renew_ms;     /* renew own entries this often */
-    unsigned lease_ms;     /* reclaim entries idle past this */
-    unsigned attempts;     /* past this many deliveries: lost */
-    size_t output_limit;   /* stdout bytes kept in a result */
+    const char *node;    /* this worker's consumer name */
+    unsigned slots;      /* -j: at most this many entries held */
+    unsigned block_ms;   /* XREADGROUP BLOCK */
+    unsigned renew_ms;   /* renew own entries this often */
+    unsigned lease_ms;   /* reclaim entries idle past this */
+    unsigned attempts;   /* past this many deliveries: lost */
+    size_t output_limit; /* stdout bytes kept in a result */
 };
 
 /* A source that takes tasks from the queue.  Returns 0 and the source in

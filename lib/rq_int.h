@@ -35,8 +35,8 @@ int pr__rq_conn_open(struct pr_rq_conn **out, uv_loop_t *loop,
  * call).  Returns 0, or a negative code (no connection) and fn never
  * comes. */
 int pr__rq_command(struct pr_rq_conn *c, uint64_t timeout_ms,
-                   pr_rq_reply_fn *fn, void *data, int argc,
-                   const char **argv, const size_t *lens);
+                   pr_rq_reply_fn *fn, void *data, int argc, const char **argv,
+                   const size_t *lens);
 
 /* Drops the connection: pending commands' fn come with UV_ECANCELED; the
  * memory goes once every timer has closed. */

@@ -33,8 +33,7 @@ name_ok(const char *s)
 
 /* host[:port] or [v6]:port from a..end into u. */
 static int
-host_port(const char *a, const char *end, struct pr_rq_url *u,
-          const char **why)
+host_port(const char *a, const char *end, struct pr_rq_url *u, const char **why)
 {
     const char *colon = NULL;
     long port;

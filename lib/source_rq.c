@@ -24,7 +24,11 @@
 
 #define KEY_MAX 600
 
-enum { K_S, K_RESULTS, K_META };
+enum {
+    K_S,
+    K_RESULTS,
+    K_META
+};
 
 /* One stream entry this worker holds: its task is the pool's. */
 struct entry {
@@ -51,7 +55,7 @@ struct rqsrc {
     char cursor[64]; /* XAUTOCLAIM's */
     int fetching;
     int stopped;
-    int ended; /* end was called */
+    int ended;       /* end was called */
     int handed_back; /* the entries that never started went back */
     int releasing;
     int timer_open;
@@ -105,7 +109,8 @@ fail(struct rqsrc *s, const char *what, struct pr_rq_conn *c)
     else if (c != NULL && pr__rq_conn_err(c) == UV_ECONNREFUSED)
         what = "cannot connect";
     snprintf(msg, sizeof(msg), "redis://%s:%d: %s%s%s", s->url.host,
-             s->url.port, what, c != NULL && pr__rq_conn_error(c)[0] ? ": " : "",
+             s->url.port, what,
+             c != NULL && pr__rq_conn_error(c)[0] ? ": " : "",
              c != NULL ? pr__rq_conn_error(c) : "");
     s->ended = 1;
     s->stopped = 1;
@@ -141,7 +146,7 @@ eval(struct rqsrc *s, const char *script, int nkeys, int nargs,
     return rc;
 }
 
-/* --- putting tasks -------------------------------------------------------- */
+/* --- putting tasks ----------------------------------------------------- */
 
 static void on_ack(void *data, int err, redisReply *r);
 
@@ -173,8 +178,8 @@ refuse(struct rqsrc *s, struct entry *e, const char *why)
 
 /* One entry: its task goes to the pool. */
 static void
-put_entry(struct rqsrc *s, const redisReply *eid, const char *tid,
-          size_t tlen, const redisReply *task, long long delivered)
+put_entry(struct rqsrc *s, const redisReply *eid, const char *tid, size_t tlen,
+          const redisReply *task, long long delivered)
 {
     struct entry *e;
     struct pr_task *t = NULL;
@@ -186,8 +191,8 @@ put_entry(struct rqsrc *s, const redisReply *eid, const char *tid,
     if (s->ended)
         return;
     e = entry_new(s, eid->str, eid->len, tid, tlen, delivered);
-    if (task == NULL || pr_jobline_parse("redis", 1, task->str, task->len, &t,
-                                         &d) != 0) {
+    if (task == NULL ||
+        pr_jobline_parse("redis", 1, task->str, task->len, &t, &d) != 0) {
         refuse(s, e, task == NULL ? "no task in the entry" : d.msg);
         return;
     }
@@ -214,8 +219,8 @@ put_read(struct rqsrc *s, const redisReply *ent)
         else if (strcmp(f->element[i]->str, "task") == 0)
             task = f->element[i + 1];
     }
-    put_entry(s, ent->element[0], tid ? tid->str : "", tid ? tid->len : 0,
-              task, 1);
+    put_entry(s, ent->element[0], tid ? tid->str : "", tid ? tid->len : 0, task,
+              1);
 }
 
 static void
@@ -264,9 +269,8 @@ on_reclaim(void *data, int err, redisReply *r)
         const redisReply *x = list->element[i];
 
         if (x->elements == 4)
-            put_entry(s, x->element[0], x->element[1]->str,
-                      x->element[1]->len, x->element[2],
-                      x->element[3]->integer);
+            put_entry(s, x->element[0], x->element[1]->str, x->element[1]->len,
+                      x->element[2], x->element[3]->integer);
     }
     fetch(s);
 }
@@ -299,8 +303,9 @@ static void
 fetch(struct rqsrc *s)
 {
     char n[16], block[16];
-    const char *argv[11] = {"XREADGROUP", "GROUP", "w", s->cfg.node,
-                            "COUNT", n, "BLOCK", block, "STREAMS", NULL, ">"};
+    const char *argv[11] = {"XREADGROUP", "GROUP", "w",     s->cfg.node,
+                            "COUNT",      n,       "BLOCK", block,
+                            "STREAMS",    NULL,    ">"};
     unsigned free_slots;
 
     if (s->stopped || s->fetching || s->nheld >= s->cfg.slots ||
@@ -323,7 +328,7 @@ fetch(struct rqsrc *s)
     }
 }
 
-/* --- acknowledging, renewing, handing back --------------------------------- */
+/* --- acknowledging, renewing, handing back ------------------------------ */
 
 static void
 on_ack(void *data, int err, redisReply *r)
@@ -492,7 +497,7 @@ maybe_close(struct rqsrc *s)
         close_all(s);
 }
 
-/* --- the source ---------------------------------------------------------- */
+/* --- the source -------------------------------------------------------- */
 
 static void
 on_lost(void *data, struct pr_rq_conn *c)
@@ -537,8 +542,7 @@ start(struct pr_source *src, const struct pr_intake *in)
         close_all(s);
         return rc;
     }
-    uv_timer_start(&s->renew, on_renew_timer, s->cfg.renew_ms,
-                   s->cfg.renew_ms);
+    uv_timer_start(&s->renew, on_renew_timer, s->cfg.renew_ms, s->cfg.renew_ms);
     /* The first fetch reclaims what dead peers left. */
     s->last_reclaim = uv_now(s->loop) - s->cfg.renew_ms;
     fetch(s);

@@ -58,8 +58,7 @@ url_with_password_is_refused_saying_why(void)
     struct pr_rq_url u;
     const char *why = NULL;
 
-    ASSERT_EQ(pr_rq_url_parse("redis://ci:s3cret@host/q", &u, &why),
-              UV_EINVAL);
+    ASSERT_EQ(pr_rq_url_parse("redis://ci:s3cret@host/q", &u, &why), UV_EINVAL);
     ASSERT_TRUE(strstr(why, "password") != NULL);
     ASSERT_TRUE(strstr(why, "s3cret") == NULL);
     ASSERT_EQ(pr_rq_url_parse("redis://:s3cret@host/q", &u, &why), UV_EINVAL);
@@ -70,11 +69,11 @@ static void
 url_bad_parts_are_refused(void)
 {
     static const char *const bad[] = {
-        "http://host/q",      "redis://host",         "redis://host/",
-        "redis:///q",         "redis://host:0/q",     "redis://host:65536/q",
-        "redis://host:x/q",   "redis://host/x/q",     "redis://host/1/",
-        "redis://host/a{b}",  "redis://host/1/a/b",   "redis://@host/q",
-        "redis://[::1/q",     "redis://host/a b",
+        "http://host/q",     "redis://host",       "redis://host/",
+        "redis:///q",        "redis://host:0/q",   "redis://host:65536/q",
+        "redis://host:x/q",  "redis://host/x/q",   "redis://host/1/",
+        "redis://host/a{b}", "redis://host/1/a/b", "redis://@host/q",
+        "redis://[::1/q",    "redis://host/a b",
     };
     struct pr_rq_url u;
     const char *why;
