@@ -375,6 +375,16 @@ EOF
     [ "$output" = "poolrun: status: redis://127.0.0.1:$port/q: cannot connect: Connection refused" ]
 }
 
+@test "the jobs/redis example runs: two workers, every file counted once" {
+    start_redis
+    cd "$PR_SRC"
+    run -0 sh jobs/redis/two-workers.sh "$queue" "$POOLRUN"
+    [ "${#lines[@]}" -eq 3 ]
+    [ "$(jq -j .stdout <<<"$output" | sort | tr '\n' '|')" = "10 jobs/files/b c.txt|2 jobs/files/a.txt|2 jobs/files/it's.txt|" ]
+    run -0 sh -n jobs/redis/ssh-workers.sh
+    run -0 sh -n jobs/redis/slurm.sbatch
+}
+
 @test "worker --help names every worker option, and --help names worker" {
     run -0 poolrun worker --help
     for opt in --queue --node --lease --renew --block --attempts --grace \
