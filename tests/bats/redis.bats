@@ -212,13 +212,15 @@ EOF
     run -0 poolrun join --queue "$queue" --timeout 20
 }
 
-@test "a SIGKILLed worker's task is taken by another after the lease and counted once" {
+@test "a SIGKILLed worker leaves no task running; its task is taken by another after the lease and counted once" {
     start_redis
     run -0 poolrun submit --queue "$queue" --id slow sh -c \
         'echo $$ >>task_pids; echo run >>runs; [ -e first ] || { touch first; exec sleep 60; }'
     start_worker w1 -j 1
     wait_for 10 all_exist first
     kill -9 "$worker"
+    # Its task dies with it (the spawn's PR_SET_PDEATHSIG): none left.
+    wait_for 10 not_alive "$(head -n 1 task_pids)"
     start_worker w2 -j 1
     run -0 poolrun join --queue "$queue" --timeout 20 --results res.jsonl
     [ "$(wc -l <runs)" -eq 2 ]
