@@ -790,6 +790,12 @@ run(struct pr_config *cfg, struct pr_pool_result *res,
     return exit_status(res, cfg->exit_policy);
 }
 
+void
+pr_main_say(const char *line)
+{
+    say("%s\n", line);
+}
+
 int
 pr_main_run_worker(struct pr_config *cfg,
                    struct pr_source *(*src)(uv_loop_t *loop, void *data),

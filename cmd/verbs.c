@@ -2485,6 +2485,17 @@ worker_ms(const char *name, const char *v, unsigned *ms)
     return 0;
 }
 
+/* What the worker's source says while it goes on (Redis went away). */
+static void
+worker_note(void *data, const char *msg)
+{
+    char line[640];
+
+    (void)data;
+    snprintf(line, sizeof(line), "poolrun: worker: %s", msg);
+    pr_main_say(line);
+}
+
 /* The worker's configuration from its options and cfg's -j. */
 static int
 worker_config(struct worker_opts *wo, const struct pr_config *cfg)
@@ -2522,6 +2533,7 @@ worker_config(struct worker_opts *wo, const struct pr_config *cfg)
     }
     w->node = wo->node;
     w->slots = cfg->pool.jobs > 0 ? cfg->pool.jobs : 64;
+    w->on_note = worker_note;
     return 0;
 }
 

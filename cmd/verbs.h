@@ -19,6 +19,10 @@ struct pr_source;
  * over the source src(loop, data) makes on the run's loop (NULL after
  * saying why: the run fails); SIGINT and SIGTERM drain, and end what
  * still runs after cfg's --grace.  Returns the exit status. */
+/* In main.c: one line for stderr (the newline is added), behind what
+ * waits there while a run goes on. */
+void pr_main_say(const char *line);
+
 int pr_main_run_worker(struct pr_config *cfg,
                        struct pr_source *(*src)(uv_loop_t *loop, void *data),
                        void *data);

@@ -102,14 +102,21 @@ struct pr_rq_worker_config {
     unsigned lease_ms;   /* reclaim entries idle past this */
     unsigned attempts;   /* past this many deliveries: lost */
     size_t output_limit; /* stdout bytes kept in a result */
+    /* A line for the user while the worker goes on (Redis went away,
+     * came back), without "poolrun: "; optional. */
+    void (*on_note)(void *data, const char *msg);
+    void *data;
 };
 
 /* A source that takes tasks from the queue.  Returns 0 and the source in
  * *out (free with pr_source_free after the loop ran), or a negative
- * code.  When Redis fails (it cannot be reached, refuses the password,
- * does not answer in time), the source says why through the intake's
- * fail ("redis://HOST:PORT: WHAT: REDIS'S WORDS") and ends: the tasks
- * running finish, and their entries go to a peer after the lease. */
+ * code.  When Redis cannot be reached at the start, or refuses the
+ * password, the source says why through the intake's fail
+ * ("redis://HOST:PORT: WHAT: REDIS'S WORDS") and ends.  When it goes away
+ * later, the running tasks go on, their results wait, and the source
+ * connects again with a growing pause (on_note says so); stopping while
+ * it is away, the results not yet written are let go (their tasks run
+ * again elsewhere). */
 int pr_rq_source_new(struct pr_source **out, uv_loop_t *loop,
                      const struct pr_rq_worker_config *cfg);
 

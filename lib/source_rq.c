@@ -5,9 +5,11 @@
  * since a blocked read holds its connection up), takes those idle past the
  * lease from dead peers (the reclaim script), renews its own every
  * renew_ms, and acknowledges each task in ended with the ack script, once
- * every sink has its record.  On a stop it hands back what it holds and
- * has not run to its end (the release script), and closes its handles
- * once nothing is in flight: the loop can then end.
+ * every sink has its record; a result stays in memory until Redis has it,
+ * and a worker whose Redis went away connects again with a growing pause.
+ * On a stop it hands back what it holds and has not run to its end (the
+ * release script), and closes its handles once nothing is in flight: the
+ * loop can then end.
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -30,12 +32,26 @@ enum {
     K_META
 };
 
+/* Reconnections wait this long first, twice as long each time after. */
+#define BACKOFF_FIRST_MS 500
+#define BACKOFF_MAX_MS   30000
+
 /* One stream entry this worker holds: its task is the pool's. */
 struct entry {
     struct entry *prev, *next;
     char *eid;           /* the stream entry's id */
     char *tid;           /* the task's id */
     long long delivered; /* deliveries so far: the attempt */
+};
+
+/* A result to write (the ack script), kept until Redis has it: a result
+ * is never dropped while the worker runs, whatever Redis does. */
+struct ack {
+    struct ack *next;
+    struct rqsrc *s;
+    char *eid, *tid, *json;
+    int failed;
+    int sent; /* its script is on the wire */
 };
 
 struct rqsrc {
@@ -55,8 +71,14 @@ struct rqsrc {
     char cursor[64]; /* XAUTOCLAIM's */
     int fetching;
     int stopped;
-    int ended;       /* end was called */
-    int handed_back; /* the entries that never started went back */
+    int ended;        /* end was called */
+    int handed_back;  /* the entries that never started went back */
+    struct ack *acks; /* results not yet written, oldest first */
+    int connected;    /* the queue answered once: later losses retry */
+    int down;         /* the connections are gone: retrying, or given up */
+    int retry_pending;
+    unsigned backoff_ms;
+    uv_timer_t retry;
     int releasing;
     int timer_open;
     int closed;
@@ -64,6 +86,7 @@ struct rqsrc {
 
 static void fetch(struct rqsrc *s);
 static void maybe_close(struct rqsrc *s);
+static void go_down(struct rqsrc *s, const char *what, struct pr_rq_conn *c);
 
 static struct entry *
 entry_new(struct rqsrc *s, const char *eid, size_t elen, const char *tid,
@@ -93,8 +116,26 @@ entry_free(struct rqsrc *s, struct entry *e)
     free(e);
 }
 
+/* "redis://HOST:PORT: WHAT: REDIS'S WORDS" into msg. */
+static void
+trouble_text(struct rqsrc *s, const char *what, struct pr_rq_conn *c, char *msg,
+             size_t n)
+{
+    int err = c != NULL ? pr__rq_conn_err(c) : 0;
+
+    if (err == UV_EACCES)
+        what = "not allowed (password?)";
+    else if (err == UV_ETIMEDOUT)
+        what = "no answer in time";
+    else if (err == UV_ECONNREFUSED)
+        what = "cannot connect";
+    snprintf(msg, n, "redis://%s:%d: %s%s%s", s->url.host, s->url.port, what,
+             c != NULL && pr__rq_conn_error(c)[0] ? ": " : "",
+             c != NULL ? pr__rq_conn_error(c) : "");
+}
+
 /* Said once, and the input ends: running tasks finish, but nothing more
- * is fetched or acknowledged. */
+ * is fetched. */
 static void
 fail(struct rqsrc *s, const char *what, struct pr_rq_conn *c)
 {
@@ -102,20 +143,29 @@ fail(struct rqsrc *s, const char *what, struct pr_rq_conn *c)
 
     if (s->ended)
         return;
-    if (c != NULL && pr__rq_conn_err(c) == UV_EACCES)
-        what = "not allowed (password?)";
-    else if (c != NULL && pr__rq_conn_err(c) == UV_ETIMEDOUT)
-        what = "no answer in time";
-    else if (c != NULL && pr__rq_conn_err(c) == UV_ECONNREFUSED)
-        what = "cannot connect";
-    snprintf(msg, sizeof(msg), "redis://%s:%d: %s%s%s", s->url.host,
-             s->url.port, what,
-             c != NULL && pr__rq_conn_error(c)[0] ? ": " : "",
-             c != NULL ? pr__rq_conn_error(c) : "");
+    trouble_text(s, what, c, msg, sizeof(msg));
     s->ended = 1;
     s->stopped = 1;
     pr_intake_fail(s->in, msg);
     pr_intake_end(s->in, UV_EINVAL);
+}
+
+/* Redis failed us.  A worker that never got in, or whose password is
+ * refused, ends (fail); one that is stopping gives up; else it keeps its
+ * running tasks and connects again (go_down). */
+static void
+trouble(struct rqsrc *s, const char *what, struct pr_rq_conn *c)
+{
+    int err = c != NULL ? pr__rq_conn_err(c) : 0;
+
+    if (s->closed)
+        return;
+    if (err == UV_EACCES || !s->connected || s->stopped) {
+        s->down = 1; /* maybe_close gives up on what is unwritten */
+        fail(s, what, c);
+        return;
+    }
+    go_down(s, what, c);
 }
 
 /* EVAL script with the keys named (indexes into s->keys) on main. */
@@ -128,7 +178,7 @@ eval(struct rqsrc *s, const char *script, int nkeys, int nargs,
     int i, rc;
 
     if (s->main == NULL)
-        return UV_ENOTCONN; /* closed */
+        return UV_ENOTCONN; /* closed, or down */
     v = pr_xcalloc((size_t)(3 + nkeys + nargs), sizeof(*v));
     snprintf(nk, sizeof(nk), "%d", nkeys);
     v[0] = "EVAL";
@@ -148,7 +198,8 @@ eval(struct rqsrc *s, const char *script, int nkeys, int nargs,
 
 /* --- putting tasks ----------------------------------------------------- */
 
-static void on_ack(void *data, int err, redisReply *r);
+static void queue_ack(struct rqsrc *s, const struct entry *e, const char *json,
+                      int failed);
 
 /* A task that cannot be run (its JSON is not a task): its result says
  * why, and it is counted failed. */
@@ -156,7 +207,6 @@ static void
 refuse(struct rqsrc *s, struct entry *e, const char *why)
 {
     struct pr_buf res = {0};
-    const char *args[4];
 
     pr_buf_appendf(&res, "{\"id\":");
     pr_json_append_string(&res, e->tid, strlen(e->tid));
@@ -166,12 +216,7 @@ refuse(struct rqsrc *s, struct entry *e, const char *why)
     pr_buf_appendf(&res, ",\"node\":");
     pr_json_append_string(&res, s->cfg.node, strlen(s->cfg.node));
     pr_buf_append(&res, "}", 2);
-    args[0] = e->eid;
-    args[1] = e->tid;
-    args[2] = res.data;
-    args[3] = "1";
-    if (eval(s, pr__rq_script_ack, 3, 4, args, on_ack, s) != 0)
-        fail(s, "cannot acknowledge", s->main);
+    queue_ack(s, e, res.data, 1);
     pr_buf_free(&res);
     entry_free(s, e);
 }
@@ -190,6 +235,13 @@ put_entry(struct rqsrc *s, const redisReply *eid, const char *tid, size_t tlen,
      * lease. */
     if (s->ended)
         return;
+    /* Our own running task, whose lease lapsed (Redis was away, or we
+     * were stopped) and that our reclaim took back: it is still ours, and
+     * runs once here. */
+    for (e = s->held.next; e != &s->held; e = e->next)
+        if (strlen(e->eid) == eid->len &&
+            memcmp(e->eid, eid->str, eid->len) == 0)
+            return;
     e = entry_new(s, eid->str, eid->len, tid, tlen, delivered);
     if (task == NULL ||
         pr_jobline_parse("redis", 1, task->str, task->len, &t, &d) != 0) {
@@ -233,7 +285,7 @@ on_read(void *data, int err, redisReply *r)
     if (s->stopped)
         return;
     if (err != 0) {
-        fail(s, "reading the queue", s->fetch);
+        trouble(s, "reading the queue", s->fetch);
         return;
     }
     /* [[stream, [entry...]]], or nil after BLOCK ms with nothing. */
@@ -259,7 +311,7 @@ on_reclaim(void *data, int err, redisReply *r)
         return;
     }
     if (err != 0 || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-        fail(s, "reclaiming idle tasks", s->main);
+        trouble(s, "reclaiming idle tasks", s->main);
         return;
     }
     snprintf(s->cursor, sizeof(s->cursor), "%.*s", (int)r->element[0]->len,
@@ -293,7 +345,7 @@ reclaim(struct rqsrc *s, unsigned count)
     s->fetching = 1;
     if (eval(s, pr__rq_script_reclaim, 3, 5, args, on_reclaim, s) != 0) {
         s->fetching = 0;
-        fail(s, "reclaiming idle tasks", s->main);
+        trouble(s, "reclaiming idle tasks", s->main);
     }
 }
 
@@ -308,7 +360,7 @@ fetch(struct rqsrc *s)
                             "STREAMS",    NULL,    ">"};
     unsigned free_slots;
 
-    if (s->stopped || s->fetching || s->nheld >= s->cfg.slots ||
+    if (s->stopped || s->down || s->fetching || s->nheld >= s->cfg.slots ||
         !pr_intake_accepting(s->in))
         return;
     free_slots = s->cfg.slots - s->nheld;
@@ -324,24 +376,77 @@ fetch(struct rqsrc *s)
                        s->cfg.block_ms + pr_seconds_to_ms(s->cfg.conn.timeout),
                        on_read, s, 11, argv, NULL) != 0) {
         s->fetching = 0;
-        fail(s, "reading the queue", s->fetch);
+        trouble(s, "reading the queue", s->fetch);
     }
 }
 
 /* --- acknowledging, renewing, handing back ------------------------------ */
 
 static void
+ack_free(struct rqsrc *s, struct ack *a)
+{
+    struct ack **p = &s->acks;
+
+    while (*p != a)
+        p = &(*p)->next;
+    *p = a->next;
+    free(a->eid);
+    free(a->tid);
+    free(a->json);
+    free(a);
+}
+
+static void
 on_ack(void *data, int err, redisReply *r)
 {
-    struct rqsrc *s = data;
+    struct ack *a = data;
+    struct rqsrc *s = a->s;
 
     (void)r;
     s->inflight--;
-    /* A result that could not be written: its entry stays pending here,
-     * and a peer runs the task again after the lease (at least once). */
+    a->sent = 0;
+    /* Not written: it stays, and goes again once Redis is back. */
     if (err != 0)
-        fail(s, "writing a result", s->main);
+        trouble(s, "writing a result", s->main);
+    else
+        ack_free(s, a);
     maybe_close(s);
+}
+
+static void
+send_ack(struct rqsrc *s, struct ack *a)
+{
+    const char *args[4];
+
+    if (s->down || a->sent)
+        return;
+    args[0] = a->eid;
+    args[1] = a->tid;
+    args[2] = a->json;
+    args[3] = a->failed ? "1" : "0";
+    if (eval(s, pr__rq_script_ack, 3, 4, args, on_ack, a) == 0)
+        a->sent = 1;
+    else
+        trouble(s, "writing a result", s->main);
+}
+
+/* The entry's result goes to Redis: the first result wins, counted once,
+ * and the entry leaves the stream. */
+static void
+queue_ack(struct rqsrc *s, const struct entry *e, const char *json, int failed)
+{
+    struct ack *a = pr_xcalloc(1, sizeof(*a));
+    struct ack **p = &s->acks;
+
+    a->s = s;
+    a->eid = pr_xstrdup(e->eid);
+    a->tid = pr_xstrdup(e->tid);
+    a->json = pr_xstrdup(json);
+    a->failed = failed;
+    while (*p != NULL)
+        p = &(*p)->next;
+    *p = a;
+    send_ack(s, a);
 }
 
 /* The result of a task as JSON: what join --results prints. */
@@ -385,7 +490,6 @@ ended(struct pr_source *src, const struct pr_task *t)
     struct rqsrc *s = (struct rqsrc *)src;
     struct entry *e = t->src;
     struct pr_buf res = {0};
-    const char *args[4];
     int failed = t->status != PR_TASK_OK && t->status != PR_TASK_SKIPPED;
 
     if (e == NULL)
@@ -398,12 +502,7 @@ ended(struct pr_source *src, const struct pr_task *t)
         return;
     }
     result_json(s, t, e, &res);
-    args[0] = e->eid;
-    args[1] = e->tid;
-    args[2] = res.data;
-    args[3] = failed ? "1" : "0";
-    if (eval(s, pr__rq_script_ack, 3, 4, args, on_ack, s) != 0)
-        fail(s, "writing a result", s->main);
+    queue_ack(s, e, res.data, failed);
     pr_buf_free(&res);
     entry_free(s, e);
     if (!s->stopped)
@@ -419,7 +518,7 @@ on_renew(void *data, int err, redisReply *r)
     (void)r;
     s->inflight--;
     if (err != 0)
-        fail(s, "renewing the lease of running tasks", s->main);
+        trouble(s, "renewing the lease of running tasks", s->main);
     maybe_close(s);
 }
 
@@ -435,7 +534,7 @@ on_renew_timer(uv_timer_t *h)
     struct entry *e;
     int n = 1;
 
-    if (s->main == NULL || s->closed || s->releasing)
+    if (s->main == NULL || s->down || s->closed || s->releasing)
         return;
     if (s->stopped && !s->handed_back) {
         s->handed_back = 1;
@@ -448,8 +547,19 @@ on_renew_timer(uv_timer_t *h)
     for (e = s->held.next; e != &s->held; e = e->next)
         args[n++] = e->eid;
     if (eval(s, script, 1, n, args, on_renew, s) != 0)
-        fail(s, "renewing the lease of running tasks", s->main);
+        trouble(s, "renewing the lease of running tasks", s->main);
     free(args);
+}
+
+static void
+close_conns(struct rqsrc *s)
+{
+    struct pr_rq_conn *m = s->main, *f = s->fetch;
+
+    /* Their pending commands answer now, with UV_ECANCELED. */
+    s->main = s->fetch = NULL;
+    pr__rq_conn_close(m);
+    pr__rq_conn_close(f);
 }
 
 static void
@@ -458,11 +568,11 @@ close_all(struct rqsrc *s)
     if (s->closed)
         return;
     s->closed = 1;
-    pr__rq_conn_close(s->main);
-    pr__rq_conn_close(s->fetch);
-    s->main = s->fetch = NULL;
-    if (s->timer_open)
+    close_conns(s);
+    if (s->timer_open) {
         uv_close((uv_handle_t *)&s->renew, NULL);
+        uv_close((uv_handle_t *)&s->retry, NULL);
+    }
     s->timer_open = 0;
 }
 
@@ -484,13 +594,29 @@ maybe_close(struct rqsrc *s)
 {
     const char *args[1];
 
+    char msg[256];
+    unsigned n = 0;
+    struct ack *a;
+
     if (!s->stopped || s->closed || s->releasing || s->nheld > 0 ||
         s->inflight > 0)
         return;
-    if (s->main == NULL) {
+    if (s->main == NULL || s->down) {
+        /* Stopping with Redis gone: what is not written is let go (a
+         * peer runs those tasks again once their lease has passed). */
+        for (a = s->acks; a != NULL; a = a->next)
+            n++;
+        snprintf(msg, sizeof(msg),
+                 "redis://%s:%d: the results of %u task%s could not be "
+                 "written: they run again elsewhere",
+                 s->url.host, s->url.port, n, n == 1 ? "" : "s");
+        if (n > 0 && s->cfg.on_note != NULL)
+            s->cfg.on_note(s->cfg.data, msg);
         close_all(s);
         return;
     }
+    if (s->acks != NULL)
+        return;
     s->releasing = 1;
     args[0] = s->cfg.node;
     if (eval(s, pr__rq_script_release, 1, 1, args, on_release, s) != 0)
@@ -504,39 +630,122 @@ on_lost(void *data, struct pr_rq_conn *c)
 {
     struct rqsrc *s = data;
 
-    fail(s, "the connection was lost", c);
+    trouble(s, "the connection was lost", c);
     maybe_close(s);
 }
 
 static void
+note(struct rqsrc *s, const char *what, struct pr_rq_conn *c, const char *then)
+{
+    char msg[512];
+    size_t n;
+
+    if (s->cfg.on_note == NULL)
+        return;
+    trouble_text(s, what, c, msg, sizeof(msg));
+    n = strlen(msg);
+    snprintf(msg + n, sizeof(msg) - n, "%s", then);
+    s->cfg.on_note(s->cfg.data, msg);
+}
+
+/* The queue answers (the group is there): results not yet written go
+ * now, and fetching goes on. */
+static void
 on_init(void *data, int err, redisReply *r)
 {
     struct rqsrc *s = data;
+    struct ack *a;
 
     (void)r;
     s->inflight--;
-    if (err != 0)
-        fail(s, "cannot use the queue", s->main);
+    if (err != 0) {
+        trouble(s, "cannot use the queue", s->main);
+        maybe_close(s);
+        return;
+    }
+    if (s->down)
+        note(s, "connected again", NULL, "");
+    s->connected = 1;
+    s->down = 0;
+    s->backoff_ms = 0;
+    for (a = s->acks; a != NULL && !s->down; a = a->next)
+        send_ack(s, a);
+    /* Leases that lapsed while Redis was away are ours again before the
+     * reclaim (the same connection keeps the order), which would else
+     * take our own running tasks. */
+    if (s->nheld > 0 && !s->down)
+        on_renew_timer(&s->renew);
+    fetch(s);
     maybe_close(s);
+}
+
+/* Both connections, then the init script. */
+static int
+connect_all(struct rqsrc *s)
+{
+    struct pr_rq_config c = s->cfg.conn;
+    int rc;
+
+    c.url = &s->url;
+    rc = pr__rq_conn_open(&s->main, s->loop, &c, on_lost, s);
+    if (rc == 0)
+        rc = pr__rq_conn_open(&s->fetch, s->loop, &c, on_lost, s);
+    if (rc == 0)
+        rc = eval(s, pr__rq_script_init, 1, 0, NULL, on_init, s);
+    return rc;
+}
+
+static void
+on_retry(uv_timer_t *t)
+{
+    struct rqsrc *s = t->data;
+
+    s->retry_pending = 0;
+    if (s->closed)
+        return;
+    close_conns(s);
+    if (connect_all(s) != 0)
+        go_down(s, "cannot connect", s->main);
+}
+
+/* Redis went away from a worker that runs: its tasks go on (their results
+ * wait), nothing is fetched, and it connects again after a pause that
+ * doubles each time, up to BACKOFF_MAX_MS. */
+static void
+go_down(struct rqsrc *s, const char *what, struct pr_rq_conn *c)
+{
+    char then[96];
+
+    if (s->retry_pending || s->closed)
+        return;
+    s->backoff_ms = s->backoff_ms == 0                    ? BACKOFF_FIRST_MS
+                    : s->backoff_ms >= BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS
+                                                          : 2 * s->backoff_ms;
+    if (!s->down) {
+        snprintf(then, sizeof(then),
+                 ": connecting again (running tasks go on, their results "
+                 "wait)");
+        note(s, what, c, then);
+    }
+    s->down = 1;
+    s->fetching = 0;
+    s->retry_pending = 1;
+    uv_timer_start(&s->retry, on_retry, s->backoff_ms, 0);
+    close_conns(s);
 }
 
 static int
 start(struct pr_source *src, const struct pr_intake *in)
 {
     struct rqsrc *s = (struct rqsrc *)src;
-    struct pr_rq_config c = s->cfg.conn;
     int rc;
 
     s->in = in;
-    c.url = &s->url;
     uv_timer_init(s->loop, &s->renew);
-    s->renew.data = s;
+    uv_timer_init(s->loop, &s->retry);
+    s->renew.data = s->retry.data = s;
     s->timer_open = 1;
-    rc = pr__rq_conn_open(&s->main, s->loop, &c, on_lost, s);
-    if (rc == 0)
-        rc = pr__rq_conn_open(&s->fetch, s->loop, &c, on_lost, s);
-    if (rc == 0)
-        rc = eval(s, pr__rq_script_init, 1, 0, NULL, on_init, s);
+    rc = connect_all(s);
     if (rc != 0) {
         s->stopped = s->ended = 1;
         close_all(s);
@@ -597,6 +806,8 @@ source_free(struct pr_source *src)
 
     while (s->held.next != &s->held)
         entry_free(s, s->held.next);
+    while (s->acks != NULL)
+        ack_free(s, s->acks);
     pr_rq_url_free(&s->url);
     free((char *)(uintptr_t)s->cfg.node);
     free(s);

@@ -61,7 +61,8 @@ start_redis() {
         echo "port $port"
         echo "bind 127.0.0.1"
         echo "save ''"
-        echo "appendonly no"
+        echo "appendonly ${redis_aof:-no}"
+        echo "dir $BATS_TEST_TMPDIR"
         echo "daemonize no"
         if [ -n "${1:-}" ]; then
             echo "requirepass $1"
@@ -71,6 +72,19 @@ start_redis() {
     redis_pid=$!
     wait_for 10 redis_up "${1:-}"
     queue="redis://127.0.0.1:$port/q"
+}
+
+stop_redis() {
+    kill "$redis_pid"
+    wait_for 10 not_alive "$redis_pid"
+}
+
+# restart_redis [PASSWORD]: the same server again, on the same port and
+# folder: with appendonly, its file brings the queue back.
+restart_redis() {
+    redis-server "$BATS_TEST_TMPDIR/redis.conf" >>redis.log 2>&1 &
+    redis_pid=$!
+    wait_for 10 redis_up "${1:-}"
 }
 
 # start_worker LOG ARGS...: a worker on $queue with short timings, in the
@@ -318,6 +332,29 @@ EOF
     [ "$(wc -l <runs)" -eq 2 ]
     [ "$(jq -r .status res.jsonl)" = "ok" ]
     [ "$(jq -r .attempt res.jsonl)" = "1" ]
+}
+
+@test "Redis stopped and started again: the worker keeps its tasks, connects again, and join has every result" {
+    redis_aof=yes
+    start_redis
+    # a ends while Redis is away (its result waits), b after it is back.
+    for t in a b; do
+        run -0 poolrun submit --queue "$queue" --id "$t" sh -c \
+            'echo $1 >>runs; touch started.$1; until [ -e go.$1 ]; do sleep 0.05; done; echo $1' _ "$t"
+    done
+    run -0 poolrun submit --queue "$queue" --id c echo c
+    start_worker w -j 2
+    wait_for 10 all_exist started.a started.b
+    stop_redis
+    touch go.a
+    wait_for 10 grep -q 'connecting again (running tasks go on' w.err
+    restart_redis
+    wait_for 20 grep -q 'connected again' w.err
+    touch go.b
+    run -0 poolrun join --queue "$queue" --timeout 30 --results res.jsonl
+    [ "$(jq -j .stdout res.jsonl | sort | tr -d '\n')" = "abc" ]
+    [ "$(jq -r .attempt res.jsonl | sort -u)" = "1" ]
+    [ "$(sort runs | tr -d '\n')" = "ab" ]
 }
 
 @test "close refuses later submits; cancel records a waiting task skipped" {
