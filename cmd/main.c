@@ -18,6 +18,7 @@
 #include "options.h"
 #include "verbs.h"
 #include "pool.h"
+#include "rq.h"
 #include "source_json.h"
 #include "source_lines.h"
 #include "sys.h"
@@ -568,15 +569,42 @@ struct run {
     uv_signal_t sigs[3]; /* SIGINT, SIGTERM, SIGHUP */
     int nsigs;
     struct pr_join_waiter joined;
+    /* poolrun worker: the source it was given, and SIGINT or SIGTERM
+     * drain first (the source hands back what has not started) and stop
+     * the tasks still running only after the grace. */
+    struct pr_source *given;
+    double grace;
+    int stop_sig; /* the signal that began the drain, or 0 */
+    uv_timer_t grace_timer;
+    int grace_open;
 };
 
 static const int handled_signals[3] = {SIGINT, SIGTERM, SIGHUP};
+
+static void
+on_grace_over(uv_timer_t *t)
+{
+    struct run *r = t->data;
+
+    pr_pool_signal(r->pool, r->stop_sig);
+}
 
 static void
 on_signal(uv_signal_t *handle, int signum)
 {
     struct run *r = handle->data;
 
+    if (r->given != NULL && signum != SIGHUP && r->stop_sig == 0) {
+        /* The timer first: the pool may close at once, closing it. */
+        r->stop_sig = signum;
+        uv_timer_init(&r->loop, &r->grace_timer);
+        r->grace_timer.data = r;
+        r->grace_open = 1;
+        uv_timer_start(&r->grace_timer, on_grace_over,
+                       pr_seconds_to_ms(r->grace), 0);
+        pr_pool_signal(r->pool, SIGHUP);
+        return;
+    }
     pr_pool_signal(r->pool, signum);
 }
 
@@ -603,6 +631,9 @@ on_pool_closed(void *data)
     for (i = 0; i < r->nsigs; i++)
         if (!uv_is_closing((uv_handle_t *)&r->sigs[i]))
             uv_close((uv_handle_t *)&r->sigs[i], NULL);
+    if (r->grace_open)
+        uv_close((uv_handle_t *)&r->grace_timer, NULL);
+    r->grace_open = 0;
 }
 
 static void
@@ -646,12 +677,13 @@ prepare(struct run *r, struct pr_config *cfg)
     cfg->pool.command = r->command;
     /* Tasks get fds 0-2 and nothing else, not even what we inherited. */
     pr_sys_cloexec_from(3);
-    if (uv_loop_init(&r->loop) != 0) {
+    if (!r->loop_open) {
         fprintf(stderr, "poolrun: cannot start the event loop\n");
         return -1;
     }
-    r->loop_open = 1;
-    r->src = make_source(&r->loop, cfg, &cfg->pool.jobs, &r->lines);
+    r->src = r->given != NULL
+                 ? r->given
+                 : make_source(&r->loop, cfg, &cfg->pool.jobs, &r->lines);
     if (r->src == NULL)
         return -1;
     if (cfg->pool.resume) {
@@ -714,13 +746,20 @@ name_failed_input(const struct run *r, const struct pr_config *cfg,
 }
 
 static int
-run(struct pr_config *cfg, struct pr_pool_result *res)
+run(struct pr_config *cfg, struct pr_pool_result *res,
+    struct pr_source *(*given)(uv_loop_t *loop, void *data), void *data)
 {
     struct run r;
     int ready;
 
     memset(&r, 0, sizeof(r));
-    ready = prepare(&r, cfg) == 0;
+    r.grace = cfg->workers.grace;
+    ready = uv_loop_init(&r.loop) == 0;
+    r.loop_open = ready;
+    if (ready && given != NULL && (r.given = given(&r.loop, data)) == NULL)
+        ready = 0;
+    r.src = r.given; /* the run frees it, even if prepare fails */
+    ready = ready && prepare(&r, cfg) == 0;
     if (ready) {
         msg_pool = r.pool;
         watch_signals(&r);
@@ -744,7 +783,27 @@ run(struct pr_config *cfg, struct pr_pool_result *res)
     if (cfg->summary || res->services_failed != 0 ||
         res->tally.counts[PR_TASK_OK] + res->resumed != res->tally.total)
         print_summary(res);
+    /* A worker told to stop, that stopped: as a one-shot stopped by it. */
+    if (r.stop_sig != 0 && res->input_msg[0] == '\0' &&
+        (res->stop == PR_STOP_DRAIN || res->stop == PR_STOP_SIGNAL))
+        return EXIT_SIGNAL_BASE + r.stop_sig;
     return exit_status(res, cfg->exit_policy);
+}
+
+void
+pr_main_say(const char *line)
+{
+    say("%s\n", line);
+}
+
+int
+pr_main_run_worker(struct pr_config *cfg,
+                   struct pr_source *(*src)(uv_loop_t *loop, void *data),
+                   void *data)
+{
+    struct pr_pool_result res;
+
+    return run(cfg, &res, src, data);
 }
 
 int
@@ -769,10 +828,11 @@ main(int argc, char **argv)
         pr_options_usage(stdout);
         status = finish_stdout();
     } else if (cfg.show_version) {
-        printf("poolrun %s\n", PR_VERSION);
+        printf("poolrun %s\nRedis queues (poolrun worker): %s\n", PR_VERSION,
+               pr_rq_built_in() ? "yes" : "no (built without hiredis)");
         status = finish_stdout();
     } else {
-        status = run(&cfg, &res);
+        status = run(&cfg, &res, NULL, NULL);
     }
     pr_options_free(&cfg);
     return status;

@@ -24,8 +24,10 @@
 #include "options.h"
 #include "proto.h"
 #include "retry.h"
+#include "rq.h"
 #include "service.h"
 #include "sockdir.h"
+#include "source_json.h"
 #include "source_lines.h"
 #include "sys.h"
 #include "template.h"
@@ -454,6 +456,8 @@ struct submit_opts {
     const char **env; /* --env NAME=VALUE, each */
     int nenv;
     const char *jobs;    /* -j N: the queue's -j from now on */
+    const char *password_file; /* a Redis queue's */
+    const char *redis_timeout;
     const char *jobfile; /* -f FILE */
     int wait;
     int json;           /* stdin lines are task objects */
@@ -557,6 +561,8 @@ submit_option(int argc, char **argv, int *i, struct submit_opts *o)
         {"-j", offsetof(struct submit_opts, jobs)},
         {"--jobs", offsetof(struct submit_opts, jobs)},
         {"-f", offsetof(struct submit_opts, jobfile)},
+        {"--password-file", offsetof(struct submit_opts, password_file)},
+        {"--redis-timeout", offsetof(struct submit_opts, redis_timeout)},
     };
     const char *v;
     size_t k;
@@ -583,7 +589,6 @@ submit_parse(int argc, char **argv, struct submit_opts *o)
     int i, r;
 
     memset(o, 0, sizeof(*o));
-    o->queue = "default";
     push_arg(&o->oneshot, &o->noneshot, argv[0]);
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--") == 0) {
@@ -1018,8 +1023,10 @@ submit_message(struct pr_buf *b, const struct submit_opts *o,
     char cwd[4096];
     size_t i, n;
 
+    const char *queue = o->queue != NULL ? o->queue : "default";
+
     pr_buf_appendf(b, "{\"op\":\"submit\",\"queue\":");
-    text(b, o->queue, strlen(o->queue));
+    text(b, queue, strlen(queue));
     if (o->jobs != NULL)
         pr_buf_appendf(b, ",\"jobs\":%ld", atol(o->jobs));
     if (getcwd(cwd, sizeof(cwd)) != NULL) {
@@ -1203,6 +1210,15 @@ submit_send(const struct submit_opts *o, struct pr_buf *msg)
     return status;
 }
 
+static const char *rq_target(const char *given);
+static const char *queue_option(int argc, char **argv);
+static int rq_submit(const struct submit_opts *o, struct pr_buf *jsonl,
+                     const struct pr_buf *jobfile);
+static int rq_join(int argc, char **argv);
+static int rq_status(int argc, char **argv);
+static int rq_close(int argc, char **argv);
+static int rq_cancel(int argc, char **argv);
+
 static int
 verb_submit(int argc, char **argv)
 {
@@ -1217,8 +1233,11 @@ verb_submit(int argc, char **argv)
         (o.jobfile == NULL || read_jobfile(o.jobfile, &jobfile) == 0)) {
         task_fields(&o, cwd);
         status = submit_tasks(&o, &jsonl) == 0 ? 0 : EXIT_OWN_ERROR;
-        /* -r with no items: nothing to put, nothing to wait for. */
-        if (status == 0 && (!o.map || jsonl.len > 0 || o.jobs != NULL)) {
+        if (status == 0 && rq_target(o.queue) != NULL) {
+            o.queue = rq_target(o.queue);
+            status = rq_submit(&o, &jsonl, &jobfile);
+        } else if (status == 0 && (!o.map || jsonl.len > 0 || o.jobs != NULL)) {
+            /* -r with no items: nothing to put, nothing to wait for. */
             submit_message(&msg, &o, &jsonl, &jobfile);
             status = submit_send(&o, &msg);
         }
@@ -1459,6 +1478,9 @@ verb_join(int argc, char **argv)
     const char *queue = "default";
     int i;
 
+    if (rq_target(queue_option(argc, argv)) != NULL)
+        return rq_join(argc, argv);
+
     for (i = 1; i < argc; i++) {
         int r = take_value(argc, argv, &i, "--timeout", &timeout);
 
@@ -1536,6 +1558,9 @@ verb_status(int argc, char **argv)
     const char *queue = NULL;
     int i;
 
+    if (rq_target(queue_option(argc, argv)) != NULL)
+        return rq_status(argc, argv);
+
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json_out = 1;
@@ -1602,6 +1627,9 @@ verb_cancel(int argc, char **argv)
 {
     struct pr_buf msg = {0};
     int i;
+
+    if (rq_target(queue_option(argc, argv)) != NULL)
+        return rq_cancel(argc, argv);
 
     if (argc < 2) {
         fprintf(stderr, "poolrun: cancel: which task ids?\n");
@@ -1683,6 +1711,9 @@ verb_close(int argc, char **argv)
 {
     struct pr_buf msg = {0};
 
+    if (rq_target(queue_option(argc, argv)) != NULL)
+        return rq_close(argc, argv);
+
     if (argc != 2 || argv[1][0] == '-') {
         fprintf(stderr, "poolrun: close: which queue?\n");
         return EXIT_OWN_ERROR;
@@ -1733,6 +1764,822 @@ verb_log(int argc, char **argv)
     return log_task(id, follow);
 }
 
+/* --- a queue in Redis: --queue redis://... or $POOLRUN_QUEUE ---------- */
+
+/* How long one Redis command may take, unless --redis-timeout says. */
+#define RQ_TIMEOUT_S 10.0
+/* join polls the counts this often. */
+#define RQ_JOIN_POLL_MS 100
+
+/* The URL a verb goes to Redis with: --queue's value when it is a
+ * redis:// URL; with no --queue, $POOLRUN_QUEUE; else NULL (the local
+ * service). */
+static const char *
+rq_target(const char *given)
+{
+    const char *env = getenv("POOLRUN_QUEUE");
+
+    if (given != NULL)
+        return pr_rq_is_url(given) ? given : NULL;
+    return env != NULL && env[0] != '\0' ? env : NULL;
+}
+
+/* --queue's value among argv (a client verb's own options), or NULL. */
+static const char *
+queue_option(int argc, char **argv)
+{
+    const char *v = NULL;
+    int i;
+
+    for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (take_value(argc, argv, &i, "--queue", &v) < 0)
+            return NULL;
+    return v;
+}
+
+/* What every verb on a Redis queue takes. */
+struct rq_opts {
+    const char *url;           /* the queue's URL */
+    const char *password_file; /* --password-file FILE */
+    const char *timeout;       /* --redis-timeout S */
+};
+
+/* One of --queue, --password-file, --redis-timeout: as take_value. */
+static int
+rq_common_option(int argc, char **argv, int *i, struct rq_opts *ro)
+{
+    int r = take_value(argc, argv, i, "--queue", &ro->url);
+
+    if (r == 0)
+        r = take_value(argc, argv, i, "--password-file", &ro->password_file);
+    if (r == 0)
+        r = take_value(argc, argv, i, "--redis-timeout", &ro->timeout);
+    return r;
+}
+
+/* The password: --password-file's first line, else
+ * $POOLRUN_REDIS_PASSWORD, else NULL; the variable is taken out of the
+ * environment, so that no task inherits it.  Returns 0, or -1 after saying
+ * why (the file's name, never its text). */
+static int
+rq_password(const char *verb, const char *file, char *buf, size_t n,
+            const char **out)
+{
+    const char *env = getenv("POOLRUN_REDIS_PASSWORD");
+    FILE *f;
+    size_t len;
+
+    *out = NULL;
+    if (env != NULL && file == NULL) {
+        snprintf(buf, n, "%s", env);
+        *out = buf;
+    }
+    unsetenv("POOLRUN_REDIS_PASSWORD");
+    if (file == NULL)
+        return 0;
+    if ((f = fopen(file, "re")) == NULL) {
+        fprintf(stderr, "poolrun: %s: --password-file %s: %s\n", verb, file,
+                strerror(errno));
+        return -1;
+    }
+    if (fgets(buf, (int)n, f) == NULL)
+        buf[0] = '\0';
+    fclose(f);
+    len = strcspn(buf, "\r\n");
+    buf[len] = '\0';
+    *out = buf;
+    return 0;
+}
+
+/* Parses the URL and the options of ro into c (u holds the parts).
+ * Returns 0, or -1 after saying why: the URL is never repeated, since a
+ * refused one may hold a password. */
+static int
+rq_config(const char *verb, const struct rq_opts *ro, struct pr_rq_url *u,
+          struct pr_rq_config *c, char *pw, size_t pwlen)
+{
+    const char *why = NULL;
+    double t = RQ_TIMEOUT_S;
+
+    memset(c, 0, sizeof(*c));
+    if (!pr_rq_built_in()) {
+        fprintf(stderr,
+                "poolrun: %s: this poolrun was built without Redis support "
+                "(no hiredis): see README.md, \"Many machines\"\n",
+                verb);
+        return -1;
+    }
+    if (pr_rq_url_parse(ro->url, u, &why) != 0) {
+        fprintf(stderr, "poolrun: %s: %s: %s\n", verb,
+                ro->url == getenv("POOLRUN_QUEUE") ? "$POOLRUN_QUEUE"
+                                                   : "--queue",
+                why);
+        return -1;
+    }
+    if (ro->timeout != NULL &&
+        (pr_parse_seconds(ro->timeout, &t) != 0 || t <= 0)) {
+        fprintf(stderr, "poolrun: %s: --redis-timeout must be seconds > 0\n",
+                verb);
+        pr_rq_url_free(u);
+        return -1;
+    }
+    c->url = u;
+    c->timeout = t;
+    if (rq_password(verb, ro->password_file, pw, pwlen, &c->password) != 0) {
+        pr_rq_url_free(u);
+        return -1;
+    }
+    return 0;
+}
+
+/* A failed Redis call, said: where, what, and the server's own words. */
+static void
+rq_failed(const char *verb, const struct pr_rq_url *u,
+          const struct pr_rq_client *c, int rc)
+{
+    const char *words = pr_rq_client_error(c);
+    const char *what = rc == UV_EACCES         ? "not allowed (password?)"
+                       : rc == UV_ETIMEDOUT    ? "no answer in time"
+                       : rc == UV_EPERM        ? "the queue is closed"
+                       : rc == UV_ECONNREFUSED ? "cannot connect"
+                                               : err_text(rc);
+
+    fprintf(stderr, "poolrun: %s: redis://%s:%d/%s: %s%s%s\n", verb, u->host,
+            u->port, u->name, what, words[0] != '\0' ? ": " : "", words);
+}
+
+/* Connects for verb; returns the client, or NULL after saying why. */
+static struct pr_rq_client *
+rq_open(const char *verb, const struct rq_opts *ro, struct pr_rq_url *u)
+{
+    struct pr_rq_config cfg;
+    struct pr_rq_client *c = NULL;
+    char pw[1024];
+    int rc;
+
+    if (rq_config(verb, ro, u, &cfg, pw, sizeof(pw)) != 0)
+        return NULL;
+    rc = pr_rq_client_open(&c, &cfg);
+    memset(pw, 0, sizeof(pw));
+    if (rc == 0)
+        return c;
+    rq_failed(verb, u, c, rc);
+    pr_rq_client_free(c);
+    pr_rq_url_free(u);
+    return NULL;
+}
+
+/* A task without an id of its own is named by its place in the submit and
+ * its text: submitting the same input again gives the same ids. */
+static void
+rq_made_id(char *buf, size_t n, size_t place, const char *p, size_t len)
+{
+    uint64_t h = 14695981039346656037ULL;
+    char num[32];
+    size_t i, k = (size_t)snprintf(num, sizeof(num), "%zu:", place);
+
+    for (i = 0; i < k + len; i++) {
+        h ^= (unsigned char)(i < k ? num[i] : p[i - k]);
+        h *= 1099511628211ULL;
+    }
+    snprintf(buf, n, "t%016llx", (unsigned long long)h);
+}
+
+/* Splits the JSON Lines into tasks and their ids (the line's own "id",
+ * --id for one task, or a made one), *n of each.  Returns 0, or -1 after
+ * saying why. */
+static int
+rq_tasks(const struct submit_opts *o, struct pr_buf *jsonl, char ***ids,
+         char ***tasks, long *count)
+{
+    size_t at = 0, n = 0;
+
+    while (at < jsonl->len) {
+        char *nl = memchr(jsonl->data + at, '\n', jsonl->len - at);
+        size_t len = (nl ? (size_t)(nl - jsonl->data) : jsonl->len) - at;
+        struct pr_task *t = NULL;
+        struct pr_diag d;
+        char made[32];
+
+        if (pr_jobline_parse("stdin", n + 1, jsonl->data + at, len, &t, &d) !=
+            0) {
+            fprintf(stderr, "poolrun: submit: %s\n", d.msg);
+            return -1;
+        }
+        *ids = pr_xrealloc(*ids, (n + 1) * sizeof(**ids));
+        *tasks = pr_xrealloc(*tasks, (n + 1) * sizeof(**tasks));
+        rq_made_id(made, sizeof(made), n + 1, jsonl->data + at, len);
+        (*ids)[n] =
+            pr_xstrdup(t->spec != NULL && t->spec->id != NULL ? t->spec->id
+                       : o->id != NULL                        ? o->id
+                                                              : made);
+        (*tasks)[n++] = pr_xmemdup(jsonl->data + at, len);
+        *count = (long)n;
+        pr_task_free(t);
+        at += len + 1;
+    }
+    return 0;
+}
+
+static void
+free_strings(char **v, long n)
+{
+    long i;
+
+    for (i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* A value of a parsed document as JSON text again. */
+static void
+json_value(struct pr_buf *b, const struct pr_json *v)
+{
+    const struct pr_json *m;
+    const char *str;
+    double x;
+    int t, n = 0;
+
+    switch (pr_json_type(v)) {
+    case PR_JSON_BOOL:
+        pr_json_get_bool(v, &t);
+        pr_buf_appendf(b, "%s", t ? "true" : "false");
+        return;
+    case PR_JSON_NUMBER:
+        pr_json_get_number(v, &x);
+        pr_buf_appendf(b, "%.17g", x);
+        return;
+    case PR_JSON_STRING:
+        pr_json_get_string(v, &str);
+        text(b, str, strlen(str));
+        return;
+    case PR_JSON_ARRAY:
+    case PR_JSON_OBJECT:
+        t = pr_json_type(v) == PR_JSON_OBJECT;
+        pr_buf_append(b, t ? "{" : "[", 1);
+        for (m = pr_json_first(v); m != NULL; m = pr_json_next(m)) {
+            if (n++ > 0)
+                pr_buf_append(b, ",", 1);
+            if (t) {
+                text(b, pr_json_key(m), strlen(pr_json_key(m)));
+                pr_buf_append(b, ":", 1);
+            }
+            json_value(b, m);
+        }
+        pr_buf_append(b, t ? "}" : "]", 1);
+        return;
+    default:
+        pr_buf_appendf(b, "null");
+    }
+}
+
+/* ,"key":value, or the task's resolved cwd for "cwd". */
+static void
+json_member(struct pr_buf *b, const struct pr_json *m, const char *cwd)
+{
+    if (b->data[b->len - 1] != '{')
+        pr_buf_append(b, ",", 1);
+    text(b, pr_json_key(m), strlen(pr_json_key(m)));
+    pr_buf_append(b, ":", 1);
+    if (strcmp(pr_json_key(m), "cwd") == 0 && cwd != NULL)
+        text(b, cwd, strlen(cwd));
+    else
+        json_value(b, m);
+}
+
+/* Task t of a job file as a line of JSON Lines that stands alone: the
+ * defaults it does not override in it, env merged by name (the task's
+ * win), cwd resolved against the file's folder (as the one-shot's). */
+static void
+jobfile_task(struct pr_buf *b, const struct pr_json *def,
+             const struct pr_json *t, const char *cwd)
+{
+    const struct pr_json *denv = pr_json_member(def, "env");
+    const struct pr_json *tenv = pr_json_member(t, "env");
+    const struct pr_json *m;
+
+    pr_buf_append(b, "{", 1);
+    for (m = pr_json_first(def); m != NULL; m = pr_json_next(m))
+        if (pr_json_member(t, pr_json_key(m)) == NULL)
+            json_member(b, m, cwd);
+    for (m = pr_json_first(t); m != NULL; m = pr_json_next(m))
+        if (m != tenv || denv == NULL)
+            json_member(b, m, cwd);
+    if (tenv != NULL && denv != NULL) {
+        pr_buf_appendf(b, ",\"env\":{");
+        for (m = pr_json_first(denv); m != NULL; m = pr_json_next(m))
+            if (pr_json_member(tenv, pr_json_key(m)) == NULL)
+                json_member(b, m, NULL);
+        for (m = pr_json_first(tenv); m != NULL; m = pr_json_next(m))
+            json_member(b, m, NULL);
+        pr_buf_append(b, "}", 1);
+    }
+    pr_buf_append(b, "}\n", 2);
+}
+
+/* submit -f FILE to Redis: the file checked whole as the one-shot checks
+ * it, then each task as a line of JSON Lines.  Returns 0, or -1 after
+ * saying why. */
+static int
+rq_jobfile(const char *path, const struct pr_buf *file, struct pr_buf *jsonl)
+{
+    struct pr_jobfile jf;
+    struct pr_json_doc *doc = NULL;
+    struct pr_json_error jerr;
+    struct pr_diag d;
+    const struct pr_json *root, *t;
+    size_t i = 0;
+    int rc;
+
+    pr_jobfile_init(&jf);
+    rc = pr_jobfile_load(&jf, path, &d);
+    if (rc == 0)
+        rc = pr_jobfile_check_ids(&jf, &d);
+    if (rc != 0)
+        fprintf(stderr, "poolrun: submit: %s\n", d.msg);
+    if (rc == 0 &&
+        pr_json_parse_strict(file->data, file->len, &doc, &jerr) == 0) {
+        root = pr_json_root(doc);
+        for (t = pr_json_first(pr_json_member(root, "tasks"));
+             t != NULL && i < jf.ntasks; t = pr_json_next(t), i++)
+            jobfile_task(jsonl, pr_json_member(root, "defaults"), t,
+                         jf.tasks[i]->spec ? jf.tasks[i]->spec->cwd : NULL);
+    }
+    pr_json_free(doc);
+    pr_jobfile_free(&jf);
+    return rc == 0 ? 0 : -1;
+}
+
+/* submit --queue redis://...: the tasks go to the stream, each id once;
+ * prints each task's id. */
+static int
+rq_submit(const struct submit_opts *o, struct pr_buf *jsonl,
+          const struct pr_buf *jobfile)
+{
+    struct rq_opts ro = {o->queue, o->password_file, o->redis_timeout};
+    struct pr_rq_client *c;
+    struct pr_rq_url u;
+    char **ids = NULL, **tasks = NULL;
+    uint64_t added = 0;
+    long n = 0, i;
+    int rc;
+
+    if (o->wait || o->nafter > 0 || o->jobs != NULL) {
+        fprintf(stderr, "poolrun: submit: %s: not with a Redis queue (yet)\n",
+                o->wait   ? "--wait"
+                : o->jobs ? "-j"
+                          : "--after");
+        return EXIT_OWN_ERROR;
+    }
+    if (o->jobfile != NULL && rq_jobfile(o->jobfile, jobfile, jsonl) != 0)
+        return EXIT_OWN_ERROR;
+    if (bad_text != NULL) {
+        fprintf(stderr,
+                "poolrun: submit: not UTF-8 text, which a task in "
+                "Redis cannot carry: %s\n",
+                bad_text);
+        return EXIT_OWN_ERROR;
+    }
+    if (rq_tasks(o, jsonl, &ids, &tasks, &n) != 0) {
+        free_strings(ids, n);
+        free_strings(tasks, n);
+        return EXIT_OWN_ERROR;
+    }
+    if ((c = rq_open("submit", &ro, &u)) == NULL) {
+        free_strings(ids, n);
+        free_strings(tasks, n);
+        return EXIT_OWN_ERROR;
+    }
+    rc = pr_rq_submit(c, (size_t)n, (const char *const *)ids,
+                      (const char *const *)tasks, &added);
+    if (rc != 0)
+        rq_failed("submit", &u, c, rc);
+    for (i = 0; rc == 0 && i < n; i++)
+        printf("%s\n", ids[i]);
+    free_strings(ids, n);
+    free_strings(tasks, n);
+    pr_rq_client_free(c);
+    pr_rq_url_free(&u);
+    if (rc != 0)
+        return EXIT_OWN_ERROR;
+    return fflush(stdout) == 0 ? 0 : EXIT_OWN_ERROR;
+}
+
+/* Parses a Redis verb's options: the common ones, those in `flags` (set
+ * to 1 when given), --timeout and --results when asked for; the other
+ * words go to args.  Returns 0, or -1 after saying why. */
+struct rq_args {
+    struct rq_opts ro;
+    const char *timeout; /* join --timeout */
+    const char *results; /* join --results */
+    int json;            /* status --json */
+    char **words;        /* the rest, in order */
+    int nwords;
+};
+
+static int
+rq_parse(const char *verb, int argc, char **argv, int want_join,
+         struct rq_args *a)
+{
+    int i, r;
+
+    memset(a, 0, sizeof(*a));
+    a->words = pr_xcalloc((size_t)argc + 1, sizeof(*a->words));
+    for (i = 1; i < argc; i++) {
+        r = rq_common_option(argc, argv, &i, &a->ro);
+        if (r == 0 && want_join) {
+            r = take_value(argc, argv, &i, "--timeout", &a->timeout);
+            if (r == 0)
+                r = take_value(argc, argv, &i, "--results", &a->results);
+        }
+        if (r == 0 && strcmp(argv[i], "--json") == 0 && !want_join) {
+            a->json = 1;
+            continue;
+        }
+        if (r < 0) {
+            fprintf(stderr, "poolrun: %s: %s needs a value\n", verb, argv[i]);
+            return -1;
+        }
+        if (r > 0)
+            continue;
+        if (argv[i][0] == '-') {
+            fprintf(stderr, "poolrun: %s: unknown option %s\n", verb, argv[i]);
+            return -1;
+        }
+        a->words[a->nwords++] = argv[i];
+    }
+    if (a->ro.url == NULL)
+        a->ro.url = getenv("POOLRUN_QUEUE");
+    return 0;
+}
+
+static int
+rq_status(int argc, char **argv)
+{
+    struct rq_args a;
+    struct pr_rq_client *c = NULL;
+    struct pr_rq_counts n;
+    struct pr_rq_url u;
+    int rc = -1;
+
+    int ok = rq_parse("status", argc, argv, 0, &a) == 0;
+
+    if (ok && a.nwords > 0)
+        fprintf(stderr, "poolrun: status: --queue names the queue\n");
+    else if (ok && (c = rq_open("status", &a.ro, &u)) != NULL) {
+        rc = pr_rq_counts(c, &n);
+        if (rc != 0)
+            rq_failed("status", &u, c, rc);
+    }
+    if (rc == 0 && a.json)
+        printf("{\"submitted\":%llu,\"done\":%llu,\"failed\":%llu,"
+               "\"running\":%llu,\"waiting\":%llu,\"workers\":%llu,"
+               "\"closed\":%s}\n",
+               (unsigned long long)n.submitted, (unsigned long long)n.done,
+               (unsigned long long)n.failed, (unsigned long long)n.pending,
+               (unsigned long long)n.waiting, (unsigned long long)n.consumers,
+               n.closed ? "true" : "false");
+    else if (rc == 0)
+        printf("queue %s: %llu submitted, %llu done (%llu failed), %llu "
+               "running, %llu waiting, %llu workers%s\n",
+               u.name, (unsigned long long)n.submitted,
+               (unsigned long long)n.done, (unsigned long long)n.failed,
+               (unsigned long long)n.pending, (unsigned long long)n.waiting,
+               (unsigned long long)n.consumers, n.closed ? ", closed" : "");
+    if (c != NULL) {
+        pr_rq_client_free(c);
+        pr_rq_url_free(&u);
+    }
+    free(a.words);
+    return rc != 0 ? EXIT_OWN_ERROR : fflush(stdout) == 0 ? 0 : EXIT_OWN_ERROR;
+}
+
+static void
+write_result(void *data, const char *id, const char *json, size_t len)
+{
+    FILE *f = data;
+
+    (void)id;
+    fwrite(json, 1, len, f);
+    fputc('\n', f);
+}
+
+/* join --results FILE: every result recorded, one JSON object a line. */
+static int
+rq_write_results(struct pr_rq_client *c, const struct pr_rq_url *u,
+                 const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "we");
+    int rc;
+
+    if (f == NULL) {
+        fprintf(stderr, "poolrun: join: --results %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    rc = pr_rq_each_result(c, write_result, f);
+    if (rc != 0)
+        rq_failed("join", u, c, rc);
+    if ((f == stdout ? fflush(f) : fclose(f)) != 0 && rc == 0) {
+        fprintf(stderr, "poolrun: join: --results %s: %s\n", path,
+                strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}
+
+/* Waits until every task submitted has a result, or the timeout. */
+static int
+rq_join_wait(struct pr_rq_client *c, const struct pr_rq_url *u, double limit,
+             struct pr_rq_counts *n)
+{
+    uint64_t start = uv_hrtime();
+    int rc;
+
+    while ((rc = pr_rq_counts(c, n)) == 0 && n->done < n->submitted) {
+        if (limit > 0 && (double)(uv_hrtime() - start) / 1e9 >= limit)
+            return UV_ETIMEDOUT;
+        sleep_ms(RQ_JOIN_POLL_MS);
+    }
+    if (rc != 0)
+        rq_failed("join", u, c, rc);
+    return rc;
+}
+
+/* join: exits as the one-shot command would over the same tasks (the
+ * number that failed), 124 at the timeout. */
+static int
+rq_join(int argc, char **argv)
+{
+    struct rq_args a;
+    struct pr_rq_client *c = NULL;
+    struct pr_rq_counts n;
+    struct pr_rq_url u;
+    double limit = 0;
+    int rc = -1, status = EXIT_OWN_ERROR;
+
+    if (rq_parse("join", argc, argv, 1, &a) != 0)
+        goto out;
+    if (a.nwords > 0 ||
+        (a.timeout != NULL && pr_parse_seconds(a.timeout, &limit) != 0)) {
+        fprintf(stderr, "poolrun: join: %s\n",
+                a.nwords > 0 ? "--queue names the queue"
+                             : "--timeout needs seconds");
+        goto out;
+    }
+    if ((c = rq_open("join", &a.ro, &u)) == NULL)
+        goto out;
+    rc = rq_join_wait(c, &u, limit, &n);
+    if (rc == UV_ETIMEDOUT)
+        status = EXIT_TIMEOUT;
+    else if (rc == 0)
+        status = failed_status((long)n.failed);
+    if ((rc == 0 || rc == UV_ETIMEDOUT) && a.results != NULL &&
+        rq_write_results(c, &u, a.results) != 0)
+        status = EXIT_OWN_ERROR;
+    pr_rq_client_free(c);
+    pr_rq_url_free(&u);
+out:
+    free(a.words);
+    return status;
+}
+
+static int
+rq_close(int argc, char **argv)
+{
+    struct rq_args a;
+    struct pr_rq_client *c = NULL;
+    struct pr_rq_url u;
+    int rc = -1;
+
+    int ok = rq_parse("close", argc, argv, 0, &a) == 0;
+
+    if (ok && a.nwords > 0)
+        fprintf(stderr, "poolrun: close: --queue names the queue\n");
+    else if (ok && (c = rq_open("close", &a.ro, &u)) != NULL) {
+        rc = pr_rq_close_queue(c);
+        if (rc != 0)
+            rq_failed("close", &u, c, rc);
+        pr_rq_client_free(c);
+        pr_rq_url_free(&u);
+    }
+    free(a.words);
+    return rc == 0 ? 0 : EXIT_OWN_ERROR;
+}
+
+/* cancel ID...: exit 0 if each was cancelled, 1 if one had a result
+ * already or is unknown. */
+static int
+rq_cancel(int argc, char **argv)
+{
+    struct rq_args a;
+    struct pr_rq_client *c = NULL;
+    struct pr_rq_url u;
+    const char *result;
+    int i, rc = 0, status = EXIT_OWN_ERROR;
+    int ok = rq_parse("cancel", argc, argv, 0, &a) == 0;
+
+    if (ok && a.nwords == 0)
+        fprintf(stderr, "poolrun: cancel: which task ids?\n");
+    else if (ok && (c = rq_open("cancel", &a.ro, &u)) != NULL) {
+        status = 0;
+        for (i = 0; rc == 0 && i < a.nwords; i++) {
+            rc = pr_rq_cancel(c, a.words[i], &result);
+            if (rc != 0)
+                rq_failed("cancel", &u, c, rc);
+            else
+                printf("%s: %s\n", a.words[i], result);
+            if (rc == 0 && strcmp(result, "cancelled") != 0)
+                status = 1;
+        }
+        pr_rq_client_free(c);
+        pr_rq_url_free(&u);
+    }
+    free(a.words);
+    if (rc != 0)
+        return EXIT_OWN_ERROR;
+    return fflush(stdout) == 0 ? status : EXIT_OWN_ERROR;
+}
+
+/* --- poolrun worker ---------------------------------------------------- */
+
+/* The worker's own options; the rest are the one-shot command's. */
+struct worker_opts {
+    struct rq_opts ro;
+    const char *node;
+    const char *lease, *renew, *block, *attempts;
+    struct pr_rq_url url;
+    char password[1024];
+    struct pr_rq_worker_config w;
+};
+
+/* Takes the worker's own options out of argv; the rest stay, in order.
+ * Returns 0, or -1 after saying why. */
+static int
+worker_take(int *argc, char **argv, struct worker_opts *wo)
+{
+    static const struct {
+        const char *name;
+        size_t field;
+    } opts[] = {
+        {"--node", offsetof(struct worker_opts, node)},
+        {"--lease", offsetof(struct worker_opts, lease)},
+        {"--renew", offsetof(struct worker_opts, renew)},
+        {"--block", offsetof(struct worker_opts, block)},
+        {"--attempts", offsetof(struct worker_opts, attempts)},
+    };
+    int i, k = 1, r;
+    size_t j;
+
+    for (i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        r = rq_common_option(*argc, argv, &i, &wo->ro);
+        for (j = 0; r == 0 && j < sizeof(opts) / sizeof(opts[0]); j++)
+            r = take_value(*argc, argv, &i, opts[j].name,
+                           (const char **)(void *)((char *)wo + opts[j].field));
+        if (r < 0) {
+            fprintf(stderr, "poolrun: worker: %s needs a value\n", argv[i]);
+            return -1;
+        }
+        if (r == 0)
+            argv[k++] = argv[i];
+    }
+    for (; i < *argc; i++)
+        argv[k++] = argv[i];
+    argv[k] = NULL;
+    *argc = k;
+    return 0;
+}
+
+/* A timing option in seconds (> 0) as milliseconds into *ms. */
+static int
+worker_ms(const char *name, const char *v, unsigned *ms)
+{
+    double s;
+
+    if (v == NULL)
+        return 0;
+    if (pr_parse_seconds(v, &s) != 0 || s <= 0 || s > 86400) {
+        fprintf(stderr,
+                "poolrun: worker: %s must be seconds from 0 to 86400 "
+                "(not 0)\n",
+                name);
+        return -1;
+    }
+    *ms = (unsigned)pr_seconds_to_ms(s);
+    if (*ms == 0)
+        *ms = 1;
+    return 0;
+}
+
+/* What the worker's source says while it goes on (Redis went away). */
+static void
+worker_note(void *data, const char *msg)
+{
+    char line[640];
+
+    (void)data;
+    snprintf(line, sizeof(line), "poolrun: worker: %s", msg);
+    pr_main_say(line);
+}
+
+/* The worker's configuration from its options and cfg's -j. */
+static int
+worker_config(struct worker_opts *wo, const struct pr_config *cfg)
+{
+    struct pr_rq_worker_config *w = &wo->w;
+    static char node[300];
+    long n = 3;
+
+    w->block_ms = 2000;
+    w->renew_ms = 5000;
+    w->lease_ms = 20000;
+    w->output_limit = 65536;
+    if (worker_ms("--lease", wo->lease, &w->lease_ms) != 0 ||
+        worker_ms("--renew", wo->renew, &w->renew_ms) != 0 ||
+        worker_ms("--block", wo->block, &w->block_ms) != 0)
+        return -1;
+    if (wo->attempts != NULL &&
+        pr_parse_long(wo->attempts, 1, 1000000, &n) != 0) {
+        fprintf(stderr, "poolrun: worker: --attempts must be a whole number "
+                        "from 1 to 1000000\n");
+        return -1;
+    }
+    w->attempts = (unsigned)n;
+    if (w->renew_ms >= w->lease_ms) {
+        fprintf(stderr, "poolrun: worker: --renew must be shorter than "
+                        "--lease (a live worker's tasks would be taken)\n");
+        return -1;
+    }
+    if (wo->node == NULL) {
+        char host[256] = "localhost";
+
+        gethostname(host, sizeof(host) - 1);
+        snprintf(node, sizeof(node), "%s:%ld", host, (long)getpid());
+        wo->node = node;
+    }
+    w->node = wo->node;
+    w->slots = cfg->pool.jobs > 0 ? cfg->pool.jobs : 64;
+    w->on_note = worker_note;
+    return 0;
+}
+
+static struct pr_source *
+worker_source(uv_loop_t *loop, void *data)
+{
+    struct worker_opts *wo = data;
+    struct pr_source *src = NULL;
+    int rc = pr_rq_source_new(&src, loop, &wo->w);
+
+    if (rc != 0)
+        fprintf(stderr, "poolrun: worker: %s\n", err_text(rc));
+    return src;
+}
+
+/* poolrun worker --queue URL [worker options] [one-shot options]: runs the
+ * queue's tasks here with the local pool until SIGINT or SIGTERM. */
+static int
+verb_worker(int argc, char **argv)
+{
+    struct worker_opts wo;
+    struct pr_config cfg;
+    char err[512] = "";
+    int status = EXIT_OWN_ERROR;
+
+    memset(&wo, 0, sizeof(wo));
+    if (worker_take(&argc, argv, &wo) != 0)
+        return EXIT_OWN_ERROR;
+    if (wo.ro.url == NULL)
+        wo.ro.url = getenv("POOLRUN_QUEUE");
+    if (wo.ro.url == NULL) {
+        fprintf(stderr, "poolrun: worker: which queue? (--queue "
+                        "redis://HOST[:PORT][/DB]/NAME or $POOLRUN_QUEUE)\n");
+        return EXIT_OWN_ERROR;
+    }
+    if (pr_options_parse(argc, argv, &cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "poolrun: worker: %s\n", err);
+        return EXIT_OWN_ERROR;
+    }
+    if (cfg.ncommand > 0 || cfg.have_args || cfg.narg_files > 0 ||
+        cfg.njob_files > 0)
+        fprintf(stderr, "poolrun: worker: takes options only: tasks come "
+                        "from the queue\n");
+    else if (worker_config(&wo, &cfg) == 0 &&
+             rq_config("worker", &wo.ro, &wo.url, &wo.w.conn, wo.password,
+                       sizeof(wo.password)) == 0) {
+        status = pr_main_run_worker(&cfg, worker_source, &wo);
+        pr_rq_url_free(&wo.url);
+    }
+    memset(wo.password, 0, sizeof(wo.password));
+    pr_options_free(&cfg);
+    return status;
+}
+
+#define REDIS_OPTIONS                                                          \
+    "REDIS OPTIONS: --password-file FILE (else $POOLRUN_REDIS_PASSWORD;\n"     \
+    "  never in the URL), --redis-timeout S (10).\n"
+
 static const char *const verb_usage[][2] = {
     {"serve", "Usage: poolrun serve [--state DIR] [--start-paused] [OPTIONS]\n"
               "Runs the queue service here until shutdown.  OPTIONS are the\n"
@@ -1763,11 +2610,20 @@ static const char *const verb_usage[][2] = {
      "  (the highest waiting task starts first).\n"
      "--wait prints each task's output as it comes (one task after the\n"
      "other), as `log ID --follow` does, and exits as `poolrun wait`.\n"
-     "-j N sets Q's -j from now on (the running service keeps it).\n"},
-    {"status", "Usage: poolrun status [Q] [--json]\n"},
+     "-j N sets Q's -j from now on (the running service keeps it).\n"
+     "With --queue redis://[USER@]HOST[:PORT][/DB]/NAME (or $POOLRUN_QUEUE)\n"
+     "the tasks go to that Redis queue, each with a stable id (its own, or\n"
+     "one made of its place and text): submitting again changes "
+     "nothing.\n" REDIS_OPTIONS},
+    {"status", "Usage: poolrun status [Q] [--json]\n"
+               "       poolrun status --queue URL [--json] [REDIS "
+               "OPTIONS]\n" REDIS_OPTIONS},
     {"join", "Usage: poolrun join [Q] [--timeout S]\n"
+             "       poolrun join --queue URL [--timeout S] [--results FILE]\n"
              "Exit: the number of failed tasks (101: more than 100), 124 at\n"
-             "the timeout (nothing is cancelled).\n"},
+             "the timeout (nothing is cancelled).  --results FILE (- for\n"
+             "stdout): a Redis queue's results, one JSON object a "
+             "line.\n" REDIS_OPTIONS},
     {"wait", "Usage: poolrun wait ID... [--timeout S]\n"
              "Exit: one task's code, or how many did not succeed.\n"},
     {"log", "Usage: poolrun log ID [--follow]\n"
@@ -1778,12 +2634,25 @@ static const char *const verb_usage[][2] = {
             "the task's status, as `poolrun wait ID`.  Interrupting it leaves\n"
             "the task alone.  More than 4 MiB waiting for a slow reader:\n"
             "bytes are left out, and a line on stderr says how many.\n"},
-    {"cancel", "Usage: poolrun cancel ID...\n"},
+    {"cancel", "Usage: poolrun cancel ID...\n"
+               "       poolrun cancel --queue URL ID...\n" REDIS_OPTIONS},
     {"resume", "Usage: poolrun resume [ID...|--queue Q]\n"
                "Runs the tasks serve --start-paused holds: those named, Q's,\n"
                "or with no argument all of them; each as a new attempt.\n"
                "Exit: 1 if a task named was not paused.\n"},
-    {"close", "Usage: poolrun close Q\n"},
+    {"close", "Usage: poolrun close Q\n"
+              "       poolrun close --queue URL\n" REDIS_OPTIONS},
+    {"worker",
+     "Usage: poolrun worker --queue URL [WORKER OPTIONS] [OPTIONS]\n"
+     "Runs the tasks of the Redis queue at URL (or $POOLRUN_QUEUE) here,\n"
+     "with the one-shot command's OPTIONS (-j, --timeout, --retries,\n"
+     "--workers...), until SIGINT or SIGTERM: then it hands back the tasks\n"
+     "it had not started, and lets the running ones finish within --grace\n"
+     "S (5) before it stops them and hands them back too.\n"
+     "WORKER OPTIONS: --node NAME (HOST:PID), --lease S (20: a task idle\n"
+     "  this long is taken by another worker), --renew S (5), --block S\n"
+     "  (2), --attempts N (3: past it a task is recorded "
+     "lost).\n" REDIS_OPTIONS},
     {"shutdown", "Usage: poolrun shutdown [--drain]\n"},
 };
 
@@ -1814,6 +2683,7 @@ pr_verb_run(int argc, char **argv, int *status)
         {"wait", verb_wait},     {"shutdown", verb_shutdown},
         {"cancel", verb_cancel}, {"close", verb_close},
         {"log", verb_log},       {"resume", verb_resume},
+        {"worker", verb_worker},
     };
     size_t i;
 

@@ -101,7 +101,8 @@ bad_option() {
 
 @test "--version prints the version" {
     run -0 poolrun --version
-    [[ $output =~ ^poolrun\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+    [[ ${lines[0]} =~ ^poolrun\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+    [[ ${lines[1]} == "Redis queues (poolrun worker): "* ]]
 }
 
 @test "--help to a full disk is an error" {
