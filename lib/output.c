@@ -39,6 +39,9 @@
  * same stream, up to this size; so do small captures. */
 #define COALESCE_MAX  ((size_t)256 * 1024)
 #define SMALL_CAPTURE ((size_t)16 * 1024)
+/* A loop turn's batch of small grouped output is written once it holds
+ * this much. */
+#define BATCH_MAX ((size_t)64 * 1024)
 
 /* A block waiting to be written: a capture's spill file from 0 to spilled,
  * then its memory; `off` bytes of that have gone out. */
@@ -79,6 +82,12 @@ struct pr_output {
     size_t nheld;
     size_t held_cap;
     char *scratch; /* copying a spill file by hand */
+    /* Small grouped output of tasks that ended in this loop turn, of one
+     * stream, newer than everything queued: written before any other
+     * byte goes out, and at the turn's end (want_flush). */
+    struct pr_buf batch;
+    int batch_stream;
+    int batch_asked;
     /* What the owner was last told, for on_change. */
     int told_waiting;
     int told_busy;
@@ -130,6 +139,7 @@ pr_output_free(struct pr_output *out)
         free_entry(out, e);
     }
     pr_buf_free(&out->tagged);
+    pr_buf_free(&out->batch);
     while (out->nspare > 0)
         pr_buf_free(&out->spare[--out->nspare]);
     pr_sys_writer_close(&out->w[0]);
@@ -339,6 +349,43 @@ write_capture(struct pr_output *out, int stream, const struct pr_capture *c,
     return 0;
 }
 
+static void write_stream(struct pr_output *out, int stream, const char *p,
+                         size_t n);
+
+/* The batch goes out (or to the queue) before any later byte. */
+static void
+batch_flush(struct pr_output *out)
+{
+    size_t n = out->batch.len;
+
+    if (n == 0)
+        return;
+    out->batch.len = 0;
+    write_stream(out, out->batch_stream, out->batch.data, n);
+}
+
+/* A finished task's small grouped output joins the batch, if nothing
+ * waits; returns 0 if it did not (the caller writes it as before). */
+static int
+batch_capture(struct pr_output *out, int stream, const struct pr_capture *c)
+{
+    if (out->opts.want_flush == NULL || busy(out) || c->spill_fd >= 0 ||
+        c->mem.len > SMALL_CAPTURE || !stream_ok(out, stream))
+        return 0;
+    if (c->mem.len == 0)
+        return 1;
+    if (out->batch.len > 0 && (out->batch_stream != stream ||
+                               out->batch.len + c->mem.len > BATCH_MAX))
+        batch_flush(out);
+    out->batch_stream = stream;
+    pr_buf_append(&out->batch, c->mem.data, c->mem.len);
+    if (!out->batch_asked) {
+        out->batch_asked = 1;
+        out->opts.want_flush(out->opts.hook_data);
+    }
+    return 1;
+}
+
 /* Bytes in order after everything before them: written now if nothing
  * waits and the sink takes them, else copied to the queue. */
 static void
@@ -349,6 +396,7 @@ write_stream(struct pr_output *out, int stream, const char *p, size_t n)
 
     if (n == 0 || !stream_ok(out, stream))
         return;
+    batch_flush(out);
     if (busy(out)) {
         enqueue_bytes(out, stream, p, n);
         return;
@@ -372,6 +420,7 @@ emit_capture(struct pr_output *out, int stream, struct pr_capture *c)
 
     if (!stream_ok(out, stream) || c->spilled + c->mem.len == 0)
         return;
+    batch_flush(out);
     if (busy(out)) {
         enqueue_capture(out, stream, c, 0, 1);
         return;
@@ -386,11 +435,14 @@ emit_capture(struct pr_output *out, int stream, struct pr_capture *c)
 
 static void keep_spare(struct pr_output *out, struct pr_buf *b);
 
-/* Emits c and lets go of its memory and spill file; c keeps its counts. */
+/* Emits c (a finished task's whole grouped output: may_batch) and lets
+ * go of its memory and spill file; c keeps its counts. */
 static void
-drain_capture(struct pr_output *out, int stream, struct pr_capture *c)
+drain_capture(struct pr_output *out, int stream, struct pr_capture *c,
+              int may_batch)
 {
-    emit_capture(out, stream, c);
+    if (!may_batch || !batch_capture(out, stream, c))
+        emit_capture(out, stream, c);
     out->mem_held -= c->mem.cap;
     keep_spare(out, &c->mem);
     pr_buf_free(&c->mem);
@@ -536,7 +588,7 @@ start_streaming(struct pr_output *out, struct pr_task *task)
     for (i = 0; i < 2; i++) {
         if (out->opts.head_limit > 0)
             pr_capture_head(cs[i], &task->head[i], out->opts.head_limit);
-        drain_capture(out, i + 1, cs[i]);
+        drain_capture(out, i + 1, cs[i], 0);
     }
 }
 
@@ -643,6 +695,7 @@ splice_out(struct pr_output *out, struct pr_task *task, int stream, int fd)
             return 0;
         }
     }
+    batch_flush(out);
     if (out->opts.mode == PR_OUT_GROUP && !task->streaming) {
         start_streaming(out, task);
         if (busy(out))
@@ -736,8 +789,10 @@ emit_task(struct pr_output *out, struct pr_task *task)
         flush_all_lines(out, 2, &task->err);
     } else {
         /* Grouped: the whole output.  -u: what was held back. */
-        drain_capture(out, 1, &task->out);
-        drain_capture(out, 2, &task->err);
+        int whole = out->opts.mode == PR_OUT_GROUP && !task->streaming;
+
+        drain_capture(out, 1, &task->out, whole);
+        drain_capture(out, 2, &task->err, whole);
     }
     pr_task_free(task);
 }
@@ -752,8 +807,8 @@ release_task(struct pr_output *out, struct pr_task *task)
     } else if (out->opts.mode == PR_OUT_GROUP && !task->streaming) {
         start_streaming(out, task);
     } else {
-        drain_capture(out, 1, &task->out);
-        drain_capture(out, 2, &task->err);
+        drain_capture(out, 1, &task->out, 0);
+        drain_capture(out, 2, &task->err, 0);
     }
 }
 
@@ -818,8 +873,17 @@ pump(struct pr_output *out)
 }
 
 void
+pr_output_flush_batch(struct pr_output *out)
+{
+    out->batch_asked = 0;
+    batch_flush(out);
+    settle(out);
+}
+
+void
 pr_output_flush(struct pr_output *out)
 {
+    batch_flush(out);
     pump(out);
     settle(out);
 }
@@ -847,6 +911,7 @@ pr_output_write(struct pr_output *out, int stream, const char *p, size_t n)
 void
 pr_output_abandon(struct pr_output *out)
 {
+    batch_flush(out); /* as far as the sink takes it now */
     out->abandoned = 1;
     out->waiting = 0;
     while (out->qhead != NULL) {
@@ -909,8 +974,8 @@ pr_output_discard(struct pr_output *out, struct pr_task *task)
         flush_all_lines(out, 2, &task->err);
     } else if (out->opts.mode == PR_OUT_UNGROUP || (held && task->streaming)) {
         /* Held back, not kept: it went out as it came. */
-        drain_capture(out, 1, &task->out);
-        drain_capture(out, 2, &task->err);
+        drain_capture(out, 1, &task->out, 0);
+        drain_capture(out, 2, &task->err, 0);
     } else if (out->opts.mode == PR_OUT_GROUP) {
         out->mem_held -= task->out.mem.cap + task->err.mem.cap;
         keep_spare(out, &task->out.mem);

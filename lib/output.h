@@ -36,6 +36,10 @@ struct pr_output_options {
     /* Called when what pr_output_waiting, pr_output_busy or
      * pr_output_congested say has changed, or NULL. */
     void (*on_change)(void *data);
+    /* Asks for pr_output_flush_batch before the loop next waits, or NULL:
+     * the small grouped output of tasks that end in one loop turn then
+     * goes out in one write, not one write each. */
+    void (*want_flush)(void *data);
     void *hook_data;
     size_t head_limit; /* keep this much of a streamed task's output in its
                           head buffers (for --results); 0: none */
@@ -100,6 +104,9 @@ void pr_output_ready(struct pr_output *out, int stream, int gone);
 
 /* The stream whose sink is full (pr_output_ready will write), or 0. */
 int pr_output_waiting(const struct pr_output *out);
+
+/* Writes the loop turn's batch of small grouped output (want_flush). */
+void pr_output_flush_batch(struct pr_output *out);
 
 /* Writes what waits, as pr_output_ready does. */
 void pr_output_flush(struct pr_output *out);

@@ -53,6 +53,8 @@ struct pr_pool {
     struct pr_list running_list;
     struct pr_gate gate;         /* --delay, --memfree, --load */
     uv_timer_t gate_timer;       /* the gate: ask again */
+    uv_prepare_t out_flush;      /* the output's batch, before the loop
+                                    waits */
     struct pr_later retries;     /* tasks waiting to run again */
     struct pr_services services; /* "daemon": true */
     struct pr_callbacks cbs;     /* --on-done, --on-fail, --on-join */

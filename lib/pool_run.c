@@ -16,6 +16,7 @@
 
 static void before_output(void *data);
 static void on_output_change(void *data);
+static void want_output_flush(void *data);
 /* The joblog and the results file, the first sinks of the records. */
 static int
 open_sinks(struct pr_pool *pool, const char **which)
@@ -84,6 +85,7 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     if (cfg->results != NULL)
         pool->cfg.output.head_limit = cfg->results_limit;
     pool->cfg.output.on_change = on_output_change;
+    pool->cfg.output.want_flush = want_output_flush;
     pool->cfg.output.hook_data = pool;
     pool->output =
         pr_output_new(&pool->cfg.output, pr__pool_output_error, pool);
@@ -178,6 +180,7 @@ fill_result(struct pr_pool *pool)
 static void
 close_own_handles(struct pr_pool *pool)
 {
+    pr_output_flush_batch(pool->output);
     if (pr_output_busy(pool->output)) {
         /* The reader is slow, not gone: the run ends once it has it all
          * (on_output_change), or on SIGINT or SIGTERM. */
@@ -193,6 +196,8 @@ close_own_handles(struct pr_pool *pool)
     pr_reaper_close(pool->reaper);
     pr_services_close(&pool->services);
     close_timer(&pool->gate_timer);
+    if (!uv_is_closing((uv_handle_t *)&pool->out_flush))
+        uv_close((uv_handle_t *)&pool->out_flush, NULL);
     pr_progress_close(pool->progress);
     pr_outwatch_close(pool->outwatch);
     fill_result(pool);
@@ -372,6 +377,26 @@ make_runners(struct pr_pool *pool)
 }
 
 static void
+on_out_flush(uv_prepare_t *h)
+{
+    struct pr_pool *pool = h->data;
+
+    uv_prepare_stop(h);
+    pr_output_flush_batch(pool->output);
+}
+
+/* Small grouped output that tasks left in this loop turn goes out in one
+ * write, before the loop next waits. */
+static void
+want_output_flush(void *data)
+{
+    struct pr_pool *pool = data;
+
+    if (!uv_is_closing((uv_handle_t *)&pool->out_flush))
+        uv_prepare_start(&pool->out_flush, on_out_flush);
+}
+
+static void
 on_output_change(void *data)
 {
     struct pr_pool *pool = data;
@@ -417,6 +442,8 @@ pr_pool_start(struct pr_pool *pool, struct pr_source *src,
     init_timer(pool, &pool->kill_timer);
     pr__pool_flow_start(pool);
     init_timer(pool, &pool->gate_timer);
+    uv_prepare_init(pool->loop, &pool->out_flush);
+    pool->out_flush.data = pool;
     pool->reaper =
         pr_reaper_new(pool->loop, pool->cfg.kill_after, is_ours, pool);
     pool->started_ms = uv_now(pool->loop);

@@ -514,7 +514,7 @@ bad:
                      "\"output\" (a string), \"exit\" (0-255) and \"error\"");
 }
 
-/* One complete line from the worker's stdout (without its newline). */
+/* One complete line from the worker's stdout, its newline at p[n]. */
 static void
 on_answer(struct worker *w, const char *p, size_t n)
 {
@@ -531,8 +531,9 @@ on_answer(struct worker *w, const char *p, size_t n)
         answer_json(w, task, p, n);
         return;
     }
-    w->ws->up->output(w->ws->up->data, task, 1, p, n);
-    w->ws->up->output(w->ws->up->data, task, 1, "\n", 1);
+    /* The line with its newline: one piece of output, one write if it
+     * goes out as it comes. */
+    w->ws->up->output(w->ws->up->data, task, 1, p, n + 1);
     task->exit_status = 0;
     task_answered(w, task);
 }
@@ -633,8 +634,8 @@ on_out_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
             break;
         }
         if (w->line.len > 0) {
-            pr_buf_append(&w->line, p, (size_t)(nl - p));
-            on_answer(w, w->line.data, w->line.len);
+            pr_buf_append(&w->line, p, (size_t)(nl - p) + 1);
+            on_answer(w, w->line.data, w->line.len - 1);
             w->line.len = 0;
         } else {
             on_answer(w, p, (size_t)(nl - p));

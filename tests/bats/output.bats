@@ -211,3 +211,16 @@ LINES
     wait_status "$pid" 0
     [ "$(cat out)" = "$(printf 'one-start\none-end\ntwo')" ]
 }
+
+@test "the output of tasks that end in one loop turn goes to stdout in one write, every byte of it" {
+    command -v strace >/dev/null || skip "no strace"
+    # LeakSanitizer cannot run under ptrace.
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+    seq 2000 >items
+    # cat answers the 64 lines it is sent at once with one write, so 64
+    # tasks end in each loop turn of poolrun.
+    strace -o trace -e trace=write "$POOLRUN" -j 2 --inflight 64 --workers 'exec cat' -a items >out
+    sort -n out | cmp items -
+    # One write per task would be 2,000.
+    [ "$(grep -c '^write(1,' trace)" -lt 500 ]
+}
