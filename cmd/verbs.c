@@ -455,7 +455,7 @@ struct submit_opts {
     const char *cwd;  /* --cwd DIR, as given */
     const char **env; /* --env NAME=VALUE, each */
     int nenv;
-    const char *jobs;    /* -j N: the queue's -j from now on */
+    const char *jobs;          /* -j N: the queue's -j from now on */
     const char *password_file; /* a Redis queue's */
     const char *redis_timeout;
     const char *jobfile; /* -f FILE */
@@ -2213,6 +2213,67 @@ rq_parse(const char *verb, int argc, char **argv, int want_join,
     return 0;
 }
 
+/* Seconds since the oldest running task was submitted, or -1. */
+static double
+rq_oldest_age(const struct pr_rq_counts *n)
+{
+    if (n->oldest_ms == 0)
+        return -1;
+    return n->now_ms > n->oldest_ms ? (double)(n->now_ms - n->oldest_ms) / 1e3
+                                    : 0;
+}
+
+static void
+rq_status_json(const struct pr_rq_counts *n)
+{
+    struct pr_buf b = {0};
+    size_t i;
+
+    pr_buf_appendf(
+        &b,
+        "{\"submitted\":%llu,\"done\":%llu,\"failed\":%llu,"
+        "\"running\":%llu,\"waiting\":%llu,\"workers\":%llu,"
+        "\"closed\":%s,\"oldest_running_s\":",
+        (unsigned long long)n->submitted, (unsigned long long)n->done,
+        (unsigned long long)n->failed, (unsigned long long)n->pending,
+        (unsigned long long)n->waiting, (unsigned long long)n->consumers,
+        n->closed ? "true" : "false");
+    if (rq_oldest_age(n) < 0)
+        pr_buf_appendf(&b, "null");
+    else
+        pr_buf_appendf(&b, "%.3f", rq_oldest_age(n));
+    pr_buf_appendf(&b, ",\"nodes\":{");
+    for (i = 0; i < n->nnodes && i < PR_RQ_NODES; i++) {
+        if (i > 0)
+            pr_buf_append(&b, ",", 1);
+        pr_json_append_string(&b, n->node[i].name, strlen(n->node[i].name));
+        pr_buf_appendf(&b, ":%llu", (unsigned long long)n->node[i].inflight);
+    }
+    pr_buf_appendf(&b, "}}\n");
+    fwrite(b.data, 1, b.len, stdout);
+    pr_buf_free(&b);
+}
+
+static void
+rq_status_text(const struct pr_rq_counts *n, const char *name)
+{
+    size_t i;
+
+    printf("queue %s: %llu submitted, %llu done (%llu failed), %llu "
+           "running, %llu waiting, %llu workers%s\n",
+           name, (unsigned long long)n->submitted, (unsigned long long)n->done,
+           (unsigned long long)n->failed, (unsigned long long)n->pending,
+           (unsigned long long)n->waiting, (unsigned long long)n->consumers,
+           n->closed ? ", closed" : "");
+    if (rq_oldest_age(n) >= 0)
+        printf("oldest running task submitted %.1f s ago\n", rq_oldest_age(n));
+    for (i = 0; i < n->nnodes && i < PR_RQ_NODES; i++)
+        printf("node %s: %llu running\n", n->node[i].name,
+               (unsigned long long)n->node[i].inflight);
+    if (n->nnodes > PR_RQ_NODES)
+        printf("and %zu more nodes\n", n->nnodes - PR_RQ_NODES);
+}
+
 static int
 rq_status(int argc, char **argv)
 {
@@ -2232,20 +2293,9 @@ rq_status(int argc, char **argv)
             rq_failed("status", &u, c, rc);
     }
     if (rc == 0 && a.json)
-        printf("{\"submitted\":%llu,\"done\":%llu,\"failed\":%llu,"
-               "\"running\":%llu,\"waiting\":%llu,\"workers\":%llu,"
-               "\"closed\":%s}\n",
-               (unsigned long long)n.submitted, (unsigned long long)n.done,
-               (unsigned long long)n.failed, (unsigned long long)n.pending,
-               (unsigned long long)n.waiting, (unsigned long long)n.consumers,
-               n.closed ? "true" : "false");
+        rq_status_json(&n);
     else if (rc == 0)
-        printf("queue %s: %llu submitted, %llu done (%llu failed), %llu "
-               "running, %llu waiting, %llu workers%s\n",
-               u.name, (unsigned long long)n.submitted,
-               (unsigned long long)n.done, (unsigned long long)n.failed,
-               (unsigned long long)n.pending, (unsigned long long)n.waiting,
-               (unsigned long long)n.consumers, n.closed ? ", closed" : "");
+        rq_status_text(&n, u.name);
     if (c != NULL) {
         pr_rq_client_free(c);
         pr_rq_url_free(&u);

@@ -452,17 +452,30 @@ const char pr__rq_script_release[] =
 static const char script_counts[] =
     "local m = redis.call('HMGET', KEYS[2], 'submitted', 'done', 'failed',\n"
     "                     'closed')\n"
-    "local pend, cons = 0, 0\n"
+    "local pend, cons, group = 0, 0, false\n"
     "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
     "  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do\n"
     "    for i = 1, #g, 2 do\n"
+    "      if g[i] == 'name' and g[i + 1] == 'w' then group = true end\n"
     "      if g[i] == 'consumers' then cons = g[i + 1] end\n"
     "      if g[i] == 'pending' then pend = g[i + 1] end\n"
     "    end\n"
     "  end\n"
     "end\n"
+    "local oldest, nodes = 0, {}\n"
+    "if group and pend > 0 then\n"
+    "  local p = redis.call('XPENDING', KEYS[1], 'w')\n"
+    "  oldest = tonumber(string.match(p[2], '^(%d+)')) or 0\n"
+    "  for _, c in ipairs(p[4]) do\n"
+    "    nodes[#nodes + 1] = c[1]\n"
+    "    nodes[#nodes + 1] = tonumber(c[2])\n"
+    "  end\n"
+    "end\n"
+    "local t = redis.call('TIME')\n"
     "return {tonumber(m[1]) or 0, tonumber(m[2]) or 0, tonumber(m[3]) or 0,\n"
-    "        m[4] == '1' and 1 or 0, pend, cons}\n";
+    "        m[4] == '1' and 1 or 0, pend, cons, oldest,\n"
+    "        tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), "
+    "nodes}\n";
 
 /* KEYS s ids results meta; ARGV id result: records id cancelled unless it
  * has a result, and takes its entry off the stream. */
@@ -659,12 +672,14 @@ static int
 take_counts(void *data, const redisReply *r)
 {
     struct pr_rq_counts *o = data;
-    long long v[6];
+    const redisReply *nodes;
+    long long v[8];
     size_t i;
 
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 6)
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 9 ||
+        r->element[8]->type != REDIS_REPLY_ARRAY)
         return UV_EPROTO;
-    for (i = 0; i < 6; i++) {
+    for (i = 0; i < 8; i++) {
         if (r->element[i]->type != REDIS_REPLY_INTEGER)
             return UV_EPROTO;
         v[i] = r->element[i]->integer < 0 ? 0 : r->element[i]->integer;
@@ -675,6 +690,23 @@ take_counts(void *data, const redisReply *r)
     o->closed = v[3] != 0;
     o->pending = (uint64_t)v[4];
     o->consumers = (uint64_t)v[5];
+    o->oldest_ms = (uint64_t)v[6];
+    o->now_ms = (uint64_t)v[7];
+    nodes = r->element[8];
+    for (i = 0; i + 1 < nodes->elements; i += 2) {
+        const redisReply *name = nodes->element[i];
+        const redisReply *n = nodes->element[i + 1];
+
+        if (name->type != REDIS_REPLY_STRING || n->type != REDIS_REPLY_INTEGER)
+            return UV_EPROTO;
+        if (o->nnodes < PR_RQ_NODES) {
+            snprintf(o->node[o->nnodes].name, sizeof(o->node[0].name), "%.*s",
+                     (int)name->len, name->str);
+            o->node[o->nnodes].inflight =
+                n->integer < 0 ? 0 : (uint64_t)n->integer;
+        }
+        o->nnodes++;
+    }
     o->waiting = o->submitted > o->done + o->pending
                      ? o->submitted - o->done - o->pending
                      : 0;

@@ -73,6 +73,18 @@ struct pr_rq_counts {
     uint64_t pending;   /* delivered to a worker, not acknowledged */
     uint64_t waiting;   /* never delivered yet */
     uint64_t consumers; /* workers the group knows */
+    /* The oldest entry delivered and not acknowledged: when it was
+     * submitted, and the server's time now (ms since the epoch); 0 when
+     * none is. */
+    uint64_t oldest_ms, now_ms;
+    /* Tasks in flight per node (consumer name), the first PR_RQ_NODES;
+     * nnodes counts them all. */
+#define PR_RQ_NODES 32
+    struct {
+        char name[64];
+        uint64_t inflight;
+    } node[PR_RQ_NODES];
+    size_t nnodes;
 };
 
 int pr_rq_counts(struct pr_rq_client *c, struct pr_rq_counts *out);

@@ -294,6 +294,36 @@ EOF
     [ "$(jq -r .attempt res.jsonl)" = "1" ]
 }
 
+# running_on NODE N: status says node NODE has N tasks in flight.
+running_on() {
+    [ "$("$POOLRUN" status --queue "$queue" --json | jq --arg n "$1" '.nodes[$n]')" = "$2" ]
+}
+
+@test "status shows the tasks in flight per node and how long ago the oldest running one was submitted" {
+    start_redis
+    run -0 poolrun submit --queue "$queue" --id a sh -c 'until [ -e go ]; do sleep 0.05; done'
+    run -0 poolrun submit --queue "$queue" --id b sh -c 'until [ -e go ]; do sleep 0.05; done'
+    run -0 poolrun submit --queue "$queue" --id c true
+    run -0 poolrun status --queue "$queue" --json
+    [ "$(jq .oldest_running_s <<<"$output")" = null ]
+    [ "$(jq -c .nodes <<<"$output")" = "{}" ]
+    start_worker w1 -j 1 --node east
+    wait_for 10 running_on east 1
+    start_worker w2 -j 1 --node west
+    wait_for 10 running_on west 1
+    run -0 poolrun status --queue "$queue" --json
+    [ "$(jq .running <<<"$output")" -eq 2 ]
+    [ "$(jq .waiting <<<"$output")" -eq 1 ]
+    [ "$(jq '.oldest_running_s >= 0' <<<"$output")" = true ]
+    run -0 poolrun status --queue "$queue"
+    [ "${lines[1]%% submitted*}" = "oldest running task" ]
+    [ "$(printf '%s\n' "${lines[@]:2}" | sort | tr '\n' '|')" = "node east: 1 running|node west: 1 running|" ]
+    touch go
+    run -0 poolrun join --queue "$queue" --timeout 20
+    run -0 poolrun status --queue "$queue" --json
+    [ "$(jq -c .nodes <<<"$output")" = "{}" ]
+}
+
 @test "SIGTERM: the running task finishes, the unstarted one goes back to a peer at once" {
     start_redis
     run -0 poolrun submit --queue "$queue" --id first sh -c \
