@@ -2274,6 +2274,9 @@ rq_status_text(const struct pr_rq_counts *n, const char *name)
         printf("and %zu more nodes\n", n->nnodes - PR_RQ_NODES);
 }
 
+/* Entries a node holds per --workers process without --inflight. */
+#define RQ_WORKER_AHEAD 32
+
 static int
 rq_status(int argc, char **argv)
 {
@@ -2571,6 +2574,11 @@ worker_config(struct worker_opts *wo, const struct pr_config *cfg)
     }
     w->node = wo->node;
     w->slots = cfg->pool.jobs > 0 ? cfg->pool.jobs : 64;
+    /* Daemon workers take tasks ahead (--inflight): a fetch for one free
+     * slot at a time would cost a round trip per tiny task. */
+    if (cfg->workers.cmd != NULL)
+        w->slots *= cfg->workers.inflight_fixed ? cfg->workers.inflight
+                                                : RQ_WORKER_AHEAD;
     w->on_note = worker_note;
     return 0;
 }

@@ -372,17 +372,22 @@ const char pr__rq_script_init[] =
     "redis.pcall('XGROUP', 'CREATE', KEYS[1], 'w', '0', 'MKSTREAM')\n"
     "return 1\n";
 
-/* KEYS s results meta; ARGV entry id result failed(0|1): the first
- * result wins and is counted once; the entry goes either way. */
+/* KEYS s results meta; ARGV (entry id result failed(0|1))...: for each
+ * task, the first result wins and is counted once; the entry goes either
+ * way.  Many tasks a call: EVAL costs per call, not per task. */
 const char pr__rq_script_ack[] =
-    "local new = redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[3])\n"
-    "if new == 1 then\n"
-    "  redis.call('HINCRBY', KEYS[3], 'done', 1)\n"
-    "  if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[3], 'failed', 1) "
+    "local new = 0\n"
+    "for i = 1, #ARGV, 4 do\n"
+    "  if redis.call('HSETNX', KEYS[2], ARGV[i + 1], ARGV[i + 2]) == 1 then\n"
+    "    new = new + 1\n"
+    "    redis.call('HINCRBY', KEYS[3], 'done', 1)\n"
+    "    if ARGV[i + 3] == '1' then\n"
+    "      redis.call('HINCRBY', KEYS[3], 'failed', 1)\n"
+    "    end\n"
+    "  end\n"
+    "  redis.call('XACK', KEYS[1], 'w', ARGV[i])\n"
+    "  redis.call('XDEL', KEYS[1], ARGV[i])\n"
     "end\n"
-    "end\n"
-    "redis.call('XACK', KEYS[1], 'w', ARGV[1])\n"
-    "redis.call('XDEL', KEYS[1], ARGV[1])\n"
     "return new\n";
 
 /* KEYS s results meta; ARGV consumer min-idle count attempts cursor:

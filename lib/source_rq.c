@@ -74,6 +74,8 @@ struct rqsrc {
     int ended;        /* end was called */
     int handed_back;  /* the entries that never started went back */
     struct ack *acks; /* results not yet written, oldest first */
+    struct ack **acks_end;
+    uv_check_t ack_check; /* sends the loop turn's results together */
     int connected;    /* the queue answered once: later losses retry */
     int down;         /* the connections are gone: retrying, or given up */
     int retry_pending;
@@ -390,63 +392,115 @@ ack_free(struct rqsrc *s, struct ack *a)
     while (*p != a)
         p = &(*p)->next;
     *p = a->next;
+    if (s->acks_end == &a->next)
+        s->acks_end = p;
     free(a->eid);
     free(a->tid);
     free(a->json);
     free(a);
 }
 
+/* At most this many results go in one script call. */
+#define ACK_BATCH 256
+
+struct ack_batch {
+    struct rqsrc *s;
+    size_t n;
+    struct ack *a[ACK_BATCH];
+};
+
 static void
-on_ack(void *data, int err, redisReply *r)
+on_acks(void *data, int err, redisReply *r)
 {
-    struct ack *a = data;
-    struct rqsrc *s = a->s;
+    struct ack_batch *b = data;
+    struct rqsrc *s = b->s;
+    size_t i;
 
     (void)r;
     s->inflight--;
-    a->sent = 0;
-    /* Not written: it stays, and goes again once Redis is back. */
+    for (i = 0; i < b->n; i++) {
+        b->a[i]->sent = 0;
+        /* Not written: it stays, and goes again once Redis is back. */
+        if (err == 0)
+            ack_free(s, b->a[i]);
+    }
+    free(b);
     if (err != 0)
         trouble(s, "writing a result", s->main);
-    else
-        ack_free(s, a);
     maybe_close(s);
 }
 
-static void
-send_ack(struct rqsrc *s, struct ack *a)
+/* One script call for up to ACK_BATCH results not yet on the wire;
+ * returns 0 when none was left to send or the call could not be made. */
+static int
+send_batch(struct rqsrc *s)
 {
-    const char *args[4];
+    struct ack_batch *b = pr_xcalloc(1, sizeof(*b));
+    const char **args;
+    struct ack *a;
+    size_t i;
+    int rc;
 
-    if (s->down || a->sent)
-        return;
-    args[0] = a->eid;
-    args[1] = a->tid;
-    args[2] = a->json;
-    args[3] = a->failed ? "1" : "0";
-    if (eval(s, pr__rq_script_ack, 3, 4, args, on_ack, a) == 0)
-        a->sent = 1;
-    else
+    for (a = s->acks; a != NULL && b->n < ACK_BATCH; a = a->next)
+        if (!a->sent)
+            b->a[b->n++] = a;
+    if (b->n == 0) {
+        free(b);
+        return 0;
+    }
+    b->s = s;
+    args = pr_xcalloc(4 * b->n, sizeof(*args));
+    for (i = 0; i < b->n; i++) {
+        args[4 * i] = b->a[i]->eid;
+        args[4 * i + 1] = b->a[i]->tid;
+        args[4 * i + 2] = b->a[i]->json;
+        args[4 * i + 3] = b->a[i]->failed ? "1" : "0";
+    }
+    rc = eval(s, pr__rq_script_ack, 3, (int)(4 * b->n), args, on_acks, b);
+    free(args);
+    if (rc != 0) {
+        free(b);
         trouble(s, "writing a result", s->main);
+        return 0;
+    }
+    for (i = 0; i < b->n; i++)
+        b->a[i]->sent = 1;
+    return 1;
+}
+
+static void
+send_acks(struct rqsrc *s)
+{
+    while (!s->down && send_batch(s))
+        continue;
+}
+
+static void
+on_ack_check(uv_check_t *h)
+{
+    uv_check_stop(h);
+    send_acks(h->data);
 }
 
 /* The entry's result goes to Redis: the first result wins, counted once,
- * and the entry leaves the stream. */
+ * and the entry leaves the stream.  It is sent with the others of this
+ * loop turn, once the turn's callbacks have run. */
 static void
 queue_ack(struct rqsrc *s, const struct entry *e, const char *json, int failed)
 {
     struct ack *a = pr_xcalloc(1, sizeof(*a));
-    struct ack **p = &s->acks;
 
     a->s = s;
     a->eid = pr_xstrdup(e->eid);
     a->tid = pr_xstrdup(e->tid);
     a->json = pr_xstrdup(json);
     a->failed = failed;
-    while (*p != NULL)
-        p = &(*p)->next;
-    *p = a;
-    send_ack(s, a);
+    if (s->acks == NULL)
+        s->acks_end = &s->acks;
+    *s->acks_end = a;
+    s->acks_end = &a->next;
+    if (!s->closed)
+        uv_check_start(&s->ack_check, on_ack_check);
 }
 
 /* The result of a task as JSON: what join --results prints. */
@@ -572,6 +626,7 @@ close_all(struct rqsrc *s)
     if (s->timer_open) {
         uv_close((uv_handle_t *)&s->renew, NULL);
         uv_close((uv_handle_t *)&s->retry, NULL);
+        uv_close((uv_handle_t *)&s->ack_check, NULL);
     }
     s->timer_open = 0;
 }
@@ -654,7 +709,6 @@ static void
 on_init(void *data, int err, redisReply *r)
 {
     struct rqsrc *s = data;
-    struct ack *a;
 
     (void)r;
     s->inflight--;
@@ -668,8 +722,7 @@ on_init(void *data, int err, redisReply *r)
     s->connected = 1;
     s->down = 0;
     s->backoff_ms = 0;
-    for (a = s->acks; a != NULL && !s->down; a = a->next)
-        send_ack(s, a);
+    send_acks(s);
     /* Leases that lapsed while Redis was away are ours again before the
      * reclaim (the same connection keeps the order), which would else
      * take our own running tasks. */
@@ -743,7 +796,8 @@ start(struct pr_source *src, const struct pr_intake *in)
     s->in = in;
     uv_timer_init(s->loop, &s->renew);
     uv_timer_init(s->loop, &s->retry);
-    s->renew.data = s->retry.data = s;
+    uv_check_init(s->loop, &s->ack_check);
+    s->renew.data = s->retry.data = s->ack_check.data = s;
     s->timer_open = 1;
     rc = connect_all(s);
     if (rc != 0) {
