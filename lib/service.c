@@ -1442,10 +1442,6 @@ make_task(struct svc_task *t)
     }
     t->task = task;
     task->src = t;
-    /* `true` or `make test` needs no shell to start it, as a line of the
-     * one-shot command's stdin does not. */
-    if (task->line != NULL && task->argv == NULL && task->long_fd < 0)
-        task->plain_line = 1;
     if (t->skip != SKIP_NONE)
         task->skip_why = skip_reason[t->skip];
     if (task->spec == NULL) {

@@ -546,6 +546,9 @@ make_task(struct doc *doc, const struct pr_json *obj, const char *path,
     if (cmd != NULL) {
         task = pr_task_new(0, cmd, strlen(cmd));
         free(cmd);
+        /* A shell line: `make test` needs no shell to start it, as a line
+         * of stdin does not (the spawn runner splits a simple one). */
+        task->plain_line = 1;
     } else {
         struct pr_buf shown = {0};
         size_t k;

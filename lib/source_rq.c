@@ -352,7 +352,8 @@ reclaim(struct rqsrc *s, unsigned count)
 }
 
 /* Asks for as many entries as slots are free: those idle past the lease
- * first, every renew_ms, then new ones. */
+ * first, once per --block (a dead peer's task waits at most the lease and
+ * one block more: XAUTOCLAIM is cheap), then new ones. */
 static void
 fetch(struct rqsrc *s)
 {
@@ -366,7 +367,7 @@ fetch(struct rqsrc *s)
         !pr_intake_accepting(s->in))
         return;
     free_slots = s->cfg.slots - s->nheld;
-    if (uv_now(s->loop) - s->last_reclaim >= s->cfg.renew_ms) {
+    if (uv_now(s->loop) - s->last_reclaim >= s->cfg.block_ms) {
         reclaim(s, free_slots);
         return;
     }
@@ -807,7 +808,7 @@ start(struct pr_source *src, const struct pr_intake *in)
     }
     uv_timer_start(&s->renew, on_renew_timer, s->cfg.renew_ms, s->cfg.renew_ms);
     /* The first fetch reclaims what dead peers left. */
-    s->last_reclaim = uv_now(s->loop) - s->cfg.renew_ms;
+    s->last_reclaim = uv_now(s->loop) - s->cfg.block_ms;
     fetch(s);
     return 0;
 }
