@@ -76,8 +76,8 @@ struct rqsrc {
     struct ack *acks; /* results not yet written, oldest first */
     struct ack **acks_end;
     uv_check_t ack_check; /* sends the loop turn's results together */
-    int connected;    /* the queue answered once: later losses retry */
-    int down;         /* the connections are gone: retrying, or given up */
+    int connected;        /* the queue answered once: later losses retry */
+    int down;             /* the connections are gone: retrying, or given up */
     int retry_pending;
     unsigned backoff_ms;
     uv_timer_t retry;
