@@ -243,10 +243,43 @@ skipped_unrun(const struct pr_pool *pool, const struct pr_task *task)
            pr_seqset_has(pool->cfg.resume_done, task->seq);
 }
 
+/* The loop has handled its events since the slice began: the next one
+ * may begin.  An active idle handle also makes that poll not wait. */
+static void
+on_slice_idle(uv_idle_t *idle)
+{
+    struct pr_pool *pool = idle->data;
+
+    uv_idle_stop(idle);
+    pr_slice_reset(&pool->slice);
+    pr__pool_schedule(pool);
+}
+
+/* At start: the slices of starts (see slots.h). */
+void
+pr__pool_slice_init(struct pr_pool *pool)
+{
+    pr_slice_init(&pool->slice, PR_SLICE_NS, PR_SLICE_MAX);
+    uv_idle_init(pool->loop, &pool->slice_idle);
+    pool->slice_idle.data = pool;
+}
+
+/* A task has started: a slice that has had its time ends, and the rest
+ * start at the next turn of the loop. */
+static void
+slice_started(struct pr_pool *pool, const struct pr_task *task)
+{
+    uint64_t now = task->start_ns != 0 ? task->start_ns : uv_hrtime();
+
+    if (pr_slice_started(&pool->slice, now))
+        uv_idle_start(&pool->slice_idle, on_slice_idle);
+}
+
 void
 pr__pool_schedule(struct pr_pool *pool)
 {
-    while (!pool->stopping && pr_slots_open(&pool->slots)) {
+    while (!pool->stopping && pr_slots_open(&pool->slots) &&
+           pr_slice_open(&pool->slice)) {
         struct pr_task *task = pr_queue_peek(pool->queue);
 
         if (task == NULL || too_far_ahead(pool, task))
@@ -279,6 +312,7 @@ pr__pool_schedule(struct pr_pool *pool)
         pr_command_build(task, pool->cfg.command, pool->cfg.tag);
         if (pool->runner->ops->start(pool->runner, task) != 0)
             break; /* it failed: try no more until something ends */
+        slice_started(pool, task);
         task->live = 1;
         /* --delay counts from when the task really started, which a slow
          * spawn puts after the gate opened. */
@@ -383,7 +417,8 @@ retry(struct pr_pool *pool, struct pr_task *task)
 
     /* Its record and output wait until the next attempt has begun: a stop
      * before that makes this attempt the final one. */
-    task->end_ns = task->start_ns ? uv_hrtime() : 0;
+    if (task->end_ns == 0)
+        task->end_ns = task->start_ns ? uv_hrtime() : 0;
     /* The factor may grow the wait past any range: the conversion clamps. */
     pr_later_add(&pool->retries, task, pr_seconds_to_ms(wait));
 }

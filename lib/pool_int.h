@@ -51,6 +51,8 @@ struct pr_pool {
     struct pr_slots slots;
     unsigned live; /* tasks holding a slot whose runner started them */
     struct pr_list running_list;
+    struct pr_slice slice;       /* this loop turn's starts */
+    uv_idle_t slice_idle;        /* the next slice, after the events */
     struct pr_gate gate;         /* --delay, --memfree, --load */
     uv_timer_t gate_timer;       /* the gate: ask again */
     uv_prepare_t out_flush;      /* the output's batch, before the loop
@@ -87,6 +89,7 @@ struct pr_pool {
 /* pool.c */
 void pr__pool_flow_up(struct pr_pool *pool);    /* at new: the upcalls */
 void pr__pool_flow_start(struct pr_pool *pool); /* at start: handles, intake */
+void pr__pool_slice_init(struct pr_pool *pool); /* at start */
 void pr__pool_schedule(struct pr_pool *pool);
 void pr__pool_record(struct pr_pool *pool, struct pr_task *task);
 void pr__pool_task_done(struct pr_pool *pool);

@@ -12,6 +12,7 @@
 
 #include "guard.h"
 #include "reaper.h"
+#include "sys.h"
 #include "util.h"
 
 static void before_output(void *data);
@@ -198,6 +199,8 @@ close_own_handles(struct pr_pool *pool)
     close_timer(&pool->gate_timer);
     if (!uv_is_closing((uv_handle_t *)&pool->out_flush))
         uv_close((uv_handle_t *)&pool->out_flush, NULL);
+    if (!uv_is_closing((uv_handle_t *)&pool->slice_idle))
+        uv_close((uv_handle_t *)&pool->slice_idle, NULL);
     pr_progress_close(pool->progress);
     pr_outwatch_close(pool->outwatch);
     fill_result(pool);
@@ -423,6 +426,18 @@ output_moved(void *data)
     }
 }
 
+/* A task holds three descriptors while it runs (its stdout and stderr
+ * pipes, its pidfd): -j 2000 needs 6,000, past the usual soft limit of
+ * 1,024.  Where the hard limit allows no more, starts fail with EMFILE
+ * and the pool runs as many as it could (pr_slots_throttle), saying so. */
+static void
+make_room_for_files(const struct pr_pool *pool)
+{
+    uint64_t jobs = pool->cfg.jobs != 0 ? pool->cfg.jobs : 20000;
+
+    (void)pr_sys_files_want(jobs * 3 + 64);
+}
+
 static void
 init_timer(struct pr_pool *pool, uv_timer_t *t)
 {
@@ -444,6 +459,7 @@ pr_pool_start(struct pr_pool *pool, struct pr_source *src,
     init_timer(pool, &pool->gate_timer);
     uv_prepare_init(pool->loop, &pool->out_flush);
     pool->out_flush.data = pool;
+    pr__pool_slice_init(pool);
     pool->reaper =
         pr_reaper_new(pool->loop, pool->cfg.kill_after, is_ours, pool);
     pool->started_ms = uv_now(pool->loop);
@@ -457,6 +473,8 @@ pr_pool_start(struct pr_pool *pool, struct pr_source *src,
     if (!pool->cfg.dry_run)
         (void)pr_guard_start(&pool->spawn.guard, pool->cfg.kill_after);
     make_runners(pool);
+    if (!pool->cfg.dry_run)
+        make_room_for_files(pool);
     pr_services_init(&pool->services, pool->loop, pool->aux,
                      pool->cfg.kill_after);
     rc = pr_source_start(src, &pool->intake);

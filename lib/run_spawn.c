@@ -187,6 +187,12 @@ on_deadline(uv_timer_t *timer)
 static void
 process_exited(struct spawn_run *run, int exit_status, int term_signal)
 {
+    /* The task's runtime ends here, not at its record: that waits for the
+     * pipes' EOF and, in a burst of ends, for the tasks recorded and
+     * started before it.  The kernel keeps no exit time a parent can read
+     * cheaply (only taskstats has it), but the loop reaches this callback
+     * within one slice of starts (pool.c) of the pidfd turning readable. */
+    run->task->end_ns = uv_hrtime();
     run->task->exit_status = exit_status;
     run->task->term_signal = term_signal;
     /* Not read while stdout was full: its end must not wait for the

@@ -145,3 +145,39 @@ pr_slots_set_jobs(struct pr_slots *s, unsigned jobs)
     if (s->max < jobs)
         s->max = jobs;
 }
+
+void
+pr_slice_init(struct pr_slice *s, uint64_t budget_ns, unsigned max)
+{
+    s->budget_ns = budget_ns;
+    s->max = max;
+    pr_slice_reset(s);
+}
+
+int
+pr_slice_open(const struct pr_slice *s)
+{
+    /* The last start's time stands for now: a start reads the clock
+     * anyway, and a slice may run over by one start. */
+    return s->n == 0 ||
+           (s->n < s->max && s->last_ns < s->begun_ns + s->budget_ns);
+}
+
+int
+pr_slice_started(struct pr_slice *s, uint64_t now_ns)
+{
+    s->n++;
+    s->last_ns = now_ns;
+    if (s->n > 1)
+        return 0;
+    s->begun_ns = now_ns;
+    return 1;
+}
+
+void
+pr_slice_reset(struct pr_slice *s)
+{
+    s->begun_ns = 0;
+    s->last_ns = 0;
+    s->n = 0;
+}

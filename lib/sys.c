@@ -24,6 +24,7 @@
 #include <sys/prctl.h>
 #endif
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -479,6 +480,30 @@ pr_sys_pipe(int fds[2])
     return 0;
 }
 
+/* The soft limit on open files poolrun began with, once it raised it. */
+static struct rlimit first_nofile;
+static int nofile_raised;
+
+int
+pr_sys_files_want(uint64_t want)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -errno;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+        return 0;
+    if (!nofile_raised)
+        first_nofile = rl;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want
+                      ? rl.rlim_max
+                      : (rlim_t)want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -errno;
+    nofile_raised = 1;
+    return 0;
+}
+
 #if defined(__linux__) && defined(SYS_pidfd_open) && defined(__GLIBC__)
 #define PR_HAVE_FAST_SPAWN 1
 
@@ -569,6 +594,9 @@ spawn_child(const struct pr_sys_spawn *o, volatile int *err)
     }
     if (o->cwd != NULL && chdir(o->cwd) < 0)
         goto fail;
+    /* The vfork child has its own limits: poolrun keeps its raised one. */
+    if (nofile_raised)
+        (void)setrlimit(RLIMIT_NOFILE, &first_nofile);
     for (sig = 1; sig < NSIG; sig++)
         if (sigismember(&reset_set, sig) == 1)
             sigaction(sig, &dfl, NULL);

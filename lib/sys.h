@@ -6,6 +6,7 @@
 #ifndef PR_SYS_H
 #define PR_SYS_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Does process group pgid still hold a live process?  A zombie does not
@@ -124,6 +125,13 @@ int pr_sys_spawn_available(void);
  * and a pidfd (readable once it exits; close it), -ENOSYS where this
  * cannot be done, or the -errno of the failed spawn or exec. */
 int pr_sys_spawn(const struct pr_sys_spawn *o, int *pid, int *pidfd);
+
+/* Makes room for want open descriptors: a soft limit on open files below
+ * want is raised to want, or to the hard limit if that is lower.  Tasks
+ * started by pr_sys_spawn get the soft limit poolrun began with (a
+ * program may size a table by it, or close every descriptor below it).
+ * Returns 0 or -errno. */
+int pr_sys_files_want(uint64_t want);
 
 /* Reaps exactly pid if it has exited.  Returns 1 with its exit status or
  * signal, 0 if it still runs, or -errno. */

@@ -104,7 +104,7 @@ struct pr_task {
     int pid;
     double start_wall;      /* epoch seconds, for the joblog */
     uint64_t start_ns;      /* uv_hrtime() at start */
-    uint64_t end_ns;        /* uv_hrtime() at the final record */
+    uint64_t end_ns;        /* uv_hrtime() at its exit, or its record */
     int exit_status;        /* exit code when it exited */
     int term_signal;        /* signal that ended it, or 0 */
     int signalled;          /* the last signal poolrun sent it, or 0 */

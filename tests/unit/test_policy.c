@@ -1,6 +1,6 @@
 /*
  * test_policy: the pure policies the pool applies, retry, halt, the start
- * gate and the slots, alone.
+ * gate, the slots and the slices of starts, alone.
  */
 #include <signal.h>
 #include <uv.h>
@@ -393,6 +393,54 @@ slots_set_jobs_raises_and_lowers_the_limit_while_tasks_run(void)
     pr_slots_free(&s);
 }
 
+static void
+slice_ends_once_its_time_is_spent(void)
+{
+    struct pr_slice s;
+
+    pr_slice_init(&s, 2000, 100);
+    ASSERT_EQ(pr_slice_open(&s), 1);
+    ASSERT_EQ(pr_slice_started(&s, 1000), 1); /* the first: arm a turn */
+    ASSERT_EQ(pr_slice_open(&s), 1);
+    ASSERT_EQ(pr_slice_started(&s, 2000), 0);
+    ASSERT_EQ(pr_slice_open(&s), 1);
+    ASSERT_EQ(pr_slice_started(&s, 3000), 0);
+    ASSERT_EQ(pr_slice_open(&s), 0); /* 2000 ns since the first start */
+    pr_slice_reset(&s);
+    ASSERT_EQ(pr_slice_open(&s), 1);
+    ASSERT_EQ(pr_slice_started(&s, 9000), 1);
+    ASSERT_EQ(pr_slice_open(&s), 1);
+}
+
+static void
+slice_ends_after_its_number_of_starts_however_fast(void)
+{
+    struct pr_slice s;
+    unsigned i;
+
+    pr_slice_init(&s, 2000, 3);
+    for (i = 0; i < 3; i++) {
+        ASSERT_EQ(pr_slice_open(&s), 1);
+        ASSERT_EQ(pr_slice_started(&s, 5000), i == 0);
+    }
+    ASSERT_EQ(pr_slice_open(&s), 0);
+}
+
+static void
+slice_always_holds_one_start_however_slow(void)
+{
+    struct pr_slice s;
+
+    pr_slice_init(&s, 2000, 100);
+    /* One start may take longer than a whole slice (a loaded machine):
+     * the next turn must still start one, or nothing would ever run. */
+    ASSERT_EQ(pr_slice_started(&s, 1000), 1);
+    ASSERT_EQ(pr_slice_started(&s, 1000000), 0);
+    ASSERT_EQ(pr_slice_open(&s), 0);
+    pr_slice_reset(&s);
+    ASSERT_EQ(pr_slice_open(&s), 1);
+}
+
 int
 main(void)
 {
@@ -419,6 +467,9 @@ main(void)
         TEST_CASE(slots_without_a_limit_grow_as_needed),
         TEST_CASE(slots_throttle_lowers_the_limit_only),
         TEST_CASE(slots_set_jobs_raises_and_lowers_the_limit_while_tasks_run),
+        TEST_CASE(slice_ends_once_its_time_is_spent),
+        TEST_CASE(slice_ends_after_its_number_of_starts_however_fast),
+        TEST_CASE(slice_always_holds_one_start_however_slow),
     };
 
     return pr_test_run(cases, sizeof(cases) / sizeof(cases[0]));

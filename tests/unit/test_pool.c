@@ -13,6 +13,7 @@
 
 #include "pool.h"
 #include "runner.h"
+#include "slots.h"
 #include "source.h"
 #include "test.h"
 
@@ -30,6 +31,9 @@ struct fake_runner {
     int hold;
     const int (*codes)[2]; /* exit code by seq and attempt */
     unsigned started;
+    uint64_t step_ns;  /* each start takes this long on a fake clock */
+    uint64_t clock_ns; /* the fake clock */
+    unsigned started_at_tick; /* started when a timer of the test ran */
     int signalled;
     int shut_down;
     void (*done)(void *);
@@ -68,7 +72,7 @@ fake_start(struct pr_runner *base, struct pr_task *task)
 
     r->running[r->n++] = task;
     r->started++;
-    task->start_ns = uv_hrtime();
+    task->start_ns = r->step_ns ? (r->clock_ns += r->step_ns) : uv_hrtime();
     if (!r->hold)
         uv_timer_start(&r->timer, end_all, 0, 0);
     return 0;
@@ -439,6 +443,47 @@ pool_stop_skips_unstarted_tasks_the_source_does_not_take(void)
     ASSERT_EQ(src.acked, 3);
 }
 
+static void
+on_tick(uv_timer_t *t)
+{
+    fake.started_at_tick = fake.started;
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+/* Each start takes 1 ms of a fake clock: a slice (PR_SLICE_NS, 2 ms)
+ * holds three, and the next three start only once the loop has handled
+ * what came meanwhile (a due timer here, a task's end in a run). */
+static void
+pool_starts_in_slices_and_handles_events_between_them(void)
+{
+    static const int codes[MAX_TASKS][2];
+    struct run r;
+    struct pr_pool_config cfg;
+    struct pr_pool_result res;
+    struct fake_source src = {{&src_ops}, 0, 8, 0, 0, 0, 0, 0, {0}};
+    uv_timer_t tick;
+    const char *which = NULL;
+
+    setup(&r, &cfg, MAX_TASKS);
+    fake.codes = codes;
+    fake.hold = 1;
+    fake.step_ns = PR_SLICE_NS / 2;
+    fake.clock_ns = 1;
+    uv_timer_init(&r.loop, &tick);
+    uv_timer_start(&tick, on_tick, 0, 0);
+    ASSERT_EQ(pr_pool_new(&r.pool, &r.loop, &cfg, &which), 0);
+    ASSERT_EQ(pr_pool_start(r.pool, &src.base, &res), 0);
+    ASSERT_EQ(fake.started, 3);
+    uv_run(&r.loop, UV_RUN_NOWAIT);
+    ASSERT_EQ(fake.started_at_tick, 3);
+    ASSERT_EQ(fake.started, 6);
+    uv_run(&r.loop, UV_RUN_NOWAIT);
+    ASSERT_EQ(fake.started, 8);
+    pr_pool_signal(r.pool, SIGTERM);
+    ASSERT_EQ(finish(&r), 0);
+    ASSERT_EQ(res.tally.total, 8);
+}
+
 int
 main(void)
 {
@@ -449,6 +494,7 @@ main(void)
         TEST_CASE(
             pool_stop_hands_unstarted_tasks_back_to_a_source_that_takes_them),
         TEST_CASE(pool_stop_skips_unstarted_tasks_the_source_does_not_take),
+        TEST_CASE(pool_starts_in_slices_and_handles_events_between_them),
     };
 
     signal(SIGPIPE, SIG_IGN);
