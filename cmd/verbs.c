@@ -2227,6 +2227,7 @@ static void
 rq_status_json(const struct pr_rq_counts *n)
 {
     struct pr_buf b = {0};
+    double age = rq_oldest_age(n);
     size_t i;
 
     pr_buf_appendf(
@@ -2238,10 +2239,10 @@ rq_status_json(const struct pr_rq_counts *n)
         (unsigned long long)n->failed, (unsigned long long)n->pending,
         (unsigned long long)n->waiting, (unsigned long long)n->consumers,
         n->closed ? "true" : "false");
-    if (rq_oldest_age(n) < 0)
+    if (age < 0)
         pr_buf_appendf(&b, "null");
     else
-        pr_buf_appendf(&b, "%.3f", rq_oldest_age(n));
+        pr_buf_appendf(&b, "%.3f", age);
     pr_buf_appendf(&b, ",\"nodes\":{");
     for (i = 0; i < n->nnodes && i < PR_RQ_NODES; i++) {
         if (i > 0)
@@ -2257,6 +2258,7 @@ rq_status_json(const struct pr_rq_counts *n)
 static void
 rq_status_text(const struct pr_rq_counts *n, const char *name)
 {
+    double age = rq_oldest_age(n);
     size_t i;
 
     printf("queue %s: %llu submitted, %llu done (%llu failed), %llu "
@@ -2265,8 +2267,8 @@ rq_status_text(const struct pr_rq_counts *n, const char *name)
            (unsigned long long)n->failed, (unsigned long long)n->pending,
            (unsigned long long)n->waiting, (unsigned long long)n->consumers,
            n->closed ? ", closed" : "");
-    if (rq_oldest_age(n) >= 0)
-        printf("oldest running task submitted %.1f s ago\n", rq_oldest_age(n));
+    if (age >= 0)
+        printf("oldest running task submitted %.1f s ago\n", age);
     for (i = 0; i < n->nnodes && i < PR_RQ_NODES; i++)
         printf("node %s: %llu running\n", n->node[i].name,
                (unsigned long long)n->node[i].inflight);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "base64.h"
 #include "joblog.h"
 #include "json.h"
 
@@ -75,31 +76,12 @@ pr_results_close(struct pr_results *r)
     return rc;
 }
 
+/* "base64 of p" as a JSON string. */
 static void
 base64(struct pr_buf *b, const unsigned char *p, size_t n)
 {
-    static const char abc[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t i;
-
     pr_buf_append(b, "\"", 1);
-    for (i = 0; i + 2 < n; i += 3) {
-        char q[4] = {abc[p[i] >> 2], abc[((p[i] & 3) << 4) | (p[i + 1] >> 4)],
-                     abc[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)],
-                     abc[p[i + 2] & 63]};
-
-        pr_buf_append(b, q, 4);
-    }
-    if (n - i == 1) {
-        char q[4] = {abc[p[i] >> 2], abc[(p[i] & 3) << 4], '=', '='};
-
-        pr_buf_append(b, q, 4);
-    } else if (n - i == 2) {
-        char q[4] = {abc[p[i] >> 2], abc[((p[i] & 3) << 4) | (p[i + 1] >> 4)],
-                     abc[(p[i + 1] & 15) << 2], '='};
-
-        pr_buf_append(b, q, 4);
-    }
+    pr_base64_encode(b, p, n);
     pr_buf_append(b, "\"", 1);
 }
 

@@ -162,7 +162,8 @@ gate_open() {
 
 # has_lines FILE N: FILE holds at least N lines.
 has_lines() {
-    [ -e "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
+    [ -e "$1" ] || return 1
+    [ "$(wc -l <"$1")" -ge "$2" ]
 }
 
 # started_by PID ID...: each task has run under the service PID (its
