@@ -1769,7 +1769,7 @@ verb_log(int argc, char **argv)
 /* How long one Redis command may take, unless --redis-timeout says. */
 #define RQ_TIMEOUT_S 10.0
 /* join polls the counts this often. */
-#define RQ_JOIN_POLL_MS 100
+#define RQ_JOIN_POLL_MS 20
 
 /* The URL a verb goes to Redis with: --queue's value when it is a
  * redis:// URL; with no --queue, $POOLRUN_QUEUE; else NULL (the local
@@ -2581,6 +2581,8 @@ worker_config(struct worker_opts *wo, const struct pr_config *cfg)
     if (cfg->workers.cmd != NULL)
         w->slots *= cfg->workers.inflight_fixed ? cfg->workers.inflight
                                                 : RQ_WORKER_AHEAD;
+    else
+        w->ahead = w->slots; /* one more per slot, while tasks are short */
     w->on_note = worker_note;
     return 0;
 }

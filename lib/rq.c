@@ -27,6 +27,11 @@ struct pr_rq_conn {
     char errmsg[256];
     void (*on_lost)(void *data, struct pr_rq_conn *c);
     void *data;
+    uv_idle_t flush; /* writes the turn's commands (see add_write) */
+    int rd, wr;      /* what hiredis wants: to read, to write */
+    int wr_poll;     /* the socket was full: wait until it is writable */
+    int flushing;    /* inside redisAsyncHandleWrite, from on_flush */
+    int flush_closing;
 };
 
 struct call {
@@ -61,10 +66,20 @@ pr__rq_conn_err(const struct pr_rq_conn *c)
 }
 
 static void
+on_flush_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* The memory goes once hiredis, every command's timer and the flush
+ * handle have let go of it. */
+static void
 conn_maybe_free(struct pr_rq_conn *c)
 {
-    if (c->closing && c->ac == NULL && c->calls == 0)
-        free(c);
+    if (c->closing && c->ac == NULL && c->calls == 0 && !c->flush_closing) {
+        c->flush_closing = 1;
+        uv_close((uv_handle_t *)&c->flush, on_flush_closed);
+    }
 }
 
 /* The connection is gone (hiredis frees its context after this). */
@@ -256,41 +271,89 @@ on_poll(uv_poll_t *h, int status, int events)
     redisLibuvPoll(h, status, events);
 }
 
+/* hiredis's own libuv adapter restarts its poll each time a command is
+ * queued and each time one has been written, and each restart is two
+ * epoll_ctl calls: eight a task on a worker, more than its share of the
+ * loop.  Here the poll is started only when what it waits for changes; a
+ * queued command is written by an idle handle (before the loop next
+ * waits, with the other commands of the turn), and the poll waits for
+ * writability only while connecting or when the socket was full. */
 static void
-poll_again(void *privdata)
+apply(struct pr_rq_conn *c, redisLibuvEvents *p)
+{
+    int connected = (p->context->c.flags & REDIS_CONNECTED) != 0;
+    int want = (c->rd ? UV_READABLE : 0) |
+               (c->wr && (c->wr_poll || !connected) ? UV_WRITABLE : 0);
+
+    if (want == p->events)
+        return;
+    p->events = want;
+    if (want != 0)
+        uv_poll_start(&p->handle, want, on_poll);
+    else
+        uv_poll_stop(&p->handle);
+}
+
+static struct pr_rq_conn *
+conn_of(void *privdata)
 {
     redisLibuvEvents *p = privdata;
 
-    if (p->events != 0)
-        uv_poll_start(&p->handle, p->events, on_poll);
+    return p->context->data;
+}
+
+static void
+on_flush(uv_idle_t *h)
+{
+    struct pr_rq_conn *c = h->data;
+
+    uv_idle_stop(h);
+    if (c->ac == NULL || !c->wr || c->wr_poll)
+        return;
+    c->flushing = 1;
+    redisAsyncHandleWrite(c->ac);
+    c->flushing = 0;
 }
 
 static void
 add_read(void *privdata)
 {
-    redisLibuvAddRead(privdata);
-    poll_again(privdata);
+    struct pr_rq_conn *c = conn_of(privdata);
+
+    c->rd = 1;
+    apply(c, privdata);
 }
 
 static void
 del_read(void *privdata)
 {
-    redisLibuvDelRead(privdata);
-    poll_again(privdata);
+    struct pr_rq_conn *c = conn_of(privdata);
+
+    c->rd = 0;
+    apply(c, privdata);
 }
 
 static void
 add_write(void *privdata)
 {
-    redisLibuvAddWrite(privdata);
-    poll_again(privdata);
+    struct pr_rq_conn *c = conn_of(privdata);
+
+    c->wr = 1;
+    /* Asked again from inside the flush: not all of it went. */
+    if (c->flushing)
+        c->wr_poll = 1;
+    else if (!c->wr_poll)
+        uv_idle_start(&c->flush, on_flush);
+    apply(c, privdata);
 }
 
 static void
 del_write(void *privdata)
 {
-    redisLibuvDelWrite(privdata);
-    poll_again(privdata);
+    struct pr_rq_conn *c = conn_of(privdata);
+
+    c->wr = c->wr_poll = 0;
+    apply(c, privdata);
 }
 
 int
@@ -303,6 +366,8 @@ pr__rq_conn_open(struct pr_rq_conn **out, uv_loop_t *loop,
 
     *out = c;
     c->loop = loop;
+    uv_idle_init(loop, &c->flush);
+    c->flush.data = c;
     c->on_lost = on_lost;
     c->data = data;
     if (ac == NULL || ac->err != 0) {
@@ -376,17 +441,19 @@ const char pr__rq_script_init[] =
  * task, the first result wins and is counted once; the entry goes either
  * way.  Many tasks a call: EVAL costs per call, not per task. */
 const char pr__rq_script_ack[] =
-    "local new = 0\n"
+    "local new, failed, ids = 0, 0, {}\n"
     "for i = 1, #ARGV, 4 do\n"
     "  if redis.call('HSETNX', KEYS[2], ARGV[i + 1], ARGV[i + 2]) == 1 then\n"
     "    new = new + 1\n"
-    "    redis.call('HINCRBY', KEYS[3], 'done', 1)\n"
-    "    if ARGV[i + 3] == '1' then\n"
-    "      redis.call('HINCRBY', KEYS[3], 'failed', 1)\n"
-    "    end\n"
+    "    if ARGV[i + 3] == '1' then failed = failed + 1 end\n"
     "  end\n"
-    "  redis.call('XACK', KEYS[1], 'w', ARGV[i])\n"
-    "  redis.call('XDEL', KEYS[1], ARGV[i])\n"
+    "  ids[#ids + 1] = ARGV[i]\n"
+    "end\n"
+    "if new > 0 then redis.call('HINCRBY', KEYS[3], 'done', new) end\n"
+    "if failed > 0 then redis.call('HINCRBY', KEYS[3], 'failed', failed) end\n"
+    "if #ids > 0 then\n"
+    "  redis.call('XACK', KEYS[1], 'w', unpack(ids))\n"
+    "  redis.call('XDEL', KEYS[1], unpack(ids))\n"
     "end\n"
     "return new\n";
 

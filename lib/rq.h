@@ -109,6 +109,7 @@ struct pr_rq_worker_config {
     struct pr_rq_config conn;
     const char *node;    /* this worker's consumer name */
     unsigned slots;      /* -j: at most this many entries held */
+    unsigned ahead;      /* and this many more while tasks are short */
     unsigned block_ms;   /* XREADGROUP BLOCK */
     unsigned renew_ms;   /* renew own entries this often */
     unsigned lease_ms;   /* reclaim entries idle past this */

@@ -32,6 +32,12 @@ enum {
     K_META
 };
 
+/* Entries are held ahead of free slots (cfg.ahead) while the tasks' mean
+ * runtime is under this: a task waiting on this node then costs a peer
+ * at most this long, and a short task's slot is not left idle for the
+ * round trip of a fetch. */
+#define AHEAD_BELOW_NS (50 * 1000000ull)
+
 /* Reconnections wait this long first, twice as long each time after. */
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS   30000
@@ -66,6 +72,7 @@ struct rqsrc {
     struct entry held; /* list head */
     unsigned nheld;
     unsigned inflight; /* commands on main whose answer has not come */
+    uint64_t mean_ns;  /* tasks' runtime, a moving mean; 0: none yet */
     uv_timer_t renew;
     uint64_t last_reclaim;
     char cursor[64]; /* XAUTOCLAIM's */
@@ -75,9 +82,13 @@ struct rqsrc {
     int handed_back;  /* the entries that never started went back */
     struct ack *acks; /* results not yet written, oldest first */
     struct ack **acks_end;
-    uv_check_t ack_check; /* sends the loop turn's results together */
-    int connected;        /* the queue answered once: later losses retry */
-    int down;             /* the connections are gone: retrying, or given up */
+    /* Sends the loop turn's results together, just before the loop waits:
+     * a task's record is made in a close callback, after the turn's check
+     * phase, so a check handle would hold the last results until some
+     * other event (a fetch's BLOCK, the renew timer) woke the loop. */
+    uv_prepare_t ack_turn;
+    int connected; /* the queue answered once: later losses retry */
+    int down;      /* the connections are gone: retrying, or given up */
     int retry_pending;
     unsigned backoff_ms;
     uv_timer_t retry;
@@ -361,12 +372,14 @@ fetch(struct rqsrc *s)
     const char *argv[11] = {"XREADGROUP", "GROUP", "w",     s->cfg.node,
                             "COUNT",      n,       "BLOCK", block,
                             "STREAMS",    NULL,    ">"};
-    unsigned free_slots;
+    unsigned free_slots, hold = s->cfg.slots;
 
-    if (s->stopped || s->down || s->fetching || s->nheld >= s->cfg.slots ||
+    if (s->mean_ns > 0 && s->mean_ns < AHEAD_BELOW_NS)
+        hold += s->cfg.ahead;
+    if (s->stopped || s->down || s->fetching || s->nheld >= hold ||
         !pr_intake_accepting(s->in))
         return;
-    free_slots = s->cfg.slots - s->nheld;
+    free_slots = hold - s->nheld;
     if (uv_now(s->loop) - s->last_reclaim >= s->cfg.block_ms) {
         reclaim(s, free_slots);
         return;
@@ -477,9 +490,9 @@ send_acks(struct rqsrc *s)
 }
 
 static void
-on_ack_check(uv_check_t *h)
+on_ack_turn(uv_prepare_t *h)
 {
-    uv_check_stop(h);
+    uv_prepare_stop(h);
     send_acks(h->data);
 }
 
@@ -501,7 +514,7 @@ queue_ack(struct rqsrc *s, const struct entry *e, const char *json, int failed)
     *s->acks_end = a;
     s->acks_end = &a->next;
     if (!s->closed)
-        uv_check_start(&s->ack_check, on_ack_check);
+        uv_prepare_start(&s->ack_turn, on_ack_turn);
 }
 
 /* The result of a task as JSON: what join --results prints. */
@@ -539,6 +552,16 @@ result_json(struct rqsrc *s, const struct pr_task *t, const struct entry *e,
     pr_buf_free(&out);
 }
 
+/* A moving mean over about the last 8 tasks: one slow task among
+ * many short ones barely moves it, a run of slow ones soon does. */
+static void
+note_runtime(struct rqsrc *s, uint64_t ns)
+{
+    s->mean_ns = s->mean_ns == 0 ? ns : s->mean_ns - s->mean_ns / 8 + ns / 8;
+    if (s->mean_ns == 0)
+        s->mean_ns = 1;
+}
+
 static void
 ended(struct pr_source *src, const struct pr_task *t)
 {
@@ -556,6 +579,8 @@ ended(struct pr_source *src, const struct pr_task *t)
         maybe_close(s);
         return;
     }
+    if (t->start_ns > 0 && t->end_ns > t->start_ns)
+        note_runtime(s, t->end_ns - t->start_ns);
     result_json(s, t, e, &res);
     queue_ack(s, e, res.data, failed);
     pr_buf_free(&res);
@@ -627,7 +652,7 @@ close_all(struct rqsrc *s)
     if (s->timer_open) {
         uv_close((uv_handle_t *)&s->renew, NULL);
         uv_close((uv_handle_t *)&s->retry, NULL);
-        uv_close((uv_handle_t *)&s->ack_check, NULL);
+        uv_close((uv_handle_t *)&s->ack_turn, NULL);
     }
     s->timer_open = 0;
 }
@@ -797,8 +822,8 @@ start(struct pr_source *src, const struct pr_intake *in)
     s->in = in;
     uv_timer_init(s->loop, &s->renew);
     uv_timer_init(s->loop, &s->retry);
-    uv_check_init(s->loop, &s->ack_check);
-    s->renew.data = s->retry.data = s->ack_check.data = s;
+    uv_prepare_init(s->loop, &s->ack_turn);
+    s->renew.data = s->retry.data = s->ack_turn.data = s;
     s->timer_open = 1;
     rc = connect_all(s);
     if (rc != 0) {
