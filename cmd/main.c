@@ -252,6 +252,40 @@ on_throttle(void *data, int err, unsigned running)
             err_text(err), running);
 }
 
+/* -t (xargs's and GNU parallel's): each command on stderr as it starts,
+ * as it runs (an argv task's line is how it reads pasted into a shell).
+ * One line per task: a newline in it shows as \n, a NUL as \0, and a
+ * line too long to hold (a long item) shows its head and "...".  Through
+ * the pool, behind the output already waiting for stderr. */
+static void
+on_task_verbose(void *data, struct pr_task *task)
+{
+    size_t cap = task->line_len * 2 + 5;
+    char *buf = pr_xmalloc(cap);
+    size_t o = 0;
+    size_t i;
+
+    (void)data;
+    for (i = 0; i < task->line_len; i++) {
+        char c = task->line[i];
+
+        if (c == '\n' || c == '\0') {
+            buf[o++] = '\\';
+            buf[o++] = c == '\n' ? 'n' : '0';
+        } else {
+            buf[o++] = c;
+        }
+    }
+    if (task->long_fd >= 0 || task->long_len != 0) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o++] = '\n';
+    if (msg_pool != NULL)
+        pr_pool_message(msg_pool, buf, o);
+    free(buf);
+}
+
 /* cmd's messages are one sink of the records among the others. */
 static const struct pr_sink_ops messages = {
     .final = on_record,
@@ -694,6 +728,8 @@ prepare(struct run *r, struct pr_config *cfg)
     cfg->pool.on_throttle = on_throttle;
     cfg->pool.on_worker_exit = on_worker_exit;
     cfg->pool.on_input_end = on_input_end;
+    if (cfg->verbose)
+        cfg->pool.on_task_start = on_task_verbose;
     cfg->pool.event_data = r;
     rc = pr_pool_new(&r->pool, &r->loop, &cfg->pool, &which);
     if (rc != 0) {

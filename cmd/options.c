@@ -51,6 +51,7 @@ struct opt {
     const char *heading;  /* not NULL: the row starts a group of --help,
                              with this title ("": none) */
     char shortname;       /* 0: none */
+    char shortalias;      /* another short name for it (xargs's), or 0 */
     const char *longname; /* without "--"; NULL: a line of --help only */
     const char *alias;    /* another long name for it, or NULL */
     const char *arg;      /* the value's name in --help; NULL: takes none */
@@ -121,10 +122,12 @@ static const struct opt opts[] = {
      .help = "read task objects, one per line, from stdin"},
 
     {.heading = "Pool:"},
-    {.shortname = 'j', .longname = "jobs", .arg = "N", .kind = K_CUSTOM,
-     .parse = parse_jobs, .given = GIVEN(jobs_set), .dflt = "100%",
+    {.shortname = 'j', .shortalias = 'P', .longname = "jobs", .arg = "N",
+     .kind = K_CUSTOM, .parse = parse_jobs, .given = GIVEN(jobs_set),
+     .dflt = "100%",
      .help = "run N tasks at a time (default: number of CPUs);\n"
-             "N% of the CPUs; 0 for no limit"},
+             "N% of the CPUs; +N or -N: the CPUs plus or minus\n"
+             "N (at least 1); 0 for no limit"},
     {.longname = "queue-size", .arg = "N", .kind = K_NUMBER,
      INT_FIELD(pool.queue_size), .min = 1, .max = 100000000,
      .what = "a queue size (1 or more)", .dflt = "1024",
@@ -171,8 +174,10 @@ static const struct opt opts[] = {
      DOUBLE_FIELD(pool.load), .what = "a load average above 0",
      .help = "start a task only while the 1-minute load\n"
              "average is below N"},
-    {.longname = "dry-run", FLAG(pool.dry_run),
+    {.longname = "dry-run", .alias = "dryrun", FLAG(pool.dry_run),
      .help = "print each command instead of running it"},
+    {.shortname = 't', .longname = "verbose", FLAG(verbose),
+     .help = "print each command on stderr as it starts"},
 
     {.heading = "Daemon workers (a persistent process pool):"},
     {.longname = "workers", .arg = "CMD", .kind = K_STRING,
@@ -378,7 +383,26 @@ parse_delim(struct pr_config *cfg, const char *name, const char *v, char *err,
                 name, v);
 }
 
-/* -j N, -j N% (of the CPUs, at least 1), -j 0 (no limit). */
+/* -j +N and -j -N (GNU parallel's): the CPUs plus or minus N, at least
+ * 1.  Without this, strtol would read +2 as 2. */
+static int
+parse_jobs_relative(struct pr_config *cfg, const char *name, const char *v,
+                    char *err, size_t errlen)
+{
+    long cpus = (long)uv_available_parallelism();
+    long n;
+
+    if (pr_parse_long(v + 1, 0, MAX_JOBS, &n) != 0 || v[1] == '+' ||
+        v[1] == '-')
+        return fail(err, errlen,
+                    "%s: '%s' is not a number of jobs (+N or -N: the CPUs "
+                    "plus or minus N)", name, v);
+    n = v[0] == '+' ? cpus + n : cpus - n;
+    cfg->pool.jobs = n < 1 ? 1 : n > MAX_JOBS ? MAX_JOBS : (unsigned)n;
+    return 0;
+}
+
+/* -j N, -j N% (of the CPUs, at least 1), -j +N or -N, -j 0 (no limit). */
 static int
 parse_jobs(struct pr_config *cfg, const char *name, const char *v, char *err,
            size_t errlen)
@@ -386,6 +410,8 @@ parse_jobs(struct pr_config *cfg, const char *name, const char *v, char *err,
     size_t len = strlen(v);
     long n;
 
+    if (v[0] == '+' || v[0] == '-')
+        return parse_jobs_relative(cfg, name, v, err, errlen);
     if (len > 1 && v[len - 1] == '%') {
         char num[32];
 
@@ -703,7 +729,8 @@ find_short(char c)
     size_t i;
 
     for (i = 0; i < PR_ARRAY_SIZE(opts); i++)
-        if (opts[i].shortname != 0 && opts[i].shortname == c)
+        if (opts[i].shortname != 0 &&
+            (opts[i].shortname == c || opts[i].shortalias == c))
             return &opts[i];
     return NULL;
 }
@@ -899,7 +926,10 @@ print_option(FILE *out, const struct opt *o)
     const char *line = o->help;
     size_t n;
 
-    if (o->shortname != 0)
+    if (o->shortname != 0 && o->shortalias != 0)
+        snprintf(left, sizeof(left), "  -%c, -%c, ", o->shortname,
+                 o->shortalias);
+    else if (o->shortname != 0)
         snprintf(left, sizeof(left), "  -%c, ", o->shortname);
     if (o->longname != NULL)
         cat(left, sizeof(left), "--", o->longname);
