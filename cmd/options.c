@@ -85,7 +85,7 @@ struct opt {
 #define WORDS(...)       (const struct opt_word[]){__VA_ARGS__, {NULL, 0}}
 
 static opt_parse_fn parse_jobs, parse_delim, parse_retry_on, parse_retry_delay,
-    parse_halt, add_arg_file, add_job_file;
+    parse_halt, parse_joblog, add_arg_file, add_job_file;
 
 /* The options, in --help's order.  To add one: a row here (names, kind of
  * value and its field, default, help text), and its entry in the man page;
@@ -249,9 +249,11 @@ static const struct opt opts[] = {
              "_ERROR and _SKIPPED"},
 
     {.heading = "Records:"},
-    {.longname = "joblog", .arg = "FILE", .kind = K_STRING,
-     STRING_FIELD(pool.joblog), .what = "a file name",
-     .help = "write GNU parallel's job log to FILE"},
+    {.longname = "joblog", .arg = "FILE", .kind = K_CUSTOM,
+     .parse = parse_joblog,
+     .help = "write GNU parallel's job log to FILE; +FILE\n"
+             "appends; - puts each row on stdout after its\n"
+             "task's output"},
     {.longname = "results", .arg = "FILE", .kind = K_STRING,
      STRING_FIELD(pool.results), .what = "a file name",
      .help = "write one JSON object per attempt to FILE"},
@@ -578,6 +580,23 @@ bad:
                 name, v);
 }
 
+/* --joblog FILE; GNU parallel's +FILE (append) and - (stdout).  A file
+ * whose name starts with + is ./+FILE. */
+static int
+parse_joblog(struct pr_config *cfg, const char *name, const char *v,
+             char *err, size_t errlen)
+{
+    struct pr_pool_config *p = &cfg->pool;
+
+    p->joblog_append = v[0] == '+';
+    p->joblog_stdout = strcmp(v, "-") == 0;
+    p->joblog = p->joblog_append ? v + 1 : v;
+    if (p->joblog[0] == '\0')
+        return fail(err, errlen, "%s: needs a file name (+FILE appends, - is "
+                    "stdout)", name);
+    return 0;
+}
+
 /* -a FILE and -f FILE add to a list, in order. */
 static int
 append(const char ***list, int *n, const char *name, const char *v, char *err,
@@ -837,6 +856,10 @@ check_combined(struct pr_config *cfg, const char *args, char *err,
     if (p->workers != NULL && args != NULL && strcmp(args, ":::") != 0)
         return fail(err, errlen, "%s: with --workers, input items go to the "
                     "workers; no COMMAND", args);
+    if (p->resume && p->joblog_stdout)
+        return fail(err, errlen, "%s: --joblog - cannot be read back; name "
+                    "a file", cfg->resume_failed ? "--resume-failed"
+                                                 : "--resume");
     if (p->resume && p->joblog == NULL)
         return fail(err, errlen, "%s needs --joblog FILE: the job log says "
                     "which tasks ran", cfg->resume_failed ? "--resume-failed"

@@ -44,6 +44,9 @@ struct pr_pool_config {
     double timeout;     /* a task's time limit in seconds; <= 0: none */
     const char *shell;  /* "/bin/sh" */
     const char *joblog; /* path, or NULL */
+    int joblog_append;  /* --joblog +FILE: append, as --resume does */
+    int joblog_stdout;  /* --joblog -: each row on stdout after its task's
+                           output (joblog is then not opened) */
     const struct pr_template *command; /* map mode's COMMAND, or NULL */
     enum pr_queue_order order;
     int tag;     /* prefix output lines with the task's items */

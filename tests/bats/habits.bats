@@ -106,3 +106,68 @@ barrier_lines() {
     diff parallel.out poolrun.out
     diff parallel.err poolrun.err
 }
+
+@test "--joblog - writes the header, then each row after its task's output, on stdout" {
+    run -0 --separate-stderr poolrun -j 1 -k --joblog - echo ::: a 'b c'
+    [ "${#lines[@]}" -eq 5 ]
+    [ "${lines[0]}" = "$(printf 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand')" ]
+    [ "${lines[1]}" = a ]
+    [ "$(cut -f1,7- <<<"${lines[2]}")" = "$(printf '1\t0\t0\techo a')" ]
+    [ "${lines[3]}" = 'b c' ]
+    [ "$(cut -f1,7- <<<"${lines[4]}")" = "$(printf "2\t0\t0\techo 'b c'")" ]
+    [ ! -e - ]
+}
+
+@test "--joblog - has no row for a skipped task and goes with -u" {
+    run -3 --separate-stderr poolrun -j 1 --halt now,fail=1 --joblog - sh -c 'exit $0' ::: 3 0
+    [ "${#lines[@]}" -eq 2 ]
+    [ "$(cut -f1,7 <<<"${lines[1]}")" = "$(printf '1\t3')" ]
+    run -2 --separate-stderr poolrun -u -j 1 --joblog - sh -c 'echo $0; exit $0' ::: 1 2
+    [ "${#lines[@]}" -eq 5 ]
+    [ "${lines[1]}" = 1 ]
+    [ "$(cut -f1,7 <<<"${lines[4]}")" = "$(printf '2\t2')" ]
+}
+
+@test "--joblog - prints what parallel --joblog - prints, times aside" {
+    have_parallel
+    parallel --will-cite -j 1 -k --joblog - echo ::: a 'b c' '$(x)' | cut -f1,2,5- >parallel.out
+    poolrun -j 1 -k --joblog - echo ::: a 'b c' '$(x)' | cut -f1,2,5- >poolrun.out
+    diff parallel.out poolrun.out
+}
+
+@test "--resume with --joblog - is refused" {
+    run -255 --separate-stderr poolrun --resume --joblog - echo ::: a
+    [ "${stderr_lines[0]}" = "poolrun: --resume: --joblog - cannot be read back; name a file" ]
+}
+
+@test "--joblog +FILE appends rows, with one header at the top" {
+    run -0 poolrun --joblog +run.log echo ::: a
+    run -0 poolrun --joblog +run.log echo ::: b
+    [ "$(wc -l <run.log)" -eq 3 ]
+    [ "$(head -1 run.log | cut -f1)" = Seq ]
+    [ "$(tail -n +2 run.log | cut -f9)" = "$(printf 'echo a\necho b')" ]
+    [ ! -e +run.log ]
+    run -0 poolrun --joblog run.log echo ::: c
+    [ "$(wc -l <run.log)" -eq 2 ]
+}
+
+@test "--joblog +FILE appends to an existing log as parallel does" {
+    have_parallel
+    parallel --will-cite --joblog g.log echo ::: a >/dev/null
+    parallel --will-cite --joblog +g.log echo ::: b >/dev/null
+    poolrun --joblog p.log echo ::: a >/dev/null
+    poolrun --joblog +p.log echo ::: b >/dev/null
+    diff <(cut -f1,2,5- g.log) <(cut -f1,2,5- p.log)
+}
+
+@test "--joblog +FILE with --resume reads FILE" {
+    run -0 poolrun --joblog +run.log echo ::: a b
+    run -0 poolrun -k --resume --joblog +run.log echo ::: a b c
+    [ "$output" = c ]
+    [ "$(wc -l <run.log)" -eq 4 ]
+}
+
+@test "--joblog + without a file name is refused" {
+    run -255 --separate-stderr poolrun --joblog + echo ::: a
+    [ "${stderr_lines[0]}" = "poolrun: --joblog: needs a file name (+FILE appends, - is stdout)" ]
+}
