@@ -32,7 +32,8 @@ enum opt_kind {
     K_NUMBER,     /* an integer from .min to .max */
     K_SECONDS,    /* seconds, 0 to PR_SECONDS_MAX */
     K_ABOVE_ZERO, /* a number above 0, written as seconds are */
-    K_SIZE,       /* bytes, 1 to 1T, with K, M or G; also 0 if .min is 0 */
+    K_SIZE,       /* bytes, 1 to 1T, with K, M, G or T, fractions allowed
+                     (1.5G); also 0 if .min is 0 */
     K_WORD,       /* one of .words */
     K_STRING,     /* any string; not empty if .what says what it must be */
     K_LINE,       /* a string without a newline */
@@ -85,7 +86,7 @@ struct opt {
 #define WORDS(...)       (const struct opt_word[]){__VA_ARGS__, {NULL, 0}}
 
 static opt_parse_fn parse_jobs, parse_delim, parse_retry_on, parse_retry_delay,
-    parse_halt, parse_joblog, add_arg_file, add_job_file;
+    parse_halt, parse_joblog, parse_timeout, add_arg_file, add_job_file;
 
 /* The options, in --help's order.  To add one: a row here (names, kind of
  * value and its field, default, help text), and its entry in the man page;
@@ -138,12 +139,13 @@ static const struct opt opts[] = {
                     {"priority", PR_ORDER_PRIORITY}),
      .what = "an order (fifo, lifo or priority)", .dflt = "fifo",
      .help = "fifo (default), lifo or priority"},
-    {.longname = "timeout", .arg = "SECS", .kind = K_ABOVE_ZERO,
-     DOUBLE_FIELD(pool.timeout),
-     .what = "a number of seconds above 0 (at most " PR_SECONDS_MAX_TEXT ")",
+    {.longname = "timeout", .arg = "SECS", .kind = K_CUSTOM,
+     .parse = parse_timeout,
      .help = "end a task after SECS (fractions allowed): SIGTERM\n"
              "to its process group, SIGKILL after --kill-after\n"
-             "(every SECS here: 0 to " PR_SECONDS_MAX_TEXT ")"},
+             "(every SECS here: 0 to " PR_SECONDS_MAX_TEXT "); 0: none;\n"
+             "N%: N% of the median runtime of the tasks that\n"
+             "succeeded so far (none until one has)"},
     {.longname = "kill-after", .arg = "SECS", .kind = K_SECONDS,
      DOUBLE_FIELD(pool.kill_after), .dflt = "2",
      .help = "grace between SIGTERM and SIGKILL (default 2)"},
@@ -169,7 +171,7 @@ static const struct opt opts[] = {
     {.longname = "memfree", .arg = "SIZE", .kind = K_SIZE,
      INT_FIELD(pool.memfree), .min = 1,
      .help = "start a task only while SIZE of memory is\n"
-             "available (MemAvailable; K, M, G)"},
+             "available (MemAvailable; K, M, G, T, 1.5G)"},
     {.longname = "load", .arg = "N", .kind = K_ABOVE_ZERO,
      DOUBLE_FIELD(pool.load), .what = "a load average above 0",
      .help = "start a task only while the 1-minute load\n"
@@ -438,31 +440,46 @@ parse_jobs(struct pr_config *cfg, const char *name, const char *v, char *err,
     return 0;
 }
 
-/* A size in bytes with an optional K, M or G suffix (powers of 1024). */
+/* A size in bytes: pr_parse_size's, fractions and K, M, G, T allowed. */
 static int
 parse_size(const char *name, const char *v, size_t *out, char *err,
            size_t errlen)
 {
-    char num[32];
+    uint64_t n;
+
+    if (pr_parse_size(v, &n) != 0)
+        return fail(err, errlen,
+                    "%s: '%s' is not a size (1 to 1T; K, M, G, T and "
+                    "fractions allowed: 1.5G)", name, v);
+    *out = (size_t)n;
+    return 0;
+}
+
+/* --timeout SECS (0: none, as a job file's "timeout": 0), or GNU
+ * parallel's N%: of the median runtime of the tasks that succeeded. */
+static int
+parse_timeout(struct pr_config *cfg, const char *name, const char *v,
+              char *err, size_t errlen)
+{
     size_t len = strlen(v);
-    long mult = 1;
-    long n;
+    char num[64];
+    double d;
 
-    if (len > 0 && strchr("kKmMgG", v[len - 1]) != NULL) {
-        char c = v[len - 1];
-
-        mult = (c == 'k' || c == 'K')   ? 1024L
-               : (c == 'm' || c == 'M') ? 1024L * 1024
-                                        : 1024L * 1024 * 1024;
-        len--;
+    cfg->pool.timeout = 0;
+    cfg->pool.timeout_pct = 0;
+    if (len > 1 && len < sizeof(num) && v[len - 1] == '%') {
+        memcpy(num, v, len - 1);
+        num[len - 1] = '\0';
+        if (pr_parse_seconds(num, &d) != 0 || d <= 0)
+            return fail(err, errlen,
+                        "%s: '%s' is not a percentage above 0 (of the median "
+                        "runtime)", name, v);
+        cfg->pool.timeout_pct = d / 100;
+        return 0;
     }
-    if (len == 0 || len >= sizeof(num))
-        return fail(err, errlen, "%s: '%s' is not a size", name, v);
-    memcpy(num, v, len);
-    num[len] = '\0';
-    if (pr_parse_long(num, 1, (1L << 40) / mult, &n) != 0)
-        return fail(err, errlen, "%s: '%s' is not a size (1 to 1T)", name, v);
-    *out = (size_t)(n * mult);
+    if (pr_parse_seconds(v, &d) != 0)
+        return bad_seconds(name, v, err, errlen);
+    cfg->pool.timeout = d;
     return 0;
 }
 

@@ -89,6 +89,34 @@ pr__pool_task_done(struct pr_pool *pool)
     pr_batch_done(&pool->batch);
 }
 
+/* --timeout N% (GNU parallel's): each task that succeeds moves the median
+ * runtime, and with it the limit of the tasks that start from now on and
+ * of those running (from their start), except a job file's task that has
+ * a timeout of its own. */
+static void
+learn_runtime(struct pr_pool *pool, const struct pr_task *task)
+{
+    double limit;
+    struct pr_list *n;
+
+    if (task->status != PR_TASK_OK || task->callback != NULL || task->service)
+        return;
+    limit = pool->cfg.timeout_pct *
+            pr_median_add(&pool->runtimes, pr_task_runtime(task));
+    /* A limit of 0 is none: a task that took no time allows a millisecond. */
+    if (limit < 0.001)
+        limit = 0.001;
+    pool->spawn.timeout = limit;
+    if (pool->runner->ops->retime == NULL)
+        return;
+    for (n = pool->running_list.next; n != &pool->running_list; n = n->next) {
+        struct pr_task *t = PR_CONTAINER_OF(n, struct pr_task, node);
+
+        if (t->spec == NULL || t->spec->timeout < 0)
+            pool->runner->ops->retime(pool->runner, t, limit);
+    }
+}
+
 /* One final record: the batch's tally, every sink, the source's ended,
  * then the output (which frees the task once it has been emitted) and the
  * task's callback.  Emitting the output or reaching --halt may stop the
@@ -105,6 +133,8 @@ record_one(struct pr_pool *pool, struct pr_task *task)
     if (task->status == PR_TASK_SKIPPED && task->skip_why == NULL)
         task->skip_why = pr__pool_stop_reason(pool);
     pr_batch_tally(&pool->batch, task);
+    if (pool->cfg.timeout_pct > 0)
+        learn_runtime(pool, task);
     pr_records_final(&pool->records, task);
     /* Every sink has it: its source may acknowledge it. */
     if (task->origin != NULL)

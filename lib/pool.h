@@ -42,6 +42,9 @@ struct pr_pool_config {
     size_t queue_size;  /* queue capacity; 0 means no limit */
     double kill_after;  /* seconds between SIGTERM and SIGKILL */
     double timeout;     /* a task's time limit in seconds; <= 0: none */
+    double timeout_pct; /* > 0: --timeout N% (N/100): the limit is that
+                           times the median runtime of the tasks that
+                           succeeded so far (none until one has) */
     const char *shell;  /* "/bin/sh" */
     const char *joblog; /* path, or NULL */
     int joblog_append;  /* --joblog +FILE: append, as --resume does */

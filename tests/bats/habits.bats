@@ -171,3 +171,46 @@ barrier_lines() {
     run -255 --separate-stderr poolrun --joblog + echo ::: a
     [ "${stderr_lines[0]}" = "poolrun: --joblog: needs a file name (+FILE appends, - is stdout)" ]
 }
+
+@test "--timeout 0 means no timeout" {
+    run -0 poolrun --timeout 0 sh -c 'sleep 0.2; echo done' ::: a
+    [ "$output" = done ]
+}
+
+@test "--timeout N% ends a running task past N% of the median runtime of the tasks that succeeded" {
+    # The quick task succeeds first; the slow one, running then, is ended
+    # at 1000% of its runtime (well before its 30 s).
+    run -1 --separate-stderr poolrun -j 2 --joblog log --timeout 1000% sh -c 'sleep $0' ::: 0 30
+    [[ ${stderr_lines[0]} == "poolrun: task 2 "*"timed out after"* ]]
+    [ "$(joblog_rows log | sort -n | cut -f1,7,8 | tr '\t' :)" = "$(printf '1:0:0\n2:0:15')" ]
+}
+
+@test "--timeout N% applies to the tasks that start after one succeeded" {
+    run -1 --separate-stderr poolrun -j 1 -k --timeout 1000% sh -c 'sleep $0; echo $0' ::: 0 30 0
+    [ "$(tr '\n' ' ' <<<"$output")" = "0 0 " ]
+    [[ $stderr == *"task 2 "*"timed out"* ]]
+}
+
+@test "--timeout N% sets no limit until a task has succeeded" {
+    # The first task fails and the second takes longer than 1% of anything
+    # yet: nothing has succeeded, so neither is ended.
+    printf 'exit 3\nsleep 0.3\n' >lines
+    run -1 --separate-stderr poolrun -j 1 --timeout 1% <lines
+    [[ $stderr == *"task 1 "*"exit status 3"* ]]
+    [[ $stderr != *"timed out"* ]]
+}
+
+@test "--timeout with a bad percentage or a negative number is refused" {
+    run -255 --separate-stderr poolrun --timeout 0% true ::: a
+    [ "${stderr_lines[0]}" = "poolrun: --timeout: '0%' is not a percentage above 0 (of the median runtime)" ]
+    run -255 --separate-stderr poolrun --timeout -1 true ::: a
+    [ "${stderr_lines[0]}" = "poolrun: --timeout: '-1' is not a number of seconds (0 to 1000000000)" ]
+}
+
+@test "sizes take T and fractions everywhere a size is taken" {
+    run -0 poolrun -k --buffer-size 1.5K --results-limit 0.5k --memfree 0.001G sh -c 'head -c 2000 /dev/zero | wc -c' ::: a
+    [ "$output" = 2000 ]
+    run -0 poolrun --buffer-size 1T true ::: a
+    run -255 --separate-stderr poolrun --memfree 1.5T true ::: a
+    [ "${stderr_lines[0]}" = "poolrun: --memfree: '1.5T' is not a size (1 to 1T; K, M, G, T and fractions allowed: 1.5G)" ]
+}
