@@ -214,3 +214,41 @@ barrier_lines() {
     run -255 --separate-stderr poolrun --memfree 1.5T true ::: a
     [ "${stderr_lines[0]}" = "poolrun: --memfree: '1.5T' is not a size (1 to 1T; K, M, G, T and fractions allowed: 1.5G)" ]
 }
+
+@test "-E on a file as stdin leaves the offset just past the sentinel's line" {
+    printf 'a\nSTOP\nb\nc\n' >in
+    run -0 sh -c '"$POOLRUN" -k -E STOP echo; cat' <in
+    [ "$output" = "$(printf 'a\nb\nc')" ]
+}
+
+@test "-E on a file leaves the offset where xargs -E leaves it" {
+    printf 'a\nSTOP\nb\nc\n' >in
+    (xargs -E STOP echo; cat) <in >xargs.out
+    (poolrun -k -E STOP echo; cat) <in >poolrun.out
+    diff xargs.out poolrun.out
+}
+
+@test "-E with -0 stops at the sentinel and leaves the offset past it" {
+    printf 'a\0STOP\0b\0' >in
+    run -0 sh -c '"$POOLRUN" -0 -E STOP echo; od -An -c' <in
+    [ "${lines[0]}" = a ]
+    [ "$(tr -d ' ' <<<"${lines[1]}")" = 'b\0' ]
+}
+
+@test "-E with -0 stops where parallel -E does" {
+    have_parallel
+    printf 'a\0b c\0STOP\0d\0' >in
+    parallel --will-cite -k -0 -E STOP echo <in >parallel.out
+    poolrun -k -0 -E STOP echo <in >poolrun.out
+    diff parallel.out poolrun.out
+}
+
+@test "-E from a pipe stops at the sentinel" {
+    run -0 sh -c 'printf "a\nSTOP\nb\n" | "$POOLRUN" -E STOP echo'
+    [ "$output" = a ]
+}
+
+@test "a task that exits 255 or is killed by a signal does not stop the run" {
+    run -2 --separate-stderr poolrun -j 1 -k sh -c 'case $0 in 255) exit 255;; kill) kill -9 $$;; *) echo $0;; esac' ::: 255 a kill b
+    [ "$output" = "$(printf 'a\nb')" ]
+}
