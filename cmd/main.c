@@ -439,6 +439,30 @@ fill_stdio(void)
     return 0;
 }
 
+/* Items (or commands, or task objects) typed at a terminal: say so, once,
+ * as GNU parallel does, since poolrun would otherwise seem to hang; and in
+ * map mode, an empty input there is no call to run COMMAND once (Ctrl-D at
+ * once means "nothing"), unlike a file or pipe that is empty.  Returns 1 if
+ * one of the inputs is a terminal. */
+static int
+tell_terminal_input(const struct pr_config *cfg, const int *fds, int nfds)
+{
+    const char *what = cfg->json          ? "task objects"
+                       : cfg->ncommand > 0 ? "items"
+                                           : "commands";
+    int i;
+
+    for (i = 0; i < nfds; i++) {
+        if (!isatty(fds[i]))
+            continue;
+        fprintf(stderr,
+                "poolrun: reading %s from the terminal (Ctrl-D ends them)\n",
+                what);
+        return 1;
+    }
+    return 0;
+}
+
 /* The tasks' source: ::: items, -a files in order, or stdin.  Files are
  * opened here, so that a missing one stops poolrun before anything runs.
  * Returns NULL after printing why. */
@@ -483,6 +507,8 @@ make_source(uv_loop_t *loop, const struct pr_config *cfg, unsigned *jobs,
     if (cfg->narg_files == 0) {
         int zero = 0;
 
+        if (tell_terminal_input(cfg, &zero, 1))
+            o.run_once_if_empty = 0;
         return pr_source_lines_new(loop, &zero, 1, &o);
     }
     fds = calloc((size_t)cfg->narg_files, sizeof(int));
@@ -512,6 +538,8 @@ make_source(uv_loop_t *loop, const struct pr_config *cfg, unsigned *jobs,
         if (strcmp(path, "-") == 0)
             fcntl(fds[i], F_SETFD, FD_CLOEXEC);
     }
+    if (tell_terminal_input(cfg, fds, cfg->narg_files))
+        o.run_once_if_empty = 0;
     src = pr_source_lines_new(loop, fds, cfg->narg_files, &o);
     free(fds);
     return src;

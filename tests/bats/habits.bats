@@ -252,3 +252,41 @@ barrier_lines() {
     run -2 --separate-stderr poolrun -j 1 -k sh -c 'case $0 in 255) exit 255;; kill) kill -9 $$;; *) echo $0;; esac' ::: 255 a kill b
     [ "$output" = "$(printf 'a\nb')" ]
 }
+
+# tty_poolrun DATA ARGS...: poolrun with a terminal as stdin, on which DATA
+# is typed (\x04: Ctrl-D).
+tty_poolrun() {
+    local data=$1
+    shift
+    python3 "$PR_SRC/tests/bats/tty_input.py" "$data" "$POOLRUN" "$@"
+}
+
+@test "reading items from a terminal says so in one line on stderr" {
+    run -0 --separate-stderr tty_poolrun 'a\nb c\n\x04' -k echo got
+    [ "$output" = "$(printf 'got a\ngot b c')" ]
+    [ "$stderr" = "poolrun: reading items from the terminal (Ctrl-D ends them)" ]
+}
+
+@test "reading commands from a terminal says so too" {
+    run -0 --separate-stderr tty_poolrun 'echo hi\n\x04'
+    [ "$output" = hi ]
+    [ "$stderr" = "poolrun: reading commands from the terminal (Ctrl-D ends them)" ]
+}
+
+@test "map mode with no items from a terminal does not run the command" {
+    run -0 --separate-stderr tty_poolrun '\x04' touch ran
+    [ ! -e ran ]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+}
+
+@test "map mode with no items from a file still runs the command once, as xargs" {
+    run -0 poolrun touch ran </dev/null
+    [ -e ran ]
+}
+
+@test "items from a pipe or ::: say nothing about a terminal" {
+    run -0 --separate-stderr sh -c 'echo a | "$POOLRUN" echo'
+    [ -z "$stderr" ]
+    run -0 --separate-stderr tty_poolrun '' echo ::: a
+    [ -z "$stderr" ]
+}
