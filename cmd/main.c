@@ -602,7 +602,7 @@ read_resume(const struct pr_config *cfg, struct pr_seqset *done)
                 "poolrun: --resume: %s: %lu more lines that are not "
                 "rows of a job log: skipped\n",
                 cfg->pool.joblog, skips.n - RESUME_SKIPS_SHOWN);
-    if (cfg->pool.results == NULL)
+    if (cfg->pool.results == NULL || cfg->pool.results_dir)
         return 0;
     rc = pr_results_torn_line(cfg->pool.results, &line);
     if (rc != 0) {
@@ -760,6 +760,11 @@ prepare(struct run *r, struct pr_config *cfg)
         cfg->pool.on_task_start = on_task_verbose;
     cfg->pool.event_data = r;
     rc = pr_pool_new(&r->pool, &r->loop, &cfg->pool, &which);
+    if (rc != 0 && strcmp(which, "--results") == 0 && cfg->pool.results_dir) {
+        fprintf(stderr, "poolrun: --results %s: cannot make this folder: %s\n",
+                cfg->pool.results, err_text(rc));
+        return -1;
+    }
     if (rc != 0) {
         fprintf(stderr, "poolrun: %s %s: %s\n", which,
                 strcmp(which, "--joblog") == 0 ? cfg->pool.joblog

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <uv.h>
 
 #include "util.h"
@@ -86,7 +87,8 @@ struct opt {
 #define WORDS(...)       (const struct opt_word[]){__VA_ARGS__, {NULL, 0}}
 
 static opt_parse_fn parse_jobs, parse_delim, parse_retry_on, parse_retry_delay,
-    parse_halt, parse_joblog, parse_timeout, add_arg_file, add_job_file;
+    parse_halt, parse_joblog, parse_timeout, parse_results, add_arg_file,
+    add_job_file;
 
 /* The options, in --help's order.  To add one: a row here (names, kind of
  * value and its field, default, help text), and its entry in the man page;
@@ -256,9 +258,11 @@ static const struct opt opts[] = {
      .help = "write GNU parallel's job log to FILE; +FILE\n"
              "appends; - puts each row on stdout after its\n"
              "task's output"},
-    {.longname = "results", .arg = "FILE", .kind = K_STRING,
-     STRING_FIELD(pool.results), .what = "a file name",
-     .help = "write one JSON object per attempt to FILE"},
+    {.longname = "results", .arg = "FILE", .kind = K_CUSTOM,
+     .parse = parse_results,
+     .help = "write one JSON object per attempt to FILE; DIR/\n"
+             "(or a folder that exists): GNU parallel's\n"
+             "DIR/1/ITEM/stdout, stderr and seq"},
     {.longname = "results-limit", .arg = "SIZE", .kind = K_SIZE,
      INT_FIELD(pool.results_limit), .min = 0, .dflt = "64K",
      .help = "keep up to SIZE of each stream of each\n"
@@ -614,6 +618,23 @@ parse_joblog(struct pr_config *cfg, const char *name, const char *v,
     return 0;
 }
 
+/* --results FILE (JSON Lines), or GNU parallel's folder: a name that ends
+ * in / or names a folder that exists. */
+static int
+parse_results(struct pr_config *cfg, const char *name, const char *v,
+              char *err, size_t errlen)
+{
+    size_t len = strlen(v);
+    struct stat st;
+
+    if (len == 0)
+        return fail(err, errlen, "%s: needs a file or folder name", name);
+    cfg->pool.results = v;
+    cfg->pool.results_dir =
+        v[len - 1] == '/' || (stat(v, &st) == 0 && S_ISDIR(st.st_mode));
+    return 0;
+}
+
 /* -a FILE and -f FILE add to a list, in order. */
 static int
 append(const char ***list, int *n, const char *name, const char *v, char *err,
@@ -881,6 +902,10 @@ check_combined(struct pr_config *cfg, const char *args, char *err,
         return fail(err, errlen, "%s needs --joblog FILE: the job log says "
                     "which tasks ran", cfg->resume_failed ? "--resume-failed"
                                                           : "--resume");
+    if (p->results_dir && (cfg->njob_files > 0 || cfg->json))
+        return fail(err, errlen, "--results %s: a folder is named by the "
+                    "tasks' items, which job files do not have; name a file "
+                    "(JSON Lines)", p->results);
     if ((cfg->njob_files > 0 || cfg->json) && args != NULL)
         return fail(err, errlen, "%s: a job file gives the commands; no "
                     "COMMAND or ::: with -f or --json", args);

@@ -89,6 +89,15 @@ pr__pool_task_done(struct pr_pool *pool)
     pr_batch_done(&pool->batch);
 }
 
+/* --results DIR/: the first error writing the folder is said at the end,
+ * as a results file's is. */
+static void
+keep_results_error(struct pr_pool *pool, int rc)
+{
+    if (rc != 0 && pool->results.error == 0)
+        pool->results.error = rc;
+}
+
 /* --timeout N% (GNU parallel's): each task that succeeds moves the median
  * runtime, and with it the limit of the tasks that start from now on and
  * of those running (from their start), except a job file's task that has
@@ -133,6 +142,9 @@ record_one(struct pr_pool *pool, struct pr_task *task)
     if (task->status == PR_TASK_SKIPPED && task->skip_why == NULL)
         task->skip_why = pr__pool_stop_reason(pool);
     pr_batch_tally(&pool->batch, task);
+    if (pool->cfg.results_dir && task->callback == NULL && !task->service)
+        keep_results_error(pool,
+                           pr_results_dir_final(pool->cfg.results, task));
     if (pool->cfg.timeout_pct > 0)
         learn_runtime(pool, task);
     pr_records_final(&pool->records, task);
@@ -368,6 +380,9 @@ up_output(void *data, struct pr_task *task, int stream, const char *p, size_t n)
 
     if (pool->cfg.on_output != NULL)
         pool->cfg.on_output(pool->cfg.event_data, task, stream, p, n);
+    if (pool->cfg.results_dir && task->callback == NULL && !task->service)
+        keep_results_error(pool, pr_results_dir_output(pool->cfg.results,
+                                                       task, stream, p, n));
     if (pool->results.r != NULL && pool->cfg.output.mode != PR_OUT_GROUP) {
         /* The output goes out as it comes: keep its head for the record. */
         struct pr_buf *h = &task->head[stream == 2];
@@ -392,9 +407,10 @@ up_splice(void *data, struct pr_task *task, int stream, int fd)
 {
     struct pr_pool *pool = data;
 
-    /* A results file keeps the head of what goes out as it comes; an
-     * on_output hook sees every byte. */
-    if (pool->results.r != NULL || pool->cfg.on_output != NULL)
+    /* A results file keeps the head of what goes out as it comes, a
+     * results folder all of it; an on_output hook sees every byte. */
+    if (pool->results.r != NULL || pool->cfg.results_dir ||
+        pool->cfg.on_output != NULL)
         return 0;
     return pr_output_splice(pool->output, task, stream, fd);
 }

@@ -56,6 +56,8 @@ struct pr_pool_config {
     int dry_run; /* print each command instead of running it */
     struct pr_output_options output;
     const char *results;  /* --results path, or NULL */
+    int results_dir;      /* it is a folder: GNU parallel's layout (see
+                             pr_results_dir_output), not JSON Lines */
     size_t results_limit; /* output bytes per stream in a results record */
     int resume;           /* append to the joblog and results */
     const struct pr_seqset *resume_done; /* seqs not to run again */

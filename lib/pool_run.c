@@ -34,7 +34,14 @@ open_sinks(struct pr_pool *pool, const char **which)
             return rc;
         }
     }
-    if (cfg->results != NULL) {
+    if (cfg->results != NULL && cfg->results_dir) {
+        rc = pr_results_dir_make(cfg->results);
+        if (rc != 0) {
+            *which = "--results";
+            pr_joblog_close(pool->joblog.jl);
+            return rc;
+        }
+    } else if (cfg->results != NULL) {
         rc = pr_results_open(&pool->results.r, cfg->results, cfg->resume,
                              cfg->results_limit);
         if (rc != 0) {
@@ -95,7 +102,7 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
             pool->cfg.output.hook_data = pool;
         }
     }
-    if (cfg->results != NULL)
+    if (cfg->results != NULL && !cfg->results_dir)
         pool->cfg.output.head_limit = cfg->results_limit;
     pool->cfg.output.on_change = on_output_change;
     pool->cfg.output.want_flush = want_output_flush;

@@ -290,3 +290,69 @@ tty_poolrun() {
     run -0 --separate-stderr tty_poolrun '' echo ::: a
     [ -z "$stderr" ]
 }
+
+@test "--results DIR/ writes GNU parallel's layout: DIR/1/ITEM/stdout, stderr and seq" {
+    run -0 poolrun -k --results out/ sh -c 'echo "out $0"; echo "err $0" >&2' ::: a 'b c'
+    [ "$(cat out/1/a/stdout)" = "out a" ]
+    [ "$(cat out/1/a/stderr)" = "err a" ]
+    [ "$(cat out/1/a/seq)" = 1 ]
+    [ "$(cat 'out/1/b c/seq')" = 2 ]
+    [ "$(cat 'out/1/b c/stdout')" = "out b c" ]
+}
+
+@test "--results DIR/ writes the files parallel --results DIR/ writes" {
+    have_parallel
+    items=(a 'b c' 'x/y' 'back\slash' "tab$(printf '\t')s" "it's" '$(touch pwned)' -n)
+    printf '#!/bin/sh\necho "$1"; echo "e $1" >&2\n' >t.sh
+    chmod +x t.sh
+    parallel --will-cite --results p/ ./t.sh ::: "${items[@]}" >/dev/null
+    poolrun --results q/ ./t.sh ::: "${items[@]}" >/dev/null
+    find p -type f | sed 's|^p/||' | sort >p.files
+    find q -type f | sed 's|^q/||' | sort >q.files
+    diff p.files q.files
+    while IFS= read -r f; do
+        cmp "p/$f" "q/$f"
+    done <p.files
+    [ ! -e pwned ]
+    [ "$(wc -l <q.files)" -eq 24 ]
+}
+
+@test "--results DIR/ keeps every item of a task and no folder outside DIR" {
+    run -0 poolrun -n 2 --results out/ echo ::: a b . ..
+    [ "$(cat out/1/a/1/b/stdout)" = "a b" ]
+    [ "$(cat 'out/1/\./1/\../stdout')" = ". .." ]
+    [ ! -e out/stdout ]
+    [ ! -e out/1/stdout ]
+}
+
+@test "--results DIR/ holds the last attempt's output, with -u too" {
+    run -0 poolrun -u --retries 1 --results out/ sh -c 'if [ -e m ]; then echo second; else touch m; echo first; exit 1; fi' ::: x
+    [ "$(cat out/1/x/stdout)" = second ]
+    [ "$(cat out/1/x/seq)" = 1 ]
+}
+
+@test "--results with a folder that exists writes the layout; a file name keeps JSON Lines" {
+    mkdir d
+    run -0 poolrun --results d echo ::: a
+    [ "$(cat d/1/a/stdout)" = a ]
+    run -0 poolrun --results r.jsonl echo ::: a
+    [ "$(jq -r .status r.jsonl)" = ok ]
+}
+
+@test "--results DIR/ names each shell line's folder by the line" {
+    printf 'echo one\n' >lines
+    run -0 poolrun --results out/ <lines
+    [ "$(cat 'out/1/echo one/stdout')" = one ]
+}
+
+@test "--results DIR/ that cannot be made is one clear line naming it" {
+    touch f
+    run -255 --separate-stderr poolrun --results f/sub/ echo ::: a
+    [ "$stderr" = "poolrun: --results f/sub/: cannot make this folder: not a directory" ]
+}
+
+@test "--results DIR/ with a job file is refused" {
+    echo '{"tasks": [{"cmd": "echo a"}]}' >jobs.json
+    run -255 --separate-stderr poolrun --results out/ -f jobs.json
+    [[ ${stderr_lines[0]} == "poolrun: --results out/: a folder is named by the tasks' items"* ]]
+}
