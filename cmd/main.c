@@ -447,7 +447,7 @@ fill_stdio(void)
 static int
 tell_terminal_input(const struct pr_config *cfg, const int *fds, int nfds)
 {
-    const char *what = cfg->json          ? "task objects"
+    const char *what = cfg->json           ? "task objects"
                        : cfg->ncommand > 0 ? "items"
                                            : "commands";
     int i;

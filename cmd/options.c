@@ -462,8 +462,8 @@ parse_size(const char *name, const char *v, size_t *out, char *err,
 /* --timeout SECS (0: none, as a job file's "timeout": 0), or GNU
  * parallel's N%: of the median runtime of the tasks that succeeded. */
 static int
-parse_timeout(struct pr_config *cfg, const char *name, const char *v,
-              char *err, size_t errlen)
+parse_timeout(struct pr_config *cfg, const char *name, const char *v, char *err,
+              size_t errlen)
 {
     size_t len = strlen(v);
     char num[64];
@@ -604,8 +604,8 @@ bad:
 /* --joblog FILE; GNU parallel's +FILE (append) and - (stdout).  A file
  * whose name starts with + is ./+FILE. */
 static int
-parse_joblog(struct pr_config *cfg, const char *name, const char *v,
-             char *err, size_t errlen)
+parse_joblog(struct pr_config *cfg, const char *name, const char *v, char *err,
+             size_t errlen)
 {
     struct pr_pool_config *p = &cfg->pool;
 
@@ -621,8 +621,8 @@ parse_joblog(struct pr_config *cfg, const char *name, const char *v,
 /* --results FILE (JSON Lines), or GNU parallel's folder: a name that ends
  * in / or names a folder that exists. */
 static int
-parse_results(struct pr_config *cfg, const char *name, const char *v,
-              char *err, size_t errlen)
+parse_results(struct pr_config *cfg, const char *name, const char *v, char *err,
+              size_t errlen)
 {
     size_t len = strlen(v);
     struct stat st;

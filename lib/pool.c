@@ -143,8 +143,7 @@ record_one(struct pr_pool *pool, struct pr_task *task)
         task->skip_why = pr__pool_stop_reason(pool);
     pr_batch_tally(&pool->batch, task);
     if (pool->cfg.results_dir && task->callback == NULL && !task->service)
-        keep_results_error(pool,
-                           pr_results_dir_final(pool->cfg.results, task));
+        keep_results_error(pool, pr_results_dir_final(pool->cfg.results, task));
     if (pool->cfg.timeout_pct > 0)
         learn_runtime(pool, task);
     pr_records_final(&pool->records, task);
@@ -381,8 +380,8 @@ up_output(void *data, struct pr_task *task, int stream, const char *p, size_t n)
     if (pool->cfg.on_output != NULL)
         pool->cfg.on_output(pool->cfg.event_data, task, stream, p, n);
     if (pool->cfg.results_dir && task->callback == NULL && !task->service)
-        keep_results_error(pool, pr_results_dir_output(pool->cfg.results,
-                                                       task, stream, p, n));
+        keep_results_error(
+            pool, pr_results_dir_output(pool->cfg.results, task, stream, p, n));
     if (pool->results.r != NULL && pool->cfg.output.mode != PR_OUT_GROUP) {
         /* The output goes out as it comes: keep its head for the record. */
         struct pr_buf *h = &task->head[stream == 2];

@@ -166,9 +166,9 @@ parse_size_out_of_range_is_erange(void)
 static void
 parse_size_not_a_size_is_einval(void)
 {
-    static const char *bad[] = {"",    "K",    ".",   "1..5K", "1.5.G", "-1",
-                                "+1",  " 1",   "1 ",  "1KB",   "1P",    "0x10",
-                                "1e3", "inf",  "nan", "1,5G",  "G1",    "1KK"};
+    static const char *bad[] = {"",    "K",   ".",   "1..5K", "1.5.G", "-1",
+                                "+1",  " 1",  "1 ",  "1KB",   "1P",    "0x10",
+                                "1e3", "inf", "nan", "1,5G",  "G1",    "1KK"};
     uint64_t n = 7;
     size_t i;
 
