@@ -121,6 +121,9 @@ learn_runtime(struct pr_pool *pool, const struct pr_task *task)
     for (n = pool->running_list.next; n != &pool->running_list; n = n->next) {
         struct pr_task *t = PR_CONTAINER_OF(n, struct pr_task, node);
 
+        /* Services and callbacks have no timeout, and another runner. */
+        if (t->service || t->callback != NULL)
+            continue;
         if (t->spec == NULL || t->spec->timeout < 0)
             pool->runner->ops->retime(pool->runner, t, limit);
     }
