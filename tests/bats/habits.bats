@@ -91,6 +91,11 @@ barrier_lines() {
     [ -z "$stderr" ]
 }
 
+@test "-t with serve is refused, not ignored" {
+    run -255 --separate-stderr poolrun serve -t
+    [ "$stderr" = "poolrun: serve: -t: not with serve (poolrun status shows what runs)" ]
+}
+
 @test "-t prints what xargs -t prints, on stderr and stdout" {
     printf 'a\nb\nc-d\n' >items
     xargs -t -n 1 echo <items >xargs.out 2>xargs.err
