@@ -252,6 +252,40 @@ on_throttle(void *data, int err, unsigned running)
             err_text(err), running);
 }
 
+/* -t (xargs's and GNU parallel's): each command on stderr as it starts,
+ * as it runs (an argv task's line is how it reads pasted into a shell).
+ * One line per task: a newline in it shows as \n, a NUL as \0, and a
+ * line too long to hold (a long item) shows its head and "...".  Through
+ * the pool, behind the output already waiting for stderr. */
+static void
+on_task_verbose(void *data, struct pr_task *task)
+{
+    size_t cap = task->line_len * 2 + 5;
+    char *buf = pr_xmalloc(cap);
+    size_t o = 0;
+    size_t i;
+
+    (void)data;
+    for (i = 0; i < task->line_len; i++) {
+        char c = task->line[i];
+
+        if (c == '\n' || c == '\0') {
+            buf[o++] = '\\';
+            buf[o++] = c == '\n' ? 'n' : '0';
+        } else {
+            buf[o++] = c;
+        }
+    }
+    if (task->long_fd >= 0 || task->long_len != 0) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o++] = '\n';
+    if (msg_pool != NULL)
+        pr_pool_message(msg_pool, buf, o);
+    free(buf);
+}
+
 /* cmd's messages are one sink of the records among the others. */
 static const struct pr_sink_ops messages = {
     .final = on_record,
@@ -405,6 +439,30 @@ fill_stdio(void)
     return 0;
 }
 
+/* Items (or commands, or task objects) typed at a terminal: say so, once,
+ * as GNU parallel does, since poolrun would otherwise seem to hang; and in
+ * map mode, an empty input there is no call to run COMMAND once (Ctrl-D at
+ * once means "nothing"), unlike a file or pipe that is empty.  Returns 1 if
+ * one of the inputs is a terminal. */
+static int
+tell_terminal_input(const struct pr_config *cfg, const int *fds, int nfds)
+{
+    const char *what = cfg->json           ? "task objects"
+                       : cfg->ncommand > 0 ? "items"
+                                           : "commands";
+    int i;
+
+    for (i = 0; i < nfds; i++) {
+        if (!isatty(fds[i]))
+            continue;
+        fprintf(stderr,
+                "poolrun: reading %s from the terminal (Ctrl-D ends them)\n",
+                what);
+        return 1;
+    }
+    return 0;
+}
+
 /* The tasks' source: ::: items, -a files in order, or stdin.  Files are
  * opened here, so that a missing one stops poolrun before anything runs.
  * Returns NULL after printing why. */
@@ -449,6 +507,8 @@ make_source(uv_loop_t *loop, const struct pr_config *cfg, unsigned *jobs,
     if (cfg->narg_files == 0) {
         int zero = 0;
 
+        if (tell_terminal_input(cfg, &zero, 1))
+            o.run_once_if_empty = 0;
         return pr_source_lines_new(loop, &zero, 1, &o);
     }
     fds = calloc((size_t)cfg->narg_files, sizeof(int));
@@ -478,6 +538,8 @@ make_source(uv_loop_t *loop, const struct pr_config *cfg, unsigned *jobs,
         if (strcmp(path, "-") == 0)
             fcntl(fds[i], F_SETFD, FD_CLOEXEC);
     }
+    if (tell_terminal_input(cfg, fds, cfg->narg_files))
+        o.run_once_if_empty = 0;
     src = pr_source_lines_new(loop, fds, cfg->narg_files, &o);
     free(fds);
     return src;
@@ -540,7 +602,7 @@ read_resume(const struct pr_config *cfg, struct pr_seqset *done)
                 "poolrun: --resume: %s: %lu more lines that are not "
                 "rows of a job log: skipped\n",
                 cfg->pool.joblog, skips.n - RESUME_SKIPS_SHOWN);
-    if (cfg->pool.results == NULL)
+    if (cfg->pool.results == NULL || cfg->pool.results_dir)
         return 0;
     rc = pr_results_torn_line(cfg->pool.results, &line);
     if (rc != 0) {
@@ -694,8 +756,15 @@ prepare(struct run *r, struct pr_config *cfg)
     cfg->pool.on_throttle = on_throttle;
     cfg->pool.on_worker_exit = on_worker_exit;
     cfg->pool.on_input_end = on_input_end;
+    if (cfg->verbose)
+        cfg->pool.on_task_start = on_task_verbose;
     cfg->pool.event_data = r;
     rc = pr_pool_new(&r->pool, &r->loop, &cfg->pool, &which);
+    if (rc != 0 && strcmp(which, "--results") == 0 && cfg->pool.results_dir) {
+        fprintf(stderr, "poolrun: --results %s: cannot make this folder: %s\n",
+                cfg->pool.results, err_text(rc));
+        return -1;
+    }
     if (rc != 0) {
         fprintf(stderr, "poolrun: %s %s: %s\n", which,
                 strcmp(which, "--joblog") == 0 ? cfg->pool.joblog

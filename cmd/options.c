@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <uv.h>
 
 #include "util.h"
@@ -32,7 +33,8 @@ enum opt_kind {
     K_NUMBER,     /* an integer from .min to .max */
     K_SECONDS,    /* seconds, 0 to PR_SECONDS_MAX */
     K_ABOVE_ZERO, /* a number above 0, written as seconds are */
-    K_SIZE,       /* bytes, 1 to 1T, with K, M or G; also 0 if .min is 0 */
+    K_SIZE,       /* bytes, 1 to 1T, with K, M, G or T, fractions allowed
+                     (1.5G); also 0 if .min is 0 */
     K_WORD,       /* one of .words */
     K_STRING,     /* any string; not empty if .what says what it must be */
     K_LINE,       /* a string without a newline */
@@ -51,6 +53,7 @@ struct opt {
     const char *heading;  /* not NULL: the row starts a group of --help,
                              with this title ("": none) */
     char shortname;       /* 0: none */
+    char shortalias;      /* another short name for it (xargs's), or 0 */
     const char *longname; /* without "--"; NULL: a line of --help only */
     const char *alias;    /* another long name for it, or NULL */
     const char *arg;      /* the value's name in --help; NULL: takes none */
@@ -84,7 +87,8 @@ struct opt {
 #define WORDS(...)       (const struct opt_word[]){__VA_ARGS__, {NULL, 0}}
 
 static opt_parse_fn parse_jobs, parse_delim, parse_retry_on, parse_retry_delay,
-    parse_halt, add_arg_file, add_job_file;
+    parse_halt, parse_joblog, parse_timeout, parse_results, add_arg_file,
+    add_job_file;
 
 /* The options, in --help's order.  To add one: a row here (names, kind of
  * value and its field, default, help text), and its entry in the man page;
@@ -121,10 +125,12 @@ static const struct opt opts[] = {
      .help = "read task objects, one per line, from stdin"},
 
     {.heading = "Pool:"},
-    {.shortname = 'j', .longname = "jobs", .arg = "N", .kind = K_CUSTOM,
-     .parse = parse_jobs, .given = GIVEN(jobs_set), .dflt = "100%",
+    {.shortname = 'j', .shortalias = 'P', .longname = "jobs", .arg = "N",
+     .kind = K_CUSTOM, .parse = parse_jobs, .given = GIVEN(jobs_set),
+     .dflt = "100%",
      .help = "run N tasks at a time (default: number of CPUs);\n"
-             "N% of the CPUs; 0 for no limit"},
+             "N% of the CPUs; +N or -N: the CPUs plus or minus\n"
+             "N (at least 1); 0 for no limit"},
     {.longname = "queue-size", .arg = "N", .kind = K_NUMBER,
      INT_FIELD(pool.queue_size), .min = 1, .max = 100000000,
      .what = "a queue size (1 or more)", .dflt = "1024",
@@ -135,12 +141,13 @@ static const struct opt opts[] = {
                     {"priority", PR_ORDER_PRIORITY}),
      .what = "an order (fifo, lifo or priority)", .dflt = "fifo",
      .help = "fifo (default), lifo or priority"},
-    {.longname = "timeout", .arg = "SECS", .kind = K_ABOVE_ZERO,
-     DOUBLE_FIELD(pool.timeout),
-     .what = "a number of seconds above 0 (at most " PR_SECONDS_MAX_TEXT ")",
+    {.longname = "timeout", .arg = "SECS", .kind = K_CUSTOM,
+     .parse = parse_timeout,
      .help = "end a task after SECS (fractions allowed): SIGTERM\n"
              "to its process group, SIGKILL after --kill-after\n"
-             "(every SECS here: 0 to " PR_SECONDS_MAX_TEXT ")"},
+             "(every SECS here: 0 to " PR_SECONDS_MAX_TEXT "); 0: none;\n"
+             "N%: N% of the median runtime of the tasks that\n"
+             "succeeded so far (none until one has)"},
     {.longname = "kill-after", .arg = "SECS", .kind = K_SECONDS,
      DOUBLE_FIELD(pool.kill_after), .dflt = "2",
      .help = "grace between SIGTERM and SIGKILL (default 2)"},
@@ -166,13 +173,15 @@ static const struct opt opts[] = {
     {.longname = "memfree", .arg = "SIZE", .kind = K_SIZE,
      INT_FIELD(pool.memfree), .min = 1,
      .help = "start a task only while SIZE of memory is\n"
-             "available (MemAvailable; K, M, G)"},
+             "available (MemAvailable; K, M, G, T, 1.5G)"},
     {.longname = "load", .arg = "N", .kind = K_ABOVE_ZERO,
      DOUBLE_FIELD(pool.load), .what = "a load average above 0",
      .help = "start a task only while the 1-minute load\n"
              "average is below N"},
-    {.longname = "dry-run", FLAG(pool.dry_run),
+    {.longname = "dry-run", .alias = "dryrun", FLAG(pool.dry_run),
      .help = "print each command instead of running it"},
+    {.shortname = 't', .longname = "verbose", FLAG(verbose),
+     .help = "print each command on stderr as it starts"},
 
     {.heading = "Daemon workers (a persistent process pool):"},
     {.longname = "workers", .arg = "CMD", .kind = K_STRING,
@@ -244,12 +253,16 @@ static const struct opt opts[] = {
              "_ERROR and _SKIPPED"},
 
     {.heading = "Records:"},
-    {.longname = "joblog", .arg = "FILE", .kind = K_STRING,
-     STRING_FIELD(pool.joblog), .what = "a file name",
-     .help = "write GNU parallel's job log to FILE"},
-    {.longname = "results", .arg = "FILE", .kind = K_STRING,
-     STRING_FIELD(pool.results), .what = "a file name",
-     .help = "write one JSON object per attempt to FILE"},
+    {.longname = "joblog", .arg = "FILE", .kind = K_CUSTOM,
+     .parse = parse_joblog,
+     .help = "write GNU parallel's job log to FILE; +FILE\n"
+             "appends; - puts each row on stdout after its\n"
+             "task's output"},
+    {.longname = "results", .arg = "FILE", .kind = K_CUSTOM,
+     .parse = parse_results,
+     .help = "write one JSON object per attempt to FILE; DIR/\n"
+             "(or a folder that exists): GNU parallel's\n"
+             "DIR/1/ITEM/stdout, stderr and seq"},
     {.longname = "results-limit", .arg = "SIZE", .kind = K_SIZE,
      INT_FIELD(pool.results_limit), .min = 0, .dflt = "64K",
      .help = "keep up to SIZE of each stream of each\n"
@@ -378,7 +391,26 @@ parse_delim(struct pr_config *cfg, const char *name, const char *v, char *err,
                 name, v);
 }
 
-/* -j N, -j N% (of the CPUs, at least 1), -j 0 (no limit). */
+/* -j +N and -j -N (GNU parallel's): the CPUs plus or minus N, at least
+ * 1.  Without this, strtol would read +2 as 2. */
+static int
+parse_jobs_relative(struct pr_config *cfg, const char *name, const char *v,
+                    char *err, size_t errlen)
+{
+    long cpus = (long)uv_available_parallelism();
+    long n;
+
+    if (pr_parse_long(v + 1, 0, MAX_JOBS, &n) != 0 || v[1] == '+' ||
+        v[1] == '-')
+        return fail(err, errlen,
+                    "%s: '%s' is not a number of jobs (+N or -N: the CPUs "
+                    "plus or minus N)", name, v);
+    n = v[0] == '+' ? cpus + n : cpus - n;
+    cfg->pool.jobs = n < 1 ? 1 : n > MAX_JOBS ? MAX_JOBS : (unsigned)n;
+    return 0;
+}
+
+/* -j N, -j N% (of the CPUs, at least 1), -j +N or -N, -j 0 (no limit). */
 static int
 parse_jobs(struct pr_config *cfg, const char *name, const char *v, char *err,
            size_t errlen)
@@ -386,6 +418,8 @@ parse_jobs(struct pr_config *cfg, const char *name, const char *v, char *err,
     size_t len = strlen(v);
     long n;
 
+    if (v[0] == '+' || v[0] == '-')
+        return parse_jobs_relative(cfg, name, v, err, errlen);
     if (len > 1 && v[len - 1] == '%') {
         char num[32];
 
@@ -410,31 +444,46 @@ parse_jobs(struct pr_config *cfg, const char *name, const char *v, char *err,
     return 0;
 }
 
-/* A size in bytes with an optional K, M or G suffix (powers of 1024). */
+/* A size in bytes: pr_parse_size's, fractions and K, M, G, T allowed. */
 static int
 parse_size(const char *name, const char *v, size_t *out, char *err,
            size_t errlen)
 {
-    char num[32];
+    uint64_t n;
+
+    if (pr_parse_size(v, &n) != 0)
+        return fail(err, errlen,
+                    "%s: '%s' is not a size (1 to 1T; K, M, G, T and "
+                    "fractions allowed: 1.5G)", name, v);
+    *out = (size_t)n;
+    return 0;
+}
+
+/* --timeout SECS (0: none, as a job file's "timeout": 0), or GNU
+ * parallel's N%: of the median runtime of the tasks that succeeded. */
+static int
+parse_timeout(struct pr_config *cfg, const char *name, const char *v, char *err,
+              size_t errlen)
+{
     size_t len = strlen(v);
-    long mult = 1;
-    long n;
+    char num[64];
+    double d;
 
-    if (len > 0 && strchr("kKmMgG", v[len - 1]) != NULL) {
-        char c = v[len - 1];
-
-        mult = (c == 'k' || c == 'K')   ? 1024L
-               : (c == 'm' || c == 'M') ? 1024L * 1024
-                                        : 1024L * 1024 * 1024;
-        len--;
+    cfg->pool.timeout = 0;
+    cfg->pool.timeout_pct = 0;
+    if (len > 1 && len < sizeof(num) && v[len - 1] == '%') {
+        memcpy(num, v, len - 1);
+        num[len - 1] = '\0';
+        if (pr_parse_seconds(num, &d) != 0 || d <= 0)
+            return fail(err, errlen,
+                        "%s: '%s' is not a percentage above 0 (of the median "
+                        "runtime)", name, v);
+        cfg->pool.timeout_pct = d / 100;
+        return 0;
     }
-    if (len == 0 || len >= sizeof(num))
-        return fail(err, errlen, "%s: '%s' is not a size", name, v);
-    memcpy(num, v, len);
-    num[len] = '\0';
-    if (pr_parse_long(num, 1, (1L << 40) / mult, &n) != 0)
-        return fail(err, errlen, "%s: '%s' is not a size (1 to 1T)", name, v);
-    *out = (size_t)(n * mult);
+    if (pr_parse_seconds(v, &d) != 0)
+        return bad_seconds(name, v, err, errlen);
+    cfg->pool.timeout = d;
     return 0;
 }
 
@@ -550,6 +599,40 @@ bad:
     return fail(err, errlen,
                 "%s: '%s' is not now|soon,fail|success|done=N or N%%, or never",
                 name, v);
+}
+
+/* --joblog FILE; GNU parallel's +FILE (append) and - (stdout).  A file
+ * whose name starts with + is ./+FILE. */
+static int
+parse_joblog(struct pr_config *cfg, const char *name, const char *v, char *err,
+             size_t errlen)
+{
+    struct pr_pool_config *p = &cfg->pool;
+
+    p->joblog_append = v[0] == '+';
+    p->joblog_stdout = strcmp(v, "-") == 0;
+    p->joblog = p->joblog_append ? v + 1 : v;
+    if (p->joblog[0] == '\0')
+        return fail(err, errlen, "%s: needs a file name (+FILE appends, - is "
+                    "stdout)", name);
+    return 0;
+}
+
+/* --results FILE (JSON Lines), or GNU parallel's folder: a name that ends
+ * in / or names a folder that exists. */
+static int
+parse_results(struct pr_config *cfg, const char *name, const char *v, char *err,
+              size_t errlen)
+{
+    size_t len = strlen(v);
+    struct stat st;
+
+    if (len == 0)
+        return fail(err, errlen, "%s: needs a file or folder name", name);
+    cfg->pool.results = v;
+    cfg->pool.results_dir =
+        v[len - 1] == '/' || (stat(v, &st) == 0 && S_ISDIR(st.st_mode));
+    return 0;
 }
 
 /* -a FILE and -f FILE add to a list, in order. */
@@ -703,7 +786,8 @@ find_short(char c)
     size_t i;
 
     for (i = 0; i < PR_ARRAY_SIZE(opts); i++)
-        if (opts[i].shortname != 0 && opts[i].shortname == c)
+        if (opts[i].shortname != 0 &&
+            (opts[i].shortname == c || opts[i].shortalias == c))
             return &opts[i];
     return NULL;
 }
@@ -810,10 +894,18 @@ check_combined(struct pr_config *cfg, const char *args, char *err,
     if (p->workers != NULL && args != NULL && strcmp(args, ":::") != 0)
         return fail(err, errlen, "%s: with --workers, input items go to the "
                     "workers; no COMMAND", args);
+    if (p->resume && p->joblog_stdout)
+        return fail(err, errlen, "%s: --joblog - cannot be read back; name "
+                    "a file", cfg->resume_failed ? "--resume-failed"
+                                                 : "--resume");
     if (p->resume && p->joblog == NULL)
         return fail(err, errlen, "%s needs --joblog FILE: the job log says "
                     "which tasks ran", cfg->resume_failed ? "--resume-failed"
                                                           : "--resume");
+    if (p->results_dir && (cfg->njob_files > 0 || cfg->json))
+        return fail(err, errlen, "--results %s: a folder is named by the "
+                    "tasks' items, which job files do not have; name a file "
+                    "(JSON Lines)", p->results);
     if ((cfg->njob_files > 0 || cfg->json) && args != NULL)
         return fail(err, errlen, "%s: a job file gives the commands; no "
                     "COMMAND or ::: with -f or --json", args);
@@ -899,7 +991,10 @@ print_option(FILE *out, const struct opt *o)
     const char *line = o->help;
     size_t n;
 
-    if (o->shortname != 0)
+    if (o->shortname != 0 && o->shortalias != 0)
+        snprintf(left, sizeof(left), "  -%c, -%c, ", o->shortname,
+                 o->shortalias);
+    else if (o->shortname != 0)
         snprintf(left, sizeof(left), "  -%c, ", o->shortname);
     if (o->longname != NULL)
         cat(left, sizeof(left), "--", o->longname);

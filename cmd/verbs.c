@@ -241,6 +241,8 @@ serve_refuses(const struct pr_config *cfg)
                "name replaces (each queue writes its own)";
     if (cfg->pool.resume)
         return "--resume: not with serve";
+    if (cfg->verbose)
+        return "-t: not with serve (poolrun status shows what runs)";
     return NULL;
 }
 

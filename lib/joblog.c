@@ -73,8 +73,8 @@ pr_joblog_escape(struct pr_buf *b, const char *line, size_t len)
     }
 }
 
-int
-pr_joblog_write(struct pr_joblog *jl, const struct pr_task *task)
+void
+pr_joblog_row(struct pr_buf *b, const struct pr_task *task)
 {
     char fields[256];
     int exitval = task->status == PR_TASK_ERROR && task->exit_status == 0
@@ -82,16 +82,22 @@ pr_joblog_write(struct pr_joblog *jl, const struct pr_task *task)
                       : task->exit_status;
     int n;
 
-    if (jl->error != 0)
-        return jl->error;
     n = snprintf(
         fields, sizeof(fields), "%llu\t:\t%.3f\t%8.3f\t0\t%llu\t%d\t%d\t",
         (unsigned long long)task->seq, task->start_wall, pr_task_runtime(task),
         (unsigned long long)task->out.total, exitval, task->term_signal);
+    pr_buf_append(b, fields, (size_t)n);
+    pr_joblog_escape(b, task->line, task->line_len);
+    pr_buf_append(b, "\n", 1);
+}
+
+int
+pr_joblog_write(struct pr_joblog *jl, const struct pr_task *task)
+{
+    if (jl->error != 0)
+        return jl->error;
     jl->row.len = 0;
-    pr_buf_append(&jl->row, fields, (size_t)n);
-    pr_joblog_escape(&jl->row, task->line, task->line_len);
-    pr_buf_append(&jl->row, "\n", 1);
+    pr_joblog_row(&jl->row, task);
     /* A failed write may have left part of the row: rows written after it
      * would be glued to that part, so there are none. */
     jl->error = pr_write_all(jl->fd, jl->row.data, jl->row.len);

@@ -22,6 +22,10 @@ extern const char pr_joblog_header[];
  * *out, or a negative errno.  Close with pr_joblog_close. */
 int pr_joblog_open(struct pr_joblog **out, const char *path, int append);
 
+/* Appends the row of a task that ran to b, newline included (what
+ * pr_joblog_write writes; --joblog - puts it on stdout). */
+void pr_joblog_row(struct pr_buf *b, const struct pr_task *task);
+
 /* Appends the row of a task that ran (not for skipped tasks).  Returns 0
  * or a negative errno.  After an error nothing more is written (each later
  * call returns the same error), so the file ends with whole rows and at

@@ -63,6 +63,7 @@ struct pr_output {
     struct pr_list pending; /* keep-order: finished, sorted by seq */
     size_t npending;
     struct pr_buf tagged;               /* --tag: scratch for tagged bytes */
+    struct pr_buf trailer;              /* task_trailer's scratch */
     size_t mem_held;                    /* capture and queue memory together */
     size_t mem_budget;                  /* past it, captures spill at once */
     struct pr_buf spare[SPARE_BUFFERS]; /* emitted captures' memory, kept
@@ -139,6 +140,7 @@ pr_output_free(struct pr_output *out)
         free_entry(out, e);
     }
     pr_buf_free(&out->tagged);
+    pr_buf_free(&out->trailer);
     pr_buf_free(&out->batch);
     while (out->nspare > 0)
         pr_buf_free(&out->spare[--out->nspare]);
@@ -793,6 +795,11 @@ emit_task(struct pr_output *out, struct pr_task *task)
 
         drain_capture(out, 1, &task->out, whole);
         drain_capture(out, 2, &task->err, whole);
+    }
+    if (out->opts.task_trailer != NULL && task->callback == NULL) {
+        out->trailer.len = 0;
+        out->opts.task_trailer(out->opts.hook_data, task, &out->trailer);
+        write_stream(out, 1, out->trailer.data, out->trailer.len);
     }
     pr_task_free(task);
 }

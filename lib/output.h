@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct pr_buf;
 struct pr_task;
 struct pr_writer;
 
@@ -43,6 +44,11 @@ struct pr_output_options {
     void *hook_data;
     size_t head_limit; /* keep this much of a streamed task's output in its
                           head buffers (for --results); 0: none */
+    /* Appends to b what goes on stdout right after a task's output, when
+     * it is emitted (--joblog -: its row, where GNU parallel puts it), or
+     * NULL.  Not called for callbacks. */
+    void (*task_trailer)(void *data, const struct pr_task *task,
+                         struct pr_buf *b);
 };
 
 struct pr_output;

@@ -89,6 +89,46 @@ pr__pool_task_done(struct pr_pool *pool)
     pr_batch_done(&pool->batch);
 }
 
+/* --results DIR/: the first error writing the folder is said at the end,
+ * as a results file's is. */
+static void
+keep_results_error(struct pr_pool *pool, int rc)
+{
+    if (rc != 0 && pool->results.error == 0)
+        pool->results.error = rc;
+}
+
+/* --timeout N% (GNU parallel's): each task that succeeds moves the median
+ * runtime, and with it the limit of the tasks that start from now on and
+ * of those running (from their start), except a job file's task that has
+ * a timeout of its own. */
+static void
+learn_runtime(struct pr_pool *pool, const struct pr_task *task)
+{
+    double limit;
+    struct pr_list *n;
+
+    if (task->status != PR_TASK_OK || task->callback != NULL || task->service)
+        return;
+    limit = pool->cfg.timeout_pct *
+            pr_median_add(&pool->runtimes, pr_task_runtime(task));
+    /* A limit of 0 is none: a task that took no time allows a millisecond. */
+    if (limit < 0.001)
+        limit = 0.001;
+    pool->spawn.timeout = limit;
+    if (pool->runner->ops->retime == NULL)
+        return;
+    for (n = pool->running_list.next; n != &pool->running_list; n = n->next) {
+        struct pr_task *t = PR_CONTAINER_OF(n, struct pr_task, node);
+
+        /* Services and callbacks have no timeout, and another runner. */
+        if (t->service || t->callback != NULL)
+            continue;
+        if (t->spec == NULL || t->spec->timeout < 0)
+            pool->runner->ops->retime(pool->runner, t, limit);
+    }
+}
+
 /* One final record: the batch's tally, every sink, the source's ended,
  * then the output (which frees the task once it has been emitted) and the
  * task's callback.  Emitting the output or reaching --halt may stop the
@@ -105,6 +145,10 @@ record_one(struct pr_pool *pool, struct pr_task *task)
     if (task->status == PR_TASK_SKIPPED && task->skip_why == NULL)
         task->skip_why = pr__pool_stop_reason(pool);
     pr_batch_tally(&pool->batch, task);
+    if (pool->cfg.results_dir && task->callback == NULL && !task->service)
+        keep_results_error(pool, pr_results_dir_final(pool->cfg.results, task));
+    if (pool->cfg.timeout_pct > 0)
+        learn_runtime(pool, task);
     pr_records_final(&pool->records, task);
     /* Every sink has it: its source may acknowledge it. */
     if (task->origin != NULL)
@@ -338,6 +382,9 @@ up_output(void *data, struct pr_task *task, int stream, const char *p, size_t n)
 
     if (pool->cfg.on_output != NULL)
         pool->cfg.on_output(pool->cfg.event_data, task, stream, p, n);
+    if (pool->cfg.results_dir && task->callback == NULL && !task->service)
+        keep_results_error(
+            pool, pr_results_dir_output(pool->cfg.results, task, stream, p, n));
     if (pool->results.r != NULL && pool->cfg.output.mode != PR_OUT_GROUP) {
         /* The output goes out as it comes: keep its head for the record. */
         struct pr_buf *h = &task->head[stream == 2];
@@ -362,9 +409,10 @@ up_splice(void *data, struct pr_task *task, int stream, int fd)
 {
     struct pr_pool *pool = data;
 
-    /* A results file keeps the head of what goes out as it comes; an
-     * on_output hook sees every byte. */
-    if (pool->results.r != NULL || pool->cfg.on_output != NULL)
+    /* A results file keeps the head of what goes out as it comes, a
+     * results folder all of it; an on_output hook sees every byte. */
+    if (pool->results.r != NULL || pool->cfg.results_dir ||
+        pool->cfg.on_output != NULL)
         return 0;
     return pr_output_splice(pool->output, task, stream, fd);
 }

@@ -42,14 +42,22 @@ struct pr_pool_config {
     size_t queue_size;  /* queue capacity; 0 means no limit */
     double kill_after;  /* seconds between SIGTERM and SIGKILL */
     double timeout;     /* a task's time limit in seconds; <= 0: none */
+    double timeout_pct; /* > 0: --timeout N% (N/100): the limit is that
+                           times the median runtime of the tasks that
+                           succeeded so far (none until one has) */
     const char *shell;  /* "/bin/sh" */
     const char *joblog; /* path, or NULL */
+    int joblog_append;  /* --joblog +FILE: append, as --resume does */
+    int joblog_stdout;  /* --joblog -: each row on stdout after its task's
+                           output (joblog is then not opened) */
     const struct pr_template *command; /* map mode's COMMAND, or NULL */
     enum pr_queue_order order;
     int tag;     /* prefix output lines with the task's items */
     int dry_run; /* print each command instead of running it */
     struct pr_output_options output;
     const char *results;  /* --results path, or NULL */
+    int results_dir;      /* it is a folder: GNU parallel's layout (see
+                             pr_results_dir_output), not JSON Lines */
     size_t results_limit; /* output bytes per stream in a results record */
     int resume;           /* append to the joblog and results */
     const struct pr_seqset *resume_done; /* seqs not to run again */

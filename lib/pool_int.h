@@ -21,6 +21,7 @@
 #include "gate.h"
 #include "joblog.h"
 #include "later.h"
+#include "median.h"
 #include "outwatch.h"
 #include "progress.h"
 #include "records.h"
@@ -73,6 +74,7 @@ struct pr_pool {
     int output_gated;             /* a task waits for the output to shrink */
     int paused_any;               /* tasks are not read until it has */
     struct pr_progress *progress;
+    struct pr_median runtimes; /* --timeout N%: of the tasks that succeeded */
     uint64_t started_ms; /* uv_now() when the run began */
     /* Stopping and the end. */
     int stopping; /* no task starts any more */

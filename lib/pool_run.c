@@ -26,14 +26,22 @@ open_sinks(struct pr_pool *pool, const char **which)
     int rc;
 
     pr_records_init(&pool->records);
-    if (cfg->joblog != NULL) {
-        rc = pr_joblog_open(&pool->joblog.jl, cfg->joblog, cfg->resume);
+    if (cfg->joblog != NULL && !cfg->joblog_stdout) {
+        rc = pr_joblog_open(&pool->joblog.jl, cfg->joblog,
+                            cfg->resume || cfg->joblog_append);
         if (rc != 0) {
             *which = "--joblog";
             return rc;
         }
     }
-    if (cfg->results != NULL) {
+    if (cfg->results != NULL && cfg->results_dir) {
+        rc = pr_results_dir_make(cfg->results);
+        if (rc != 0) {
+            *which = "--results";
+            pr_joblog_close(pool->joblog.jl);
+            return rc;
+        }
+    } else if (cfg->results != NULL) {
         rc = pr_results_open(&pool->results.r, cfg->results, cfg->resume,
                              cfg->results_limit);
         if (rc != 0) {
@@ -44,9 +52,20 @@ open_sinks(struct pr_pool *pool, const char **which)
         pool->results.grouped = cfg->output.mode == PR_OUT_GROUP;
         pr_records_add(&pool->records, &pr_results_sink_ops, &pool->results);
     }
-    if (cfg->joblog != NULL)
+    if (cfg->joblog != NULL && !cfg->joblog_stdout)
         pr_records_add(&pool->records, &pr_joblog_sink_ops, &pool->joblog);
     return 0;
+}
+
+/* --joblog -: a task's row follows its output on stdout.  A task that never
+ * ran (skipped) and a service get none, as in the file. */
+static void
+joblog_trailer(void *data, const struct pr_task *task, struct pr_buf *b)
+{
+    (void)data;
+    if (task->status == PR_TASK_SKIPPED || task->service)
+        return;
+    pr_joblog_row(b, task);
 }
 
 void
@@ -83,13 +102,18 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
             pool->cfg.output.hook_data = pool;
         }
     }
-    if (cfg->results != NULL)
+    if (cfg->results != NULL && !cfg->results_dir)
         pool->cfg.output.head_limit = cfg->results_limit;
     pool->cfg.output.on_change = on_output_change;
     pool->cfg.output.want_flush = want_output_flush;
     pool->cfg.output.hook_data = pool;
+    if (cfg->joblog_stdout)
+        pool->cfg.output.task_trailer = joblog_trailer;
     pool->output =
         pr_output_new(&pool->cfg.output, pr__pool_output_error, pool);
+    if (cfg->joblog_stdout)
+        pr_output_write(pool->output, 1, pr_joblog_header,
+                        strlen(pr_joblog_header));
     pr_list_init(&pool->running_list);
     pr_list_init(&pool->to_record);
     if (cfg->workers != NULL && !cfg->dry_run) {

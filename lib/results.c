@@ -589,3 +589,178 @@ pr_results_torn_line(const char *path, unsigned long *line)
         *line = lines + 1;
     return 0;
 }
+
+int
+pr_results_dir_make(const char *dir)
+{
+    char *path = pr_xstrdup(dir);
+    char *p = path;
+    struct stat st;
+    int rc = 0;
+
+    /* Each prefix that ends at a slash, then the whole path. */
+    for (;;) {
+        char *slash = strchr(p + (*p == '/'), '/');
+        char saved = 0;
+
+        if (slash != NULL) {
+            saved = *slash;
+            *slash = '\0';
+        }
+        if (path[0] != '\0' && mkdir(path, 0777) != 0 &&
+            (errno != EEXIST || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
+            rc = errno == EEXIST ? UV_ENOTDIR : -errno;
+        if (slash == NULL || rc != 0)
+            break;
+        *slash = saved;
+        p = slash + 1;
+    }
+    free(path);
+    return rc;
+}
+
+/* Appends one item to b as GNU parallel names its folder (see results.h),
+ * cut at NAME_MAX bytes. */
+static void
+dir_name(struct pr_buf *b, const char *p, size_t len)
+{
+    size_t start = b->len;
+    size_t i;
+
+    if (len == 0 || (len <= 2 && memcmp(p, "..", len) == 0)) {
+        pr_buf_append(b, "\\", 1);
+        pr_buf_append(b, p, len);
+        return;
+    }
+    for (i = 0; i < len && b->len - start < NAME_MAX; i++) {
+        switch (p[i]) {
+        case '\\':
+            pr_buf_append(b, "\\\\", 2);
+            break;
+        case '\t':
+            pr_buf_append(b, "\\t", 2);
+            break;
+        case '\0':
+            pr_buf_append(b, "\\0", 2);
+            break;
+        case '/':
+            pr_buf_append(b, "\\_", 2);
+            break;
+        default:
+            pr_buf_append(b, p + i, 1);
+        }
+    }
+    if (b->len - start > NAME_MAX)
+        b->len = start + NAME_MAX;
+}
+
+/* Opens task's file `name` in its folder (made if need be), truncated.
+ * Returns the descriptor or a negative errno. */
+static int
+dir_open(const char *dir, const struct pr_task *task, const char *name)
+{
+    struct pr_buf path = {0};
+    unsigned i;
+    int fd;
+
+    pr_buf_append(&path, dir, strlen(dir));
+    for (i = 0; i < task->nitems || (i == 0 && task->nitems == 0); i++) {
+        pr_buf_append(&path, "/1/", 3);
+        if (i < task->nitems)
+            dir_name(&path, task->items[i].p, task->items[i].len);
+        else
+            dir_name(&path, "", 0);
+    }
+    pr_buf_append(&path, "", 1);
+    fd = pr_results_dir_make(path.data);
+    if (fd == 0) {
+        path.len--;
+        pr_buf_append(&path, "/", 1);
+        pr_buf_append(&path, name, strlen(name) + 1);
+        fd = open(path.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        if (fd < 0)
+            fd = -errno;
+    }
+    pr_buf_free(&path);
+    return fd;
+}
+
+/* A new attempt writes its own files: what the last one left is emptied
+ * when they are opened again. */
+static void
+dir_attempt(struct pr_task *task)
+{
+    int i;
+
+    if (task->results_attempt == task->attempt)
+        return;
+    for (i = 0; i < 2; i++) {
+        if (task->results_fd[i] > 0)
+            close(task->results_fd[i]);
+        task->results_fd[i] = 0;
+    }
+    task->results_attempt = task->attempt;
+}
+
+static int
+dir_file(const char *dir, struct pr_task *task, int i)
+{
+    int fd;
+
+    if (task->results_fd[i] > 0)
+        return 0;
+    fd = dir_open(dir, task, i == 0 ? "stdout" : "stderr");
+    if (fd < 0)
+        return fd;
+    task->results_fd[i] = fd;
+    return 0;
+}
+
+int
+pr_results_dir_output(const char *dir, struct pr_task *task, int stream,
+                      const char *p, size_t n)
+{
+    int i = stream == 2;
+    int rc;
+
+    dir_attempt(task);
+    rc = dir_file(dir, task, i);
+    if (rc != 0)
+        return rc;
+    return pr_write_all(task->results_fd[i], p, n);
+}
+
+int
+pr_results_dir_final(const char *dir, struct pr_task *task)
+{
+    char seq[32];
+    int rc = 0;
+    int fd, i;
+
+    if (task->status == PR_TASK_SKIPPED || task->attempt == 0)
+        return 0;
+    dir_attempt(task);
+    for (i = 0; i < 2 && rc == 0; i++)
+        rc = dir_file(dir, task, i);
+    if (rc == 0) {
+        fd = dir_open(dir, task, "seq");
+        if (fd < 0) {
+            rc = fd;
+        } else {
+            /* No newline, as GNU parallel writes it. */
+            int n = snprintf(seq, sizeof(seq), "%llu",
+                             (unsigned long long)task->seq);
+
+            rc = pr_write_all(fd, seq, (size_t)n);
+            if (close(fd) != 0 && rc == 0)
+                rc = -errno;
+        }
+    }
+    for (i = 0; i < 2; i++) {
+        if (task->results_fd[i] > 0 && close(task->results_fd[i]) != 0 &&
+            rc == 0)
+            rc = -errno;
+        task->results_fd[i] = 0;
+    }
+    return rc;
+}

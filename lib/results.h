@@ -42,6 +42,29 @@ int pr_results_write_callback(struct pr_results *r, const char *kind,
 /* Closes the file.  Returns 0 or a negative errno.  NULL is a no-op. */
 int pr_results_close(struct pr_results *r);
 
+/* --results DIR/ (GNU parallel's layout): each task that ran gets a folder
+ * DIR/1/ITEM (with several items, DIR/1/ITEM1/1/ITEM2...) holding the files
+ * stdout and stderr (its last attempt's output, written as it comes) and
+ * seq (its number).  In an item, backslash, tab, NUL and / are written \\,
+ * \t, \0 and \_, as GNU parallel does; an empty item, "." and ".." are \,
+ * \. and \.. (so that no item names DIR or a folder above it); a name is
+ * cut at 255 bytes. */
+
+/* Makes the folder dir and those above it.  Returns 0 or a negative
+ * errno. */
+int pr_results_dir_make(const char *dir);
+
+/* n bytes that task wrote on stream 1 or 2: appended to its file in dir
+ * (the files are made, or emptied, when an attempt first writes).  Returns
+ * 0 or a negative errno. */
+int pr_results_dir_output(const char *dir, struct pr_task *task, int stream,
+                          const char *p, size_t n);
+
+/* Task's final record: a task that ran gets its seq file, and both output
+ * files (empty if its last attempt wrote nothing there), which are then
+ * closed.  Returns 0 or a negative errno. */
+int pr_results_dir_final(const char *dir, struct pr_task *task);
+
 /* A set of task seqs, kept as sorted runs of consecutive seqs: its memory
  * grows with the rows put into it, never with the size of the numbers (a
  * joblog row naming seq 999999999999999 costs what one naming 7 does).

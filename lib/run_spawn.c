@@ -808,6 +808,27 @@ spawn_start(struct pr_runner *r, struct pr_task *task)
     return 0;
 }
 
+static void
+spawn_retime(struct pr_runner *r, struct pr_task *task, double limit)
+{
+    struct spawn_run *run = task->run;
+    uint64_t ran_ms, limit_ms = pr_seconds_to_ms(limit);
+
+    (void)r;
+    /* Past its limit already, it has its SIGTERM: the grace runs on. */
+    if (run == NULL || !run->running || task->timed_out)
+        return;
+    ran_ms = (uv_hrtime() - task->start_ns) / 1000000;
+    if (!run->has_deadline) {
+        uv_timer_init(run->ctx->loop, &run->deadline);
+        run->deadline.data = run;
+        run->has_deadline = 1;
+        run->open_handles++;
+    }
+    uv_timer_start(&run->deadline, on_deadline,
+                   limit_ms > ran_ms ? limit_ms - ran_ms : 0, 0);
+}
+
 static int
 spawn_exited(const struct pr_runner *r, const struct pr_task *task)
 {
@@ -914,6 +935,7 @@ static const struct pr_runner_ops spawn_ops = {
     .exited = spawn_exited,
     .pause = spawn_pause,
     .resume = spawn_resume,
+    .retime = spawn_retime,
     .owns_pid = spawn_owns_pid,
     .free = spawn_free,
 };

@@ -67,6 +67,10 @@ struct pr_runner_ops {
     /* Every task is done: end what the runner keeps running (workers) and
      * call done(data) once it is all gone.  NULL: nothing to end. */
     void (*shutdown)(struct pr_runner *r, void (*done)(void *), void *data);
+    /* The task's time limit is now limit seconds from its start (--timeout
+     * N%: the median moved); at once if that is past.  NULL: limits are
+     * read only at start. */
+    void (*retime)(struct pr_runner *r, struct pr_task *task, double limit);
     /* Is pid a process the runner started and still watches? */
     int (*owns_pid)(const struct pr_runner *r, int pid);
     void (*free)(struct pr_runner *r);

@@ -655,6 +655,24 @@ next_input(struct source_lines *s)
     on_switch_closed(&s->h.handle);
 }
 
+/* -E on a file: leave its offset just past the sentinel's item, as POSIX
+ * asks of xargs (findutils's sv-bug-20273), so that what runs after poolrun
+ * on the same stdin reads the rest.  The splitter holds the bytes read past
+ * it.  A pipe cannot give them back; nor can a file that cannot seek. */
+static void
+rewind_past_sentinel(struct source_lines *s)
+{
+    int fd = s->fds[s->cur];
+    off_t at;
+
+    if (s->kind != READ_FILE || fd < 0)
+        return;
+    at = lseek(fd, 0, SEEK_CUR);
+    if (at < 0)
+        return;
+    (void)lseek(fd, at - (off_t)pr_splitter_pending(&s->sp), SEEK_SET);
+}
+
 /* Turn whole items into tasks while the intake takes them, then read more,
  * pause, or end. */
 static void
@@ -686,8 +704,11 @@ pump(struct source_lines *s)
             struct pr_long_item li;
             int is_long = pr_splitter_take_long(&s->sp, &li);
 
-            if (batcher_item(&s->batch, item, len, is_long ? &li : NULL))
+            if (batcher_item(&s->batch, item, len, is_long ? &li : NULL)) {
                 s->eof = 1;
+                if (s->batch.sentinel_seen)
+                    rewind_past_sentinel(s);
+            }
         }
     }
     s->pumping = 0;

@@ -103,6 +103,9 @@ pr_task_free(struct pr_task *task)
         close(task->long_fd);
         long_files--;
     }
+    for (i = 0; i < 2; i++)
+        if (task->results_fd[i] > 0)
+            close(task->results_fd[i]);
     pr_buf_free(&task->head[0]);
     pr_buf_free(&task->head[1]);
     free(task->line);

@@ -123,6 +123,9 @@ struct pr_task {
                                be retried, or a callback reads it) */
     int streaming;          /* -k: the oldest task, its output goes out as
                                it comes (nothing may precede it anyway) */
+    int results_fd[2];      /* --results DIR/: its stdout and stderr files,
+                               or 0 (fd 0 is never one) */
+    unsigned results_attempt; /* the attempt those files hold */
     struct pr_buf head[2];  /* --results with -u or --line-buffer: the
                                first bytes of stdout and stderr */
     int error;              /* negative code when status is PR_TASK_ERROR */

@@ -5,6 +5,7 @@
  */
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -205,6 +206,42 @@ pr_parse_long(const char *s, long min, long max, long *out)
     if (errno == ERANGE || v < min || v > max)
         return UV_ERANGE;
     *out = v;
+    return 0;
+}
+
+int
+pr_parse_size(const char *s, uint64_t *out)
+{
+    static const char units[] = "kmgt";
+    const char *u;
+    double v, mult = 1;
+    char *end;
+    size_t digits, i, points = 0;
+
+    /* Digits and one point only: strtod alone would take a sign, spaces,
+     * hex, exponents, "inf" and "nan". */
+    if (s == NULL)
+        return UV_EINVAL;
+    digits = strspn(s, "0123456789.");
+    for (i = 0; i < digits; i++)
+        points += s[i] == '.';
+    if (digits == 0 || points > 1)
+        return UV_EINVAL;
+    errno = 0;
+    v = strtod(s, &end);
+    if (end != s + digits)
+        return UV_EINVAL; /* "." alone */
+    if (*end != '\0') {
+        u = strchr(units, tolower((unsigned char)*end));
+        if (u == NULL || end[1] != '\0')
+            return UV_EINVAL;
+        mult = (double)((uint64_t)1 << (10 * (u - units + 1)));
+    }
+    /* Compared as doubles first: 1e30 must not reach the conversion. */
+    v *= mult;
+    if (!(v >= 1) || v > (double)PR_SIZE_MAX)
+        return UV_ERANGE;
+    *out = (uint64_t)v;
     return 0;
 }
 

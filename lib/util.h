@@ -107,6 +107,17 @@ int pr_records_fresh_line(int fd, const char *path);
  */
 int pr_parse_long(const char *s, long min, long max, long *out);
 
+/* The largest size any option takes: 1 TiB. */
+#define PR_SIZE_MAX ((uint64_t)1 << 40)
+
+/*
+ * Parse a size in bytes: a decimal number, fractions allowed, with an
+ * optional K, M, G or T (powers of 1024, either case): 1.5G.  The bytes
+ * are rounded down; the result must be from 1 to PR_SIZE_MAX.  Returns 0,
+ * or UV_EINVAL when s is not a size and UV_ERANGE when it is out of range.
+ */
+int pr_parse_size(const char *s, uint64_t *out);
+
 /*
  * Every time value, whatever its source (--timeout, --kill-after, --delay,
  * --retry-delay, --grace, a job file's timeout), is a number of seconds

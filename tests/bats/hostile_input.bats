@@ -51,7 +51,7 @@ teardown() {
         [ "$stderr" = "poolrun: $opt: '1e20' is not a number of seconds (0 to 1000000000)"$'\n'"Try 'poolrun --help'." ]
     done
     run -255 --separate-stderr poolrun --timeout nan true
-    [ "${stderr_lines[0]}" = "poolrun: --timeout: 'nan' is not a number of seconds above 0 (at most 1000000000)" ]
+    [ "${stderr_lines[0]}" = "poolrun: --timeout: 'nan' is not a number of seconds (0 to 1000000000)" ]
     run -255 --separate-stderr poolrun --retry-delay 1e10x2 true
     [ "${stderr_lines[0]}" = "poolrun: --retry-delay: '1e10x2' is not SECS or SECSxFACTOR (SECS 0 to 1000000000, FACTOR 1 to 1000)" ]
 }

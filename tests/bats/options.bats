@@ -26,9 +26,10 @@ bad_option() {
     bad_option "-j: 'abc' is not a number of jobs" -j abc
 }
 
-@test "-j with a negative number is an error" {
-    bad_option "-j: '-1' is not a number of jobs" -j -1
-    bad_option "--jobs: '-1' is not a number of jobs" --jobs=-1
+@test "-j with a sign and no number is an error" {
+    # -j -1 and -j +1 are GNU parallel's CPUs minus or plus one (habits.bats).
+    bad_option "-j: '-x' is not a number of jobs" -j -x
+    bad_option "--jobs: '+-1' is not a number of jobs" --jobs=+-1
 }
 
 @test "an unknown option is an error naming it" {

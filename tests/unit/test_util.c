@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "median.h"
 #include "test.h"
 #include "util.h"
 
@@ -125,11 +126,116 @@ records_fresh_line_on_an_empty_file_or_a_device_writes_nothing(void)
     unlink(path);
 }
 
+static void
+parse_size_units_and_fractions_give_bytes(void)
+{
+    uint64_t n = 0;
+
+    ASSERT_EQ(pr_parse_size("1", &n), 0);
+    ASSERT_EQ(n, 1);
+    ASSERT_EQ(pr_parse_size("64K", &n), 0);
+    ASSERT_EQ(n, 65536);
+    ASSERT_EQ(pr_parse_size("1m", &n), 0);
+    ASSERT_EQ(n, 1048576);
+    ASSERT_EQ(pr_parse_size("1.5G", &n), 0);
+    ASSERT_EQ(n, 1610612736ULL);
+    ASSERT_EQ(pr_parse_size("1T", &n), 0);
+    ASSERT_EQ(n, 1099511627776ULL);
+    ASSERT_EQ(pr_parse_size("0.5t", &n), 0);
+    ASSERT_EQ(n, 549755813888ULL);
+    ASSERT_EQ(pr_parse_size(".5K", &n), 0);
+    ASSERT_EQ(n, 512);
+    ASSERT_EQ(pr_parse_size("1.7", &n), 0); /* rounded down */
+    ASSERT_EQ(n, 1);
+}
+
+static void
+parse_size_out_of_range_is_erange(void)
+{
+    uint64_t n = 7;
+
+    ASSERT_EQ(pr_parse_size("0", &n), UV_ERANGE);
+    ASSERT_EQ(pr_parse_size("0.5", &n), UV_ERANGE);
+    ASSERT_EQ(pr_parse_size("1.0001T", &n), UV_ERANGE);
+    ASSERT_EQ(pr_parse_size("1025G", &n), UV_ERANGE);
+    ASSERT_EQ(pr_parse_size("99999999999999999999999999999999T", &n),
+              UV_ERANGE);
+    ASSERT_EQ(n, 7);
+}
+
+static void
+parse_size_not_a_size_is_einval(void)
+{
+    static const char *bad[] = {"",    "K",   ".",   "1..5K", "1.5.G", "-1",
+                                "+1",  " 1",  "1 ",  "1KB",   "1P",    "0x10",
+                                "1e3", "inf", "nan", "1,5G",  "G1",    "1KK"};
+    uint64_t n = 7;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ASSERT_EQ(pr_parse_size(bad[i], &n), UV_EINVAL);
+    ASSERT_EQ(pr_parse_size(NULL, &n), UV_EINVAL);
+    ASSERT_EQ(n, 7);
+}
+
+/* The median so far, by sorting everything: the model the remedian must
+ * match exactly up to PR_MEDIAN_BASE values. */
+static double
+model_median(double *all, size_t n)
+{
+    size_t i, j;
+
+    for (i = 1; i < n; i++)
+        for (j = i; j > 0 && all[j - 1] > all[j]; j--) {
+            double t = all[j];
+
+            all[j] = all[j - 1];
+            all[j - 1] = t;
+        }
+    return all[(n - 1) / 2];
+}
+
+static void
+median_up_to_base_is_exact_lower_median(void)
+{
+    static double all[PR_MEDIAN_BASE];
+    struct pr_median m;
+    size_t i;
+
+    pr_median_init(&m);
+    for (i = 0; i < PR_MEDIAN_BASE; i++) {
+        double v = (double)((i * 7919) % 1009); /* not in order */
+
+        all[i] = v;
+        ASSERT_TRUE(pr_median_add(&m, v) == model_median(all, i + 1));
+    }
+}
+
+static void
+median_past_base_stays_near_the_middle(void)
+{
+    struct pr_median m;
+    double med = 0;
+    size_t i;
+
+    pr_median_init(&m);
+    /* 0..9999 shuffled: the median of medians stays near 5000. */
+    for (i = 0; i < 10000; i++)
+        med = pr_median_add(&m, (double)((i * 7919) % 10000));
+    ASSERT_TRUE(med > 4000 && med < 6000);
+    ASSERT_EQ(m.n, 10000);
+}
+
 int
 main(void)
 {
     static const struct pr_test_case cases[] = {
         TEST_CASE(seconds_valid_in_range_accepts),
+        TEST_CASE(parse_size_units_and_fractions_give_bytes),
+        TEST_CASE(parse_size_out_of_range_is_erange),
+        TEST_CASE(parse_size_not_a_size_is_einval),
+        TEST_CASE(median_up_to_base_is_exact_lower_median),
+        TEST_CASE(median_past_base_stays_near_the_middle),
         TEST_CASE(seconds_valid_nan_inf_negative_or_huge_refuses),
         TEST_CASE(seconds_to_ms_rounds_to_nearest),
         TEST_CASE(seconds_to_ms_out_of_range_clamps),
