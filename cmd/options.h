@@ -43,6 +43,7 @@ struct pr_config {
     int njob_files;
     int json;               /* --json */
     int jobs_set;           /* -j was given (not just its default) */
+    int order_set;          /* --order was given */
     enum pr_exit_policy exit_policy;
     int resume_failed;      /* --resume-failed (with pool.resume) */
     struct pr_worker_config workers; /* pool.workers points here */

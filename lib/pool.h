@@ -48,6 +48,8 @@ struct pr_pool_config {
     enum pr_queue_order order;
     int tag;     /* prefix output lines with the task's items */
     int dry_run; /* print each command instead of running it */
+    int deps;    /* hold back a task until those it runs after have ended
+                    (a job file's or --json's "after"): deps.h */
     struct pr_output_options output;
     const char *results;  /* --results path, or NULL */
     size_t results_limit; /* output bytes per stream in a results record */

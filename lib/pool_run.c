@@ -71,6 +71,8 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
         return rc;
     }
     pool->queue = pr_queue_new(cfg->queue_size, cfg->order);
+    if (cfg->deps)
+        pool->deps = pr_deps_new();
     pr_batch_init(&pool->batch);
     pool->gate.delay = cfg->delay;
     pool->gate.memfree = cfg->memfree;
@@ -116,6 +118,7 @@ pr_pool_free(struct pr_pool *pool)
     pr_guard_stop(pool->spawn.guard);
     pr_batch_fini(&pool->batch);
     pr_queue_free(pool->queue);
+    pr_deps_free(pool->deps); /* after the tasks' records: their reasons */
     pr_output_free(pool->output);
     pr_joblog_close(pool->joblog.jl);
     pr_results_close(pool->results.r);
@@ -477,11 +480,14 @@ pr_pool_start(struct pr_pool *pool, struct pr_source *src,
         make_room_for_files(pool);
     pr_services_init(&pool->services, pool->loop, pool->aux,
                      pool->cfg.kill_after);
+    pool->starting = 1;
     rc = pr_source_start(src, &pool->intake);
+    pool->starting = 0;
     if (rc != 0) {
         pool->input_ended = 1;
         result->input_error = rc;
         pr__pool_input_over(pool);
     }
+    pr__pool_schedule(pool);
     return rc;
 }
