@@ -245,3 +245,12 @@ JSON
     refused '{"order":"random","tasks":[{"cmd":"touch ran"}]}' \
         '1:10: order: must be "fifo", "lifo" or "priority"'
 }
+
+@test "submit refuses a task's after, which the queue service would not honour" {
+    echo '{"tasks":[{"id":"a","cmd":"touch ran"},{"after":["a"],"cmd":"touch ran"}]}' >jobs.json
+    run -255 --separate-stderr poolrun submit -f jobs.json
+    [ "$stderr" = 'poolrun: submit: jobs.json:1:50: tasks[1].after[0]: a task'"'"'s "after" is for poolrun -f and --json: use submit --after ID' ]
+    echo '{"after":["a"],"cmd":"touch ran"}' >lines
+    run -255 --separate-stderr poolrun submit --json <lines
+    [ "$stderr" = 'poolrun: submit: stdin:1:11: after[0]: a task'"'"'s "after" is for poolrun -f and --json: use submit --after ID' ]
+}
