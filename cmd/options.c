@@ -116,9 +116,11 @@ static const struct opt opts[] = {
      .help = "run COMMAND through /bin/sh -c"},
     {.shortname = 'f', .longname = "file", .arg = "FILE", .kind = K_CUSTOM,
      .parse = add_job_file,
-     .help = "run the tasks of JSON job file FILE (repeatable)"},
+     .help = "run the tasks of JSON job file FILE (repeatable;\n"
+             "\"after\": [ids] waits for those tasks)"},
     {.longname = "json", FLAG(json),
-     .help = "read task objects, one per line, from stdin"},
+     .help = "read task objects, one per line, from stdin\n"
+             "(\"after\" names only earlier lines)"},
 
     {.heading = "Pool:"},
     {.shortname = 'j', .longname = "jobs", .arg = "N", .kind = K_CUSTOM,
@@ -222,7 +224,8 @@ static const struct opt opts[] = {
      .val = PR_OUT_UNGROUP, INT_FIELD(pool.output.mode),
      .help = "print bytes as they come"},
     {.longname = "tag", FLAG(pool.tag),
-     .help = "prefix each line with the task's items and a tab"},
+     .help = "prefix each line with the task's items and a tab\n"
+             "(a job file's task: its id)"},
     {.longname = "buffer-size", .arg = "SIZE", .kind = K_SIZE,
      INT_FIELD(pool.output.buffer_size), .min = 1, .dflt = "1M",
      .help = "hold up to SIZE per stream in memory,\n"
