@@ -268,9 +268,17 @@ static const struct opt opts[] = {
      .help = "count the tasks by status on stderr at the end,\n"
              "and name the slowest (always when a task did\n"
              "not succeed)"},
-    {.longname = "progress", .alias = "bar", FLAG(pool.progress),
+    {.longname = "progress", .kind = K_SET, .val = PR_PROGRESS_LINE,
+     INT_FIELD(pool.progress),
      .help = "show progress on stderr: a line redrawn in place\n"
              "on a terminal, else a line per finished task"},
+    {.longname = "bar", .kind = K_SET, .val = PR_PROGRESS_BAR,
+     INT_FIELD(pool.progress),
+     .help = "the same with a bar on a terminal: percent, bar,\n"
+             "done/total, rate, ETA (elsewhere as --progress)"},
+    {.longname = "eta", FLAG(pool.eta),
+     .help = "--progress with the time left always shown\n"
+             "(\"ETA ?\" until the input has ended)"},
     {.longname = "exit-status", .arg = "POLICY", .kind = K_WORD,
      INT_FIELD(exit_policy),
      .words = WORDS({"count", PR_EXIT_COUNT}, {"first", PR_EXIT_FIRST},

@@ -16,6 +16,7 @@
 #include "batch.h"
 #include "halt.h"
 #include "output.h"
+#include "progress.h"
 #include "queue.h"
 #include "records.h"
 #include "results.h"
@@ -58,7 +59,8 @@ struct pr_pool_config {
     const char *on_done; /* callbacks (a job file's task may override) */
     const char *on_fail;
     const char *on_join;
-    int progress;     /* --progress or --bar: on stderr */
+    enum pr_progress_style progress; /* --progress, --bar: on stderr */
+    int eta;          /* --eta: the ETA always shown (and progress) */
     double delay;     /* --delay: seconds between task starts */
     uint64_t memfree; /* --memfree: bytes that must be available */
     double load;      /* --load: start below this load average */

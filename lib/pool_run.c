@@ -77,8 +77,12 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     pool->gate.delay = cfg->delay;
     pool->gate.memfree = cfg->memfree;
     pool->gate.load = cfg->load;
-    if (cfg->progress) {
-        pool->progress = pr_progress_new(cfg->output.err_fd);
+    if (cfg->progress != PR_PROGRESS_NONE || cfg->eta) {
+        pool->progress = pr_progress_new(cfg->output.err_fd,
+                                         cfg->progress != PR_PROGRESS_NONE
+                                             ? cfg->progress
+                                             : PR_PROGRESS_LINE,
+                                         cfg->eta);
         pr_records_add(&pool->records, &pr_progress_sink_ops, pool->progress);
         if (pr_progress_is_bar(pool->progress)) {
             pool->cfg.output.before_write = before_output;
@@ -140,7 +144,10 @@ progress_counts(void *data, struct pr_progress_counts *c)
 {
     const struct pr_pool *pool = data;
 
-    c->done = pool->batch.tally.total;
+    /* Skipped tasks (--resume, a stop) are counted apart: "done" is what
+     * ran, and the rate is not inflated by what never did. */
+    c->skipped = pool->batch.tally.counts[PR_TASK_SKIPPED];
+    c->done = pool->batch.tally.total - c->skipped;
     c->total = pool->input_ended ? pool->next_seq : 0;
     c->running = pool->slots.running;
     c->failed = pool->batch.tally.failed;
