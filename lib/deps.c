@@ -176,6 +176,7 @@ reason(const char *id, const struct pr_task *task)
 
     pr_buf_appendf(&b, "a task it runs after did not succeed: \"%.200s\" (%s)",
                    id, pr_task_status_name(task->status));
+    pr_buf_append(&b, "", 1); /* appendf leaves it unterminated */
     return b.data;
 }
 
