@@ -902,20 +902,24 @@ cycle_at(const struct pr_jobfile *jf, const struct frame *stack, size_t sp,
          size_t j, const struct pr_task_after *a, struct pr_diag *d)
 {
     struct pr_buf b = {0};
-    size_t k = sp;
+    size_t k = sp, first;
 
     while (k > 0 && stack[k - 1].t != j)
         k--;
-    for (k = k > 0 ? k - 1 : 0; k < sp; k++) {
+    first = k > 0 ? k - 1 : 0;
+    /* A long cycle is named by its first ids, then how many it has. */
+    for (k = first; k < sp && b.len < 400; k++) {
         const char *id = jf->tasks[stack[k].t]->spec->id;
 
         pr_buf_append(&b, id, strlen(id));
         pr_buf_append(&b, " -> ", 4);
     }
+    if (k < sp)
+        pr_buf_appendf(&b, "... (%zu tasks) -> ", sp - first);
     pr_buf_append(&b, a->id, strlen(a->id));
     snprintf(d->msg, sizeof(d->msg),
              "%s: a cycle (each runs after the next): %.*s", a->at,
-             (int)(b.len < 600 ? b.len : 600), b.data);
+             (int)(b.len < 700 ? b.len : 700), b.data);
     pr_buf_free(&b);
     return -1;
 }
