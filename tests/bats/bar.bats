@@ -104,3 +104,13 @@ widest() {
     [ "$(grep -c ' done, ' <<<"$stderr")" -eq 1 ]
     [[ $stderr == 'poolrun: 1/6 done, 5 skipped, 0 running, 0 failed, '*'/s, ETA 0:00' ]]
 }
+
+@test "--bar and --eta leave standard output as GNU parallel's (differential)" {
+    command -v parallel >/dev/null || skip "GNU parallel is not installed"
+    for opt in --bar --eta; do
+        want=$(parallel --will-cite "$opt" -k -j 2 echo ::: a 'b c' "\$(touch pwned)" -x 2>/dev/null)
+        got=$(poolrun "$opt" -k -j 2 echo ::: a 'b c' "\$(touch pwned)" -x 2>/dev/null)
+        [ "$got" = "$want" ]
+    done
+    [ ! -e pwned ]
+}
