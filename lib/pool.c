@@ -546,11 +546,14 @@ pr_pool_put(struct pr_pool *pool, struct pr_task *task)
         return;
     }
     if (task->skip_after) {
-        /* A task it runs after has already failed: no need to wait. */
+        /* A task it runs after has already failed: no need to wait.  What
+         * its record releases (an after_any on it) may start. */
         pr_batch_add(&pool->batch);
         pr_queue_count(pool->queue);
         task->status = PR_TASK_SKIPPED;
         pr__pool_record(pool, task);
+        if (!pool->starting)
+            pr__pool_schedule(pool);
         return;
     }
     rc = pr_queue_put(pool->queue, task);
