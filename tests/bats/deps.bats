@@ -40,7 +40,7 @@ JSON
     [ "${lines[0]}" = built ]
     [ "$(printf '%s\n' "${lines[1]}" "${lines[2]}" | sort | tr '\n' ' ')" = 'lint: no gets() test: passed ' ]
     [ "${lines[3]}" = packaged ]
-    [ "${lines[4]}" = 'report: the pipeline has ended' ]
+    [ "${lines[4]}" = 'clean: done, whatever happened' ]
     [ "${#lines[@]}" -eq 5 ]
 }
 
