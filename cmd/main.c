@@ -144,7 +144,8 @@ on_record(void *data, const struct pr_task *task)
         return;
     report_lost(task, 1, &task->out);
     report_lost(task, 2, &task->err);
-    if (task->status == PR_TASK_OK || task->status == PR_TASK_SKIPPED)
+    if (task->status == PR_TASK_OK ||
+        (task->status == PR_TASK_SKIPPED && !task->skip_after))
         return;
     /* A reader that went away needs no warning, and neither does a task
      * that poolrun itself was told to stop. */
@@ -162,6 +163,9 @@ on_record(void *data, const struct pr_task *task)
         snprintf(who + n, sizeof(who) - (size_t)n, " (pid %d)", task->pid);
     shown_command(task, cmd, sizeof(cmd));
     switch (task->status) {
+    case PR_TASK_SKIPPED: /* what it ran after did not succeed */
+        say("poolrun: %s: skipped: %s: %s\n", who, task->skip_why, cmd);
+        break;
     case PR_TASK_FAILED:
         if ((task->worker_error || task->service) && task->error_what != NULL)
             say("poolrun: %s: %s: %s\n", who, task->error_what,
@@ -463,37 +467,57 @@ tell_terminal_input(const struct pr_config *cfg, const int *fds, int nfds)
     return 0;
 }
 
+/* The tasks of the -f files, checked whole (ids, "after"), and what the
+ * first file says of the pool where the command line does not.  Returns
+ * NULL after printing why. */
+static struct pr_source *
+job_files_source(const struct pr_config *cfg, struct pr_pool_config *pool)
+{
+    struct pr_jobfile jf;
+    struct pr_diag d;
+    int i;
+
+    pr_jobfile_init(&jf);
+    for (i = 0; i < cfg->njob_files; i++) {
+        if (pr_jobfile_load(&jf, cfg->job_files[i], &d) != 0)
+            break;
+    }
+    if (i < cfg->njob_files || pr_jobfile_check_ids(&jf, &d) != 0 ||
+        pr_jobfile_check_deps(&jf, &d) != 0) {
+        fprintf(stderr, "poolrun: %s\n", d.msg);
+        pr_jobfile_free(&jf);
+        return NULL;
+    }
+    /* The command line wins over the file. */
+    if (jf.jobs >= 0 && !cfg->jobs_set)
+        pool->jobs = (unsigned)jf.jobs;
+    if (jf.order >= 0 && !cfg->order_set)
+        pool->order = (enum pr_queue_order)jf.order;
+    pool->deps = pr_jobfile_has_after(&jf);
+    /* The files are in memory already: queue them whole, so that an
+     * order applies to all of their tasks, and a task held back until
+     * a later one has run never keeps that one from being queued. */
+    if (pool->deps || pool->order != PR_ORDER_FIFO)
+        pool->queue_size = 0;
+    return pr_source_tasks_new(&jf);
+}
+
 /* The tasks' source: ::: items, -a files in order, or stdin.  Files are
  * opened here, so that a missing one stops poolrun before anything runs.
  * Returns NULL after printing why. */
 static struct pr_source *
-make_source(uv_loop_t *loop, const struct pr_config *cfg, unsigned *jobs,
-            int *lines)
+make_source(uv_loop_t *loop, const struct pr_config *cfg,
+            struct pr_pool_config *pool, int *lines)
 {
     struct pr_source_lines_options o;
     struct pr_source *src;
     int *fds;
     int i;
 
-    if (cfg->njob_files > 0) {
-        struct pr_jobfile jf;
-        struct pr_diag d;
-
-        pr_jobfile_init(&jf);
-        for (i = 0; i < cfg->njob_files; i++) {
-            if (pr_jobfile_load(&jf, cfg->job_files[i], &d) != 0)
-                break;
-        }
-        if (i < cfg->njob_files || pr_jobfile_check_ids(&jf, &d) != 0) {
-            fprintf(stderr, "poolrun: %s\n", d.msg);
-            pr_jobfile_free(&jf);
-            return NULL;
-        }
-        /* The command line wins over the file. */
-        if (jf.jobs >= 0 && !cfg->jobs_set)
-            *jobs = (unsigned)jf.jobs;
-        return pr_source_tasks_new(&jf);
-    }
+    if (cfg->njob_files > 0)
+        return job_files_source(cfg, pool);
+    /* A --json line may run after an earlier one. */
+    pool->deps = cfg->json;
     memset(&o, 0, sizeof(o));
     o.delim = cfg->delim;
     o.json_name = cfg->json ? "<stdin>" : NULL;
@@ -745,7 +769,7 @@ prepare(struct run *r, struct pr_config *cfg)
     }
     r->src = r->given != NULL
                  ? r->given
-                 : make_source(&r->loop, cfg, &cfg->pool.jobs, &r->lines);
+                 : make_source(&r->loop, cfg, &cfg->pool, &r->lines);
     if (r->src == NULL)
         return -1;
     if (cfg->pool.resume) {

@@ -120,9 +120,11 @@ static const struct opt opts[] = {
      .help = "run COMMAND through /bin/sh -c"},
     {.shortname = 'f', .longname = "file", .arg = "FILE", .kind = K_CUSTOM,
      .parse = add_job_file,
-     .help = "run the tasks of JSON job file FILE (repeatable)"},
+     .help = "run the tasks of JSON job file FILE (repeatable;\n"
+             "\"after\": [ids] waits for those tasks)"},
     {.longname = "json", FLAG(json),
-     .help = "read task objects, one per line, from stdin"},
+     .help = "read task objects, one per line, from stdin\n"
+             "(\"after\" names only earlier lines)"},
 
     {.heading = "Pool:"},
     {.shortname = 'j', .shortalias = 'P', .longname = "jobs", .arg = "N",
@@ -136,11 +138,12 @@ static const struct opt opts[] = {
      .what = "a queue size (1 or more)", .dflt = "1024",
      .help = "read at most N tasks ahead (default 1024)"},
     {.longname = "order", .arg = "ORDER", .kind = K_WORD,
-     INT_FIELD(pool.order),
+     INT_FIELD(pool.order), .given = GIVEN(order_set),
      .words = WORDS({"fifo", PR_ORDER_FIFO}, {"lifo", PR_ORDER_LIFO},
                     {"priority", PR_ORDER_PRIORITY}),
      .what = "an order (fifo, lifo or priority)", .dflt = "fifo",
-     .help = "fifo (default), lifo or priority"},
+     .help = "fifo (default), lifo or priority; with -f, over the\n"
+             "whole file"},
     {.longname = "timeout", .arg = "SECS", .kind = K_CUSTOM,
      .parse = parse_timeout,
      .help = "end a task after SECS (fractions allowed): SIGTERM\n"
@@ -230,7 +233,8 @@ static const struct opt opts[] = {
      .val = PR_OUT_UNGROUP, INT_FIELD(pool.output.mode),
      .help = "print bytes as they come"},
     {.longname = "tag", FLAG(pool.tag),
-     .help = "prefix each line with the task's items and a tab"},
+     .help = "prefix each line with the task's items and a tab\n"
+             "(a job file's task: its id)"},
     {.longname = "buffer-size", .arg = "SIZE", .kind = K_SIZE,
      INT_FIELD(pool.output.buffer_size), .min = 1, .dflt = "1M",
      .help = "hold up to SIZE per stream in memory,\n"
@@ -277,9 +281,17 @@ static const struct opt opts[] = {
      .help = "count the tasks by status on stderr at the end,\n"
              "and name the slowest (always when a task did\n"
              "not succeed)"},
-    {.longname = "progress", .alias = "bar", FLAG(pool.progress),
+    {.longname = "progress", .kind = K_SET, .val = PR_PROGRESS_LINE,
+     INT_FIELD(pool.progress),
      .help = "show progress on stderr: a line redrawn in place\n"
              "on a terminal, else a line per finished task"},
+    {.longname = "bar", .kind = K_SET, .val = PR_PROGRESS_BAR,
+     INT_FIELD(pool.progress),
+     .help = "the same with a bar on a terminal: percent, bar,\n"
+             "done/total, rate, ETA (elsewhere as --progress)"},
+    {.longname = "eta", FLAG(pool.eta),
+     .help = "--progress with the time left always shown\n"
+             "(\"ETA ?\" until the input has ended)"},
     {.longname = "exit-status", .arg = "POLICY", .kind = K_WORD,
      INT_FIELD(exit_policy),
      .words = WORDS({"count", PR_EXIT_COUNT}, {"first", PR_EXIT_FIRST},

@@ -44,6 +44,7 @@ struct pr_config {
     int json;               /* --json */
     int jobs_set;           /* -j was given (not just its default) */
     int verbose;            /* -t: each command on stderr as it starts */
+    int order_set;          /* --order was given */
     enum pr_exit_policy exit_policy;
     int resume_failed;      /* --resume-failed (with pool.resume) */
     struct pr_worker_config workers; /* pool.workers points here */

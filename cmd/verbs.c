@@ -1221,6 +1221,73 @@ static int rq_status(int argc, char **argv);
 static int rq_close(int argc, char **argv);
 static int rq_cancel(int argc, char **argv);
 
+/* Might a line hold "after"?  (Only then is each parsed.) */
+static int
+mentions_after(const struct pr_buf *b)
+{
+    const char *p = b->data, *end = b->data + b->len;
+
+    while (p != NULL && end - p >= 6) {
+        if (memcmp(p, "\"after", 6) == 0)
+            return 1;
+        p = memchr(p + 1, '"', (size_t)(end - p - 1));
+    }
+    return 0;
+}
+
+/* The first "after" of the tasks, whose place starts msg; 0 if none. */
+static int
+first_after(const struct pr_task *t, char *msg, size_t n)
+{
+    if (t->spec == NULL || t->spec->nafter == 0)
+        return 0;
+    snprintf(msg, n, "%s", t->spec->after[0].at);
+    return 1;
+}
+
+/* A task's "after" is for the one-shot command: the queue service and
+ * Redis would not honour it, so submit refuses it rather than let it be
+ * run otherwise.  What fails to parse is left for the service to say.
+ * Returns 0, or -1 after saying why. */
+static int
+refuse_after(const struct submit_opts *o, const struct pr_buf *jsonl,
+             const struct pr_buf *jobfile)
+{
+    char where[1024] = "";
+    struct pr_diag d;
+    size_t at = 0, n = 0;
+
+    if (o->jobfile != NULL && jobfile->len > 0) {
+        struct pr_jobfile jf;
+        size_t i;
+
+        pr_jobfile_init(&jf);
+        if (pr_jobfile_load_mem(&jf, o->jobfile, jobfile->data, jobfile->len,
+                                NULL, &d) == 0)
+            for (i = 0; i < jf.ntasks && where[0] == '\0'; i++)
+                first_after(jf.tasks[i], where, sizeof(where));
+        pr_jobfile_free(&jf);
+    }
+    while (where[0] == '\0' && at < jsonl->len &&
+           mentions_after(jsonl)) {
+        const char *nl = memchr(jsonl->data + at, '\n', jsonl->len - at);
+        size_t len = (nl ? (size_t)(nl - jsonl->data) : jsonl->len) - at;
+        struct pr_task *t = NULL;
+
+        if (pr_jobline_parse("stdin", ++n, jsonl->data + at, len, &t, &d) == 0)
+            first_after(t, where, sizeof(where));
+        pr_task_free(t);
+        at += len + 1;
+    }
+    if (where[0] == '\0')
+        return 0;
+    fprintf(stderr,
+            "poolrun: submit: %s: a task's \"after\" is for poolrun -f and "
+            "--json: use submit --after ID\n",
+            where);
+    return -1;
+}
+
 static int
 verb_submit(int argc, char **argv)
 {
@@ -1234,7 +1301,10 @@ verb_submit(int argc, char **argv)
         (o.cwd == NULL || (cwd = task_cwd(o.cwd)) != NULL) &&
         (o.jobfile == NULL || read_jobfile(o.jobfile, &jobfile) == 0)) {
         task_fields(&o, cwd);
-        status = submit_tasks(&o, &jsonl) == 0 ? 0 : EXIT_OWN_ERROR;
+        status = submit_tasks(&o, &jsonl) == 0 &&
+                         refuse_after(&o, &jsonl, &jobfile) == 0
+                     ? 0
+                     : EXIT_OWN_ERROR;
         if (status == 0 && rq_target(o.queue) != NULL) {
             o.queue = rq_target(o.queue);
             status = rq_submit(&o, &jsonl, &jobfile);

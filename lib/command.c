@@ -3,6 +3,8 @@
  */
 #include "command.h"
 
+#include <string.h>
+
 #include "util.h"
 
 /* Items joined by sep, into a new NUL-terminated string. */
@@ -22,10 +24,28 @@ join_items(const struct pr_task *task, char sep, size_t *len)
     return b.data;
 }
 
+/* --tag for a task of a job file or --json, which has no items: its id,
+ * or its sequence number. */
+static void
+tag_task(struct pr_task *task)
+{
+    struct pr_buf b = {0};
+
+    if (task->spec->id != NULL)
+        pr_buf_append(&b, task->spec->id, strlen(task->spec->id));
+    else
+        pr_buf_appendf(&b, "%llu", (unsigned long long)task->seq);
+    pr_buf_append(&b, "\t", 2); /* and the NUL */
+    task->tag = b.data;
+    task->tag_len = b.len - 1;
+}
+
 void
 pr_command_build(struct pr_task *task, const struct pr_template *command,
                  int tag)
 {
+    if (tag && task->tag == NULL && task->nitems == 0 && task->spec != NULL)
+        tag_task(task);
     if (tag && task->tag == NULL) {
         size_t n;
 

@@ -129,6 +129,26 @@ learn_runtime(struct pr_pool *pool, const struct pr_task *task)
     }
 }
 
+/* A task held back by deps may go: on the queue, or straight to its
+ * record when it is to be skipped (a stop, or a dependency it needed did
+ * not succeed), counted as put as pr_pool_skip counts one. */
+static void
+deps_released(void *data, struct pr_task *task)
+{
+    struct pr_pool *pool = data;
+
+    if (pool->stopping || task->skip_after) {
+        pr_queue_count(pool->queue);
+        task->status = PR_TASK_SKIPPED;
+        pr__pool_record(pool, task);
+        return;
+    }
+    /* Held tasks count against the capacity (pr_pool_accepting), so
+     * there is room. */
+    if (pr_queue_put(pool->queue, task) != 0)
+        abort();
+}
+
 /* One final record: the batch's tally, every sink, the source's ended,
  * then the output (which frees the task once it has been emitted) and the
  * task's callback.  Emitting the output or reaching --halt may stop the
@@ -150,6 +170,8 @@ record_one(struct pr_pool *pool, struct pr_task *task)
     if (pool->cfg.timeout_pct > 0)
         learn_runtime(pool, task);
     pr_records_final(&pool->records, task);
+    if (pool->deps != NULL)
+        pr_deps_ended(pool->deps, task, deps_released, pool);
     /* Every sink has it: its source may acknowledge it. */
     if (task->origin != NULL)
         pr_source_ended(task->origin, task);
@@ -525,7 +547,12 @@ pr_pool_queued(const struct pr_pool *pool)
 int
 pr_pool_accepting(const struct pr_pool *pool)
 {
-    return !pool->stopping && !pr_queue_full(pool->queue);
+    if (pool->stopping || pr_queue_full(pool->queue))
+        return 0;
+    /* Tasks held back are as much in memory as those queued. */
+    return pool->deps == NULL || pool->cfg.queue_size == 0 ||
+           pr_queue_len(pool->queue) + pr_deps_held(pool->deps) <
+               pool->cfg.queue_size;
 }
 
 /* A service has ended.  One that failed is shown, and --halt counts it. */
@@ -562,12 +589,31 @@ pr_pool_put(struct pr_pool *pool, struct pr_task *task)
         return;
     }
     task->seq = ++pool->next_seq;
+    if (pool->deps != NULL && !pr_deps_put(pool->deps, task)) {
+        pr_batch_add(&pool->batch); /* held back, but in the run */
+        return;
+    }
+    if (task->skip_after) {
+        /* A task it runs after has already failed: no need to wait.  What
+         * its record releases (an after_any on it) may start. */
+        pr_batch_add(&pool->batch);
+        pr_queue_count(pool->queue);
+        task->status = PR_TASK_SKIPPED;
+        pr__pool_record(pool, task);
+        if (!pool->starting)
+            pr__pool_schedule(pool);
+        return;
+    }
     rc = pr_queue_put(pool->queue, task);
     /* Sources check pr_pool_accepting first, so the queue has room. */
     if (rc != 0)
         abort();
     pr_batch_add(&pool->batch);
-    pr__pool_schedule(pool);
+    /* The source's start puts what it has at once: the queue's order
+     * then applies to all of it (a job file's priorities), not only to
+     * what came after the first task started. */
+    if (!pool->starting)
+        pr__pool_schedule(pool);
 }
 
 void

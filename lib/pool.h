@@ -16,6 +16,7 @@
 #include "batch.h"
 #include "halt.h"
 #include "output.h"
+#include "progress.h"
 #include "queue.h"
 #include "records.h"
 #include "results.h"
@@ -54,6 +55,8 @@ struct pr_pool_config {
     enum pr_queue_order order;
     int tag;     /* prefix output lines with the task's items */
     int dry_run; /* print each command instead of running it */
+    int deps;    /* hold back a task until those it runs after have ended
+                    (a job file's or --json's "after"): deps.h */
     struct pr_output_options output;
     const char *results;  /* --results path, or NULL */
     int results_dir;      /* it is a folder: GNU parallel's layout (see
@@ -64,7 +67,8 @@ struct pr_pool_config {
     const char *on_done; /* callbacks (a job file's task may override) */
     const char *on_fail;
     const char *on_join;
-    int progress;     /* --progress or --bar: on stderr */
+    enum pr_progress_style progress; /* --progress, --bar: on stderr */
+    int eta;          /* --eta: the ETA always shown (and progress) */
     double delay;     /* --delay: seconds between task starts */
     uint64_t memfree; /* --memfree: bytes that must be available */
     double load;      /* --load: start below this load average */

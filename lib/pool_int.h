@@ -18,6 +18,7 @@
 
 #include "batch.h"
 #include "callback.h"
+#include "deps.h"
 #include "gate.h"
 #include "joblog.h"
 #include "later.h"
@@ -40,6 +41,8 @@ struct pr_pool {
     struct pr_intake intake; /* what src sees of the pool */
     struct pr_queue *queue;
     struct pr_batch batch; /* the run's tasks: their count, tally, join */
+    struct pr_deps *deps;  /* with cfg.deps: the tasks held back */
+    int starting;          /* the source's start puts: schedule after */
     uint64_t next_seq;
     int input_ended;
     int input_told; /* on_input_end has been called */

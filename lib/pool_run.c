@@ -90,12 +90,18 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
         return rc;
     }
     pool->queue = pr_queue_new(cfg->queue_size, cfg->order);
+    if (cfg->deps)
+        pool->deps = pr_deps_new();
     pr_batch_init(&pool->batch);
     pool->gate.delay = cfg->delay;
     pool->gate.memfree = cfg->memfree;
     pool->gate.load = cfg->load;
-    if (cfg->progress) {
-        pool->progress = pr_progress_new(cfg->output.err_fd);
+    if (cfg->progress != PR_PROGRESS_NONE || cfg->eta) {
+        pool->progress = pr_progress_new(cfg->output.err_fd,
+                                         cfg->progress != PR_PROGRESS_NONE
+                                             ? cfg->progress
+                                             : PR_PROGRESS_LINE,
+                                         cfg->eta);
         pr_records_add(&pool->records, &pr_progress_sink_ops, pool->progress);
         if (pr_progress_is_bar(pool->progress)) {
             pool->cfg.output.before_write = before_output;
@@ -140,6 +146,7 @@ pr_pool_free(struct pr_pool *pool)
     pr_guard_stop(pool->spawn.guard);
     pr_batch_fini(&pool->batch);
     pr_queue_free(pool->queue);
+    pr_deps_free(pool->deps); /* after the tasks' records: their reasons */
     pr_output_free(pool->output);
     pr_joblog_close(pool->joblog.jl);
     pr_results_close(pool->results.r);
@@ -161,7 +168,10 @@ progress_counts(void *data, struct pr_progress_counts *c)
 {
     const struct pr_pool *pool = data;
 
-    c->done = pool->batch.tally.total;
+    /* Skipped tasks (--resume, a stop) are counted apart: "done" is what
+     * ran, and the rate is not inflated by what never did. */
+    c->skipped = pool->batch.tally.counts[PR_TASK_SKIPPED];
+    c->done = pool->batch.tally.total - c->skipped;
     c->total = pool->input_ended ? pool->next_seq : 0;
     c->running = pool->slots.running;
     c->failed = pool->batch.tally.failed;
@@ -501,11 +511,14 @@ pr_pool_start(struct pr_pool *pool, struct pr_source *src,
         make_room_for_files(pool);
     pr_services_init(&pool->services, pool->loop, pool->aux,
                      pool->cfg.kill_after);
+    pool->starting = 1;
     rc = pr_source_start(src, &pool->intake);
+    pool->starting = 0;
     if (rc != 0) {
         pool->input_ended = 1;
         result->input_error = rc;
         pr__pool_input_over(pool);
     }
+    pr__pool_schedule(pool);
     return rc;
 }

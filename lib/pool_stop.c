@@ -114,6 +114,11 @@ pr__pool_stop(struct pr_pool *pool, enum pr_pool_stop why, int sig)
         task->status = PR_TASK_SKIPPED;
         pr__pool_record(pool, task);
     }
+    while (pool->deps != NULL && (task = pr_deps_take(pool->deps)) != NULL) {
+        pr_queue_count(pool->queue);
+        task->status = PR_TASK_SKIPPED;
+        pr__pool_record(pool, task);
+    }
     if (why == PR_STOP_SIGNAL || why == PR_STOP_OUTPUT || why == PR_STOP_FATAL)
         drop_callbacks(pool, sig);
     if (sig != 0) {

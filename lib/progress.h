@@ -1,8 +1,11 @@
 /*
  * progress: what the run is doing, on stderr, never on stdout.  On a
  * terminal one line is redrawn in place (the pool redraws it at most ten
- * times a second); elsewhere a plain line is printed per finished task, for
- * logs.  The pool owns the timer; this module only formats and writes.
+ * times a second), cut to the terminal's width so that it never wraps:
+ * the counts (--progress, --eta) or a bar (--bar); elsewhere a plain line
+ * of counts is printed per finished task, for logs.  Skipped tasks (never
+ * started) are counted apart: they are not "done" and not in the rate.
+ * The pool owns the timer; this module only formats and writes.
  */
 #ifndef PR_PROGRESS_H
 #define PR_PROGRESS_H
@@ -13,18 +16,29 @@
 
 #include "records.h"
 
+enum pr_progress_style {
+    PR_PROGRESS_NONE,
+    PR_PROGRESS_LINE, /* --progress: the counts */
+    PR_PROGRESS_BAR   /* --bar: a bar and the counts, on a terminal */
+};
+
 struct pr_progress_counts {
-    uint64_t done;  /* final records, skipped ones included */
+    uint64_t done;  /* final records of tasks that were run (or could not
+                       start): not the skipped ones */
     uint64_t total; /* every task, once the input has ended; else 0 */
     uint64_t running;
-    uint64_t failed; /* final records that did not succeed */
-    double elapsed;  /* seconds since the run began */
+    uint64_t failed;  /* final records that did not succeed */
+    double elapsed;   /* seconds since the run began */
+    uint64_t skipped; /* final records of tasks never started */
 };
 
 struct pr_progress;
 
-/* Progress on fd: the redrawn bar if fd is a terminal, else plain lines. */
-struct pr_progress *pr_progress_new(int fd);
+/* Progress on fd in style: redrawn in place if fd is a terminal, else
+ * plain lines (the --progress line, for both styles).  With eta, the
+ * line always ends with the ETA ("ETA ?" while it cannot be known). */
+struct pr_progress *pr_progress_new(int fd, enum pr_progress_style style,
+                                    int eta);
 void pr_progress_free(struct pr_progress *p);
 
 /* Is it the redrawn bar? */
@@ -60,5 +74,16 @@ extern const struct pr_sink_ops pr_progress_sink_ops;
 /* Formats one line without a newline into buf (for tests, and the above). */
 void pr_progress_format(const struct pr_progress_counts *c, char *buf,
                         size_t len);
+
+/* The same, with eta as pr_progress_new's. */
+void pr_progress_format_line(const struct pr_progress_counts *c, int eta,
+                             char *buf, size_t len);
+
+/* --bar's line in at most cols - 1 columns (so it never wraps), without a
+ * newline: "poolrun: 45% [=====>    ] 45/100 done, ..., ETA 0:05"; the
+ * counts alone while the total is not known, or the terminal too narrow
+ * for a bar. */
+void pr_progress_format_bar(const struct pr_progress_counts *c, unsigned cols,
+                            char *buf, size_t len);
 
 #endif

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "json.h"
+#include "queue.h"
 #include "retry.h"
 #include "template.h"
 #include "util.h"
@@ -147,6 +148,8 @@ struct pr_idset {
     struct id_entry {
         char *id; /* NULL: an empty bucket */
         char *at; /* or NULL */
+        size_t ix;   /* pr_jobfile_check_deps: the task's index */
+        int service; /* the task is a service ("daemon": true) */
     } *v;
     size_t n;
     size_t cap; /* a power of two */
@@ -190,7 +193,7 @@ pr_idset_free(struct pr_idset *set)
 
 /* Adds key (and at, if not NULL).  Returns NULL, or the entry of the same
  * key already there (and adds nothing). */
-static const struct id_entry *
+static struct id_entry *
 idset_insert(struct pr_idset *set, const char *key, const char *at)
 {
     struct id_entry *e;
@@ -214,6 +217,11 @@ idset_insert(struct pr_idset *set, const char *key, const char *at)
     set->n++;
     return NULL;
 }
+
+static const struct id_entry *idset_find(const struct pr_idset *set,
+                                         const char *id);
+static int idset_add_task(struct pr_idset *set, const struct pr_task *task,
+                          size_t ix, int stream, struct pr_diag *d);
 
 /* The syntax, and what JSON itself forbids, by json.c.  Returns 0 or -1. */
 static int
@@ -488,6 +496,79 @@ get_argv(struct doc *doc, const struct pr_json *f, const char *path,
     return 0;
 }
 
+/* after or after_any: a list of task ids, appended to the spec's, each with
+ * its place for the messages of pr_jobfile_check_deps and pr_idset_add. */
+static int
+get_after(struct doc *doc, const struct pr_json *f, const char *path,
+          struct pr_task_spec *spec, int any)
+{
+    const struct pr_json *e;
+    size_t i = 0, count = pr_json_count(f);
+
+    if (pr_json_type(f) != PR_JSON_ARRAY)
+        return fail_path(doc, path, "must be a list of task ids");
+    spec->after =
+        pr_xrealloc(spec->after, (spec->nafter + count) * sizeof(*spec->after));
+    for (e = pr_json_first(f); e != NULL; e = pr_json_next(e), i++) {
+        struct pr_task_after *a = &spec->after[spec->nafter];
+        char idx[32];
+        char *p, *at;
+        const char *str;
+        struct pr_buf b = {0};
+
+        snprintf(idx, sizeof(idx), "[%zu]", i);
+        p = pr_xmalloc(strlen(path) + strlen(idx) + 1);
+        strcpy(p, path);
+        strcat(p, idx);
+        if (pr_json_get_string(e, &str) != 0 || str[0] == '\0') {
+            int rc = fail_path(doc, p, "must be a task id (a string)");
+
+            free(p);
+            return rc;
+        }
+        /* "file:line:col: tasks[3].after[1]", the start of its messages. */
+        at = place_text(doc, p);
+        pr_buf_append(&b, at, strlen(at));
+        pr_buf_append(&b, ": ", 2);
+        pr_buf_append(&b, p, strlen(p));
+        pr_buf_append(&b, "", 1);
+        free(at);
+        free(p);
+        a->id = pr_xstrdup(str);
+        a->at = b.data;
+        a->any = any;
+        spec->nafter++;
+    }
+    return 0;
+}
+
+/* A task of cmd (taken) or else argv (taken). */
+static struct pr_task *
+new_task(char *cmd, char **argv)
+{
+    struct pr_task *task;
+    struct pr_buf shown = {0};
+    size_t k;
+
+    if (cmd != NULL) {
+        task = pr_task_new(0, cmd, strlen(cmd));
+        free(cmd);
+        /* A shell line: `make test` needs no shell to start it, as a line
+         * of stdin does not (the spawn runner splits a simple one). */
+        task->plain_line = 1;
+        return task;
+    }
+    for (k = 0; argv[k] != NULL; k++) {
+        if (k > 0)
+            pr_buf_append(&shown, " ", 1);
+        pr_shell_quote_if_needed(&shown, argv[k], strlen(argv[k]));
+    }
+    task = pr_task_new(0, shown.data, shown.len);
+    pr_buf_free(&shown);
+    task->argv = argv;
+    return task;
+}
+
 /* One task object at `path`, over the defaults. */
 static int
 make_task(struct doc *doc, const struct pr_json *obj, const char *path,
@@ -523,6 +604,8 @@ make_task(struct doc *doc, const struct pr_json *obj, const char *path,
             }
             else if (strcmp(k, "input") == 0)
                 rc = get_string(doc, f, p, 0, &spec->input);
+            else if (strcmp(k, "after") == 0 || strcmp(k, "after_any") == 0)
+                rc = get_after(doc, f, p, spec, k[5] != '\0');
             else
                 rc = fail_path(doc, p, "unknown field");
         }
@@ -533,6 +616,10 @@ make_task(struct doc *doc, const struct pr_json *obj, const char *path,
     }
     if (rc == 0 && (cmd == NULL) == (argv == NULL))
         rc = fail_path(doc, path, "needs exactly one of \"cmd\" and \"argv\"");
+    if (rc == 0 && spec->daemon && spec->nafter > 0)
+        rc = fail_path(doc, path,
+                       "a service (\"daemon\": true) starts before the "
+                       "other tasks: it cannot run after one");
     if (rc != 0) {
         size_t k;
 
@@ -543,27 +630,11 @@ make_task(struct doc *doc, const struct pr_json *obj, const char *path,
         pr_task_spec_free(spec);
         return -1;
     }
-    if (cmd != NULL) {
-        task = pr_task_new(0, cmd, strlen(cmd));
-        free(cmd);
-        /* A shell line: `make test` needs no shell to start it, as a line
-         * of stdin does not (the spawn runner splits a simple one). */
-        task->plain_line = 1;
-    } else {
-        struct pr_buf shown = {0};
-        size_t k;
-
-        for (k = 0; argv[k] != NULL; k++) {
-            if (k > 0)
-                pr_buf_append(&shown, " ", 1);
-            pr_shell_quote_if_needed(&shown, argv[k], strlen(argv[k]));
-        }
-        task = pr_task_new(0, shown.data, shown.len);
-        pr_buf_free(&shown);
-        task->argv = argv;
-    }
+    task = new_task(cmd, argv);
     task->priority = priority;
     task->spec = spec;
+    /* Until a pool that honours "after" holds it back (pr_deps_put). */
+    task->after_unheld = spec->nafter > 0;
     *out = task;
     return 0;
 }
@@ -592,6 +663,29 @@ load_defaults(struct doc *doc, const struct pr_json *v,
     return 0;
 }
 
+/* "order": as --order (the words of PR_ORDER_*). */
+static int
+get_order(struct doc *doc, const struct pr_json *f, int *order)
+{
+    static const struct {
+        const char *word;
+        enum pr_queue_order order;
+    } words[] = {{"fifo", PR_ORDER_FIFO},
+                 {"lifo", PR_ORDER_LIFO},
+                 {"priority", PR_ORDER_PRIORITY}};
+    const char *str;
+    size_t i;
+
+    if (pr_json_get_string(f, &str) == 0)
+        for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+            if (strcmp(str, words[i].word) == 0) {
+                *order = (int)words[i].order;
+                return 0;
+            }
+    return fail_path(doc, "order",
+                     "must be \"fifo\", \"lifo\" or \"priority\"");
+}
+
 static int
 load_doc(struct pr_jobfile *jf, struct doc *doc)
 {
@@ -602,6 +696,7 @@ load_doc(struct pr_jobfile *jf, struct doc *doc)
     const struct pr_json *tasks = NULL;
     const struct pr_json *t;
     long jobs = -1;
+    int order = -1;
     int rc = 0;
     size_t i = 0;
 
@@ -619,6 +714,8 @@ load_doc(struct pr_jobfile *jf, struct doc *doc)
             rc = get_whole(doc, f, "jobs", 0, MAX_JOBS, &jobs);
         else if (strcmp(k, "defaults") == 0)
             rc = load_defaults(doc, f, &defaults, &def_priority);
+        else if (strcmp(k, "order") == 0)
+            rc = get_order(doc, f, &order);
         else if (strcmp(k, "tasks") == 0)
             tasks = f;
         else
@@ -652,6 +749,8 @@ load_doc(struct pr_jobfile *jf, struct doc *doc)
     }
     if (jf->jobs < 0)
         jf->jobs = jobs;
+    if (jf->order < 0)
+        jf->order = order;
 out:
     free(defaults.cwd);
     free(defaults.on_done);
@@ -667,6 +766,7 @@ pr_jobfile_init(struct pr_jobfile *jf)
 {
     memset(jf, 0, sizeof(*jf));
     jf->jobs = -1;
+    jf->order = -1;
 }
 
 static char *
@@ -755,9 +855,146 @@ pr_jobfile_check_ids(const struct pr_jobfile *jf, struct pr_diag *d)
     int rc = 0;
 
     for (i = 0; i < jf->ntasks && rc == 0; i++)
-        rc = pr_idset_add(set, jf->tasks[i], d);
+        rc = idset_add_task(set, jf->tasks[i], i, 0, d);
     pr_idset_free(set);
     return rc;
+}
+
+/* Every id named in "after" is a task's that is no service. */
+static int
+check_after_ids(const struct pr_jobfile *jf, const struct pr_idset *set,
+                struct pr_diag *d)
+{
+    size_t i;
+    unsigned k;
+
+    for (i = 0; i < jf->ntasks; i++) {
+        const struct pr_task_spec *spec = jf->tasks[i]->spec;
+
+        for (k = 0; spec != NULL && k < spec->nafter; k++) {
+            const struct pr_task_after *a = &spec->after[k];
+            const struct id_entry *e = idset_find(set, a->id);
+
+            if (e == NULL)
+                snprintf(d->msg, sizeof(d->msg),
+                         "%s: no task has the id \"%.200s\"", a->at, a->id);
+            else if (e->service)
+                snprintf(d->msg, sizeof(d->msg),
+                         "%s: \"%.200s\" is a service (\"daemon\": true): "
+                         "it runs until the other tasks have ended",
+                         a->at, a->id);
+            if (e == NULL || e->service)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+struct frame {
+    size_t t;      /* a task's index */
+    unsigned next; /* its next "after" to follow */
+};
+
+/* The cycle that a, from the task at the top of the stack, closes at the
+ * frame of task j: "a -> b -> a" (each runs after the next). */
+static int
+cycle_at(const struct pr_jobfile *jf, const struct frame *stack, size_t sp,
+         size_t j, const struct pr_task_after *a, struct pr_diag *d)
+{
+    struct pr_buf b = {0};
+    size_t k = sp, first;
+
+    while (k > 0 && stack[k - 1].t != j)
+        k--;
+    first = k > 0 ? k - 1 : 0;
+    /* A long cycle is named by its first ids, then how many it has. */
+    for (k = first; k < sp && b.len < 400; k++) {
+        const char *id = jf->tasks[stack[k].t]->spec->id;
+
+        pr_buf_append(&b, id, strlen(id));
+        pr_buf_append(&b, " -> ", 4);
+    }
+    if (k < sp)
+        pr_buf_appendf(&b, "... (%zu tasks) -> ", sp - first);
+    pr_buf_append(&b, a->id, strlen(a->id));
+    snprintf(d->msg, sizeof(d->msg),
+             "%s: a cycle (each runs after the next): %.*s", a->at,
+             (int)(b.len < 700 ? b.len : 700), b.data);
+    pr_buf_free(&b);
+    return -1;
+}
+
+/* Depth first from each task; a task on the stack met again is a cycle. */
+static int
+check_cycles(const struct pr_jobfile *jf, const struct pr_idset *set,
+             struct pr_diag *d)
+{
+    unsigned char *color = pr_xcalloc(jf->ntasks + 1, 1); /* 1: on stack,
+                                                             2: done */
+    struct frame *stack = pr_xcalloc(jf->ntasks + 1, sizeof(*stack));
+    size_t i, sp;
+    int rc = 0;
+
+    for (i = 0; i < jf->ntasks && rc == 0; i++) {
+        if (color[i] != 0)
+            continue;
+        color[i] = 1;
+        stack[0].t = i;
+        stack[0].next = 0;
+        sp = 1;
+        while (sp > 0 && rc == 0) {
+            struct frame *top = &stack[sp - 1];
+            const struct pr_task_spec *spec = jf->tasks[top->t]->spec;
+            const struct pr_task_after *a;
+            size_t j;
+
+            if (spec == NULL || top->next >= spec->nafter) {
+                color[top->t] = 2;
+                sp--;
+                continue;
+            }
+            a = &spec->after[top->next++];
+            j = idset_find(set, a->id)->ix;
+            if (color[j] == 1)
+                rc = cycle_at(jf, stack, sp, j, a, d);
+            else if (color[j] == 0) {
+                color[j] = 1;
+                stack[sp].t = j;
+                stack[sp++].next = 0;
+            }
+        }
+    }
+    free(stack);
+    free(color);
+    return rc;
+}
+
+int
+pr_jobfile_check_deps(const struct pr_jobfile *jf, struct pr_diag *d)
+{
+    struct pr_idset *set = pr_idset_new();
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < jf->ntasks && rc == 0; i++)
+        rc = idset_add_task(set, jf->tasks[i], i, 0, d);
+    if (rc == 0)
+        rc = check_after_ids(jf, set, d);
+    if (rc == 0)
+        rc = check_cycles(jf, set, d);
+    pr_idset_free(set);
+    return rc;
+}
+
+int
+pr_jobfile_has_after(const struct pr_jobfile *jf)
+{
+    size_t i;
+
+    for (i = 0; i < jf->ntasks; i++)
+        if (jf->tasks[i]->spec != NULL && jf->tasks[i]->spec->nafter > 0)
+            return 1;
+    return 0;
 }
 
 void
@@ -799,22 +1036,67 @@ pr_jobline_parse(const char *name, uint64_t lineno, const char *p, size_t len,
     return rc;
 }
 
-int
-pr_idset_add(struct pr_idset *set, const struct pr_task *task,
-             struct pr_diag *d)
+/* The entry of id, or NULL. */
+static const struct id_entry *
+idset_find(const struct pr_idset *set, const char *id)
+{
+    const struct id_entry *e = idset_slot(set, id);
+
+    return e->id != NULL ? e : NULL;
+}
+
+/* Adds task's id (and its index ix).  With stream, each task it runs
+ * after must be in the set already: a stream cannot wait for a line that
+ * may never come. */
+static int
+idset_add_task(struct pr_idset *set, const struct pr_task *task, size_t ix,
+               int stream, struct pr_diag *d)
 {
     const struct pr_task_spec *spec = task->spec;
-    const struct id_entry *first;
+    struct id_entry *first;
+    unsigned i;
 
-    if (spec == NULL || spec->id == NULL)
+    if (spec == NULL)
+        return 0;
+    for (i = 0; stream && i < spec->nafter; i++) {
+        const struct id_entry *e = idset_find(set, spec->after[i].id);
+
+        if (e == NULL) {
+            snprintf(d->msg, sizeof(d->msg),
+                     "%s: no task \"%.200s\" on an earlier line (a stream "
+                     "is run as it is read: a task runs after tasks above "
+                     "it)",
+                     spec->after[i].at, spec->after[i].id);
+            return -1;
+        }
+        if (e->service) {
+            snprintf(d->msg, sizeof(d->msg),
+                     "%s: \"%.200s\" is a service (\"daemon\": true): it "
+                     "runs until the other tasks have ended",
+                     spec->after[i].at, spec->after[i].id);
+            return -1;
+        }
+    }
+    if (spec->id == NULL)
         return 0;
     first = idset_insert(set, spec->id, spec->id_at ? spec->id_at : "?");
-    if (first == NULL)
+    if (first == NULL) {
+        first = idset_slot(set, spec->id);
+        first->ix = ix;
+        first->service = spec->daemon;
         return 0;
+    }
     snprintf(d->msg, sizeof(d->msg),
              "%s: task id \"%s\" is used twice (first at %s)",
              spec->id_at ? spec->id_at : "?", spec->id, first->at);
     return -1;
+}
+
+int
+pr_idset_add(struct pr_idset *set, const struct pr_task *task,
+             struct pr_diag *d)
+{
+    return idset_add_task(set, task, 0, 1, d);
 }
 
 /* The source: the loaded tasks, put while the intake takes them.  It has

@@ -28,6 +28,8 @@ struct pr_jobfile {
     size_t ntasks;
     size_t cap;
     long jobs; /* the first file's "jobs", or -1 */
+    int order; /* the first file's "order" (an enum pr_queue_order), or
+                  -1 */
 };
 
 void pr_jobfile_init(struct pr_jobfile *jf);
@@ -46,13 +48,26 @@ int pr_jobfile_load_mem(struct pr_jobfile *jf, const char *name,
 /* After the last load: refuses a task id used twice.  Returns 0 or -1. */
 int pr_jobfile_check_ids(const struct pr_jobfile *jf, struct pr_diag *d);
 
+/* After pr_jobfile_check_ids: each id named in "after" or "after_any" is
+ * a task's, not a service's, and no task runs after itself, however far
+ * round.  Returns 0, or -1 with d->msg set ("PLACE: tasks[2].after[0]: no
+ * task has the id "x"", "...: a cycle (each runs after the next): a -> b
+ * -> a"). */
+int pr_jobfile_check_deps(const struct pr_jobfile *jf, struct pr_diag *d);
+
+/* Does a task of jf run after another? */
+int pr_jobfile_has_after(const struct pr_jobfile *jf);
+
 /* The task ids seen so far (of job files, or of JSON Lines as they come),
  * each with where it was first used.  It grows with the ids. */
 struct pr_idset *pr_idset_new(void);
 void pr_idset_free(struct pr_idset *set); /* NULL-safe */
 
-/* Adds task's id, if it has one.  Returns 0, or -1 with d->msg set
- * ("PLACE: task id "x" is used twice (first at PLACE)") if it was seen. */
+/* Adds task's id, if it has one, for a stream (--json): each task it runs
+ * after must be in the set already (an earlier line), and no service.
+ * Returns 0, or -1 with d->msg set ("PLACE: task id "x" is used twice
+ * (first at PLACE)", "PLACE: tasks.after[0]: no task "x" on an earlier
+ * line ..."). */
 int pr_idset_add(struct pr_idset *set, const struct pr_task *task,
                  struct pr_diag *d);
 

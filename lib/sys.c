@@ -894,3 +894,13 @@ pr_sys_return_large_blocks(size_t bytes)
     (void)bytes;
 #endif
 }
+
+unsigned
+pr_sys_term_columns(int fd)
+{
+    struct winsize ws;
+
+    if (ioctl(fd, TIOCGWINSZ, &ws) != 0)
+        return 0;
+    return ws.ws_col;
+}

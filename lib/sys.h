@@ -155,4 +155,8 @@ int pr_sys_become_subreaper(void);
  * a negative errno where this cannot be known. */
 int pr_sys_children(int **out);
 
+/* The width in columns of the terminal on fd (TIOCGWINSZ), or 0 if it is
+ * no terminal or does not say. */
+unsigned pr_sys_term_columns(int fd);
+
 #endif

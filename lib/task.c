@@ -4,6 +4,7 @@
  */
 #include "task.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -68,6 +69,8 @@ free_argv(char **argv)
 void
 pr_task_spec_free(struct pr_task_spec *spec)
 {
+    unsigned i;
+
     if (spec == NULL)
         return;
     free(spec->id);
@@ -79,6 +82,11 @@ pr_task_spec_free(struct pr_task_spec *spec)
     free(spec->on_done);
     free(spec->on_fail);
     free(spec->retry_on);
+    for (i = 0; i < spec->nafter; i++) {
+        free(spec->after[i].id);
+        free(spec->after[i].at);
+    }
+    free(spec->after);
     free(spec);
 }
 
@@ -143,6 +151,12 @@ pr_task_long_files(void)
 int
 pr_task_runnable(struct pr_task *task)
 {
+    if (task->after_unheld) {
+        task->error = -ENOTSUP; /* UV_ENOTSUP on Unix */
+        task->error_what = "its \"after\" is for poolrun -f and --json only "
+                           "(the queue service has submit --after)";
+        return task->error;
+    }
     if (task->long_error == 0)
         return 0;
     task->error = task->long_error;

@@ -41,6 +41,14 @@ struct pr_item {
     size_t len;
 };
 
+/* One task this one runs after (a job file's "after" or "after_any"): it
+ * must have ended first and, unless `any`, succeeded. */
+struct pr_task_after {
+    char *id;
+    char *at; /* "file:line:column" of the id, for messages */
+    int any;
+};
+
 /* What a job file says of a task beyond its command.  Fields whose feature
  * comes later (timeout, retries, input, daemon, callbacks) are validated
  * and kept here already. */
@@ -58,6 +66,8 @@ struct pr_task_spec {
     char *on_done;
     char *on_fail;
     struct pr_retry_on *retry_on; /* its own --retry-on list, or NULL */
+    struct pr_task_after *after;  /* "after" then "after_any", or NULL */
+    unsigned nafter;
 };
 
 struct pr_task {
@@ -113,6 +123,12 @@ struct pr_task {
     uint64_t retry_at;      /* uv_now() when its next attempt may start */
     int stdin_fd;           /* its stdin (owned), or -1 for /dev/null */
     const char *skip_why;   /* why a skipped task never ran, or NULL */
+    int skip_after;         /* skipped: a task it runs after did not
+                               succeed (skip_why says which) */
+    int after_unheld;       /* its spec has "after" and nothing held it
+                               back (a runner that cannot honour it: the
+                               queue service, a Redis worker): it may not
+                               run (pr_task_runnable) */
     int service;      /* a job file's "daemon": true task */
     int live;         /* its runner started it: the pool counts it live */
     int requeue;      /* a worker died holding it, not at its fault: it

@@ -182,10 +182,11 @@ JSON
 JSON
     "$POOLRUN" -f p.json --order priority >out &
     pid=$!
-    # The file's tasks are all queued at once, while the first one waits.
+    # The whole file is queued before the first task starts, so the first
+    # (priority 0) runs last.
     echo go >gate
     wait_status "$pid" 0
-    [ "$(cat out)" = $'first\nhigh-a\nhigh-b\nmid\nlow' ]
+    [ "$(cat out)" = $'high-a\nhigh-b\nmid\nlow\nfirst' ]
 }
 
 @test "--order lifo starts the newest waiting task first" {

@@ -32,9 +32,9 @@ reads_at_least() {
     [[ $stderr == *"poolrun: 2/2 done, 0 running, 1 failed"* ]]
 }
 
-@test "--bar redraws one line in place on a terminal and ends it with a newline" {
+@test "--progress redraws one line in place on a terminal and ends it with a newline" {
     command -v script >/dev/null || skip "script(1) is not installed"
-    run -0 script -qec "printf 'sleep 0.3\ntrue\n' | $POOLRUN --bar -j 2 2>&1 >/dev/null" /dev/null
+    run -0 script -qec "printf 'sleep 0.3\ntrue\n' | $POOLRUN --progress -j 2 2>&1 >/dev/null" /dev/null
     # Drawn with carriage return and erase-line, never one line per task.
     [[ $output == *$'\r\e[Kpoolrun: 2/2 done, 0 running, 0 failed'* ]]
     [ "$(tr -cd '\n' <<<"$output" | wc -c)" -le 2 ]
@@ -45,7 +45,7 @@ reads_at_least() {
     # The task prints only once the bar is on the terminal.
     script -qec "printf 'until [ -e go ]; do sleep 0.01; done; echo late\n' | $POOLRUN --bar" /dev/null >out &
     pid=$!
-    wait_for 20 grep -q 'poolrun: 0/1 done' out
+    wait_for 20 grep -q ' 0/1 done' out
     touch go
     wait_status "$pid" 0
     # The output starts on a cleared line, not after the bar's text.

@@ -122,7 +122,7 @@ options_alias_sets_what_its_name_sets(void)
     pr_options_free(&c);
     ASSERT_EQ(rc, 0);
     ASSERT_EQ(c.pool.output.mode, PR_OUT_LINE);
-    ASSERT_EQ(c.pool.progress, 1);
+    ASSERT_EQ(c.pool.progress, PR_PROGRESS_BAR); /* no alias: a bar */
 }
 
 static void

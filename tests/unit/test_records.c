@@ -454,7 +454,7 @@ writers_write_nothing_more_after_a_write_error(void)
 static void
 progress_line_with_and_without_a_total(void)
 {
-    struct pr_progress_counts c = {25, 100, 4, 2, 10.0};
+    struct pr_progress_counts c = {25, 100, 4, 2, 10.0, 0};
     char line[256];
 
     pr_progress_format(&c, line, sizeof(line));
@@ -472,6 +472,57 @@ progress_line_with_and_without_a_total(void)
     ASSERT_MEM_EQ(line, strlen(line),
                   "poolrun: 1/100000 done, 4 running, 2 failed, 1.0/s, "
                   "ETA 27:46:39");
+}
+
+static void
+progress_line_counts_skipped_apart_and_out_of_the_rate(void)
+{
+    /* --resume skipped 40 at once; 20 ran in 10 s; 40 are left. */
+    struct pr_progress_counts c = {20, 100, 2, 0, 10.0, 40};
+    char line[256];
+
+    pr_progress_format(&c, line, sizeof(line));
+    ASSERT_MEM_EQ(line, strlen(line),
+                  "poolrun: 20/100 done, 40 skipped, 2 running, 0 failed, "
+                  "2.0/s, ETA 0:20");
+    c.total = 0;
+    pr_progress_format_line(&c, 1, line, sizeof(line));
+    ASSERT_MEM_EQ(line, strlen(line),
+                  "poolrun: 20 done, 40 skipped, 2 running, 0 failed, "
+                  "2.0/s, ETA ?");
+}
+
+static void
+progress_bar_fits_the_width_and_drops_the_bar_when_narrow(void)
+{
+    struct pr_progress_counts c = {50, 100, 4, 2, 10.0, 0};
+    char line[512];
+
+    /* 70 columns: "poolrun:  50% " (14), "[", 14, "] ", the counts (38):
+     * 69, the cursor stays on the line. */
+    pr_progress_format_bar(&c, 70, line, sizeof(line));
+    ASSERT_MEM_EQ(line, strlen(line),
+                  "poolrun:  50% [=======>      ] 50/100 done, 2 failed, "
+                  "5.0/s, ETA 0:10");
+    ASSERT_EQ(strlen(line), 69);
+    /* The bar stops growing. */
+    pr_progress_format_bar(&c, 200, line, sizeof(line));
+    ASSERT_EQ(strlen(line), 14 + 1 + 60 + 2 + 38);
+    /* No room for a bar: the counts, whole fields only. */
+    pr_progress_format_bar(&c, 40, line, sizeof(line));
+    ASSERT_MEM_EQ(line, strlen(line), "poolrun:  50% 50/100 done, 2 failed");
+    c.done = 90;
+    c.skipped = 10;
+    c.failed = 0;
+    c.running = 0;
+    pr_progress_format_bar(&c, 70, line, sizeof(line));
+    ASSERT_MEM_EQ(line, strlen(line),
+                  "poolrun: 100% [============] 90/100 done, 10 skipped, "
+                  "9.0/s, ETA 0:00");
+    /* Before the total is known: the counts. */
+    c.total = 0;
+    pr_progress_format_bar(&c, 36, line, sizeof(line));
+    ASSERT_MEM_EQ(line, strlen(line), "poolrun: 90 done, 10 skipped");
 }
 
 /* A sink that notes each call as a letter and the task's seq. */
@@ -603,6 +654,8 @@ main(void)
         TEST_CASE(writers_appending_start_after_a_fragment_on_a_fresh_line),
         TEST_CASE(writers_write_nothing_more_after_a_write_error),
         TEST_CASE(progress_line_with_and_without_a_total),
+        TEST_CASE(progress_line_counts_skipped_apart_and_out_of_the_rate),
+        TEST_CASE(progress_bar_fits_the_width_and_drops_the_bar_when_narrow),
     };
 
     return pr_test_run(cases, sizeof(cases) / sizeof(cases[0]));

@@ -187,6 +187,80 @@ jobfile_env_setting_poolrun_seq_is_refused(void)
     pr_jobfile_free(&jf);
 }
 
+/* A chain of n tasks, each after the next; the last after the first
+ * when cyclic. */
+static void
+chain(struct pr_buf *b, unsigned n, int cyclic)
+{
+    unsigned i;
+    char line[128];
+
+    append_str(b, "{\"tasks\": [\n");
+    for (i = 0; i < n; i++) {
+        int k = snprintf(line, sizeof(line),
+                         "  {\"id\": \"t%u\", \"after\": [\"t%u\"], "
+                         "\"cmd\": \"true\"}%s\n",
+                         i, i + 1 < n ? i + 1 : 0, i + 1 < n ? "," : "");
+
+        if (i + 1 == n && !cyclic)
+            k = snprintf(line, sizeof(line),
+                         "  {\"id\": \"t%u\", \"cmd\": \"true\"}\n", i);
+        pr_buf_append(b, line, (size_t)k);
+    }
+    append_str(b, "]}\n");
+}
+
+static void
+jobfile_long_chain_checks_fast_and_its_cycle_is_named_where_it_closes(void)
+{
+    struct pr_buf b = {0};
+    struct pr_jobfile jf;
+    struct pr_diag d;
+    clock_t t0 = clock();
+
+    chain(&b, 20000, 0);
+    pr_jobfile_init(&jf);
+    ASSERT_EQ(pr_jobfile_load_mem(&jf, "c.json", b.data, b.len, NULL, &d), 0);
+    ASSERT_EQ(pr_jobfile_check_deps(&jf, &d), 0);
+    ASSERT_EQ(pr_jobfile_has_after(&jf), 1);
+    ASSERT_TRUE((double)(clock() - t0) / CLOCKS_PER_SEC <= 2.0);
+    pr_jobfile_free(&jf);
+    b.len = 0;
+    chain(&b, 3, 1);
+    pr_jobfile_init(&jf);
+    ASSERT_EQ(pr_jobfile_load_mem(&jf, "c.json", b.data, b.len, NULL, &d), 0);
+    ASSERT_EQ(pr_jobfile_check_deps(&jf, &d), -1);
+    ASSERT_MEM_EQ(d.msg, strlen(d.msg),
+                  "c.json:4:26: tasks[2].after[0]: a cycle (each runs after "
+                  "the next): t0 -> t1 -> t2 -> t0");
+    pr_jobfile_free(&jf);
+    pr_buf_free(&b);
+}
+
+static void
+idset_stream_refuses_an_after_not_seen_yet(void)
+{
+    static const char a[] = "{\"id\": \"a\", \"cmd\": \"true\"}";
+    static const char b[] = "{\"after\": [\"a\", \"b\"], \"cmd\": \"true\"}";
+    struct pr_idset *set = pr_idset_new();
+    struct pr_task *ta = NULL, *tb = NULL;
+    struct pr_diag d;
+
+    ASSERT_EQ(pr_jobline_parse("in", 1, a, strlen(a), &ta, &d), 0);
+    ASSERT_EQ(pr_jobline_parse("in", 2, b, strlen(b), &tb, &d), 0);
+    ASSERT_EQ(tb->after_unheld, 1);
+    ASSERT_EQ(pr_idset_add(set, ta, &d), 0);
+    ASSERT_EQ(pr_idset_add(set, tb, &d), -1);
+    ASSERT_TRUE(strncmp(d.msg,
+                        "in:2:17: after[1]: no task \"b\" on an "
+                        "earlier line",
+                        strlen("in:2:17: after[1]: no task \"b\" on an "
+                               "earlier line")) == 0);
+    pr_task_free(ta);
+    pr_task_free(tb);
+    pr_idset_free(set);
+}
+
 int
 main(void)
 {
@@ -196,6 +270,9 @@ main(void)
         TEST_CASE(jobfile_object_of_many_keys_finds_a_duplicate_fast),
         TEST_CASE(idset_across_lines_refuses_the_second),
         TEST_CASE(idset_many_ids_all_distinct_are_accepted),
+        TEST_CASE(
+            jobfile_long_chain_checks_fast_and_its_cycle_is_named_where_it_closes),
+        TEST_CASE(idset_stream_refuses_an_after_not_seen_yet),
         TEST_CASE(jobline_error_names_its_line),
         TEST_CASE(jobfile_env_setting_poolrun_seq_is_refused),
     };
