@@ -45,6 +45,7 @@ struct pr_pool_config {
     const char *shell;  /* "/bin/sh" */
     const char *joblog; /* path, or NULL */
     const struct pr_template *command; /* map mode's COMMAND, or NULL */
+    const struct pr_template *tagstring; /* --tagstring's text, or NULL */
     enum pr_queue_order order;
     int tag;     /* prefix output lines with the task's items */
     int dry_run; /* print each command instead of running it */
