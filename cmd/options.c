@@ -856,7 +856,7 @@ parse_inputs(struct pr_config *cfg, int argc, char **argv, int i, char *err,
         while (i < argc && separator(argv[i]) < 0)
             i++;
         if (sep >= 2 && i == from)
-            return fail(err, errlen, "%s: needs a file name", argv[from - 1]);
+            return fail(err, errlen, "%s needs a file name", argv[from - 1]);
         if (sep < 2) {
             in = add_input(cfg, NULL, ":::", sep == 1);
             in->items = argv + from;
@@ -865,7 +865,7 @@ parse_inputs(struct pr_config *cfg, int argc, char **argv, int i, char *err,
         }
         for (k = from; k < i; k++) {
             if (argv[k][0] == '\0')
-                return fail(err, errlen, "%s: needs a file name",
+                return fail(err, errlen, "%s needs a file name",
                             argv[from - 1]);
             add_input(cfg, argv[k], "::::", sep == 3);
         }

@@ -1579,8 +1579,8 @@ append_number(const struct pr_task *task, enum seg_kind kind, struct pr_buf *b)
 }
 
 /* The items a replacement of position pos takes, [*from, *to), of the
- * first n: every one for 0, else the one at pos (none past the end: an
- * empty value, as in GNU parallel). */
+ * first n: every one for 0, else the one at pos (none past the end: no
+ * value, and as a word of its own no argument, as in GNU parallel). */
 static void
 items_at(int pos, unsigned n, unsigned *from, unsigned *to)
 {
@@ -1617,8 +1617,6 @@ append_value(const struct pr_task *task, unsigned nitems, const struct seg *sg,
         return;
     }
     items_at(sg->pos, nitems, &from, &to);
-    if (from == to && shell && sg->pos != 0)
-        append_for(b, sg->ctx, "", 0);
     for (i = from; i < to; i++) {
         const char *p;
         size_t n;
@@ -1783,14 +1781,13 @@ expand_shell(const struct pr_template *t, struct pr_task *task)
     set_line(task, &b);
     return task->error_what != NULL ? UV_EINVAL : 0;
 }
-/* A word that is one replacement of every item and nothing else gives
- * one argument per item (with -n, several inputs); any other word gives
- * one argument. */
+/* A word that is one replacement and nothing else gives one argument per
+ * item it takes (several with -n or several inputs, none for a position
+ * past the last); any other word gives one argument. */
 static int
 single_item_seg(const struct word *w)
 {
-    return w->nsegs == 1 && takes_item(w->segs[0].kind) &&
-           w->segs[0].pos == 0;
+    return w->nsegs == 1 && takes_item(w->segs[0].kind);
 }
 
 static void
@@ -1818,10 +1815,11 @@ expand_direct(const struct pr_template *t, struct pr_task *task)
     for (i = 0; i < t->nwords; i++) {
         const struct word *w = &t->words[i];
 
-        if (single_item_seg(w) && nitems != 1) {
-            unsigned k;
+        if (single_item_seg(w)) {
+            unsigned k, from, to;
 
-            for (k = 0; k < nitems; k++) {
+            items_at(w->segs[0].pos, nitems, &from, &to);
+            for (k = from; k < to; k++) {
                 const char *p;
                 size_t n;
 
