@@ -387,8 +387,7 @@ input_name(const struct pr_config *cfg, int i, char *out, size_t outlen)
     if (cfg->ninputs == 0)
         snprintf(out, outlen, "stdin");
     else
-        snprintf(out, outlen, "%s %s", cfg->inputs[i].how,
-                 cfg->inputs[i].file);
+        snprintf(out, outlen, "%s %s", cfg->inputs[i].how, cfg->inputs[i].file);
 }
 
 /* With fd 0, 1 or 2 closed, the next file we open would take its place

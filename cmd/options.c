@@ -823,8 +823,7 @@ separator(const char *a)
 }
 
 static struct pr_input *
-add_input(struct pr_config *cfg, const char *file, const char *how,
-          int linked)
+add_input(struct pr_config *cfg, const char *file, const char *how, int linked)
 {
     struct pr_input *in;
 
@@ -883,8 +882,8 @@ parse_inputs(struct pr_config *cfg, int argc, char **argv, int i, char *err,
 static int
 check_inputs(struct pr_config *cfg, char *err, size_t errlen)
 {
-    int several = cfg->ninputs > 1 || cfg->colsep != NULL ||
-                  cfg->header != NULL;
+    int several =
+        cfg->ninputs > 1 || cfg->colsep != NULL || cfg->header != NULL;
 
     if (cfg->header != NULL && strcmp(cfg->header, ":") != 0)
         return fail(err, errlen, "--header: '%s': only ':' (names from the "
@@ -907,9 +906,9 @@ check_inputs(struct pr_config *cfg, char *err, size_t errlen)
                     cfg->njob_files > 0))
         return fail(err, errlen, "several inputs, --colsep and --header "
                     "fill a COMMAND: not with %s",
-                    cfg->json                       ? "--json"
+                    cfg->json                   ? "--json"
                     : cfg->pool.workers != NULL ? "--workers"
-                                                    : "-f");
+                                                : "-f");
     if (cfg->tagstring != NULL)
         cfg->pool.tag = 1;
     return 0;

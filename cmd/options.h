@@ -27,7 +27,7 @@ struct pr_input {
     const char *how;  /* "-a" or "::::", for messages */
     char **items;     /* ::: ITEM... */
     int nitems;
-    int linked;       /* :::+ or ::::+: pairs with the input before */
+    int linked;       /* :::+ or ::::+: pairs with the input */
 };
 
 struct pr_config {
@@ -37,7 +37,7 @@ struct pr_config {
     int summary;      /* print the closing counts even when all is well */
     char **command;   /* COMMAND [ARG...] (map mode), or none */
     int ncommand;
-    char **args;      /* ::: ITEM..., when it is the only input */
+    char **args;      /* ::: ITEM... (the only input) */
     int nargs;
     int have_args;
     struct pr_input *inputs; /* every input, -a first, then those after

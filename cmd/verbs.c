@@ -650,11 +650,9 @@ submit_input(struct submit_opts *o)
     /* The service's tasks are made here from one input, read as it
      * comes: what combines several (or splits columns) is the one-shot
      * command's. */
-    if (o->cfg.ninputs > 1 || o->cfg.colsep != NULL ||
-        o->cfg.header != NULL || o->cfg.tagstring != NULL ||
-        o->cfg.no_args || o->cfg.link ||
-        (o->cfg.ninputs == 1 && o->cfg.narg_files == 0 &&
-         !o->cfg.have_args)) {
+    if (o->cfg.ninputs > 1 || o->cfg.colsep != NULL || o->cfg.header != NULL ||
+        o->cfg.tagstring != NULL || o->cfg.no_args || o->cfg.link ||
+        (o->cfg.ninputs == 1 && o->cfg.narg_files == 0 && !o->cfg.have_args)) {
         fprintf(stderr, "poolrun: submit: several inputs, :::: FILE, "
                         "--link, --colsep, --header, --tagstring and -n 0 "
                         "are the one-shot command's: give one ::: or -a\n");

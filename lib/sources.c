@@ -27,9 +27,9 @@ struct input {
     size_t ncols, capcols;
     size_t *row_end; /* row r's columns end at row_end[r] */
     size_t nrows, caprows;
-    int linked;   /* pairs with the input before */
-    int header;   /* its header line is still to come */
-    int stopped;  /* the sentinel came: the rest is not read */
+    int linked;  /* pairs with the input before */
+    int header;  /* its header line is still to come */
+    int stopped; /* the sentinel came: the rest is not read */
 };
 
 struct sources {
@@ -44,14 +44,14 @@ struct sources {
     const struct pr_intake *intake;
     /* The groups of linked inputs, and the combination to make next. */
     int ngroups;
-    int *gfirst;   /* a group's first input; gfirst[ngroups] = nin */
-    size_t *glen;  /* its number of rows: the shortest input's (the
-                      longest's with --link, the others start over) */
-    size_t *idx;   /* its row in the next combination */
+    int *gfirst;  /* a group's first input; gfirst[ngroups] = nin */
+    size_t *glen; /* its number of rows: the shortest input's (the
+                     longest's with --link, the others start over) */
+    size_t *idx;  /* its row in the next combination */
     struct pr_item *scratch;
     size_t capscratch;
-    int once;  /* run_once_if_empty: the task with no item is due */
-    int done;  /* every combination was put */
+    int once; /* run_once_if_empty: the task with no item is due */
+    int done; /* every combination was put */
     int ended;
 };
 
@@ -143,8 +143,8 @@ take_header(struct sources *s, struct input *in, const char *p, size_t n)
 
     push_split(s, in, p, n);
     for (k = first; k < in->ncols; k++) {
-        s->names = pr_xrealloc(s->names,
-                               (size_t)(s->nnames + 1) * sizeof(*s->names));
+        s->names =
+            pr_xrealloc(s->names, (size_t)(s->nnames + 1) * sizeof(*s->names));
         s->names[s->nnames++] = in->cols[k].p;
     }
     in->ncols = first;
@@ -170,8 +170,8 @@ add_item(struct sources *s, struct input *in, const char *p, size_t n)
     push_split(s, in, p, n);
     if (in->nrows == in->caprows) {
         in->caprows = in->caprows ? in->caprows * 2 : 16;
-        in->row_end = pr_xrealloc(in->row_end,
-                                  in->caprows * sizeof(*in->row_end));
+        in->row_end =
+            pr_xrealloc(in->row_end, in->caprows * sizeof(*in->row_end));
     }
     in->row_end[in->nrows++] = in->ncols;
 }
@@ -304,8 +304,8 @@ scratch_add(struct sources *s, size_t *n, const struct pr_item *cols,
 {
     if (*n + count > s->capscratch) {
         s->capscratch = (*n + count) * 2;
-        s->scratch = pr_xrealloc(s->scratch,
-                                 s->capscratch * sizeof(*s->scratch));
+        s->scratch =
+            pr_xrealloc(s->scratch, s->capscratch * sizeof(*s->scratch));
     }
     memcpy(s->scratch + *n, cols, count * sizeof(*cols));
     *n += count;

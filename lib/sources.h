@@ -19,15 +19,15 @@
 #include "source.h"
 
 struct pr_sources_options {
-    char delim;             /* between the items of a file: '\n', '\0'... */
-    const char *sentinel;   /* -E: an input's item that ends that input */
-    int link;               /* --link: the inputs pair up instead of
-                               combining; the shorter ones start over */
-    const char *colsep;     /* --colsep: a POSIX extended regex that splits
-                               each item into columns; or NULL */
-    int header;             /* --header :: an input's first item names its
-                               position (with colsep, its columns) */
-    int run_once_if_empty;  /* no combination at all: one task with none */
+    char delim;            /* between the items of a file: '\n', '\0'... */
+    const char *sentinel;  /* -E: an input's item that ends that input */
+    int link;              /* --link: the inputs pair up instead of
+                              combining; the shorter ones start over */
+    const char *colsep;    /* --colsep: a POSIX extended regex that splits
+                              each item into columns; or NULL */
+    int header;            /* --header :: an input's first item names its
+                              position (with colsep, its columns) */
+    int run_once_if_empty; /* no combination at all: one task with none */
 };
 
 /* Compiles --colsep's pattern into re (a POSIX extended regex; \t stands

@@ -130,8 +130,11 @@ positional_tail(const char *s, enum seg_kind *kind)
     static const struct {
         const char *tail;
         enum seg_kind kind;
-    } tails[] = {{"}", SEG_ITEM},      {".}", SEG_NOEXT}, {"//}", SEG_DIR},
-                 {"/.}", SEG_BASENOEXT}, {"/}", SEG_BASE}};
+    } tails[] = {{"}", SEG_ITEM},
+                 {".}", SEG_NOEXT},
+                 {"//}", SEG_DIR},
+                 {"/.}", SEG_BASENOEXT},
+                 {"/}", SEG_BASE}};
     size_t i;
 
     for (i = 0; i < PR_ARRAY_SIZE(tails); i++) {
@@ -273,10 +276,11 @@ free_words(struct word *words, size_t n)
  * the shells read differently ($'...', case inside $(...), ...) makes
  * the lexer unsure of what follows: a value after it is refused too.
  */
-#define SYM_EOF  (-1)
-#define SYM_MARK 256 /* a replacement string: SYM_MARK + its seg_kind, plus
-                        KIND_SPAN times its position (zigzag: 0, 1, -1, 2,
-                        -2... as 0, 1, 2, 3, 4...) */
+/* A replacement string is a symbol from SYM_MARK on: SYM_MARK + its
+ * seg_kind, plus KIND_SPAN times its position (zigzag: 0, 1, -1, 2, -2...
+ * as 0, 1, 2, 3, 4...). */
+#define SYM_EOF   (-1)
+#define SYM_MARK  256
 #define KIND_SPAN 16
 
 static int
@@ -1363,8 +1367,9 @@ pr_template_new(struct pr_template **out, const struct pr_template_options *o,
     for (i = 0; i < o->nwords; i++)
         compile_word(t, &t->words[i], o->words[i], o);
     t->no_args = o->no_args;
-    t->shell = !o->text && (o->force_shell || (o->nwords == 1 &&
-                                               text_has_shell_syntax(t->words)));
+    t->shell = !o->text &&
+               (o->force_shell ||
+                (o->nwords == 1 && text_has_shell_syntax(t->words)));
     if (t->shell) {
         int rc = compile_shell(t, o, d);
 
