@@ -93,7 +93,8 @@ static const struct opt opts[] = {
     {.heading = "Input:"},
     {.shortname = 'a', .longname = "arg-file", .arg = "FILE",
      .kind = K_CUSTOM, .parse = add_arg_file,
-     .help = "read items from FILE (repeatable; - is stdin)"},
+     .help = "read items from FILE (- is stdin); given again,\n"
+             "one more input (one after another: cat F1 F2 |)"},
     {.arg = "::: ITEM...",
      .help = "items from the command line, after COMMAND"},
     {.arg = ":::: FILE...",
@@ -307,16 +308,19 @@ static const struct opt opts[] = {
 static const char usage_head[] =
     "Usage: poolrun [OPTIONS] < LINES          each line is a shell command\n"
     "       poolrun [OPTIONS] COMMAND [ARG...]  each item fills COMMAND\n"
+    "       poolrun [OPTIONS] COMMAND ::: A B ::: 1 2  every combination\n"
     "       poolrun serve|submit|status|join|wait|log|cancel|resume|close|\n"
     "               shutdown|worker\n"
     "Run tasks in parallel on a pool of processes.\n"
     "\n"
     "Map (COMMAND): {} item, {.} without extension, {/} basename, {//}\n"
     "dirname, {/.} basename without extension, {#} task number, {%} slot;\n"
-    "with none, the item is appended.  Several words run directly; one\n"
-    "word with shell syntax, or --shell, runs through /bin/sh -c with\n"
-    "each value quoted for its place ('...', \"...\", here-document);\n"
-    "a place where no quoting is safe (`...`, ${...}) is refused.\n"
+    "{1}, {2}, {-1}... one input's value (or column), with the same path\n"
+    "forms ({1.}, {1/}, {1//}, {1/.}); with none of them (not even {#}),\n"
+    "the items are appended.  Several words run directly; one word with\n"
+    "shell syntax, or --shell, runs through /bin/sh -c with each value\n"
+    "quoted for its place ('...', \"...\", here-document); a place where\n"
+    "no quoting is safe (`...`, ${...}) is refused.\n"
     "\n";
 
 static const char usage_tail[] =

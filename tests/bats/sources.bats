@@ -229,3 +229,16 @@ hostile_items() {
     [ "$output" = "<it's;x><\$(touch pwned1)>" ]
     [ ! -e pwned1 ]
 }
+
+@test "the man page's examples of several inputs and --header run as documented" {
+    man_examples >examples
+    PATH="$(dirname "$POOLRUN"):$PATH"
+    echo A >a.txt
+    echo B >b.txt
+    mkdir backup1 backup2
+    run -0 bash -c "$(grep -F 'cp {1} {2}/' examples)"
+    [ "$(cat backup1/a.txt backup2/a.txt backup1/b.txt backup2/b.txt)" = $'A\nA\nB\nB' ]
+    printf 'name,age\nann,31\nbob,42\n' >people.csv
+    run -0 bash -c "$(grep -F -- '--header :' examples)"
+    [ "$output" = $'ann is 31\nbob is 42' ]
+}
