@@ -63,6 +63,21 @@ same_as_parallel() {
     same_as_parallel echo ::: a b ::::+ f1 f3
 }
 
+@test "--tag with several inputs tags with their values" {
+    same_as_parallel --tag echo ::: a b ::: 1
+}
+
+@test "-E ends each of several inputs at the sentinel" {
+    printf 'a\nSTOP\nb\n' >e1
+    same_as_parallel -E STOP echo :::: e1 ::: 1 2 ::: x STOP y
+}
+
+@test "-0 splits several :::: inputs at NUL bytes" {
+    printf 'a b\0c\0' >n1
+    printf '1\n2\0' >n2
+    same_as_parallel -0 echo :::: n1 :::: n2
+}
+
 @test "an empty input among several gives no task" {
     run -0 --separate-stderr poolrun -k echo ::: a b :::: /dev/null
     [ "$output" = "" ]
