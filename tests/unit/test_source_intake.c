@@ -701,8 +701,7 @@ sources_link_starts_shorter_inputs_over_and_plus_stops_at_the_shorter(void)
 static void
 sources_colsep_splits_columns_and_header_names_them(void)
 {
-    struct pr_sources_options o = {.delim = '\n', .colsep = ",+",
-                                   .header = 1};
+    struct pr_sources_options o = {.delim = '\n', .colsep = ",+", .header = 1};
     struct pr_source *src = pr_sources_new(&o);
     const char *const *names;
     struct fake f;
