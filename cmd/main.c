@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "rq.h"
 #include "source_json.h"
 #include "source_lines.h"
+#include "sources.h"
 #include "sys.h"
 #include "task.h"
 #include "template.h"
@@ -416,14 +418,14 @@ input_err_text(int err)
     return err == UV_EISDIR ? "is a directory" : err_text(err);
 }
 
-/* The name of input i in messages: "stdin", or "-a FILE". */
+/* The name of input i in messages: "stdin", "-a FILE" or ":::: FILE". */
 static void
 input_name(const struct pr_config *cfg, int i, char *out, size_t outlen)
 {
-    if (cfg->narg_files == 0)
+    if (cfg->ninputs == 0)
         snprintf(out, outlen, "stdin");
     else
-        snprintf(out, outlen, "-a %s", cfg->arg_files[i]);
+        snprintf(out, outlen, "%s %s", cfg->inputs[i].how, cfg->inputs[i].file);
 }
 
 /* With fd 0, 1 or 2 closed, the next file we open would take its place
@@ -502,17 +504,103 @@ job_files_source(const struct pr_config *cfg, struct pr_pool_config *pool)
     return pr_source_tasks_new(&jf);
 }
 
-/* The tasks' source: ::: items, -a files in order, or stdin.  Files are
- * opened here, so that a missing one stops poolrun before anything runs.
- * Returns NULL after printing why. */
+/* Opens input i ("-": a copy of stdin), refusing a folder now rather
+ * than after the inputs before it.  Returns the descriptor, or -1 after
+ * printing why. */
+static int
+open_input(const struct pr_config *cfg, int i)
+{
+    const char *path = cfg->inputs[i].file;
+    struct stat st;
+    int err = 0;
+    int fd = strcmp(path, "-") == 0 ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        err = -errno;
+    else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+        err = UV_EISDIR;
+    if (err != 0) {
+        char name[256];
+
+        input_name(cfg, i, name, sizeof(name));
+        fprintf(stderr, "poolrun: %s: %s\n", name,
+                err == UV_EISDIR ? input_err_text(err) : strerror(-err));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (strcmp(path, "-") == 0)
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+}
+
+/* Several inputs, --colsep or --header: the inputs are read whole, here,
+ * and combined (sources.h).  Returns NULL after printing why. */
+static struct pr_source *
+make_sources(const struct pr_config *cfg)
+{
+    struct pr_sources_options so;
+    struct pr_source *src;
+    regex_t re;
+    char msg[256];
+    int i, rc = 0;
+
+    if (cfg->colsep != NULL) {
+        if (pr_sources_colsep(&re, cfg->colsep, msg, sizeof(msg)) != 0) {
+            fprintf(stderr, "poolrun: --colsep '%s': %s\n", cfg->colsep, msg);
+            return NULL;
+        }
+        regfree(&re);
+    }
+    memset(&so, 0, sizeof(so));
+    so.delim = cfg->delim;
+    so.sentinel = cfg->sentinel;
+    so.link = cfg->link;
+    so.colsep = cfg->colsep;
+    so.header = cfg->header != NULL;
+    so.run_once_if_empty = !cfg->no_run_if_empty;
+    src = pr_sources_new(&so);
+    if (cfg->ninputs == 0 && (rc = pr_sources_add_fd(src, 0, 0)) != 0)
+        fprintf(stderr, "poolrun: stdin: %s\n", input_err_text(rc));
+    for (i = 0; rc == 0 && i < cfg->ninputs; i++) {
+        const struct pr_input *in = &cfg->inputs[i];
+        int fd;
+
+        if (in->file == NULL) {
+            pr_sources_add_items(src, in->items, in->nitems, in->linked);
+            continue;
+        }
+        if ((fd = open_input(cfg, i)) < 0) {
+            rc = -1;
+            break;
+        }
+        if ((rc = pr_sources_add_fd(src, fd, in->linked)) != 0)
+            fprintf(stderr, "poolrun: %s %s: %s\n", in->how, in->file,
+                    input_err_text(rc));
+        close(fd);
+    }
+    if (rc == 0)
+        return src;
+    pr_source_free(src);
+    return NULL;
+}
+
+static int
+several_inputs(const struct pr_config *cfg)
+{
+    return cfg->ninputs > 1 || cfg->colsep != NULL || cfg->header != NULL;
+}
+
+/* The tasks' source: ::: items, an -a or :::: file, or stdin, read as
+ * they come; or several inputs combined.  Files are opened here, so that
+ * a missing one stops poolrun before anything runs.  Returns NULL after
+ * printing why. */
 static struct pr_source *
 make_source(uv_loop_t *loop, const struct pr_config *cfg,
             struct pr_pool_config *pool, int *lines)
 {
     struct pr_source_lines_options o;
-    struct pr_source *src;
-    int *fds;
-    int i;
+    int fd;
 
     if (cfg->njob_files > 0)
         return job_files_source(cfg, pool);
@@ -525,48 +613,23 @@ make_source(uv_loop_t *loop, const struct pr_config *cfg,
     o.sentinel = cfg->sentinel;
     o.run_once_if_empty = cfg->ncommand > 0 && !cfg->no_run_if_empty;
     o.keep_long = cfg->ncommand == 0 && cfg->pool.workers == NULL;
+    if (several_inputs(cfg))
+        return make_sources(cfg);
     if (cfg->have_args)
         return pr_source_args_new(cfg->args, cfg->nargs, &o);
     *lines = 1;
-    if (cfg->narg_files == 0) {
+    if (cfg->ninputs == 0) {
         int zero = 0;
 
         if (tell_terminal_input(cfg, &zero, 1))
             o.run_once_if_empty = 0;
         return pr_source_lines_new(loop, &zero, 1, &o);
     }
-    fds = calloc((size_t)cfg->narg_files, sizeof(int));
-    if (fds == NULL)
+    if ((fd = open_input(cfg, 0)) < 0)
         return NULL;
-    for (i = 0; i < cfg->narg_files; i++) {
-        const char *path = cfg->arg_files[i];
-        struct stat st;
-        int err = 0;
-
-        fds[i] = strcmp(path, "-") == 0 ? dup(0)
-                                        : open(path, O_RDONLY | O_CLOEXEC);
-        if (fds[i] < 0)
-            err = -errno;
-        else if (fstat(fds[i], &st) == 0 && S_ISDIR(st.st_mode))
-            err = UV_EISDIR; /* refused now, not after the files before it */
-        if (err != 0) {
-            fprintf(stderr, "poolrun: -a %s: %s\n", path,
-                    err == UV_EISDIR ? input_err_text(err) : strerror(-err));
-            if (fds[i] >= 0)
-                close(fds[i]);
-            while (i-- > 0)
-                close(fds[i]);
-            free(fds);
-            return NULL;
-        }
-        if (strcmp(path, "-") == 0)
-            fcntl(fds[i], F_SETFD, FD_CLOEXEC);
-    }
-    if (tell_terminal_input(cfg, fds, cfg->narg_files))
+    if (tell_terminal_input(cfg, &fd, 1))
         o.run_once_if_empty = 0;
-    src = pr_source_lines_new(loop, fds, cfg->narg_files, &o);
-    free(fds);
-    return src;
+    return pr_source_lines_new(loop, &fd, 1, &o);
 }
 
 /* Rows of the job log that --resume cannot read are skipped (their tasks
@@ -646,6 +709,7 @@ read_resume(const struct pr_config *cfg, struct pr_seqset *done)
  * whatever part of it was set up. */
 struct run {
     struct pr_template *command;
+    struct pr_template *tagstring;
     uv_loop_t loop;
     int loop_open;
     struct pr_source *src;
@@ -740,27 +804,51 @@ on_input_end(void *data)
     pr_batch_join(pr_pool_batch(r->pool), &r->joined, on_joined, r);
 }
 
-/* Sets up the run in r: COMMAND, the loop, the source, --resume's job log
- * and the pool.  Returns 0, or -1 after printing why (r then holds what
- * was set up, for teardown). */
+/* COMMAND and --tagstring, which may name --header's positions.
+ * Returns 0, or -1 after printing why. */
 static int
-prepare(struct run *r, struct pr_config *cfg)
+make_templates(struct run *r, struct pr_config *cfg)
 {
     struct pr_template_options to;
     struct pr_template_diag tdiag;
-    const char *which = NULL;
-    int rc;
 
     memset(&to, 0, sizeof(to));
     to.words = cfg->command;
     to.nwords = cfg->ncommand;
     to.replace = cfg->replace;
     to.force_shell = cfg->force_shell;
+    to.no_args = cfg->no_args;
+    if (r->given == NULL && cfg->header != NULL)
+        to.nnames = pr_sources_names(r->src, &to.names);
     if (pr_template_new(&r->command, &to, &tdiag) != 0) {
         fprintf(stderr, "poolrun: %s\n", tdiag.msg);
         return -1;
     }
     cfg->pool.command = r->command;
+    if (cfg->tagstring == NULL)
+        return 0;
+    to.words = (char **)(uintptr_t)&cfg->tagstring;
+    to.nwords = 1;
+    to.text = 1;
+    to.force_shell = 0;
+    to.no_args = 0;
+    if (pr_template_new(&r->tagstring, &to, &tdiag) != 0) {
+        fprintf(stderr, "poolrun: --tagstring: %s\n", tdiag.msg);
+        return -1;
+    }
+    cfg->pool.tagstring = r->tagstring;
+    return 0;
+}
+
+/* Sets up the run in r: COMMAND, the loop, the source, --resume's job log
+ * and the pool.  Returns 0, or -1 after printing why (r then holds what
+ * was set up, for teardown). */
+static int
+prepare(struct run *r, struct pr_config *cfg)
+{
+    const char *which = NULL;
+    int rc;
+
     /* Tasks get fds 0-2 and nothing else, not even what we inherited. */
     pr_sys_cloexec_from(3);
     if (!r->loop_open) {
@@ -771,6 +859,9 @@ prepare(struct run *r, struct pr_config *cfg)
                  ? r->given
                  : make_source(&r->loop, cfg, &cfg->pool, &r->lines);
     if (r->src == NULL)
+        return -1;
+    /* After the source: --header's names come from the inputs. */
+    if (make_templates(r, cfg) != 0)
         return -1;
     if (cfg->pool.resume) {
         if (read_resume(cfg, &r->done) != 0)
@@ -817,6 +908,7 @@ teardown(struct run *r)
     pr_pool_free(r->pool);
     pr_seqset_free(&r->done);
     pr_template_free(r->command);
+    pr_template_free(r->tagstring);
     return 0;
 }
 

@@ -97,18 +97,37 @@ static const struct opt opts[] = {
     {.heading = "Input:"},
     {.shortname = 'a', .longname = "arg-file", .arg = "FILE",
      .kind = K_CUSTOM, .parse = add_arg_file,
-     .help = "read items from FILE (repeatable; - is stdin)"},
+     .help = "read items from FILE (- is stdin); given again,\n"
+             "one more input (one after another: cat F1 F2 |)"},
     {.arg = "::: ITEM...",
      .help = "items from the command line, after COMMAND"},
+    {.arg = ":::: FILE...",
+     .help = "items from FILEs, one input each, after COMMAND;\n"
+             "several inputs (::: and :::: again, -a again):\n"
+             "every combination, the last varying fastest"},
+    {.arg = ":::+ ITEM...",
+     .help = "(or ::::+ FILE...) paired with the input before"},
+    {.longname = "link", FLAG(link),
+     .help = "pair the inputs instead of combining them; the\n"
+             "shorter ones start over"},
+    {.longname = "colsep", .arg = "REGEX", .kind = K_STRING,
+     STRING_FIELD(colsep), .what = "a regular expression",
+     .help = "split each item into columns {1}, {2}... at\n"
+             "REGEX (POSIX extended; \\t is a tab)"},
+    {.longname = "header", .arg = ":", .kind = K_STRING,
+     STRING_FIELD(header), .what = "':'",
+     .help = "the first item of each input names its\n"
+             "positions ({name}; with --colsep, its columns)"},
     {.shortname = '0', .longname = "null", .kind = K_SET, .val = '\0',
      INT_FIELD(delim), .help = "items end with NUL, not newline"},
     {.shortname = 'd', .longname = "delimiter", .arg = "C", .kind = K_CUSTOM,
      .parse = parse_delim, .dflt = "\\n",
      .help = "items end with C (\\n, \\t, \\0, \\\\ allowed)"},
     {.shortname = 'n', .longname = "max-args", .arg = "N", .kind = K_NUMBER,
-     INT_FIELD(per_task), .min = 1, .max = 1000000,
-     .what = "a number of items (1 or more)",
-     .help = "put up to N items in one task"},
+     INT_FIELD(per_task), .min = 0, .max = 1000000,
+     .given = GIVEN(per_task_set), .what = "a number of items",
+     .help = "put up to N items in one task (0: one task\n"
+             "per item, which fills nothing)"},
     {.shortname = 'r', .longname = "no-run-if-empty", FLAG(no_run_if_empty),
      .help = "with no items, run nothing (default: COMMAND once)"},
     {.shortname = 'E', .longname = "sentinel", .arg = "STR", .kind = K_STRING,
@@ -235,6 +254,10 @@ static const struct opt opts[] = {
     {.longname = "tag", FLAG(pool.tag),
      .help = "prefix each line with the task's items and a tab\n"
              "(a job file's task: its id)"},
+    {.longname = "tagstring", .arg = "STR", .kind = K_STRING,
+     STRING_FIELD(tagstring),
+     .help = "--tag with STR, replacement strings filled, as\n"
+             "the prefix"},
     {.longname = "buffer-size", .arg = "SIZE", .kind = K_SIZE,
      INT_FIELD(pool.output.buffer_size), .min = 1, .dflt = "1M",
      .help = "hold up to SIZE per stream in memory,\n"
@@ -310,16 +333,19 @@ static const struct opt opts[] = {
 static const char usage_head[] =
     "Usage: poolrun [OPTIONS] < LINES          each line is a shell command\n"
     "       poolrun [OPTIONS] COMMAND [ARG...]  each item fills COMMAND\n"
+    "       poolrun [OPTIONS] COMMAND ::: A B ::: 1 2  every combination\n"
     "       poolrun serve|submit|status|join|wait|log|cancel|resume|close|\n"
     "               shutdown|worker\n"
     "Run tasks in parallel on a pool of processes.\n"
     "\n"
     "Map (COMMAND): {} item, {.} without extension, {/} basename, {//}\n"
     "dirname, {/.} basename without extension, {#} task number, {%} slot;\n"
-    "with none, the item is appended.  Several words run directly; one\n"
-    "word with shell syntax, or --shell, runs through /bin/sh -c with\n"
-    "each value quoted for its place ('...', \"...\", here-document);\n"
-    "a place where no quoting is safe (`...`, ${...}) is refused.\n"
+    "{1}, {2}, {-1}... one input's value (or column), with the same path\n"
+    "forms ({1.}, {1/}, {1//}, {1/.}); with none of them (not even {#}),\n"
+    "the items are appended.  Several words run directly; one word with\n"
+    "shell syntax, or --shell, runs through /bin/sh -c with each value\n"
+    "quoted for its place ('...', \"...\", here-document); a place where\n"
+    "no quoting is safe (`...`, ${...}) is refused.\n"
     "\n";
 
 static const char usage_tail[] =
@@ -882,6 +908,112 @@ set_defaults(struct pr_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* Which input separator word a is: 0 :::, 1 :::+, 2 ::::, 3 ::::+, or -1
+ * for none. */
+static int
+separator(const char *a)
+{
+    static const char *const seps[] = {":::", ":::+", "::::", "::::+"};
+    size_t i;
+
+    for (i = 0; i < PR_ARRAY_SIZE(seps); i++)
+        if (strcmp(a, seps[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+static struct pr_input *
+add_input(struct pr_config *cfg, const char *file, const char *how, int linked)
+{
+    struct pr_input *in;
+
+    cfg->inputs = pr_xrealloc(cfg->inputs, (size_t)(cfg->ninputs + 1) *
+                                               sizeof(*cfg->inputs));
+    in = &cfg->inputs[cfg->ninputs++];
+    memset(in, 0, sizeof(*in));
+    in->file = file;
+    in->how = how;
+    in->linked = linked;
+    return in;
+}
+
+/* The inputs: -a FILE first, then after COMMAND (from argv[i] on) each
+ * ::: ITEM... and each FILE of :::: FILE... (GNU parallel's order). */
+static int
+parse_inputs(struct pr_config *cfg, int argc, char **argv, int i, char *err,
+             size_t errlen)
+{
+    int k;
+
+    for (k = 0; k < cfg->narg_files; k++)
+        add_input(cfg, cfg->arg_files[k], "-a", 0);
+    while (i < argc) {
+        int sep = separator(argv[i]);
+        int from = ++i;
+        struct pr_input *in;
+
+        while (i < argc && separator(argv[i]) < 0)
+            i++;
+        if (sep >= 2 && i == from)
+            return fail(err, errlen, "%s needs a file name", argv[from - 1]);
+        if (sep < 2) {
+            in = add_input(cfg, NULL, ":::", sep == 1);
+            in->items = argv + from;
+            in->nitems = i - from;
+            continue;
+        }
+        for (k = from; k < i; k++) {
+            if (argv[k][0] == '\0')
+                return fail(err, errlen, "%s needs a file name",
+                            argv[from - 1]);
+            add_input(cfg, argv[k], "::::", sep == 3);
+        }
+    }
+    /* One ::: alone keeps its own source; so does one file, as -a. */
+    if (cfg->ninputs == 1 && cfg->inputs[0].file == NULL) {
+        cfg->args = cfg->inputs[0].items;
+        cfg->nargs = cfg->inputs[0].nitems;
+        cfg->have_args = 1;
+    }
+    return 0;
+}
+
+/* Options that shape the inputs, together. */
+static int
+check_inputs(struct pr_config *cfg, char *err, size_t errlen)
+{
+    int several =
+        cfg->ninputs > 1 || cfg->colsep != NULL || cfg->header != NULL;
+
+    if (cfg->header != NULL && strcmp(cfg->header, ":") != 0)
+        return fail(err, errlen, "--header: '%s': only ':' (names from the "
+                    "first line) is supported", cfg->header);
+    if (cfg->per_task_set && cfg->per_task == 0) {
+        cfg->no_args = 1;
+        cfg->per_task = 1;
+    }
+    if (several && cfg->per_task > 1)
+        return fail(err, errlen, "-n %u cannot be combined with several "
+                    "inputs, --colsep or --header", cfg->per_task);
+    if (cfg->no_args && cfg->ncommand == 0)
+        return fail(err, errlen, "-n 0: runs COMMAND with no argument, and "
+                    "there is no COMMAND");
+    if (several && cfg->ncommand == 0 && !cfg->json &&
+        cfg->pool.workers == NULL && cfg->njob_files == 0)
+        return fail(err, errlen, "several inputs, --colsep and --header "
+                    "fill a COMMAND, and there is none");
+    if (several && (cfg->json || cfg->pool.workers != NULL ||
+                    cfg->njob_files > 0))
+        return fail(err, errlen, "several inputs, --colsep and --header "
+                    "fill a COMMAND: not with %s",
+                    cfg->json                   ? "--json"
+                    : cfg->pool.workers != NULL ? "--workers"
+                                                : "-f");
+    if (cfg->tagstring != NULL)
+        cfg->pool.tag = 1;
+    return 0;
+}
+
 /* The options together, once all are read; args is the first word after
  * them (COMMAND, :::), or NULL. */
 static int
@@ -903,7 +1035,7 @@ check_combined(struct pr_config *cfg, const char *args, char *err,
          cfg->workers.max_tasks != 0 || cfg->workers.daemon))
         return fail(err, errlen, "--worker-init, --worker-sentinel, "
                     "--max-tasks-per-worker and --daemon need --workers CMD");
-    if (p->workers != NULL && args != NULL && strcmp(args, ":::") != 0)
+    if (p->workers != NULL && args != NULL && separator(args) < 0)
         return fail(err, errlen, "%s: with --workers, input items go to the "
                     "workers; no COMMAND", args);
     if (p->resume && p->joblog_stdout)
@@ -962,17 +1094,13 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
     cfg->ncommand = argc - i;
     if (check_combined(cfg, i < argc ? argv[i] : NULL, err, errlen) != 0)
         return -1;
-    /* COMMAND ::: ITEM... (GNU parallel's): items from the command line. */
-    for (; i < argc; i++) {
-        if (strcmp(argv[i], ":::") == 0) {
-            cfg->ncommand = i - (int)(cfg->command - argv);
-            cfg->args = argv + i + 1;
-            cfg->nargs = argc - i - 1;
-            cfg->have_args = 1;
-            break;
-        }
-    }
-    return 0;
+    /* COMMAND ::: ITEM... :::: FILE... (GNU parallel's): the inputs. */
+    for (; i < argc && separator(argv[i]) < 0; i++)
+        ;
+    cfg->ncommand = i - (int)(cfg->command - argv);
+    if (parse_inputs(cfg, argc, argv, i, err, errlen) != 0)
+        return -1;
+    return check_inputs(cfg, err, errlen);
 }
 
 void
@@ -980,6 +1108,8 @@ pr_options_free(struct pr_config *cfg)
 {
     free(cfg->arg_files);
     free(cfg->job_files);
+    free(cfg->inputs);
+    cfg->inputs = NULL;
     cfg->arg_files = NULL;
     cfg->job_files = NULL;
 }

@@ -21,6 +21,15 @@ enum pr_exit_policy {
     PR_EXIT_MAX    /* the highest */
 };
 
+/* One input source of map mode: -a FILE, :::: FILE or ::: ITEM.... */
+struct pr_input {
+    const char *file; /* FILE ("-": stdin), or NULL: items */
+    const char *how;  /* "-a" or "::::", for messages */
+    char **items;     /* ::: ITEM... */
+    int nitems;
+    int linked;       /* :::+ or ::::+: pairs with the input */
+};
+
 struct pr_config {
     struct pr_pool_config pool;
     int show_help;
@@ -28,9 +37,18 @@ struct pr_config {
     int summary;      /* print the closing counts even when all is well */
     char **command;   /* COMMAND [ARG...] (map mode), or none */
     int ncommand;
-    char **args;      /* ::: ITEM... */
+    char **args;      /* ::: ITEM... (the only input) */
     int nargs;
     int have_args;
+    struct pr_input *inputs; /* every input, -a first, then those after
+                                COMMAND in order; free the array */
+    int ninputs;
+    int link;               /* --link */
+    const char *colsep;     /* --colsep REGEX */
+    const char *header;     /* --header : */
+    const char *tagstring;  /* --tagstring STR */
+    int per_task_set;       /* -n was given: -n 0 means no argument */
+    int no_args;            /* -n 0 */
     const char **arg_files; /* -a FILE, in order; free the array */
     int narg_files;
     char delim;

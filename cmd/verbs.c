@@ -229,8 +229,7 @@ take_start_paused(int *argc, char **argv)
 static const char *
 serve_refuses(const struct pr_config *cfg)
 {
-    if (cfg->ncommand > 0 || cfg->have_args || cfg->narg_files > 0 ||
-        cfg->njob_files > 0)
+    if (cfg->ncommand > 0 || cfg->ninputs > 0 || cfg->njob_files > 0)
         return "takes options only: tasks come from submit";
     if (cfg->pool.joblog != NULL && strstr(cfg->pool.joblog, "{queue}") == NULL)
         return "--joblog: the file name needs {queue}, which each queue's "
@@ -650,6 +649,17 @@ submit_input(struct submit_opts *o)
     }
     o->command = o->cfg.command;
     o->ncommand = o->cfg.ncommand;
+    /* The service's tasks are made here from one input, read as it
+     * comes: what combines several (or splits columns) is the one-shot
+     * command's. */
+    if (o->cfg.ninputs > 1 || o->cfg.colsep != NULL || o->cfg.header != NULL ||
+        o->cfg.tagstring != NULL || o->cfg.no_args || o->cfg.link ||
+        (o->cfg.ninputs == 1 && o->cfg.narg_files == 0 && !o->cfg.have_args)) {
+        fprintf(stderr, "poolrun: submit: several inputs, :::: FILE, "
+                        "--link, --colsep, --header, --tagstring and -n 0 "
+                        "are the one-shot command's: give one ::: or -a\n");
+        return -1;
+    }
     /* A COMMAND alone is one task, its words as they are (`find -exec
      * {} +`): only ::: or -a give it items. */
     o->map = o->cfg.have_args || o->cfg.narg_files > 0 ||
@@ -832,7 +842,7 @@ collect_put(void *data, struct pr_task *task)
         c->failed = 1;
     }
     if (!c->failed)
-        pr_command_build(task, o->template, 0);
+        pr_command_build(task, o->template, 0, NULL);
     if (!c->failed && task->error != 0) {
         fprintf(stderr, "poolrun: submit: task %llu (%s): %s\n",
                 (unsigned long long)task->seq, task->line ? task->line : "",
@@ -2695,8 +2705,7 @@ verb_worker(int argc, char **argv)
         fprintf(stderr, "poolrun: worker: %s\n", err);
         return EXIT_OWN_ERROR;
     }
-    if (cfg.ncommand > 0 || cfg.have_args || cfg.narg_files > 0 ||
-        cfg.njob_files > 0)
+    if (cfg.ncommand > 0 || cfg.ninputs > 0 || cfg.njob_files > 0)
         fprintf(stderr, "poolrun: worker: takes options only: tasks come "
                         "from the queue\n");
     else if (worker_config(&wo, &cfg) == 0 &&

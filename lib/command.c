@@ -40,16 +40,30 @@ tag_task(struct pr_task *task)
     task->tag_len = b.len - 1;
 }
 
+/* --tagstring's text, filled in. */
+static char *
+format_tag(const struct pr_task *task, const struct pr_template *tagstring,
+           size_t *len)
+{
+    struct pr_buf b = {0};
+
+    pr_template_format(tagstring, task, &b);
+    pr_buf_append(&b, "", 1);
+    *len = b.len - 1;
+    return b.data;
+}
+
 void
 pr_command_build(struct pr_task *task, const struct pr_template *command,
-                 int tag)
+                 int tag, const struct pr_template *tagstring)
 {
     if (tag && task->tag == NULL && task->nitems == 0 && task->spec != NULL)
         tag_task(task);
     if (tag && task->tag == NULL) {
         size_t n;
 
-        task->tag = join_items(task, ' ', &n);
+        task->tag = tagstring != NULL ? format_tag(task, tagstring, &n)
+                                      : join_items(task, ' ', &n);
         task->tag = pr_xrealloc(task->tag, n + 2);
         task->tag[n] = '\t';
         task->tag[n + 1] = '\0';

@@ -12,9 +12,10 @@
 #include "template.h"
 
 /* Builds task's command from command (map mode's COMMAND, or NULL) and,
- * with tag, its --tag prefix (the items and a tab).  An expansion error is
- * left in task->error: the task ends as one that could not start. */
+ * with tag, its --tag prefix (the items, or tagstring filled in, and a
+ * tab).  An expansion error is left in task->error: the task ends as one
+ * that could not start. */
 void pr_command_build(struct pr_task *task, const struct pr_template *command,
-                      int tag);
+                      int tag, const struct pr_template *tagstring);
 
 #endif

@@ -375,7 +375,8 @@ pr__pool_schedule(struct pr_pool *pool)
         task->no_stream = must_hold_output(pool, task);
         task->slot = pr_slots_take(&pool->slots);
         pr_list_insert_before(&pool->running_list, &task->node);
-        pr_command_build(task, pool->cfg.command, pool->cfg.tag);
+        pr_command_build(task, pool->cfg.command, pool->cfg.tag,
+                         pool->cfg.tagstring);
         if (pool->runner->ops->start(pool->runner, task) != 0)
             break; /* it failed: try no more until something ends */
         slice_started(pool, task);
@@ -584,7 +585,8 @@ pr_pool_put(struct pr_pool *pool, struct pr_task *task)
     int rc;
 
     if (task->spec != NULL && task->spec->daemon) {
-        pr_command_build(task, pool->cfg.command, pool->cfg.tag);
+        pr_command_build(task, pool->cfg.command, pool->cfg.tag,
+                         pool->cfg.tagstring);
         pr_services_start(&pool->services, task);
         return;
     }

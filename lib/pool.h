@@ -52,6 +52,7 @@ struct pr_pool_config {
     int joblog_stdout;  /* --joblog -: each row on stdout after its task's
                            output (joblog is then not opened) */
     const struct pr_template *command; /* map mode's COMMAND, or NULL */
+    const struct pr_template *tagstring; /* --tagstring's text, or NULL */
     enum pr_queue_order order;
     int tag;     /* prefix output lines with the task's items */
     int dry_run; /* print each command instead of running it */

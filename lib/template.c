@@ -44,6 +44,8 @@ struct seg {
     int strip_tabs;     /* a value inside a <<- body */
     int bnl_removed;    /* ... inside $(...) in an unquoted body */
     int in_subst;       /* ... inside $(...) */
+    int pos;            /* a value's: 0 every item, N the Nth, -N the
+                           Nth from the end ({2}, {-1}) */
     size_t heredoc;     /* SEG_HEREDOC(_END): index in t->heredocs */
     char *text;         /* SEG_TEXT */
     size_t len;
@@ -72,7 +74,8 @@ struct pr_template {
     struct word *words; /* a shell command has one: the whole line */
     size_t nwords;
     int shell;
-    int has_item; /* some replacement string takes the item */
+    int has_repl; /* some replacement string ({#} too): nothing appended */
+    int no_args;  /* -n 0: the items fill nothing */
     struct heredoc *heredocs;
     size_t nheredocs;
 };
@@ -119,19 +122,89 @@ add_seg(struct word *w, enum seg_kind kind, const char *text, size_t len)
     return s;
 }
 
-/* The length of the replacement string at s (0: none), and its kind. */
+/* After {N or {name: the path form's suffix and the closing brace ("}",
+ * ".}", "/}", "//}", "/.}").  Returns the length, and its kind, or 0. */
 static size_t
-token_at(const char *s, const char *replace, enum seg_kind *kind)
+positional_tail(const char *s, enum seg_kind *kind)
 {
+    static const struct {
+        const char *tail;
+        enum seg_kind kind;
+    } tails[] = {{"}", SEG_ITEM},
+                 {".}", SEG_NOEXT},
+                 {"//}", SEG_DIR},
+                 {"/.}", SEG_BASENOEXT},
+                 {"/}", SEG_BASE}};
+    size_t i;
+
+    for (i = 0; i < PR_ARRAY_SIZE(tails); i++) {
+        size_t n = strlen(tails[i].tail);
+
+        if (strncmp(s, tails[i].tail, n) == 0) {
+            *kind = tails[i].kind;
+            return n;
+        }
+    }
+    return 0;
+}
+
+/* {N}, {-N} and their path forms, or {name} (--header): the length at s
+ * (0: none), its kind and position. */
+static size_t
+positional_at(const char *s, const struct pr_template_options *o,
+              enum seg_kind *kind, int *pos)
+{
+    const char *p = s + 1;
+    size_t n;
+    int i;
+
+    if (*p == '-')
+        p++;
+    if (*p >= '1' && *p <= '9') {
+        long v = 0;
+
+        while (*p >= '0' && *p <= '9' && v < 1000000)
+            v = v * 10 + (*p++ - '0');
+        n = positional_tail(p, kind);
+        if (n == 0 || v >= 1000000)
+            return 0;
+        *pos = s[1] == '-' ? -(int)v : (int)v;
+        return (size_t)(p - s) + n;
+    }
+    for (i = 0; i < o->nnames; i++) {
+        size_t len = strlen(o->names[i]);
+
+        if (len == 0 || strncmp(s + 1, o->names[i], len) != 0)
+            continue;
+        n = positional_tail(s + 1 + len, kind);
+        if (n > 0) {
+            *pos = i + 1;
+            return 1 + len + n;
+        }
+    }
+    return 0;
+}
+
+/* The length of the replacement string at s (0: none), its kind and its
+ * position (0: every item). */
+static size_t
+token_at(const char *s, const struct pr_template_options *o,
+         enum seg_kind *kind, int *pos)
+{
+    const char *replace = o->replace;
     size_t rlen = replace ? strlen(replace) : 0;
     size_t i;
 
+    *pos = 0;
     if (rlen > 0 && strncmp(s, replace, rlen) == 0) {
         *kind = SEG_ITEM;
         return rlen;
     }
     if (*s != '{')
         return 0;
+    i = positional_at(s, o, kind, pos);
+    if (i > 0)
+        return i;
     for (i = 0; i < PR_ARRAY_SIZE(tokens); i++) {
         size_t n = strlen(tokens[i].token);
 
@@ -149,16 +222,16 @@ token_at(const char *s, const char *replace, enum seg_kind *kind)
 /* Splits one word into literals and replacement strings. */
 static void
 compile_word(struct pr_template *t, struct word *w, const char *s,
-             const char *replace)
+             const struct pr_template_options *o)
 {
     while (*s != '\0') {
         enum seg_kind kind;
-        size_t n = token_at(s, replace, &kind);
+        int pos;
+        size_t n = token_at(s, o, &kind, &pos);
 
         if (n > 0) {
-            add_seg(w, kind, NULL, 0);
-            if (takes_item(kind))
-                t->has_item = 1;
+            add_seg(w, kind, NULL, 0)->pos = pos;
+            t->has_repl = 1;
             s += n;
         } else {
             add_seg(w, SEG_TEXT, s, 1);
@@ -203,8 +276,34 @@ free_words(struct word *words, size_t n)
  * the shells read differently ($'...', case inside $(...), ...) makes
  * the lexer unsure of what follows: a value after it is refused too.
  */
-#define SYM_EOF  (-1)
-#define SYM_MARK 256 /* a replacement string: SYM_MARK + its seg_kind */
+/* A replacement string is a symbol from SYM_MARK on: SYM_MARK + its
+ * seg_kind, plus KIND_SPAN times its position (zigzag: 0, 1, -1, 2, -2...
+ * as 0, 1, 2, 3, 4...). */
+#define SYM_EOF   (-1)
+#define SYM_MARK  256
+#define KIND_SPAN 16
+
+static int
+mark_of(enum seg_kind kind, int pos)
+{
+    int zig = pos > 0 ? 2 * pos - 1 : -2 * pos;
+
+    return SYM_MARK + (int)kind + KIND_SPAN * zig;
+}
+
+static enum seg_kind
+mark_kind(int c)
+{
+    return (enum seg_kind)((c - SYM_MARK) % KIND_SPAN);
+}
+
+static int
+mark_pos(int c)
+{
+    int zig = (c - SYM_MARK) / KIND_SPAN;
+
+    return zig % 2 == 1 ? (zig + 1) / 2 : -(zig / 2);
+}
 
 struct sym {
     int c;
@@ -224,7 +323,7 @@ struct pending {
 
 struct placed {
     size_t off;
-    enum seg_kind kind;
+    int mark;
 };
 
 struct lexer {
@@ -296,17 +395,27 @@ refuse(struct lexer *L, size_t off, const char *fmt, ...)
     va_end(ap);
 }
 
-/* The replacement string as the user wrote it. */
+/* The replacement string of a mark as the user wrote it ({name} shows
+ * as its position).  The text is good until the next call: messages
+ * name one. */
 static const char *
-token_name(const struct lexer *L, enum seg_kind kind)
+token_name(const struct lexer *L, int mark)
 {
+    static char buf[48];
+    enum seg_kind kind = mark_kind(mark);
+    int pos = mark_pos(mark);
     size_t i;
 
-    if (kind == SEG_ITEM && L->replace != NULL)
+    if (kind == SEG_ITEM && pos == 0 && L->replace != NULL)
         return L->replace;
-    for (i = 0; i < PR_ARRAY_SIZE(tokens); i++)
-        if (tokens[i].kind == kind)
+    for (i = 0; i < PR_ARRAY_SIZE(tokens); i++) {
+        if (tokens[i].kind != kind)
+            continue;
+        if (pos == 0)
             return tokens[i].token;
+        snprintf(buf, sizeof(buf), "{%d%s", pos, tokens[i].token + 1);
+        return buf;
+    }
     return "?";
 }
 
@@ -327,7 +436,7 @@ off_at(const struct lexer *L, size_t k)
 static int
 is_item_mark(int c)
 {
-    return c >= SYM_MARK && takes_item((enum seg_kind)(c - SYM_MARK));
+    return c >= SYM_MARK && takes_item(mark_kind(c));
 }
 
 static void
@@ -353,7 +462,7 @@ unsure_name_len(const char *what)
 static void
 place(struct lexer *L, const struct sym *y, enum quote_ctx ctx)
 {
-    enum seg_kind kind = (enum seg_kind)(y->c - SYM_MARK);
+    enum seg_kind kind = mark_kind(y->c);
     struct seg *sg;
 
     /* {#} and {%} are digits: the same in every context. */
@@ -362,7 +471,7 @@ place(struct lexer *L, const struct sym *y, enum quote_ctx ctx)
         return;
     }
     if (L->unsafe != NULL) {
-        refuse(L, y->off, "%s %s", token_name(L, kind), L->unsafe);
+        refuse(L, y->off, "%s %s", token_name(L, y->c), L->unsafe);
         return;
     }
     if (L->unsure != NULL) {
@@ -372,7 +481,7 @@ place(struct lexer *L, const struct sym *y, enum quote_ctx ctx)
         refuse(L, y->off,
                "%s comes after %.*s at %zu:%zu%s: past it poolrun cannot be "
                "sure how sh reads a value",
-               token_name(L, kind), unsure_name_len(L->unsure), L->unsure, ln,
+               token_name(L, y->c), unsure_name_len(L->unsure), L->unsure, ln,
                col, L->unsure + unsure_name_len(L->unsure));
         return;
     }
@@ -381,9 +490,10 @@ place(struct lexer *L, const struct sym *y, enum quote_ctx ctx)
     sg->strip_tabs = L->strip_tabs > 0;
     sg->bnl_removed = L->bnl_removed;
     sg->in_subst = L->subst > 0;
+    sg->pos = mark_pos(y->c);
     L->placed = pr_xrealloc(L->placed, (L->nplaced + 1) * sizeof(*L->placed));
     L->placed[L->nplaced].off = y->off;
-    L->placed[L->nplaced].kind = kind;
+    L->placed[L->nplaced].mark = y->c;
     L->nplaced++;
 }
 
@@ -421,7 +531,7 @@ unclosed(struct lexer *L, const char *what, size_t open)
             position(L->line, open, &ln, &col);
             refuse(L, L->placed[k].off,
                    "%s is inside %s opened at %zu:%zu, which is never closed",
-                   token_name(L, L->placed[k].kind), what, ln, col);
+                   token_name(L, L->placed[k].mark), what, ln, col);
             return;
         }
     }
@@ -441,7 +551,7 @@ lex_backslash(struct lexer *L, enum quote_ctx ctx)
         refuse(L, off_at(L, 1),
                "%s follows a backslash, which would quote the first "
                "character of its quoting instead",
-               token_name(L, (enum seg_kind)(next - SYM_MARK)));
+               token_name(L, next));
         return;
     }
     if (next == '\n') {
@@ -671,7 +781,7 @@ lex_dollar(struct lexer *L, enum quote_ctx ctx)
     if (is_item_mark(c)) {
         refuse(L, off_at(L, 1),
                "%s follows a $, which would make it part of an expansion",
-               token_name(L, (enum seg_kind)(c - SYM_MARK)));
+               token_name(L, c));
         return;
     }
     if (c > 0 && c < SYM_MARK && strchr("$?#!-@*0123456789", c) != NULL) {
@@ -735,7 +845,7 @@ lex_comment(struct lexer *L)
         if (is_item_mark(c)) {
             refuse(L, off_at(L, 0),
                    "%s is inside a comment, which the shell ignores",
-                   token_name(L, (enum seg_kind)(c - SYM_MARK)));
+                   token_name(L, c));
             return;
         }
         take(L, CTX_WORD);
@@ -761,7 +871,7 @@ lex_delim_word(struct lexer *L, struct pending *p, struct pr_buf *delim)
         }
         if (c >= SYM_MARK) {
             refuse(L, off, "%s is in a here-document's delimiter",
-                   token_name(L, (enum seg_kind)(c - SYM_MARK)));
+                   token_name(L, c));
             break;
         }
         if (quote == 0 && strchr(" \t\n;&|<>()", c) != NULL)
@@ -1172,10 +1282,11 @@ symbols(const struct pr_template_options *o, struct pr_buf *line, size_t *n)
         }
         while (*p != '\0') {
             enum seg_kind kind;
-            size_t tlen = token_at(p, o->replace, &kind);
+            int pos;
+            size_t tlen = token_at(p, o, &kind, &pos);
 
             if (tlen > 0) {
-                push_sym(&s, n, &cap, SYM_MARK + (int)kind, line->len);
+                push_sym(&s, n, &cap, mark_of(kind, pos), line->len);
             } else {
                 push_sym(&s, n, &cap, (unsigned char)*p, line->len);
                 tlen = 1;
@@ -1214,7 +1325,8 @@ compile_shell(struct pr_template *t, const struct pr_template_options *o,
     lex_cmd(&L, 0, 0);
     /* Without a replacement string the items are appended: the end must
      * be a place where they are words of the last command. */
-    if (!L.failed && !t->has_item && (L.tail != NULL || L.unsure != NULL)) {
+    if (!L.failed && !t->has_repl && !t->no_args &&
+        (L.tail != NULL || L.unsure != NULL)) {
         if (L.tail == NULL) {
             size_t ln, col;
 
@@ -1253,9 +1365,11 @@ pr_template_new(struct pr_template **out, const struct pr_template_options *o,
     t->words = pr_xcalloc((size_t)o->nwords, sizeof(*t->words));
     t->nwords = (size_t)o->nwords;
     for (i = 0; i < o->nwords; i++)
-        compile_word(t, &t->words[i], o->words[i], o->replace);
-    t->shell =
-        o->force_shell || (o->nwords == 1 && text_has_shell_syntax(t->words));
+        compile_word(t, &t->words[i], o->words[i], o);
+    t->no_args = o->no_args;
+    t->shell = !o->text &&
+               (o->force_shell ||
+                (o->nwords == 1 && text_has_shell_syntax(t->words)));
     if (t->shell) {
         int rc = compile_shell(t, o, d);
 
@@ -1469,24 +1583,51 @@ append_number(const struct pr_task *task, enum seg_kind kind, struct pr_buf *b)
     pr_buf_append(b, num, (size_t)n);
 }
 
-/* Appends the value of one replacement: every item's part, separated by
- * a space (inside quotes, the parts make one string). */
+/* The items a replacement of position pos takes, [*from, *to), of the
+ * first n: every one for 0, else the one at pos (none past the end: no
+ * value, and as a word of its own no argument, as in GNU parallel). */
 static void
-append_value(const struct pr_task *task, const struct seg *sg, int shell,
-             struct pr_buf *b)
+items_at(int pos, unsigned n, unsigned *from, unsigned *to)
 {
-    unsigned i;
+    *from = 0;
+    *to = n;
+    if (pos > 0 && (unsigned)pos <= n)
+        *from = (unsigned)pos - 1;
+    else if (pos < 0 && (unsigned)-pos <= n)
+        *from = n - (unsigned)-pos;
+    else if (pos != 0)
+        *from = n;
+    if (pos != 0 && *from < n)
+        *to = *from + 1;
+}
+
+/* How many of the task's items fill the command: none with -n 0. */
+static unsigned
+items_used(const struct pr_template *t, const struct pr_task *task)
+{
+    return t->no_args ? 0 : task->nitems;
+}
+
+/* Appends the value of one replacement: every item's part (of the first
+ * nitems), separated by a space (inside quotes, the parts make one
+ * string), or the one item its position names. */
+static void
+append_value(const struct pr_task *task, unsigned nitems, const struct seg *sg,
+             int shell, struct pr_buf *b)
+{
+    unsigned i, from, to;
 
     if (sg->kind == SEG_SEQ || sg->kind == SEG_SLOT) {
         append_number(task, sg->kind, b);
         return;
     }
-    for (i = 0; i < task->nitems; i++) {
+    items_at(sg->pos, nitems, &from, &to);
+    for (i = from; i < to; i++) {
         const char *p;
         size_t n;
 
         item_part(sg->kind, &task->items[i], &p, &n);
-        if (i > 0)
+        if (i > from)
             pr_buf_append(b, " ", 1);
         if (shell)
             append_for(b, sg->ctx, p, n);
@@ -1496,7 +1637,8 @@ append_value(const struct pr_task *task, const struct seg *sg, int shell,
 }
 
 static void
-append_word(const struct pr_task *task, const struct word *w, struct pr_buf *b)
+append_word(const struct pr_task *task, unsigned nitems, const struct word *w,
+            struct pr_buf *b)
 {
     size_t i;
 
@@ -1504,7 +1646,7 @@ append_word(const struct pr_task *task, const struct word *w, struct pr_buf *b)
         if (w->segs[i].kind == SEG_TEXT)
             pr_buf_append(b, w->segs[i].text, w->segs[i].len);
         else
-            append_value(task, &w->segs[i], 0, b);
+            append_value(task, nitems, &w->segs[i], 0, b);
     }
 }
 
@@ -1622,7 +1764,7 @@ expand_shell(const struct pr_template *t, struct pr_task *task)
                                    "its here-document early";
             break;
         default:
-            append_value(task, sg, 1, &b);
+            append_value(task, items_used(t, task), sg, 1, &b);
             if (sg->ctx == CTX_RAW)
                 check_raw(sg, b.data + from, b.len - from, task);
             if (sg->strip_tabs && tab_stripped(&b, from))
@@ -1631,10 +1773,12 @@ expand_shell(const struct pr_template *t, struct pr_task *task)
             break;
         }
     }
-    if (!t->has_item) {
+    /* GNU parallel's rule: a command with any replacement string ({#}
+     * alone too) takes the items only where it says. */
+    if (!t->has_repl) {
         unsigned k;
 
-        for (k = 0; k < task->nitems; k++) {
+        for (k = 0; k < items_used(t, task); k++) {
             pr_buf_append(&b, " ", 1);
             pr_shell_quote(&b, task->items[k].p, task->items[k].len);
         }
@@ -1642,13 +1786,13 @@ expand_shell(const struct pr_template *t, struct pr_task *task)
     set_line(task, &b);
     return task->error_what != NULL ? UV_EINVAL : 0;
 }
-/* A word that is one item replacement and nothing else gives one argument
- * per item (with -n); any other word gives one argument. */
+/* A word that is one replacement and nothing else gives one argument per
+ * item it takes (several with -n or several inputs, none for a position
+ * past the last); any other word gives one argument. */
 static int
 single_item_seg(const struct word *w)
 {
-    return w->nsegs == 1 && w->segs[0].kind != SEG_TEXT &&
-           w->segs[0].kind != SEG_SEQ && w->segs[0].kind != SEG_SLOT;
+    return w->nsegs == 1 && takes_item(w->segs[0].kind);
 }
 
 static void
@@ -1670,15 +1814,17 @@ expand_direct(const struct pr_template *t, struct pr_task *task)
     size_t cap = 0;
     struct pr_buf shown = {0};
     size_t i;
+    unsigned nitems = items_used(t, task);
     int rc = 0;
 
     for (i = 0; i < t->nwords; i++) {
         const struct word *w = &t->words[i];
 
-        if (single_item_seg(w) && task->nitems != 1) {
-            unsigned k;
+        if (single_item_seg(w)) {
+            unsigned k, from, to;
 
-            for (k = 0; k < task->nitems; k++) {
+            items_at(w->segs[0].pos, nitems, &from, &to);
+            for (k = from; k < to; k++) {
                 const char *p;
                 size_t n;
 
@@ -1688,7 +1834,7 @@ expand_direct(const struct pr_template *t, struct pr_task *task)
         } else {
             struct pr_buf b = {0};
 
-            append_word(task, w, &b);
+            append_word(task, nitems, w, &b);
             push_arg(&argv, &argc, &cap, pr_xmemdup(b.data ? b.data : "",
                                                     b.len));
             /* The copy stops at a NUL; its length tells. */
@@ -1697,10 +1843,10 @@ expand_direct(const struct pr_template *t, struct pr_task *task)
             pr_buf_free(&b);
         }
     }
-    if (!t->has_item) {
+    if (!t->has_repl) {
         unsigned k;
 
-        for (k = 0; k < task->nitems; k++) {
+        for (k = 0; k < nitems; k++) {
             push_arg(&argv, &argc, &cap,
                      pr_xmemdup(task->items[k].p, task->items[k].len));
             if (task->items[k].len != strlen(argv[argc - 1]))
@@ -1720,6 +1866,19 @@ expand_direct(const struct pr_template *t, struct pr_task *task)
     if (rc != 0)
         task->error_what = "an argument contains a NUL byte";
     return rc;
+}
+
+void
+pr_template_format(const struct pr_template *t, const struct pr_task *task,
+                   struct pr_buf *b)
+{
+    size_t i;
+
+    for (i = 0; i < t->nwords; i++) {
+        if (i > 0)
+            pr_buf_append(b, " ", 1);
+        append_word(task, items_used(t, task), &t->words[i], b);
+    }
 }
 
 int

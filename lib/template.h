@@ -1,7 +1,9 @@
 /*
  * template: the COMMAND of map mode, and how an item fills it.  Replacement
  * strings: {} the item, {.} without extension, {/} basename, {//} dirname,
- * {/.} basename without extension, {#} sequence number, {%} slot.  A
+ * {/.} basename without extension, {#} sequence number, {%} slot; {N},
+ * {-N} (and {N.}, {N/}, {N//}, {N/.}) the Nth item (from the end), and
+ * with --header the names of the positions ({name}).  A
  * command of several words runs directly and a value fills its word as is.
  * A command that is one word with shell syntax (or --shell) runs through
  * /bin/sh -c: it is scanned once, as sh would read it, and each value is
@@ -25,6 +27,10 @@ struct pr_template_options {
     int nwords;
     const char *replace; /* -I STR: the item's string instead of {} */
     int force_shell;     /* --shell */
+    int text;            /* never a shell command: a text (--tagstring) */
+    int no_args;         /* -n 0: the items fill nothing, are not appended */
+    const char *const *names; /* --header: {names[i]} is {i+1} */
+    int nnames;
 };
 
 /* Why a command was refused: "COMMAND:1:7: {} is inside `...`, ...". */
@@ -55,6 +61,11 @@ int pr_template_uses_slot(const struct pr_template *t);
  * item cannot be passed (a NUL byte in an argument; in a here-document, a
  * line that would end it or a leading tab that <<- would strip). */
 int pr_template_expand(const struct pr_template *t, struct pr_task *task);
+
+/* Appends t filled with task's items to b, as is (no quoting): for a
+ * template compiled as a text. */
+void pr_template_format(const struct pr_template *t, const struct pr_task *task,
+                        struct pr_buf *b);
 
 /* A shell line that the shell would only split into words and run (no
  * quotes, expansions, globs, redirections, operators, comments,

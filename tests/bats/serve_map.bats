@@ -126,7 +126,7 @@ args_of() {
 }
 
 @test "-n N puts N items in one task" {
-    run -0 poolrun submit --wait -n 2 sh -c 'printf "%s\0" "$@" > "out.$1"' sh {#} ::: a b c
+    run -0 poolrun submit --wait -n 2 sh -c 'printf "%s\0" "$@" > "out.$1"' sh {#} {} ::: a b c
     args_of out.1
     [ "${got[*]}" = '1 a b' ]
     args_of out.2

@@ -155,7 +155,8 @@ options_files_are_kept_in_order(void)
 {
     struct pr_config c;
     char err[256] = "";
-    int rc = PARSE(&c, err, "-a", "x", "--arg-file=y", "-az");
+    /* Several inputs fill a COMMAND: without one they are refused. */
+    int rc = PARSE(&c, err, "-a", "x", "--arg-file=y", "-az", "cmd");
     int n = c.narg_files;
     int in_order = n == 3 && strcmp(c.arg_files[0], "x") == 0 &&
                    strcmp(c.arg_files[1], "y") == 0 &&

@@ -12,6 +12,7 @@
 #include "source.h"
 #include "source_json.h"
 #include "source_lines.h"
+#include "sources.h"
 #include "task.h"
 #include "test.h"
 
@@ -614,6 +615,141 @@ counting_requeue(struct pr_source *src, struct pr_task *task)
     return 1;
 }
 
+/* The items of the i-th task put, joined by spaces, into buf. */
+static const char *
+items_of(const struct fake *f, int i, char *buf, size_t size)
+{
+    const struct pr_task *t = f->tasks[i];
+    size_t n = 0;
+    unsigned k;
+
+    buf[0] = '\0';
+    for (k = 0; k < t->nitems && n < size; k++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%.*s", k ? " " : "",
+                              (int)t->items[k].len, t->items[k].p);
+    return buf;
+}
+
+#define ASSERT_ITEMS(f, i, s)                                                  \
+    do {                                                                       \
+        char b_[128];                                                          \
+        ASSERT_TRUE(strcmp(items_of((f), (i), b_, sizeof(b_)), (s)) == 0);     \
+    } while (0)
+
+static void
+sources_combine_the_last_input_fastest_as_the_intake_takes_them(void)
+{
+    char s[][2] = {"a", "b", "1", "2"};
+    char *letters[] = {s[0], s[1]};
+    char *digits[] = {s[2], s[3]};
+    struct pr_sources_options o = {.delim = '\n'};
+    struct pr_source *src = pr_sources_new(&o);
+    struct fake f;
+
+    fake_init(&f, 3);
+    pr_sources_add_items(src, letters, 2, 0);
+    pr_sources_add_items(src, digits, 2, 0);
+    ASSERT_EQ(pr_source_start(src, &f.in), 0);
+    ASSERT_EQ(f.nput, 3);
+    ASSERT_EQ(f.ends, 0);
+    f.room = -1;
+    pr_source_resume(src);
+    ASSERT_EQ(f.nput, 4);
+    ASSERT_EQ(f.ends, 1);
+    ASSERT_EQ(f.bad_put, 0);
+    ASSERT_ITEMS(&f, 0, "a 1");
+    ASSERT_ITEMS(&f, 1, "a 2");
+    ASSERT_ITEMS(&f, 2, "b 1");
+    ASSERT_ITEMS(&f, 3, "b 2");
+    pr_source_stop(src);
+    ASSERT_EQ(f.ends, 1);
+    fake_free(&f);
+    pr_source_free(src);
+}
+
+static void
+sources_link_starts_shorter_inputs_over_and_plus_stops_at_the_shorter(void)
+{
+    char s[][2] = {"a", "b", "c", "1", "2"};
+    char *letters[] = {s[0], s[1], s[2]};
+    char *digits[] = {s[3], s[4]};
+    struct pr_sources_options o = {.delim = '\n', .link = 1};
+    struct pr_source *src = pr_sources_new(&o);
+    struct fake f;
+
+    fake_init(&f, -1);
+    pr_sources_add_items(src, letters, 3, 0);
+    pr_sources_add_items(src, digits, 2, 0);
+    ASSERT_EQ(pr_source_start(src, &f.in), 0);
+    ASSERT_EQ(f.nput, 3);
+    ASSERT_ITEMS(&f, 2, "c 1");
+    fake_free(&f);
+    pr_source_free(src);
+    o.link = 0;
+    src = pr_sources_new(&o);
+    fake_init(&f, -1);
+    pr_sources_add_items(src, letters, 3, 0);
+    pr_sources_add_items(src, digits, 2, 1);
+    ASSERT_EQ(pr_source_start(src, &f.in), 0);
+    ASSERT_EQ(f.nput, 2);
+    ASSERT_ITEMS(&f, 1, "b 2");
+    ASSERT_EQ(f.ends, 1);
+    fake_free(&f);
+    pr_source_free(src);
+}
+
+static void
+sources_colsep_splits_columns_and_header_names_them(void)
+{
+    struct pr_sources_options o = {.delim = '\n', .colsep = ",+", .header = 1};
+    struct pr_source *src = pr_sources_new(&o);
+    const char *const *names;
+    struct fake f;
+    int fd = pipe_with("n1,n2\nv1,,v2\n\nw1,w2", 0, NULL);
+
+    fake_init(&f, -1);
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_EQ(pr_sources_add_fd(src, fd, 0), 0);
+    close(fd);
+    ASSERT_EQ(pr_sources_names(src, &names), 2);
+    ASSERT_TRUE(strcmp(names[1], "n2") == 0);
+    ASSERT_EQ(pr_source_start(src, &f.in), 0);
+    ASSERT_EQ(f.nput, 2);
+    ASSERT_EQ(f.tasks[0]->nitems, 2);
+    ASSERT_ITEMS(&f, 0, "v1 v2");
+    ASSERT_ITEMS(&f, 1, "w1 w2");
+    fake_free(&f);
+    pr_source_free(src);
+}
+
+static void
+sources_empty_input_gives_no_task_or_the_one_with_none(void)
+{
+    char s[][2] = {"a"};
+    char *items[] = {s[0]};
+    struct pr_sources_options o = {.delim = '\n'};
+    struct pr_source *src = pr_sources_new(&o);
+    struct fake f;
+
+    fake_init(&f, -1);
+    pr_sources_add_items(src, items, 1, 0);
+    pr_sources_add_items(src, items, 0, 0);
+    ASSERT_EQ(pr_source_start(src, &f.in), 0);
+    ASSERT_EQ(f.nput, 0);
+    ASSERT_EQ(f.ends, 1);
+    pr_source_free(src);
+    o.run_once_if_empty = 1;
+    src = pr_sources_new(&o);
+    fake_init(&f, -1);
+    pr_sources_add_items(src, items, 0, 0);
+    ASSERT_EQ(pr_source_start(src, &f.in), 0);
+    ASSERT_EQ(f.nput, 1);
+    ASSERT_EQ(f.tasks[0]->nitems, 0);
+    ASSERT_EQ(f.ends, 1);
+    fake_free(&f);
+    pr_source_free(src);
+}
+
 static void
 source_optional_ops_default_when_null_are_called_when_set(void)
 {
@@ -668,6 +804,12 @@ main(void)
         TEST_CASE(tasks_source_puts_services_first_then_in_order),
         TEST_CASE(tasks_source_stop_ends_once_and_frees_what_was_not_put),
         TEST_CASE(source_optional_ops_default_when_null_are_called_when_set),
+        TEST_CASE(
+            sources_combine_the_last_input_fastest_as_the_intake_takes_them),
+        TEST_CASE(
+            sources_link_starts_shorter_inputs_over_and_plus_stops_at_the_shorter),
+        TEST_CASE(sources_colsep_splits_columns_and_header_names_them),
+        TEST_CASE(sources_empty_input_gives_no_task_or_the_one_with_none),
     };
 
     return pr_test_run(cases, sizeof(cases) / sizeof(cases[0]));

@@ -179,6 +179,161 @@ template_nul_in_an_argument_is_refused(void)
     pr_template_free(t);
 }
 
+/* A template of the given words with o's other options. */
+static struct pr_template *
+tmpl_with(struct pr_template_options *o, int n, const char *const *words)
+{
+    static char *w[8];
+    struct pr_template_diag d;
+    struct pr_template *t;
+    int i;
+
+    for (i = 0; i < n; i++)
+        w[i] = (char *)(uintptr_t)words[i];
+    o->words = w;
+    o->nwords = n;
+    if (pr_template_new(&t, o, &d) != 0) {
+        fprintf(stderr, "refused: %s\n", d.msg);
+        return NULL;
+    }
+    return t;
+}
+
+static void
+template_positional_strings_take_one_item_each(void)
+{
+    struct pr_template *t = tmpl(0, NULL, 7, "echo", "{2}", "{-1}", "{1.}",
+                                 "x{2/}", "{3}", "{-3//}");
+    static const char *const items[] = {"d/a.txt", "b/c.d"};
+    struct pr_task *task = task_of(2, items);
+
+    ASSERT_EQ(pr_template_expand(t, task), 0);
+    ASSERT_MEM_EQ(task->argv[1], strlen(task->argv[1]), "b/c.d");
+    ASSERT_MEM_EQ(task->argv[2], strlen(task->argv[2]), "b/c.d");
+    ASSERT_MEM_EQ(task->argv[3], strlen(task->argv[3]), "d/a");
+    ASSERT_MEM_EQ(task->argv[4], strlen(task->argv[4]), "xc.d");
+    /* Past the last item: no argument, as GNU parallel gives none. */
+    ASSERT_TRUE(task->argv[5] == NULL);
+    pr_task_free(task);
+    pr_template_free(t);
+}
+
+static void
+template_positional_strings_are_quoted_for_their_place_in_sh(void)
+{
+    int rc;
+    struct pr_template *t =
+        tmpl(1, NULL, 1, "echo {2} \"{1}\" '{-1}' {3}.");
+    static const char *const items[] = {"$(x)", "it's"};
+    struct pr_task *task = task_of(2, items);
+
+    rc = pr_template_expand(t, task);
+    ASSERT_EQ(rc, 0);
+    ASSERT_MEM_EQ(task->line, task->line_len,
+                  "echo 'it'\\''s' \"\"'$(x)'\"\" 'it'\\''s' .");
+    pr_task_free(task);
+    pr_template_free(t);
+}
+
+static void
+template_braces_that_are_no_position_stay_text(void)
+{
+    struct pr_template *t =
+        tmpl(0, NULL, 4, "awk", "{print}", "{0}", "{1x}");
+    static const char *const items[] = {"i"};
+    struct pr_task *task = task_of(1, items);
+
+    ASSERT_EQ(pr_template_expand(t, task), 0);
+    ASSERT_MEM_EQ(task->line, task->line_len, "awk '{print}' '{0}' '{1x}' i");
+    pr_task_free(task);
+    pr_template_free(t);
+}
+
+static void
+template_number_alone_appends_no_item(void)
+{
+    struct pr_template *t = tmpl(0, NULL, 2, "echo", "{#}");
+    struct pr_template *sh = tmpl(0, NULL, 1, "echo {%} $x");
+    static const char *const items[] = {"i"};
+    struct pr_task *task = task_of(1, items);
+    struct pr_task *task2 = task_of(1, items);
+
+    ASSERT_EQ(pr_template_expand(t, task), 0);
+    ASSERT_MEM_EQ(task->line, task->line_len, "echo 7");
+    ASSERT_EQ(pr_template_expand(sh, task2), 0);
+    ASSERT_MEM_EQ(task2->line, task2->line_len, "echo 3 $x");
+    pr_task_free(task);
+    pr_task_free(task2);
+    pr_template_free(t);
+    pr_template_free(sh);
+}
+
+static void
+template_no_args_fills_nothing_and_appends_nothing(void)
+{
+    struct pr_template_options o;
+    static const char *const w1[] = {"echo", "x{}y", "{1}"};
+    static const char *const w2[] = {"echo hi; true"};
+    static const char *const items[] = {"i"};
+    struct pr_template *t, *sh;
+    struct pr_task *task = task_of(1, items);
+    struct pr_task *task2 = task_of(1, items);
+
+    memset(&o, 0, sizeof(o));
+    o.no_args = 1;
+    t = tmpl_with(&o, 3, w1);
+    sh = tmpl_with(&o, 1, w2);
+    ASSERT_EQ(pr_template_expand(t, task), 0);
+    ASSERT_MEM_EQ(task->line, task->line_len, "echo xy");
+    ASSERT_EQ(pr_template_expand(sh, task2), 0);
+    ASSERT_MEM_EQ(task2->line, task2->line_len, "echo hi; true");
+    pr_task_free(task);
+    pr_task_free(task2);
+    pr_template_free(t);
+    pr_template_free(sh);
+}
+
+static void
+template_header_names_stand_for_their_positions(void)
+{
+    struct pr_template_options o;
+    static const char *const names[] = {"a", "b"};
+    static const char *const w[] = {"echo", "{b}", "{a.}", "{c}"};
+    static const char *const items[] = {"x.y", "z"};
+    struct pr_template *t;
+    struct pr_task *task = task_of(2, items);
+
+    memset(&o, 0, sizeof(o));
+    o.names = names;
+    o.nnames = 2;
+    t = tmpl_with(&o, 4, w);
+    ASSERT_EQ(pr_template_expand(t, task), 0);
+    ASSERT_MEM_EQ(task->line, task->line_len, "echo z x '{c}'");
+    pr_task_free(task);
+    pr_template_free(t);
+}
+
+static void
+template_text_is_filled_as_is_never_as_a_shell_line(void)
+{
+    struct pr_template_options o;
+    static const char *const w[] = {"{#}:{2} $(x) '{1}'"};
+    static const char *const items[] = {"a b", "c"};
+    struct pr_template *t;
+    struct pr_task *task = task_of(2, items);
+    struct pr_buf b = {0};
+
+    memset(&o, 0, sizeof(o));
+    o.text = 1;
+    t = tmpl_with(&o, 1, w);
+    ASSERT_EQ(pr_template_is_shell(t), 0);
+    pr_template_format(t, task, &b);
+    ASSERT_MEM_EQ(b.data, b.len, "7:c $(x) 'a b'");
+    pr_buf_free(&b);
+    pr_task_free(task);
+    pr_template_free(t);
+}
+
 /* The diagnostic of a refused one-word shell command, or NULL. */
 static const char *
 refusal(const char *replace, const char *cmd)
@@ -473,6 +628,15 @@ template_places_without_safe_quoting_are_refused_with_position(void)
 }
 
 static void
+template_positional_string_is_named_in_a_refusal(void)
+{
+    const char *msg = refusal(NULL, "echo `cat {-2/}`");
+
+    ASSERT_TRUE(msg != NULL);
+    ASSERT_TRUE(strstr(msg, "{-2/} is inside `...`") != NULL);
+}
+
+static void
 template_replace_string_is_named_in_a_refusal(void)
 {
     const char *msg = refusal("XX", "echo `XX`");
@@ -630,6 +794,14 @@ main(void)
             template_several_items_give_one_argument_each_for_a_bare_replacement),
         TEST_CASE(template_replace_string_takes_the_place_of_braces),
         TEST_CASE(template_nul_in_an_argument_is_refused),
+        TEST_CASE(template_positional_strings_take_one_item_each),
+        TEST_CASE(template_positional_strings_are_quoted_for_their_place_in_sh),
+        TEST_CASE(template_braces_that_are_no_position_stay_text),
+        TEST_CASE(template_number_alone_appends_no_item),
+        TEST_CASE(template_no_args_fills_nothing_and_appends_nothing),
+        TEST_CASE(template_header_names_stand_for_their_positions),
+        TEST_CASE(template_text_is_filled_as_is_never_as_a_shell_line),
+        TEST_CASE(template_positional_string_is_named_in_a_refusal),
         TEST_CASE(template_value_inside_single_quotes_closes_and_reopens_them),
         TEST_CASE(
             template_value_inside_double_quotes_is_single_quoted_between_them),
