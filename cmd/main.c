@@ -21,6 +21,7 @@
 #include "rq.h"
 #include "source_json.h"
 #include "source_lines.h"
+#include "source_pipe.h"
 #include "sys.h"
 #include "task.h"
 #include "template.h"
@@ -435,6 +436,12 @@ make_source(uv_loop_t *loop, const struct pr_config *cfg, unsigned *jobs,
         if (jf.jobs >= 0 && !cfg->jobs_set)
             *jobs = (unsigned)jf.jobs;
         return pr_source_tasks_new(&jf);
+    }
+    if (cfg->pipe) {
+        struct pr_source_pipe_options po = {cfg->block, cfg->recend,
+                                            cfg->recend_len};
+
+        return pr_source_pipe_new(loop, 0, &po);
     }
     memset(&o, 0, sizeof(o));
     o.delim = cfg->delim;

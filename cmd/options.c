@@ -84,7 +84,7 @@ struct opt {
 #define WORDS(...)       (const struct opt_word[]){__VA_ARGS__, {NULL, 0}}
 
 static opt_parse_fn parse_jobs, parse_delim, parse_retry_on, parse_retry_delay,
-    parse_halt, add_arg_file, add_job_file;
+    parse_halt, add_arg_file, add_job_file, parse_recend, refuse_option;
 
 /* The options, in --help's order.  To add one: a row here (names, kind of
  * value and its field, default, help text), and its entry in the man page;
@@ -119,6 +119,22 @@ static const struct opt opts[] = {
      .help = "run the tasks of JSON job file FILE (repeatable)"},
     {.longname = "json", FLAG(json),
      .help = "read task objects, one per line, from stdin"},
+    {.longname = "pipe", .alias = "spreadstdin", FLAG(pipe),
+     .help = "cut stdin into blocks of whole records and give\n"
+             "each block to one run of COMMAND on its stdin"},
+    {.longname = "block", .alias = "block-size", .arg = "SIZE",
+     .kind = K_SIZE, INT_FIELD(block), .min = 1, .dflt = "1M",
+     .given = GIVEN(block_set),
+     .help = "--pipe: bytes per block (default 1M; a longer\n"
+             "record makes its block longer)"},
+    {.longname = "recend", .arg = "STR", .kind = K_CUSTOM,
+     .parse = parse_recend, .given = GIVEN(block_set),
+     .help = "--pipe: a record ends with STR (default \\n; -0:\n"
+             "\\0; \\n, \\t, \\0, \\\\ allowed; up to 7 bytes)"},
+    {.longname = "recstart", .arg = "STR", .kind = K_CUSTOM,
+     .parse = refuse_option, .help = "not supported (refused)"},
+    {.longname = "pipepart", .alias = "pipe-part", .kind = K_CUSTOM,
+     .parse = refuse_option, .help = "not supported (use --pipe < FILE)"},
 
     {.heading = "Pool:"},
     {.shortname = 'j', .longname = "jobs", .arg = "N", .kind = K_CUSTOM,
@@ -128,7 +144,9 @@ static const struct opt opts[] = {
     {.longname = "queue-size", .arg = "N", .kind = K_NUMBER,
      INT_FIELD(pool.queue_size), .min = 1, .max = 100000000,
      .what = "a queue size (1 or more)", .dflt = "1024",
-     .help = "read at most N tasks ahead (default 1024)"},
+     .given = GIVEN(queue_size_set),
+     .help = "read at most N tasks ahead (default 1024;\n"
+             "with --pipe, -j blocks)"},
     {.longname = "order", .arg = "ORDER", .kind = K_WORD,
      INT_FIELD(pool.order),
      .words = WORDS({"fifo", PR_ORDER_FIFO}, {"lifo", PR_ORDER_LIFO},
@@ -376,6 +394,67 @@ parse_delim(struct pr_config *cfg, const char *name, const char *v, char *err,
     return fail(err, errlen,
                 "%s: '%s' is not one character (or \\n, \\t, \\0, \\\\)",
                 name, v);
+}
+
+/* One byte of --recend from *v, with \n, \t, \0 and \\ undone as -d
+ * does them (GNU parallel reads them so too); moves *v past it. */
+static char
+recend_byte(const char **v)
+{
+    const char *p = *v;
+
+    *v = p + 1;
+    if (p[0] != '\\')
+        return p[0];
+    *v = p + 2;
+    switch (p[1]) {
+    case 'n':
+        return '\n';
+    case 't':
+        return '\t';
+    case '0':
+        return '\0';
+    case '\\':
+        return '\\';
+    default:
+        *v = p + 1; /* any other backslash is itself */
+        return '\\';
+    }
+}
+
+/* --recend STR: a record ends with these bytes. */
+static int
+parse_recend(struct pr_config *cfg, const char *name, const char *v,
+             char *err, size_t errlen)
+{
+    const char *all = v;
+    size_t n = 0;
+
+    while (*v != '\0') {
+        if (n == sizeof(cfg->recend) - 1)
+            return fail(err, errlen, "%s: '%s' is longer than %zu bytes",
+                        name, all, sizeof(cfg->recend) - 1);
+        cfg->recend[n++] = recend_byte(&v);
+    }
+    if (n == 0)
+        return fail(err, errlen, "%s: needs a string", name);
+    cfg->recend_len = n;
+    return 0;
+}
+
+/* GNU parallel's options that poolrun knows but does not do: refused by
+ * name, never taken for a COMMAND or read as something else. */
+static int
+refuse_option(struct pr_config *cfg, const char *name, const char *v,
+              char *err, size_t errlen)
+{
+    (void)cfg;
+    (void)v;
+    if (strcmp(name, "--recstart") == 0)
+        return fail(err, errlen, "%s: not supported (--pipe cuts blocks "
+                    "after --recend only)", name);
+    return fail(err, errlen, "%s: not supported; --pipe < FILE reads the "
+                "file in blocks", name);
 }
 
 /* -j N, -j N% (of the CPUs, at least 1), -j 0 (no limit). */
@@ -823,6 +902,44 @@ check_combined(struct pr_config *cfg, const char *args, char *err,
     return 0;
 }
 
+/* --pipe: what it cannot be combined with, and its defaults. */
+static int
+check_pipe(struct pr_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg->pipe)
+        return cfg->block_set ? fail(err, errlen, "--block and --recend "
+                                     "need --pipe")
+                              : 0;
+    if (cfg->have_args)
+        return fail(err, errlen, "--pipe gives each block on stdin: no ::: "
+                    "items");
+    if (cfg->narg_files > 0)
+        return fail(err, errlen, "--pipe reads stdin: no -a (use < FILE)");
+    if (cfg->njob_files > 0 || cfg->json || cfg->pool.workers != NULL)
+        return fail(err, errlen, "--pipe cannot be combined with %s",
+                    cfg->pool.workers != NULL ? "--workers"
+                    : cfg->json               ? "--json"
+                                              : "-f");
+    if (cfg->ncommand == 0)
+        return fail(err, errlen, "--pipe needs a COMMAND to give each block "
+                    "to");
+    if (cfg->per_task != 0 || cfg->sentinel != NULL || cfg->replace != NULL)
+        return fail(err, errlen, "%s: not supported with --pipe (blocks are "
+                    "cut by --block and --recend)",
+                    cfg->per_task != 0 ? "-n" : cfg->sentinel ? "-E" : "-I");
+    if (cfg->delim != '\n' && cfg->delim != '\0')
+        return fail(err, errlen, "-d: with --pipe, use --recend STR");
+    if (cfg->recend_len == 0) {
+        cfg->recend[0] = cfg->delim; /* -0: NUL, else newline */
+        cfg->recend_len = 1;
+    }
+    /* Each queued task holds a block: the default queue of 1024 would be
+     * a gigabyte of them. */
+    if (!cfg->queue_size_set)
+        cfg->pool.queue_size = cfg->pool.jobs > 0 ? cfg->pool.jobs : 1;
+    return 0;
+}
+
 int
 pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
                  size_t errlen)
@@ -868,7 +985,7 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
             break;
         }
     }
-    return 0;
+    return check_pipe(cfg, err, errlen);
 }
 
 void
