@@ -120,13 +120,14 @@ static const struct opt opts[] = {
     {.longname = "json", FLAG(json),
      .help = "read task objects, one per line, from stdin"},
     {.longname = "pipe", .alias = "spreadstdin", FLAG(pipe),
-     .help = "cut stdin into blocks of whole records and give\n"
-             "each block to one run of COMMAND on its stdin"},
+     .help = "cut stdin into blocks of whole records; each\n"
+             "block goes to one run of COMMAND on its stdin\n"
+             "(alias --spreadstdin)"},
     {.longname = "block", .alias = "block-size", .arg = "SIZE",
      .kind = K_SIZE, INT_FIELD(block), .min = 1, .dflt = "1M",
      .given = GIVEN(block_set),
      .help = "--pipe: bytes per block (default 1M; a longer\n"
-             "record makes its block longer)"},
+             "record makes its block longer; alias --block-size)"},
     {.longname = "recend", .arg = "STR", .kind = K_CUSTOM,
      .parse = parse_recend, .given = GIVEN(block_set),
      .help = "--pipe: a record ends with STR (default \\n; -0:\n"
@@ -134,7 +135,8 @@ static const struct opt opts[] = {
     {.longname = "recstart", .arg = "STR", .kind = K_CUSTOM,
      .parse = refuse_option, .help = "not supported (refused)"},
     {.longname = "pipepart", .alias = "pipe-part", .kind = K_CUSTOM,
-     .parse = refuse_option, .help = "not supported (use --pipe < FILE)"},
+     .parse = refuse_option,
+     .help = "not supported, nor --pipe-part (use --pipe < FILE)"},
 
     {.heading = "Pool:"},
     {.shortname = 'j', .longname = "jobs", .arg = "N", .kind = K_CUSTOM,
@@ -303,6 +305,7 @@ static const struct opt opts[] = {
 static const char usage_head[] =
     "Usage: poolrun [OPTIONS] < LINES          each line is a shell command\n"
     "       poolrun [OPTIONS] COMMAND [ARG...]  each item fills COMMAND\n"
+    "       poolrun [OPTIONS] --pipe COMMAND < DATA  blocks of DATA on its stdin\n"
     "       poolrun serve|submit|status|join|wait|log|cancel|resume|close|\n"
     "               shutdown|worker\n"
     "Run tasks in parallel on a pool of processes.\n"
