@@ -427,16 +427,16 @@ recend_byte(const char **v)
 
 /* --recend STR: a record ends with these bytes. */
 static int
-parse_recend(struct pr_config *cfg, const char *name, const char *v,
-             char *err, size_t errlen)
+parse_recend(struct pr_config *cfg, const char *name, const char *v, char *err,
+             size_t errlen)
 {
     const char *all = v;
     size_t n = 0;
 
     while (*v != '\0') {
         if (n == sizeof(cfg->recend) - 1)
-            return fail(err, errlen, "%s: '%s' is longer than %zu bytes",
-                        name, all, sizeof(cfg->recend) - 1);
+            return fail(err, errlen, "%s: '%s' is longer than %zu bytes", name,
+                        all, sizeof(cfg->recend) - 1);
         cfg->recend[n++] = recend_byte(&v);
     }
     if (n == 0)
@@ -448,16 +448,14 @@ parse_recend(struct pr_config *cfg, const char *name, const char *v,
 /* GNU parallel's options that poolrun knows but does not do: refused by
  * name, never taken for a COMMAND or read as something else. */
 static int
-refuse_option(struct pr_config *cfg, const char *name, const char *v,
-              char *err, size_t errlen)
+refuse_option(struct pr_config *cfg, const char *name, const char *v, char *err,
+              size_t errlen)
 {
     (void)cfg;
     (void)v;
     if (strcmp(name, "--recstart") == 0)
-        return fail(err, errlen, "%s: not supported (--pipe cuts blocks "
-                    "after --recend only)", name);
-    return fail(err, errlen, "%s: not supported; --pipe < FILE reads the "
-                "file in blocks", name);
+        return fail(err, errlen, "%s: not supported (--recend only)", name);
+    return fail(err, errlen, "%s: not supported (use --pipe < FILE)", name);
 }
 
 /* -j N, -j N% (of the CPUs, at least 1), -j 0 (no limit). */
@@ -910,12 +908,11 @@ static int
 check_pipe(struct pr_config *cfg, char *err, size_t errlen)
 {
     if (!cfg->pipe)
-        return cfg->block_set ? fail(err, errlen, "--block and --recend "
-                                     "need --pipe")
-                              : 0;
+        return cfg->block_set
+                   ? fail(err, errlen, "--block and --recend need --pipe")
+                   : 0;
     if (cfg->have_args)
-        return fail(err, errlen, "--pipe gives each block on stdin: no ::: "
-                    "items");
+        return fail(err, errlen, "--pipe feeds stdin in blocks: no :::");
     if (cfg->narg_files > 0)
         return fail(err, errlen, "--pipe reads stdin: no -a (use < FILE)");
     if (cfg->njob_files > 0 || cfg->json || cfg->pool.workers != NULL)
@@ -924,12 +921,12 @@ check_pipe(struct pr_config *cfg, char *err, size_t errlen)
                     : cfg->json               ? "--json"
                                               : "-f");
     if (cfg->ncommand == 0)
-        return fail(err, errlen, "--pipe needs a COMMAND to give each block "
-                    "to");
+        return fail(err, errlen, "--pipe needs a COMMAND for the blocks");
     if (cfg->per_task != 0 || cfg->sentinel != NULL || cfg->replace != NULL)
-        return fail(err, errlen, "%s: not supported with --pipe (blocks are "
-                    "cut by --block and --recend)",
-                    cfg->per_task != 0 ? "-n" : cfg->sentinel ? "-E" : "-I");
+        return fail(err, errlen, "%s: not supported with --pipe",
+                    cfg->per_task != 0 ? "-n"
+                    : cfg->sentinel    ? "-E"
+                                       : "-I");
     if (cfg->delim != '\n' && cfg->delim != '\0')
         return fail(err, errlen, "-d: with --pipe, use --recend STR");
     if (cfg->recend_len == 0) {

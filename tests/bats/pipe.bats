@@ -204,6 +204,14 @@ open("producer-done", "w").close()' >in &
     [[ $output == "poolrun: --recend: needs a string"* ]]
 }
 
+@test "poolrun submit refuses --pipe rather than queue tasks without stdin" {
+    export XDG_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
+    mkdir -m 700 "$XDG_RUNTIME_DIR"
+    run -255 poolrun submit --pipe wc -l </dev/null
+    [[ $output == "poolrun: submit: "*"--pipe"* ]]
+    [ ! -e "$XDG_RUNTIME_DIR/poolrun" ]
+}
+
 # differ ARGS...: GNU parallel --pipe and poolrun --pipe with ARGS, on the
 # file in, give the same output.
 differ() {
