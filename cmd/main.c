@@ -734,7 +734,8 @@ teardown(struct run *r)
     return 0;
 }
 
-/* A lines source's read error, named by its input ("stdin", "-a FILE"). */
+/* A lines source's read error, named by its input ("stdin", "-a FILE");
+ * --pipe's, by stdin. */
 static void
 name_failed_input(const struct run *r, const struct pr_config *cfg,
                   struct pr_pool_result *res)
@@ -742,6 +743,11 @@ name_failed_input(const struct run *r, const struct pr_config *cfg,
     char name[256];
     int i;
 
+    if (cfg->pipe && res->input_error != 0 && res->input_msg[0] == '\0') {
+        snprintf(res->input_msg, sizeof(res->input_msg), "stdin: %s",
+                 input_err_text(res->input_error));
+        return;
+    }
     if (!r->lines || res->input_error == 0 || res->input_msg[0] != '\0')
         return;
     i = pr_source_lines_failed_input(r->src);

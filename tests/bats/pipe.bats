@@ -97,6 +97,12 @@ save_blocks() {
     [ "$(wc -l <log)" -eq 1 ]
 }
 
+@test "a directory on stdin is an error that names stdin" {
+    run -255 --separate-stderr poolrun --pipe wc -l </
+    [ "$stderr" = "poolrun: stdin: is a directory" ]
+    [ -z "$output" ]
+}
+
 @test "a task that exits without reading its block does not stop poolrun" {
     seq 200000 >in
     save_blocks --block 100k <in
