@@ -265,7 +265,8 @@ pump(struct source_pipe *s)
     if (s->pumping || s->ended)
         return;
     s->pumping = 1;
-    while (pr_intake_accepting(s->in)) {
+    /* A put may stop the run (--halt), and the stop ends the source. */
+    while (!s->ended && pr_intake_accepting(s->in)) {
         size_t n =
             pr_pipe_cut(s->buf, s->len, s->block, s->recend, s->recend_len,
                         s->input_eof && s->err == 0, &s->scanned);
@@ -275,6 +276,8 @@ pump(struct source_pipe *s)
         put_block(s, n);
     }
     s->pumping = 0;
+    if (s->ended)
+        return;
     if (s->input_eof && (s->len == 0 || s->err != 0)) {
         finish(s, s->err);
         return;

@@ -129,6 +129,13 @@ save_blocks() {
       "$(printf '1\t1\t2\\n\n1\t2\t2\\n\n2\t1\t3\\n\n2\t2\t3\\n')" ]
 }
 
+@test "--halt stops the reading of stdin" {
+    seq 100000 >in
+    run -1 --separate-stderr poolrun --pipe --block 10k -j 1 \
+        --halt now,fail=1 --joblog log sh -c 'exit 1' <in
+    [ "$(joblog_rows log | wc -l)" -eq 1 ]
+}
+
 @test "a task that never reads its block ends at its timeout" {
     # More than a pipe holds: the write is still waiting at the timeout.
     seq 500000 >in
