@@ -23,6 +23,7 @@
 #include "source_json.h"
 #include "source_lines.h"
 #include "sources.h"
+#include "source_pipe.h"
 #include "sys.h"
 #include "task.h"
 #include "template.h"
@@ -606,6 +607,12 @@ make_source(uv_loop_t *loop, const struct pr_config *cfg,
         return job_files_source(cfg, pool);
     /* A --json line may run after an earlier one. */
     pool->deps = cfg->json;
+    if (cfg->pipe) {
+        struct pr_source_pipe_options po = {cfg->block, cfg->recend,
+                                            cfg->recend_len};
+
+        return pr_source_pipe_new(loop, 0, &po);
+    }
     memset(&o, 0, sizeof(o));
     o.delim = cfg->delim;
     o.json_name = cfg->json ? "<stdin>" : NULL;
@@ -912,7 +919,8 @@ teardown(struct run *r)
     return 0;
 }
 
-/* A lines source's read error, named by its input ("stdin", "-a FILE"). */
+/* A lines source's read error, named by its input ("stdin", "-a FILE");
+ * --pipe's, by stdin. */
 static void
 name_failed_input(const struct run *r, const struct pr_config *cfg,
                   struct pr_pool_result *res)
@@ -920,6 +928,11 @@ name_failed_input(const struct run *r, const struct pr_config *cfg,
     char name[256];
     int i;
 
+    if (cfg->pipe && res->input_error != 0 && res->input_msg[0] == '\0') {
+        snprintf(res->input_msg, sizeof(res->input_msg), "stdin: %s",
+                 input_err_text(res->input_error));
+        return;
+    }
     if (!r->lines || res->input_error == 0 || res->input_msg[0] != '\0')
         return;
     i = pr_source_lines_failed_input(r->src);

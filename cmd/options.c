@@ -88,7 +88,7 @@ struct opt {
 
 static opt_parse_fn parse_jobs, parse_delim, parse_retry_on, parse_retry_delay,
     parse_halt, parse_joblog, parse_timeout, parse_results, add_arg_file,
-    add_job_file;
+    add_job_file, parse_recend, refuse_option;
 
 /* The options, in --help's order.  To add one: a row here (names, kind of
  * value and its field, default, help text), and its entry in the man page;
@@ -144,6 +144,24 @@ static const struct opt opts[] = {
     {.longname = "json", FLAG(json),
      .help = "read task objects, one per line, from stdin\n"
              "(\"after\" names only earlier lines)"},
+    {.longname = "pipe", .alias = "spreadstdin", FLAG(pipe),
+     .help = "cut stdin into blocks of whole records; each\n"
+             "block goes to one run of COMMAND on its stdin\n"
+             "(alias --spreadstdin)"},
+    {.longname = "block", .alias = "block-size", .arg = "SIZE",
+     .kind = K_SIZE, INT_FIELD(block), .min = 1, .dflt = "1M",
+     .given = GIVEN(block_set),
+     .help = "--pipe: bytes per block (default 1M; a longer\n"
+             "record makes its block longer; alias --block-size)"},
+    {.longname = "recend", .arg = "STR", .kind = K_CUSTOM,
+     .parse = parse_recend, .given = GIVEN(block_set),
+     .help = "--pipe: a record ends with STR (default \\n; -0:\n"
+             "\\0; \\n, \\t, \\0, \\\\ allowed; up to 7 bytes)"},
+    {.longname = "recstart", .arg = "STR", .kind = K_CUSTOM,
+     .parse = refuse_option, .help = "not supported (refused)"},
+    {.longname = "pipepart", .alias = "pipe-part", .kind = K_CUSTOM,
+     .parse = refuse_option,
+     .help = "not supported, nor --pipe-part (use --pipe < FILE)"},
 
     {.heading = "Pool:"},
     {.shortname = 'j', .shortalias = 'P', .longname = "jobs", .arg = "N",
@@ -155,7 +173,9 @@ static const struct opt opts[] = {
     {.longname = "queue-size", .arg = "N", .kind = K_NUMBER,
      INT_FIELD(pool.queue_size), .min = 1, .max = 100000000,
      .what = "a queue size (1 or more)", .dflt = "1024",
-     .help = "read at most N tasks ahead (default 1024)"},
+     .given = GIVEN(queue_size_set),
+     .help = "read at most N tasks ahead (default 1024;\n"
+             "with --pipe, -j blocks)"},
     {.longname = "order", .arg = "ORDER", .kind = K_WORD,
      INT_FIELD(pool.order), .given = GIVEN(order_set),
      .words = WORDS({"fifo", PR_ORDER_FIFO}, {"lifo", PR_ORDER_LIFO},
@@ -334,6 +354,7 @@ static const char usage_head[] =
     "Usage: poolrun [OPTIONS] < LINES          each line is a shell command\n"
     "       poolrun [OPTIONS] COMMAND [ARG...]  each item fills COMMAND\n"
     "       poolrun [OPTIONS] COMMAND ::: A B ::: 1 2  every combination\n"
+    "       poolrun [OPTIONS] --pipe COMMAND < DATA  blocks of DATA on its stdin\n"
     "       poolrun serve|submit|status|join|wait|log|cancel|resume|close|\n"
     "               shutdown|worker\n"
     "Run tasks in parallel on a pool of processes.\n"
@@ -446,6 +467,65 @@ parse_jobs_relative(struct pr_config *cfg, const char *name, const char *v,
     n = v[0] == '+' ? cpus + n : cpus - n;
     cfg->pool.jobs = n < 1 ? 1 : n > MAX_JOBS ? MAX_JOBS : (unsigned)n;
     return 0;
+}
+
+/* One byte of --recend from *v, with \n, \t, \0 and \\ undone as -d
+ * does them (GNU parallel reads them so too); moves *v past it. */
+static char
+recend_byte(const char **v)
+{
+    const char *p = *v;
+
+    *v = p + 1;
+    if (p[0] != '\\')
+        return p[0];
+    *v = p + 2;
+    switch (p[1]) {
+    case 'n':
+        return '\n';
+    case 't':
+        return '\t';
+    case '0':
+        return '\0';
+    case '\\':
+        return '\\';
+    default:
+        *v = p + 1; /* any other backslash is itself */
+        return '\\';
+    }
+}
+
+/* --recend STR: a record ends with these bytes. */
+static int
+parse_recend(struct pr_config *cfg, const char *name, const char *v, char *err,
+             size_t errlen)
+{
+    const char *all = v;
+    size_t n = 0;
+
+    while (*v != '\0') {
+        if (n == sizeof(cfg->recend) - 1)
+            return fail(err, errlen, "%s: '%s' is longer than %zu bytes", name,
+                        all, sizeof(cfg->recend) - 1);
+        cfg->recend[n++] = recend_byte(&v);
+    }
+    if (n == 0)
+        return fail(err, errlen, "%s: needs a string", name);
+    cfg->recend_len = n;
+    return 0;
+}
+
+/* GNU parallel's options that poolrun knows but does not do: refused by
+ * name, never taken for a COMMAND or read as something else. */
+static int
+refuse_option(struct pr_config *cfg, const char *name, const char *v, char *err,
+              size_t errlen)
+{
+    (void)cfg;
+    (void)v;
+    if (strcmp(name, "--recstart") == 0)
+        return fail(err, errlen, "%s: not supported (--recend only)", name);
+    return fail(err, errlen, "%s: not supported (use --pipe < FILE)", name);
 }
 
 /* -j N, -j N% (of the CPUs, at least 1), -j +N or -N, -j 0 (no limit). */
@@ -1059,6 +1139,42 @@ check_combined(struct pr_config *cfg, const char *args, char *err,
     return 0;
 }
 
+/* --pipe: what it cannot be combined with, and its defaults. */
+static int
+check_pipe(struct pr_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg->pipe)
+        return cfg->block_set
+                   ? fail(err, errlen, "--block and --recend need --pipe")
+                   : 0;
+    if (cfg->ninputs > 0 || cfg->colsep != NULL || cfg->header != NULL)
+        return fail(err, errlen, "--pipe feeds stdin in blocks: no :::, "
+                    "::::, -a, --colsep or --header (use < FILE)");
+    if (cfg->njob_files > 0 || cfg->json || cfg->pool.workers != NULL)
+        return fail(err, errlen, "--pipe cannot be combined with %s",
+                    cfg->pool.workers != NULL ? "--workers"
+                    : cfg->json               ? "--json"
+                                              : "-f");
+    if (cfg->ncommand == 0)
+        return fail(err, errlen, "--pipe needs a COMMAND for the blocks");
+    if (cfg->per_task_set || cfg->sentinel != NULL || cfg->replace != NULL)
+        return fail(err, errlen, "%s: not supported with --pipe",
+                    cfg->per_task_set ? "-n"
+                    : cfg->sentinel    ? "-E"
+                                       : "-I");
+    if (cfg->delim != '\n' && cfg->delim != '\0')
+        return fail(err, errlen, "-d: with --pipe, use --recend STR");
+    if (cfg->recend_len == 0) {
+        cfg->recend[0] = cfg->delim; /* -0: NUL, else newline */
+        cfg->recend_len = 1;
+    }
+    /* Each queued task holds a block: the default queue of 1024 would be
+     * a gigabyte of them. */
+    if (!cfg->queue_size_set)
+        cfg->pool.queue_size = cfg->pool.jobs > 0 ? cfg->pool.jobs : 1;
+    return 0;
+}
+
 int
 pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
                  size_t errlen)
@@ -1100,7 +1216,9 @@ pr_options_parse(int argc, char **argv, struct pr_config *cfg, char *err,
     cfg->ncommand = i - (int)(cfg->command - argv);
     if (parse_inputs(cfg, argc, argv, i, err, errlen) != 0)
         return -1;
-    return check_inputs(cfg, err, errlen);
+    if (check_inputs(cfg, err, errlen) != 0)
+        return -1;
+    return check_pipe(cfg, err, errlen);
 }
 
 void

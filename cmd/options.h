@@ -60,6 +60,12 @@ struct pr_config {
     const char **job_files; /* -f FILE, in order; free the array */
     int njob_files;
     int json;               /* --json */
+    int pipe;               /* --pipe: stdin in blocks, one per task */
+    size_t block;           /* --block */
+    char recend[8];         /* --recend (escapes undone), or "" */
+    size_t recend_len;
+    int block_set;          /* --block or --recend was given */
+    int queue_size_set;     /* --queue-size was given */
     int jobs_set;           /* -j was given (not just its default) */
     int verbose;            /* -t: each command on stderr as it starts */
     int order_set;          /* --order was given */

@@ -176,6 +176,12 @@ record_one(struct pr_pool *pool, struct pr_task *task)
     if (task->origin != NULL)
         pr_source_ended(task->origin, task);
     cb = pr_callbacks_make(&pool->cbs, task);
+    /* --pipe: no attempt is left to feed the block to, and -k may hold
+     * the task a while yet. */
+    if (task->block.p != NULL) {
+        free(task->block.p);
+        task->block.p = NULL;
+    }
     /* What halt needs of the task outlives it. */
     copy = *task;
     pr_output_finish(pool->output, task);

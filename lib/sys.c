@@ -480,6 +480,22 @@ pr_sys_pipe(int fds[2])
     return 0;
 }
 
+void
+pr_sys_pipe_grow(int fd, size_t n)
+{
+#ifdef F_SETPIPE_SZ
+    /* Linux's default pipe-max-size for an unprivileged user: a larger
+     * request fails, and a smaller pipe still works. */
+    const size_t max = (size_t)1 << 20;
+
+    if (n > 64 * 1024)
+        fcntl(fd, F_SETPIPE_SZ, (int)(n < max ? n : max));
+#else
+    (void)fd;
+    (void)n;
+#endif
+}
+
 /* The soft limit on open files poolrun began with, once it raised it. */
 static struct rlimit first_nofile;
 static int nofile_raised;

@@ -105,6 +105,11 @@ enum pr_sink_kind pr_sys_sink_kind(int fd);
 /* A pipe whose two ends are close-on-exec.  Returns 0 or -errno. */
 int pr_sys_pipe(int fds[2]);
 
+/* Asks for the pipe fd to hold up to n bytes (Linux: F_SETPIPE_SZ, as far
+ * as /proc/sys/fs/pipe-max-size allows), so that a writer of n bytes
+ * waits for its reader less often.  Best effort: nothing on failure. */
+void pr_sys_pipe_grow(int fd, size_t n);
+
 /* How to start a task with pr_sys_spawn. */
 struct pr_sys_spawn {
     const char *file;   /* a path, or a name searched in poolrun's PATH */

@@ -107,6 +107,7 @@ pr_task_free(struct pr_task *task)
     pr_capture_free(&task->err);
     if (task->stdin_fd >= 0)
         close(task->stdin_fd);
+    free(task->block.p);
     if (task->long_fd >= 0) {
         close(task->long_fd);
         long_files--;

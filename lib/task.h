@@ -122,6 +122,8 @@ struct pr_task {
     unsigned attempt;       /* 1 on the first run, 2 on the first retry... */
     uint64_t retry_at;      /* uv_now() when its next attempt may start */
     int stdin_fd;           /* its stdin (owned), or -1 for /dev/null */
+    struct pr_item block;   /* --pipe: what its stdin gets instead (owned;
+                               dropped at its final record), or p NULL */
     const char *skip_why;   /* why a skipped task never ran, or NULL */
     int skip_after;         /* skipped: a task it runs after did not
                                succeed (skip_why says which) */

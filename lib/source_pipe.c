@@ -1,0 +1,403 @@
+/*
+ * source_pipe: --pipe's blocks (see source_pipe.h).  Standard input is read
+ * as source_lines reads it: a pipe, socket or tty on the loop (uv_read_stop
+ * pauses it), a regular file by plain read() from an idle handle.  Bytes
+ * land in the buffer of the block being filled, which is at most --block
+ * bytes unless one record is longer (it then doubles until the record
+ * fits).  A cut hands the buffer to a task as it is; the partial record
+ * after the cut is the only copy made.  There is no ended or requeue: a
+ * pipe cannot take a block back.
+ */
+#include "source_pipe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "task.h"
+#include "util.h"
+
+enum read_kind {
+    READ_STREAM,
+    READ_FILE,
+    READ_NONE
+};
+
+struct source_pipe {
+    struct pr_source base;
+    uv_loop_t *loop;
+    const struct pr_intake *in;
+    int fd;
+    int saved_flags; /* fd's status flags before libuv touched them */
+    size_t block;
+    char *recend;
+    size_t recend_len;
+    enum read_kind kind;
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_pipe_t pipe;
+        uv_tty_t tty;
+        uv_idle_t idle;
+    } h;
+    int handle_open;
+    int reading;
+    int input_eof;
+    int err; /* reading failed: nothing more is read */
+    int ended;
+    int pumping;
+    char *buf;      /* the block being filled */
+    size_t len;     /* bytes in it */
+    size_t cap;     /* its size */
+    size_t scanned; /* pr_pipe_cut's search position in it */
+};
+
+static void pump(struct source_pipe *s);
+
+/* Just past the last whole occurrence of re in buf[0..n), or 0. */
+static size_t
+last_end(const char *buf, size_t n, const char *re, size_t rl)
+{
+    size_t i;
+
+    for (i = n; i >= rl; i--)
+        if (buf[i - 1] == re[rl - 1] && memcmp(buf + i - rl, re, rl) == 0)
+            return i;
+    return 0;
+}
+
+/* The first occurrence of re in buf[from..n), or n. */
+static size_t
+first_at(const char *buf, size_t from, size_t n, const char *re, size_t rl)
+{
+    while (from + rl <= n) {
+        const char *p = memchr(buf + from, re[0], n - from - rl + 1);
+
+        if (p == NULL)
+            return n;
+        from = (size_t)(p - buf);
+        if (memcmp(p, re, rl) == 0)
+            return from;
+        from++;
+    }
+    return n;
+}
+
+size_t
+pr_pipe_cut(const char *buf, size_t len, size_t block, const char *recend,
+            size_t recend_len, int at_eof, size_t *scanned)
+{
+    size_t end, from;
+
+    if (len == 0 || (len < block && !at_eof))
+        return 0;
+    if (len <= block && at_eof)
+        return len; /* all of it fits */
+    end = last_end(buf, block, recend, recend_len);
+    if (end > 0)
+        return end;
+    /* No record ends within the block: it grows to the first end. */
+    from = block + 1 >= recend_len ? block + 1 - recend_len : 0;
+    if (*scanned > from)
+        from = *scanned;
+    end = first_at(buf, from, len, recend, recend_len);
+    if (end < len)
+        return end + recend_len;
+    *scanned = len + 1 >= recend_len ? len + 1 - recend_len : 0;
+    return at_eof ? len : 0;
+}
+
+static void
+on_handle_closed(uv_handle_t *handle)
+{
+    (void)handle;
+}
+
+static void
+restore_flags(struct source_pipe *s)
+{
+    if (s->saved_flags >= 0)
+        fcntl(s->fd, F_SETFL, s->saved_flags);
+    s->saved_flags = -1;
+}
+
+static void
+pause_reading(struct source_pipe *s)
+{
+    if (!s->reading)
+        return;
+    if (s->kind == READ_STREAM)
+        uv_read_stop(&s->h.stream);
+    else
+        uv_idle_stop(&s->h.idle);
+    s->reading = 0;
+}
+
+static void
+finish(struct source_pipe *s, int err)
+{
+    if (s->ended)
+        return;
+    s->ended = 1;
+    pause_reading(s);
+    restore_flags(s);
+    if (s->handle_open && !uv_is_closing(&s->h.handle))
+        uv_close(&s->h.handle, on_handle_closed);
+    s->handle_open = 0;
+    pr_intake_end(s->in, err);
+}
+
+/* Room to read into: a full buffer that holds no block yet holds part of
+ * a record longer than --block, and doubles. */
+static char *
+space(struct source_pipe *s, size_t *room)
+{
+    if (s->len == s->cap) {
+        s->cap *= 2;
+        s->buf = pr_xrealloc(s->buf, s->cap);
+    }
+    *room = s->cap - s->len;
+    return s->buf + s->len;
+}
+
+static void
+on_stream_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+    struct source_pipe *s = handle->data;
+    size_t room;
+
+    (void)suggested;
+    buf->base = space(s, &room);
+    buf->len = room;
+}
+
+static void
+on_stream_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+    struct source_pipe *s = stream->data;
+
+    (void)buf;
+    if (n > 0) {
+        s->len += (size_t)n;
+    } else if (n < 0) {
+        /* At EOF libuv has stopped reading by itself. */
+        s->input_eof = 1;
+        s->reading = 0;
+        if (n != UV_EOF) {
+            uv_read_stop(stream);
+            s->err = (int)n;
+        }
+    }
+    pump(s);
+}
+
+static void
+on_file_idle(uv_idle_t *idle)
+{
+    struct source_pipe *s = idle->data;
+    size_t room;
+    char *p = space(s, &room);
+    ssize_t n;
+
+    do
+        n = read(s->fd, p, room);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        s->len += (size_t)n;
+    } else {
+        uv_idle_stop(idle);
+        s->reading = 0;
+        s->input_eof = 1;
+        if (n < 0)
+            s->err = -errno;
+    }
+    pump(s);
+}
+
+static void
+want_more(struct source_pipe *s)
+{
+    int rc = 0;
+
+    if (s->reading || s->input_eof || s->ended || !s->handle_open)
+        return;
+    if (s->kind == READ_STREAM)
+        rc = uv_read_start(&s->h.stream, on_stream_alloc, on_stream_read);
+    else
+        uv_idle_start(&s->h.idle, on_file_idle);
+    if (rc != 0) {
+        s->input_eof = 1;
+        s->err = rc;
+        pump(s);
+        return;
+    }
+    s->reading = 1;
+}
+
+/* The first n bytes become a task; the rest starts the next block. */
+static void
+put_block(struct source_pipe *s, size_t n)
+{
+    struct pr_task *task = pr_task_new_items(NULL, 0);
+    size_t rest = s->len - n;
+    size_t cap = rest > s->block ? rest : s->block;
+    char *next = pr_xmalloc(cap);
+
+    memcpy(next, s->buf + n, rest);
+    task->block.p = s->buf;
+    task->block.len = n;
+    s->buf = next;
+    s->cap = cap;
+    s->len = rest;
+    s->scanned = 0;
+    pr_intake_put(s->in, task);
+}
+
+/* Blocks become tasks while the intake takes them; then read more, pause,
+ * or end.  After a read error the bytes read are not a block: the rest of
+ * its last record may never have come. */
+static void
+pump(struct source_pipe *s)
+{
+    if (s->pumping || s->ended)
+        return;
+    s->pumping = 1;
+    /* A put may stop the run (--halt), and the stop ends the source. */
+    while (!s->ended && pr_intake_accepting(s->in)) {
+        size_t n =
+            pr_pipe_cut(s->buf, s->len, s->block, s->recend, s->recend_len,
+                        s->input_eof && s->err == 0, &s->scanned);
+
+        if (n == 0)
+            break;
+        put_block(s, n);
+    }
+    s->pumping = 0;
+    if (s->ended)
+        return;
+    if (s->input_eof && (s->len == 0 || s->err != 0)) {
+        finish(s, s->err);
+        return;
+    }
+    if (!pr_intake_accepting(s->in)) {
+        pause_reading(s);
+        return;
+    }
+    want_more(s);
+}
+
+/* Sets up the handle that reads fd, by what it is (see the top). */
+static int
+open_input(struct source_pipe *s)
+{
+    struct stat st;
+    uv_handle_type type;
+    int rc;
+
+    s->saved_flags = fcntl(s->fd, F_GETFL);
+    if (s->saved_flags < 0) {
+        /* A closed descriptor reads as empty input. */
+        s->kind = READ_NONE;
+        s->input_eof = 1;
+        return 0;
+    }
+    if (fstat(s->fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+        rc = S_ISDIR(st.st_mode) ? UV_EISDIR : -errno;
+        s->saved_flags = -1;
+        return rc;
+    }
+    type = uv_guess_handle(s->fd);
+    if (type == UV_TTY) {
+        s->kind = READ_STREAM;
+        rc = uv_tty_init(s->loop, &s->h.tty, s->fd, 1);
+    } else if (type == UV_NAMED_PIPE || type == UV_TCP || type == UV_UDP ||
+               S_ISSOCK(st.st_mode)) {
+        s->kind = READ_STREAM;
+        rc = uv_pipe_init(s->loop, &s->h.pipe, 0);
+        if (rc == 0) {
+            rc = uv_pipe_open(&s->h.pipe, s->fd);
+            if (rc != 0)
+                uv_close(&s->h.handle, on_handle_closed);
+        }
+    } else {
+        s->kind = READ_FILE;
+        rc = uv_idle_init(s->loop, &s->h.idle);
+    }
+    if (rc != 0) {
+        restore_flags(s);
+        return rc;
+    }
+    s->h.handle.data = s;
+    s->handle_open = 1;
+    return 0;
+}
+
+static int
+pipe_start(struct pr_source *base, const struct pr_intake *in)
+{
+    struct source_pipe *s = (struct source_pipe *)base;
+    int rc;
+
+    s->in = in;
+    rc = open_input(s);
+    if (rc != 0) {
+        s->ended = 1;
+        return rc;
+    }
+    pump(s);
+    return 0;
+}
+
+static void
+pipe_resume(struct pr_source *base)
+{
+    pump((struct source_pipe *)base);
+}
+
+static void
+pipe_stop(struct pr_source *base)
+{
+    /* What was read but not yet a task is dropped: it was never taken. */
+    finish((struct source_pipe *)base, 0);
+}
+
+static void
+pipe_free(struct pr_source *base)
+{
+    struct source_pipe *s = (struct source_pipe *)base;
+
+    restore_flags(s);
+    free(s->buf);
+    free(s->recend);
+    free(s);
+}
+
+static const struct pr_source_ops pipe_ops = {
+    .start = pipe_start,
+    .resume = pipe_resume,
+    .stop = pipe_stop,
+    .ended = NULL,   /* see the top of this file */
+    .requeue = NULL, /* ditto */
+    .free = pipe_free,
+};
+
+struct pr_source *
+pr_source_pipe_new(uv_loop_t *loop, int fd,
+                   const struct pr_source_pipe_options *o)
+{
+    struct source_pipe *s = pr_xcalloc(1, sizeof(*s));
+
+    s->base.ops = &pipe_ops;
+    s->loop = loop;
+    s->fd = fd;
+    s->saved_flags = -1;
+    s->block = o->block > 0 ? o->block : 1;
+    s->recend = pr_xmemdup(o->recend, o->recend_len);
+    s->recend_len = o->recend_len;
+    s->cap = s->block;
+    s->buf = pr_xmalloc(s->cap);
+    return &s->base;
+}
