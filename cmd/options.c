@@ -129,7 +129,8 @@ static const struct opt opts[] = {
      .help = "put up to N items in one task (0: one task\n"
              "per item, which fills nothing)"},
     {.shortname = 'r', .longname = "no-run-if-empty", FLAG(no_run_if_empty),
-     .help = "with no items, run nothing (default: COMMAND once)"},
+     .help = "with no items, run nothing (default: COMMAND\n"
+             "once, from an empty stdin or -a)"},
     {.shortname = 'E', .longname = "sentinel", .arg = "STR", .kind = K_STRING,
      STRING_FIELD(sentinel), .help = "stop reading at the item STR"},
     {.shortname = 'I', .longname = "replace", .arg = "STR", .kind = K_STRING,
@@ -1011,6 +1012,12 @@ check_inputs(struct pr_config *cfg, char *err, size_t errlen)
                                                 : "-f");
     if (cfg->tagstring != NULL)
         cfg->pool.tag = 1;
+    /* xargs runs COMMAND once with no item when stdin or -a is empty;
+     * GNU parallel's forms run nothing (`rm -rf {}/build :::` must not
+     * run `rm -rf /build`). */
+    if (several || (cfg->ninputs == 1 && cfg->inputs[0].file == NULL) ||
+        (cfg->ninputs == 1 && strcmp(cfg->inputs[0].how, "::::") == 0))
+        cfg->no_run_if_empty = 1;
     return 0;
 }
 

@@ -12,3 +12,34 @@ setup() {
     run -255 bash -c '"$POOLRUN" --joblog - true ::: a 2>err >&-'
     grep -q 'writing standard output: bad file descriptor' err
 }
+
+@test "an empty ::: runs nothing, as in GNU parallel, not COMMAND with no item" {
+    run -0 poolrun --dry-run rm -rf {}/build :::
+    [ -z "$output" ]
+}
+
+@test "an empty :::: file, an empty input among several and an empty --colsep input run nothing" {
+    : >empty
+    run -0 poolrun echo x :::: empty
+    [ -z "$output" ]
+    run -0 poolrun echo x {1} {2} ::: a :::
+    [ -z "$output" ]
+    run -0 poolrun --colsep , echo x {2} <empty
+    [ -z "$output" ]
+}
+
+@test "an empty ::: runs what GNU parallel runs: nothing" {
+    command -v parallel >/dev/null || skip "GNU parallel is not installed"
+    run -0 parallel --will-cite echo x :::
+    want=$output
+    run -0 poolrun echo x :::
+    [ "$output" = "$want" ]
+}
+
+@test "stdin or one -a file that is empty still runs COMMAND once, as xargs does" {
+    : >empty
+    run -0 poolrun -a empty echo x
+    [ "$output" = x ]
+    run -0 poolrun echo x <empty
+    [ "$output" = x ]
+}
