@@ -260,26 +260,30 @@ on_throttle(void *data, int err, unsigned running)
 
 /* -t (xargs's and GNU parallel's): each command on stderr as it starts,
  * as it runs (an argv task's line is how it reads pasted into a shell).
- * One line per task: a newline in it shows as \n, a NUL as \0, and a
- * line too long to hold (a long item) shows its head and "...".  Through
- * the pool, behind the output already waiting for stderr. */
+ * One line per task: a newline in it shows as \n, a NUL as \0, a carriage
+ * return as \r and another control byte as \xHH (an item cannot move
+ * the cursor to hide what runs, or drive the terminal), and a line too
+ * long to hold (a long item) shows its head and "...".  Through the pool,
+ * behind the output already waiting for stderr. */
 static void
 on_task_verbose(void *data, struct pr_task *task)
 {
-    size_t cap = task->line_len * 2 + 5;
+    size_t cap = task->line_len * 4 + 5;
     char *buf = pr_xmalloc(cap);
     size_t o = 0;
     size_t i;
 
     (void)data;
     for (i = 0; i < task->line_len; i++) {
-        char c = task->line[i];
+        unsigned char c = (unsigned char)task->line[i];
 
-        if (c == '\n' || c == '\0') {
+        if (c == '\n' || c == '\0' || c == '\r') {
             buf[o++] = '\\';
-            buf[o++] = c == '\n' ? 'n' : '0';
+            buf[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : '0';
+        } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
         } else {
-            buf[o++] = c;
+            buf[o++] = (char)c;
         }
     }
     if (task->long_fd >= 0 || task->long_len != 0) {

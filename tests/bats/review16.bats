@@ -43,3 +43,9 @@ setup() {
     run -0 poolrun echo x <empty
     [ "$output" = x ]
 }
+
+@test "-t shows an item's carriage return and escape bytes as text, so the terminal shows what runs" {
+    run -0 --separate-stderr poolrun -j 1 -t echo ::: $'safe\r rm -rf ~' $'a\e[2Jb'
+    [ "$stderr" = "echo 'safe\\r rm -rf ~'
+echo 'a\\x1b[2Jb'" ]
+}
