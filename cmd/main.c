@@ -867,6 +867,12 @@ prepare(struct run *r, struct pr_config *cfg)
     /* After the source: --header's names come from the inputs. */
     if (make_templates(r, cfg) != 0)
         return -1;
+    if (r->given == NULL && several_inputs(cfg)) {
+        cfg->pool.results_positions = 1;
+        if (cfg->header != NULL)
+            cfg->pool.results_nnames =
+                pr_sources_names(r->src, &cfg->pool.results_names);
+    }
     if (cfg->pool.resume) {
         if (read_resume(cfg, &r->done) != 0)
             return -1;

@@ -49,3 +49,35 @@ setup() {
     [ "$stderr" = "echo 'safe\\r rm -rf ~'
 echo 'a\\x1b[2Jb'" ]
 }
+
+@test "--results DIR/ with several inputs puts each item under its input's number, as GNU parallel does" {
+    run -0 poolrun --results res/ echo ::: a b ::: 1
+    [ -f res/1/a/2/1/stdout ]
+    [ -f res/1/b/2/1/seq ]
+    [ ! -e res/1/a/1 ]
+}
+
+@test "--results DIR/ with --colsep numbers the columns, and with --header names them" {
+    printf 'h1,h2\na,b\n' >cols
+    run -0 poolrun --colsep , --results res/ echo :::: cols
+    [ -f res/1/h1/2/h2/stdout ]
+    run -0 poolrun --colsep , --header : --results named/ echo :::: cols
+    [ "$(cat named/h1/a/h2/b/stdout)" = "a b" ]
+}
+
+@test "--header's names are escaped as items are in --results DIR/" {
+    run -0 poolrun --header : --results res/ echo ::: ../up a
+    [ -f 'res/..\_up/a/seq' ]
+    [ ! -e up ]
+}
+
+@test "--results DIR/ with several inputs lays out what GNU parallel does" {
+    command -v parallel >/dev/null || skip "GNU parallel is not installed"
+    parallel --will-cite --results p/ echo ::: a b ::: 1 2 >/dev/null
+    parallel --will-cite --header : --results ph/ echo ::: x a ::: y b >/dev/null
+    run -0 poolrun --results r/ echo ::: a b ::: 1 2
+    run -0 poolrun --header : --results rh/ echo ::: x a ::: y b
+    [ "$(cd p && find . | sort)" = "$(cd r && find . | sort)" ]
+    [ "$(cd ph && find . | sort)" = "$(cd rh && find . | sort)" ]
+    [ "$(cat r/1/b/2/2/stdout)" = "$(cat p/1/b/2/2/stdout)" ]
+}
