@@ -81,3 +81,9 @@ echo 'a\\x1b[2Jb'" ]
     [ "$(cd ph && find . | sort)" = "$(cd rh && find . | sort)" ]
     [ "$(cat r/1/b/2/2/stdout)" = "$(cat p/1/b/2/2/stdout)" ]
 }
+
+@test "--bar on a terminal one column wide draws nothing that could wrap" {
+    run -0 python3 "$PR_SRC/tests/bats/on_pty.py" 1 "$POOLRUN" --bar true ::: a b
+    shown=$(printf '%s' "$output" | sed 's/\x1b\[K//g' | tr -d '\r\n')
+    [ -z "$shown" ]
+}
