@@ -547,7 +547,7 @@ make_sources(const struct pr_config *cfg)
     struct pr_source *src;
     regex_t re;
     char msg[256];
-    int i, rc = 0;
+    int i, rc = 0, told = 0, zero = 0;
 
     if (cfg->colsep != NULL) {
         if (pr_sources_colsep(&re, cfg->colsep, msg, sizeof(msg)) != 0) {
@@ -564,6 +564,8 @@ make_sources(const struct pr_config *cfg)
     so.header = cfg->header != NULL;
     so.run_once_if_empty = !cfg->no_run_if_empty;
     src = pr_sources_new(&so);
+    if (cfg->ninputs == 0)
+        told = tell_terminal_input(cfg, &zero, 1);
     if (cfg->ninputs == 0 && (rc = pr_sources_add_fd(src, 0, 0)) != 0)
         fprintf(stderr, "poolrun: stdin: %s\n", input_err_text(rc));
     for (i = 0; rc == 0 && i < cfg->ninputs; i++) {
@@ -578,6 +580,8 @@ make_sources(const struct pr_config *cfg)
             rc = -1;
             break;
         }
+        if (!told)
+            told = tell_terminal_input(cfg, &fd, 1);
         if ((rc = pr_sources_add_fd(src, fd, in->linked)) != 0)
             fprintf(stderr, "poolrun: %s %s: %s\n", in->how, in->file,
                     input_err_text(rc));

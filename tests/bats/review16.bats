@@ -87,3 +87,12 @@ echo 'a\\x1b[2Jb'" ]
     shown=$(printf '%s' "$output" | sed 's/\x1b\[K//g' | tr -d '\r\n')
     [ -z "$shown" ]
 }
+
+@test "--colsep and several inputs reading a terminal say so, as one input does" {
+    run -0 python3 "$PR_SRC/tests/bats/tty_input.py" 'b,c\n\x04' "$POOLRUN" --colsep , echo {2}
+    [ "$output" = "poolrun: reading items from the terminal (Ctrl-D ends them)
+c" ]
+    run -0 python3 "$PR_SRC/tests/bats/tty_input.py" 'b\n\x04' "$POOLRUN" echo ::: a :::: -
+    [ "$output" = "poolrun: reading items from the terminal (Ctrl-D ends them)
+a b" ]
+}
