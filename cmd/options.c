@@ -457,6 +457,9 @@ parse_jobs(struct pr_config *cfg, const char *name, const char *v, char *err,
     size_t len = strlen(v);
     long n;
 
+    /* strtol skips blanks: ' +3' would be 3 jobs, not the CPUs plus 3. */
+    if (v[0] != '\0' && strchr(" \t\n\v\f\r", v[0]) != NULL)
+        return fail(err, errlen, "%s: '%s' is not a number of jobs", name, v);
     if (v[0] == '+' || v[0] == '-')
         return parse_jobs_relative(cfg, name, v, err, errlen);
     if (len > 1 && v[len - 1] == '%') {

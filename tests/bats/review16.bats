@@ -96,3 +96,9 @@ c" ]
     [ "$output" = "poolrun: reading items from the terminal (Ctrl-D ends them)
 a b" ]
 }
+
+@test "-j with a space before its sign is refused, not read as that many jobs" {
+    run -255 poolrun -j ' +3' --dry-run echo ::: a
+    [[ "$output" == *"' +3' is not a number of jobs"* ]]
+    run -255 poolrun -j ' 50%' --dry-run echo ::: a
+}
