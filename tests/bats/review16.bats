@@ -102,3 +102,13 @@ a b" ]
     [[ "$output" == *"' +3' is not a number of jobs"* ]]
     run -255 poolrun -j ' 50%' --dry-run echo ::: a
 }
+
+@test "-E with --colsep or several inputs leaves a seekable stdin just past the sentinel, as one input does" {
+    printf 'a,1\nSTOP\nc,3\n' >items
+    run -0 bash -c '("$POOLRUN" -E STOP --colsep , echo {2}; cat) <items'
+    [ "$output" = "1
+c,3" ]
+    run -0 bash -c '("$POOLRUN" -k -E STOP echo ::: x :::: -; cat) <items'
+    [ "$output" = "x a,1
+c,3" ]
+}
