@@ -562,7 +562,7 @@ make_sources(const struct pr_config *cfg)
     so.link = cfg->link;
     so.colsep = cfg->colsep;
     so.header = cfg->header != NULL;
-    so.run_once_if_empty = !cfg->no_run_if_empty;
+    so.run_once_if_empty = !cfg->no_run_if_empty && !cfg->parallel_empty;
     src = pr_sources_new(&so);
     if (cfg->ninputs == 0)
         told = tell_terminal_input(cfg, &zero, 1);
@@ -619,7 +619,8 @@ make_source(uv_loop_t *loop, const struct pr_config *cfg,
     o.json_name = cfg->json ? "<stdin>" : NULL;
     o.per_task = cfg->per_task;
     o.sentinel = cfg->sentinel;
-    o.run_once_if_empty = cfg->ncommand > 0 && !cfg->no_run_if_empty;
+    o.run_once_if_empty =
+        cfg->ncommand > 0 && !cfg->no_run_if_empty && !cfg->parallel_empty;
     o.keep_long = cfg->ncommand == 0 && cfg->pool.workers == NULL;
     if (several_inputs(cfg))
         return make_sources(cfg);

@@ -1017,10 +1017,13 @@ check_inputs(struct pr_config *cfg, char *err, size_t errlen)
         cfg->pool.tag = 1;
     /* xargs runs COMMAND once with no item when stdin or -a is empty;
      * GNU parallel's forms run nothing (`rm -rf {}/build :::` must not
-     * run `rm -rf /build`). */
-    if (several || (cfg->ninputs == 1 && cfg->inputs[0].file == NULL) ||
-        (cfg->ninputs == 1 && strcmp(cfg->inputs[0].how, "::::") == 0))
-        cfg->no_run_if_empty = 1;
+     * run `rm -rf /build`), but `::: ''` once, as parallel does. */
+    if (several ||
+        (cfg->ninputs == 1 && cfg->inputs[0].file == NULL &&
+         cfg->inputs[0].nitems == 0) ||
+        (cfg->ninputs == 1 && cfg->inputs[0].file != NULL &&
+         strcmp(cfg->inputs[0].how, "::::") == 0))
+        cfg->parallel_empty = 1;
     return 0;
 }
 

@@ -28,12 +28,14 @@ setup() {
     [ -z "$output" ]
 }
 
-@test "an empty ::: runs what GNU parallel runs: nothing" {
+@test "an empty ::: runs what GNU parallel runs: nothing, and ::: '' runs once" {
     command -v parallel >/dev/null || skip "GNU parallel is not installed"
     run -0 parallel --will-cite echo x :::
     want=$output
     run -0 poolrun echo x :::
     [ "$output" = "$want" ]
+    run -0 poolrun echo x ::: ''
+    [ "$output" = x ]
 }
 
 @test "stdin or one -a file that is empty still runs COMMAND once, as xargs does" {
