@@ -261,26 +261,30 @@ on_throttle(void *data, int err, unsigned running)
 
 /* -t (xargs's and GNU parallel's): each command on stderr as it starts,
  * as it runs (an argv task's line is how it reads pasted into a shell).
- * One line per task: a newline in it shows as \n, a NUL as \0, and a
- * line too long to hold (a long item) shows its head and "...".  Through
- * the pool, behind the output already waiting for stderr. */
+ * One line per task: a newline in it shows as \n, a NUL as \0, a carriage
+ * return as \r and another control byte as \xHH (an item cannot move
+ * the cursor to hide what runs, or drive the terminal), and a line too
+ * long to hold (a long item) shows its head and "...".  Through the pool,
+ * behind the output already waiting for stderr. */
 static void
 on_task_verbose(void *data, struct pr_task *task)
 {
-    size_t cap = task->line_len * 2 + 5;
+    size_t cap = task->line_len * 4 + 5;
     char *buf = pr_xmalloc(cap);
     size_t o = 0;
     size_t i;
 
     (void)data;
     for (i = 0; i < task->line_len; i++) {
-        char c = task->line[i];
+        unsigned char c = (unsigned char)task->line[i];
 
-        if (c == '\n' || c == '\0') {
+        if (c == '\n' || c == '\0' || c == '\r') {
             buf[o++] = '\\';
-            buf[o++] = c == '\n' ? 'n' : '0';
+            buf[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : '0';
+        } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
         } else {
-            buf[o++] = c;
+            buf[o++] = (char)c;
         }
     }
     if (task->long_fd >= 0 || task->long_len != 0) {
@@ -544,7 +548,7 @@ make_sources(const struct pr_config *cfg)
     struct pr_source *src;
     regex_t re;
     char msg[256];
-    int i, rc = 0;
+    int i, rc = 0, told = 0, zero = 0;
 
     if (cfg->colsep != NULL) {
         if (pr_sources_colsep(&re, cfg->colsep, msg, sizeof(msg)) != 0) {
@@ -559,8 +563,10 @@ make_sources(const struct pr_config *cfg)
     so.link = cfg->link;
     so.colsep = cfg->colsep;
     so.header = cfg->header != NULL;
-    so.run_once_if_empty = !cfg->no_run_if_empty;
+    so.run_once_if_empty = !cfg->no_run_if_empty && !cfg->parallel_empty;
     src = pr_sources_new(&so);
+    if (cfg->ninputs == 0)
+        told = tell_terminal_input(cfg, &zero, 1);
     if (cfg->ninputs == 0 && (rc = pr_sources_add_fd(src, 0, 0)) != 0)
         fprintf(stderr, "poolrun: stdin: %s\n", input_err_text(rc));
     for (i = 0; rc == 0 && i < cfg->ninputs; i++) {
@@ -575,6 +581,8 @@ make_sources(const struct pr_config *cfg)
             rc = -1;
             break;
         }
+        if (!told)
+            told = tell_terminal_input(cfg, &fd, 1);
         if ((rc = pr_sources_add_fd(src, fd, in->linked)) != 0)
             fprintf(stderr, "poolrun: %s %s: %s\n", in->how, in->file,
                     input_err_text(rc));
@@ -618,7 +626,8 @@ make_source(uv_loop_t *loop, const struct pr_config *cfg,
     o.json_name = cfg->json ? "<stdin>" : NULL;
     o.per_task = cfg->per_task;
     o.sentinel = cfg->sentinel;
-    o.run_once_if_empty = cfg->ncommand > 0 && !cfg->no_run_if_empty;
+    o.run_once_if_empty =
+        cfg->ncommand > 0 && !cfg->no_run_if_empty && !cfg->parallel_empty;
     o.keep_long = cfg->ncommand == 0 && cfg->pool.workers == NULL;
     if (several_inputs(cfg))
         return make_sources(cfg);
@@ -870,6 +879,12 @@ prepare(struct run *r, struct pr_config *cfg)
     /* After the source: --header's names come from the inputs. */
     if (make_templates(r, cfg) != 0)
         return -1;
+    if (r->given == NULL && several_inputs(cfg)) {
+        cfg->pool.results_positions = 1;
+        if (cfg->header != NULL)
+            cfg->pool.results_nnames =
+                pr_sources_names(r->src, &cfg->pool.results_names);
+    }
     if (cfg->pool.resume) {
         if (read_resume(cfg, &r->done) != 0)
             return -1;

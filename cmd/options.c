@@ -129,7 +129,8 @@ static const struct opt opts[] = {
      .help = "put up to N items in one task (0: one task\n"
              "per item, which fills nothing)"},
     {.shortname = 'r', .longname = "no-run-if-empty", FLAG(no_run_if_empty),
-     .help = "with no items, run nothing (default: COMMAND once)"},
+     .help = "with no items, run nothing (default: COMMAND\n"
+             "once, from an empty stdin or -a)"},
     {.shortname = 'E', .longname = "sentinel", .arg = "STR", .kind = K_STRING,
      STRING_FIELD(sentinel), .help = "stop reading at the item STR"},
     {.shortname = 'I', .longname = "replace", .arg = "STR", .kind = K_STRING,
@@ -536,6 +537,9 @@ parse_jobs(struct pr_config *cfg, const char *name, const char *v, char *err,
     size_t len = strlen(v);
     long n;
 
+    /* strtol skips blanks: ' +3' would be 3 jobs, not the CPUs plus 3. */
+    if (v[0] != '\0' && strchr(" \t\n\v\f\r", v[0]) != NULL)
+        return fail(err, errlen, "%s: '%s' is not a number of jobs", name, v);
     if (v[0] == '+' || v[0] == '-')
         return parse_jobs_relative(cfg, name, v, err, errlen);
     if (len > 1 && v[len - 1] == '%') {
@@ -1091,6 +1095,15 @@ check_inputs(struct pr_config *cfg, char *err, size_t errlen)
                                                 : "-f");
     if (cfg->tagstring != NULL)
         cfg->pool.tag = 1;
+    /* xargs runs COMMAND once with no item when stdin or -a is empty;
+     * GNU parallel's forms run nothing (`rm -rf {}/build :::` must not
+     * run `rm -rf /build`), but `::: ''` once, as parallel does. */
+    if (several ||
+        (cfg->ninputs == 1 && cfg->inputs[0].file == NULL &&
+         cfg->inputs[0].nitems == 0) ||
+        (cfg->ninputs == 1 && cfg->inputs[0].file != NULL &&
+         strcmp(cfg->inputs[0].how, "::::") == 0))
+        cfg->parallel_empty = 1;
     return 0;
 }
 

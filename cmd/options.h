@@ -49,6 +49,7 @@ struct pr_config {
     const char *tagstring;  /* --tagstring STR */
     int per_task_set;       /* -n was given: -n 0 means no argument */
     int no_args;            /* -n 0 */
+    int parallel_empty;     /* GNU parallel's inputs: none run nothing */
     const char **arg_files; /* -a FILE, in order; free the array */
     int narg_files;
     char delim;

@@ -98,6 +98,33 @@ keep_results_error(struct pr_pool *pool, int rc)
         pool->results.error = rc;
 }
 
+static struct pr_results_dir
+results_dir(const struct pr_pool *pool)
+{
+    struct pr_results_dir d = {pool->cfg.results, pool->cfg.results_positions,
+                               pool->cfg.results_names,
+                               pool->cfg.results_nnames};
+
+    return d;
+}
+
+static int
+results_dir_final(const struct pr_pool *pool, struct pr_task *task)
+{
+    struct pr_results_dir d = results_dir(pool);
+
+    return pr_results_dir_final(&d, task);
+}
+
+static int
+results_dir_output(const struct pr_pool *pool, struct pr_task *task, int stream,
+                   const char *p, size_t n)
+{
+    struct pr_results_dir d = results_dir(pool);
+
+    return pr_results_dir_output(&d, task, stream, p, n);
+}
+
 /* --timeout N% (GNU parallel's): each task that succeeds moves the median
  * runtime, and with it the limit of the tasks that start from now on and
  * of those running (from their start), except a job file's task that has
@@ -166,7 +193,7 @@ record_one(struct pr_pool *pool, struct pr_task *task)
         task->skip_why = pr__pool_stop_reason(pool);
     pr_batch_tally(&pool->batch, task);
     if (pool->cfg.results_dir && task->callback == NULL && !task->service)
-        keep_results_error(pool, pr_results_dir_final(pool->cfg.results, task));
+        keep_results_error(pool, results_dir_final(pool, task));
     if (pool->cfg.timeout_pct > 0)
         learn_runtime(pool, task);
     pr_records_final(&pool->records, task);
@@ -412,8 +439,7 @@ up_output(void *data, struct pr_task *task, int stream, const char *p, size_t n)
     if (pool->cfg.on_output != NULL)
         pool->cfg.on_output(pool->cfg.event_data, task, stream, p, n);
     if (pool->cfg.results_dir && task->callback == NULL && !task->service)
-        keep_results_error(
-            pool, pr_results_dir_output(pool->cfg.results, task, stream, p, n));
+        keep_results_error(pool, results_dir_output(pool, task, stream, p, n));
     if (pool->results.r != NULL && pool->cfg.output.mode != PR_OUT_GROUP) {
         /* The output goes out as it comes: keep its head for the record. */
         struct pr_buf *h = &task->head[stream == 2];

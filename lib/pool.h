@@ -62,6 +62,9 @@ struct pr_pool_config {
     const char *results;  /* --results path, or NULL */
     int results_dir;      /* it is a folder: GNU parallel's layout (see
                              pr_results_dir_output), not JSON Lines */
+    int results_positions;            /* ... with several inputs or --colsep */
+    const char *const *results_names; /* ... with --header (the source's) */
+    int results_nnames;
     size_t results_limit; /* output bytes per stream in a results record */
     int resume;           /* append to the joblog and results */
     const struct pr_seqset *resume_done; /* seqs not to run again */

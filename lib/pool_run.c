@@ -117,9 +117,6 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
         pool->cfg.output.task_trailer = joblog_trailer;
     pool->output =
         pr_output_new(&pool->cfg.output, pr__pool_output_error, pool);
-    if (cfg->joblog_stdout)
-        pr_output_write(pool->output, 1, pr_joblog_header,
-                        strlen(pr_joblog_header));
     pr_list_init(&pool->running_list);
     pr_list_init(&pool->to_record);
     if (cfg->workers != NULL && !cfg->dry_run) {
@@ -514,6 +511,12 @@ pr_pool_start(struct pr_pool *pool, struct pr_source *src,
     pool->starting = 1;
     rc = pr_source_start(src, &pool->intake);
     pool->starting = 0;
+    /* Here, not in pr_pool_new: a stdout that cannot be written stops
+     * the run, which needs its result and a started source.  No task
+     * has written yet (that waits for the loop). */
+    if (pool->cfg.joblog_stdout)
+        pr_output_write(pool->output, 1, pr_joblog_header,
+                        strlen(pr_joblog_header));
     if (rc != 0) {
         pool->input_ended = 1;
         result->input_error = rc;

@@ -152,7 +152,7 @@ fit(char *buf, unsigned cols)
 {
     char *comma;
 
-    if (cols <= 1 || strlen(buf) <= cols - 1)
+    if (cols == 0 || strlen(buf) <= cols - 1)
         return;
     buf[cols - 1] = '\0';
     comma = strrchr(buf, ',');

@@ -657,15 +657,24 @@ dir_name(struct pr_buf *b, const char *p, size_t len)
 /* Opens task's file `name` in its folder (made if need be), truncated.
  * Returns the descriptor or a negative errno. */
 static int
-dir_open(const char *dir, const struct pr_task *task, const char *name)
+dir_open(const struct pr_results_dir *dir, const struct pr_task *task,
+         const char *name)
 {
     struct pr_buf path = {0};
     unsigned i;
     int fd;
 
-    pr_buf_append(&path, dir, strlen(dir));
+    pr_buf_append(&path, dir->path, strlen(dir->path));
     for (i = 0; i < task->nitems || (i == 0 && task->nitems == 0); i++) {
-        pr_buf_append(&path, "/1/", 3);
+        /* GNU parallel's folder above an item: its input's (or column's)
+         * name or number; 1 for the items of one input. */
+        if (dir->names != NULL && i < (unsigned)dir->nnames) {
+            pr_buf_append(&path, "/", 1);
+            dir_name(&path, dir->names[i], strlen(dir->names[i]));
+            pr_buf_append(&path, "/", 1);
+        } else {
+            pr_buf_appendf(&path, "/%u/", dir->positions ? i + 1 : 1);
+        }
         if (i < task->nitems)
             dir_name(&path, task->items[i].p, task->items[i].len);
         else
@@ -703,7 +712,7 @@ dir_attempt(struct pr_task *task)
 }
 
 static int
-dir_file(const char *dir, struct pr_task *task, int i)
+dir_file(const struct pr_results_dir *dir, struct pr_task *task, int i)
 {
     int fd;
 
@@ -717,8 +726,8 @@ dir_file(const char *dir, struct pr_task *task, int i)
 }
 
 int
-pr_results_dir_output(const char *dir, struct pr_task *task, int stream,
-                      const char *p, size_t n)
+pr_results_dir_output(const struct pr_results_dir *dir, struct pr_task *task,
+                      int stream, const char *p, size_t n)
 {
     int i = stream == 2;
     int rc;
@@ -731,7 +740,7 @@ pr_results_dir_output(const char *dir, struct pr_task *task, int stream,
 }
 
 int
-pr_results_dir_final(const char *dir, struct pr_task *task)
+pr_results_dir_final(const struct pr_results_dir *dir, struct pr_task *task)
 {
     char seq[32];
     int rc = 0;

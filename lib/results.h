@@ -43,7 +43,9 @@ int pr_results_write_callback(struct pr_results *r, const char *kind,
 int pr_results_close(struct pr_results *r);
 
 /* --results DIR/ (GNU parallel's layout): each task that ran gets a folder
- * DIR/1/ITEM (with several items, DIR/1/ITEM1/1/ITEM2...) holding the files
+ * DIR/1/ITEM (with several items, DIR/1/ITEM1/1/ITEM2...; with several
+ * inputs or --colsep, DIR/1/ITEM1/2/ITEM2..., each item under its input's
+ * or column's number, or with --header under its name) holding the files
  * stdout and stderr (its last attempt's output, written as it comes) and
  * seq (its number).  In an item, backslash, tab, NUL and / are written \\,
  * \t, \0 and \_, as GNU parallel does; an empty item, "." and ".." are \,
@@ -54,16 +56,26 @@ int pr_results_close(struct pr_results *r);
  * errno. */
 int pr_results_dir_make(const char *dir);
 
+/* Where --results DIR/ writes, and how a task's folder is named. */
+struct pr_results_dir {
+    const char *path;         /* DIR */
+    int positions;            /* item i goes under i+1, not 1 */
+    const char *const *names; /* --header: item i under names[i] */
+    int nnames;
+};
+
 /* n bytes that task wrote on stream 1 or 2: appended to its file in dir
  * (the files are made, or emptied, when an attempt first writes).  Returns
  * 0 or a negative errno. */
-int pr_results_dir_output(const char *dir, struct pr_task *task, int stream,
-                          const char *p, size_t n);
+int pr_results_dir_output(const struct pr_results_dir *dir,
+                          struct pr_task *task, int stream, const char *p,
+                          size_t n);
 
 /* Task's final record: a task that ran gets its seq file, and both output
  * files (empty if its last attempt wrote nothing there), which are then
  * closed.  Returns 0 or a negative errno. */
-int pr_results_dir_final(const char *dir, struct pr_task *task);
+int pr_results_dir_final(const struct pr_results_dir *dir,
+                         struct pr_task *task);
 
 /* A set of task seqs, kept as sorted runs of consecutive seqs: its memory
  * grows with the rows put into it, never with the size of the numbers (a

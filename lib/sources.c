@@ -240,7 +240,13 @@ pr_sources_add_fd(struct pr_source *src, int fd, int linked)
 
         add_item(s, in, b.data + i, n);
         i += n + 1;
+        if (in->stopped)
+            break;
     }
+    /* -E on a file: leave its offset just past the sentinel's item, as
+     * POSIX asks of xargs (a pipe cannot go back: nothing to do). */
+    if (in->stopped && i < b.len)
+        (void)lseek(fd, -(off_t)(b.len - i), SEEK_CUR);
     pr_buf_free(&b);
     return rc;
 }
