@@ -308,7 +308,11 @@ on_flush(uv_idle_t *h)
     struct pr_rq_conn *c = h->data;
 
     uv_idle_stop(h);
-    if (c->ac == NULL || !c->wr || c->wr_poll)
+    /* While connecting, the poll waits for writability: hiredis takes a
+     * write before then for a finished connect (SO_ERROR is 0 while the
+     * connect is in progress), and a refusal would read as a reset. */
+    if (c->ac == NULL || !c->wr || c->wr_poll ||
+        !(c->ac->c.flags & REDIS_CONNECTED))
         return;
     c->flushing = 1;
     redisAsyncHandleWrite(c->ac);
