@@ -68,11 +68,7 @@ shown_command(const struct pr_task *task, char *out, size_t outlen)
 static const char *
 err_text(int err)
 {
-    const char *t = uv_strerror(err);
-
-    if (strncmp(t, "Unknown system error", 20) == 0)
-        return strerror(-err);
-    return t;
+    return pr_err_text(err);
 }
 
 /* While the loop runs, poolrun's messages go to stderr through the pool,
@@ -409,7 +405,7 @@ finish_stdout(void)
 {
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "poolrun: writing standard output: %s\n",
-                strerror(errno));
+                pr_err_text(-errno));
         return EXIT_OWN_ERROR;
     }
     return EXIT_OK;
@@ -529,7 +525,7 @@ open_input(const struct pr_config *cfg, int i)
 
         input_name(cfg, i, name, sizeof(name));
         fprintf(stderr, "poolrun: %s: %s\n", name,
-                err == UV_EISDIR ? input_err_text(err) : strerror(-err));
+                err == UV_EISDIR ? input_err_text(err) : pr_err_text(err));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -619,7 +615,10 @@ make_source(uv_loop_t *loop, const struct pr_config *cfg,
         struct pr_source_pipe_options po = {cfg->block, cfg->recend,
                                             cfg->recend_len};
 
-        return pr_source_pipe_new(loop, 0, &po);
+        /* --pipepart -a FILE: the file's blocks, spliced as stdin's. */
+        if (cfg->ninputs == 1 && (fd = open_input(cfg, 0)) < 0)
+            return NULL;
+        return pr_source_pipe_new(loop, cfg->ninputs == 1 ? fd : 0, &po);
     }
     memset(&o, 0, sizeof(o));
     o.delim = cfg->delim;

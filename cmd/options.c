@@ -88,7 +88,7 @@ struct opt {
 
 static opt_parse_fn parse_jobs, parse_delim, parse_retry_on, parse_retry_delay,
     parse_halt, parse_joblog, parse_timeout, parse_results, add_arg_file,
-    add_job_file, parse_recend, refuse_option;
+    add_job_file, parse_recend, refuse_option, parse_pipepart;
 
 /* The options, in --help's order.  To add one: a row here (names, kind of
  * value and its field, default, help text), and its entry in the man page;
@@ -161,8 +161,9 @@ static const struct opt opts[] = {
     {.longname = "recstart", .arg = "STR", .kind = K_CUSTOM,
      .parse = refuse_option, .help = "not supported (refused)"},
     {.longname = "pipepart", .alias = "pipe-part", .kind = K_CUSTOM,
-     .parse = refuse_option,
-     .help = "not supported, nor --pipe-part (use --pipe < FILE)"},
+     .parse = parse_pipepart,
+     .help = "--pipe with the blocks of -a FILE or :::: FILE\n"
+             "(as --pipe < FILE; alias --pipe-part)"},
 
     {.heading = "Pool:"},
     {.shortname = 'j', .shortalias = 'P', .longname = "jobs", .arg = "N",
@@ -524,9 +525,21 @@ refuse_option(struct pr_config *cfg, const char *name, const char *v, char *err,
 {
     (void)cfg;
     (void)v;
-    if (strcmp(name, "--recstart") == 0)
-        return fail(err, errlen, "%s: not supported (--recend only)", name);
-    return fail(err, errlen, "%s: not supported (use --pipe < FILE)", name);
+    return fail(err, errlen, "%s: not supported (--recend only)", name);
+}
+
+/* --pipepart: GNU parallel's --pipe from a file named with -a. */
+static int
+parse_pipepart(struct pr_config *cfg, const char *name, const char *v,
+               char *err, size_t errlen)
+{
+    (void)name;
+    (void)v;
+    (void)err;
+    (void)errlen;
+    cfg->pipe = 1;
+    cfg->pipepart = 1;
+    return 0;
 }
 
 /* -j N, -j N% (of the CPUs, at least 1), -j +N or -N, -j 0 (no limit). */
@@ -1160,7 +1173,11 @@ check_pipe(struct pr_config *cfg, char *err, size_t errlen)
         return cfg->block_set
                    ? fail(err, errlen, "--block and --recend need --pipe")
                    : 0;
-    if (cfg->ninputs > 0 || cfg->colsep != NULL || cfg->header != NULL)
+    if (cfg->pipepart && (cfg->ninputs != 1 || cfg->inputs[0].file == NULL))
+        return fail(err, errlen, "--pipepart needs one file to cut: "
+                    "-a FILE or :::: FILE");
+    if ((cfg->ninputs > 0 && !cfg->pipepart) || cfg->colsep != NULL ||
+        cfg->header != NULL)
         return fail(err, errlen, "--pipe feeds stdin in blocks: no :::, "
                     "::::, -a, --colsep or --header (use < FILE)");
     if (cfg->njob_files > 0 || cfg->json || cfg->pool.workers != NULL)

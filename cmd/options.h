@@ -62,6 +62,7 @@ struct pr_config {
     int njob_files;
     int json;               /* --json */
     int pipe;               /* --pipe: stdin in blocks, one per task */
+    int pipepart;           /* --pipepart: the blocks of the one -a FILE */
     size_t block;           /* --block */
     char recend[8];         /* --recend (escapes undone), or "" */
     size_t recend_len;

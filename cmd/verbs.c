@@ -44,7 +44,7 @@ extern char **environ;
 static const char *
 err_text(int rc)
 {
-    return uv_strerror(rc);
+    return pr_err_text(rc);
 }
 
 /* The service's socket; prints why not and returns -1. */
@@ -801,13 +801,13 @@ read_jobfile(const char *path, struct pr_buf *b)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0) {
-        fprintf(stderr, "poolrun: submit: -f %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "poolrun: submit: -f %s: %s\n", path, pr_err_text(-errno));
         return -1;
     }
     while ((n = read(fd, chunk, sizeof(chunk))) > 0)
         pr_buf_append(b, chunk, (size_t)n);
     if (n < 0)
-        fprintf(stderr, "poolrun: submit: -f %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "poolrun: submit: -f %s: %s\n", path, pr_err_text(-errno));
     close(fd);
     return n < 0 ? -1 : 0;
 }
@@ -905,7 +905,7 @@ open_inputs(const struct pr_config *cfg, int *n)
             err = EISDIR;
         if (err != 0) {
             fprintf(stderr, "poolrun: submit: -a %s: %s\n", path,
-                    strerror(err));
+                    pr_err_text(-err));
             for (i++; i-- > 0;)
                 if (fds[i] >= 0)
                     close(fds[i]);
@@ -986,7 +986,7 @@ submit_tasks(const struct submit_opts *o, struct pr_buf *jsonl)
     }
     free(line);
     if (ferror(stdin)) {
-        fprintf(stderr, "poolrun: submit: stdin: %s\n", strerror(errno));
+        fprintf(stderr, "poolrun: submit: stdin: %s\n", pr_err_text(-errno));
         return -1;
     }
     return 0;
@@ -1163,7 +1163,7 @@ task_cwd(const char *dir)
     if (dir[0] != '/') {
         if (getcwd(here, sizeof(here)) == NULL) {
             fprintf(stderr, "poolrun: submit: --cwd %s: %s\n", dir,
-                    strerror(errno));
+                    pr_err_text(-errno));
             return NULL;
         }
         pr_buf_append(&b, here, strlen(here));
@@ -1174,7 +1174,7 @@ task_cwd(const char *dir)
     pr_buf_append(&b, "", 1);
     if (stat(b.data, &st) != 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "poolrun: submit: --cwd %s: %s\n", dir,
-                errno != 0 && !S_ISDIR(st.st_mode) ? strerror(errno)
+                errno != 0 && !S_ISDIR(st.st_mode) ? pr_err_text(-errno)
                                                    : "not a folder");
         pr_buf_free(&b);
         return NULL;
@@ -1382,7 +1382,7 @@ follow_write(const char *verb, int stream, const struct pr_buf *b,
     end->status = errno == EPIPE ? 128 + SIGPIPE : EXIT_OWN_ERROR;
     if (errno != EPIPE)
         fprintf(stderr, "poolrun: %s: writing standard output: %s\n", verb,
-                strerror(errno));
+                pr_err_text(-errno));
     return -1;
 }
 
@@ -1921,7 +1921,7 @@ rq_password(const char *verb, const char *file, char *buf, size_t n,
         return 0;
     if ((f = fopen(file, "re")) == NULL) {
         fprintf(stderr, "poolrun: %s: --password-file %s: %s\n", verb, file,
-                strerror(errno));
+                pr_err_text(-errno));
         return -1;
     }
     if (fgets(buf, (int)n, f) == NULL)
@@ -2411,7 +2411,7 @@ rq_write_results(struct pr_rq_client *c, const struct pr_rq_url *u,
 
     if (f == NULL) {
         fprintf(stderr, "poolrun: join: --results %s: %s\n", path,
-                strerror(errno));
+                pr_err_text(-errno));
         return -1;
     }
     rc = pr_rq_each_result(c, write_result, f);
@@ -2419,7 +2419,7 @@ rq_write_results(struct pr_rq_client *c, const struct pr_rq_url *u,
         rq_failed("join", u, c, rc);
     if ((f == stdout ? fflush(f) : fclose(f)) != 0 && rc == 0) {
         fprintf(stderr, "poolrun: join: --results %s: %s\n", path,
-                strerror(errno));
+                pr_err_text(-errno));
         rc = -1;
     }
     return rc;

@@ -155,7 +155,7 @@ field_end(struct pr_buf *b, const struct pr_task *task)
         char msg[512];
         int n = snprintf(msg, sizeof(msg), "%s: %s",
                          task->error_what ? task->error_what : "cannot start",
-                         uv_strerror(task->error));
+                         pr_err_text(task->error));
 
         if (n > 0)
             field_bytes(b, "error", msg,

@@ -16,6 +16,7 @@
 
 #include "runner.h"
 #include "proc.h"
+#include "feed.h"
 #include "sys.h"
 #include "template.h"
 #include "util.h"
@@ -53,12 +54,8 @@ struct spawn_run {
     int paused[2];    /* pipes not read for now: stdout is full */
     uint64_t term_at; /* uv_now() when the timeout sent SIGTERM */
     int in_fd;        /* the child's stdin: the task's stdin_fd, or the
-                         read end of in_pipe's pipe (--pipe), or -1 */
-    int feed_fd;      /* the write end, until in_pipe takes it; or -1 */
-    uv_pipe_t in_pipe; /* --pipe: writes the task's block to its stdin */
-    uv_write_t in_req;
-    int in_open; /* in_pipe is open */
-    size_t fed;  /* bytes of the block handed to in_pipe */
+                         read end of feed's pipe (--pipe), or -1 */
+    struct pr_feed feed; /* --pipe: writes the task's block to its stdin */
 };
 
 static char dash_c[] = "-c";
@@ -116,10 +113,7 @@ maybe_wrap_up(struct spawn_run *run)
     /* No process of the task is left to read the rest of its block (one
      * that escaped its group may hold the pipe, unread): the write ends
      * with UV_ECANCELED. */
-    if (run->in_open) {
-        run->in_open = 0;
-        close_handle((uv_handle_t *)&run->in_pipe);
-    }
+    pr_feed_close(&run->feed);
     if (run->has_deadline)
         close_handle((uv_handle_t *)&run->deadline);
     pr_proc_end_close(&run->end, on_handle_closed);
@@ -664,30 +658,20 @@ set_program(struct spawn_run *run, uv_process_options_t *opts, char **args,
     return 0;
 }
 
-/* --pipe: a block is written this much at a time (uv_buf_t's length is
- * an unsigned int, and a record may make a block longer). */
-#define FEED_CHUNK ((size_t)1 << 30)
-
-/* The task's stdin: its stdin_fd, or for a block a new pipe whose write
- * end start_feed fills once the task runs. */
+/* The task's stdin: its stdin_fd, or for a block the read end of the
+ * feed's pipe, which start_feed fills once the task runs. */
 static int
 open_feed(struct spawn_run *run)
 {
-    int fds[2];
     int rc;
 
     run->in_fd = run->task->stdin_fd;
-    if (run->task->block.p == NULL)
+    if (!pr_feed_wanted(run->task))
         return 0;
-    rc = pr_sys_pipe(fds);
-    if (rc != 0) {
+    rc = pr_feed_open(&run->feed, run->task, &run->in_fd);
+    if (rc != 0)
         run->task->error_what = "cannot make a pipe for its stdin";
-        return rc;
-    }
-    pr_sys_pipe_grow(fds[1], run->task->block.len);
-    run->in_fd = fds[0];
-    run->feed_fd = fds[1];
-    return 0;
+    return rc;
 }
 
 /* The child has the read end, or failed to start: either way ours goes;
@@ -695,74 +679,19 @@ open_feed(struct spawn_run *run)
 static void
 close_feed(struct spawn_run *run, int started)
 {
-    if (run->task->block.p == NULL)
+    if (!pr_feed_wanted(run->task))
         return;
     close(run->in_fd);
     run->in_fd = -1;
-    if (!started && run->feed_fd >= 0) {
-        close(run->feed_fd);
-        run->feed_fd = -1;
-    }
-}
-
-static void write_block(struct spawn_run *run);
-
-static void
-on_fed(uv_write_t *req, int status)
-{
-    struct spawn_run *run = req->data;
-
-    /* UV_EPIPE: the task exited or closed its stdin before reading all of
-     * it (head -1).  That is the task's business, and its exit status
-     * tells it; poolrun ignores SIGPIPE, so only this write fails. */
-    if (status == 0 && run->in_open && run->fed < run->task->block.len) {
-        write_block(run);
-        return;
-    }
-    if (run->in_open) {
-        run->in_open = 0;
-        close_handle((uv_handle_t *)&run->in_pipe);
-    }
-}
-
-/* The next chunk of the block, straight from its memory: libuv writes
- * what the pipe takes at once and the rest when the task has read. */
-static void
-write_block(struct spawn_run *run)
-{
-    const struct pr_item *b = &run->task->block;
-    size_t n = b->len - run->fed < FEED_CHUNK ? b->len - run->fed : FEED_CHUNK;
-    uv_buf_t buf = uv_buf_init(b->p + run->fed, (unsigned)n);
-    int rc;
-
-    run->fed += n;
-    run->in_req.data = run;
-    rc = uv_write(&run->in_req, (uv_stream_t *)&run->in_pipe, &buf, 1, on_fed);
-    if (rc != 0)
-        on_fed(&run->in_req, rc);
+    if (!started)
+        pr_feed_close(&run->feed);
 }
 
 static void
 start_feed(struct spawn_run *run)
 {
-    int fd = run->feed_fd;
-
-    if (fd < 0)
-        return;
-    run->feed_fd = -1;
-    uv_pipe_init(run->ctx->loop, &run->in_pipe, 0);
-    run->in_pipe.data = run;
-    run->open_handles++;
-    if (uv_pipe_open(&run->in_pipe, fd) != 0) {
-        /* The task then reads an early EOF: what it makes of a short
-         * block, its status says. */
-        close(fd);
-        close_handle((uv_handle_t *)&run->in_pipe);
-        return;
-    }
-    run->in_open = 1;
-    run->fed = 0;
-    write_block(run);
+    if (pr_feed_start(&run->feed, run->ctx->loop, run, on_handle_closed))
+        run->open_handles++;
 }
 
 /* fd 0 from the task's stdin file or nothing, 1 and 2 into our pipes, 3
@@ -895,7 +824,7 @@ spawn_start(struct pr_runner *r, struct pr_task *task)
     run->proc.data = run;
     run->pidfd = -1;
     run->in_fd = -1;
-    run->feed_fd = -1;
+    run->feed.fd = -1;
     rc = spawn(run);
     /* uv_spawn initialises the handle even when it fails; the fast path
      * has a pidfd poll only once the process runs. */

@@ -1045,7 +1045,7 @@ queue_get(struct pr_service *s, const char *name, const char **err)
     if ((rc = pr_pool_new(&q->pool, s->loop, &cfg, &which)) != 0) {
         snprintf(msg, sizeof(msg), "%s %.400s: %s", which,
                  strcmp(which, "--joblog") == 0 ? q->joblog : q->results,
-                 uv_strerror(rc));
+                 pr_err_text(rc));
         *err = msg;
         queue_free(q);
         return NULL;
@@ -1658,7 +1658,7 @@ do_submit(struct client *c, const struct pr_json *msg, struct pr_json_doc **doc)
         if ((rc = journal_submit(s, &sb)) != 0) {
             snprintf(jerr, sizeof(jerr),
                      "cannot write the journal: %s; nothing was taken",
-                     uv_strerror(rc));
+                     pr_err_text(rc));
             err = jerr;
         }
     }

@@ -776,7 +776,7 @@ read_file(const char *path, size_t *len, struct pr_diag *d)
     struct pr_buf b = {0};
 
     if (f == NULL) {
-        snprintf(d->msg, sizeof(d->msg), "%s: %s", path, strerror(errno));
+        snprintf(d->msg, sizeof(d->msg), "%s: %s", path, pr_err_text(-errno));
         return NULL;
     }
     for (;;) {
@@ -790,7 +790,7 @@ read_file(const char *path, size_t *len, struct pr_diag *d)
     }
     if (ferror(f) || b.len > MAX_FILE_SIZE) {
         snprintf(d->msg, sizeof(d->msg), "%s: %s", path,
-                 ferror(f) ? strerror(errno) : "larger than 256 MiB");
+                 ferror(f) ? pr_err_text(-errno) : "larger than 256 MiB");
         fclose(f);
         pr_buf_free(&b);
         return NULL;

@@ -23,8 +23,13 @@
 enum read_kind {
     READ_STREAM,
     READ_FILE,
+    READ_RANGE, /* a regular file that can seek: blocks are its ranges */
     READ_NONE
 };
+
+/* A block of a regular file is found by reading windows this large near
+ * its cut, not the whole block. */
+#define WINDOW ((size_t)64 * 1024)
 
 struct source_pipe {
     struct pr_source base;
@@ -53,6 +58,7 @@ struct source_pipe {
     size_t len;     /* bytes in it */
     size_t cap;     /* its size */
     size_t scanned; /* pr_pipe_cut's search position in it */
+    uint64_t off;   /* READ_RANGE: where the next block begins */
 };
 
 static void pump(struct source_pipe *s);
@@ -142,6 +148,9 @@ finish(struct source_pipe *s, int err)
     if (s->ended)
         return;
     s->ended = 1;
+    /* The file's offset ends up past the blocks taken, as if read. */
+    if (s->kind == READ_RANGE)
+        lseek(s->fd, (off_t)s->off, SEEK_SET);
     pause_reading(s);
     restore_flags(s);
     if (s->handle_open && !uv_is_closing(&s->h.handle))
@@ -256,6 +265,101 @@ put_block(struct source_pipe *s, size_t n)
     pr_intake_put(s->in, task);
 }
 
+/* Reads a window of the file at off (relative to s->off) into s->buf.
+ * Returns the bytes read (fewer at the file's end) or -errno. */
+static ssize_t
+window_at(struct source_pipe *s, uint64_t off, size_t n)
+{
+    size_t got = 0;
+
+    while (got < n) {
+        ssize_t k =
+            pread(s->fd, s->buf + got, n - got, (off_t)(s->off + off + got));
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -errno;
+        if (k == 0)
+            break;
+        got += (size_t)k;
+    }
+    return (ssize_t)got;
+}
+
+/* READ_RANGE: pr_pipe_cut's cut of the rest of the file, found by
+ * reading windows back from the block's end, then (a record longer than
+ * the block) on from it.  Sets *n to the block's length, 0 at the end.
+ * Returns 0 or -errno. */
+static int
+range_cut(struct source_pipe *s, uint64_t *n)
+{
+    const size_t rl = s->recend_len, w = s->cap;
+    struct stat st;
+    uint64_t end, from;
+    ssize_t got;
+    size_t i;
+
+    if (fstat(s->fd, &st) != 0)
+        return -errno;
+    *n = (uint64_t)st.st_size > s->off ? (uint64_t)st.st_size - s->off : 0;
+    if (*n <= s->block)
+        return 0; /* all of it fits */
+    for (end = s->block; end >= rl; end = from + rl - 1) {
+        from = end > w ? end - w : 0;
+        got = window_at(s, from, (size_t)(end - from));
+        if (got < 0)
+            return (int)got;
+        i = last_end(s->buf, (size_t)got, s->recend, rl);
+        if (i > 0) {
+            *n = from + i;
+            return 0;
+        }
+        if (from == 0)
+            break;
+    }
+    /* No record ends within the block: it grows to the first end. */
+    from = s->block + 1 >= rl ? s->block + 1 - rl : 0;
+    for (;; from += w - (rl - 1)) {
+        got = window_at(s, from, w);
+        if (got < 0)
+            return (int)got;
+        i = first_at(s->buf, 0, (size_t)got, s->recend, rl);
+        if (i < (size_t)got) {
+            *n = from + i + rl;
+            return 0;
+        }
+        if ((size_t)got < w)
+            return 0; /* *n: the rest of the file */
+    }
+}
+
+/* READ_RANGE: each block is a task that names its range. */
+static void
+pump_range(struct source_pipe *s)
+{
+    int rc = 0;
+
+    while (!s->ended && pr_intake_accepting(s->in)) {
+        struct pr_task *task;
+        uint64_t n = 0;
+
+        rc = range_cut(s, &n);
+        if (rc != 0 || n == 0)
+            break;
+        task = pr_task_new_items(NULL, 0);
+        task->block_in_file = 1;
+        task->block_fd = s->fd;
+        task->block_off = s->off;
+        task->block.len = (size_t)n;
+        s->off += n;
+        pr_intake_put(s->in, task);
+    }
+    if (s->ended || (rc == 0 && !pr_intake_accepting(s->in)))
+        return;
+    finish(s, rc);
+}
+
 /* Blocks become tasks while the intake takes them; then read more, pause,
  * or end.  After a read error the bytes read are not a block: the rest of
  * its last record may never have come. */
@@ -265,6 +369,11 @@ pump(struct source_pipe *s)
     if (s->pumping || s->ended)
         return;
     s->pumping = 1;
+    if (s->kind == READ_RANGE) {
+        pump_range(s);
+        s->pumping = 0;
+        return;
+    }
     /* A put may stop the run (--halt), and the stop ends the source. */
     while (!s->ended && pr_intake_accepting(s->in)) {
         size_t n =
@@ -322,6 +431,12 @@ open_input(struct source_pipe *s)
             if (rc != 0)
                 uv_close(&s->h.handle, on_handle_closed);
         }
+    } else if (S_ISREG(st.st_mode) && lseek(s->fd, 0, SEEK_CUR) >= 0) {
+        s->kind = READ_RANGE;
+        s->off = (uint64_t)lseek(s->fd, 0, SEEK_CUR);
+        s->cap = WINDOW > 2 * s->recend_len ? WINDOW : 2 * s->recend_len;
+        s->buf = pr_xrealloc(s->buf, s->cap);
+        return 0;
     } else {
         s->kind = READ_FILE;
         rc = uv_idle_init(s->loop, &s->h.idle);

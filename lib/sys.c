@@ -827,6 +827,30 @@ pr_sys_splice(int in_fd, int out_fd, size_t len)
 #endif
 }
 
+ssize_t
+pr_sys_splice_at(int in_fd, uint64_t *off, int out_fd, size_t len)
+{
+#ifdef __linux__
+    loff_t o = (loff_t)*off;
+    ssize_t n;
+
+    do
+        n = splice(in_fd, &o, out_fd, NULL, len,
+                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    *off = (uint64_t)o;
+    return n;
+#else
+    (void)in_fd;
+    (void)off;
+    (void)out_fd;
+    (void)len;
+    return -ENOSYS;
+#endif
+}
+
 int
 pr_sys_pipe_pending(int fd)
 {

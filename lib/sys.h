@@ -92,6 +92,12 @@ int pr_sys_copy_to(int in_fd, off_t *off, int out_fd);
  * pipe, -EINVAL or -ENOSYS when out_fd cannot take it this way. */
 ssize_t pr_sys_splice(int in_fd, int out_fd, size_t len);
 
+/* Moves up to len bytes of the file in_fd at *off onto the pipe out_fd
+ * inside the kernel (splice), never waiting on the pipe; advances *off.
+ * Returns the bytes moved, 0 at the file's end, or -errno: -EAGAIN when
+ * out_fd is full, -EINVAL or -ENOSYS when the file cannot splice. */
+ssize_t pr_sys_splice_at(int in_fd, uint64_t *off, int out_fd, size_t len);
+
 /* The bytes waiting in the pipe fd, or -1 if that cannot be told. */
 int pr_sys_pipe_pending(int fd);
 

@@ -124,6 +124,11 @@ struct pr_task {
     int stdin_fd;           /* its stdin (owned), or -1 for /dev/null */
     struct pr_item block;   /* --pipe: what its stdin gets instead (owned;
                                dropped at its final record), or p NULL */
+    int block_in_file;      /* --pipe from a regular file: the block is
+                               block.len bytes of block_fd (not owned) at
+                               block_off, and block.p is NULL */
+    int block_fd;
+    uint64_t block_off;
     const char *skip_why;   /* why a skipped task never ran, or NULL */
     int skip_after;         /* skipped: a task it runs after did not
                                succeed (skip_why says which) */

@@ -295,6 +295,23 @@ static const struct {
 };
 
 const char *
+pr_err_text(int err)
+{
+    /* uv_strerror allocates the text of a code it does not know, once
+     * per call: those are asked of strerror instead. */
+    if (err == UV_EISDIR)
+        return "is a directory"; /* libuv: "illegal operation on a ..." */
+    switch (err) {
+#define PR_KNOWN(code, text) case UV_##code:
+        UV_ERRNO_MAP(PR_KNOWN)
+#undef PR_KNOWN
+        return uv_strerror(err);
+    default:
+        return strerror(-err);
+    }
+}
+
+const char *
 pr_signal_name(int sig)
 {
     size_t i;

@@ -147,6 +147,12 @@ size_t pr_utf8_len(const unsigned char *p, size_t avail);
 /* "SIGTERM" for 15; "signal" for one without a name here. */
 const char *pr_signal_name(int sig);
 
+/* What the error err (a negative errno, as libuv's codes are) means, in
+ * the one wording of poolrun's messages: libuv's, lower case ("no such
+ * file or directory"; but "is a directory"); strerror's for a code libuv
+ * does not name. */
+const char *pr_err_text(int err);
+
 /* 15 for "SIGTERM", "TERM", "term" or "15"; -1 if it names none. */
 int pr_signal_number(const char *name);
 

@@ -88,7 +88,7 @@ teardown() {
 
 @test "a directory as a job file is refused" {
     run -255 --separate-stderr poolrun -f /tmp
-    [ "$stderr" = "poolrun: /tmp: Is a directory" ]
+    [ "$stderr" = "poolrun: /tmp: is a directory" ]
 }
 
 @test "an input that cannot be read is poolrun's error, not an empty input" {

@@ -148,7 +148,7 @@ JSON
 
 @test "a missing job file is refused" {
     run -255 --separate-stderr poolrun -f nope.json
-    [ "$stderr" = "poolrun: nope.json: No such file or directory" ]
+    [ "$stderr" = "poolrun: nope.json: no such file or directory" ]
 }
 
 @test "fields of later features are checked now" {

@@ -105,7 +105,7 @@ no_code_ran() {
 @test "-a with a missing file is an error before anything runs" {
     printf 'x\n' >f1
     run -255 --separate-stderr poolrun -a f1 -a missing touch
-    [[ $stderr == *"-a missing: No such file or directory"* ]]
+    [[ $stderr == *"-a missing: no such file or directory"* ]]
     [ ! -e x ]
 }
 

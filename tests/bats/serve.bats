@@ -491,7 +491,7 @@ JSON
     run -255 poolrun submit -f svc.json
     [[ "$output" == *"a service (\"daemon\": true) needs a poolrun run of its own"* ]]
     run -255 poolrun submit -f missing.json
-    [ "$output" = "poolrun: submit: -f missing.json: No such file or directory" ]
+    [ "$output" = "poolrun: submit: -f missing.json: no such file or directory" ]
 }
 
 @test "a queue holds more waiting tasks than the one-shot command reads ahead, also after a restart" {

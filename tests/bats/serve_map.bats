@@ -190,7 +190,7 @@ args_of() {
 
 @test "a missing -a FILE is refused, naming it" {
     run -255 poolrun submit -a nosuch echo
-    [ "$output" = 'poolrun: submit: -a nosuch: No such file or directory' ]
+    [ "$output" = 'poolrun: submit: -a nosuch: no such file or directory' ]
 }
 
 @test "--env NAME=VALUE sets the variable for the task, the last one winning" {
@@ -217,7 +217,7 @@ args_of() {
 
 @test "--cwd that is not a folder is refused, naming it" {
     run -255 poolrun submit --cwd nowhere true
-    [ "$output" = 'poolrun: submit: --cwd nowhere: No such file or directory' ]
+    [ "$output" = 'poolrun: submit: --cwd nowhere: no such file or directory' ]
     touch afile
     run -255 poolrun submit --cwd afile true
     [ "$output" = 'poolrun: submit: --cwd afile: not a folder' ]

@@ -185,7 +185,7 @@ same_as_parallel() {
 
 @test "a missing :::: file is an error naming it before anything runs" {
     run -255 --separate-stderr poolrun touch ran ::: a :::: nope
-    [ "$stderr" = "poolrun: :::: nope: No such file or directory" ]
+    [ "$stderr" = "poolrun: :::: nope: no such file or directory" ]
     [ ! -e ran ]
 }
 
