@@ -159,7 +159,7 @@ on_record(void *data, const struct pr_task *task)
     if (id != NULL && n > 0 && (size_t)n < sizeof(who))
         n += snprintf(who + n, sizeof(who) - (size_t)n, " (%.64s)", id);
     if (task->pid > 0 && n > 0 && (size_t)n < sizeof(who))
-        snprintf(who + n, sizeof(who) - (size_t)n, " (pid %d)", task->pid);
+        snprintf(who + n, sizeof(who) - (size_t)n, ", pid %d", task->pid);
     shown_command(task, cmd, sizeof(cmd));
     switch (task->status) {
     case PR_TASK_SKIPPED: /* what it ran after did not succeed */

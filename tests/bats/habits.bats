@@ -195,7 +195,7 @@ barrier_lines() {
     # sleep) is well within it even on a loaded machine, task 2 is not.
     run -1 --separate-stderr poolrun -j 1 -k --timeout 1000% sh -c 'sleep $0; echo $0' ::: 0.2 30 0
     [ "$(tr '\n' ' ' <<<"$output")" = "0.2 0 " ]
-    [[ $stderr == *"task 2 "*"timed out"* ]]
+    [[ $stderr == *"task 2, pid "*"timed out"* ]]
 }
 
 @test "--timeout N% sets no limit until a task has succeeded" {
@@ -203,7 +203,7 @@ barrier_lines() {
     # yet: nothing has succeeded, so neither is ended.
     printf 'exit 3\nsleep 0.3\n' >lines
     run -1 --separate-stderr poolrun -j 1 --timeout 1% <lines
-    [[ $stderr == *"task 1 "*"exit status 3"* ]]
+    [[ $stderr == *"task 1, pid "*"exit status 3"* ]]
     [[ $stderr != *"timed out"* ]]
 }
 

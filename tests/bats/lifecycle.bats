@@ -11,7 +11,7 @@ setup() {
     echo 'trap "" TERM; echo $$ > pid; exec sleep 1000' >lines
     run --separate-stderr poolrun --timeout 0.3 --kill-after 0.3 --joblog log <lines
     [ "$status" -eq 1 ]
-    [[ $stderr == *"task 1 (pid $(cat pid)): timed out after "* ]]
+    [[ $stderr == *"task 1, pid $(cat pid): timed out after "* ]]
     [[ $stderr == *"poolrun: 1 task: 1 timeout"* ]]
     # SIGTERM was ignored, so SIGKILL ended it.
     [ "$(joblog_rows log | cut -f8)" = 9 ]

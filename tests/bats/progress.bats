@@ -78,6 +78,16 @@ reads_at_least() {
     [[ $(grep -A1 slowest <<<"$stderr" | tail -1) == "poolrun:          task 2 ("*" s): until "*"; echo two" ]]
 }
 
+@test "the slowest tasks leave out one that poolrun itself killed" {
+    # Task 1 runs until --halt kills it, when task 2 has failed: it ran
+    # longest, but only as long as poolrun let it.
+    printf '%s\n' 'touch started; exec sleep 30' \
+        'until [ -e started ]; do sleep 0.01; done; exit 1' >lines
+    run -1 --separate-stderr poolrun -j 2 --summary --halt now,fail=1 <lines
+    [[ $stderr == *"poolrun: slowest: task 2 ("* ]]
+    [[ $stderr != *"task 1 ("*" s): touch started"* ]]
+}
+
 @test "--delay spaces task starts at least SECS apart" {
     run -0 --separate-stderr poolrun -j 3 --delay 0.2 --joblog log true ::: 1 2 3
     [ "$(joblog_rows log | wc -l)" -eq 3 ]

@@ -124,7 +124,7 @@ past() {
     run --separate-stderr timeout -s KILL 20 "$POOLRUN" -j 1 \
         --workers 'echo $$ > wpid; exec >&-; sleep 1000' ::: a
     [ "$status" -eq 1 ]
-    [[ $stderr == *"task 1 (pid "*"): the worker closed its standard output: a"* ]]
+    [[ $stderr == *"task 1, pid "*": the worker closed its standard output: a"* ]]
     not_alive "$(cat wpid)"
 }
 
@@ -132,7 +132,7 @@ past() {
     run --separate-stderr "$POOLRUN" -j 1 \
         --workers 'read x; kill -KILL $$' ::: a
     [ "$status" -eq 1 ]
-    [[ $stderr == *"task 1 (pid "*"): killed by signal 9 (SIGKILL): a"* ]]
+    [[ $stderr == *"task 1, pid "*": killed by signal 9 (SIGKILL): a"* ]]
 }
 
 @test "a process that escaped a dead worker's group holds the run only for --kill-after" {

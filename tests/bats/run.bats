@@ -17,7 +17,7 @@ setup() {
     run -1 --separate-stderr poolrun -j 2 --joblog run.log \
         <<<$'sleep 0.2; echo a\nsleep 0.2; echo b\nexit 3'
     [ "$(sort <<<"$output")" = $'a\nb' ]
-    [[ $stderr == *"task 3 "*"exit status 3"*"exit 3"* ]]
+    [[ $stderr == *"task 3, pid "*"exit status 3"*"exit 3"* ]]
     [ "$(joblog_rows run.log | wc -l)" -eq 3 ]
 }
 

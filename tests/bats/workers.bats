@@ -62,8 +62,8 @@ EOF
     [ "$output" = "$(printf '%s\n' 'seq 1: a "q"' no)" ]
     [[ $stderr == *"bad item"* ]]
     [[ $stderr == *"only an error"* ]]
-    [[ $stderr == *"task 2 (pid "*"): exit status 3: fail"* ]]
-    [[ $stderr == *"task 3 (pid "*"): exit status 1: err"* ]]
+    [[ $stderr == *"task 2, pid "*": exit status 3: fail"* ]]
+    [[ $stderr == *"task 3, pid "*": exit status 1: err"* ]]
 }
 
 @test "a malformed JSON answer fails that task, names why, and the worker is replaced" {
@@ -79,7 +79,7 @@ EOF
     run --separate-stderr poolrun -j 1 -k --inflight 1 --protocol json --workers 'sh w.sh' ::: ok bad ok
     [ "$status" -eq 1 ]
     [ "$output" = "$(printf 'fine\nfine')" ]
-    [[ $stderr == *"task 2 (pid "*"): the worker's answer is not a JSON object"*": bad"* ]]
+    [[ $stderr == *"task 2, pid "*": the worker's answer is not a JSON object"*": bad"* ]]
     [ "$(wc -l <pids)" -eq 2 ]
 }
 
@@ -180,7 +180,7 @@ EOF
     run --separate-stderr poolrun -j 1 --inflight 3 -k --workers 'exec sh w.sh' ::: die b c
     [ "$status" -eq 1 ]
     [ "$output" = "$(printf 'got b\ngot c')" ]
-    [[ $stderr == *"task 1 (pid "*"): killed by signal 9 (SIGKILL): die"* ]]
+    [[ $stderr == *"task 1, pid "*": killed by signal 9 (SIGKILL): die"* ]]
     [[ $stderr == *"poolrun: 3 tasks: 2 ok, 1 killed"* ]]
 }
 
@@ -198,7 +198,7 @@ EOF
     run --separate-stderr poolrun -j 1 --inflight 1 -k --timeout 0.3 --workers 'sh w.sh' ::: a slow b
     [ "$status" -eq 1 ]
     [ "$output" = "$(printf 'got a\ngot b')" ]
-    [[ $stderr == *"task 2 (pid "*"): timed out after "* ]]
+    [[ $stderr == *"task 2, pid "*": timed out after "* ]]
     [ "$(wc -l <pids)" -eq 2 ]
     none_alive pids
 }
@@ -265,7 +265,7 @@ JSON
     [ "$status" -eq 1 ]
     [[ $output == *"db is failing"* ]]
     [[ $output == *"work done"* ]]
-    [[ $stderr == *"service (db) (pid "*"): exit status 3: "* ]]
+    [[ $stderr == *"service (db), pid "*": exit status 3: "* ]]
     [[ $stderr == *"1 service ended before the other tasks did"* ]]
 }
 
