@@ -186,7 +186,7 @@ barrier_lines() {
     # The quick task succeeds first; the slow one, running then, is ended
     # at 1000% of its runtime (well before its 30 s).
     run -1 --separate-stderr poolrun -j 2 --joblog log --timeout 1000% sh -c 'sleep $0' ::: 0 30
-    [[ ${stderr_lines[0]} == "poolrun: task 2 "*"timed out after"* ]]
+    [[ ${stderr_lines[0]} == "poolrun: task 2, pid "*"timed out after"* ]]
     [ "$(joblog_rows log | sort -n | cut -f1,7,8 | tr '\t' :)" = "$(printf '1:0:0\n2:0:15')" ]
 }
 
