@@ -13,7 +13,7 @@
 #define HEAD_MAX 2000
 
 static const char style[] =
-    "body{margin:0;font:14px sans-serif;color:#111}"
+    "body{margin:0;font:14px sans-serif;color:#111}svg{display:block}"
     "section{margin:0 0 0 100px;max-width:880px}"
     "table{border-collapse:collapse}td,th{text-align:left;padding:2px 8px;"
     "border-bottom:1px solid #ddd;vertical-align:top}"
