@@ -411,7 +411,7 @@ rate(struct draw *d, unsigned y)
     size_t total;
     unsigned nb = buckets(d->r, &total), max = 1, k;
     unsigned *count = finished(d->r, nb);
-    unsigned base = y + 30 + RATE_HEIGHT;
+    unsigned base = y + 36 + RATE_HEIGHT;
     double width = span_of(d->r) / nb, w = (double)PR_REPORT_PLOT / nb;
 
     for (k = 0; k < nb; k++)
@@ -440,7 +440,7 @@ rate(struct draw *d, unsigned y)
                    "y=\"%u\" text-anchor=\"end\">%zu done</text>",
                    PR_REPORT_LEFT, base, PR_REPORT_LEFT + PR_REPORT_PLOT,
                    PR_REPORT_LEFT - 6, base - RATE_HEIGHT + 10, max / width,
-                   PR_REPORT_LEFT + PR_REPORT_PLOT - 4, base - RATE_HEIGHT + 14,
+                   PR_REPORT_LEFT + PR_REPORT_PLOT, base - RATE_HEIGHT - 4,
                    total);
     free(count);
     return base + 10;
