@@ -20,7 +20,7 @@ seq 1 32 | "$poolrun" -j 4 --retries 1 --timeout 1.2 \
 "$poolrun" report "$dir/run.jsonl" -o "$dir/run.html"
 if command -v chromium >/dev/null 2>&1; then
     chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
-        --force-device-scale-factor=1 --window-size=1000,450 \
+        --force-device-scale-factor=1 --window-size=1000,370 \
         --screenshot="$dir/run.png" "file://$(cd "$dir" && pwd)/run.svg" \
         >/dev/null 2>&1
 fi
