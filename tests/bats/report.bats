@@ -216,3 +216,13 @@ PY
         [ "$status" -eq 0 ]
     fi
 }
+
+@test "the man page's report example runs as documented" {
+    man_examples >examples
+    PATH="$(dirname "$POOLRUN"):$PATH"
+    echo a >a.log
+    echo b >b.log
+    run -0 bash -c "$(grep -F -A1 -- '--results run.jsonl gzip' examples)"
+    [ -e a.log.gz ]
+    grep -F 'run.jsonl: 2 tasks (2 attempts), 0 failed' run.html
+}
