@@ -106,6 +106,8 @@ take_whole(const struct pr_json *o, const char *key, long min, long max,
     return pr_json_get_whole(v, (double)min, (double)max, out);
 }
 
+/* 0 and b's kind; 1 for a skipped task (it never ran: counted, not
+ * drawn); -1 for a word we do not know. */
 static int
 status_kind(const char *s, struct pr_report_bar *b)
 {
@@ -205,7 +207,7 @@ results_line(struct pr_report *r, const char *line, size_t n,
              (rc = status_kind(status, &b)) < 0)
         rc = bad(err, "\"status\" is missing or not one of ok, failed, "
                       "timeout, killed, error, skipped");
-    else if ((rc = record_fields(o, &b, err)) == 0)
+    else if (rc == 0 && (rc = record_fields(o, &b, err)) == 0)
         b.seq = (uint64_t)seq;
     pr_json_free(doc);
     if (rc == 1 && callback)

@@ -113,8 +113,8 @@ notes(struct pr_buf *b, const struct pr_report *r)
                        r->torn);
     if (r->skipped != 0 || r->callbacks != 0)
         pr_buf_appendf(b,
-                       "<p>Not drawn: %zu skipped tasks, %zu callback "
-                       "records.</p>\n",
+                       "<p>Not drawn: skipped tasks: %zu; callback "
+                       "records: %zu.</p>\n",
                        r->skipped, r->callbacks);
 }
 

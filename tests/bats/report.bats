@@ -22,6 +22,7 @@ known_run() {
 {"seq":5,"command":"kill -9 $$","status":"killed","exit":null,"signal":9,"attempt":1,"final":true,"start":1005.000,"runtime":5.000,"slot":1,"pid":15,"stdout":"","stderr":""}
 {"seq":2,"command":"make check","status":"failed","exit":3,"signal":null,"attempt":2,"final":true,"start":1007.000,"runtime":3.000,"slot":2,"pid":16,"stdout":"","stderr":"FAIL: test_x\n"}
 {"seq":null,"callback":"on-fail","command":"notify","status":"ok","exit":0,"signal":null}
+{"seq":6,"command":"never","status":"skipped","exit":null,"signal":null,"attempt":0,"final":true}
 JSON
 }
 
@@ -118,7 +119,7 @@ need_chromium() {
     grep -F '<h2>Failed tasks (4)</h2>' run.html
     grep -F 'FAIL: test_x' run.html
     grep -F '<h2>The slowest 4 tasks</h2>' run.html
-    grep -F 'Not drawn: 0 skipped tasks, 1 callback records.' run.html
+    grep -F 'Not drawn: skipped tasks: 1; callback records: 1.' run.html
     # Nothing fetched: no script, style sheet, image, frame or import.
     run grep -cE '<(script|link|img|iframe)|src=|@import|url\(http' run.html
     [ "$output" -eq 0 ]
@@ -166,7 +167,7 @@ PY
     known_run
     printf '{"seq":9,"status":"o' >>run.jsonl
     poolrun report run.jsonl -o run.html
-    grep -F 'Line 8 was cut short' run.html
+    grep -F 'Line 9 was cut short' run.html
 }
 
 @test "a line report cannot read is named by file and line, exit 255" {
