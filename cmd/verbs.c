@@ -23,6 +23,7 @@
 #include "json.h"
 #include "options.h"
 #include "proto.h"
+#include "report_verb.h"
 #include "retry.h"
 #include "rq.h"
 #include "service.h"
@@ -2797,6 +2798,14 @@ static const char *const verb_usage[][2] = {
      "  (2), --attempts N (3: past it a task is recorded "
      "lost).\n" REDIS_OPTIONS},
     {"shutdown", "Usage: poolrun shutdown [--drain]\n"},
+    {"report",
+     "Usage: poolrun report RUN [-o FILE.html|FILE.svg]\n"
+     "Draws a finished run from its --results FILE (or, with less detail,\n"
+     "its --joblog FILE): a timeline with a row per slot and a bar per\n"
+     "attempt coloured by status, the tasks finished over time, the\n"
+     "slowest ten and the failed tasks with the head of their output.  One\n"
+     "self-contained file; the format from -o's suffix (HTML on stdout\n"
+     "without -o).  Exit: 0, or 255 for bad input.\n"},
 };
 
 /* VERB --help or -h: its usage on stdout. */
@@ -2826,7 +2835,7 @@ pr_verb_run(int argc, char **argv, int *status)
         {"wait", verb_wait},     {"shutdown", verb_shutdown},
         {"cancel", verb_cancel}, {"close", verb_close},
         {"log", verb_log},       {"resume", verb_resume},
-        {"worker", verb_worker},
+        {"worker", verb_worker}, {"report", pr_cmd_report},
     };
     size_t i;
 
