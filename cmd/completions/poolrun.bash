@@ -43,7 +43,7 @@ _poolrun_verb_opts() {
         _poolrun_va="$_poolrun_redis --node --lease --renew --block
             --attempts"
         _poolrun_vf='' ;;
-    report) _poolrun_va='-o --output' _poolrun_vf='' ;;
+    report) _poolrun_va='-o' _poolrun_vf='' ;;
     *) _poolrun_va='' _poolrun_vf='' ;;
     esac
     _poolrun_vf+=' -h --help'
@@ -78,7 +78,7 @@ _poolrun_value() {
     local opt=$1 cur=$2 pre
     case $opt in
     -a | --arg-file | -f | --file | --joblog | --results | --password-file \
-        | -o | --output)
+        | -o)
         _poolrun_files "${cur#+}"
         # --joblog +FILE appends: keep the + in front.
         if [[ $cur == +* && $opt == --joblog ]]; then

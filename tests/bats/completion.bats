@@ -180,6 +180,11 @@ table_verbs() {
     [ "$output" = "--start-paused" ]
     run -0 bash_complete poolrun status --j
     [ "$output" = "--json" ]
+    touch run.jsonl
+    run -0 bash_complete poolrun report ru
+    [ "$output" = "run.jsonl" ]
+    run -0 bash_complete poolrun report run.jsonl -o ru
+    [ "$output" = "run.jsonl" ]
 }
 
 @test "bash offers every option of the table, and knows which take a value" {
