@@ -148,6 +148,20 @@ table_verbs() {
     [ "$output" = "my items.txt" ]
 }
 
+@test "in an interactive bash, TAB completes a file name with a space as one word" {
+    # readline quotes the name only if the completion asked for file names
+    # (compopt -o filenames), which only a real completion can show.
+    mkdir d
+    touch 'd/my items.txt'
+    cd d
+    run -0 timeout 60 python3 "$PR_SRC/tests/bats/bash_readline.py" \
+        "$BASH_COMP" 'poolrun -k -a my'
+    [ "$output" = $'<-k>\n<-a>\n<my items.txt>' ]
+    run -0 timeout 60 python3 "$PR_SRC/tests/bats/bash_readline.py" \
+        "$BASH_COMP" 'poolrun --ord'
+    [ "$output" = "<--order>" ]
+}
+
 @test "bash completes no file where a number is expected" {
     touch 4file
     run -0 bash_complete poolrun -j ''
