@@ -86,6 +86,21 @@ table_verbs() {
     echo report
 }
 
+# verb_help_options VERB: the options `poolrun VERB --help` names, one a
+# line, but those it names as another verb's (submit's usage points to
+# `log ID --follow`, log's and resume's to serve's options).
+verb_help_options() {
+    poolrun "$1" --help |
+        grep -oE '(^|[][ (,|])--?[a-zA-Z0-9][-a-zA-Z0-9]*' |
+        sed 's/^[][ (,|]//' | sort -u |
+        case $1 in
+        submit) grep -vx -e --follow ;;
+        log) grep -vx -e --results-limit ;;
+        resume) grep -vx -e --start-paused ;;
+        *) cat ;;
+        esac
+}
+
 @test "the option table and the verb table read as expected" {
     # Guards the two readers above: a table they could not read would make
     # the drift tests below pass with nothing to check.
@@ -199,6 +214,33 @@ table_verbs() {
     [ "$output" = "run.jsonl" ]
     run -0 bash_complete poolrun report run.jsonl -o ru
     [ "$output" = "run.jsonl" ]
+}
+
+@test "bash and zsh offer each verb the options its --help names" {
+    local verb opt bash_opts zsh_opts
+    for verb in $(table_verbs); do
+        [ "$verb" != report ] || continue # its own helper's; not built here
+        run -0 verb_help_options "$verb"
+        [ -n "$output" ] || {
+            echo "no option read from poolrun $verb --help" >&2
+            return 1
+        }
+        bash_opts=$(bash_complete poolrun "$verb" -)
+        zsh_opts=
+        if command -v zsh >/dev/null; then
+            zsh_opts=$(zsh_complete "poolrun $verb -")
+        fi
+        for opt in $output; do
+            [[ $'\n'$bash_opts$'\n' == *$'\n'"$opt"$'\n'* ]] || {
+                echo "bash does not complete poolrun $verb $opt" >&2
+                return 1
+            }
+            [ -z "$zsh_opts" ] || [[ $'\n'$zsh_opts$'\n' == *$'\n'"$opt"$'\n'* ]] || {
+                echo "zsh does not complete poolrun $verb $opt" >&2
+                return 1
+            }
+        done
+    done
 }
 
 @test "bash offers every option of the table, and knows which take a value" {
