@@ -132,6 +132,8 @@ _poolrun_scan() {
             :
         elif [[ $w == --?* ]]; then
             if _poolrun_takes "$w" "$args"; then
+                # --opt=value: bash splits it at "=" (COMP_WORDBREAKS).
+                [[ ${COMP_WORDS[i + 1]} == = ]] && ((i++))
                 ((i + 1 == COMP_CWORD)) && _poolrun_want="value $w"
                 ((i++))
             fi
@@ -170,6 +172,13 @@ _poolrun() {
         serve | worker) args+=" $_poolrun_va" flags+=" $_poolrun_vf" ;;
         *) args=$_poolrun_va flags=$_poolrun_vf ;;
         esac
+    fi
+    # --opt=value split at "=": "--opt" "=" "value", the = alone while
+    # nothing follows it.
+    local prev=${COMP_WORDS[COMP_CWORD - 1]}
+    if [[ $cur == = ]] && _poolrun_takes "$prev" "$args"; then
+        _poolrun_value "$prev" ""
+        return 0
     fi
     _poolrun_scan "$from" "$args"
     if [[ $_poolrun_want == value* ]]; then

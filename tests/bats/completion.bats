@@ -132,6 +132,13 @@ verb_help_options() {
     [ "$output" = $'fifo\nlifo\npriority' ]
     run -0 bash_complete poolrun -j 4 --order=l
     [ "$output" = "lifo" ]
+    # As bash gives --order=l: split at "=" (COMP_WORDBREAKS).
+    run -0 bash_complete poolrun -j 4 --order = l
+    [ "$output" = "lifo" ]
+    run -0 bash_complete poolrun --order =
+    [ "$output" = $'fifo\nlifo\npriority' ]
+    run -0 bash_complete poolrun --order = lifo --ord
+    [ "$output" = "--order" ]
     run -0 bash_complete poolrun --workers cat --protocol ''
     [ "$output" = $'line\njson' ]
     run -0 bash_complete poolrun --exit-status ''
@@ -163,7 +170,7 @@ verb_help_options() {
     [ "$output" = "my items.txt" ]
 }
 
-@test "in an interactive bash, TAB completes a file name with a space as one word" {
+@test "in an interactive bash, TAB completes a file name with a space as one word, and --order=" {
     # readline quotes the name only if the completion asked for file names
     # (compopt -o filenames), which only a real completion can show.
     mkdir d
@@ -175,6 +182,12 @@ verb_help_options() {
     run -0 timeout 60 python3 "$PR_SRC/tests/bats/bash_readline.py" \
         "$BASH_COMP" 'poolrun --ord'
     [ "$output" = "<--order>" ]
+    run -0 timeout 60 python3 "$PR_SRC/tests/bats/bash_readline.py" \
+        "$BASH_COMP" 'poolrun --order=l'
+    [ "$output" = "<--order=lifo>" ]
+    run -0 timeout 60 python3 "$PR_SRC/tests/bats/bash_readline.py" \
+        "$BASH_COMP" 'poolrun --order=lifo --ord'
+    [ "$output" = "<--order=lifo>"$'\n'"<--order>" ]
 }
 
 @test "bash completes no file where a number is expected" {
