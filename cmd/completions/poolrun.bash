@@ -12,7 +12,8 @@ _poolrun_opts_arg='-a --arg-file --colsep --header -d --delimiter
     --max-tasks-per-worker --tagstring --buffer-size --on-done --on-fail
     --on-join --joblog --results --results-limit --exit-status'
 _poolrun_opts_flag='--link -0 --null -r --no-run-if-empty --shell --json
-    --pipe --spreadstdin --dry-run --dryrun -t --verbose --daemon
+    --pipe --spreadstdin --pipepart --pipe-part --dry-run --dryrun -t
+    --verbose --daemon
     -k --keep-order --line-buffer --lb -u --ungroup --tag --resume
     --resume-failed --summary --progress --bar --eta -h --help -V --version'
 
