@@ -806,19 +806,29 @@ pr_sys_copy_to(int in_fd, off_t *off, int out_fd)
 #endif
 }
 
-ssize_t
-pr_sys_splice(int in_fd, int out_fd, size_t len)
-{
 #ifdef __linux__
+/* splice(2) that never waits on a pipe, from *off of in_fd (a file) or,
+ * off NULL, from the pipe in_fd. */
+static ssize_t
+splice_now(int in_fd, loff_t *off, int out_fd, size_t len)
+{
     ssize_t n;
 
     do
-        n = splice(in_fd, NULL, out_fd, NULL, len,
+        n = splice(in_fd, off, out_fd, NULL, len,
                    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     return n;
+}
+#endif
+
+ssize_t
+pr_sys_splice(int in_fd, int out_fd, size_t len)
+{
+#ifdef __linux__
+    return splice_now(in_fd, NULL, out_fd, len);
 #else
     (void)in_fd;
     (void)out_fd;
@@ -832,15 +842,10 @@ pr_sys_splice_at(int in_fd, uint64_t *off, int out_fd, size_t len)
 {
 #ifdef __linux__
     loff_t o = (loff_t)*off;
-    ssize_t n;
+    ssize_t n = splice_now(in_fd, &o, out_fd, len);
 
-    do
-        n = splice(in_fd, &o, out_fd, NULL, len,
-                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    *off = (uint64_t)o;
+    if (n > 0)
+        *off = (uint64_t)o;
     return n;
 #else
     (void)in_fd;
