@@ -1,8 +1,11 @@
 /*
  * run_dry: --dry-run.  A task "runs" by printing its command on its own
- * stdout, as if it had written that line and exited 0.  Its end comes from
- * a timer's close, a loop turn later, as a spawned task's does: the pool
- * sees the same order of events either way.
+ * stdout, as if it had written that line and exited 0.  Its end comes a
+ * loop turn later, as a spawned task's does, so the pool sees the same
+ * order of events either way.  The tasks started in one turn end in the
+ * order they started, from one timer: a handle per task would end them
+ * in the order of their handles' closes, which libuv runs last first, and
+ * the printed commands would come out backwards.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,27 +19,19 @@
 #define CHUNK ((size_t)64 * 1024)
 
 struct dry_run {
-    uv_timer_t timer;
-    const struct pr_runner_up *up;
+    struct pr_list node; /* in dry_runner.due */
     struct pr_task *task;
 };
 
 struct dry_runner {
     struct pr_runner base;
     const struct pr_spawn_ctx *ctx;
+    uv_timer_t timer; /* ends the tasks in due, a loop turn later */
+    int timer_init;
+    struct pr_list due; /* started, in order, not yet ended */
+    void (*done)(void *);
+    void *done_data;
 };
-
-static void
-on_dry_closed(uv_handle_t *handle)
-{
-    struct dry_run *dry = handle->data;
-    struct pr_task *task = dry->task;
-    const struct pr_runner_up *up = dry->up;
-
-    free(dry);
-    task->run = NULL;
-    up->ended(up->data, task);
-}
 
 static void
 print_long(const struct pr_runner_up *up, struct pr_task *task)
@@ -60,23 +55,47 @@ print_long(const struct pr_runner_up *up, struct pr_task *task)
     free(buf);
 }
 
+/* One task's "run": its command, as its output. */
+static void
+print_task(const struct pr_runner_up *up, struct pr_task *task)
+{
+    task->start_ns = uv_hrtime();
+    task->start_wall = pr_wall_time();
+    if (pr_task_runnable(task) != 0)
+        return;
+    if (task->long_fd >= 0)
+        print_long(up, task);
+    else
+        up->output(up->data, task, 1, task->line, task->line_len);
+    up->output(up->data, task, 1, "\n", 1);
+}
+
+/* The tasks started since the last turn end, in the order they started;
+ * those their ends start wait for the next turn. */
 static void
 on_dry_timer(uv_timer_t *timer)
 {
-    struct dry_run *dry = timer->data;
-    struct pr_task *task = dry->task;
-    const struct pr_runner_up *up = dry->up;
+    struct dry_runner *dr = timer->data;
+    const struct pr_runner_up *up = dr->base.up;
+    struct pr_list now;
 
-    task->start_ns = uv_hrtime();
-    task->start_wall = pr_wall_time();
-    if (pr_task_runnable(task) == 0) {
-        if (task->long_fd >= 0)
-            print_long(up, task);
-        else
-            up->output(up->data, task, 1, task->line, task->line_len);
-        up->output(up->data, task, 1, "\n", 1);
+    pr_list_init(&now);
+    if (!pr_list_empty(&dr->due)) {
+        now.next = dr->due.next;
+        now.prev = dr->due.prev;
+        now.next->prev = &now;
+        now.prev->next = &now;
+        pr_list_init(&dr->due);
     }
-    uv_close((uv_handle_t *)timer, on_dry_closed);
+    while (!pr_list_empty(&now)) {
+        struct dry_run *dry = (struct dry_run *)now.next;
+        struct pr_task *task = dry->task;
+
+        pr_list_remove(&dry->node);
+        free(dry);
+        print_task(up, task);
+        up->ended(up->data, task);
+    }
 }
 
 static int
@@ -85,12 +104,16 @@ dry_start(struct pr_runner *r, struct pr_task *task)
     struct dry_runner *dr = (struct dry_runner *)r;
     struct dry_run *dry = pr_xcalloc(1, sizeof(*dry));
 
-    dry->up = r->up;
     dry->task = task;
     task->run = NULL;
-    uv_timer_init(dr->ctx->loop, &dry->timer);
-    dry->timer.data = dry;
-    uv_timer_start(&dry->timer, on_dry_timer, 0, 0);
+    pr_list_insert_before(&dr->due, &dry->node);
+    if (!dr->timer_init) {
+        uv_timer_init(dr->ctx->loop, &dr->timer);
+        dr->timer.data = dr;
+        dr->timer_init = 1;
+    }
+    if (!uv_is_active((uv_handle_t *)&dr->timer))
+        uv_timer_start(&dr->timer, on_dry_timer, 0, 0);
     return 0;
 }
 
@@ -128,6 +151,30 @@ dry_owns_pid(const struct pr_runner *r, int pid)
 }
 
 static void
+on_timer_closed(uv_handle_t *handle)
+{
+    struct dry_runner *dr = handle->data;
+
+    dr->done(dr->done_data);
+}
+
+/* Every task has ended: the timer goes. */
+static void
+dry_shutdown(struct pr_runner *r, void (*done)(void *), void *data)
+{
+    struct dry_runner *dr = (struct dry_runner *)r;
+
+    if (!dr->timer_init) {
+        done(data);
+        return;
+    }
+    dr->done = done;
+    dr->done_data = data;
+    dr->timer_init = 0;
+    uv_close((uv_handle_t *)&dr->timer, on_timer_closed);
+}
+
+static void
 dry_free(struct pr_runner *r)
 {
     free(r);
@@ -139,6 +186,7 @@ static const struct pr_runner_ops dry_ops = {
     .signal_all = dry_signal_all,
     .exited = dry_exited,
     .owns_pid = dry_owns_pid,
+    .shutdown = dry_shutdown,
     .free = dry_free,
 };
 
@@ -150,5 +198,6 @@ pr_runner_dry_new(const struct pr_spawn_ctx *ctx, const struct pr_runner_up *up)
     dr->base.ops = &dry_ops;
     dr->base.up = up;
     dr->ctx = ctx;
+    pr_list_init(&dr->due);
     return &dr->base;
 }

@@ -363,3 +363,10 @@ tty_poolrun() {
     run -255 --separate-stderr poolrun --results out/ -f jobs.json
     [[ ${stderr_lines[0]} == "poolrun: --results out/: a folder is named by the tasks' items"* ]]
 }
+
+@test "--dry-run prints in input order, however many run at a time" {
+    run -0 poolrun --dry-run -j 4 echo ::: a b c ::: 1 2
+    [ "$output" = "$(printf 'echo a 1\necho a 2\necho b 1\necho b 2\necho c 1\necho c 2')" ]
+    run -0 poolrun --dry-run -j 3 echo < <(seq 5)
+    [ "$output" = "$(printf 'echo %s\n' 1 2 3 4 5)" ]
+}
