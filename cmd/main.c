@@ -299,6 +299,29 @@ static const struct pr_sink_ops messages = {
     .callback_done = on_callback,
 };
 
+/* --halt stopped the run: which task reached which limit, and what
+ * became of the rest. */
+static void
+say_halted(const struct pr_config *cfg, const struct pr_pool_result *res)
+{
+    static const char *const on[] = {"fail", "success", "done"};
+    const struct pr_halt *h = &cfg->pool.halt;
+    char limit[64];
+
+    if (h->pct > 0)
+        snprintf(limit, sizeof(limit), "%s=%g%%", on[h->on], h->pct);
+    else
+        snprintf(limit, sizeof(limit), "%s=%llu", on[h->on],
+                 (unsigned long long)h->count);
+    say("poolrun: --halt %s,%s: reached by task %llu (%s): %s\n",
+        h->when == PR_HALT_NOW ? "now" : "soon", limit,
+        (unsigned long long)res->halt_seq,
+        pr_task_status_name(res->halt_status),
+        h->when == PR_HALT_NOW
+            ? "the tasks still running were ended, no other task started"
+            : "the tasks running were let finish, no other task started");
+}
+
 /* "poolrun: 5 tasks: 3 ok, 1 failed, 1 skipped", statuses with no task
  * left out. */
 static void
@@ -992,6 +1015,8 @@ run(struct pr_config *cfg, struct pr_pool_result *res,
                 "SIGKILL)\n", (unsigned long long)res->escapees,
                 res->escapees == 1 ? "" : "es",
                 res->escapees == 1 ? "its" : "their");
+    if (res->stop == PR_STOP_HALT)
+        say_halted(cfg, res);
     if (cfg->summary || res->services_failed != 0 ||
         res->tally.counts[PR_TASK_OK] + res->resumed != res->tally.total)
         print_summary(res);

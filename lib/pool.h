@@ -136,6 +136,8 @@ struct pr_pool_result {
     char fatal_msg[512];
     uint64_t retried; /* attempts that were run again */
     int halt_code;    /* with PR_STOP_HALT: the halting task's code */
+    uint64_t halt_seq; /* and the task whose record reached the limit */
+    enum pr_task_status halt_status; /* and its status */
 };
 
 /* Returns a new pool on loop; free with pr_pool_free after the loop ran.

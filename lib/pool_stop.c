@@ -54,6 +54,8 @@ pr__pool_check_halt(struct pr_pool *pool, const struct pr_task *task)
         return;
     pool->halted = 1;
     pool->result->halt_code = pr_task_code(task);
+    pool->result->halt_seq = task->seq;
+    pool->result->halt_status = task->status;
     if (pool->stopping || pool->joined) {
         /* Already draining or stopping: the halt only names the status. */
         if (pool->result->stop == PR_STOP_NONE ||

@@ -217,3 +217,13 @@ EOF
     run poolrun --exit-status max --timeout 0.1 <<<'sleep 1000'
     [ "$status" -eq 124 ]
 }
+
+@test "--halt says which task reached which limit, and what became of the rest" {
+    printf '%s\n' 'touch started; exec sleep 30' \
+        'until [ -e started ]; do sleep 0.01; done; exit 4' >lines
+    run -4 --separate-stderr poolrun -j 2 --halt now,fail=1 <lines
+    [[ $stderr == *"poolrun: --halt now,fail=1: reached by task 2 (failed): the tasks still running were ended, no other task started"* ]]
+    # Of three tasks, the second failure is over 50%.
+    run -3 --separate-stderr poolrun -j 1 --halt soon,fail=50% ::: 'exit 3' 'exit 3' true
+    [[ $stderr == *"poolrun: --halt soon,fail=50%: reached by task 2 (failed): the tasks running were let finish, no other task started"* ]]
+}
