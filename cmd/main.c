@@ -1017,8 +1017,12 @@ run(struct pr_config *cfg, struct pr_pool_result *res,
                 res->escapees == 1 ? "its" : "their");
     if (res->stop == PR_STOP_HALT)
         say_halted(cfg, res);
-    if (cfg->summary || res->services_failed != 0 ||
-        res->tally.counts[PR_TASK_OK] + res->resumed != res->tally.total)
+    /* Workers that cannot start: their one line says it all. */
+    if (cfg->summary ||
+        (!(res->stop == PR_STOP_FATAL &&
+           res->tally.counts[PR_TASK_SKIPPED] == res->tally.total) &&
+         (res->services_failed != 0 ||
+          res->tally.counts[PR_TASK_OK] + res->resumed != res->tally.total)))
         print_summary(res);
     /* A worker told to stop, that stopped: as a one-shot stopped by it. */
     if (r.stop_sig != 0 && res->input_msg[0] == '\0' &&

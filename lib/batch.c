@@ -78,7 +78,7 @@ note_slow(struct pr_batch_tally *t, const struct pr_task *task)
 
     /* One that never ran, or that poolrun itself ended (a halt, a stop,
      * a closed stdout) ran as long as poolrun let it: not slow. */
-    if (task->start_ns == 0 ||
+    if (task->start_ns == 0 || task->status == PR_TASK_SKIPPED ||
         (task->status == PR_TASK_KILLED && task->signalled != 0))
         return;
     for (i = t->nslowest; i > 0 && t->slowest[i - 1].runtime < rt; i--)

@@ -56,6 +56,7 @@ struct worker {
     unsigned ninflight;
     unsigned window; /* how many it may hold now (adapt_window) */
     uint64_t served;
+    int spawn_err; /* uv_spawn's error, when it could not start */
     struct pr_buf outbuf;   /* to write to its stdin */
     int writing;            /* a uv_write is under way */
     struct pr_buf line;     /* a partial answer line */
@@ -89,6 +90,8 @@ struct pr_workers {
     int stopped; /* the pool stopped now (signal): no replacements */
     int stop_signal;
     unsigned crash_streak;
+    uint64_t answered; /* answers from any worker, ever */
+    int unstartable;   /* the command cannot start: said once, run stopped */
     void (*done)(void *data);
     void *done_data;
     char read_buf[READ_CHUNK];
@@ -439,6 +442,7 @@ task_answered(struct worker *w, struct pr_task *task)
     struct pr_workers *ws = w->ws;
 
     w->served++;
+    ws->answered++;
     ws->crash_streak = 0;
     adapt_window(w, task);
     arm_timeout(w);
@@ -717,6 +721,55 @@ on_end_closed(uv_handle_t *handle)
     uv_close((uv_handle_t *)&w->timer, on_timer_closed);
 }
 
+/* Did the worker's command not start at all: no worker has answered
+ * anything yet, and this one could not be spawned, or its shell exited
+ * 127 or 126 (not found, cannot run)?  Once that is said, every worker
+ * that ends without an answer goes quietly. */
+static int
+cannot_start(const struct worker *w)
+{
+    const struct pr_workers *ws = w->ws;
+
+    if (w->served != 0 || ws->answered != 0)
+        return 0;
+    if (ws->unstartable)
+        return 1;
+    return w->term_signal == 0 &&
+           (w->spawn_err != 0 || w->exit_status == 127 || w->exit_status == 126);
+}
+
+/* The command cannot start: one line says why, the run stops, and the
+ * tasks the worker held go back to the queue, to be recorded as skipped
+ * by the stop rather than each failed by a worker that never ran. */
+static void
+gone_unstarted(struct worker *w)
+{
+    struct pr_workers *ws = w->ws;
+    struct pr_task *task;
+    char msg[512];
+
+    while ((task = take_oldest(w)) != NULL) {
+        task->requeue = 1;
+        ws->up->ended(ws->up->data, task);
+    }
+    if (!ws->unstartable) {
+        ws->unstartable = 1;
+        ws->stopped = 1;
+        if (w->spawn_err != 0)
+            snprintf(msg, sizeof(msg), "--workers %s: cannot start: %s",
+                     ws->cfg.cmd, pr_err_text(w->spawn_err));
+        else
+            snprintf(msg, sizeof(msg),
+                     "--workers %s: cannot start: the shell exited %d (%s) "
+                     "before any answer",
+                     ws->cfg.cmd, w->exit_status,
+                     w->exit_status == 127 ? "command not found"
+                                           : "found but cannot run");
+        ws->up->failed(ws->up->data, msg);
+    }
+    pr_proc_end_close(&w->end, on_end_closed);
+}
+
 /* The process has exited and its stdout and stderr are closed: its tasks
  * get their ends, and the worker is reported and freed. */
 static void
@@ -736,6 +789,10 @@ maybe_gone(struct worker *w)
         return;
     w->state = W_DEAD;
     uv_timer_stop(&w->timer);
+    if (cannot_start(w)) {
+        gone_unstarted(w);
+        return;
+    }
     e.index = w->index;
     e.pid = w->pid;
     e.exit_status = w->exit_status;
@@ -921,6 +978,7 @@ start_worker(struct pr_workers *ws, unsigned index)
         /* As if it had died at once: the same path, the crash count. */
         w->exited = 1;
         w->exit_status = 127;
+        w->spawn_err = rc;
         close_pipe(w, &w->in, &w->in_open);
         close_pipe(w, &w->out, &w->out_open);
         close_pipe(w, &w->err, &w->err_open);

@@ -371,3 +371,19 @@ logged() {
     wait_status "$pid" 0
     logged 51
 }
+
+@test "a worker command that is not found stops the run with one line of poolrun's" {
+    # The shell says what it could not find, once per worker started.
+    run -255 --separate-stderr poolrun --workers /nonexistent/worker -j 2 < <(seq 20)
+    [ "$(grep -c '^poolrun:' <<<"$stderr")" -eq 1 ]
+    [[ $stderr == *"poolrun: --workers /nonexistent/worker: cannot start: the shell exited 127 (command not found) before any answer"* ]]
+    [ -z "$output" ]
+    [ "$(grep -vc '^poolrun:' <<<"$stderr")" -le 2 ]
+}
+
+@test "a worker command that cannot run stops the run with one line of poolrun's" {
+    touch not-executable
+    run -255 --separate-stderr poolrun --workers ./not-executable -j 2 < <(seq 20)
+    [ "$(grep -c '^poolrun:' <<<"$stderr")" -eq 1 ]
+    [[ $stderr == *"poolrun: --workers ./not-executable: cannot start: the shell exited 126 (found but cannot run) before any answer"* ]]
+}
