@@ -56,7 +56,7 @@ struct worker {
     unsigned ninflight;
     unsigned window; /* how many it may hold now (adapt_window) */
     uint64_t served;
-    int spawn_err; /* uv_spawn's error, when it could not start */
+    int spawn_err;          /* uv_spawn's error, when it could not start */
     struct pr_buf outbuf;   /* to write to its stdin */
     int writing;            /* a uv_write is under way */
     struct pr_buf line;     /* a partial answer line */
@@ -734,8 +734,9 @@ cannot_start(const struct worker *w)
         return 0;
     if (ws->unstartable)
         return 1;
-    return w->term_signal == 0 &&
-           (w->spawn_err != 0 || w->exit_status == 127 || w->exit_status == 126);
+    if (w->term_signal != 0)
+        return 0;
+    return w->spawn_err != 0 || w->exit_status == 127 || w->exit_status == 126;
 }
 
 /* The command cannot start: one line says why, the run stops, and the
