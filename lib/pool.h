@@ -188,6 +188,13 @@ void pr_pool_skip(struct pr_pool *pool, struct pr_task *task, const char *why);
 /* How many tasks wait on the pool's queue now (not retries, not running). */
 size_t pr_pool_queued(const struct pr_pool *pool);
 
+/* How many tasks wait off the slots to run again (--retry-delay); counts
+ * them (for a status, not a hot path). */
+size_t pr_pool_retrying(const struct pr_pool *pool);
+
+/* Does the pool run its tasks in --workers processes? */
+int pr_pool_has_workers(const struct pr_pool *pool);
+
 /* Is a slot free: would a task put now start at once (unless --delay or
  * --load hold it)? */
 int pr_pool_slot_free(const struct pr_pool *pool);
