@@ -810,7 +810,8 @@ watch_signals(struct run *r)
 
 /* Closing the handle gives SIGUSR1 back its default action, which kills:
  * from here to the exit it is ignored again, as before the run (main).
- * Blocked meanwhile, one sent in between is not lost to the default. */
+ * Blocked in between, so that one sent then waits and is ignored, never
+ * taken by the default action. */
 static void
 unwatch_status(struct run *r)
 {

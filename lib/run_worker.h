@@ -51,7 +51,7 @@ struct pr_worker_exit {
 /* The input a worker is sent for task (its job file's "input", else its
  * items joined by spaces, else its line), in *p and *n; built in scratch
  * when it must be, which *p then points into. */
-void pr_worker_task_input(const struct pr_task *task, const char **p,
-                          size_t *n, struct pr_buf *scratch);
+void pr_worker_task_input(const struct pr_task *task, const char **p, size_t *n,
+                          struct pr_buf *scratch);
 
 #endif
