@@ -779,13 +779,17 @@ on_signal(uv_signal_t *handle, int signum)
 
 /* SIGUSR1: the running tasks and the counts, as GNU parallel lists its
  * running jobs; on the loop, behind what already waits for stderr, so the
- * run itself does not notice. */
+ * run itself does not notice.  While that much waits for a reader that
+ * does not read, a status is left out: a stream of SIGUSR1 must not grow
+ * the memory without bound. */
 static void
 on_status_signal(uv_signal_t *handle, int signum)
 {
     struct run *r = handle->data;
     struct pr_buf b = {0};
 
+    if (pr_pool_output_congested(r->pool))
+        return;
     pr_status_report(&b, "poolrun: ", r->pool);
     pr_pool_message(r->pool, b.data, b.len);
     pr_buf_free(&b);

@@ -712,6 +712,12 @@ pr_pool_message(struct pr_pool *pool, const char *p, size_t n)
     pr_output_write(pool->output, 2, p, n);
 }
 
+int
+pr_pool_output_congested(const struct pr_pool *pool)
+{
+    return pr_output_congested(pool->output);
+}
+
 static void
 up_message(void *data, const char *p, size_t n)
 {

@@ -227,6 +227,11 @@ void pr_pool_signal(struct pr_pool *pool, int signum);
  * never waits for a slow reader (they queue with the output). */
 void pr_pool_message(struct pr_pool *pool, const char *p, size_t n);
 
+/* Is so much output waiting for slow readers that no new task starts
+ * (output.h's pr_output_congested)?  A message asked for again and again
+ * (the status) is then better left out than kept. */
+int pr_pool_output_congested(const struct pr_pool *pool);
+
 /* The intake a source is started with (source.h) calls these four. */
 
 /* Is there room for one more task right now? */
