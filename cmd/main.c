@@ -24,6 +24,7 @@
 #include "source_lines.h"
 #include "sources.h"
 #include "source_pipe.h"
+#include "status.h"
 #include "sys.h"
 #include "task.h"
 #include "template.h"
@@ -756,6 +757,8 @@ struct run {
     struct pr_pool *pool;
     uv_signal_t sigs[3]; /* SIGINT, SIGTERM, SIGHUP */
     int nsigs;
+    uv_signal_t usr1; /* SIGUSR1: the status on stderr */
+    int usr1_open;
     struct pr_join_waiter joined;
     /* poolrun worker: the source it was given, and SIGINT or SIGTERM
      * drain first (the source hands back what has not started) and stop
@@ -796,6 +799,24 @@ on_signal(uv_signal_t *handle, int signum)
     pr_pool_signal(r->pool, signum);
 }
 
+/* SIGUSR1: the running tasks and the counts, as GNU parallel lists its
+ * running jobs; on the loop, behind what already waits for stderr, so the
+ * run itself does not notice.  While that much waits for a reader that
+ * does not read, a status is left out: a stream of SIGUSR1 must not grow
+ * the memory without bound. */
+static void
+on_status_signal(uv_signal_t *handle, int signum)
+{
+    struct run *r = handle->data;
+    struct pr_buf b = {0};
+
+    if (pr_pool_output_congested(r->pool))
+        return;
+    pr_status_report(&b, "poolrun: ", r->pool);
+    pr_pool_message(r->pool, b.data, b.len);
+    pr_buf_free(&b);
+}
+
 static void
 watch_signals(struct run *r)
 {
@@ -807,6 +828,30 @@ watch_signals(struct run *r)
         uv_signal_start(&r->sigs[i], on_signal, handled_signals[i]);
         r->nsigs++;
     }
+    uv_signal_init(&r->loop, &r->usr1);
+    r->usr1.data = r;
+    uv_signal_start(&r->usr1, on_status_signal, SIGUSR1);
+    r->usr1_open = 1;
+}
+
+/* Closing the handle gives SIGUSR1 back its default action, which kills:
+ * from here to the exit it is ignored again, as before the run (main).
+ * Blocked in between, so that one sent then waits and is ignored, never
+ * taken by the default action. */
+static void
+unwatch_status(struct run *r)
+{
+    sigset_t usr1, old;
+
+    if (!r->usr1_open)
+        return;
+    r->usr1_open = 0;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, &old);
+    uv_close((uv_handle_t *)&r->usr1, NULL);
+    signal(SIGUSR1, SIG_IGN);
+    sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /* The pool has closed its handles: ours go too, and the loop ends. */
@@ -819,6 +864,7 @@ on_pool_closed(void *data)
     for (i = 0; i < r->nsigs; i++)
         if (!uv_is_closing((uv_handle_t *)&r->sigs[i]))
             uv_close((uv_handle_t *)&r->sigs[i], NULL);
+    unwatch_status(r);
     if (r->grace_open)
         uv_close((uv_handle_t *)&r->grace_timer, NULL);
     r->grace_open = 0;
@@ -1057,6 +1103,10 @@ main(int argc, char **argv)
 
     /* A closed stdout must show up as EPIPE from write(), not kill us. */
     signal(SIGPIPE, SIG_IGN);
+    /* SIGUSR1 asks a run for its status (on the loop, once the run has
+     * begun); before that, and in the verbs, it must not kill us.  Tasks
+     * get it back at its default (sys.c, libuv's spawn). */
+    signal(SIGUSR1, SIG_IGN);
     if (fill_stdio() != 0)
         return EXIT_OWN_ERROR;
     /* serve, submit, status...: the queue service and its clients. */

@@ -30,6 +30,7 @@
 #include "sockdir.h"
 #include "source_json.h"
 #include "source_lines.h"
+#include "status.h"
 #include "sys.h"
 #include "template.h"
 #include "util.h"
@@ -1587,14 +1588,22 @@ print_running(const struct pr_json *q)
 
     for (t = pr_json_first(pr_json_member(q, "running")); t != NULL;
          t = pr_json_next(t)) {
-        const char *id = "", *cmd = "";
-        double rt = 0;
+        struct pr_status_task st = {0};
+        struct pr_buf line = {0};
+        const char *cmd = "";
 
-        pr_json_get_string(pr_json_member(t, "id"), &id);
+        /* The line the one-shot command's SIGUSR1 prints (status.h). */
+        pr_json_get_string(pr_json_member(t, "id"), &st.id);
         pr_json_get_string(pr_json_member(t, "cmd"), &cmd);
-        pr_json_get_number(pr_json_member(t, "runtime"), &rt);
-        printf("  running %s (pid %ld, %.1f s): %s\n", id,
-               member_long(t, "pid"), rt, cmd);
+        pr_json_get_number(pr_json_member(t, "runtime"), &st.runtime);
+        st.seq = (uint64_t)member_long(t, "seq");
+        st.pid = (int)member_long(t, "pid");
+        st.slot = (unsigned)member_long(t, "slot");
+        st.cmd = cmd;
+        st.cmd_len = strlen(cmd);
+        pr_status_task_line(&line, "  ", &st);
+        fwrite(line.data, 1, line.len, stdout);
+        pr_buf_free(&line);
     }
     for (t = pr_json_first(pr_json_member(q, "paused")); t != NULL;
          t = pr_json_next(t)) {
@@ -1606,6 +1615,31 @@ print_running(const struct pr_json *q)
                "resume %s` runs it): %s\n",
                id, id, cmd);
     }
+}
+
+/* A queue's counts as the one-shot command's SIGUSR1 shows them; from a
+ * service without "counts", its ok and failed. */
+static void
+print_counts(const struct pr_json *q)
+{
+    const struct pr_json *counts = pr_json_member(q, "counts");
+    struct pr_status_counts c = {0};
+    struct pr_buf line = {0};
+    int s;
+
+    c.done = (uint64_t)member_long(q, "total");
+    c.by_status[PR_TASK_OK] = (uint64_t)member_long(q, "ok");
+    c.by_status[PR_TASK_FAILED] = (uint64_t)member_long(q, "failed");
+    for (s = 0; counts != NULL && s < PR_TASK_STATUS_COUNT; s++)
+        c.by_status[s] = (uint64_t)member_long(
+            counts, pr_task_status_name((enum pr_task_status)s));
+    c.running = pr_json_count(pr_json_member(q, "running"));
+    c.queued = (uint64_t)member_long(q, "queued");
+    c.retrying = (uint64_t)member_long(q, "retrying");
+    pr_status_counts_text(&line, &c);
+    pr_buf_append(&line, "\n", 1);
+    fwrite(line.data, 1, line.len, stdout);
+    pr_buf_free(&line);
 }
 
 static int
@@ -1624,11 +1658,9 @@ status_print(const struct pr_json *reply)
         const char *name = "";
 
         pr_json_get_string(pr_json_member(q, "name"), &name);
-        printf("queue %s: -j %ld, %ld unfinished, %ld done (%ld ok, %ld "
-               "failed)\n",
-               name, member_long(q, "jobs"), member_long(q, "unfinished"),
-               member_long(q, "total"), member_long(q, "ok"),
-               member_long(q, "failed"));
+        printf("queue %s: -j %ld, %ld unfinished, ", name,
+               member_long(q, "jobs"), member_long(q, "unfinished"));
+        print_counts(q);
         print_running(q);
     }
     return fflush(stdout) == 0 ? 0 : EXIT_OWN_ERROR;

@@ -131,6 +131,12 @@ guardian(const volatile int32_t *table, pid_t parent, double grace)
             sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU &&
             sig != SIGUSR1 && sig != SIGUSR2)
             sigaction(sig, &ign, NULL);
+    /* Ours at their default: poolrun ignores SIGUSR1 outside a run, and
+     * an ignored signal may be discarded even while blocked (POSIX leaves
+     * it open), which would lose the parent-death signal. */
+    ign.sa_handler = SIG_DFL;
+    sigaction(SIGUSR1, &ign, NULL);
+    sigaction(SIGUSR2, &ign, NULL);
     sigemptyset(&wake);
     sigaddset(&wake, SIGUSR1);
     sigaddset(&wake, SIGUSR2);

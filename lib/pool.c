@@ -577,6 +577,23 @@ pr_pool_queued(const struct pr_pool *pool)
     return pr_queue_len(pool->queue);
 }
 
+size_t
+pr_pool_retrying(const struct pr_pool *pool)
+{
+    const struct pr_list *n;
+    size_t count = 0;
+
+    for (n = pool->retries.list.next; n != &pool->retries.list; n = n->next)
+        count++;
+    return count;
+}
+
+int
+pr_pool_has_workers(const struct pr_pool *pool)
+{
+    return pool->cfg.workers != NULL;
+}
+
 int
 pr_pool_accepting(const struct pr_pool *pool)
 {
@@ -693,6 +710,12 @@ void
 pr_pool_message(struct pr_pool *pool, const char *p, size_t n)
 {
     pr_output_write(pool->output, 2, p, n);
+}
+
+int
+pr_pool_output_congested(const struct pr_pool *pool)
+{
+    return pr_output_congested(pool->output);
 }
 
 static void

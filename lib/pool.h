@@ -190,6 +190,13 @@ void pr_pool_skip(struct pr_pool *pool, struct pr_task *task, const char *why);
 /* How many tasks wait on the pool's queue now (not retries, not running). */
 size_t pr_pool_queued(const struct pr_pool *pool);
 
+/* How many tasks wait off the slots to run again (--retry-delay); counts
+ * them (for a status, not a hot path). */
+size_t pr_pool_retrying(const struct pr_pool *pool);
+
+/* Does the pool run its tasks in --workers processes? */
+int pr_pool_has_workers(const struct pr_pool *pool);
+
 /* Is a slot free: would a task put now start at once (unless --delay or
  * --load hold it)? */
 int pr_pool_slot_free(const struct pr_pool *pool);
@@ -221,6 +228,11 @@ void pr_pool_signal(struct pr_pool *pool, int signum);
 /* For cmd: n bytes for stderr, after everything already waiting there;
  * never waits for a slow reader (they queue with the output). */
 void pr_pool_message(struct pr_pool *pool, const char *p, size_t n);
+
+/* Is so much output waiting for slow readers that no new task starts
+ * (output.h's pr_output_congested)?  A message asked for again and again
+ * (the status) is then better left out than kept. */
+int pr_pool_output_congested(const struct pr_pool *pool);
 
 /* The intake a source is started with (source.h) calls these four. */
 

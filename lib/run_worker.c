@@ -169,6 +169,13 @@ task_input(const struct pr_task *task, const char **p, size_t *n,
     *n = scratch->len;
 }
 
+void
+pr_worker_task_input(const struct pr_task *task, const char **p, size_t *n,
+                     struct pr_buf *scratch)
+{
+    task_input(task, p, n, scratch);
+}
+
 /* Appends the task's request to the worker's stdin buffer.  Returns 0, or
  * -1 with task->error_what set when the input cannot be sent this way. */
 static int

@@ -10,7 +10,11 @@
 #ifndef PR_RUN_WORKER_H
 #define PR_RUN_WORKER_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "task.h"
+#include "util.h"
 
 enum pr_protocol {
     PR_PROTO_LINE,
@@ -43,5 +47,11 @@ struct pr_worker_exit {
     int replaced;    /* poolrun killed it: a bad answer or a timeout (its
                         task's record says so) */
 };
+
+/* The input a worker is sent for task (its job file's "input", else its
+ * items joined by spaces, else its line), in *p and *n; built in scratch
+ * when it must be, which *p then points into. */
+void pr_worker_task_input(const struct pr_task *task, const char **p, size_t *n,
+                          struct pr_buf *scratch);
 
 #endif

@@ -22,6 +22,7 @@
 #include "sockdir.h"
 #include "source.h"
 #include "source_json.h"
+#include "status.h"
 #include "template.h"
 #include "util.h"
 
@@ -1694,6 +1695,8 @@ status_task(void *data, const struct pr_task *task)
     append_key_string(b, "id", t != NULL ? TID(t) : "");
     pr_buf_appendf(b, ",\"pid\":%d,\"runtime\":%.3f,", task->pid,
                    task->start_ns ? runtime : 0.0);
+    pr_buf_appendf(b, "\"seq\":%llu,\"slot\":%u,",
+                   (unsigned long long)task->seq, task->slot);
     pr_buf_appendf(b, "\"cmd\":");
     pr_json_append_string(b, task->line ? task->line : "",
                           task->line ? task->line_len : 0);
@@ -1725,6 +1728,26 @@ status_paused(struct pr_buf *b, const struct svc_queue *q)
     }
 }
 
+/* The counts `poolrun status` shows as the one-shot command's SIGUSR1
+ * does: "counts" by final status, and the tasks that wait, in the
+ * service's heap or the pool's queue, or to run again. */
+static void
+status_counts(struct pr_buf *b, struct svc_queue *q)
+{
+    struct pr_status_counts c;
+    int s;
+
+    pr_status_counts_of(&c, q->pool);
+    pr_buf_appendf(b, "\"queued\":%llu,\"retrying\":%llu,\"counts\":{",
+                   (unsigned long long)(c.queued + q->nheap),
+                   (unsigned long long)c.retrying);
+    for (s = 0; s < PR_TASK_STATUS_COUNT; s++)
+        pr_buf_appendf(b, "%s\"%s\":%llu", s > 0 ? "," : "",
+                       pr_task_status_name((enum pr_task_status)s),
+                       (unsigned long long)c.by_status[s]);
+    pr_buf_append(b, "}", 1);
+}
+
 static void
 status_queue(struct pr_buf *b, struct svc_queue *q)
 {
@@ -1743,7 +1766,9 @@ status_queue(struct pr_buf *b, struct svc_queue *q)
     pr_pool_each_running(q->pool, status_task, b);
     pr_buf_appendf(b, "],\"paused\":[");
     status_paused(b, q);
-    pr_buf_append(b, "]}", 2);
+    pr_buf_append(b, "],", 2);
+    status_counts(b, q);
+    pr_buf_append(b, "}", 1);
 }
 
 static void

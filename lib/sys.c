@@ -570,12 +570,14 @@ prepare_child_state(void)
         if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
             sigaddset(&reset_set, sig);
     }
-    /* Those libuv may catch later (SIGCHLD, for uv_spawn) or we do. */
+    /* Those libuv may catch later (SIGCHLD, for uv_spawn) or we do
+     * (SIGUSR1: ignored, then the status, then ignored again). */
     sigaddset(&reset_set, SIGINT);
     sigaddset(&reset_set, SIGTERM);
     sigaddset(&reset_set, SIGHUP);
     sigaddset(&reset_set, SIGCHLD);
     sigaddset(&reset_set, SIGPIPE);
+    sigaddset(&reset_set, SIGUSR1);
     devnull_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     spawn_parent = getpid();
 }
