@@ -29,6 +29,9 @@
  * stops the run: its command is broken, and looping would hide that. */
 #define CRASH_LOOP_MAX 5
 #define READ_CHUNK     (64 * 1024)
+/* A task held this long without an answer, while other workers answer,
+ * is said once (on_quiet). */
+#define QUIET_NS ((uint64_t)10 * 1000000000)
 
 enum worker_state {
     W_STARTING, /* spawned; takes tasks */
@@ -57,6 +60,8 @@ struct worker {
     unsigned window; /* how many it may hold now (adapt_window) */
     uint64_t served;
     int spawn_err;          /* uv_spawn's error, when it could not start */
+    uint64_t answered_ns;   /* ws->now_ns at its last answer */
+    int warned_quiet;       /* said to hold a task without answering */
     struct pr_buf outbuf;   /* to write to its stdin */
     int writing;            /* a uv_write is under way */
     struct pr_buf line;     /* a partial answer line */
@@ -80,6 +85,7 @@ struct pr_workers {
     struct pr_list waiting; /* tasks handed over while no worker had room */
     uv_prepare_t flush;     /* writes what the loop turn queued */
     uv_timer_t defer;       /* ends tasks that failed at hand-over */
+    uv_timer_t quiet;       /* looks for a worker that holds a task long */
     struct pr_list failed;  /* those tasks */
     /* The clock, read once per wake-up that needs it (stamp), not per
      * task: a worker answers thousands of tasks a read. */
@@ -101,6 +107,7 @@ static void start_worker(struct pr_workers *ws, unsigned index);
 static void pipe_closed(struct worker *w);
 static void answer_broken(struct worker *w, const char *why);
 static void on_defer(uv_timer_t *timer);
+static void on_quiet(uv_timer_t *timer);
 static void close_pipe(struct worker *w, uv_pipe_t *pipe, int *open);
 static void dispatch_waiting(struct pr_workers *ws);
 static void kill_worker(struct worker *w, int sig);
@@ -450,6 +457,7 @@ task_answered(struct worker *w, struct pr_task *task)
 
     w->served++;
     ws->answered++;
+    w->answered_ns = ws->now_ns;
     ws->crash_streak = 0;
     adapt_window(w, task);
     arm_timeout(w);
@@ -1030,9 +1038,66 @@ pr_runner_workers_new(const struct pr_spawn_ctx *ctx,
     ws->flush.data = ws;
     uv_timer_init(ctx->loop, &ws->defer);
     ws->defer.data = ws;
+    /* Not a reason to keep the loop running by itself. */
+    uv_timer_init(ctx->loop, &ws->quiet);
+    ws->quiet.data = ws;
+    uv_timer_start(&ws->quiet, on_quiet, 1000, 1000);
+    uv_unref((uv_handle_t *)&ws->quiet);
     for (i = 1; i <= n; i++)
         start_worker(ws, i);
     return &ws->base;
+}
+
+/* Has a worker other than w answered since since_ns? */
+static int
+others_answered(const struct pr_workers *ws, const struct worker *w,
+                uint64_t since_ns)
+{
+    unsigned i;
+
+    for (i = 0; i < ws->n; i++)
+        if (ws->w[i] != NULL && ws->w[i] != w &&
+            ws->w[i]->answered_ns > since_ns)
+            return 1;
+    return 0;
+}
+
+/* A worker that has held a task QUIET_NS without an answer while the
+ * others answered most often wrote its answer into a buffer it did not
+ * flush (a Python print without flush=True): it is said once, as a
+ * question, since a task may also just be slow. */
+static void
+on_quiet(uv_timer_t *timer)
+{
+    struct pr_workers *ws = timer->data;
+    unsigned i;
+
+    stamp(ws);
+    for (i = 0; i < ws->n; i++) {
+        struct worker *w = ws->w[i];
+        const struct pr_task *oldest;
+        char msg[512];
+        int n;
+
+        if (!worker_alive(w) || w->ninflight == 0 || w->warned_quiet)
+            continue;
+        oldest = PR_CONTAINER_OF(w->inflight.next, struct pr_task, run_node);
+        if (ws->now_ns < oldest->start_ns + QUIET_NS ||
+            !others_answered(ws, w, oldest->start_ns))
+            continue;
+        w->warned_quiet = 1;
+        n = snprintf(msg, sizeof(msg),
+                     "poolrun: worker %u (pid %d) has held task %llu for "
+                     "%d s without an answer while the other workers "
+                     "answered: does it flush its standard output after "
+                     "each answer (Python: print(..., flush=True))?\n",
+                     w->index, w->pid, (unsigned long long)oldest->seq,
+                     (int)(QUIET_NS / 1000000000));
+        if (n > 0)
+            ws->up->message(ws->up->data, msg,
+                            (size_t)n < sizeof(msg) ? (size_t)n
+                                                    : sizeof(msg) - 1);
+    }
 }
 
 static void
@@ -1092,9 +1157,10 @@ workers_shutdown(struct pr_runner *r, void (*done)(void *), void *data)
     ws->shutting_down = 1;
     ws->done = done;
     ws->done_data = data;
-    ws->handles_open += 2;
+    ws->handles_open += 3;
     uv_close((uv_handle_t *)&ws->flush, on_own_closed);
     uv_close((uv_handle_t *)&ws->defer, on_own_closed);
+    uv_close((uv_handle_t *)&ws->quiet, on_own_closed);
     for (i = 0; i < ws->n; i++)
         if (worker_alive(ws->w[i]))
             begin_stop(ws->w[i]);

@@ -387,3 +387,26 @@ logged() {
     [ "$(grep -c '^poolrun:' <<<"$stderr")" -eq 1 ]
     [[ $stderr == *"poolrun: --workers ./not-executable: cannot start: the shell exited 126 (found but cannot run) before any answer"* ]]
 }
+
+@test "a worker that holds a task 10 s while the others answer is asked once whether it flushes" {
+    # A real 10 s: the warning is about time passing.  Task 1 waits for a
+    # file the test makes only once the warning is out.
+    cat >w.py <<'PY'
+import os, sys, time
+for line in sys.stdin:
+    item = line.strip()
+    if item == "stuck":
+        while not os.path.exists("release"):
+            time.sleep(0.05)
+    print(item, flush=True)
+PY
+    { echo stuck; seq 20; } >items
+    "$POOLRUN" -j 2 --workers "/usr/bin/python3 w.py" <items >out 2>err 3>&- &
+    pid=$!
+    wait_for 30 grep -q 'has held task 1 for 10 s' err
+    touch release
+    wait_status "$pid" 0
+    [ "$(wc -l <out)" -eq 21 ]
+    [ "$(grep -c '^poolrun:' err)" -eq 1 ]
+    [[ $(cat err) == "poolrun: worker "*" (pid "*") has held task 1 for 10 s without an answer while the other workers answered: does it flush its standard output after each answer (Python: print(..., flush=True))?" ]]
+}
