@@ -410,3 +410,11 @@ PY
     [ "$(grep -c '^poolrun:' err)" -eq 1 ]
     [[ $(cat err) == "poolrun: worker "*" (pid "*") has held task 1 for 10 s without an answer while the other workers answered: does it flush its standard output after each answer (Python: print(..., flush=True))?" ]]
 }
+
+@test "the README's JSON worker example runs as shown: jobs/workers/square.py" {
+    grep -q "seq 100000 | poolrun -j 2 --protocol json --workers 'python3 jobs/workers/square.py' --max-tasks-per-worker 1000" "$PR_SRC/README.md"
+    cd "$PR_SRC"
+    run -0 --separate-stderr poolrun -k -j 2 --protocol json \
+        --workers '/usr/bin/python3 jobs/workers/square.py' --max-tasks-per-worker 10 < <(seq 25)
+    [ "$output" = "$(seq 25 | awk '{print $1 * $1}')" ]
+}
