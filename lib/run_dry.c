@@ -9,9 +9,11 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "runner.h"
+#include "template.h"
 #include "util.h"
 
 /* A line too long for memory is printed from its file this much at a
@@ -55,9 +57,53 @@ print_long(const struct pr_runner_up *up, struct pr_task *task)
     free(buf);
 }
 
+/* A job file's task with its own cwd or env, as a line that runs it the
+ * same way when pasted into a shell:
+ * (cd DIR && env -u GONE NAME=value /bin/sh -c 'LINE'). */
+static void
+print_pasteable(const struct pr_runner_up *up, const struct pr_spawn_ctx *ctx,
+                struct pr_task *task)
+{
+    const struct pr_task_spec *spec = task->spec;
+    struct pr_buf b = {0};
+    size_t i;
+    int pass;
+
+    pr_buf_append(&b, "(", 1);
+    if (spec->cwd != NULL) {
+        pr_buf_append(&b, "cd ", 3);
+        pr_shell_quote_if_needed(&b, spec->cwd, strlen(spec->cwd));
+        pr_buf_append(&b, " && ", 4);
+    }
+    pr_buf_append(&b, "env", 3);
+    /* env takes its -u options before the settings. */
+    for (pass = 0; pass < 2; pass++)
+        for (i = 0; spec->env != NULL && spec->env[i] != NULL; i++) {
+            const char *e = spec->env[i];
+            int set = strchr(e, '=') != NULL;
+
+            if (set != pass)
+                continue;
+            pr_buf_append(&b, set ? " " : " -u ", set ? 1 : 4);
+            pr_shell_quote_if_needed(&b, e, strlen(e));
+        }
+    pr_buf_append(&b, " ", 1);
+    if (task->argv != NULL) {
+        pr_buf_append(&b, task->line, task->line_len);
+    } else {
+        pr_shell_quote_if_needed(&b, ctx->shell, strlen(ctx->shell));
+        pr_buf_append(&b, " -c ", 4);
+        pr_shell_quote(&b, task->line, task->line_len);
+    }
+    pr_buf_append(&b, ")", 1);
+    up->output(up->data, task, 1, b.data, b.len);
+    pr_buf_free(&b);
+}
+
 /* One task's "run": its command, as its output. */
 static void
-print_task(const struct pr_runner_up *up, struct pr_task *task)
+print_task(const struct pr_runner_up *up, const struct pr_spawn_ctx *ctx,
+           struct pr_task *task)
 {
     task->start_ns = uv_hrtime();
     task->start_wall = pr_wall_time();
@@ -65,6 +111,9 @@ print_task(const struct pr_runner_up *up, struct pr_task *task)
         return;
     if (task->long_fd >= 0)
         print_long(up, task);
+    else if (task->spec != NULL &&
+             (task->spec->cwd != NULL || task->spec->env != NULL))
+        print_pasteable(up, ctx, task);
     else
         up->output(up->data, task, 1, task->line, task->line_len);
     up->output(up->data, task, 1, "\n", 1);
@@ -93,7 +142,7 @@ on_dry_timer(uv_timer_t *timer)
 
         pr_list_remove(&dry->node);
         free(dry);
-        print_task(up, task);
+        print_task(up, dr->ctx, task);
         up->ended(up->data, task);
     }
 }

@@ -370,3 +370,23 @@ tty_poolrun() {
     run -0 poolrun --dry-run -j 3 echo < <(seq 5)
     [ "$output" = "$(printf 'echo %s\n' 1 2 3 4 5)" ]
 }
+
+@test "--dry-run of a job file with cwd and env prints lines that run the same when pasted into sh" {
+    mkdir 'sub dir'
+    cat >job.json <<'JSON'
+{"tasks": [
+  {"cmd": "pwd; echo \"$A|$B|${GONE-unset}\"", "cwd": "sub dir",
+   "env": {"A": "it's $(touch pwned) `touch pwned2`", "B": "-n", "GONE": null}},
+  {"argv": ["sh", "-c", "echo \"$A\" \"$1\"", "--", "a b"], "env": {"A": "x'y"}},
+  {"cmd": "echo plain"}
+]}
+JSON
+    GONE=present poolrun -k -f job.json >real
+    GONE=present poolrun --dry-run -f job.json >dry
+    [ "$(tail -n 1 dry)" = "echo plain" ]
+    GONE=present sh <dry >pasted
+    cmp real pasted
+    [ "$(sed -n 2p real)" = "it's \$(touch pwned) \`touch pwned2\`|-n|unset" ]
+    [ ! -e pwned ]
+    [ ! -e 'sub dir/pwned' ]
+}
