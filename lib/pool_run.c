@@ -93,9 +93,12 @@ pr_pool_new(struct pr_pool **out, uv_loop_t *loop,
     if (cfg->deps)
         pool->deps = pr_deps_new();
     pr_batch_init(&pool->batch);
-    pool->gate.delay = cfg->delay;
-    pool->gate.memfree = cfg->memfree;
-    pool->gate.load = cfg->load;
+    /* A dry run starts nothing: it has nothing to wait for. */
+    if (!cfg->dry_run) {
+        pool->gate.delay = cfg->delay;
+        pool->gate.memfree = cfg->memfree;
+        pool->gate.load = cfg->load;
+    }
     if (cfg->progress != PR_PROGRESS_NONE || cfg->eta) {
         pool->progress = pr_progress_new(cfg->output.err_fd,
                                          cfg->progress != PR_PROGRESS_NONE

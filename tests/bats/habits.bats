@@ -371,6 +371,13 @@ tty_poolrun() {
     [ "$output" = "$(printf 'echo %s\n' 1 2 3 4 5)" ]
 }
 
+@test "--dry-run waits for no --delay, --memfree or --load" {
+    # No machine here has a terabyte free nor a load under 0.01 with
+    # tests running, and three starts 1000 s apart: a wait would hang.
+    run -0 timeout 20 "$POOLRUN" --dry-run --delay 1000 --memfree 1T --load 0.01 echo ::: a b c
+    [ "$output" = "$(printf 'echo %s\n' a b c)" ]
+}
+
 @test "--dry-run of a job file with cwd and env prints lines that run the same when pasted into sh" {
     mkdir 'sub dir'
     cat >job.json <<'JSON'
