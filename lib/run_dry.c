@@ -25,14 +25,19 @@ struct dry_run {
     struct pr_task *task;
 };
 
+/* The timer that ends the tasks due, a loop turn later.  It is closed
+ * whenever none is due (a run with none left must leave no handle), and
+ * a new one made for the next start: a closing handle cannot be reused. */
+struct dry_tick {
+    uv_timer_t timer;
+    struct dry_runner *dr;
+};
+
 struct dry_runner {
     struct pr_runner base;
     const struct pr_spawn_ctx *ctx;
-    uv_timer_t timer; /* ends the tasks in due, a loop turn later */
-    int timer_init;
-    struct pr_list due; /* started, in order, not yet ended */
-    void (*done)(void *);
-    void *done_data;
+    struct dry_tick *tick; /* or NULL while no task is due */
+    struct pr_list due;    /* started, in order, not yet ended */
 };
 
 static void
@@ -119,12 +124,19 @@ print_task(const struct pr_runner_up *up, const struct pr_spawn_ctx *ctx,
     up->output(up->data, task, 1, "\n", 1);
 }
 
+static void
+on_tick_closed(uv_handle_t *handle)
+{
+    free(handle->data);
+}
+
 /* The tasks started since the last turn end, in the order they started;
  * those their ends start wait for the next turn. */
 static void
 on_dry_timer(uv_timer_t *timer)
 {
-    struct dry_runner *dr = timer->data;
+    struct dry_tick *tick = timer->data;
+    struct dry_runner *dr = tick->dr;
     const struct pr_runner_up *up = dr->base.up;
     struct pr_list now;
 
@@ -145,6 +157,10 @@ on_dry_timer(uv_timer_t *timer)
         print_task(up, dr->ctx, task);
         up->ended(up->data, task);
     }
+    if (pr_list_empty(&dr->due)) {
+        dr->tick = NULL;
+        uv_close((uv_handle_t *)timer, on_tick_closed);
+    }
 }
 
 static int
@@ -156,13 +172,14 @@ dry_start(struct pr_runner *r, struct pr_task *task)
     dry->task = task;
     task->run = NULL;
     pr_list_insert_before(&dr->due, &dry->node);
-    if (!dr->timer_init) {
-        uv_timer_init(dr->ctx->loop, &dr->timer);
-        dr->timer.data = dr;
-        dr->timer_init = 1;
+    if (dr->tick == NULL) {
+        dr->tick = pr_xcalloc(1, sizeof(*dr->tick));
+        dr->tick->dr = dr;
+        uv_timer_init(dr->ctx->loop, &dr->tick->timer);
+        dr->tick->timer.data = dr->tick;
     }
-    if (!uv_is_active((uv_handle_t *)&dr->timer))
-        uv_timer_start(&dr->timer, on_dry_timer, 0, 0);
+    if (!uv_is_active((uv_handle_t *)&dr->tick->timer))
+        uv_timer_start(&dr->tick->timer, on_dry_timer, 0, 0);
     return 0;
 }
 
@@ -200,30 +217,6 @@ dry_owns_pid(const struct pr_runner *r, int pid)
 }
 
 static void
-on_timer_closed(uv_handle_t *handle)
-{
-    struct dry_runner *dr = handle->data;
-
-    dr->done(dr->done_data);
-}
-
-/* Every task has ended: the timer goes. */
-static void
-dry_shutdown(struct pr_runner *r, void (*done)(void *), void *data)
-{
-    struct dry_runner *dr = (struct dry_runner *)r;
-
-    if (!dr->timer_init) {
-        done(data);
-        return;
-    }
-    dr->done = done;
-    dr->done_data = data;
-    dr->timer_init = 0;
-    uv_close((uv_handle_t *)&dr->timer, on_timer_closed);
-}
-
-static void
 dry_free(struct pr_runner *r)
 {
     free(r);
@@ -235,7 +228,6 @@ static const struct pr_runner_ops dry_ops = {
     .signal_all = dry_signal_all,
     .exited = dry_exited,
     .owns_pid = dry_owns_pid,
-    .shutdown = dry_shutdown,
     .free = dry_free,
 };
 
