@@ -102,7 +102,7 @@ load_failed(const char *path, int rc, const struct pr_report_error *err)
                 path);
     else
         fprintf(stderr, "poolrun: report: %s: cannot read: %s\n", path,
-                strerror(-rc));
+                pr_err_text(rc));
     return EXIT_OWN_ERROR;
 }
 
@@ -115,7 +115,7 @@ write_out(const struct report_opts *o, const struct pr_buf *b)
         fd = open(o->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
         if (fd < 0) {
             fprintf(stderr, "poolrun: report: -o %s: cannot write: %s\n",
-                    o->output, strerror(errno));
+                    o->output, pr_err_text(-errno));
             return EXIT_OWN_ERROR;
         }
     }
@@ -125,7 +125,7 @@ write_out(const struct report_opts *o, const struct pr_buf *b)
     if (rc != 0) {
         fprintf(stderr, "poolrun: report: %s%s: cannot write: %s\n",
                 o->output ? "-o " : "", o->output ? o->output : "stdout",
-                strerror(-rc));
+                pr_err_text(rc));
         return EXIT_OWN_ERROR;
     }
     return 0;

@@ -194,12 +194,12 @@ PY
 @test "a missing file, a directory, or a folder -o cannot write in is named" {
     known_run
     run -255 poolrun report nothere.jsonl
-    [ "$output" = 'poolrun: report: nothere.jsonl: cannot read: No such file or directory' ]
+    [ "$output" = 'poolrun: report: nothere.jsonl: cannot read: no such file or directory' ]
     mkdir d
     run -255 poolrun report d
     [ "$output" = 'poolrun: report: d: a directory, not a --results file or --joblog' ]
     run -255 poolrun report run.jsonl -o nodir/run.html
-    [ "$output" = 'poolrun: report: -o nodir/run.html: cannot write: No such file or directory' ]
+    [ "$output" = 'poolrun: report: -o nodir/run.html: cannot write: no such file or directory' ]
 }
 
 @test "report --help says how it is used" {
