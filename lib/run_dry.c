@@ -64,7 +64,8 @@ print_long(const struct pr_runner_up *up, struct pr_task *task)
 
 /* A job file's task with its own cwd or env, as a line that runs it the
  * same way when pasted into a shell:
- * (cd DIR && env -u GONE NAME=value /bin/sh -c 'LINE'). */
+ * (cd DIR && env -u GONE NAME=value /bin/sh -c 'LINE'), without the
+ * subshell and cd when it has no cwd. */
 static void
 print_pasteable(const struct pr_runner_up *up, const struct pr_spawn_ctx *ctx,
                 struct pr_task *task)
@@ -74,9 +75,9 @@ print_pasteable(const struct pr_runner_up *up, const struct pr_spawn_ctx *ctx,
     size_t i;
     int pass;
 
-    pr_buf_append(&b, "(", 1);
+    /* A subshell keeps the paster's shell where it was. */
     if (spec->cwd != NULL) {
-        pr_buf_append(&b, "cd ", 3);
+        pr_buf_append(&b, "(cd ", 4);
         pr_shell_quote_if_needed(&b, spec->cwd, strlen(spec->cwd));
         pr_buf_append(&b, " && ", 4);
     }
@@ -100,7 +101,8 @@ print_pasteable(const struct pr_runner_up *up, const struct pr_spawn_ctx *ctx,
         pr_buf_append(&b, " -c ", 4);
         pr_shell_quote(&b, task->line, task->line_len);
     }
-    pr_buf_append(&b, ")", 1);
+    if (spec->cwd != NULL)
+        pr_buf_append(&b, ")", 1);
     up->output(up->data, task, 1, b.data, b.len);
     pr_buf_free(&b);
 }

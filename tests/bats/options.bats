@@ -132,7 +132,7 @@ bad_option() {
         "$PR_SRC/man/poolrun.1" | sed 's/\\-/-/g; s/\\e/\\/g' >example.json
     mkdir build
     run -0 poolrun --dry-run -k -f example.json
-    [ "$output" = $'make lint\nmake test' ]
+    [ "$output" = $'env LC_ALL=C /bin/sh -c \'make lint\'\n(cd ./build && env LC_ALL=C make test)' ]
 }
 
 @test "the man page's examples run as documented" {
