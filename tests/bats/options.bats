@@ -132,7 +132,9 @@ bad_option() {
         "$PR_SRC/man/poolrun.1" | sed 's/\\-/-/g; s/\\e/\\/g' >example.json
     mkdir build
     run -0 poolrun --dry-run -k -f example.json
-    [ "$output" = $'env LC_ALL=C /bin/sh -c \'make lint\'\n(cd ./build && env LC_ALL=C make test)' ]
+    want=$(printf '%s\n' "env LC_ALL=C /bin/sh -c 'make lint'" \
+        '(cd ./build && env LC_ALL=C make test)')
+    [ "$output" = "$want" ]
 }
 
 @test "the man page's examples run as documented" {
