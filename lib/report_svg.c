@@ -20,8 +20,8 @@ static const char *const colours[PR_REPORT_KINDS] = {
  * horizontal. */
 static const char *const marks[PR_REPORT_KINDS] = {
     "",
-    "<path d=\"M0,8L8,0M-2,2L2,-2M6,10L10,6\" stroke=\"#fff\" "
-    "stroke-width=\"1.5\"/>",
+    ("<path d=\"M0,8L8,0M-2,2L2,-2M6,10L10,6\" stroke=\"#fff\" "
+     "stroke-width=\"1.5\"/>"),
     "<circle cx=\"4\" cy=\"4\" r=\"1.4\" fill=\"#fff\"/>",
     "<path d=\"M4,0V8\" stroke=\"#fff\" stroke-width=\"1.5\"/>",
     "<path d=\"M0,4H8\" stroke=\"#fff\" stroke-width=\"1.5\"/>"};
