@@ -64,14 +64,6 @@ shown_command(const struct pr_task *task, char *out, size_t outlen)
     out[o] = '\0';
 }
 
-/* libuv's words for an error, or the C library's where libuv has none
- * (ENOEXEC, say).  Our codes are all negative errno values. */
-static const char *
-err_text(int err)
-{
-    return pr_err_text(err);
-}
-
 /* While the loop runs, poolrun's messages go to stderr through the pool,
  * behind the output already waiting there: a reader of `2>&1` that does
  * not read must not hold the loop up.  After a run stopped by a signal
@@ -127,7 +119,7 @@ report_lost(const struct pr_task *task, int stream, const struct pr_capture *c)
             "poolrun: task %llu: %llu bytes of its %s were lost: cannot write "
             "a temporary file: %s\n",
             (unsigned long long)task->seq, (unsigned long long)c->lost,
-            stream == 1 ? "stdout" : "stderr", err_text(c->lost_err));
+            stream == 1 ? "stdout" : "stderr", pr_err_text(c->lost_err));
 }
 
 static void
@@ -187,11 +179,11 @@ on_record(void *data, const struct pr_task *task)
             strcmp(task->error_what, PR_ERR_CWD) == 0)
             say("poolrun: %s: %s %s: %s: %s\n", who,
                     task->error_what, task->spec->cwd,
-                    err_text(task->error), cmd);
+                    pr_err_text(task->error), cmd);
         else
             say("poolrun: %s: %s: %s: %s\n", who,
                     task->error_what ? task->error_what : "cannot start",
-                    err_text(task->error), cmd);
+                    pr_err_text(task->error), cmd);
         break;
     default:
         break;
@@ -220,7 +212,7 @@ on_callback(void *data, const struct pr_task *cb)
     else if (cb->status == PR_TASK_ERROR)
         say("poolrun: %s: %s: %s: %s\n", who,
                 cb->error_what ? cb->error_what : "cannot start",
-                err_text(cb->error), cmd);
+                pr_err_text(cb->error), cmd);
     else
         say("poolrun: %s: exit status %d: %s\n", who,
                 cb->exit_status, cmd);
@@ -253,7 +245,7 @@ on_throttle(void *data, int err, unsigned running)
     say(
             "poolrun: cannot start another task (%s): running at "
             "most %u at a time from now on\n",
-            err_text(err), running);
+            pr_err_text(err), running);
 }
 
 /* -t (xargs's and GNU parallel's): each command on stderr as it starts,
@@ -379,7 +371,7 @@ exit_status(const struct pr_pool_result *res, enum pr_exit_policy policy)
         return EXIT_SIGNAL_BASE + SIGPIPE;
     if (res->output_error != 0) {
         say("poolrun: writing standard output: %s\n",
-                err_text(res->output_error));
+                pr_err_text(res->output_error));
         return EXIT_OWN_ERROR;
     }
     if (res->input_msg[0] != '\0') {
@@ -388,7 +380,7 @@ exit_status(const struct pr_pool_result *res, enum pr_exit_policy policy)
     }
     if (res->input_error != 0) {
         say("poolrun: reading the input: %s\n",
-                err_text(res->input_error));
+                pr_err_text(res->input_error));
         return EXIT_OWN_ERROR;
     }
     if (res->tally.output_lost != 0) {
@@ -399,12 +391,12 @@ exit_status(const struct pr_pool_result *res, enum pr_exit_policy policy)
     }
     if (res->results_error != 0) {
         say("poolrun: writing the results: %s\n",
-                err_text(res->results_error));
+                pr_err_text(res->results_error));
         return EXIT_OWN_ERROR;
     }
     if (res->joblog_error != 0) {
         say("poolrun: writing the joblog: %s\n",
-                err_text(res->joblog_error));
+                pr_err_text(res->joblog_error));
         return EXIT_OWN_ERROR;
     }
     switch (policy) {
@@ -433,14 +425,6 @@ finish_stdout(void)
         return EXIT_OWN_ERROR;
     }
     return EXIT_OK;
-}
-
-/* An input's error in words: libuv's, but "is a directory" as a shell
- * would say it. */
-static const char *
-input_err_text(int err)
-{
-    return err == UV_EISDIR ? "is a directory" : err_text(err);
 }
 
 /* The name of input i in messages: "stdin", "-a FILE" or ":::: FILE". */
@@ -549,7 +533,7 @@ open_input(const struct pr_config *cfg, int i)
 
         input_name(cfg, i, name, sizeof(name));
         fprintf(stderr, "poolrun: %s: %s\n", name,
-                err == UV_EISDIR ? input_err_text(err) : pr_err_text(err));
+                pr_err_text(err));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -588,7 +572,7 @@ make_sources(const struct pr_config *cfg)
     if (cfg->ninputs == 0)
         told = tell_terminal_input(cfg, &zero, 1);
     if (cfg->ninputs == 0 && (rc = pr_sources_add_fd(src, 0, 0)) != 0)
-        fprintf(stderr, "poolrun: stdin: %s\n", input_err_text(rc));
+        fprintf(stderr, "poolrun: stdin: %s\n", pr_err_text(rc));
     for (i = 0; rc == 0 && i < cfg->ninputs; i++) {
         const struct pr_input *in = &cfg->inputs[i];
         int fd;
@@ -605,7 +589,7 @@ make_sources(const struct pr_config *cfg)
             told = tell_terminal_input(cfg, &fd, 1);
         if ((rc = pr_sources_add_fd(src, fd, in->linked)) != 0)
             fprintf(stderr, "poolrun: %s %s: %s\n", in->how, in->file,
-                    input_err_text(rc));
+                    pr_err_text(rc));
         close(fd);
     }
     if (rc == 0)
@@ -720,7 +704,7 @@ read_resume(const struct pr_config *cfg, struct pr_seqset *done)
     }
     if (rc != 0) {
         fprintf(stderr, "poolrun: --resume: %s: %s\n", cfg->pool.joblog,
-                err_text(rc));
+                pr_err_text(rc));
         return -1;
     }
     if (skips.n > RESUME_SKIPS_SHOWN)
@@ -733,7 +717,7 @@ read_resume(const struct pr_config *cfg, struct pr_seqset *done)
     rc = pr_results_torn_line(cfg->pool.results, &line);
     if (rc != 0) {
         fprintf(stderr, "poolrun: --results %s: %s\n", cfg->pool.results,
-                err_text(rc));
+                pr_err_text(rc));
         return -1;
     }
     if (line != 0)
@@ -967,14 +951,14 @@ prepare(struct run *r, struct pr_config *cfg)
     rc = pr_pool_new(&r->pool, &r->loop, &cfg->pool, &which);
     if (rc != 0 && strcmp(which, "--results") == 0 && cfg->pool.results_dir) {
         fprintf(stderr, "poolrun: --results %s: cannot make this folder: %s\n",
-                cfg->pool.results, err_text(rc));
+                cfg->pool.results, pr_err_text(rc));
         return -1;
     }
     if (rc != 0) {
         fprintf(stderr, "poolrun: %s %s: %s\n", which,
                 strcmp(which, "--joblog") == 0 ? cfg->pool.joblog
                                                : cfg->pool.results,
-                err_text(rc));
+                pr_err_text(rc));
         return -1;
     }
     pr_pool_add_sink(r->pool, &messages, NULL);
@@ -1013,7 +997,7 @@ name_failed_input(const struct run *r, const struct pr_config *cfg,
 
     if (cfg->pipe && res->input_error != 0 && res->input_msg[0] == '\0') {
         snprintf(res->input_msg, sizeof(res->input_msg), "stdin: %s",
-                 input_err_text(res->input_error));
+                 pr_err_text(res->input_error));
         return;
     }
     if (!r->lines || res->input_error == 0 || res->input_msg[0] != '\0')
@@ -1023,7 +1007,7 @@ name_failed_input(const struct run *r, const struct pr_config *cfg,
         return;
     input_name(cfg, i, name, sizeof(name));
     snprintf(res->input_msg, sizeof(res->input_msg), "%s: %s", name,
-             input_err_text(res->input_error));
+             pr_err_text(res->input_error));
 }
 
 static int
@@ -1031,7 +1015,7 @@ run(struct pr_config *cfg, struct pr_pool_result *res,
     struct pr_source *(*given)(uv_loop_t *loop, void *data), void *data)
 {
     struct run r;
-    int ready;
+    int ready, nothing_ran;
 
     memset(&r, 0, sizeof(r));
     r.grace = cfg->workers.grace;
@@ -1064,9 +1048,10 @@ run(struct pr_config *cfg, struct pr_pool_result *res,
     if (res->stop == PR_STOP_HALT)
         say_halted(cfg, res);
     /* Workers that cannot start: their one line says it all. */
+    nothing_ran = res->stop == PR_STOP_FATAL &&
+                  res->tally.counts[PR_TASK_SKIPPED] == res->tally.total;
     if (cfg->summary ||
-        (!(res->stop == PR_STOP_FATAL &&
-           res->tally.counts[PR_TASK_SKIPPED] == res->tally.total) &&
+        (!nothing_ran &&
          (res->services_failed != 0 ||
           res->tally.counts[PR_TASK_OK] + res->resumed != res->tally.total)))
         print_summary(res);

@@ -43,12 +43,6 @@ extern char **environ;
 /* How long a client waits for a service it started to listen. */
 #define START_WAIT_MS 5000
 
-static const char *
-err_text(int rc)
-{
-    return pr_err_text(rc);
-}
-
 /* The service's socket; prints why not and returns -1. */
 static int
 socket_path(const char *verb, char *buf, size_t n)
@@ -59,7 +53,7 @@ socket_path(const char *verb, char *buf, size_t n)
     if (rc == 0)
         return 0;
     fprintf(stderr, "poolrun: %s: the socket folder %s %s\n", verb, buf,
-            rc == UV_EPERM && why != NULL ? why : err_text(rc));
+            rc == UV_EPERM && why != NULL ? why : pr_err_text(rc));
     return -1;
 }
 
@@ -130,7 +124,7 @@ serve_failed(const char *state, int rc)
                 rc == UV_EFTYPE || rc == UV_ENOTSUP || rc == UV_EINVAL
                     ? "the journal in the state folder cannot be read"
                     : "cannot start",
-                err_text(rc));
+                pr_err_text(rc));
 }
 
 static int
@@ -285,7 +279,7 @@ verb_serve(int argc, char **argv)
     if (rc != 0) {
         fprintf(stderr, "poolrun: serve: %s: %s\n", path,
                 rc == UV_EADDRINUSE ? "a poolrun service already runs there"
-                                    : err_text(rc));
+                                    : pr_err_text(rc));
         pr_options_free(&cfg);
         return EXIT_OWN_ERROR;
     }
@@ -371,7 +365,7 @@ connect_service(const char *verb, int start)
         fprintf(stderr, "poolrun: %s: no poolrun service runs (%s)\n", verb,
                 path);
     else
-        fprintf(stderr, "poolrun: %s: %s: %s\n", verb, path, err_text(rc));
+        fprintf(stderr, "poolrun: %s: %s: %s\n", verb, path, pr_err_text(rc));
     return -1;
 }
 
@@ -410,7 +404,7 @@ ask(const char *verb, int fd, struct pr_buf *body, struct pr_json_doc **doc)
     pr_proto_reader_free(&r);
     if (rc != 0) {
         fprintf(stderr, "poolrun: %s: no answer from the service: %s\n", verb,
-                rc == UV_EOF ? "it closed the connection" : err_text(rc));
+                rc == UV_EOF ? "it closed the connection" : pr_err_text(rc));
         return NULL;
     }
     return pr_json_root(*doc);
@@ -848,7 +842,7 @@ collect_put(void *data, struct pr_task *task)
     if (!c->failed && task->error != 0) {
         fprintf(stderr, "poolrun: submit: task %llu (%s): %s\n",
                 (unsigned long long)task->seq, task->line ? task->line : "",
-                task->error_what ? task->error_what : err_text(task->error));
+                task->error_what ? task->error_what : pr_err_text(task->error));
         c->failed = 1;
     }
     /* Without a COMMAND the items are a shell line, as the one-shot's;
@@ -950,7 +944,7 @@ map_tasks(const struct submit_opts *o, struct pr_buf *jsonl)
     uv_run(&loop, UV_RUN_DEFAULT);
     if (c.err != 0 && !c.failed)
         fprintf(stderr, "poolrun: submit: %s: %s\n",
-                cfg->have_args ? ":::" : "-a", err_text(c.err));
+                cfg->have_args ? ":::" : "-a", pr_err_text(c.err));
     src->ops->free(src);
     if (uv_loop_close(&loop) != 0)
         fprintf(stderr, "poolrun: internal error: handles left open\n");
@@ -1470,7 +1464,7 @@ follow_task(const char *verb, int fd, const char *id, int follow,
                 verb, bad_text);
     else if (rc != 0)
         fprintf(stderr, "poolrun: %s: no answer from the service: %s\n", verb,
-                rc == UV_EOF ? "it closed the connection" : err_text(rc));
+                rc == UV_EOF ? "it closed the connection" : pr_err_text(rc));
     return rc == 0 && done == 1 ? 0 : -1;
 }
 
@@ -2017,7 +2011,7 @@ rq_failed(const char *verb, const struct pr_rq_url *u,
                        : rc == UV_ETIMEDOUT    ? "no answer in time"
                        : rc == UV_EPERM        ? "the queue is closed"
                        : rc == UV_ECONNREFUSED ? "cannot connect"
-                                               : err_text(rc);
+                                               : pr_err_text(rc);
 
     fprintf(stderr, "poolrun: %s: redis://%s:%d/%s: %s%s%s\n", verb, u->host,
             u->port, u->name, what, words[0] != '\0' ? ": " : "", words);
@@ -2710,7 +2704,7 @@ worker_source(uv_loop_t *loop, void *data)
     int rc = pr_rq_source_new(&src, loop, &wo->w);
 
     if (rc != 0)
-        fprintf(stderr, "poolrun: worker: %s\n", err_text(rc));
+        fprintf(stderr, "poolrun: worker: %s\n", pr_err_text(rc));
     return src;
 }
 
