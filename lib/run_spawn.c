@@ -17,6 +17,7 @@
 #include "runner.h"
 #include "proc.h"
 #include "feed.h"
+#include "exitclock.h"
 #include "sys.h"
 #include "template.h"
 #include "util.h"
@@ -43,6 +44,7 @@ struct spawn_run {
     uv_process_t proc;   /* the portable path: uv_spawn */
     uv_poll_t pidpoll;   /* the fast path: a pidfd that turns readable */
     int pidfd;
+    int exit_ticket;     /* its watch on ctx->exitclock, or -1 */
     int fast;            /* started by pr_sys_spawn, watched by pidpoll */
     uv_pipe_t pipes[2];
     struct pr_proc_end end; /* the group's end, once the process exits */
@@ -193,14 +195,16 @@ on_deadline(uv_timer_t *timer)
 /* The main process is gone: note how it ended, then end what it left in
  * its group. */
 static void
-process_exited(struct spawn_run *run, int exit_status, int term_signal)
+process_exited(struct spawn_run *run, int exit_status, int term_signal,
+               uint64_t exit_ns)
 {
     /* The task's runtime ends here, not at its record: that waits for the
      * pipes' EOF and, in a burst of ends, for the tasks recorded and
      * started before it.  The kernel keeps no exit time a parent can read
-     * cheaply (only taskstats has it), but the loop reaches this callback
-     * within one slice of starts (pool.c) of the pidfd turning readable. */
-    run->task->end_ns = uv_hrtime();
+     * cheaply (only taskstats has it): the fast path's exit clock noted
+     * when its pidfd turned readable, however busy the loop was then;
+     * otherwise it is now. */
+    run->task->end_ns = exit_ns != 0 ? exit_ns : uv_hrtime();
     run->task->exit_status = exit_status;
     run->task->term_signal = term_signal;
     /* Not read while stdout was full: its end must not wait for the
@@ -223,7 +227,7 @@ on_proc_exit(uv_process_t *proc, int64_t exit_status, int term_signal)
     struct spawn_run *run = proc->data;
 
     close_handle((uv_handle_t *)proc);
-    process_exited(run, (int)exit_status, term_signal);
+    process_exited(run, (int)exit_status, term_signal, 0);
 }
 
 static void
@@ -243,16 +247,19 @@ on_pidfd(uv_poll_t *poll, int status, int events)
     int exit_status = 0;
     int term_signal = 0;
     int rc = pr_sys_reap(run->task->pid, &exit_status, &term_signal);
+    uint64_t exit_ns;
 
     (void)status;
     (void)events;
     if (rc == 0)
         return; /* not yet */
+    exit_ns = pr_exitclock_take(run->ctx->exitclock, run->exit_ticket);
+    run->exit_ticket = -1;
     uv_poll_stop(poll);
     uv_close((uv_handle_t *)poll, on_pidpoll_closed);
     if (rc < 0)
         term_signal = SIGKILL; /* cannot tell; it is gone in any case */
-    process_exited(run, exit_status, term_signal);
+    process_exited(run, exit_status, term_signal, exit_ns);
 }
 
 /* libuv asks for a buffer just before it reads: output that may go out
@@ -518,6 +525,34 @@ cached_path(struct pr_path_cache *c, const char *name)
     return c->paths[c->n++];
 }
 
+static void
+stamp_start(struct pr_task *task)
+{
+    task->start_ns = uv_hrtime();
+    task->start_wall = pr_wall_time();
+}
+
+/* The task's stdout and stderr pipes.  Out of descriptors, the exit clock
+ * gives its two up first: a task that starts matters more than when it
+ * is seen to end. */
+static int
+task_pipes(const struct pr_spawn_ctx *ctx, int out[2], int err[2])
+{
+    int rc = pr_sys_pipe(out);
+
+    if (rc == 0) {
+        rc = pr_sys_pipe(err);
+        if (rc != 0) {
+            close(out[0]);
+            close(out[1]);
+        }
+    }
+    if ((rc == UV_EMFILE || rc == UV_ENFILE) &&
+        pr_exitclock_shed(ctx->exitclock))
+        return task_pipes(ctx, out, err);
+    return rc;
+}
+
 /* vfork-style spawn with plain pipes and a pidfd on the loop: no fork()
  * of poolrun's memory and no SIGCHLD handling. */
 static int
@@ -530,15 +565,9 @@ fast_spawn(struct spawn_run *run, const uv_process_options_t *opts,
     int pid = 0, pidfd = -1;
     int rc;
 
-    rc = pr_sys_pipe(out);
+    rc = task_pipes(ctx, out, err);
     if (rc != 0)
         return rc;
-    rc = pr_sys_pipe(err);
-    if (rc != 0) {
-        close(out[0]);
-        close(out[1]);
-        return rc;
-    }
     so.file = cached_path(ctx->paths, opts->file);
     so.argv = opts->args;
     so.envp = opts->env;
@@ -555,6 +584,8 @@ fast_spawn(struct spawn_run *run, const uv_process_options_t *opts,
     }
     close(out[1]);
     close(err[1]);
+    if (rc == 0)
+        stamp_start(run->task); /* before its exit can be noted */
     if (rc == 0) {
         rc = uv_pipe_open(&run->pipes[0], out[0]);
         if (rc == 0)
@@ -587,6 +618,7 @@ fast_spawn(struct spawn_run *run, const uv_process_options_t *opts,
     run->fast = 1;
     run->proc.pid = pid;
     uv_poll_start(&run->pidpoll, UV_READABLE, on_pidfd);
+    run->exit_ticket = pr_exitclock_watch(ctx->exitclock, pidfd);
     return 0;
 }
 
@@ -757,8 +789,10 @@ spawn(struct spawn_run *run)
     opts.stdio_count = script_fd >= 0 ? 4 : 3;
     opts.exit_cb = on_proc_exit;
 
-    task->start_ns = uv_hrtime();
-    task->start_wall = pr_wall_time();
+    /* A task starts when its program does: both spawns return once the
+     * exec has succeeded (or failed).  What the exec cost is poolrun's to
+     * start it, not the task's to run. */
+    task->start_ns = 0;
     if (fast_path_ok(task)) {
         rc = fast_spawn(run, &opts, script_fd);
         if (rc == -ENOEXEC && task->argv != NULL)
@@ -766,6 +800,8 @@ spawn(struct spawn_run *run)
     } else {
         rc = uv_spawn(ctx->loop, &run->proc, &opts);
     }
+    if (task->start_ns == 0)
+        stamp_start(task);
     ctx->env[ctx->env_seq] = NULL;
     ctx->env[ctx->env_slot] = NULL;
     if (script_fd >= 0)
@@ -823,6 +859,7 @@ spawn_start(struct pr_runner *r, struct pr_task *task)
     }
     run->proc.data = run;
     run->pidfd = -1;
+    run->exit_ticket = -1;
     run->in_fd = -1;
     run->feed.fd = -1;
     rc = spawn(run);
@@ -1024,6 +1061,7 @@ pr_spawn_ctx_init(struct pr_spawn_ctx *ctx, uv_loop_t *loop,
     ctx->read_buf_size = READ_BUF_SIZE;
     ctx->read_buf = pr_xmalloc(READ_BUF_SIZE);
     ctx->paths = path_cache_new();
+    ctx->exitclock = pr_exitclock_new();
     for (i = 0; environ != NULL && environ[i] != NULL; i++)
         n++;
     env = pr_xcalloc(n + 3, sizeof(*env));
@@ -1047,4 +1085,5 @@ pr_spawn_ctx_free(struct pr_spawn_ctx *ctx)
     free(ctx->read_buf);
     free(ctx->env);
     path_cache_free(ctx->paths);
+    pr_exitclock_free(ctx->exitclock);
 }

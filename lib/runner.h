@@ -81,6 +81,8 @@ struct pr_runner {
     const struct pr_runner_up *up;
 };
 
+struct pr_exitclock;
+
 /* What every runner of a run shares. */
 struct pr_spawn_ctx {
     uv_loop_t *loop;
@@ -94,6 +96,7 @@ struct pr_spawn_ctx {
     size_t read_buf_size;
     struct pr_path_cache *paths; /* commands found in PATH so far */
     struct pr_guard *guard;      /* ends our groups if poolrun dies */
+    struct pr_exitclock *exitclock; /* when fast-path tasks exited */
 };
 
 /* Fills ctx for loop (environ without POOLRUN_SEQ/SLOT, a read buffer, a

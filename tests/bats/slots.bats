@@ -133,3 +133,43 @@ all_zombies() {
     run -0 sort -u pids/*
     [ "$output" = "256" ]
 }
+
+# loop_in_pipe_write PID: poolrun's loop (its main thread) is blocked
+# writing to a pipe.
+loop_in_pipe_write() {
+    [[ $(<"/proc/$1/wchan") == *pipe_write* ]]
+}
+
+@test "a task's end is when it exited even while poolrun's loop is held up" {
+    # The shell waits for cat: a kernel that shows wait channels names it.
+    [[ $(cat "/proc/$$/wchan") != 0 ]] || skip "this kernel shows no wchan"
+    # The joblog is a fifo nobody reads: the record of task 2, whose
+    # command is longer than the fifo holds, blocks the loop in write().
+    # Task 1 exits while it is blocked, and the loop goes on only half a
+    # second later.  Its runtime must end at its exit, not then.
+    mkfifo jl
+    filler=$(head -c 70000 /dev/zero | tr '\0' x)
+    {
+        echo 'exec 4<gate; echo $$ > pids/1; read x <&4 || :'
+        echo ": $filler"
+    } >lines
+    exec 5<>gate 6<>jl
+    "$POOLRUN" -j 2 --joblog jl --results results.jsonl <lines 3>&- 5>&- 6>&- >/dev/null 2>err &
+    runner=$!
+    wait_for 30 count_files pids 1
+    wait_for 30 loop_in_pipe_write "$runner"
+    exec 5>&-
+    wait_for 30 all_zombies pids/1
+    exited=$EPOCHREALTIME
+    # The fault under test: the loop stays blocked for half a second more.
+    sleep 0.5
+    cat jl >joblog.txt 3>&- &
+    exec 6>&-
+    status=0
+    wait "$runner" || status=$?
+    runner=""
+    [ "$status" -eq 0 ]
+    end=$(jq -s '.[] | select(.seq == 1) | .start + .runtime' results.jsonl)
+    # start and runtime are to the millisecond; 0.25 s is half the hold.
+    run -0 awk -v e="$end" -v x="$exited" 'BEGIN { exit !(e < x + 0.25) }'
+}
