@@ -1,5 +1,5 @@
 /*
- * report_verb: `poolrun report RUN [-o FILE.html|FILE.svg]`.  The format comes
+ * report_verb: `poolrun report RUN|- [-o FILE.html|FILE.svg]`.  The format comes
  * from -o's suffix, so that a name and its content cannot disagree; any
  * other suffix is refused rather than guessed.
  */
@@ -138,17 +138,18 @@ pr_cmd_report(int argc, char **argv)
     struct pr_report r;
     struct pr_report_error err;
     struct pr_buf b = {0};
-    const char *title;
+    const char *title, *name;
     int rc = parse(argc, argv, &o);
 
     if (rc != 0)
         return rc;
+    name = strcmp(o.input, "-") == 0 ? "standard input" : o.input;
     rc = pr_report_load(&r, o.input, &err);
     if (rc != 0) {
         pr_report_free(&r);
-        return load_failed(o.input, rc, &err);
+        return load_failed(name, rc, &err);
     }
-    title = strrchr(o.input, '/') ? strrchr(o.input, '/') + 1 : o.input;
+    title = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
     if (o.svg) {
         pr_buf_appendf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         pr_report_svg(&b, &r, title, 1);

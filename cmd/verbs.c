@@ -2827,7 +2827,7 @@ static const char *const verb_usage[][2] = {
     {"report",
      "Usage: poolrun report RUN [-o FILE.html|FILE.svg]\n"
      "Draws a finished run from its --results FILE (or, with less detail,\n"
-     "its --joblog FILE): a timeline with a row per slot and a bar per\n"
+     "its --joblog FILE; - reads standard input): a timeline with a row per slot and a bar per\n"
      "attempt coloured by status, the tasks finished over time, the\n"
      "slowest ten and the failed tasks with the head of their output.  One\n"
      "self-contained file; the format from -o's suffix (HTML on stdout\n"

@@ -353,13 +353,14 @@ span(struct pr_report *r)
     }
 }
 
-/* Opens path for reading: a directory is refused by name, not read as an
- * empty file. */
+/* Opens path for reading ("-": a copy of standard input's descriptor): a
+ * directory is refused by name, not read as an empty file. */
 static int
 open_input(const char *path, FILE **f)
 {
     struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = strcmp(path, "-") == 0 ? fcntl(0, F_DUPFD_CLOEXEC, 3)
+                                    : open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0)
         return -errno;

@@ -53,8 +53,8 @@ struct pr_report_error {
     char why[256];
 };
 
-/* Reads path, a --results file or a job log (told apart by the first
- * line), into r (zeroed first).  Returns 0; UV_EINVAL with *err for
+/* Reads path ("-": standard input), a --results file or a job log (told
+ * apart by the first line), into r (zeroed first).  Returns 0; UV_EINVAL with *err for
  * content it cannot read (a torn last line of a results file is left out,
  * not refused: a killed run leaves one); or a negative errno from
  * opening or reading it (UV_EISDIR for a directory). */

@@ -202,6 +202,17 @@ PY
     [ "$output" = 'poolrun: report: -o nodir/run.html: cannot write: no such file or directory' ]
 }
 
+@test "report - reads the run from standard input, and names it so" {
+    known_run
+    poolrun report run.jsonl -o file.svg
+    poolrun report - -o stdin.svg <run.jsonl
+    # The same drawing; only the title names its source.
+    run -0 diff <(sed 's/run\.jsonl/SOURCE/g' file.svg) <(sed 's/standard input/SOURCE/g' stdin.svg)
+    grep -F 'class="h">standard input: 5 tasks (6 attempts)' stdin.svg
+    run -255 poolrun report - <<<'hello'
+    [ "$output" = 'poolrun: standard input:1: neither a --results file (JSON Lines) nor a --joblog (its header starts with Seq)' ]
+}
+
 @test "report --help says how it is used" {
     run -0 poolrun report --help
     [[ ${lines[0]} == 'Usage: poolrun report RUN [-o FILE.html|FILE.svg]' ]]
