@@ -1,6 +1,6 @@
 /*
- * report_verb: `poolrun report RUN|- [-o FILE.html|FILE.svg]`.  The format comes
- * from -o's suffix, so that a name and its content cannot disagree; any
+ * report_verb: `poolrun report RUN|- [-o FILE.html|FILE.svg]`.  The format
+ * comes from -o's suffix, so that a name and its content cannot disagree; any
  * other suffix is refused rather than guessed.
  */
 #include "report_verb.h"
