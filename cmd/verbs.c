@@ -142,10 +142,16 @@ serve_loop(struct pr_config *cfg, int fd, const char *state, int paused)
     sc.listen_fd = fd;
     sc.state_dir = state;
     sc.start_paused = paused;
-    /* An internal knob, for the tests: the journal size below which the
-     * service never compacts it (lib/service.c; default 1 MiB). */
-    if ((v = getenv("POOLRUN_COMPACT_MIN")) != NULL)
-        sc.compact_min = strtoull(v, NULL, 10);
+    /* The journal size below which the service never compacts it
+     * (lib/service.c; default 1 MiB): the tests set it low. */
+    if ((v = getenv("POOLRUN_COMPACT_MIN")) != NULL &&
+        pr_parse_size(v, &sc.compact_min) != 0) {
+        fprintf(stderr,
+                "poolrun: serve: POOLRUN_COMPACT_MIN: not a size in bytes "
+                "(such as 4096 or 16M): %s\n",
+                v);
+        return EXIT_OWN_ERROR;
+    }
     sc.ended = on_service_ended;
     sc.ended_data = &sv;
     /* A million-line submit's transients (its message, its journal record)

@@ -289,3 +289,9 @@ check_state() {
         run -0 started_once "u$n"
     done
 }
+
+@test "a POOLRUN_COMPACT_MIN that is not a size is named, and serve does not start" {
+    POOLRUN_COMPACT_MIN=lots run -255 "$POOLRUN" serve
+    [ "$output" = 'poolrun: serve: POOLRUN_COMPACT_MIN: not a size in bytes (such as 4096 or 16M): lots' ]
+    [ ! -e "$sock" ]
+}
