@@ -4,45 +4,16 @@ bats_require_minimum_version 1.5.0
 
 setup() {
     load helpers
-    cd "$BATS_TEST_TMPDIR"
-    # Each test has its own socket folder, so its own service.
-    export XDG_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
-    mkdir -m 700 "$XDG_RUNTIME_DIR"
-    # and its own journal.
-    export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
-    state="$XDG_STATE_HOME/poolrun"
-    sock="$XDG_RUNTIME_DIR/poolrun/serve.sock"
-    server=""
+    load serve_helpers
+    serve_setup
     peer_dir=""
 }
 
 teardown() {
-    local pid
-    pid=$(service_pid) || pid=$server
-    if [ -n "$pid" ] && alive "$pid"; then
-        "$POOLRUN" shutdown >/dev/null 2>&1 || true
-        wait_for 10 not_alive "$pid" || kill -9 "$pid"
-    fi
-    # A test that failed half way may leave the one it started.
-    if [ -n "$server" ] && alive "$server"; then
-        kill -9 "$server"
-    fi
+    serve_teardown
     if [ -n "${peer_dir:-}" ]; then
         rm -rf "$peer_dir"
     fi
-}
-
-# The service's pid, as status reports it.
-service_pid() {
-    "$POOLRUN" status --json 2>/dev/null | jq -e .pid
-}
-
-# start_service ARGS...: poolrun serve in the background, listening.
-start_service() {
-    "$POOLRUN" serve "$@" >"$BATS_TEST_TMPDIR/serve.out" 2>&1 &
-    server=$!
-    # Its own answer, not a socket a killed service left behind.
-    wait_for 10 serving "$server"
 }
 
 

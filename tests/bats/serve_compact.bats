@@ -2,6 +2,8 @@
 # poolrun serve compacts its journal when finished records dominate it:
 # what a restart brings back is the same before and after.
 bats_require_minimum_version 1.5.0
+# Its own start_service and teardown, below, stand in for these.
+load serve_helpers
 
 setup_file() {
     # The journal's records, as the service reads them (lib/journal.h):
@@ -32,13 +34,7 @@ PY
 
 setup() {
     load helpers
-    cd "$BATS_TEST_TMPDIR"
-    export XDG_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
-    mkdir -m 700 "$XDG_RUNTIME_DIR"
-    export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
-    state="$XDG_STATE_HOME/poolrun"
-    sock="$XDG_RUNTIME_DIR/poolrun/serve.sock"
-    server=""
+    serve_setup
     holder=""
     PY=/usr/bin/python3
     [ -x "$PY" ] || PY=python3
@@ -58,10 +54,6 @@ teardown() {
     if [ -n "$server" ] && alive "$server"; then
         kill -9 "$server"
     fi
-}
-
-service_pid() {
-    "$POOLRUN" status --json 2>/dev/null | jq -e .pid
 }
 
 answering() {

@@ -3,6 +3,8 @@
 # journals, many clients at once, a client of another uid.  Each test has
 # its own socket folder and state folder, so its own service.
 bats_require_minimum_version 1.5.0
+# Its own start_service and teardown, below, stand in for these.
+load serve_helpers
 
 setup_file() {
     # What a service left on disk, read as it reads it (lib/journal.h):
@@ -62,13 +64,7 @@ PY
 
 setup() {
     load helpers
-    cd "$BATS_TEST_TMPDIR"
-    export XDG_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
-    mkdir -m 700 "$XDG_RUNTIME_DIR"
-    export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
-    state="$XDG_STATE_HOME/poolrun"
-    sock="$XDG_RUNTIME_DIR/poolrun/serve.sock"
-    server=""
+    serve_setup
     holder=""
     mounted=""
     public=""
@@ -101,11 +97,6 @@ teardown() {
         umount "$mounted" || umount -l "$mounted"
     fi
     case $XDG_RUNTIME_DIR in /tmp/poolrun-stress.*) rm -rf "$XDG_RUNTIME_DIR" ;; esac
-}
-
-# The service's pid, as status reports it.
-service_pid() {
-    "$POOLRUN" status --json 2>/dev/null | jq -e .pid
 }
 
 # A service answers (a socket file may be a killed service's).
