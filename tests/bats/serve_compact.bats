@@ -56,10 +56,6 @@ teardown() {
     fi
 }
 
-answering() {
-    "$POOLRUN" status >/dev/null 2>&1
-}
-
 start_service() {
     "$POOLRUN" serve "$@" >>"$BATS_TEST_TMPDIR/serve.out" 2>&1 3>&- &
     server=$!
@@ -69,23 +65,6 @@ start_service() {
 kill9() {
     kill -9 "$server"
     wait "$server" || true
-}
-
-# gate_close: until gate_open, a task running `flock -s gate.lock true`
-# waits there (every such task, of any service).
-gate_close() {
-    rm -f "$BATS_TEST_TMPDIR/ready" "$BATS_TEST_TMPDIR/release"
-    mkfifo "$BATS_TEST_TMPDIR/ready" "$BATS_TEST_TMPDIR/release"
-    flock -x "$BATS_TEST_TMPDIR/gate.lock" sh -c 'echo held >"$0"; cat "$1" >/dev/null' \
-        "$BATS_TEST_TMPDIR/ready" "$BATS_TEST_TMPDIR/release" 3>&- &
-    holder=$!
-    read -r _ <"$BATS_TEST_TMPDIR/ready"
-}
-
-gate_open() {
-    echo go >"$BATS_TEST_TMPDIR/release"
-    wait "$holder"
-    holder=""
 }
 
 journal_records() {

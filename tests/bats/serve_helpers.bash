@@ -29,6 +29,29 @@ start_service() {
     wait_for 10 serving "$server"
 }
 
+# A service answers (a socket file may be a killed service's).
+answering() {
+    "$POOLRUN" status >/dev/null 2>&1
+}
+
+# gate_close: from now until gate_open, a task running
+# `flock -s gate.lock true` waits there (every such task, of any
+# service).  A holder process ($holder) keeps the lock's exclusive side.
+gate_close() {
+    rm -f "$BATS_TEST_TMPDIR/ready" "$BATS_TEST_TMPDIR/release"
+    mkfifo "$BATS_TEST_TMPDIR/ready" "$BATS_TEST_TMPDIR/release"
+    flock -x "$BATS_TEST_TMPDIR/gate.lock" sh -c 'echo held >"$0"; cat "$1" >/dev/null' \
+        "$BATS_TEST_TMPDIR/ready" "$BATS_TEST_TMPDIR/release" 3>&- &
+    holder=$!
+    read -r _ <"$BATS_TEST_TMPDIR/ready"
+}
+
+gate_open() {
+    echo go >"$BATS_TEST_TMPDIR/release"
+    wait "$holder"
+    holder=""
+}
+
 # serve_teardown: the service the test started ends, by shutdown if it
 # answers, else by SIGKILL (a test that failed half way may leave it).
 serve_teardown() {

@@ -99,11 +99,6 @@ teardown() {
     case $XDG_RUNTIME_DIR in /tmp/poolrun-stress.*) rm -rf "$XDG_RUNTIME_DIR" ;; esac
 }
 
-# A service answers (a socket file may be a killed service's).
-answering() {
-    "$POOLRUN" status >/dev/null 2>&1
-}
-
 # start_service ARGS...: poolrun serve in the background, without bats'
 # fd 3, until it answers.
 start_service() {
@@ -131,24 +126,6 @@ journal_records() {
 # The ids that have a final record in the journal, one a line.
 journal_finals() {
     journal_records | awk '$3 == 2 {print $4}'
-}
-
-# gate_close: from now until gate_open, a task running
-# `flock -s gate.lock true` waits there.  A holder process keeps the
-# lock's exclusive side.
-gate_close() {
-    rm -f "$BATS_TEST_TMPDIR/ready" "$BATS_TEST_TMPDIR/release"
-    mkfifo "$BATS_TEST_TMPDIR/ready" "$BATS_TEST_TMPDIR/release"
-    flock -x "$BATS_TEST_TMPDIR/gate.lock" sh -c 'echo held >"$0"; cat "$1" >/dev/null' \
-        "$BATS_TEST_TMPDIR/ready" "$BATS_TEST_TMPDIR/release" 3>&- &
-    holder=$!
-    read -r _ <"$BATS_TEST_TMPDIR/ready"
-}
-
-gate_open() {
-    echo go >"$BATS_TEST_TMPDIR/release"
-    wait "$holder"
-    holder=""
 }
 
 # has_lines FILE N: FILE holds at least N lines.
