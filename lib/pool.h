@@ -217,6 +217,13 @@ void pr_pool_each_running(struct pr_pool *pool,
                           void (*fn)(void *data, const struct pr_task *task),
                           void *data);
 
+/* fn(data, task) for each process that runs beside the slots: a job
+ * file's service ("daemon": true) that still runs, then the callback that
+ * runs (task->callback names its kind). */
+void pr_pool_each_aside(struct pr_pool *pool,
+                        void (*fn)(void *data, const struct pr_task *task),
+                        void *data);
+
 void pr_pool_close(struct pr_pool *pool, void (*done)(void *), void *data);
 
 /* A signal came: SIGHUP drains (no new task starts, the running ones

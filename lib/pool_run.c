@@ -364,6 +364,19 @@ pr_pool_each_running(struct pr_pool *pool,
         fn(data, PR_CONTAINER_OF(n, struct pr_task, node));
 }
 
+void
+pr_pool_each_aside(struct pr_pool *pool,
+                   void (*fn)(void *data, const struct pr_task *task),
+                   void *data)
+{
+    struct pr_list *n;
+
+    for (n = pool->services.list.next; n != &pool->services.list; n = n->next)
+        fn(data, PR_CONTAINER_OF(n, struct pr_task, node));
+    if (pool->cbs.running != NULL)
+        fn(data, pool->cbs.running);
+}
+
 /* Tasks that were not read while the output waited are read again. */
 static void
 resume_paused(struct pr_pool *pool)

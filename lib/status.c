@@ -141,6 +141,39 @@ by_seq(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* "service ID (pid P, R s): CMD" for a job file's service, "callback
+ * KIND of seq N (pid P, R s): CMD" for a callback (seq 0: --on-join's). */
+static void
+aside_line(struct pr_buf *b, const char *prefix, const struct pr_task *task,
+           uint64_t now_ns)
+{
+    double runtime = 0;
+
+    if (task->pid > 0 && task->start_ns != 0 && now_ns > task->start_ns)
+        runtime = (double)(now_ns - task->start_ns) / 1e9;
+    if (task->callback != NULL) {
+        pr_buf_appendf(b, "%scallback %s", prefix, task->callback);
+        if (task->seq != 0)
+            pr_buf_appendf(b, " of seq %llu", (unsigned long long)task->seq);
+    } else {
+        const char *id = task->spec != NULL ? task->spec->id : NULL;
+
+        pr_buf_appendf(b, "%sservice ", prefix);
+        pr_status_escape(b, id != NULL ? id : "-", id != NULL ? strlen(id) : 1,
+                         PR_STATUS_CMD_MAX);
+    }
+    pr_buf_append(b, " (pid ", 6);
+    if (task->pid > 0)
+        pr_buf_appendf(b, "%d", task->pid);
+    else
+        pr_buf_append(b, "-", 1);
+    pr_buf_appendf(b, ", %.1f s): ", runtime);
+    pr_status_escape(b, task->line != NULL ? task->line : "",
+                     task->line != NULL ? task->line_len : 0,
+                     PR_STATUS_CMD_MAX);
+    pr_buf_append(b, "\n", 1);
+}
+
 void
 pr_status_report(struct pr_buf *b, const char *prefix, struct pr_pool *pool)
 {
@@ -164,6 +197,10 @@ pr_status_report(struct pr_buf *b, const char *prefix, struct pr_pool *pool)
         pr_status_task_of(&t, pool, r.v[i], now, &scratch);
         pr_status_task_line(b, prefix, &t);
     }
+    r.n = 0;
+    pr_pool_each_aside(pool, collect, &r);
+    for (i = 0; i < r.n; i++)
+        aside_line(b, prefix, r.v[i], now);
     pr_buf_free(&scratch);
     free(r.v);
 }

@@ -1,6 +1,7 @@
 /*
- * status: what a run is doing now, as text: one line of counts and one
- * line per running task (seq, id, pid, slot, runtime, command).  The
+ * status: what a run is doing now, as text: one line of counts, one line
+ * per running task (seq, id, pid, slot, runtime, command), then one per
+ * service and callback that runs beside the slots.  The
  * one-shot command prints it on SIGUSR1 and `poolrun status` prints it
  * from the queue service's reply, both through the formatters here, so the
  * two read the same.  A command is escaped to stay on its line: control

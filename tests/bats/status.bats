@@ -119,6 +119,30 @@ EOF
     wait_status "$held" 0
 }
 
+@test "SIGUSR1 lists a job file's running service and the callback that runs, after the tasks" {
+    mkfifo gate cbgate
+    cat >jobs.json <<'JSON'
+{"tasks": [{"id": "db", "cmd": "echo $$ >dbpid; exec sleep 100", "daemon": true},
+           {"id": "t1", "cmd": "echo $$ >pid; cat gate >/dev/null; exit 3"}]}
+JSON
+    "$POOLRUN" -f jobs.json --on-fail 'echo $$ >cbpid; cat cbgate >/dev/null' >out 2>err &
+    held=$!
+    wait_for 20 all_exist pid dbpid
+    kill -USR1 "$held"
+    wait_for 20 status_has err '^poolrun: service '
+    [ "$(wc -l <err)" -eq 3 ]
+    [[ "$(sed -n 2p err)" == "poolrun: running t1 (seq 1, pid $(cat pid), slot 1, "* ]]
+    [[ "$(sed -n 3p err)" == "poolrun: service db (pid $(cat dbpid), "*' s): echo $$ >dbpid; exec sleep 100' ]]
+    echo go >gate
+    wait_for 20 all_exist cbpid
+    kill -USR1 "$held"
+    wait_for 20 status_has err '^poolrun: callback '
+    run -0 grep -c '^poolrun: status: 1 done (0 ok, 1 failed), 0 running, 0 queued$' err
+    [[ "$(tail -n 1 err)" == "poolrun: callback on_fail of seq 1 (pid $(cat cbpid), "*' s): echo $$ >cbpid; cat cbgate >/dev/null' ]]
+    echo go >cbgate
+    wait_status "$held" 1
+}
+
 @test "a burst of SIGUSR1 leaves the run's output and exit status as they were" {
     mkfifo gate.1 gate.2
     "$POOLRUN" -j 2 -k sh -c "$held_task" sh ::: 1 2 >out 2>err &
