@@ -1,13 +1,9 @@
 /*
- * source_lines: the splitter and the stdin source.  How fd 0 is read depends
- * on what it is: a pipe or socket through uv_pipe_open (uv_read_stop pauses
- * it), a tty through uv_tty_init, a regular file or device by plain read()
- * calls from an idle handle, one chunk per loop turn (uv_pipe_open accepts
- * a file and then aborts in uv_run; uv_fs_read would start libuv's thread
- * pool, which aborts the process where threads cannot be had).  Nothing is
- * read while the queue is full.  Several inputs (-a FILE...) are read one
- * after the other; items are grouped -n at a time; an item equal to the
- * sentinel (-E) ends the input there.
+ * source_lines: the splitter and the stdin source.  Each input is read by
+ * an fd reader (fdread.h: a pipe, socket, tty, file or device), one chunk
+ * at a time into the splitter.  Nothing is read while the queue is full.
+ * Several inputs (-a FILE...) are read one after the other; items are grouped
+ * -n at a time; an item equal to the sentinel (-E) ends the input there.
  *
  * Neither source has ended or requeue: a pipe, a file read once or the
  * command line cannot take an item back, and there is nobody to
@@ -16,15 +12,13 @@
  */
 #include "source_lines.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "fdread.h"
 #include "source_json.h"
 #include "task.h"
 
@@ -440,12 +434,6 @@ batcher_flush(struct batcher *b, int whole)
     return 0;
 }
 
-enum read_kind {
-    READ_STREAM,
-    READ_FILE,
-    READ_NONE
-};
-
 struct source_lines {
     struct pr_source base;
     uv_loop_t *loop;
@@ -454,59 +442,25 @@ struct source_lines {
     int nfds;
     int cur;          /* the input being read */
     int err;          /* reading fds[cur] failed: nothing more is read */
-    int saved_flags;  /* its status flags before libuv touched them */
-    enum read_kind kind;
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_pipe_t pipe;
-        uv_tty_t tty;
-        uv_idle_t idle;
-    } h;
-    int handle_open;  /* h is initialised and not yet closed */
-    int switching;    /* h is closing on the way to the next input */
-    int reading;      /* a stream read or the file's idle handle is on */
+    int switching;    /* rd is closing on the way to the next input */
     int input_eof;    /* the current input has no more bytes */
     int eof;          /* no input has any more items */
     int ended;        /* the intake's end has been called */
     int pumping;
     struct pr_splitter sp;
+    struct pr_fdread rd; /* reads fds[cur] */
 };
 
 static void pump(struct source_lines *s);
 static int open_input(struct source_lines *s);
 
+/* Closes the reader of fds[cur]; a handle that took the descriptor closes
+ * it, and a second close could hit a descriptor opened since. */
 static void
-restore_flags(struct source_lines *s)
+close_input(struct source_lines *s, pr_fdread_closed_fn *cb)
 {
-    if (s->saved_flags >= 0 && s->cur < s->nfds && s->fds[s->cur] >= 0)
-        fcntl(s->fds[s->cur], F_SETFL, s->saved_flags);
-    s->saved_flags = -1;
-}
-
-static void
-on_handle_closed(uv_handle_t *handle)
-{
-    (void)handle;
-}
-
-/* Closes the handle that reads fds[cur], once its flags are back as they
- * were (they are shared with whoever else holds the file).  A pipe or tty
- * handle closes the descriptor it holds (libuv spares 0, 1 and 2); when
- * that is fds[cur], it is no longer ours to close: a second close could
- * hit a descriptor opened since.  (A tty handle may hold a descriptor of
- * its own, reopened from the tty's name; ours then stays ours.) */
-static void
-close_input(struct source_lines *s, uv_close_cb cb)
-{
-    uv_os_fd_t hfd = -1;
-
-    restore_flags(s);
-    s->handle_open = 0;
-    if (s->kind == READ_STREAM && uv_fileno(&s->h.handle, &hfd) == 0 &&
-        hfd == s->fds[s->cur] && hfd > 2)
+    if (pr_fdread_close(&s->rd, cb))
         s->fds[s->cur] = -1;
-    uv_close(&s->h.handle, cb);
 }
 
 static void
@@ -516,9 +470,7 @@ finish(struct source_lines *s, int err)
         return;
     s->ended = 1;
     s->eof = 1;
-    if (s->handle_open && !uv_is_closing(&s->h.handle))
-        close_input(s, on_handle_closed);
-    restore_flags(s);
+    close_input(s, NULL);
     pr_intake_end(s->batch.in, err);
 }
 
@@ -532,30 +484,25 @@ read_failed(struct source_lines *s, int err)
     pump(s);
 }
 
-static void
-on_stream_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+static char *
+on_input_space(struct pr_fdread *r, size_t *len)
 {
-    struct source_lines *s = handle->data;
+    struct source_lines *s = PR_CONTAINER_OF(r, struct source_lines, rd);
 
-    (void)suggested;
-    buf->base = pr_splitter_space(&s->sp, READ_CHUNK);
-    buf->len = READ_CHUNK;
+    *len = READ_CHUNK;
+    return pr_splitter_space(&s->sp, READ_CHUNK);
 }
 
 static void
-on_stream_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+on_input_read(struct pr_fdread *r, ssize_t n)
 {
-    struct source_lines *s = stream->data;
+    struct source_lines *s = PR_CONTAINER_OF(r, struct source_lines, rd);
 
-    (void)buf;
     if (n > 0) {
         pr_splitter_commit(&s->sp, (size_t)n);
     } else if (n < 0) {
-        /* At EOF libuv has stopped reading by itself. */
         s->input_eof = 1;
-        s->reading = 0;
         if (n != UV_EOF) {
-            uv_read_stop(stream);
             read_failed(s, (int)n);
             return;
         }
@@ -564,64 +511,9 @@ on_stream_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 }
 
 static void
-on_file_idle(uv_idle_t *idle)
+on_switch_closed(struct pr_fdread *r)
 {
-    struct source_lines *s = idle->data;
-    ssize_t n;
-
-    do
-        n = read(s->fds[s->cur], pr_splitter_space(&s->sp, READ_CHUNK),
-                 READ_CHUNK);
-    while (n < 0 && errno == EINTR);
-    if (n > 0) {
-        pr_splitter_commit(&s->sp, (size_t)n);
-    } else {
-        uv_idle_stop(idle);
-        s->reading = 0;
-        s->input_eof = 1;
-        if (n < 0) {
-            read_failed(s, -errno);
-            return;
-        }
-    }
-    pump(s);
-}
-
-static void
-want_more(struct source_lines *s)
-{
-    if (s->reading || s->input_eof || s->ended || s->switching ||
-        !s->handle_open)
-        return;
-    if (s->kind == READ_STREAM) {
-        int rc = uv_read_start(&s->h.stream, on_stream_alloc, on_stream_read);
-
-        if (rc != 0) {
-            read_failed(s, rc);
-            return;
-        }
-    } else {
-        uv_idle_start(&s->h.idle, on_file_idle);
-    }
-    s->reading = 1;
-}
-
-static void
-pause_reading(struct source_lines *s)
-{
-    if (!s->reading)
-        return;
-    if (s->kind == READ_STREAM)
-        uv_read_stop(&s->h.stream);
-    else
-        uv_idle_stop(&s->h.idle);
-    s->reading = 0;
-}
-
-static void
-on_switch_closed(uv_handle_t *handle)
-{
-    struct source_lines *s = handle->data;
+    struct source_lines *s = PR_CONTAINER_OF(r, struct source_lines, rd);
     int rc;
 
     s->switching = 0;
@@ -641,18 +533,16 @@ on_switch_closed(uv_handle_t *handle)
 static void
 next_input(struct source_lines *s)
 {
-    restore_flags(s);
+    pr_fdread_restore_flags(&s->rd);
     if (s->cur + 1 >= s->nfds) {
         s->eof = 1;
         return;
     }
-    if (s->handle_open) {
-        s->switching = 1;
-        close_input(s, on_switch_closed);
-        return;
-    }
     s->switching = 1;
-    on_switch_closed(&s->h.handle);
+    if (s->rd.open)
+        close_input(s, on_switch_closed);
+    else
+        on_switch_closed(&s->rd);
 }
 
 /* -E on a file: leave its offset just past the sentinel's item, as POSIX
@@ -665,7 +555,7 @@ rewind_past_sentinel(struct source_lines *s)
     int fd = s->fds[s->cur];
     off_t at;
 
-    if (s->kind != READ_FILE || fd < 0)
+    if (s->rd.kind != PR_FDREAD_FILE || fd < 0)
         return;
     at = lseek(fd, 0, SEEK_CUR);
     if (at < 0)
@@ -715,7 +605,7 @@ pump(struct source_lines *s)
     if (s->switching)
         return;
     if (s->eof) {
-        pause_reading(s);
+        pr_fdread_pause(&s->rd);
         if (s->batch.failed)
             finish(s, UV_EINVAL); /* already reported; just close up */
         else if (batcher_flush(&s->batch, s->err == 0) == 0)
@@ -724,79 +614,22 @@ pump(struct source_lines *s)
     }
     if (!pr_intake_accepting(s->batch.in) ||
         pr_task_long_files() >= MAX_LONG_FILES) {
-        pause_reading(s);
+        pr_fdread_pause(&s->rd);
         return;
     }
-    want_more(s);
+    if (!s->input_eof)
+        pr_fdread_want_more(&s->rd);
 }
 
-/* How to read fd: libuv's guess, except that it has no name for a
- * directory or a block device (UV_UNKNOWN_HANDLE), which epoll cannot
- * watch: a directory is refused, anything else but a socket is read as a
- * file. */
-static int
-input_kind(int fd, uv_handle_type *type)
-{
-    struct stat st;
-
-    if (fstat(fd, &st) != 0)
-        return -errno;
-    if (S_ISDIR(st.st_mode))
-        return UV_EISDIR;
-    *type = uv_guess_handle(fd);
-    if (*type == UV_UNKNOWN_HANDLE && !S_ISSOCK(st.st_mode))
-        *type = UV_FILE;
-    return 0;
-}
-
-/* Sets up the handle that reads fds[cur], by what the descriptor is. */
+/* Opens fds[cur] (see fdread.h); a closed one is empty input. */
 static int
 open_input(struct source_lines *s)
 {
-    int fd = s->fds[s->cur];
-    uv_handle_type type = UV_UNKNOWN_HANDLE;
-    int rc = 0;
+    int rc = pr_fdread_open(&s->rd, s->loop, s->fds[s->cur]);
 
-    s->saved_flags = fcntl(fd, F_GETFL);
-    if (s->saved_flags < 0) {
-        /* A closed descriptor reads as empty input. */
-        s->kind = READ_NONE;
+    if (rc == 0 && s->rd.kind == PR_FDREAD_NONE)
         s->input_eof = 1;
-        return 0;
-    }
-    rc = input_kind(fd, &type);
-    if (rc != 0) {
-        s->saved_flags = -1;
-        return rc;
-    }
-    switch (type) {
-    case UV_TTY:
-        s->kind = READ_STREAM;
-        rc = uv_tty_init(s->loop, &s->h.tty, fd, 1);
-        break;
-    case UV_NAMED_PIPE:
-    case UV_TCP:
-    case UV_UDP:
-    case UV_UNKNOWN_HANDLE:
-        s->kind = READ_STREAM;
-        rc = uv_pipe_init(s->loop, &s->h.pipe, 0);
-        if (rc == 0) {
-            rc = uv_pipe_open(&s->h.pipe, fd);
-            if (rc != 0)
-                uv_close(&s->h.handle, on_handle_closed);
-        }
-        break;
-    case UV_FILE:
-    default:
-        s->kind = READ_FILE;
-        rc = uv_idle_init(s->loop, &s->h.idle);
-        break;
-    }
-    if (rc != 0)
-        return rc;
-    s->h.handle.data = s;
-    s->handle_open = 1;
-    return 0;
+    return rc;
 }
 
 static int
@@ -828,9 +661,8 @@ lines_stop(struct pr_source *base)
 {
     struct source_lines *s = (struct source_lines *)base;
 
-    pause_reading(s);
     /* What was read but not yet a task (a short group) is dropped: it was
-     * never accepted. */
+     * never accepted.  Closing the reader stops its reading. */
     finish(s, 0);
 }
 
@@ -840,7 +672,7 @@ lines_free(struct pr_source *base)
     struct source_lines *s = (struct source_lines *)base;
     int i;
 
-    restore_flags(s);
+    pr_fdread_restore_flags(&s->rd);
     for (i = 0; i < s->nfds; i++)
         if (s->fds[i] > 2)
             close(s->fds[i]);
@@ -878,7 +710,7 @@ pr_source_lines_new(uv_loop_t *loop, const int *fds, int nfds,
     s->fds = pr_xcalloc((size_t)nfds, sizeof(int));
     memcpy(s->fds, fds, (size_t)nfds * sizeof(int));
     s->nfds = nfds;
-    s->saved_flags = -1;
+    pr_fdread_init(&s->rd, on_input_space, on_input_read);
     batcher_init(&s->batch, o);
     pr_splitter_init(&s->sp, o->delim);
     /* Only a shell line of its own runs whole from a file; any other long

@@ -1,31 +1,24 @@
 /*
- * source_pipe: --pipe's blocks (see source_pipe.h).  Standard input is read
- * as source_lines reads it: a pipe, socket or tty on the loop (uv_read_stop
- * pauses it), a regular file by plain read() from an idle handle.  Bytes
- * land in the buffer of the block being filled, which is at most --block
- * bytes unless one record is longer (it then doubles until the record
- * fits).  A cut hands the buffer to a task as it is; the partial record
+ * source_pipe: --pipe's blocks (see source_pipe.h).  A regular file that can
+ * seek is not read here: its blocks are ranges of it (see pump_range).
+ * Anything else is read by an fd reader (fdread.h), as source_lines reads
+ * its input.  Bytes land in the buffer of the block being filled, which is at
+ * most --block bytes unless one record is longer (it then doubles until the
+ * record fits).  A cut hands the buffer to a task as it is; the partial record
  * after the cut is the only copy made.  There is no ended or requeue: a
  * pipe cannot take a block back.
  */
 #include "source_pipe.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdread.h"
 #include "task.h"
 #include "util.h"
-
-enum read_kind {
-    READ_STREAM,
-    READ_FILE,
-    READ_RANGE, /* a regular file that can seek: blocks are its ranges */
-    READ_NONE
-};
 
 /* A block of a regular file is found by reading windows this large near
  * its cut, not the whole block. */
@@ -36,20 +29,11 @@ struct source_pipe {
     uv_loop_t *loop;
     const struct pr_intake *in;
     int fd;
-    int saved_flags; /* fd's status flags before libuv touched them */
     size_t block;
     char *recend;
     size_t recend_len;
-    enum read_kind kind;
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_pipe_t pipe;
-        uv_tty_t tty;
-        uv_idle_t idle;
-    } h;
-    int handle_open;
-    int reading;
+    struct pr_fdread rd; /* reads fd, unless range */
+    int range; /* a regular file that can seek: blocks are its ranges */
     int input_eof;
     int err; /* reading failed: nothing more is read */
     int ended;
@@ -58,7 +42,7 @@ struct source_pipe {
     size_t len;     /* bytes in it */
     size_t cap;     /* its size */
     size_t scanned; /* pr_pipe_cut's search position in it */
-    uint64_t off;   /* READ_RANGE: where the next block begins */
+    uint64_t off;   /* range: where the next block begins */
 };
 
 static void pump(struct source_pipe *s);
@@ -117,53 +101,25 @@ pr_pipe_cut(const char *buf, size_t len, size_t block, const char *recend,
 }
 
 static void
-on_handle_closed(uv_handle_t *handle)
-{
-    (void)handle;
-}
-
-static void
-restore_flags(struct source_pipe *s)
-{
-    if (s->saved_flags >= 0)
-        fcntl(s->fd, F_SETFL, s->saved_flags);
-    s->saved_flags = -1;
-}
-
-static void
-pause_reading(struct source_pipe *s)
-{
-    if (!s->reading)
-        return;
-    if (s->kind == READ_STREAM)
-        uv_read_stop(&s->h.stream);
-    else
-        uv_idle_stop(&s->h.idle);
-    s->reading = 0;
-}
-
-static void
 finish(struct source_pipe *s, int err)
 {
     if (s->ended)
         return;
     s->ended = 1;
     /* The file's offset ends up past the blocks taken, as if read. */
-    if (s->kind == READ_RANGE)
+    if (s->range)
         lseek(s->fd, (off_t)s->off, SEEK_SET);
-    pause_reading(s);
-    restore_flags(s);
-    if (s->handle_open && !uv_is_closing(&s->h.handle))
-        uv_close(&s->h.handle, on_handle_closed);
-    s->handle_open = 0;
+    pr_fdread_close(&s->rd, NULL);
     pr_intake_end(s->in, err);
 }
 
 /* Room to read into: a full buffer that holds no block yet holds part of
  * a record longer than --block, and doubles. */
 static char *
-space(struct source_pipe *s, size_t *room)
+on_block_space(struct pr_fdread *r, size_t *room)
 {
+    struct source_pipe *s = PR_CONTAINER_OF(r, struct source_pipe, rd);
+
     if (s->len == s->cap) {
         s->cap *= 2;
         s->buf = pr_xrealloc(s->buf, s->cap);
@@ -173,77 +129,18 @@ space(struct source_pipe *s, size_t *room)
 }
 
 static void
-on_stream_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+on_block_read(struct pr_fdread *r, ssize_t n)
 {
-    struct source_pipe *s = handle->data;
-    size_t room;
+    struct source_pipe *s = PR_CONTAINER_OF(r, struct source_pipe, rd);
 
-    (void)suggested;
-    buf->base = space(s, &room);
-    buf->len = room;
-}
-
-static void
-on_stream_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
-{
-    struct source_pipe *s = stream->data;
-
-    (void)buf;
     if (n > 0) {
         s->len += (size_t)n;
     } else if (n < 0) {
-        /* At EOF libuv has stopped reading by itself. */
         s->input_eof = 1;
-        s->reading = 0;
-        if (n != UV_EOF) {
-            uv_read_stop(stream);
+        if (n != UV_EOF)
             s->err = (int)n;
-        }
     }
     pump(s);
-}
-
-static void
-on_file_idle(uv_idle_t *idle)
-{
-    struct source_pipe *s = idle->data;
-    size_t room;
-    char *p = space(s, &room);
-    ssize_t n;
-
-    do
-        n = read(s->fd, p, room);
-    while (n < 0 && errno == EINTR);
-    if (n > 0) {
-        s->len += (size_t)n;
-    } else {
-        uv_idle_stop(idle);
-        s->reading = 0;
-        s->input_eof = 1;
-        if (n < 0)
-            s->err = -errno;
-    }
-    pump(s);
-}
-
-static void
-want_more(struct source_pipe *s)
-{
-    int rc = 0;
-
-    if (s->reading || s->input_eof || s->ended || !s->handle_open)
-        return;
-    if (s->kind == READ_STREAM)
-        rc = uv_read_start(&s->h.stream, on_stream_alloc, on_stream_read);
-    else
-        uv_idle_start(&s->h.idle, on_file_idle);
-    if (rc != 0) {
-        s->input_eof = 1;
-        s->err = rc;
-        pump(s);
-        return;
-    }
-    s->reading = 1;
 }
 
 /* The first n bytes become a task; the rest starts the next block. */
@@ -287,7 +184,7 @@ window_at(struct source_pipe *s, uint64_t off, size_t n)
     return (ssize_t)got;
 }
 
-/* READ_RANGE: pr_pipe_cut's cut of the rest of the file, found by
+/* A range: pr_pipe_cut's cut of the rest of the file, found by
  * reading windows back from the block's end, then (a record longer than
  * the block) on from it.  Sets *n to the block's length, 0 at the end.
  * Returns 0 or -errno. */
@@ -334,7 +231,7 @@ range_cut(struct source_pipe *s, uint64_t *n)
     }
 }
 
-/* READ_RANGE: each block is a task that names its range. */
+/* A range: each block is a task that names its range. */
 static void
 pump_range(struct source_pipe *s)
 {
@@ -369,7 +266,7 @@ pump(struct source_pipe *s)
     if (s->pumping || s->ended)
         return;
     s->pumping = 1;
-    if (s->kind == READ_RANGE) {
+    if (s->range) {
         pump_range(s);
         s->pumping = 0;
         return;
@@ -392,62 +289,34 @@ pump(struct source_pipe *s)
         return;
     }
     if (!pr_intake_accepting(s->in)) {
-        pause_reading(s);
+        pr_fdread_pause(&s->rd);
         return;
     }
-    want_more(s);
+    if (!s->input_eof)
+        pr_fdread_want_more(&s->rd);
 }
 
-/* Sets up the handle that reads fd, by what it is (see the top). */
+/* A regular file that can seek is cut into ranges; anything else is read
+ * (see fdread.h: a closed descriptor is empty input). */
 static int
 open_input(struct source_pipe *s)
 {
     struct stat st;
-    uv_handle_type type;
+    off_t at;
     int rc;
 
-    s->saved_flags = fcntl(s->fd, F_GETFL);
-    if (s->saved_flags < 0) {
-        /* A closed descriptor reads as empty input. */
-        s->kind = READ_NONE;
-        s->input_eof = 1;
-        return 0;
-    }
-    if (fstat(s->fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-        rc = S_ISDIR(st.st_mode) ? UV_EISDIR : -errno;
-        s->saved_flags = -1;
-        return rc;
-    }
-    type = uv_guess_handle(s->fd);
-    if (type == UV_TTY) {
-        s->kind = READ_STREAM;
-        rc = uv_tty_init(s->loop, &s->h.tty, s->fd, 1);
-    } else if (type == UV_NAMED_PIPE || type == UV_TCP || type == UV_UDP ||
-               S_ISSOCK(st.st_mode)) {
-        s->kind = READ_STREAM;
-        rc = uv_pipe_init(s->loop, &s->h.pipe, 0);
-        if (rc == 0) {
-            rc = uv_pipe_open(&s->h.pipe, s->fd);
-            if (rc != 0)
-                uv_close(&s->h.handle, on_handle_closed);
-        }
-    } else if (S_ISREG(st.st_mode) && lseek(s->fd, 0, SEEK_CUR) >= 0) {
-        s->kind = READ_RANGE;
-        s->off = (uint64_t)lseek(s->fd, 0, SEEK_CUR);
+    if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        (at = lseek(s->fd, 0, SEEK_CUR)) >= 0) {
+        s->range = 1;
+        s->off = (uint64_t)at;
         s->cap = WINDOW > 2 * s->recend_len ? WINDOW : 2 * s->recend_len;
         s->buf = pr_xrealloc(s->buf, s->cap);
         return 0;
-    } else {
-        s->kind = READ_FILE;
-        rc = uv_idle_init(s->loop, &s->h.idle);
     }
-    if (rc != 0) {
-        restore_flags(s);
-        return rc;
-    }
-    s->h.handle.data = s;
-    s->handle_open = 1;
-    return 0;
+    rc = pr_fdread_open(&s->rd, s->loop, s->fd);
+    if (rc == 0 && s->rd.kind == PR_FDREAD_NONE)
+        s->input_eof = 1;
+    return rc;
 }
 
 static int
@@ -484,7 +353,7 @@ pipe_free(struct pr_source *base)
 {
     struct source_pipe *s = (struct source_pipe *)base;
 
-    restore_flags(s);
+    pr_fdread_restore_flags(&s->rd);
     free(s->buf);
     free(s->recend);
     free(s);
@@ -508,7 +377,7 @@ pr_source_pipe_new(uv_loop_t *loop, int fd,
     s->base.ops = &pipe_ops;
     s->loop = loop;
     s->fd = fd;
-    s->saved_flags = -1;
+    pr_fdread_init(&s->rd, on_block_space, on_block_read);
     s->block = o->block > 0 ? o->block : 1;
     s->recend = pr_xmemdup(o->recend, o->recend_len);
     s->recend_len = o->recend_len;
