@@ -20,8 +20,10 @@ struct pr_source_pipe_options {
     size_t recend_len;
 };
 
-/* A source that reads fd (a pipe, file or tty; not closed, its flags put
- * back) and puts one task per block, whose command the pool builds from
+/* A source that reads fd (a pipe, file or tty; its flags put back; read
+ * as a stream, a descriptor above 2 is closed with its handle, while a
+ * seekable file's stays open: its blocks are ranges of it that the tasks
+ * read) and puts one task per block, whose command the pool builds from
  * COMMAND with no item.  A block is the longest run of whole records
  * that fits in o->block bytes; a record longer than that is a block of
  * its own; at EOF what is left is the last block, record end or not.
