@@ -584,9 +584,8 @@ fast_spawn(struct spawn_run *run, const uv_process_options_t *opts,
     }
     close(out[1]);
     close(err[1]);
-    if (rc == 0)
-        stamp_start(run->task); /* before its exit can be noted */
     if (rc == 0) {
+        stamp_start(run->task); /* before its exit can be noted */
         rc = uv_pipe_open(&run->pipes[0], out[0]);
         if (rc == 0)
             out[0] = -1;

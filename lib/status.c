@@ -79,6 +79,16 @@ pr_status_counts_text(struct pr_buf *b, const struct pr_status_counts *c)
         pr_buf_appendf(b, ", %llu to retry", (unsigned long long)c->retrying);
 }
 
+/* Seconds task has run at now_ns; 0 before it started (a --workers task
+ * waiting for a worker has no pid yet). */
+static double
+running_for(const struct pr_task *task, uint64_t now_ns)
+{
+    if (task->pid > 0 && task->start_ns != 0 && now_ns > task->start_ns)
+        return (double)(now_ns - task->start_ns) / 1e9;
+    return 0;
+}
+
 void
 pr_status_task_of(struct pr_status_task *t, const struct pr_pool *pool,
                   const struct pr_task *task, uint64_t now_ns,
@@ -89,9 +99,7 @@ pr_status_task_of(struct pr_status_task *t, const struct pr_pool *pool,
     t->id = task->spec != NULL ? task->spec->id : NULL;
     t->pid = task->pid;
     t->slot = task->slot;
-    /* A --workers task waiting for a worker has not started. */
-    if (task->pid > 0 && task->start_ns != 0 && now_ns > task->start_ns)
-        t->runtime = (double)(now_ns - task->start_ns) / 1e9;
+    t->runtime = running_for(task, now_ns);
     t->worker = pr_pool_has_workers(pool);
     if (t->worker) {
         pr_worker_task_input(task, &t->cmd, &t->cmd_len, scratch);
@@ -147,10 +155,8 @@ static void
 aside_line(struct pr_buf *b, const char *prefix, const struct pr_task *task,
            uint64_t now_ns)
 {
-    double runtime = 0;
+    double runtime = running_for(task, now_ns);
 
-    if (task->pid > 0 && task->start_ns != 0 && now_ns > task->start_ns)
-        runtime = (double)(now_ns - task->start_ns) / 1e9;
     if (task->callback != NULL) {
         pr_buf_appendf(b, "%scallback %s", prefix, task->callback);
         if (task->seq != 0)
